@@ -1,0 +1,54 @@
+// The types that cross the relay's stage boundaries: decode -> aggregate -> flush -> checkpoint.
+import type { Labels } from '@prom-relay/codec';
+
+export type Temporality = 'cumulative' | 'delta';
+export type InputMetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
+export type PushOp = 'push' | 'add' | 'delete';
+
+/** Where a message came from; carried so DLQ entries and checkpoints can name it. */
+export interface SourcePosition {
+  topic: string;
+  partition: number;
+  offset: string; // kafkajs offsets are decimal strings
+}
+
+/** One sample of one input series, after decoding. Histogram and summary parts arrive flattened
+ *  (`x_bucket{le=..}`, `x_sum`, `x_count`, `x{quantile=..}`) with `family` and `type` of the family. */
+export interface InputPoint {
+  family: string; // metric family name, e.g. `http_request_duration_seconds`
+  type: InputMetricType;
+  labels: Labels; // full label set incl. __name__, job and grouping labels
+  value: number;
+  temporality?: Temporality; // per-point override (JSON lines)
+}
+
+/** One decoded Kafka message: a producer's push. Applied to the aggregate atomically. */
+export interface IngestBatch {
+  producerId: string;
+  sequence?: number;
+  job: string;
+  grouping: Labels; // grouping labels from headers (incl. instance), without job
+  temporality: Temporality;
+  op: PushOp;
+  points: InputPoint[];
+  position?: SourcePosition;
+}
+
+/** One output series as the flush sends it. */
+export interface OutputSample {
+  labels: Labels; // incl. __name__
+  value: number;
+  stale?: boolean; // staleness marker: series expired
+}
+
+/** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */
+export interface Checkpoint {
+  version: 1;
+  topic: string;
+  partition: number;
+  /** next offset to consume (last applied offset + 1) */
+  offset: string;
+  /** last flush timestamp (ms) written for this partition's series: flushes stay strictly increasing across restarts */
+  lastFlushTimestamp: number;
+  state: unknown;
+}

@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  resolve: { conditions: ['@prom-relay/source'] },
+  ssr: { resolve: { conditions: ['@prom-relay/source'] } },
+  test: { name: 'emitter', include: ['test/**/*.test.ts'] },
+});
