@@ -2,10 +2,12 @@
 # The one test command (README Quick start, .ci/run): installs what it needs, builds, runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
 bash scripts/setup.sh
-npx turbo run build --output-logs=errors-only
+TURBO_TELEMETRY_DISABLED=1 npx turbo run build --output-logs=errors-only
 mkdir -p .cache
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-report.json || status=$?
 node scripts/test-summary.mjs .cache/vitest-report.json || true
+echo $(( $(date +%s) - started )) > .cache/test-duration.txt
 exit $status
