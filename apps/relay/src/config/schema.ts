@@ -1,0 +1,184 @@
+// The relay's config: one zod schema, every key with its default (documented in apps/relay/README.md).
+import { z } from 'zod';
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration as `500ms`, `10s`, `5m`, `1h`, or a number of milliseconds; parsed to milliseconds. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const s = value.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const m = DURATION_RE.exec(s);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+}
+
+const duration = (def: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(def)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 10s, 5m, 1h; got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+// Env values arrive as strings: numbers, booleans and lists are coerced before validation.
+const int = (def: number, min = 0) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min)).default(def);
+const bool = (def: boolean) =>
+  z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(def);
+const list = (def: string[]) =>
+  z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
+      z.array(z.string().min(1)).min(1),
+    )
+    .default(def);
+const optionalList = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
+    z.array(z.string().min(1)).optional(),
+  );
+
+/** A secret given inline (`password`) or as a file (`password_file`); resolved at load time. */
+const secretPair = <K extends string>(key: K) =>
+  ({
+    [key]: z.string().optional(),
+    [`${key}_file`]: z.string().optional(),
+  }) as { [P in K | `${K}_file`]: z.ZodOptional<z.ZodString> };
+
+const sslSchema = z
+  .strictObject({
+    enabled: bool(false),
+    ca_file: z.string().optional(),
+    cert_file: z.string().optional(),
+    key_file: z.string().optional(),
+    reject_unauthorized: bool(true),
+  })
+  .prefault({});
+
+const saslSchema = z
+  .strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    ...secretPair('password'),
+  })
+  .optional();
+
+const kafkaSchema = z
+  .strictObject({
+    brokers: list(['localhost:9092']),
+    client_id: z.string().min(1).default('prom-relay'),
+    group_id: z.string().min(1).default('prom-relay'),
+    topics: list(['prom-relay.metrics']),
+    dlq_topic: z.string().min(1).default('prom-relay.dlq'),
+    checkpoint_topic: z.string().min(1).default('prom-relay.checkpoints'),
+    /** max.message.bytes set on the checkpoint topic: one partition's whole state must fit in one message */
+    checkpoint_max_message_bytes: int(64 * 1024 * 1024, 1024),
+    /** partitions of the DLQ and checkpoint topics when the relay creates them */
+    create_topics: bool(true),
+    from_beginning: bool(true),
+    session_timeout: duration('30s'),
+    heartbeat_interval: duration('3s'),
+    rebalance_timeout: duration('60s'),
+    connection_timeout: duration('3s'),
+    request_timeout: duration('30s'),
+    max_bytes_per_partition: int(10 * 1024 * 1024, 1024),
+    ssl: sslSchema,
+    sasl: saslSchema,
+  })
+  .prefault({});
+
+const remoteWriteSchema = z
+  .strictObject({
+    url: z.url().default('http://localhost:9090/api/v1/write'),
+    protocol: z.enum(['1.0', '2.0']).default('1.0'),
+    username: z.string().optional(),
+    ...secretPair('password'),
+    ...secretPair('bearer_token'),
+    headers: z.record(z.string(), z.string()).default({}),
+    timeout: duration('30s'),
+    max_samples_per_request: int(5000, 1),
+    concurrency: int(2, 1),
+    retry_max_elapsed: duration('30s'),
+  })
+  .prefault({});
+
+const ruleSchema = z.strictObject({
+  /** series selectors, e.g. `http_requests_total{code=~"5.."}` */
+  match: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  by: z.array(z.string().min(1)).optional(),
+  without: z.array(z.string().min(1)).optional(),
+  outputs: z.array(z.enum(['total', 'sum', 'last', 'min', 'max', 'avg', 'count', 'histogram'])).min(1),
+  name: z.string().optional(),
+});
+
+const aggregationSchema = z
+  .strictObject({
+    series_ttl: duration('5m'),
+    producer_ttl: duration('1h'),
+    max_series_per_job: int(100_000, 1),
+    max_labels_per_series: int(64, 1),
+    max_label_value_length: int(2048, 1),
+    rules: z.array(ruleSchema).default([]),
+  })
+  .prefault({});
+
+const flushSchema = z
+  .strictObject({
+    interval: duration('10s'),
+  })
+  .prefault({});
+
+const serverSchema = z
+  .strictObject({
+    host: z.string().default('0.0.0.0'),
+    port: int(9464, 0),
+  })
+  .prefault({});
+
+const ingestSchema = z
+  .strictObject({
+    enabled: bool(true),
+    /** topic the HTTP ingest writes to; default: the first of kafka.topics */
+    topic: z.string().min(1).optional(),
+    max_body_bytes: int(8 * 1024 * 1024, 1),
+    username: z.string().optional(),
+    ...secretPair('password'),
+  })
+  .prefault({});
+
+const logSchema = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .prefault({});
+
+const shutdownSchema = z
+  .strictObject({
+    timeout: duration('30s'),
+  })
+  .prefault({});
+
+export const relayConfigSchema = z.strictObject({
+  kafka: kafkaSchema,
+  remote_write: remoteWriteSchema,
+  aggregation: aggregationSchema,
+  flush: flushSchema,
+  server: serverSchema,
+  ingest: ingestSchema,
+  log: logSchema,
+  shutdown: shutdownSchema,
+});
+
+export const CONFIG_SECTIONS = Object.keys(relayConfigSchema.shape) as (keyof typeof relayConfigSchema.shape)[];
+
+export type RelayConfig = z.output<typeof relayConfigSchema>;
+export type RelayConfigInput = z.input<typeof relayConfigSchema>;
+export type AggregationRuleConfig = z.output<typeof ruleSchema>;

@@ -1,0 +1,114 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatConfig, loadConfig, parseDuration } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
+
+function issuesOf(fn: () => unknown): { path: string; message: string; source?: string }[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('PROM_RELAY_CONFIG_INVALID');
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills every default from an empty file', () => {
+    const c = loadConfig({ text: '', env: {} });
+    expect(c.kafka.brokers).toEqual(['localhost:9092']);
+    expect(c.kafka.topics).toEqual(['prom-relay.metrics']);
+    expect(c.kafka.dlq_topic).toBe('prom-relay.dlq');
+    expect(c.kafka.checkpoint_topic).toBe('prom-relay.checkpoints');
+    expect(c.flush.interval).toBe(10_000);
+    expect(c.aggregation.series_ttl).toBe(300_000);
+    expect(c.kafka.ssl.enabled).toBe(false);
+    expect(c.server.port).toBe(9464);
+    expect(c.remote_write.url).toBe('http://localhost:9090/api/v1/write');
+  });
+
+  it('parses durations in every unit', () => {
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('10s')).toBe(10_000);
+    expect(parseDuration('1.5m')).toBe(90_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration(250)).toBe(250);
+    expect(parseDuration('10 parsecs')).toBeUndefined();
+  });
+
+  it('names the key path of every error at once', () => {
+    const issues = issuesOf(() =>
+      loadConfig({
+        text: 'flush:\n  interval: soon\nremote_write:\n  url: not a url\nkafka:\n  brokers: []\n  bogus: 1\n',
+        env: {},
+      }),
+    );
+    const paths = issues.map((i) => i.path).sort();
+    expect(paths).toEqual(['flush.interval', 'kafka.bogus', 'kafka.brokers', 'remote_write.url']);
+    expect(issues.find((i) => i.path === 'flush.interval')!.message).toMatch(/duration/);
+    expect(issues.find((i) => i.path === 'kafka.bogus')!.message).toBe('unknown key');
+  });
+
+  it('lets env variables override keys, coercing numbers, booleans and lists', () => {
+    const c = loadConfig({
+      text: 'remote_write:\n  url: http://a:9090/api/v1/write\n',
+      env: {
+        PROM_RELAY_REMOTE_WRITE__URL: 'http://b:9090/api/v1/write',
+        PROM_RELAY_KAFKA__BROKERS: 'k1:9092, k2:9092',
+        PROM_RELAY_SERVER__PORT: '8080',
+        PROM_RELAY_KAFKA__SSL__ENABLED: 'true',
+        PROM_RELAY_FLUSH__INTERVAL: '500ms',
+        PROM_RELAY_CONFIG: '/etc/ignored-not-a-section.yaml',
+      },
+    });
+    expect(c.remote_write.url).toBe('http://b:9090/api/v1/write');
+    expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(c.server.port).toBe(8080);
+    expect(c.kafka.ssl.enabled).toBe(true);
+    expect(c.flush.interval).toBe(500);
+  });
+
+  it('names the env variable when an override is invalid', () => {
+    const issues = issuesOf(() => loadConfig({ text: '', env: { PROM_RELAY_SERVER__PORT: 'eighty' } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe('server.port');
+    expect(issues[0]!.source).toBe('env PROM_RELAY_SERVER__PORT');
+  });
+
+  it('reads secrets from files and masks them when printed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
+    writeFileSync(join(dir, 'pw'), 's3cret-from-file\n');
+    const c = loadConfig({
+      text: `remote_write:\n  username: app\n  password_file: ${join(dir, 'pw')}\n  headers:\n    Authorization: Bearer abc\n    X-Scope: team\n`,
+      env: { PROM_RELAY_INGEST__USERNAME: 'pusher', PROM_RELAY_INGEST__PASSWORD: 'env-secret' },
+    });
+    expect(c.remote_write.password).toBe('s3cret-from-file');
+    expect(c.ingest.password).toBe('env-secret');
+    const printed = formatConfig(c);
+    expect(printed).not.toContain('s3cret-from-file');
+    expect(printed).not.toContain('env-secret');
+    expect(printed).not.toContain('Bearer abc');
+    expect(printed).toContain('X-Scope: team');
+    expect(printed).toContain('<masked>');
+    // The config object itself still holds the real secret.
+    expect(c.remote_write.headers.Authorization).toBe('Bearer abc');
+  });
+
+  it('reports an unreadable secret file and a half-set basic auth', () => {
+    const issues = issuesOf(() =>
+      loadConfig({ text: 'remote_write:\n  username: app\n  password_file: /nonexistent/pw\n', env: {} }),
+    );
+    expect(issues.map((i) => i.path)).toContain('remote_write.password_file');
+    expect(issues.map((i) => i.path)).toContain('remote_write.password');
+  });
+
+  it('rejects a file that is not YAML with PROM_RELAY_CONFIG_FILE', () => {
+    expect(() => loadConfig({ text: 'a: [1, 2', env: {} })).toThrow(expect.objectContaining({ code: 'PROM_RELAY_CONFIG_FILE' }));
+    expect(() => loadConfig({ file: '/nonexistent/relay.yaml', env: {} })).toThrow(
+      expect.objectContaining({ code: 'PROM_RELAY_CONFIG_FILE' }),
+    );
+  });
+});
