@@ -1,5 +1,5 @@
 // The relay's error catalogue outside decode/aggregate/ingest: one code tuple per area.
-import { PromRelayError } from '../../../packages/codec/src/errors.js';
+import { PromRelayError } from '@prom-relay/codec';
 
 export const CONFIG_ERROR_CODES = [
   /** The config file cannot be read or is not YAML. */

@@ -129,12 +129,12 @@ class KafkajsConsumer implements RelayConsumer {
           headers: m.headers ?? {},
           timestamp: m.timestamp,
         }));
-        await handlers.onBatch(
+        const consumedThrough = await handlers.onBatch(
           { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, records },
           { heartbeat, isRunning: () => isRunning() && !isStale() && !this.stopped },
         );
         // The relay's own position lives in its aggregates and checkpoints; this only moves the fetch.
-        if (records.length > 0 && isRunning() && !isStale()) resolveOffset(records.at(-1)!.offset);
+        if (consumedThrough !== undefined && isRunning() && !isStale()) resolveOffset(consumedThrough);
       },
     });
   }

@@ -33,8 +33,9 @@ export interface BatchContext {
 }
 
 export interface ConsumerHandlers {
-  /** Records of one partition in offset order; processing is sequential across partitions. */
-  onBatch(batch: RecordBatch, ctx: BatchContext): Promise<void>;
+  /** Records of one partition in offset order, one batch at a time; answers the last offset it consumed
+   *  (the next fetch starts after it), or undefined when it moved the position itself with seek(). */
+  onBatch(batch: RecordBatch, ctx: BatchContext): Promise<string | undefined>;
   /** The group's new assignment for this member (cannot block the rebalance). */
   onAssigned?(assignment: TopicPartition[]): void;
   /** A rebalance began: partitions may be moving away right now. */

@@ -1,0 +1,156 @@
+// Checkpoints on a compacted topic: written after each flush snapshot, read back on assignment.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CheckpointError } from '../errors.js';
+import type { KafkaConnection, RelayAdmin, RelayConsumer, RelayProducer, TopicPartition } from '../kafka/index.js';
+import type { Checkpoint } from '../model.js';
+import { CHECKPOINT_HEADERS, checkpointKey, decodeCheckpoint, encodeCheckpoint } from './encoding.js';
+
+export interface CheckpointStoreOptions {
+  connection: KafkaConnection;
+  producer: RelayProducer;
+  admin: RelayAdmin;
+  topic: string;
+  /** consumer group of the relay: the reader's own group is derived from it */
+  groupId: string;
+  /** identifies this relay process in the checkpoints it writes */
+  owner: string;
+  /** topic-level max.message.bytes; a larger checkpoint is refused before sending */
+  maxMessageBytes: number;
+  createTopic: boolean;
+  restoreTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface StoredCheckpoint {
+  checkpoint: Checkpoint;
+  /** the relay process that wrote it */
+  owner: string;
+  bytes: number;
+}
+
+interface Entry {
+  offset: bigint;
+  owner: string;
+  value: Buffer;
+}
+
+function headerString(v: unknown): string | undefined {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return headerString(v.at(-1));
+  return undefined;
+}
+
+/** Room kept for the record's key, headers and batch framing inside max.message.bytes. */
+const FRAMING_BYTES = 4096;
+
+export class CheckpointStore {
+  private readonly entries = new Map<string, Entry>();
+  /** next offset the reader will see, per checkpoint-topic partition */
+  private readonly position = new Map<number, bigint>();
+  private reader: RelayConsumer | undefined;
+  private readerError: Error | undefined;
+
+  constructor(private readonly opts: CheckpointStoreOptions) {}
+
+  /** Creates the compacted topic when needed and starts reading it from the beginning. */
+  async start(): Promise<void> {
+    const { admin, topic } = this.opts;
+    if (this.opts.createTopic) {
+      await admin.ensureTopic(topic, { partitions: 1, compacted: true, maxMessageBytes: this.opts.maxMessageBytes });
+    }
+    // Alone in its own group, so it sees every partition of the checkpoint topic and never commits.
+    this.reader = this.opts.connection.consumer({
+      groupId: `${this.opts.groupId}.checkpoint-reader.${randomUUID()}`,
+      topics: [topic],
+      fromBeginning: true,
+      maxBytesPerPartition: this.opts.maxMessageBytes + FRAMING_BYTES,
+      maxBytes: this.opts.maxMessageBytes + FRAMING_BYTES,
+      sessionTimeout: 30_000,
+    });
+    await this.reader.start({
+      onBatch: async (batch) => {
+        for (const r of batch.records) {
+          const key = r.key?.toString('utf8');
+          const offset = headerString(r.headers[CHECKPOINT_HEADERS.offset]);
+          if (key && r.value && offset && /^\d+$/.test(offset)) {
+            const prev = this.entries.get(key);
+            const entry = { offset: BigInt(offset), owner: headerString(r.headers[CHECKPOINT_HEADERS.owner]) ?? '', value: r.value };
+            // Highest source offset wins: a late write from a relay that lost the partition cannot roll it back.
+            if (!prev || entry.offset >= prev.offset) this.entries.set(key, entry);
+          }
+          this.position.set(batch.partition, BigInt(r.offset) + 1n);
+        }
+        return batch.records.at(-1)?.offset;
+      },
+      onCrash: (err, restart) => {
+        if (!restart) this.readerError = err;
+      },
+    });
+  }
+
+  /** The newest checkpoint of a source partition, once the reader has read everything written so far. */
+  async latest(tp: TopicPartition): Promise<StoredCheckpoint | undefined> {
+    await this.catchUp();
+    const entry = this.entries.get(checkpointKey(tp.topic, tp.partition));
+    if (!entry) return undefined;
+    const checkpoint = await decodeCheckpoint(entry.value);
+    return { checkpoint, owner: entry.owner, bytes: entry.value.length };
+  }
+
+  private async catchUp(): Promise<void> {
+    const deadline = Date.now() + (this.opts.restoreTimeoutMs ?? 60_000);
+    const high = await this.opts.admin.highWatermarks(this.opts.topic);
+    for (;;) {
+      if (this.readerError) {
+        throw new CheckpointError('PROM_RELAY_CHECKPOINT_RESTORE_TIMEOUT', `checkpoint reader stopped: ${this.readerError.message}`, {
+          cause: this.readerError,
+        });
+      }
+      let behind = false;
+      for (const [partition, hw] of high) if ((this.position.get(partition) ?? 0n) < BigInt(hw)) behind = true;
+      if (!behind) return;
+      if (Date.now() > deadline) {
+        throw new CheckpointError(
+          'PROM_RELAY_CHECKPOINT_RESTORE_TIMEOUT',
+          `checkpoint topic ${this.opts.topic} not read to its end within ${this.opts.restoreTimeoutMs ?? 60_000} ms`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Writes checkpoints in one acks -1 produce; answers the encoded size of each. */
+  async write(checkpoints: Checkpoint[]): Promise<number[]> {
+    if (checkpoints.length === 0) return [];
+    const values = await Promise.all(checkpoints.map((cp) => encodeCheckpoint(cp)));
+    const limit = this.opts.maxMessageBytes - FRAMING_BYTES;
+    values.forEach((v, i) => {
+      if (v.length > limit) {
+        const cp = checkpoints[i]!;
+        throw new CheckpointError(
+          'PROM_RELAY_CHECKPOINT_TOO_LARGE',
+          `checkpoint of ${cp.topic}/${cp.partition} is ${v.length} bytes, over kafka.checkpoint_max_message_bytes (${this.opts.maxMessageBytes})`,
+        );
+      }
+    });
+    await this.opts.producer.send(
+      this.opts.topic,
+      checkpoints.map((cp, i) => ({
+        key: checkpointKey(cp.topic, cp.partition),
+        value: values[i]!,
+        headers: {
+          [CHECKPOINT_HEADERS.offset]: cp.offset,
+          [CHECKPOINT_HEADERS.owner]: this.opts.owner,
+          [CHECKPOINT_HEADERS.encoding]: 'gzip+json',
+        },
+      })),
+    );
+    return values.map((v) => v.length);
+  }
+
+  async stop(): Promise<void> {
+    await this.reader?.stop();
+  }
+}

@@ -1,0 +1,2 @@
+export { DeadLetterQueue, deadLetterMessage, DLQ_HEADERS } from './dead-letters.js';
+export type { DeadLetterReason } from './dead-letters.js';

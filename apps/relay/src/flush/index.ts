@@ -1,0 +1,2 @@
+export { Flusher } from './flusher.js';
+export type { FlushResult, FlushStatus, FlusherOptions, RemoteWriteOutcome, RemoteWriteSink } from './flusher.js';

@@ -1,0 +1,56 @@
+// The partitions this relay owns right now, each with its aggregate and the offset that aggregate covers.
+import type { IngestBatch, OutputSample } from '../model.js';
+import type { TopicPartition } from '../kafka/index.js';
+
+/** What the relay needs of an aggregate (the decode/aggregate stage's PartitionAggregate fits it). */
+export interface PartitionState {
+  apply(batch: IngestBatch, now: number): unknown;
+  collect(now: number): OutputSample[];
+  readonly seriesCount: number;
+  toState(): unknown;
+}
+
+/** Makes empty aggregates and restores them from checkpointed state. */
+export interface PartitionStateFactory {
+  create(): PartitionState;
+  restore(state: unknown): PartitionState;
+}
+
+export function partitionKey(tp: TopicPartition): string {
+  return `${tp.topic}/${tp.partition}`;
+}
+
+export class OwnedPartition {
+  /** next offset to apply; undefined until the first record when no checkpoint existed */
+  nextOffset: bigint | undefined;
+  /** the timestamp of the last flush (or the one about to be sent): the next must be larger */
+  lastFlushTimestamp: number;
+  /** false until the first batch after a (re)join checked the fetch position */
+  positioned = false;
+  /** true while a rebalance may be moving this partition away: no flush, no checkpoint */
+  fenced = false;
+  highWatermark: bigint | undefined;
+  lastCheckpointAt: number | undefined;
+  lastCheckpointBytes: number | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly aggregate: PartitionState,
+    init: { nextOffset?: bigint; lastFlushTimestamp?: number; restoredFrom?: 'checkpoint' | 'empty' },
+  ) {
+    this.nextOffset = init.nextOffset;
+    this.lastFlushTimestamp = init.lastFlushTimestamp ?? 0;
+  }
+
+  get key(): string {
+    return partitionKey(this);
+  }
+
+  /** records not yet consumed, for the lag gauge */
+  get lag(): number {
+    if (this.highWatermark === undefined || this.nextOffset === undefined) return 0;
+    const lag = this.highWatermark - this.nextOffset;
+    return lag > 0n ? Number(lag) : 0;
+  }
+}

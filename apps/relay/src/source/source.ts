@@ -1,0 +1,211 @@
+// The Kafka source: restores each assigned partition from its checkpoint, decodes records and applies
+// them into that partition's aggregate; records that cannot be decoded go to the DLQ and consumption goes on.
+import type { Logger } from 'pino';
+import type { CheckpointStore } from '../checkpoint/index.js';
+import type { DeadLetterQueue } from '../dlq/index.js';
+import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
+import type { IngestBatch } from '../model.js';
+import { OwnedPartition, partitionKey, type PartitionStateFactory } from './partitions.js';
+
+/** decode stage: a record to a batch, or a throw with a `code` (the DLQ reason) */
+export type RecordDecoder = (record: KafkaRecord) => IngestBatch;
+
+export interface SourceEvents {
+  consumed?(tp: TopicPartition, records: number, bytes: number): void;
+  deadLetter?(code: string): void;
+  applied?(partition: OwnedPartition, result: unknown): void;
+  restored?(partition: OwnedPartition, from: 'checkpoint' | 'memory' | 'empty', checkpointBytes: number): void;
+}
+
+export interface KafkaSourceOptions {
+  consumer: RelayConsumer;
+  checkpoints: CheckpointStore;
+  deadLetters: DeadLetterQueue;
+  decode: RecordDecoder;
+  states: PartitionStateFactory;
+  /** this relay process, as written in its checkpoints */
+  owner: string;
+  logger: Logger;
+  events?: SourceEvents;
+  now?: () => number;
+}
+
+const HEARTBEAT_EVERY = 500;
+
+function recordBytes(r: KafkaRecord): number {
+  return (r.value?.length ?? 0) + (r.key?.length ?? 0);
+}
+
+function errorReason(err: unknown): { code: string; message: string } {
+  const code = (err as { code?: unknown })?.code;
+  return {
+    code: typeof code === 'string' ? code : 'PROM_RELAY_DECODE_UNKNOWN',
+    message: err instanceof Error ? err.message : String(err),
+  };
+}
+
+export class KafkaSource {
+  /** partitions restored and owned; flush and checkpoint read them */
+  readonly partitions = new Map<string, OwnedPartition>();
+  private readonly assigned = new Map<string, TopicPartition>();
+  private readonly restoring = new Map<string, Promise<OwnedPartition | undefined>>();
+  private readonly now: () => number;
+  private everAssigned = false;
+
+  constructor(private readonly opts: KafkaSourceOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    await this.opts.consumer.start({
+      onBatch: (batch, ctx) => this.onBatch(batch, ctx),
+      onAssigned: (assignment) => this.onAssigned(assignment),
+      onRebalancing: () => this.onRebalancing(),
+      onCrash: (err, restart) => this.opts.logger.error({ err, restart }, 'kafka consumer crashed'),
+    });
+  }
+
+  /** true once the group assigned partitions and every one of them is restored */
+  get ready(): boolean {
+    if (!this.everAssigned) return false;
+    for (const key of this.assigned.keys()) {
+      const p = this.partitions.get(key);
+      if (!p || p.fenced || this.restoring.has(key)) return false;
+    }
+    return true;
+  }
+
+  get assignment(): TopicPartition[] {
+    return [...this.assigned.values()];
+  }
+
+  /** Partitions that flush and checkpoint may touch now: owned, restored, not fenced by a rebalance. */
+  flushable(): OwnedPartition[] {
+    return [...this.partitions.values()].filter((p) => !p.fenced && this.assigned.has(p.key) && !this.restoring.has(p.key));
+  }
+
+  private onRebalancing(): void {
+    // Until the new assignment is known, any partition may be moving: nothing is flushed from a stale owner.
+    for (const p of this.partitions.values()) {
+      p.fenced = true;
+      p.positioned = false;
+    }
+  }
+
+  private onAssigned(assignment: TopicPartition[]): void {
+    this.everAssigned = true;
+    const next = new Map(assignment.map((tp) => [partitionKey(tp), tp]));
+    for (const key of [...this.partitions.keys()]) {
+      if (!next.has(key)) this.partitions.delete(key);
+    }
+    this.assigned.clear();
+    for (const [key, tp] of next) this.assigned.set(key, tp);
+    this.opts.logger.info({ assignment: [...next.keys()] }, 'partitions assigned');
+    for (const [key, tp] of next) {
+      const task = this.restore(tp).then(
+        (p) => {
+          if (this.restoring.get(key) === task) this.restoring.delete(key);
+          return p;
+        },
+        (err: unknown) => {
+          if (this.restoring.get(key) === task) this.restoring.delete(key);
+          this.opts.logger.error({ err, partition: key }, 'restore from checkpoint failed');
+          return undefined;
+        },
+      );
+      this.restoring.set(key, task);
+    }
+  }
+
+  /** The state for a partition now assigned: ours if no other relay checkpointed it since, else its checkpoint. */
+  private async restore(tp: TopicPartition): Promise<OwnedPartition | undefined> {
+    const key = partitionKey(tp);
+    const stored = await this.opts.checkpoints.latest(tp);
+    if (!this.assigned.has(key)) return undefined;
+    const existing = this.partitions.get(key);
+    if (existing && (!stored || stored.owner === this.opts.owner)) {
+      existing.fenced = false;
+      existing.positioned = false;
+      this.opts.events?.restored?.(existing, 'memory', 0);
+      return existing;
+    }
+    let owned: OwnedPartition;
+    if (stored) {
+      const cp = stored.checkpoint;
+      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.restore(cp.state), {
+        nextOffset: BigInt(cp.offset),
+        lastFlushTimestamp: cp.lastFlushTimestamp,
+      });
+      owned.lastCheckpointAt = this.now();
+      owned.lastCheckpointBytes = stored.bytes;
+    } else {
+      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.create(), {});
+    }
+    this.partitions.set(key, owned);
+    this.opts.logger.info(
+      { partition: key, from: stored ? 'checkpoint' : 'empty', offset: owned.nextOffset?.toString(), series: owned.aggregate.seriesCount },
+      'partition restored',
+    );
+    this.opts.events?.restored?.(owned, stored ? 'checkpoint' : 'empty', stored?.bytes ?? 0);
+    return owned;
+  }
+
+  private async onBatch(batch: RecordBatch, ctx: BatchContext): Promise<string | undefined> {
+    const key = partitionKey(batch);
+    let p: OwnedPartition | undefined;
+    const pending = this.restoring.get(key);
+    if (pending) p = await pending;
+    else p = this.partitions.get(key);
+    if (!p || !ctx.isRunning()) return undefined;
+    if (batch.highWatermark !== '-1') p.highWatermark = BigInt(batch.highWatermark);
+    const records = batch.records;
+    if (records.length === 0) return undefined;
+    if (p.nextOffset !== undefined && !p.positioned && BigInt(records[0]!.offset) > p.nextOffset) {
+      // The fetch started past what the state covers (group offset ahead of the checkpoint): go back.
+      this.opts.logger.warn({ partition: key, fetchAt: records[0]!.offset, stateAt: p.nextOffset.toString() }, 'seeking to checkpoint offset');
+      this.opts.consumer.seek(batch, p.nextOffset.toString());
+      p.positioned = true;
+      return undefined;
+    }
+    p.positioned = true;
+    let consumedThrough: string | undefined;
+    let count = 0;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const offset = BigInt(record.offset);
+      // Records the state already covers (replayed after a rejoin) are skipped, never applied twice.
+      if (p.nextOffset !== undefined && offset < p.nextOffset) {
+        consumedThrough = record.offset;
+        continue;
+      }
+      if (!ctx.isRunning()) break;
+      let decoded: IngestBatch | undefined;
+      try {
+        decoded = this.opts.decode(record);
+      } catch (err) {
+        const reason = errorReason(err);
+        // The offset moves past the poison record only once the DLQ has it: a crash before re-sends it.
+        await this.opts.deadLetters.send(record, reason);
+        this.opts.events?.deadLetter?.(reason.code);
+        if (!this.partitions.has(key)) return consumedThrough;
+      }
+      if (decoded) {
+        const result = p.aggregate.apply(decoded, this.now());
+        this.opts.events?.applied?.(p, result);
+      }
+      p.nextOffset = offset + 1n;
+      consumedThrough = record.offset;
+      count++;
+      bytes += recordBytes(record);
+      if (count % HEARTBEAT_EVERY === 0) {
+        this.opts.events?.consumed?.(batch, count, bytes);
+        count = 0;
+        bytes = 0;
+        await ctx.heartbeat();
+      }
+    }
+    if (count > 0) this.opts.events?.consumed?.(batch, count, bytes);
+    return consumedThrough;
+  }
+}
