@@ -6,5 +6,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@prom-relay/source'] } },
   test: {
     projects: ['packages/*', 'apps/*', 'infra'],
+    // One Kafka broker for the whole run; tests read it with testKafkaBrokers() from @prom-relay/infra/testing.
+    globalSetup: ['./infra/src/testing/global-setup.ts'],
   },
 });

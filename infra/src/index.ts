@@ -1,1 +1,14 @@
-export {};
+export { startKafka } from './kafka/broker.js';
+export type { KafkaServer, KafkaStartOptions } from './kafka/broker.js';
+export { createKafkaTopic } from './kafka/topics.js';
+export type { TopicOptions } from './kafka/topics.js';
+export { ensureKafkaJars, kafkaJarsCached, kafkaLibsDir, defaultKafkaCacheDir, KAFKA_VERSION } from './kafka/jars.js';
+export type { KafkaJarsOptions } from './kafka/jars.js';
+export { startPrometheus } from './prometheus/prometheus.js';
+export type { PrometheusServer, PrometheusStartOptions, PromQuerySample, PromQuerySeries } from './prometheus/prometheus.js';
+export { startPushgateway } from './pushgateway/pushgateway.js';
+export type { PushgatewayServer, PushgatewayStartOptions } from './pushgateway/pushgateway.js';
+export { freePort } from './process/ports.js';
+export { liveServerGroupCount } from './process/server-process.js';
+export { InfraError, INFRA_ERROR_CODES } from './errors.js';
+export type { InfraErrorCode } from './errors.js';

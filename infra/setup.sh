@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs the real servers the tests and the demo use: Prometheus and Pushgateway (apt), Kafka broker jars (Maven).
+# Idempotent and cheap when everything is present; called by scripts/setup.sh (CI runs it as root on a fresh clone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "[infra/setup] $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+# ---- 1. Prometheus and Pushgateway from Debian packages -------------------------------------------
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get here: install them by hand (Debian packages prometheus, prometheus-pushgateway) and put them on PATH"
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    die "missing ${missing[*]}: run as root (CI does), or: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}"
+  fi
+  # Debian starts packaged services on install; a policy-rc.d answering 101 keeps :9090/:9091 free for nobody.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 755 "$policy"
+    created_policy=1
+  fi
+  restore_policy() { if [ "$created_policy" = 1 ]; then "${as_root[@]}" rm -f "$policy"; fi; }
+  trap restore_policy EXIT
+  say "installing ${missing[*]} with apt-get"
+  "${as_root[@]}" apt-get update -qq || die "apt-get update failed: no network to the Debian mirror? (check /etc/apt/sources.list and proxy settings)"
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed (see the apt output above)"
+  restore_policy
+  trap - EXIT
+  # Under systemd the unit may still have been started: stop and disable it, tests always use their own ports.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for unit in prometheus prometheus-pushgateway; do
+      if systemctl is-active --quiet "$unit" 2>/dev/null; then
+        say "stopping the packaged $unit service (tests start their own instances)"
+        "${as_root[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      fi
+    done
+  fi
+  for port in 9090 9091; do
+    if command -v ss >/dev/null 2>&1 && ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then
+      say "warning: something listens on :$port (not started by infra); tests use free ports, but stop it if it is a packaged service"
+    fi
+  done
+fi
+command -v prometheus >/dev/null 2>&1 || die "prometheus still not on PATH after install"
+command -v prometheus-pushgateway >/dev/null 2>&1 || die "prometheus-pushgateway still not on PATH after install"
+
+# ---- 2. Java runtime for the Kafka broker --------------------------------------------------------
+java_bin=""
+if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then java_bin="$JAVA_HOME/bin/java"; fi
+if [ -z "$java_bin" ] && command -v java >/dev/null 2>&1; then java_bin="$(command -v java)"; fi
+[ -n "$java_bin" ] || die "no Java runtime (java not on PATH, JAVA_HOME unset): the Kafka broker needs Java 17+; install it: apt-get install -y openjdk-17-jre-headless"
+java_major="$("$java_bin" -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\(\.\([0-9]*\)\)\{0,1\}.*/\1 \3/p' | head -1 | awk '{ print ($1 == 1) ? $2 : $1 }')"
+if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
+  die "$java_bin is Java ${java_major:-unknown}; the Kafka broker needs Java 17+: install openjdk-17-jre-headless or set JAVA_HOME"
+fi
+
+# ---- 3. Kafka broker jars from Maven Central into the ignored cache -------------------------------
+pom=infra/kafka/pom.xml
+kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")"
+cache="${PROM_RELAY_KAFKA_CACHE:-$PWD/.cache/kafka}"
+libs="$cache/$kafka_version/libs"
+if [ -f "$cache/$kafka_version/.complete" ] && [ -d "$libs" ]; then
+  say "Kafka $kafka_version jars cached in $libs"
+else
+  command -v mvn >/dev/null 2>&1 || die "Maven (mvn) is not on PATH and the Kafka $kafka_version jars are not cached: install it: apt-get install -y maven"
+  mkdir -p "$cache/$kafka_version"
+  staging="$cache/$kafka_version/libs.partial-$$"
+  say "resolving org.apache.kafka:kafka_2.13:$kafka_version from Maven Central into $libs"
+  mvn_log="$(mktemp)"
+  if ! mvn -q -B -f "$pom" "-Dkafka.version=$kafka_version" dependency:copy-dependencies "-DoutputDirectory=$staging" >"$mvn_log" 2>&1; then
+    tail -n 15 "$mvn_log" >&2
+    rm -rf "$staging" "$mvn_log"
+    die "Maven could not resolve the Kafka $kafka_version jars: is there network to Maven Central (repo.maven.apache.org)? Configure a proxy or mirror in ~/.m2/settings.xml if needed, then rerun"
+  fi
+  rm -f "$mvn_log"
+  rm -rf "$libs"
+  mv "$staging" "$libs"
+  date -u +%FT%TZ >"$cache/$kafka_version/.complete"
+  say "cached $(ls "$libs" | wc -l) jars in $libs"
+fi
+say "ready: prometheus, prometheus-pushgateway, java $java_major, Kafka $kafka_version jars"

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+
+/**
+ * A server child in its own process group, wrapped by a bash guard that kills the whole group
+ * when this Node process disappears (even by SIGKILL), so no java or prometheus outlives a test run.
+ */
+const GUARD_SCRIPT = [
+  'parent=$1; shift',
+  '"$@" &',
+  'child=$!',
+  'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT HUP',
+  'while kill -0 "$child" 2>/dev/null; do',
+  '  if ! kill -0 "$parent" 2>/dev/null; then kill -KILL 0; fi',
+  '  sleep 1 & wait $!',
+  'done',
+  'wait "$child"',
+].join('\n');
+
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ServerProcessOptions {
+  /** Executable path (already resolved). */
+  command: string;
+  args: string[];
+  /** stdout and stderr are appended here; read back for error messages. */
+  logFile: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Every live group, so exit paths can kill them synchronously. */
+const liveGroups = new Map<number, ServerProcess>();
+/** Folders to remove on process exit (temp data of servers not stopped explicitly). */
+const exitCleanups = new Set<string>();
+let hooksInstalled = false;
+
+function killAllGroups(): void {
+  for (const pid of liveGroups.keys()) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  liveGroups.clear();
+  for (const dir of exitCleanups) rmSync(dir, { recursive: true, force: true });
+  exitCleanups.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  killAllGroups();
+  process.removeListener(signal, onSignal);
+  // Nobody else handles it: restore the default behaviour (exit by that signal).
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllGroups);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+}
+
+/** Remove `dir` when this process exits, unless `forgetOnExit(dir)` was called first. */
+export function removeOnExit(dir: string): void {
+  installExitHooks();
+  exitCleanups.add(dir);
+}
+
+export function forgetOnExit(dir: string): void {
+  exitCleanups.delete(dir);
+}
+
+/** Number of server process groups this Node process still owns (for tests). */
+export function liveServerGroupCount(): number {
+  return liveGroups.size;
+}
+
+export class ServerProcess {
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves once the whole guard (and so the server) has exited. */
+  readonly exited: Promise<ServerExit>;
+  #exit: ServerExit | undefined;
+  readonly #child: ChildProcess;
+
+  private constructor(child: ChildProcess, logFile: string) {
+    if (child.pid === undefined) throw new Error('spawn returned no pid');
+    this.pid = child.pid;
+    this.logFile = logFile;
+    this.#child = child;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        liveGroups.delete(this.pid);
+        resolve(this.#exit);
+      });
+    });
+  }
+
+  static start(options: ServerProcessOptions): ServerProcess {
+    installExitHooks();
+    const fd = openSync(options.logFile, 'a');
+    try {
+      const child = spawn('bash', ['-c', GUARD_SCRIPT, 'prom-relay-guard', String(process.pid), options.command, ...options.args], {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio: ['ignore', fd, fd],
+        detached: true,
+      });
+      // A forgotten stop() must not keep Node alive: the exit hooks and the guard clean up.
+      child.unref();
+      const server = new ServerProcess(child, options.logFile);
+      liveGroups.set(server.pid, server);
+      return server;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  get running(): boolean {
+    return this.#exit === undefined;
+  }
+
+  get exitStatus(): ServerExit | undefined {
+    return this.#exit;
+  }
+
+  /** SIGTERM to the group, SIGKILL after `graceMs`; resolves when every member is gone. */
+  async stop(graceMs = 10_000): Promise<ServerExit> {
+    if (this.#exit) return this.#exit;
+    signalGroup(this.pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
+    try {
+      const exit = await this.exited;
+      // The guard is gone; make sure nothing it started survived it.
+      signalGroup(this.pid, 'SIGKILL');
+      await waitGroupGone(this.pid, 5_000);
+      return exit;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The last `lines` lines of the server's log, for error messages. */
+  logTail(lines = 25): string {
+    return tailOfFile(this.logFile, lines);
+  }
+}
+
+export function tailOfFile(file: string, lines = 25): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already empty.
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGroupGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pid) && Date.now() < deadline) await sleep(20);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
