@@ -1,0 +1,13 @@
+export { RemoteWriteClient } from './remote-write-client.js';
+export { REMOTE_WRITE_PROTOCOL_HEADERS } from './options.js';
+export type { RemoteWriteOptions, RegistryLike } from './options.js';
+export type {
+  DrainResult,
+  LabelPair,
+  RejectedSeries,
+  RemoteWriteStats,
+  WriteCounts,
+  WriteOptions,
+  WriteResult,
+  WriteSeries,
+} from './types.js';

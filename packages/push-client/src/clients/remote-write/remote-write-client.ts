@@ -1,0 +1,502 @@
+import { compress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
+import type { TimeSeries } from '@prom-relay/codec';
+import { PushClientError } from '../../errors.js';
+import { HttpTransport } from '../../transport/http-transport.js';
+import { RetryingTransport } from '../../transport/retrying-transport.js';
+import type { SendOptions, Transport, TransportRequest, TransportResult } from '../../transport/types.js';
+import { RemoteWriteMetrics } from './metrics.js';
+import { resolveRemoteWriteOptions } from './options.js';
+import type { RemoteWriteOptions, ResolvedRemoteWriteOptions } from './options.js';
+import { prepareWrite } from './prepare.js';
+import type { PreparedSeries } from './prepare.js';
+import { SendQueue } from './send-queue.js';
+import type {
+  DrainResult,
+  RejectedSeries,
+  RemoteWriteStats,
+  WriteCounts,
+  WriteOptions,
+  WriteResult,
+  WriteSeries,
+} from './types.js';
+
+type Protocol = 'v1' | 'v2';
+
+const PROTOCOL_HEADERS: Record<Protocol, Record<string, string>> = {
+  v1: {
+    'Content-Encoding': 'snappy',
+    'Content-Type': 'application/x-protobuf',
+    'X-Prometheus-Remote-Write-Version': '0.1.0',
+  },
+  v2: {
+    'Content-Encoding': 'snappy',
+    'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+    'X-Prometheus-Remote-Write-Version': '2.0.0',
+  },
+};
+
+/** Per-write bookkeeping shared by the shards of one `write()` call. */
+class WriteProgress {
+  readonly counts: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
+  readonly rejected: RejectedSeries[] = [];
+  readonly undelivered: PreparedSeries[] = [];
+  retryError?: PushClientError;
+  retryInMs?: number;
+
+  reject(series: readonly PreparedSeries[], error: PushClientError): void {
+    for (const s of series) {
+      this.rejected.push({ series: plain(s), error });
+      this.counts.samplesFailed += s.sampleCount;
+    }
+  }
+
+  postpone(series: readonly PreparedSeries[], error: PushClientError, retryInMs?: number): void {
+    for (const s of series) {
+      this.undelivered.push(s);
+      this.counts.samplesPending += s.sampleCount;
+    }
+    this.retryError ??= error;
+    if (retryInMs !== undefined) this.retryInMs = Math.max(this.retryInMs ?? 0, retryInMs);
+  }
+}
+
+/**
+ * A Remote Write client (spec 1.0, and 2.0 when asked): validates and orders series, batches them by
+ * samples and bytes, shards by series hash over `concurrency` ordered queues, retries 5xx/429 with
+ * backoff, splits batches a receiver rejects with 400 so good series still land, and reports counts.
+ *
+ * `write()` delivers and answers a WriteResult; `enqueue()` is the never-blocking variant with a
+ * bounded queue, drained in the background and awaited by `flush()` / `close()`.
+ */
+export class RemoteWriteClient {
+  private readonly options: ResolvedRemoteWriteOptions;
+  private readonly url: URL;
+  private readonly transport: Transport;
+  private readonly shards: SendQueue[];
+  private readonly metrics?: RemoteWriteMetrics;
+  private readonly baseHeaders: Record<string, string>;
+  private protocol: Protocol;
+  private readonly autoProtocol: boolean;
+  private readonly totals: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
+  private readonly queue: Array<{ series: WriteSeries; samples: number }> = [];
+  private queueHead = 0;
+  private queuedSamples = 0;
+  private inFlightSamples = 0;
+  private queueDropped = 0;
+  private draining?: Promise<void>;
+  private readonly drainWaiters = new Set<() => void>();
+  private closed = false;
+  private readonly closeController = new AbortController();
+
+  constructor(options: RemoteWriteOptions, transport?: Transport) {
+    this.options = resolveRemoteWriteOptions(options);
+    this.url = new URL(this.options.url);
+    this.autoProtocol = this.options.protocol === 'auto';
+    this.protocol = this.options.protocol === 'v1' ? 'v1' : 'v2';
+    if (this.options.registry) this.metrics = new RemoteWriteMetrics(this.options.registry, this.options.name);
+    const base =
+      transport ??
+      new HttpTransport({
+        timeoutMs: this.options.timeoutMs,
+        maxResponseBodyBytes: this.options.maxResponseBodyBytes,
+        maxSockets: this.options.concurrency,
+        retryOn429: this.options.retry.retryOn429,
+      });
+    this.transport = new RetryingTransport(this.metrics ? measured(base, this.metrics) : base, this.options.retry);
+    this.shards = Array.from({ length: this.options.concurrency }, () => new SendQueue());
+    this.baseHeaders = { ...this.options.headers };
+    if (this.options.basicAuth) {
+      const { username, password } = this.options.basicAuth;
+      this.baseHeaders['Authorization'] = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    } else if (this.options.bearerToken) {
+      this.baseHeaders['Authorization'] = `Bearer ${this.options.bearerToken}`;
+    }
+  }
+
+  /** Delivers the series and answers once every sample is accepted, refused, or given up on. */
+  write(series: readonly WriteSeries[], options: WriteOptions = {}): Promise<WriteResult> {
+    if (this.closed) {
+      const error = new PushClientError('PROM_RELAY_PUSH_CLOSED', 'write() after close()');
+      return Promise.resolve(this.closedResult(series, error));
+    }
+    return this.deliver(series, options);
+  }
+
+  /**
+   * Queues series for background delivery and returns at once: true when queued, false when the
+   * drop policy refused them (queue full with `drop-newest`, larger than the queue, or closed).
+   */
+  enqueue(series: WriteSeries | readonly WriteSeries[]): boolean {
+    const list = (Array.isArray(series) ? series : [series]) as readonly WriteSeries[];
+    let accepted = true;
+    const limit = this.options.queue.maxSamples;
+    for (const entry of list) {
+      const samples = (entry?.samples?.length ?? 0) + (entry?.histograms?.length ?? 0);
+      if (this.closed || samples > limit) {
+        this.countQueueDrop(samples);
+        accepted = false;
+        continue;
+      }
+      if (this.queuedSamples + samples > limit) {
+        if (this.options.queue.dropPolicy === 'drop-newest') {
+          this.countQueueDrop(samples);
+          accepted = false;
+          continue;
+        }
+        while (this.queuedSamples + samples > limit) {
+          const oldest = this.queue[this.queueHead]!;
+          this.queue[this.queueHead++] = undefined as never;
+          this.queuedSamples -= oldest.samples;
+          this.countQueueDrop(oldest.samples);
+        }
+      }
+      this.queue.push({ series: entry, samples });
+      this.queuedSamples += samples;
+    }
+    this.metrics?.setQueued(this.queuedSamples);
+    this.pump();
+    return accepted;
+  }
+
+  /** Waits until the queue is empty and nothing is in flight, or until `timeoutMs` passed. */
+  async flush(timeoutMs = 30_000): Promise<DrainResult> {
+    if (this.isIdle()) return { drained: true, samplesRemaining: 0 };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.drainWaiters.add(done);
+    });
+    return { drained: this.isIdle(), samplesRemaining: this.queuedSamples + this.inFlightSamples };
+  }
+
+  /**
+   * Stops accepting, delivers what is queued for up to `timeoutMs`, then aborts what is still in flight
+   * and releases sockets. What did not make it is counted in `samplesRemaining`.
+   */
+  async close(timeoutMs = 10_000): Promise<DrainResult> {
+    this.closed = true;
+    const result = await this.flush(timeoutMs);
+    this.closeController.abort(new PushClientError('PROM_RELAY_PUSH_CLOSED', 'client closed'));
+    if (this.draining) await this.draining;
+    this.transport.close?.();
+    return result;
+  }
+
+  /** Totals since construction. */
+  stats(): RemoteWriteStats {
+    return {
+      ...this.totals,
+      samplesQueueDropped: this.queueDropped,
+      samplesQueued: this.queuedSamples,
+      protocol: this.protocol,
+    };
+  }
+
+  private isIdle(): boolean {
+    return this.queuedSamples === 0 && this.inFlightSamples === 0 && !this.draining;
+  }
+
+  private countQueueDrop(samples: number): void {
+    this.queueDropped += samples;
+    this.metrics?.add(this.metrics.samplesDropped, samples);
+  }
+
+  /** Runs the background drain unless it is running. */
+  private pump(): void {
+    if (this.draining || this.queuedSamples === 0) return;
+    const maxPerWrite = this.options.queue.maxSamplesPerWrite ?? this.options.maxSamplesPerRequest * this.options.concurrency;
+    this.draining = (async () => {
+      while (this.queuedSamples > 0 && !this.closeController.signal.aborted) {
+        const batch: WriteSeries[] = [];
+        let samples = 0;
+        while (this.queueHead < this.queue.length && (batch.length === 0 || samples + this.queue[this.queueHead]!.samples <= maxPerWrite)) {
+          const entry = this.queue[this.queueHead]!;
+          this.queue[this.queueHead++] = undefined as never;
+          batch.push(entry.series);
+          samples += entry.samples;
+        }
+        this.compactQueue();
+        this.queuedSamples -= samples;
+        this.inFlightSamples = samples;
+        this.metrics?.setQueued(this.queuedSamples);
+        await this.deliver(batch, { signal: this.closeController.signal });
+        this.inFlightSamples = 0;
+      }
+    })().finally(() => {
+      this.draining = undefined;
+      if (this.queuedSamples > 0 && !this.closeController.signal.aborted) {
+        this.pump();
+        return;
+      }
+      for (const wake of this.drainWaiters) wake();
+      this.drainWaiters.clear();
+    });
+  }
+
+  /** Drops the consumed head of the queue array once it is large, so memory follows the live entries. */
+  private compactQueue(): void {
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    } else if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    }
+  }
+
+  private async deliver(input: readonly WriteSeries[], options: WriteOptions): Promise<WriteResult> {
+    const progress = new WriteProgress();
+    const prepared = prepareWrite(input);
+    progress.rejected.push(...prepared.rejected);
+    progress.counts.samplesFailed += prepared.samplesRejected;
+    progress.counts.samplesDropped += prepared.samplesDropped;
+
+    const signals = [this.closeController.signal, ...(options.signal ? [options.signal] : [])];
+    const send: SendOptions = {
+      deadline: options.deadline ?? Infinity,
+      signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
+    };
+    const perShard = this.batchByShard(prepared.series);
+    await Promise.all(
+      perShard.map((batches, shard) =>
+        batches.length === 0 ? undefined : this.shards[shard]!.run(() => this.deliverShard(batches, progress, send)),
+      ),
+    );
+    return this.finish(progress);
+  }
+
+  /** Sends one shard's batches in order; once one is postponed, the later ones are too, so order holds. */
+  private async deliverShard(batches: PreparedSeries[][], progress: WriteProgress, send: SendOptions): Promise<void> {
+    for (let i = 0; i < batches.length; i++) {
+      const budget = { splits: this.options.maxSplitRequests };
+      const outcome = await this.deliverBatch(batches[i]!, progress, send, budget);
+      if (outcome === 'postponed') {
+        for (let j = i + 1; j < batches.length; j++) progress.postpone(batches[j]!, progress.retryError!);
+        return;
+      }
+    }
+  }
+
+  /** Groups series into request-sized batches per shard; a series larger than a request is cut into chunks in time order. */
+  private batchByShard(series: readonly PreparedSeries[]): PreparedSeries[][][] {
+    const { maxSamplesPerRequest: max, concurrency } = this.options;
+    const perShard: PreparedSeries[][][] = Array.from({ length: concurrency }, () => []);
+    const open: Array<{ series: PreparedSeries[]; samples: number } | undefined> = new Array(concurrency);
+    const place = (shard: number, s: PreparedSeries): void => {
+      let batch = open[shard];
+      if (!batch || batch.samples + s.sampleCount > max) {
+        batch = { series: [], samples: 0 };
+        open[shard] = batch;
+        perShard[shard]!.push(batch.series);
+      }
+      batch.series.push(s);
+      batch.samples += s.sampleCount;
+    };
+    for (const s of series) {
+      const shard = s.hash % concurrency;
+      if (s.sampleCount <= max) place(shard, s);
+      else for (const chunk of chunkSeries(s, max)) place(shard, chunk);
+    }
+    return perShard;
+  }
+
+  private async deliverBatch(
+    batch: PreparedSeries[],
+    progress: WriteProgress,
+    send: SendOptions,
+    budget: { splits: number },
+  ): Promise<'delivered' | 'rejected' | 'postponed'> {
+    const samples = countSamples(batch);
+    for (;;) {
+      const protocol = this.protocol;
+      let raw: Uint8Array;
+      try {
+        raw = protocol === 'v1' ? encodeWriteRequest({ timeseries: batch }) : encodeWriteRequestV2({ timeseries: batch });
+      } catch (err) {
+        progress.reject(batch, new PushClientError('PROM_RELAY_PUSH_ENCODE', `encoding failed: ${(err as Error).message}`, { cause: err }));
+        return 'rejected';
+      }
+      if (raw.byteLength > this.options.maxBytesPerRequest && canSplit(batch)) {
+        return this.deliverHalves(batch, progress, send, budget);
+      }
+      const request: TransportRequest = {
+        method: 'POST',
+        url: this.url,
+        headers: { ...this.baseHeaders, ...PROTOCOL_HEADERS[protocol] },
+        body: compress(raw),
+      };
+      const result = await this.transport.send(request, send);
+      progress.counts.requests += result.attempts;
+      progress.counts.samplesRetried += (result.attempts - 1) * samples;
+      if (this.autoProtocol && protocol === 'v2' && this.receiverLacksV2(result)) {
+        // A v1-only receiver: 415, or a 2xx without the written-count headers every v2 receiver must send.
+        this.protocol = 'v1';
+        continue;
+      }
+      if (result.status === 'success') {
+        progress.counts.samplesSent += samples;
+        return 'delivered';
+      }
+      if (result.status === 'retryable') {
+        progress.postpone(batch, result.error, result.retryInMs);
+        return 'postponed';
+      }
+      const code = result.statusCode;
+      if ((code === 400 || code === 413) && this.options.splitRejectedBatches && canSplit(batch) && budget.splits >= 2) {
+        budget.splits -= 2;
+        return this.deliverHalves(batch, progress, send, budget);
+      }
+      progress.reject(batch, result.error);
+      return 'rejected';
+    }
+  }
+
+  /** Bisects a batch and sends the halves one after the other (older samples first for a single series). */
+  private async deliverHalves(
+    batch: PreparedSeries[],
+    progress: WriteProgress,
+    send: SendOptions,
+    budget: { splits: number },
+  ): Promise<'delivered' | 'rejected' | 'postponed'> {
+    const [left, right] = splitBatch(batch);
+    const first = await this.deliverBatch(left, progress, send, budget);
+    if (first === 'postponed') {
+      progress.postpone(right, progress.retryError!);
+      return 'postponed';
+    }
+    const second = await this.deliverBatch(right, progress, send, budget);
+    if (second === 'postponed') return 'postponed';
+    return first === 'delivered' && second === 'delivered' ? 'delivered' : 'rejected';
+  }
+
+  private receiverLacksV2(result: TransportResult): boolean {
+    if (result.status === 'failure') return result.statusCode === 415;
+    if (result.status === 'success') {
+      const headers = result.headers ?? {};
+      return headers['x-prometheus-remote-write-samples-written'] === undefined && headers['x-prometheus-remote-write-histograms-written'] === undefined;
+    }
+    return false;
+  }
+
+  private finish(progress: WriteProgress): WriteResult {
+    const { counts, rejected } = progress;
+    for (const key of Object.keys(this.totals) as Array<keyof WriteCounts>) this.totals[key] += counts[key];
+    if (this.metrics) {
+      this.metrics.add(this.metrics.samplesSent, counts.samplesSent);
+      this.metrics.add(this.metrics.samplesFailed, counts.samplesFailed);
+      this.metrics.add(this.metrics.samplesRetried, counts.samplesRetried);
+      this.metrics.add(this.metrics.samplesDropped, counts.samplesDropped);
+    }
+    if (progress.undelivered.length > 0) {
+      return {
+        status: 'retryable',
+        error: progress.retryError!,
+        counts,
+        rejected,
+        undelivered: mergeChunks(progress.undelivered),
+        ...(progress.retryInMs === undefined ? {} : { retryInMs: progress.retryInMs }),
+      };
+    }
+    if (rejected.length > 0) {
+      const error = new PushClientError(
+        rejected[0]!.error.code,
+        `${rejected.length} series refused; first: ${rejected[0]!.error.message}`,
+        { cause: rejected[0]!.error },
+      );
+      return { status: 'failure', error, counts, rejected };
+    }
+    return { status: 'success', counts, rejected };
+  }
+
+  private closedResult(series: readonly WriteSeries[], error: PushClientError): WriteResult {
+    const rejected = series.map((s) => ({ series: { labels: { ...(s.labels as Record<string, string>) }, samples: [...(s.samples ?? [])] }, error }));
+    const samplesFailed = series.reduce((n, s) => n + (s.samples?.length ?? 0) + (s.histograms?.length ?? 0), 0);
+    return {
+      status: 'failure',
+      error,
+      rejected,
+      counts: { samplesSent: 0, samplesFailed, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 },
+    };
+  }
+}
+
+function countSamples(batch: readonly PreparedSeries[]): number {
+  let n = 0;
+  for (const s of batch) n += s.sampleCount;
+  return n;
+}
+
+function canSplit(batch: readonly PreparedSeries[]): boolean {
+  return batch.length > 1 || (batch.length === 1 && batch[0]!.sampleCount > 1);
+}
+
+/** Halves by series, or a lone series by its samples (older half first). */
+function splitBatch(batch: PreparedSeries[]): [PreparedSeries[], PreparedSeries[]] {
+  if (batch.length > 1) {
+    const mid = batch.length >> 1;
+    return [batch.slice(0, mid), batch.slice(mid)];
+  }
+  const s = batch[0]!;
+  const [a, b] = chunkSeries(s, Math.ceil(s.sampleCount / 2));
+  return [[a!], [b!]];
+}
+
+/** Cuts a series into chunks of at most `max` samples (float samples first, then histograms), in time order. */
+function chunkSeries(s: PreparedSeries, max: number): PreparedSeries[] {
+  const chunks: PreparedSeries[] = [];
+  const histograms = s.histograms ?? [];
+  const total = s.samples.length + histograms.length;
+  for (let start = 0; start < total; start += max) {
+    const end = Math.min(total, start + max);
+    const samples = s.samples.slice(Math.min(start, s.samples.length), Math.min(end, s.samples.length));
+    const hStart = Math.max(0, start - s.samples.length);
+    const hEnd = Math.max(0, end - s.samples.length);
+    const chunk: PreparedSeries = { labels: s.labels, samples, hash: s.hash, sampleCount: end - start };
+    if (hEnd > hStart) chunk.histograms = histograms.slice(hStart, hEnd);
+    if (start === 0 && s.exemplars) chunk.exemplars = s.exemplars;
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+/** Joins chunks of one series back together (they come in order) and strips client fields. */
+function mergeChunks(series: readonly PreparedSeries[]): TimeSeries[] {
+  const out: TimeSeries[] = [];
+  const byLabels = new Map<object, TimeSeries>();
+  for (const s of series) {
+    const earlier = byLabels.get(s.labels);
+    if (earlier) {
+      earlier.samples.push(...s.samples);
+      if (s.histograms) (earlier.histograms ??= []).push(...s.histograms);
+      continue;
+    }
+    const copy = plain(s);
+    byLabels.set(s.labels, copy);
+    out.push(copy);
+  }
+  return out;
+}
+
+function plain(s: PreparedSeries): TimeSeries {
+  const out: TimeSeries = { labels: s.labels, samples: [...s.samples] };
+  if (s.histograms) out.histograms = [...s.histograms];
+  if (s.exemplars) out.exemplars = [...s.exemplars];
+  return out;
+}
+
+/** Wraps a transport to observe request durations and in-flight counts. */
+function measured(inner: Transport, metrics: RemoteWriteMetrics): Transport {
+  return {
+    async send(request, options) {
+      const started = performance.now();
+      metrics.requestStarted();
+      const result = await inner.send(request, options);
+      metrics.requestEnded((performance.now() - started) / 1000, result.statusCode);
+      return result;
+    },
+    close: () => inner.close?.(),
+  };
+}

@@ -1,0 +1,81 @@
+import type { Exemplar, Histogram, Labels, Sample, TimeSeries } from '@prom-relay/codec';
+import type { PushClientError } from '../../errors.js';
+
+/** A label pair as some producers hold them; lets a caller hand over a set that may repeat a name. */
+export interface LabelPair {
+  name: string;
+  value: string;
+}
+
+/** What `write()` accepts: a codec TimeSeries, or one whose labels are a list of pairs. */
+export interface WriteSeries {
+  labels: Labels | readonly LabelPair[];
+  samples?: readonly Sample[];
+  exemplars?: readonly Exemplar[];
+  histograms?: readonly Histogram[];
+}
+
+/** Sample counts of one write (a histogram sample counts as one). */
+export interface WriteCounts {
+  /** Accepted by the receiver (2xx). */
+  samplesSent: number;
+  /** Refused for good: invalid series, or rejected by the receiver with a non-retryable status. */
+  samplesFailed: number;
+  /** Sample sends repeated after a retryable answer (one sample retried twice counts 2). */
+  samplesRetried: number;
+  /** Dropped by the client: duplicate timestamps within a series (the last one is kept). */
+  samplesDropped: number;
+  /** Not delivered because retries ran out or the deadline came; `undelivered` holds them. */
+  samplesPending: number;
+  /** HTTP requests made, retries and split requests included. */
+  requests: number;
+}
+
+/** A series that will not be delivered, with why (the receiver's message when it refused it). */
+export interface RejectedSeries {
+  series: TimeSeries;
+  error: PushClientError;
+}
+
+interface WriteResultCommon {
+  counts: WriteCounts;
+  /** Series refused for good; empty on success. */
+  rejected: RejectedSeries[];
+}
+
+/**
+ * The outcome of `write()`:
+ * - `success`: every sample was accepted (some may have been dropped as duplicates; see counts).
+ * - `failure`: some series were refused for good (listed in `rejected`); the rest were delivered.
+ * - `retryable`: some series were not delivered because retries or the deadline ran out; they are in
+ *   `undelivered`, in order, and may be written again (after `retryInMs` when the receiver said so).
+ */
+export type WriteResult =
+  | (WriteResultCommon & { status: 'success' })
+  | (WriteResultCommon & { status: 'failure'; error: PushClientError })
+  | (WriteResultCommon & { status: 'retryable'; error: PushClientError; retryInMs?: number; undelivered: TimeSeries[] });
+
+export interface WriteOptions {
+  /** Epoch ms after which no request starts and no backoff sleeps; default none (the retry policy decides). */
+  deadline?: number;
+  /** Aborts requests in flight and backoff sleeps. */
+  signal?: AbortSignal;
+}
+
+/** What `flush()` and `close()` answer. */
+export interface DrainResult {
+  /** True when the queue is empty and nothing is in flight. */
+  drained: boolean;
+  /** Samples still queued or in flight when the deadline came. */
+  samplesRemaining: number;
+}
+
+/** Running totals of a client since it was created. */
+export interface RemoteWriteStats extends WriteCounts {
+  /** Samples refused by `enqueue()` or evicted from the queue by the drop policy. */
+  samplesQueueDropped: number;
+  /** Samples waiting in the queue. */
+  samplesQueued: number;
+  /** The protocol in use now (`auto` settles on v1 or v2 after the first answer). */
+  protocol: 'v1' | 'v2';
+}

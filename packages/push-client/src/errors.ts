@@ -1,0 +1,52 @@
+import { PromRelayError } from '@prom-relay/codec';
+
+export const PUSH_ERROR_CODES = [
+  /** An option given to a client constructor (or a fluent setter) is invalid; `field` names it. */
+  'PROM_RELAY_PUSH_INVALID_OPTIONS',
+  /** A series breaks the remote write rules (labels, timestamps) and was never sent. */
+  'PROM_RELAY_PUSH_INVALID_SERIES',
+  /** The receiver answered a status that must not be retried (4xx other than 429, or 429 with retries off). */
+  'PROM_RELAY_PUSH_HTTP_STATUS',
+  /** The receiver answered a retryable status (5xx, 429) and attempts or the deadline ran out. */
+  'PROM_RELAY_PUSH_RETRYABLE_STATUS',
+  /** The request failed below HTTP: connection refused or reset, DNS, TLS. */
+  'PROM_RELAY_PUSH_NETWORK',
+  /** The per-request timeout or the caller's deadline passed before the receiver answered. */
+  'PROM_RELAY_PUSH_TIMEOUT',
+  /** The caller's deadline does not leave room for another attempt. */
+  'PROM_RELAY_PUSH_DEADLINE_EXCEEDED',
+  /** The caller aborted the operation (or the client was closed). */
+  'PROM_RELAY_PUSH_ABORTED',
+  /** The client was closed; nothing more is accepted. */
+  'PROM_RELAY_PUSH_CLOSED',
+  /** Building the request body failed (encoding, gathering a collector). */
+  'PROM_RELAY_PUSH_ENCODE',
+] as const;
+
+export type PushErrorCode = (typeof PUSH_ERROR_CODES)[number];
+
+export interface PushErrorDetails {
+  cause?: unknown;
+  /** The option that was rejected, as a dotted path (`retry.maxBackoffMs`). */
+  field?: string;
+  /** HTTP status the receiver answered, when there was one. */
+  statusCode?: number;
+  /** The start of the receiver's response body (its error message), when there was one. */
+  responseBody?: string;
+}
+
+/** Every failure of the push clients; callers branch on `code`. */
+export class PushClientError extends PromRelayError<PushErrorCode> {
+  declare readonly field?: string;
+  declare readonly statusCode?: number;
+  declare readonly responseBody?: string;
+
+  constructor(code: PushErrorCode, message: string, details: PushErrorDetails = {}) {
+    super(code, message, 'cause' in details ? { cause: details.cause } : undefined);
+    for (const key of ['field', 'statusCode', 'responseBody'] as const) {
+      if (details[key] !== undefined) {
+        Object.defineProperty(this, key, { value: details[key], enumerable: true, writable: false, configurable: true });
+      }
+    }
+  }
+}

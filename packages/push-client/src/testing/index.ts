@@ -1,0 +1,2 @@
+export { startTestReceiver, seriesName } from './receiver.js';
+export type { ReceivedRequest, ReceiverBehaviour, ReceiverReply, TestReceiver } from './receiver.js';

@@ -1,0 +1,81 @@
+import { PushClientError } from '../errors.js';
+import type { SendOptions, Transport, TransportRequest, TransportResult } from './types.js';
+
+export interface RetryPolicy {
+  /** First backoff in ms; doubles after each retryable answer. */
+  minBackoffMs: number;
+  /** Cap of the exponential backoff in ms (a Retry-After header may ask for longer and is honoured). */
+  maxBackoffMs: number;
+  /** Fraction of random spread around each backoff, 0..1 (0.2: ±20%), so many clients do not retry in step. */
+  jitter: number;
+  /** Attempts in total, first one included; Infinity retries until delivered or the deadline. */
+  maxAttempts: number;
+}
+
+export interface RetryObserver {
+  /** Called before each sleep, with the answer that caused it. */
+  onRetry?(result: TransportResult, attempt: number, delayMs: number): void;
+}
+
+/**
+ * Wraps a transport: retries `retryable` answers with exponential backoff (×2, jitter, cap), honours
+ * the receiver's Retry-After, and never sleeps past the caller's deadline (it answers `retryable`
+ * with `retryInMs` instead, so the caller can schedule the next try itself).
+ */
+export class RetryingTransport implements Transport {
+  constructor(
+    private readonly inner: Transport,
+    private readonly policy: RetryPolicy,
+    private readonly observer: RetryObserver = {},
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async send(request: TransportRequest, options: SendOptions): Promise<TransportResult> {
+    let backoff = this.policy.minBackoffMs;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.inner.send(request, options);
+      if (result.status !== 'retryable') return { ...result, attempts: attempt };
+      if (result.error.code === 'PROM_RELAY_PUSH_ABORTED' || attempt >= this.policy.maxAttempts) {
+        return { ...result, attempts: attempt };
+      }
+      const delay = result.retryInMs ?? this.jittered(backoff);
+      if (Date.now() + delay >= options.deadline) {
+        return { ...result, attempts: attempt, retryInMs: delay };
+      }
+      this.observer.onRetry?.(result, attempt, delay);
+      if (!(await sleep(delay, options.signal))) {
+        return {
+          ...result,
+          attempts: attempt,
+          error: new PushClientError('PROM_RELAY_PUSH_ABORTED', 'aborted while waiting to retry', { cause: result.error }),
+        };
+      }
+      backoff = Math.min(Math.max(delay, backoff) * 2, this.policy.maxBackoffMs);
+    }
+  }
+
+  close(): void {
+    this.inner.close?.();
+  }
+
+  private jittered(backoff: number): number {
+    const spread = backoff * this.policy.jitter * (this.random() * 2 - 1);
+    return Math.max(0, Math.min(this.policy.maxBackoffMs, Math.round(backoff + spread)));
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
