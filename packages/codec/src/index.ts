@@ -14,6 +14,7 @@ export type {
   DecompressOptions,
 } from './types.js';
 export { encodeWriteRequest, decodeWriteRequest } from './remote-write/v1.js';
+export { encodeWriteRequestV2, decodeWriteRequestV2 } from './remote-write/v2.js';
 export { compress, decompress, decompressedLength, DEFAULT_MAX_DECOMPRESSED_SIZE } from './snappy.js';
 export { parseExposition, parseFloatToken } from './exposition/parse.js';
 export { formatExposition, formatValue } from './exposition/format.js';

@@ -166,7 +166,7 @@ export function readLabel(r: ProtoReader, end: number, labels: Labels, tagAt: nu
   setLabel(labels, name, value);
 }
 
-function readSample(r: ProtoReader, end: number): Sample {
+export function readSample(r: ProtoReader, end: number): Sample {
   let value = 0;
   let timestamp = 0;
   let stale = false;

@@ -1,0 +1,342 @@
+import { CodecError } from '../errors.js';
+import { setLabel } from '../labels.js';
+import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../protobuf/reader.js';
+import { ProtoWriter } from '../protobuf/writer.js';
+import type { Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
+import { duplicateLabel, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
+import { readHistogram, writeHistogram } from './histogram.js';
+import { readSample, writeSample } from './v1.js';
+
+// Field tags of io.prometheus.write.v2 (proto/io/prometheus/write/v2/types.proto).
+const TAG_SYMBOLS = 0x22;
+const TAG_TIMESERIES = 0x2a;
+const TAG_LABELS_REFS = 0x0a;
+const TAG_SAMPLES = 0x12;
+const TAG_HISTOGRAMS = 0x1a;
+const TAG_EXEMPLARS = 0x22;
+const TAG_METADATA = 0x2a;
+
+/** Suffixes a series name may add to its metric family name (classic histograms, summaries, counters). */
+const FAMILY_SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created', '_info'];
+
+/** Builds the symbols table as series are written; index 0 is always "". */
+class SymbolTable {
+  readonly symbols: string[] = [''];
+  private readonly index = new Map<string, number>([['', 0]]);
+
+  ref(value: string): number {
+    let ref = this.index.get(value);
+    if (ref === undefined) {
+      ref = this.symbols.length;
+      this.symbols.push(value);
+      this.index.set(value, ref);
+    }
+    return ref;
+  }
+}
+
+function writeLabelRefs(w: ProtoWriter, table: SymbolTable, labels: Labels, tag: number): void {
+  const names = sortedNames(labels);
+  if (names.length === 0) return;
+  w.uint32(tag);
+  const at = w.fork(1);
+  for (const name of names) {
+    const value = labels[name];
+    if (typeof value !== 'string') throw invalidLabelValue(name, value);
+    w.uint32(table.ref(name));
+    w.uint32(table.ref(value));
+  }
+  w.join(at, 1);
+}
+
+function metadataFor(labels: Labels, byFamily: Map<string, MetricMetadata>): MetricMetadata | undefined {
+  if (byFamily.size === 0) return undefined;
+  const name = labels['__name__'];
+  if (name === undefined) return undefined;
+  const own = byFamily.get(name);
+  if (own) return own;
+  for (const suffix of FAMILY_SUFFIXES) {
+    if (name.endsWith(suffix)) {
+      const family = byFamily.get(name.slice(0, -suffix.length));
+      if (family) return family;
+    }
+  }
+  return undefined;
+}
+
+function writeSeries(w: ProtoWriter, table: SymbolTable, series: TimeSeries, metadata: MetricMetadata | undefined): void {
+  writeLabelRefs(w, table, series.labels, TAG_LABELS_REFS);
+  for (const s of series.samples) {
+    w.uint32(TAG_SAMPLES);
+    const at = w.fork(1);
+    writeSample(w, s);
+    w.join(at, 1);
+  }
+  if (series.histograms) {
+    for (const h of series.histograms) {
+      w.uint32(TAG_HISTOGRAMS);
+      const at = w.fork(1);
+      writeHistogram(w, h);
+      w.join(at, 1);
+    }
+  }
+  if (series.exemplars) {
+    for (const e of series.exemplars) {
+      w.uint32(TAG_EXEMPLARS);
+      const at = w.fork(1);
+      writeLabelRefs(w, table, e.labels, 0x0a);
+      if (e.value !== 0 || 1 / e.value < 0) {
+        w.uint32(0x11);
+        w.double(e.value);
+      }
+      if (e.timestamp !== undefined && e.timestamp !== 0) {
+        if (!Number.isInteger(e.timestamp)) throw invalidTimestamp(e.timestamp);
+        w.uint32(0x18);
+        w.int64(e.timestamp);
+      }
+      w.join(at, 1);
+    }
+  }
+  if (metadata) {
+    const type = METRIC_TYPE_NUMBERS[metadata.type];
+    if (type === undefined) throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', `unknown metric type ${JSON.stringify(metadata.type)}`);
+    w.uint32(TAG_METADATA);
+    const at = w.fork(1);
+    if (type !== 0) {
+      w.uint32(0x08);
+      w.uint32(type);
+    }
+    const help = metadata.help ? table.ref(metadata.help) : 0;
+    if (help !== 0) {
+      w.uint32(0x18);
+      w.uint32(help);
+    }
+    const unit = metadata.unit ? table.ref(metadata.unit) : 0;
+    if (unit !== 0) {
+      w.uint32(0x20);
+      w.uint32(unit);
+    }
+    w.join(at, 1);
+  }
+}
+
+let sharedSeriesWriter: ProtoWriter | undefined;
+
+/**
+ * Encodes a Remote Write 2.0 `io.prometheus.write.v2.Request` (uncompressed). The symbols table is built
+ * from the label sets (index 0 = ""); `req.metadata` is attached to the series of its metric family
+ * (`__name__` or `__name__` minus `_bucket`/`_sum`/`_count`/`_total`/`_created`/`_info`), since 2.0 has no
+ * request-level metadata.
+ */
+export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
+  if (!req || !Array.isArray(req.timeseries)) {
+    throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', 'a WriteRequest needs a timeseries array');
+  }
+  const table = new SymbolTable();
+  const byFamily = new Map<string, MetricMetadata>();
+  for (const m of req.metadata ?? []) byFamily.set(m.metricFamilyName, m);
+  // Series are written first (that is what discovers the symbols), then placed after the symbols.
+  const series = sharedSeriesWriter ?? new ProtoWriter(64 * 1024);
+  sharedSeriesWriter = undefined;
+  series.pos = 0;
+  try {
+    for (const s of req.timeseries) {
+      series.uint32(TAG_TIMESERIES);
+      const at = series.fork(2);
+      writeSeries(series, table, s, metadataFor(s.labels, byFamily));
+      series.join(at, 2);
+    }
+    let symbolBytes = 0;
+    for (const sym of table.symbols) symbolBytes += sym.length * 3 + 6;
+    const out = new ProtoWriter(symbolBytes + series.pos + 16);
+    for (const sym of table.symbols) {
+      out.uint32(TAG_SYMBOLS);
+      out.string(sym);
+    }
+    out.ensure(series.pos);
+    out.buf.set(series.buf.subarray(0, series.pos), out.pos);
+    out.pos += series.pos;
+    return out.finish();
+  } finally {
+    if (series.buf.length <= 8 * 1024 * 1024) sharedSeriesWriter = series;
+  }
+}
+
+function readRefs(r: ProtoReader, wire: number, out: number[], tagAt: number, limit: number): void {
+  if (wire === WIRE_LEN) {
+    const end = r.delimited(limit);
+    while (r.pos < end) out.push(r.uint32());
+    r.expectEnd(end, 'labels_refs');
+  } else if (wire === WIRE_VARINT) {
+    out.push(r.uint32());
+  } else {
+    throw r.wireType('labels_refs', wire, tagAt);
+  }
+}
+
+function resolveLabels(refs: number[], symbols: string[], offset: number): Labels {
+  if (refs.length % 2 !== 0) {
+    throw new CodecError('PROM_RELAY_CODEC_SYMBOL_REF', `labels_refs has an odd length ${refs.length} at byte ${offset}`, { offset });
+  }
+  const labels: Labels = {};
+  for (let i = 0; i < refs.length; i += 2) {
+    const name = symbols[refs[i]!];
+    const value = symbols[refs[i + 1]!];
+    if (name === undefined || value === undefined) {
+      const bad = name === undefined ? refs[i]! : refs[i + 1]!;
+      throw new CodecError(
+        'PROM_RELAY_CODEC_SYMBOL_REF',
+        `symbol reference ${bad} outside the table of ${symbols.length} symbols at byte ${offset}`,
+        { offset },
+      );
+    }
+    if (Object.hasOwn(labels, name)) throw duplicateLabel(name, offset);
+    setLabel(labels, name, value);
+  }
+  return labels;
+}
+
+function symbolAt(symbols: string[], ref: number, offset: number): string {
+  const s = symbols[ref];
+  if (s === undefined) {
+    throw new CodecError('PROM_RELAY_CODEC_SYMBOL_REF', `symbol reference ${ref} outside the table of ${symbols.length} symbols`, { offset });
+  }
+  return s;
+}
+
+function readExemplar(r: ProtoReader, end: number, symbols: string[], at: number): Exemplar {
+  const refs: number[] = [];
+  let value = 0;
+  let timestamp: number | undefined;
+  while (r.pos < end) {
+    const tagAt = r.pos;
+    const tag = r.tag();
+    const field = tag >>> 3;
+    if (field === 1) readRefs(r, tag & 7, refs, tagAt, end);
+    else if (tag === 0x11) value = r.double();
+    else if (tag === 0x18) timestamp = r.int64();
+    else if (field === 2 || field === 3) throw r.wireType(`Exemplar.${field}`, tag & 7, tagAt);
+    else r.skip(tag & 7, tagAt);
+  }
+  r.expectEnd(end, 'Exemplar');
+  const labels = resolveLabels(refs, symbols, at);
+  return timestamp === undefined ? { labels, value } : { labels, value, timestamp };
+}
+
+interface SeriesMetadata {
+  type: MetricType;
+  help: string;
+  unit: string;
+}
+
+function readMetadata(r: ProtoReader, end: number, symbols: string[]): SeriesMetadata {
+  const m: SeriesMetadata = { type: 'unknown', help: '', unit: '' };
+  while (r.pos < end) {
+    const tagAt = r.pos;
+    const tag = r.tag();
+    if (tag === 0x08) m.type = METRIC_TYPE_NAMES[r.uint32()] ?? 'unknown';
+    else if (tag === 0x18) m.help = symbolAt(symbols, r.uint32(), tagAt);
+    else if (tag === 0x20) m.unit = symbolAt(symbols, r.uint32(), tagAt);
+    else if (tag >>> 3 === 1 || tag >>> 3 === 3 || tag >>> 3 === 4) throw r.wireType(`Metadata.${tag >>> 3}`, tag & 7, tagAt);
+    else r.skip(tag & 7, tagAt);
+  }
+  r.expectEnd(end, 'Metadata');
+  return m;
+}
+
+function readSeries(r: ProtoReader, end: number, symbols: string[], metadata: Map<string, MetricMetadata>): TimeSeries {
+  const start = r.pos;
+  const refs: number[] = [];
+  const samples: Sample[] = [];
+  let exemplars: Exemplar[] | undefined;
+  let histograms: Histogram[] | undefined;
+  let meta: SeriesMetadata | undefined;
+  while (r.pos < end) {
+    const tagAt = r.pos;
+    const tag = r.tag();
+    switch (tag) {
+      case TAG_SAMPLES:
+        samples.push(readSample(r, r.delimited(end)));
+        break;
+      case TAG_HISTOGRAMS:
+        (histograms ??= []).push(readHistogram(r, r.delimited(end)));
+        break;
+      case TAG_EXEMPLARS:
+        (exemplars ??= []).push(readExemplar(r, r.delimited(end), symbols, tagAt));
+        break;
+      case TAG_METADATA:
+        meta = readMetadata(r, r.delimited(end), symbols);
+        break;
+      default: {
+        const field = tag >>> 3;
+        if (field === 1) readRefs(r, tag & 7, refs, tagAt, end);
+        else if (field >= 2 && field <= 5) throw r.wireType(`TimeSeries.${field}`, tag & 7, tagAt);
+        else if (field === 6 && (tag & 7) !== WIRE_VARINT) throw r.wireType('TimeSeries.created_timestamp', tag & 7, tagAt);
+        else r.skip(tag & 7, tagAt);
+      }
+    }
+  }
+  r.expectEnd(end, 'TimeSeries');
+  const labels = resolveLabels(refs, symbols, start);
+  if (meta && (meta.type !== 'unknown' || meta.help !== '' || meta.unit !== '')) {
+    const family = familyName(labels['__name__'] ?? '', meta.type);
+    if (!metadata.has(family)) {
+      const m: MetricMetadata = { type: meta.type, metricFamilyName: family };
+      if (meta.help !== '') m.help = meta.help;
+      if (meta.unit !== '') m.unit = meta.unit;
+      metadata.set(family, m);
+    }
+  }
+  const series: TimeSeries = { labels, samples };
+  if (exemplars) series.exemplars = exemplars;
+  if (histograms) series.histograms = histograms;
+  return series;
+}
+
+/** The metric family of a series name, given its type (classic histogram and summary series carry suffixes). */
+function familyName(name: string, type: MetricType): string {
+  if (type === 'histogram' || type === 'gaugehistogram' || type === 'summary') {
+    for (const suffix of ['_bucket', '_sum', '_count']) {
+      if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+    }
+  }
+  return name;
+}
+
+/**
+ * Decodes a Remote Write 2.0 `io.prometheus.write.v2.Request` (uncompressed); label references are resolved
+ * back to plain Labels and per-series metadata is collected into `metadata`, one entry per metric family.
+ */
+export function decodeWriteRequestV2(body: Uint8Array): WriteRequest {
+  if (!(body instanceof Uint8Array)) {
+    throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', 'decodeWriteRequestV2 needs a Uint8Array body');
+  }
+  const r = new ProtoReader(body);
+  const end = r.end;
+  // Fields may come in any order: collect symbols first, remember where series are.
+  const symbols: string[] = [];
+  const seriesAt: number[] = [];
+  while (r.pos < end) {
+    const tagAt = r.pos;
+    const tag = r.tag();
+    if (tag === TAG_SYMBOLS) {
+      symbols.push(r.string(end));
+    } else if (tag === TAG_TIMESERIES) {
+      const seriesEnd = r.delimited(end);
+      seriesAt.push(r.pos, seriesEnd);
+      r.pos = seriesEnd;
+    } else {
+      const field = tag >>> 3;
+      if (field === 4 || field === 5) throw r.wireType(`Request.${field}`, tag & 7, tagAt);
+      r.skip(tag & 7, tagAt);
+    }
+  }
+  const metadata = new Map<string, MetricMetadata>();
+  const timeseries: TimeSeries[] = [];
+  for (let i = 0; i < seriesAt.length; i += 2) {
+    r.pos = seriesAt[i]!;
+    timeseries.push(readSeries(r, seriesAt[i + 1]!, symbols, metadata));
+  }
+  return metadata.size > 0 ? { timeseries, metadata: [...metadata.values()] } : { timeseries };
+}
