@@ -20,6 +20,10 @@ export interface InputPoint {
   labels: Labels; // full label set incl. __name__, job and grouping labels
   value: number;
   temporality?: Temporality; // per-point override (JSON lines)
+  /** Optional identity of `labels` within the batch's job + grouping: equal keys in batches with equal job and
+   *  grouping must mean equal labels. Decoders set it when it is cheaper than the labels (e.g. the raw series text
+   *  of an exposition line); the aggregate caches its series lookup by it. Absent: the aggregate derives one. */
+  key?: string;
 }
 
 /** One decoded Kafka message: a producer's push. Applied to the aggregate atomically. */

@@ -1,0 +1,37 @@
+import type { Labels } from '@prom-relay/codec';
+import { setLabel } from '@prom-relay/codec';
+
+/** Canonical, injective string for a label set: names sorted, values JSON-quoted. */
+export function labelsKey(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let key = '';
+  for (const name of names) key += name + '=' + JSON.stringify(labels[name]) + ',';
+  return key;
+}
+
+/**
+ * A copy of `s` that shares no memory with a larger string: V8 slices (13+ chars) keep their parent, e.g. a whole
+ * Kafka message body, alive for as long as the slice is held.
+ */
+export function ownString(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/** A label set with names in sorted order and strings owned (safe to keep for the life of a series). */
+export function ownedSortedLabels(labels: Labels, drop?: ReadonlySet<string> | readonly string[]): Labels {
+  const out: Labels = {};
+  const names = Object.keys(labels).sort();
+  for (const name of names) {
+    if (drop !== undefined && (Array.isArray(drop) ? drop.includes(name) : (drop as ReadonlySet<string>).has(name))) continue;
+    setLabel(out, ownString(name), ownString(labels[name]!));
+  }
+  return out;
+}
+
+/** Builds a label set with sorted names from entries (names unique). */
+export function sortedLabelsFrom(entries: Array<[string, string]>): Labels {
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Labels = {};
+  for (const [name, value] of entries) setLabel(out, name, value);
+  return out;
+}
