@@ -111,18 +111,25 @@ const remoteWriteSchema = z
   .prefault({});
 
 const ruleSchema = z.strictObject({
-  /** series selectors, e.g. `http_requests_total{code=~"5.."}` */
-  match: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** a metric name or series selector, e.g. `http_requests_total{code=~"5.."}` */
+  match: z.string().min(1),
   by: z.array(z.string().min(1)).optional(),
   without: z.array(z.string().min(1)).optional(),
   outputs: z.array(z.enum(['total', 'sum', 'last', 'min', 'max', 'avg', 'count', 'histogram'])).min(1),
-  name: z.string().optional(),
+  /** also feed the default output of matched series */
+  keep_input: bool(false),
+  /** upper bounds of the `histogram` output over plain samples */
+  buckets: z.array(z.number()).min(1).optional(),
 });
 
 const aggregationSchema = z
   .strictObject({
     series_ttl: duration('5m'),
     producer_ttl: duration('1h'),
+    /** labels naming a producer, removed from output series */
+    producer_labels: optionalList(),
+    /** output series per partition */
+    max_series: int(2_000_000, 1),
     max_series_per_job: int(100_000, 1),
     max_labels_per_series: int(64, 1),
     max_label_value_length: int(2048, 1),

@@ -51,6 +51,7 @@ export class KafkaSource {
   private readonly restoring = new Map<string, Promise<OwnedPartition | undefined>>();
   private readonly now: () => number;
   private everAssigned = false;
+  private stopping = false;
 
   constructor(private readonly opts: KafkaSourceOptions) {
     this.now = opts.now ?? Date.now;
@@ -63,6 +64,12 @@ export class KafkaSource {
       onRebalancing: () => this.onRebalancing(),
       onCrash: (err, restart) => this.opts.logger.error({ err, restart }, 'kafka consumer crashed'),
     });
+  }
+
+  /** Shutdown: no record is applied from now on; the partitions stay ours until the consumer leaves. */
+  stopConsuming(): void {
+    this.stopping = true;
+    this.opts.consumer.pause(this.assignment);
   }
 
   /** true once the group assigned partitions and every one of them is restored */
@@ -156,7 +163,7 @@ export class KafkaSource {
     const pending = this.restoring.get(key);
     if (pending) p = await pending;
     else p = this.partitions.get(key);
-    if (!p || !ctx.isRunning()) return undefined;
+    if (!p || !ctx.isRunning() || this.stopping) return undefined;
     if (batch.highWatermark !== '-1') p.highWatermark = BigInt(batch.highWatermark);
     const records = batch.records;
     if (records.length === 0) return undefined;
@@ -179,7 +186,7 @@ export class KafkaSource {
         consumedThrough = record.offset;
         continue;
       }
-      if (!ctx.isRunning()) break;
+      if (!ctx.isRunning() || this.stopping) break;
       let decoded: IngestBatch | undefined;
       try {
         decoded = this.opts.decode(record);

@@ -1,0 +1,162 @@
+// The relay's own metrics on /metrics (prom-client): what it consumed, dropped, holds, flushed and checkpointed.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FlushResult } from '../flush/index.js';
+import type { TopicPartition } from '../kafka/index.js';
+import type { OwnedPartition } from '../source/index.js';
+
+export class RelayMetrics {
+  readonly registry: Registry;
+  readonly messagesConsumed: Counter<'topic' | 'partition'>;
+  readonly bytesConsumed: Counter<'topic' | 'partition'>;
+  readonly decodeErrors: Counter<'reason'>;
+  readonly deadLetters: Counter<'reason'>;
+  readonly pointsRejected: Counter<'reason'>;
+  readonly limitHits: Counter<'limit'>;
+  readonly flushDuration: Histogram<'result'>;
+  readonly flushes: Counter<'result'>;
+  readonly samplesSent: Counter;
+  readonly samplesFailed: Counter;
+  readonly samplesRetried: Counter;
+  readonly restores: Counter<'from'>;
+
+  constructor(partitions: () => OwnedPartition[], registry = new Registry()) {
+    this.registry = registry;
+    collectDefaultMetrics({ register: registry, prefix: 'prom_relay_process_' });
+    const registers = [registry];
+    this.messagesConsumed = new Counter({
+      name: 'prom_relay_messages_consumed_total',
+      help: 'Kafka records consumed, per source partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.bytesConsumed = new Counter({
+      name: 'prom_relay_bytes_consumed_total',
+      help: 'Key and value bytes of Kafka records consumed, per source partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.decodeErrors = new Counter({
+      name: 'prom_relay_decode_errors_total',
+      help: 'Records that could not be decoded or validated, by error code.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'prom_relay_dead_letters_total',
+      help: 'Records written to the dead-letter topic, by error code.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.pointsRejected = new Counter({
+      name: 'prom_relay_points_rejected_total',
+      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence), invalid value, or limit.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.limitHits = new Counter({
+      name: 'prom_relay_limit_hits_total',
+      help: 'Output series creations refused by a limit.',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.flushDuration = new Histogram({
+      name: 'prom_relay_flush_duration_seconds',
+      help: 'Duration of one flush: snapshot, checkpoint and remote write.',
+      labelNames: ['result'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.flushes = new Counter({ name: 'prom_relay_flushes_total', help: 'Flushes, by result.', labelNames: ['result'], registers });
+    this.samplesSent = new Counter({ name: 'prom_relay_samples_sent_total', help: 'Samples accepted by the remote write receiver.', registers });
+    this.samplesFailed = new Counter({
+      name: 'prom_relay_samples_failed_total',
+      help: 'Samples not delivered (refused or retries exhausted); the next flush carries their totals.',
+      registers,
+    });
+    this.samplesRetried = new Counter({ name: 'prom_relay_samples_retried_total', help: 'Sample sends repeated after a retryable answer.', registers });
+    this.restores = new Counter({
+      name: 'prom_relay_partition_restores_total',
+      help: 'Partitions taken on, by where their state came from (checkpoint, memory, empty).',
+      labelNames: ['from'],
+      registers,
+    });
+    new Gauge({
+      name: 'prom_relay_active_series',
+      help: 'Output series held in memory, per source partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of partitions()) this.set({ topic: p.topic, partition: String(p.partition) }, p.aggregate.seriesCount);
+      },
+    });
+    new Gauge({
+      name: 'prom_relay_consumer_lag',
+      help: 'Records between the high watermark and the next offset to apply, per source partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of partitions()) this.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
+      },
+    });
+    new Gauge({
+      name: 'prom_relay_checkpoint_age_seconds',
+      help: 'Seconds since the last checkpoint of each source partition was written or restored.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const p of partitions()) {
+          if (p.lastCheckpointAt !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, (now - p.lastCheckpointAt) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'prom_relay_checkpoint_bytes',
+      help: 'Size of the last checkpoint of each source partition (compressed).',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of partitions()) {
+          if (p.lastCheckpointBytes !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, p.lastCheckpointBytes);
+        }
+      },
+    });
+    new Gauge({
+      name: 'prom_relay_partitions_owned',
+      help: 'Source partitions owned and restored.',
+      registers,
+      collect() {
+        this.set(partitions().length);
+      },
+    });
+  }
+
+  consumed(tp: TopicPartition, records: number, bytes: number): void {
+    const labels = { topic: tp.topic, partition: String(tp.partition) };
+    this.messagesConsumed.inc(labels, records);
+    this.bytesConsumed.inc(labels, bytes);
+  }
+
+  /** Counts what an aggregate's apply() reports: duplicates, invalid values and limit hits. */
+  applied(result: unknown): void {
+    if (typeof result !== 'object' || result === null) return;
+    const r = result as { duplicates?: number; invalid?: number; rejected?: number; limitHits?: Record<string, number> };
+    if (r.duplicates) this.pointsRejected.inc({ reason: 'duplicate' }, r.duplicates);
+    if (r.invalid) this.pointsRejected.inc({ reason: 'invalid' }, r.invalid);
+    const limited = r.limitHits ? Object.values(r.limitHits).reduce((a, b) => a + b, 0) : 0;
+    if (r.rejected && r.rejected > (r.invalid ?? 0)) this.pointsRejected.inc({ reason: 'limit' }, r.rejected - (r.invalid ?? 0));
+    if (limited > 0) for (const [limit, n] of Object.entries(r.limitHits!)) if (n > 0) this.limitHits.inc({ limit }, n);
+  }
+
+  flushed(result: FlushResult): void {
+    this.flushes.inc({ result: result.status });
+    this.flushDuration.observe({ result: result.status }, result.durationMs / 1000);
+    if (result.samplesSent) this.samplesSent.inc(result.samplesSent);
+    if (result.samplesFailed) this.samplesFailed.inc(result.samplesFailed);
+    if (result.samplesRetried) this.samplesRetried.inc(result.samplesRetried);
+  }
+}
