@@ -1,0 +1,40 @@
+import { PromRelayError } from '@prom-relay/codec';
+
+export const INGEST_ERROR_CODES = [
+  /** createIngest options are not of the documented shape; the message names the field. */
+  'PROM_RELAY_INGEST_OPTIONS',
+  /** A Pushgateway path that does not parse (missing job, odd label segments, bad label name, bad base64). */
+  'PROM_RELAY_INGEST_PATH',
+  /** A body that does not decode: text exposition (line and column), protobuf, snappy, gzip. */
+  'PROM_RELAY_INGEST_BODY',
+  /** A body past maxBodyBytes, before or after decompression. */
+  'PROM_RELAY_INGEST_TOO_LARGE',
+  /** A Content-Type or Content-Encoding the endpoint does not take. */
+  'PROM_RELAY_INGEST_MEDIA_TYPE',
+  /** Missing or wrong credentials. */
+  'PROM_RELAY_INGEST_UNAUTHORIZED',
+  /** A method the route does not take. */
+  'PROM_RELAY_INGEST_METHOD',
+  /** Kafka did not acknowledge the messages. */
+  'PROM_RELAY_INGEST_UNAVAILABLE',
+] as const;
+
+export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
+
+const STATUS: Record<IngestErrorCode, number> = {
+  PROM_RELAY_INGEST_OPTIONS: 500,
+  PROM_RELAY_INGEST_PATH: 400,
+  PROM_RELAY_INGEST_BODY: 400,
+  PROM_RELAY_INGEST_TOO_LARGE: 413,
+  PROM_RELAY_INGEST_MEDIA_TYPE: 415,
+  PROM_RELAY_INGEST_UNAUTHORIZED: 401,
+  PROM_RELAY_INGEST_METHOD: 405,
+  PROM_RELAY_INGEST_UNAVAILABLE: 503,
+};
+
+/** An ingest failure; `status` is the HTTP answer. */
+export class IngestError extends PromRelayError<IngestErrorCode> {
+  get status(): number {
+    return STATUS[this.code];
+  }
+}

@@ -1,0 +1,219 @@
+// The relay's HTTP ingest: Pushgateway API and Remote Write receive, answering 2xx only after Kafka acknowledged.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
+import type { MetricsMessage, PushOp } from '@prom-relay/emitter';
+import { createCredentialCheck } from './auth.js';
+import type { IngestAuth } from './auth.js';
+import { gunzipBody, readBody } from './body.js';
+import { IngestError } from './errors.js';
+import { isPushgatewayPath, parsePushPath, pushMessage, pushedText } from './pushgateway.js';
+import { MetadataCache, REMOTE_WRITE_PATHS, decodeRemoteWrite, remoteWriteMessages, remoteWriteVersion } from './remote-write.js';
+
+/** A message as the ingest hands it to `send` (kafkajs `Message` compatible). */
+export type IngestMessage = MetricsMessage;
+
+export interface IngestLogEntry {
+  level: 'info' | 'warn' | 'error';
+  msg: string;
+  method: string;
+  path: string;
+  status: number;
+  code?: string;
+  messages?: number;
+  error?: string;
+}
+
+export interface IngestOptions {
+  /** Produces the messages to the topic; resolves only when Kafka acknowledged (acks -1). */
+  send: (messages: IngestMessage[]) => Promise<void>;
+  /** When set, every request needs one of these credentials. */
+  auth?: IngestAuth;
+  /** Largest body taken, compressed and decompressed; default 16 MiB. */
+  maxBodyBytes?: number;
+  /** Grouping labels left out of message keys; default `['instance']`. */
+  producerLabels?: string[];
+  /** Job for Remote Write series without a `job` label; default `remote_write`. */
+  remoteWriteJob?: string;
+  /** Concurrent `send` calls; requests arriving meanwhile are coalesced into the next call. Default 4. */
+  maxConcurrentSends?: number;
+  /** Structured log sink; never receives credentials or bodies. */
+  log?: (entry: IngestLogEntry) => void;
+}
+
+export interface Ingest {
+  /** Answers the request when the route is the ingest's (true); false leaves it to the caller. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+interface PendingSend {
+  messages: IngestMessage[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Coalesces concurrent requests' messages into few `send` calls (group commit); each caller waits for its own batch's ack. */
+function coalescedSend(send: IngestOptions['send'], maxConcurrent: number): (messages: IngestMessage[]) => Promise<void> {
+  let pending: PendingSend[] = [];
+  let inFlight = 0;
+  const drain = () => {
+    while (inFlight < maxConcurrent && pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      inFlight++;
+      const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((p) => p.messages);
+      send(messages).then(
+        () => batch.forEach((p) => p.resolve()),
+        (err: unknown) => batch.forEach((p) => p.reject(err)),
+      ).finally(() => {
+        inFlight--;
+        drain();
+      });
+    }
+  };
+  return (messages) =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({ messages, resolve, reject });
+      drain();
+    });
+}
+
+function validateOptions(o: IngestOptions): void {
+  const fail = (field: string, problem: string): never => {
+    throw new IngestError('PROM_RELAY_INGEST_OPTIONS', `createIngest: ${field} ${problem}`);
+  };
+  if (typeof o?.send !== 'function') fail('send', 'must be a function');
+  if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes > 0)) fail('maxBodyBytes', 'must be a positive integer');
+  if (o.maxConcurrentSends !== undefined && !(Number.isInteger(o.maxConcurrentSends) && o.maxConcurrentSends > 0)) fail('maxConcurrentSends', 'must be a positive integer');
+  for (const [i, c] of (o.auth?.basic ?? []).entries()) {
+    if (typeof c?.username !== 'string' || typeof c.password !== 'string' || c.username.includes(':')) fail(`auth.basic[${i}]`, 'must have a string username (without ":") and password');
+  }
+  for (const [i, t] of (o.auth?.bearer ?? []).entries()) {
+    if (typeof t !== 'string' || t.length === 0) fail(`auth.bearer[${i}]`, 'must be a non-empty string');
+  }
+  if (o.remoteWriteJob !== undefined && (typeof o.remoteWriteJob !== 'string' || o.remoteWriteJob === '')) fail('remoteWriteJob', 'must be a non-empty string');
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function createIngest(options: IngestOptions): Ingest {
+  validateOptions(options);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const producerLabels = options.producerLabels ?? DEFAULT_PRODUCER_LABELS;
+  const remoteWriteJob = options.remoteWriteJob ?? 'remote_write';
+  const credentials = createCredentialCheck(options.auth);
+  const send = coalescedSend(options.send, options.maxConcurrentSends ?? 4);
+  const metadata = new MetadataCache();
+  const log = options.log;
+
+  async function produce(messages: IngestMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await send(messages);
+    } catch (err) {
+      throw new IngestError('PROM_RELAY_INGEST_UNAVAILABLE', `Kafka did not acknowledge the metrics: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+
+  async function pushgateway(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const op: PushOp | undefined = method === 'PUT' ? 'push' : method === 'POST' ? 'add' : method === 'DELETE' ? 'delete' : undefined;
+    if (op === undefined) {
+      res.setHeader('allow', 'PUT, POST, DELETE');
+      throw new IngestError('PROM_RELAY_INGEST_METHOD', `method ${method} is not taken here: use PUT, POST or DELETE`);
+    }
+    const group = parsePushPath(pathname);
+    let text: Buffer = Buffer.alloc(0);
+    if (op !== 'delete') {
+      let body = await readBody(req, maxBodyBytes);
+      const encoding = header(req, 'content-encoding')?.toLowerCase();
+      if (encoding === 'gzip') body = await gunzipBody(body, maxBodyBytes);
+      else if (encoding !== undefined && encoding !== 'identity') {
+        throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Encoding ${encoding} is not taken: use gzip or none`);
+      }
+      text = pushedText(body, header(req, 'content-type'));
+    } else {
+      req.resume();
+    }
+    const messages = [pushMessage(group, op, text, producerLabels)];
+    await produce(messages);
+    // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
+    res.statusCode = op === 'delete' ? 202 : 200;
+    res.end();
+    log?.({ level: 'info', msg: 'pushgateway request produced', method, path: pathname, status: res.statusCode, messages: 1 });
+  }
+
+  async function remoteWrite(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      throw new IngestError('PROM_RELAY_INGEST_METHOD', `method ${req.method} is not taken here: use POST`);
+    }
+    const version = remoteWriteVersion(header(req, 'content-type'));
+    const body = await readBody(req, maxBodyBytes);
+    const request = decodeRemoteWrite(body, header(req, 'content-encoding'), version, maxBodyBytes);
+    const converted = remoteWriteMessages(request, metadata, { defaultJob: remoteWriteJob, producerLabels });
+    await produce(converted.messages);
+    res.statusCode = 204;
+    if (version === 2) {
+      res.setHeader('x-prometheus-remote-write-samples-written', String(converted.samples));
+      res.setHeader('x-prometheus-remote-write-histograms-written', String(converted.histograms));
+      res.setHeader('x-prometheus-remote-write-exemplars-written', String(converted.exemplars));
+    }
+    res.end();
+    log?.({ level: 'info', msg: 'remote write produced', method: 'POST', path: pathname, status: 204, messages: converted.messages.length });
+  }
+
+  function answerError(req: IncomingMessage, res: ServerResponse, pathname: string, err: unknown): void {
+    const ingestError = err instanceof IngestError ? err : new IngestError('PROM_RELAY_INGEST_BODY', `request failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    const status = err instanceof IngestError ? ingestError.status : 500;
+    if (status === 401) res.setHeader('www-authenticate', credentials.challenges);
+    if (status === 413 || !req.complete) {
+      // The rest of an oversized body is read and thrown away (bounded), so the client gets the answer.
+      res.setHeader('connection', 'close');
+      let discarded = 0;
+      req.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > 8 * maxBodyBytes) req.destroy();
+      });
+      req.resume();
+    }
+    res.statusCode = status;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.end(`${ingestError.code}: ${ingestError.message}\n`);
+    log?.({
+      level: status >= 500 ? 'error' : 'warn',
+      msg: 'ingest request rejected',
+      method: req.method ?? '',
+      path: pathname,
+      status,
+      code: ingestError.code,
+      error: ingestError.message,
+    });
+  }
+
+  return {
+    async handle(req, res) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const pathname = q < 0 ? url : url.slice(0, q);
+      const isPush = isPushgatewayPath(pathname);
+      const isRemoteWrite = !isPush && REMOTE_WRITE_PATHS.includes(pathname);
+      if (!isPush && !isRemoteWrite) return false;
+      try {
+        if (!credentials.accepts(req)) {
+          throw new IngestError('PROM_RELAY_INGEST_UNAUTHORIZED', req.headers.authorization ? 'credentials are not accepted' : 'credentials are required');
+        }
+        if (isPush) await pushgateway(req, res, pathname);
+        else await remoteWrite(req, res, pathname);
+      } catch (err) {
+        if (!res.headersSent) answerError(req, res, pathname, err);
+        else res.destroy();
+      }
+      return true;
+    },
+  };
+}

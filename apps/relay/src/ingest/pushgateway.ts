@@ -1,0 +1,102 @@
+// The Pushgateway API: `/metrics/job/<job>{/<label>/<value>}` with `@base64` values, bodies to one message.
+import { CodecError, parseExposition } from '@prom-relay/codec';
+import { CONTENT_TYPE, buildMessage } from '@prom-relay/emitter';
+import type { Grouping, MetricsMessage, PushOp } from '@prom-relay/emitter';
+import { IngestError } from './errors.js';
+import { groupProducerId } from './producer-id.js';
+import { isMetricFamilyProtobuf, metricFamiliesToText } from './metric-family-proto.js';
+
+export const PUSHGATEWAY_PREFIX = '/metrics/job';
+
+export interface PushGroup {
+  job: string;
+  /** grouping labels without job; empty values left out (an empty label is an absent label) */
+  grouping: Grouping;
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function pathError(message: string): IngestError {
+  return new IngestError('PROM_RELAY_INGEST_PATH', message);
+}
+
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch (err) {
+    throw pathError(`path segment ${JSON.stringify(raw)} is not valid percent-encoding`);
+  }
+}
+
+function decodeBase64(name: string, raw: string): string {
+  // URL-safe base64 (RFC 4648 §5), padding optional; `=` alone is the empty value.
+  if (!/^[A-Za-z0-9_=-]*$/.test(raw)) throw pathError(`value of ${name} is not URL-safe base64: ${JSON.stringify(raw)}`);
+  return Buffer.from(raw, 'base64url').toString('utf8');
+}
+
+/** True when the path is under `/metrics/job` or `/metrics/job@base64`. */
+export function isPushgatewayPath(pathname: string): boolean {
+  return pathname.startsWith(`${PUSHGATEWAY_PREFIX}/`) || pathname.startsWith(`${PUSHGATEWAY_PREFIX}@base64/`);
+}
+
+/** Parses the group from a Pushgateway path; throws IngestError PATH naming the problem. */
+export function parsePushPath(pathname: string): PushGroup {
+  const segments = pathname.slice('/metrics/'.length).split('/');
+  // A trailing slash adds no label (clients that join paths loosely send one).
+  if (segments.length % 2 === 1 && segments[segments.length - 1] === '') segments.pop();
+  if (segments.length % 2 !== 0) throw pathError(`grouping label ${JSON.stringify(decodeSegment(segments[segments.length - 1]!))} has no value`);
+  let job: string | undefined;
+  const grouping: Grouping = {};
+  for (let i = 0; i < segments.length; i += 2) {
+    let name = decodeSegment(segments[i]!);
+    let value = decodeSegment(segments[i + 1]!);
+    if (name.endsWith('@base64')) {
+      name = name.slice(0, -'@base64'.length);
+      value = decodeBase64(name, segments[i + 1]!);
+    }
+    if (i === 0) {
+      if (name !== 'job') throw pathError('path must start with /metrics/job/<job>');
+      if (value === '') throw pathError('job name is required: /metrics/job/<job>');
+      job = value;
+      continue;
+    }
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) throw pathError(`grouping label name ${JSON.stringify(name)} is not a valid label name`);
+    if (name === 'job' || name in grouping) throw pathError(`grouping label ${name} appears twice`);
+    if (value !== '') grouping[name] = value;
+  }
+  return { job: job!, grouping };
+}
+
+/** A stable producer id per group: the Pushgateway's identity is the group, and a repeated push replaces it. */
+export function pushProducerId(group: PushGroup): string {
+  return groupProducerId('pushgateway', group.job, group.grouping);
+}
+
+/** Validates a pushed body and turns it into the text exposition a message carries. */
+export function pushedText(body: Buffer, contentType: string | undefined): Buffer {
+  if (contentType !== undefined && isMetricFamilyProtobuf(contentType)) {
+    return Buffer.from(metricFamiliesToText(body), 'utf8');
+  }
+  if (contentType !== undefined && /openmetrics/i.test(contentType)) {
+    throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Type ${contentType} is not taken: push text exposition 0.0.4 or the protobuf delimited format`);
+  }
+  try {
+    parseExposition(body.toString('utf8'));
+  } catch (err) {
+    if (err instanceof CodecError) {
+      const where = err.line !== undefined ? ` (line ${err.line}, column ${err.column ?? 1})` : '';
+      throw new IngestError('PROM_RELAY_INGEST_BODY', `text exposition does not parse${where}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+  return body;
+}
+
+/** The one message a Pushgateway request becomes. */
+export function pushMessage(group: PushGroup, op: PushOp, text: Buffer, producerLabels: readonly string[]): MetricsMessage {
+  return buildMessage(
+    { contentType: CONTENT_TYPE.text, job: group.job, grouping: group.grouping, producerId: pushProducerId(group), op },
+    text,
+    producerLabels,
+  );
+}

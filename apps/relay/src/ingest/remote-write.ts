@@ -1,0 +1,136 @@
+// Remote Write receive: a WriteRequest split by (job, instance) into messages of the documented format.
+import { CodecError, compress, decodeWriteRequest, decompress, encodeWriteRequest } from '@prom-relay/codec';
+import type { MetricMetadata, TimeSeries, WriteRequest } from '@prom-relay/codec';
+import { CONTENT_TYPE, buildMessage } from '@prom-relay/emitter';
+import type { Grouping, MetricsMessage } from '@prom-relay/emitter';
+import { IngestError } from './errors.js';
+import { groupProducerId } from './producer-id.js';
+
+export const REMOTE_WRITE_PATHS: readonly string[] = ['/api/v1/write', '/api/v1/prom/write'];
+
+export type RemoteWriteVersion = 1 | 2;
+
+/** The protocol version a Content-Type names; IngestError MEDIA_TYPE (415) for anything else. */
+export function remoteWriteVersion(contentType: string | undefined): RemoteWriteVersion {
+  if (contentType === undefined || contentType === '') return 1;
+  const [mediaType, ...params] = contentType.split(';').map((p) => p.trim());
+  if (mediaType?.toLowerCase() !== 'application/x-protobuf') {
+    throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Type ${contentType} is not application/x-protobuf`);
+  }
+  const proto = params.find((p) => p.toLowerCase().startsWith('proto='))?.slice('proto='.length);
+  if (proto === undefined || proto === 'prometheus.WriteRequest') return 1;
+  if (proto === 'io.prometheus.write.v2.Request') {
+    throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', 'Remote Write 2.0 is not taken yet: send 1.0 (prometheus.WriteRequest)');
+  }
+  throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Type proto=${proto} is not a Remote Write message`);
+}
+
+/** Decompresses (the snappy preamble is checked against maxBytes before allocating) and decodes. */
+export function decodeRemoteWrite(body: Buffer, contentEncoding: string | undefined, version: RemoteWriteVersion, maxBytes: number): WriteRequest {
+  const encoding = (contentEncoding ?? 'snappy').toLowerCase();
+  if (encoding !== 'snappy' && encoding !== 'identity') {
+    throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Encoding ${contentEncoding} is not taken: use snappy`);
+  }
+  let raw: Uint8Array = body;
+  try {
+    if (encoding === 'snappy') raw = decompress(body, { maxSize: maxBytes });
+  } catch (err) {
+    if (err instanceof CodecError && err.code === 'PROM_RELAY_CODEC_TOO_LARGE') {
+      throw new IngestError('PROM_RELAY_INGEST_TOO_LARGE', `decompressed body exceeds the limit of ${maxBytes} bytes`, { cause: err });
+    }
+    throw new IngestError('PROM_RELAY_INGEST_BODY', `body is not valid snappy (block format): ${(err as Error).message}`, { cause: err });
+  }
+  void version;
+  try {
+    return decodeWriteRequest(raw);
+  } catch (err) {
+    throw new IngestError('PROM_RELAY_INGEST_BODY', `body is not a Remote Write WriteRequest: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+const FAMILY_SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created', '_info'];
+
+/** Metric types learned from metadata-only requests (Prometheus sends metadata apart from samples). Bounded. */
+export class MetadataCache {
+  private readonly byFamily = new Map<string, MetricMetadata>();
+  constructor(private readonly maxFamilies = 10_000) {}
+
+  learn(metadata: readonly MetricMetadata[] | undefined): void {
+    for (const m of metadata ?? []) {
+      this.byFamily.delete(m.metricFamilyName);
+      this.byFamily.set(m.metricFamilyName, m);
+      if (this.byFamily.size > this.maxFamilies) this.byFamily.delete(this.byFamily.keys().next().value!);
+    }
+  }
+
+  /** The metadata for a series name: its own family, or the family it is a `_bucket`/`_sum`/... of. */
+  lookup(seriesName: string): MetricMetadata | undefined {
+    const own = this.byFamily.get(seriesName);
+    if (own) return own;
+    for (const suffix of FAMILY_SUFFIXES) {
+      if (seriesName.endsWith(suffix)) {
+        const m = this.byFamily.get(seriesName.slice(0, -suffix.length));
+        if (m) return m;
+      }
+    }
+    return undefined;
+  }
+}
+
+export interface RemoteWriteConversion {
+  messages: MetricsMessage[];
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
+/**
+ * One message per (job, instance): those labels become the message's job and grouping, so the
+ * header override leaves the series unchanged and one producer per scrape target keeps counters exact.
+ */
+export function remoteWriteMessages(
+  req: WriteRequest,
+  metadata: MetadataCache,
+  opts: { defaultJob: string; producerLabels: readonly string[] },
+): RemoteWriteConversion {
+  metadata.learn(req.metadata);
+  const groups = new Map<string, { job: string; grouping: Grouping; series: TimeSeries[] }>();
+  let samples = 0;
+  let histograms = 0;
+  let exemplars = 0;
+  for (const ts of req.timeseries) {
+    const job = ts.labels.job || opts.defaultJob;
+    const instance = ts.labels.instance;
+    const grouping: Grouping = instance ? { instance } : {};
+    const id = `${job}\u0000${instance ?? ''}`;
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { job, grouping, series: [] }));
+    group.series.push(ts);
+    samples += ts.samples.length;
+    histograms += ts.histograms?.length ?? 0;
+    exemplars += ts.exemplars?.length ?? 0;
+  }
+  const messages: MetricsMessage[] = [];
+  for (const { job, grouping, series } of groups.values()) {
+    const families = new Map<string, MetricMetadata>();
+    for (const ts of series) {
+      const m = metadata.lookup(ts.labels.__name__ ?? '');
+      if (m) families.set(m.metricFamilyName, m);
+    }
+    const body: WriteRequest = families.size > 0 ? { timeseries: series, metadata: [...families.values()] } : { timeseries: series };
+    messages.push(
+      buildMessage(
+        {
+          contentType: CONTENT_TYPE.remoteWriteV1,
+          contentEncoding: 'snappy',
+          job,
+          grouping,
+          producerId: groupProducerId('remote-write', job, grouping),
+        },
+        Buffer.from(compress(encodeWriteRequest(body))),
+        opts.producerLabels,
+      ),
+    );
+  }
+  return { messages, samples, histograms, exemplars };
+}
