@@ -7,6 +7,8 @@ import type { Sample, WriteRequest } from '@prom-relay/codec';
 export interface ReceivedRequest {
   /** 0-based arrival order. */
   index: number;
+  /** Epoch ms when the body had fully arrived. */
+  receivedAt: number;
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
@@ -65,6 +67,7 @@ export async function startTestReceiver(options: { respond?: ReceiverBehaviour; 
     req.on('end', () => {
       const received: ReceivedRequest = {
         index: requests.length,
+        receivedAt: Date.now(),
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
