@@ -27,7 +27,7 @@ export interface AggregateLimits {
   maxSeriesPerJob?: number;
   /** Labels of an input series, `__name__` included. */
   maxLabelsPerSeries: number;
-  /** Length of any label value of an input series, in UTF-16 code units. */
+  /** Length of any label value (not the metric name) of an input series, in UTF-16 code units. */
   maxLabelValueLength: number;
 }
 

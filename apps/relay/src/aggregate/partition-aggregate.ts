@@ -311,7 +311,8 @@ export class PartitionAggregate {
     let count = 0;
     for (const name in labels) {
       count++;
-      if (labels[name]!.length > this.opts.limits.maxLabelValueLength) return 'maxLabelValueLength';
+      // The metric name is schema, not cardinality: only label values count against the length limit.
+      if (labels[name]!.length > this.opts.limits.maxLabelValueLength && name !== '__name__') return 'maxLabelValueLength';
     }
     if (count > this.opts.limits.maxLabelsPerSeries) return 'maxLabelsPerSeries';
     const owned = ownedSortedLabels(labels);
