@@ -29,8 +29,8 @@ const duration = (def: string) =>
     });
 
 // Env values arrive as strings: numbers, booleans and lists are coerced before validation.
-const int = (def: number, min = 0) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min)).default(def);
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min).max(max)).default(def);
 const bool = (def: boolean) =>
   z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(def);
 const list = (def: string[]) =>
@@ -146,7 +146,7 @@ const flushSchema = z
 const serverSchema = z
   .strictObject({
     host: z.string().default('0.0.0.0'),
-    port: int(9464, 0),
+    port: int(9464, 0, 65535),
   })
   .prefault({});
 
