@@ -1,0 +1,117 @@
+// Pushgateway clients pushing into the ingest, which produces to the real test broker; messages read back from Kafka.
+import { request } from 'node:http';
+import { parseExposition } from '@prom-relay/codec';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
+import { PushgatewayClient } from '@prom-relay/push-client';
+import { parseMessageHeaders } from '@prom-relay/emitter';
+import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectKafka } from '../../src/kafka/index.js';
+import type { RelayProducer } from '../../src/kafka/index.js';
+import { readUntil, topicMessageCount } from './kafka-read.js';
+import { serveIngest } from './serve.js';
+import type { ServedIngest } from './serve.js';
+
+const USER = 'team-a';
+const PASSWORD = 'pw-team-a';
+
+function jobRegistry(): Registry {
+  const registry = new Registry();
+  new Counter({ name: 'rows_written_total', help: 'Rows.', labelNames: ['table'], registers: [registry] }).inc({ table: 'users' }, 120);
+  new Gauge({ name: 'queue_depth', help: 'Depth.', registers: [registry] }).set(7);
+  const h = new Histogram({ name: 'step_seconds', help: 'Step.', buckets: [0.1, 1], registers: [registry] });
+  h.observe(0.05);
+  h.observe(0.5);
+  return registry;
+}
+
+let producer: RelayProducer;
+const servers: ServedIngest[] = [];
+
+async function ingestFor(topic: string, maxBodyBytes = 1024 * 1024): Promise<string> {
+  const served = await serveIngest({ send: (m) => producer.send(topic, m), auth: { basic: [{ username: USER, password: PASSWORD }] }, maxBodyBytes });
+  servers.push(served);
+  return served.url;
+}
+
+beforeAll(async () => {
+  producer = await connectKafka({ brokers: testKafkaBrokers(), clientId: 'ingest-test' }).producer();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await producer.disconnect();
+});
+
+describe('Pushgateway clients into the ingest, read back from Kafka', () => {
+  it("prom-client's own Pushgateway: push, pushAdd and delete arrive with the documented headers and bodies", async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'ingest-pc', partitions: 3 });
+    const url = await ingestFor(topic);
+    const registry = jobRegistry();
+    const gateway = new Pushgateway(url, { auth: `${USER}:${PASSWORD}`, timeout: 5000 }, registry);
+    await gateway.push({ jobName: 'batch-report', groupings: { instance: 'worker-1', region: 'eu' } });
+    await gateway.pushAdd({ jobName: 'batch-report', groupings: { instance: 'worker-2', region: 'eu' } });
+    await gateway.delete({ jobName: 'batch-report', groupings: { instance: 'worker-1', region: 'eu' } });
+
+    const messages = await readUntil(brokers, topic, (all) => all.length >= 3);
+    expect(messages).toHaveLength(3);
+    expect(new Set(messages.map((m) => m.key))).toEqual(new Set(['job=batch-report,region=eu']));
+    const metas = messages.map((m) => parseMessageHeaders(m.headers));
+    expect(metas.map((m) => [m.op, m.grouping.instance])).toEqual([['push', 'worker-1'], ['add', 'worker-2'], ['delete', 'worker-1']]);
+    for (const m of metas) {
+      expect(m).toMatchObject({ contentType: 'text/plain; version=0.0.4', job: 'batch-report', grouping: { region: 'eu' } });
+      expect(m.producerId).toBe(`pushgateway/job=batch-report&instance=${m.grouping.instance}&region=eu`);
+    }
+    const expected = await registry.metrics();
+    expect(messages[0]!.value.toString()).toBe(expected);
+    expect(messages[1]!.value.toString()).toBe(expected);
+    expect(messages[2]!.value.length).toBe(0);
+    const families = parseExposition(messages[0]!.value.toString());
+    expect(families.map((f) => [f.name, f.type])).toEqual([['rows_written_total', 'counter'], ['queue_depth', 'gauge'], ['step_seconds', 'histogram']]);
+  }, 60_000);
+
+  it('our PushgatewayClient: @base64 grouping values with slashes arrive decoded', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'ingest-ours' });
+    const url = await ingestFor(topic);
+    const registry = jobRegistry();
+    const client = new PushgatewayClient(url, 'nightly/export').grouping('instance', 'host-1').grouping('path', '/var/data').collector(registry).basicAuth(USER, PASSWORD);
+    const pushed = await client.push();
+    expect(pushed.status).toBe('success');
+    const added = await client.add();
+    expect(added.status).toBe('success');
+    client.close();
+
+    const messages = await readUntil(brokers, topic, (all) => all.length >= 2);
+    const metas = messages.map((m) => parseMessageHeaders(m.headers));
+    expect(metas.map((m) => m.op)).toEqual(['push', 'add']);
+    expect(metas[0]).toMatchObject({ job: 'nightly/export', grouping: { instance: 'host-1', path: '/var/data' } });
+    expect(messages[0]!.key).toBe('job=nightly%2Fexport,path=%2Fvar%2Fdata');
+    expect(messages[0]!.value.toString()).toBe(await registry.metrics());
+  }, 60_000);
+
+  it('malformed, oversized and unauthenticated requests get 400/413/401 and leave Kafka untouched', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'ingest-bad' });
+    const url = await ingestFor(topic, 4096);
+    const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+    const put = (path: string, headers: Record<string, string>, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${url}${path}`, { method: 'PUT', headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await put('/metrics/job/j', { authorization: auth }, 'rows_total{table="users" 1\n')).toBe(400);
+    expect(await put('/metrics/job/j', { authorization: auth }, `# ${'x'.repeat(10_000)}\n`)).toBe(413);
+    expect(await put('/metrics/job/j', {}, 'rows_total 1\n')).toBe(401);
+    expect(await put('/metrics/job/j', { authorization: `Basic ${Buffer.from(`${USER}:wrong`).toString('base64')}` }, 'rows_total 1\n')).toBe(401);
+    expect(await put('/metrics/job/j/instance', { authorization: auth }, 'rows_total 1\n')).toBe(400);
+    expect(await topicMessageCount(brokers, topic)).toBe(0);
+    // a good push afterwards lands: the topic was reachable all along
+    expect(await put('/metrics/job/j', { authorization: auth }, 'rows_total 1\n')).toBe(200);
+    expect(await topicMessageCount(brokers, topic)).toBe(1);
+  }, 60_000);
+});
