@@ -81,7 +81,7 @@ const kafkaSchema = z
     checkpoint_topic: z.string().min(1).default('prom-relay.checkpoints'),
     /** max.message.bytes set on the checkpoint topic: one partition's whole state must fit in one message */
     checkpoint_max_message_bytes: int(64 * 1024 * 1024, 1024),
-    /** partitions of the DLQ and checkpoint topics when the relay creates them */
+    /** create the DLQ and the compacted checkpoint topic when missing */
     create_topics: bool(true),
     from_beginning: bool(true),
     session_timeout: duration('30s'),
