@@ -183,7 +183,8 @@ describe('PushgatewayClient as a receiver sees it', () => {
     expectCode(() => new Pushgateway(receiver.url, 'j').grouping('job', 'x'), /"job"/);
     expectCode(() => new Pushgateway(receiver.url, 'j').grouping('bad-name', 'x'), /bad-name/);
     expectCode(() => new Pushgateway(receiver.url, 'j').header('Content-Type', 'x'), /Content-Type/);
-    const om = new Registry(openMetricsContentType);
+    const om = new Registry<typeof openMetricsContentType>();
+    om.setContentType(openMetricsContentType);
     expectCode(() => new Pushgateway(receiver.url, 'j').collector(om), /openmetrics/);
   });
 });

@@ -1,0 +1,83 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RemoteWriteClient } from '../../../src/index.js';
+import type { WriteSeries } from '../../../src/index.js';
+import { startTestReceiver } from '../../../src/testing/index.js';
+import type { ReceivedRequest, TestReceiver } from '../../../src/testing/index.js';
+
+const series: WriteSeries[] = [
+  { labels: { __name__: 'jobs_total', job: 'a' }, samples: [{ value: 1, timestamp: 1000 }, { value: 2, timestamp: 2000 }] },
+  { labels: { __name__: 'up', job: 'a' }, samples: [{ value: 1, timestamp: 1000 }] },
+];
+
+/** Answers like a v2 receiver: the written-count headers on success. */
+const v2Receiver = (req: ReceivedRequest) => {
+  if (req.protocol !== 'v2') return undefined;
+  const n = req.writeRequest!.timeseries.reduce((k, t) => k + t.samples.length, 0);
+  return { status: 204, headers: { 'X-Prometheus-Remote-Write-Samples-Written': String(n), 'X-Prometheus-Remote-Write-Histograms-Written': '0' } };
+};
+
+describe('RemoteWriteClient protocol versions', () => {
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    receiver = await startTestReceiver();
+  });
+  afterEach(() => {
+    receiver.respond(() => undefined);
+    receiver.requests.length = 0;
+  });
+  afterAll(() => receiver.close());
+
+  it('v2 sends the v2 content type and version header, with a body the v2 decoder reads back', async () => {
+    receiver.respond(v2Receiver);
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'v2', concurrency: 1 });
+    const result = await client.write(series);
+    await client.close();
+    expect(result.status).toBe('success');
+    const req = receiver.requests[0]!;
+    expect(req.headers['content-type']).toBe('application/x-protobuf;proto=io.prometheus.write.v2.Request');
+    expect(req.headers['x-prometheus-remote-write-version']).toBe('2.0.0');
+    expect(req.headers['content-encoding']).toBe('snappy');
+    expect(req.protocol).toBe('v2');
+    expect(req.writeRequest!.timeseries.map((t) => t.labels)).toEqual(series.map((s) => s.labels));
+  });
+
+  it('auto falls back to v1 on 415 and remembers it', async () => {
+    receiver.respond((req) => (req.protocol === 'v2' ? { status: 415, body: 'unsupported' } : undefined));
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'auto', concurrency: 1 });
+    expect(client.stats().protocol).toBe('v2');
+    const first = await client.write(series);
+    const second = await client.write([{ labels: { __name__: 'up', job: 'b' }, samples: [{ value: 1, timestamp: 1 }] }]);
+    await client.close();
+    expect(first.status).toBe('success');
+    expect(second.status).toBe('success');
+    expect(receiver.requests.map((r) => r.protocol)).toEqual(['v2', 'v1', 'v1']);
+    expect(client.stats().protocol).toBe('v1');
+    expect(first.counts.samplesSent).toBe(3);
+  });
+
+  it('auto stays on v2 with a receiver that answers the written counts', async () => {
+    receiver.respond(v2Receiver);
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'auto', concurrency: 1 });
+    await client.write(series);
+    await client.write(series.map((s) => ({ ...s, samples: s.samples!.map((x) => ({ ...x, timestamp: x.timestamp + 10_000 })) })));
+    await client.close();
+    expect(receiver.requests.map((r) => r.protocol)).toEqual(['v2', 'v2']);
+  });
+
+  it('auto treats a 2xx without the v2 written-count headers as a v1-only receiver and resends as v1', async () => {
+    // A 1.0 receiver decodes a v2 body as an empty v1 request and answers 204: the samples would be lost.
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'auto', concurrency: 1 });
+    const result = await client.write(series);
+    await client.close();
+    expect(result.status).toBe('success');
+    expect(receiver.requests.map((r) => r.protocol)).toEqual(['v2', 'v1']);
+    expect(receiver.requests[1]!.writeRequest!.timeseries).toHaveLength(2);
+  });
+
+  it('v1 is the default', async () => {
+    const client = new RemoteWriteClient({ url: receiver.url });
+    await client.write(series);
+    await client.close();
+    expect(receiver.requests.every((r) => r.protocol === 'v1')).toBe(true);
+  });
+});
