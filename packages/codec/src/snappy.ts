@@ -1,3 +1,4 @@
+/// <reference path="./snappyjs.d.ts" />
 import snappyjs from 'snappyjs';
 import { CodecError } from './errors.js';
 import type { DecompressOptions } from './types.js';
