@@ -1,0 +1,65 @@
+import { CodecError, decodeWriteRequest, decodeWriteRequestV2, validateLabels } from '@prom-relay/codec';
+import type { Labels, MetricType, WriteRequest } from '@prom-relay/codec';
+import type { InputMetricType, InputPoint } from '../model.js';
+import { DecodeError } from './errors.js';
+
+function inputType(t: MetricType | undefined): InputMetricType {
+  switch (t) {
+    case 'counter':
+    case 'gauge':
+    case 'histogram':
+    case 'summary':
+      return t;
+    default:
+      return 'untyped'; // gaugehistogram, info, stateset, unknown: no merge semantics, last value
+  }
+}
+
+/** A Remote Write 1.0 or 2.0 body (already decompressed) to points; every sample of a series becomes a point, in order. */
+export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string, grouping: Labels): InputPoint[] {
+  let req: WriteRequest;
+  try {
+    req = version === 1 ? decodeWriteRequest(body) : decodeWriteRequestV2(body);
+  } catch (cause) {
+    if (cause instanceof CodecError && cause.code === 'PROM_RELAY_CODEC_LABELS') {
+      throw new DecodeError('PROM_RELAY_DECODE_LABELS', `remote write labels: ${cause.message}`, { cause });
+    }
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new DecodeError('PROM_RELAY_DECODE_PROTOBUF', `remote write ${version === 1 ? '1.0' : '2.0'} body: ${message}`, { cause });
+  }
+  const meta = new Map<string, InputMetricType>();
+  for (const m of req.metadata ?? []) meta.set(m.metricFamilyName, inputType(m.type));
+  const familyOf = (name: string): [string, InputMetricType] => {
+    const own = meta.get(name);
+    if (own !== undefined && own !== 'histogram') return [name, own];
+    for (const suffix of ['_bucket', '_sum', '_count']) {
+      if (!name.endsWith(suffix)) continue;
+      const base = name.slice(0, -suffix.length);
+      const t = meta.get(base);
+      if (t === 'histogram' || (t === 'summary' && suffix !== '_bucket')) return [base, t];
+    }
+    return [name, own ?? 'untyped'];
+  };
+  const groupingNames = Object.keys(grouping);
+  const points: InputPoint[] = [];
+  for (const [i, ts] of req.timeseries.entries()) {
+    if (ts.histograms !== undefined && ts.histograms.length > 0) {
+      throw new DecodeError('PROM_RELAY_DECODE_UNSUPPORTED', `series ${i} (${ts.labels['__name__'] ?? '?'}) carries native histograms, which the relay does not aggregate`);
+    }
+    try {
+      validateLabels(ts.labels);
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      throw new DecodeError('PROM_RELAY_DECODE_LABELS', `series ${i}: ${message}`, { cause });
+    }
+    const name = ts.labels['__name__']!;
+    const [family, type] = familyOf(name);
+    for (const sample of ts.samples) {
+      if (sample.stale) continue; // a staleness marker carries no value to aggregate
+      const labels: Labels = { ...ts.labels, job };
+      for (const g of groupingNames) labels[g] = grouping[g]!;
+      points.push({ family, type, labels, value: sample.value });
+    }
+  }
+  return points;
+}

@@ -1,0 +1,362 @@
+import type { Labels } from '@prom-relay/codec';
+import type { InputMetricType, InputPoint } from '../model.js';
+import { DecodeError } from './errors.js';
+
+/**
+ * Text exposition 0.0.4 straight to aggregate input points, in one pass over the body: no intermediate families,
+ * no per-line strings. It accepts and rejects exactly what the codec's `parseExposition` does (a test compares them);
+ * each point's `key` is the series as written (`name{labels}`), so the aggregate finds known series without sorting.
+ */
+
+interface Family {
+  name: string;
+  type: InputMetricType;
+  typed: boolean;
+  hasHelp: boolean;
+  hasSamples: boolean;
+}
+
+const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+
+function isNameStart(c: number, colon: boolean): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (colon && c === 58);
+}
+
+function isNameChar(c: number, colon: boolean): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57) || (colon && c === 58);
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Go ParseFloat's special tokens the exposition format allows (any case). */
+function specialFloat(token: string): number | undefined {
+  switch (token.toLowerCase()) {
+    case 'nan':
+    case '+nan':
+    case '-nan':
+      return NaN;
+    case 'inf':
+    case '+inf':
+    case 'infinity':
+    case '+infinity':
+      return Infinity;
+    case '-inf':
+    case '-infinity':
+      return -Infinity;
+    default:
+      return undefined;
+  }
+}
+
+const FLOAT_RE = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/;
+
+/** A number token: plain decimals take the fast path; anything else is checked like the codec does. */
+function parseNumber(t: string, start: number, end: number): number | undefined {
+  let simple = end > start;
+  for (let i = start; i < end; i++) {
+    const c = t.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || c === 46)) {
+      simple = false;
+      break;
+    }
+  }
+  const token = t.slice(start, end);
+  if (simple) {
+    const v = +token;
+    if (v === v) return v; // "." and "1.2.3" are NaN and fall through
+  }
+  if (FLOAT_RE.test(token)) return +token;
+  return specialFloat(token);
+}
+
+class ParseFailure extends Error {
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses `text` into points; `job` and `grouping` are added to every label set, overriding the body's labels
+ * (Pushgateway does the same). Empty label values are dropped (an empty value is an absent label).
+ */
+export function decodeExpositionText(text: string, job: string, grouping: Labels): InputPoint[] {
+  try {
+    return new TextParser(text, job, grouping).parse();
+  } catch (error) {
+    if (error instanceof ParseFailure) {
+      throw new DecodeError('PROM_RELAY_DECODE_TEXT', `line ${error.line}, column ${error.column}: ${error.message}`, {
+        line: error.line,
+        column: error.column,
+      });
+    }
+    throw error;
+  }
+}
+
+class TextParser {
+  private readonly families = new Map<string, Family>();
+  private readonly points: InputPoint[] = [];
+  private readonly groupingNames: string[];
+  private line = 0;
+  private lineStart = 0;
+  private end = 0;
+  private pos = 0;
+  private lastName = '';
+  private lastFamily: Family | null = null;
+
+  constructor(
+    private readonly t: string,
+    private readonly job: string,
+    private readonly grouping: Labels,
+  ) {
+    this.groupingNames = Object.keys(grouping);
+  }
+
+  parse(): InputPoint[] {
+    const t = this.t;
+    let start = 0;
+    while (start <= t.length) {
+      let nl = t.indexOf('\n', start);
+      if (nl === -1) nl = t.length;
+      this.line++;
+      this.lineStart = start;
+      this.end = nl > start && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      this.pos = start;
+      this.parseLine();
+      start = nl + 1;
+    }
+    return this.points;
+  }
+
+  private fail(message: string, pos = this.pos): never {
+    throw new ParseFailure(this.line, pos - this.lineStart + 1, message);
+  }
+
+  private skipBlanks(): void {
+    const t = this.t;
+    while (this.pos < this.end && isBlank(t.charCodeAt(this.pos))) this.pos++;
+  }
+
+  private parseLine(): void {
+    this.skipBlanks();
+    if (this.pos >= this.end) return;
+    if (this.t.charCodeAt(this.pos) === 35) {
+      this.lastFamily = null;
+      this.parseComment();
+      return;
+    }
+    this.parseSample();
+  }
+
+  private readName(colon: boolean, what: string): string {
+    const t = this.t;
+    const start = this.pos;
+    if (start >= this.end) this.fail(`expected ${what}, found end of line`);
+    if (!isNameStart(t.charCodeAt(start), colon)) this.fail(`invalid character ${JSON.stringify(t[start])} where ${what} starts`);
+    this.pos++;
+    while (this.pos < this.end && isNameChar(t.charCodeAt(this.pos), colon)) this.pos++;
+    return t.slice(start, this.pos);
+  }
+
+  private readToken(): string {
+    const t = this.t;
+    const start = this.pos;
+    while (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) this.pos++;
+    return t.slice(start, this.pos);
+  }
+
+  private parseComment(): void {
+    const t = this.t;
+    this.pos++;
+    this.skipBlanks();
+    const keywordAt = this.pos;
+    const keyword = this.readToken();
+    if (keyword !== 'HELP' && keyword !== 'TYPE') return;
+    if (this.pos >= this.end) return;
+    this.skipBlanks();
+    const name = this.readName(true, 'a metric name');
+    if (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) this.fail(`invalid character ${JSON.stringify(t[this.pos])} in metric name`);
+    const existing = this.families.get(name);
+    if (keyword === 'HELP') {
+      if (existing?.hasHelp) this.fail(`second HELP line for metric ${name}`, keywordAt);
+      (existing ?? this.newFamily(name, 'untyped')).hasHelp = true;
+      return;
+    }
+    this.skipBlanks();
+    const typeAt = this.pos;
+    const type = this.readToken();
+    this.skipBlanks();
+    if (this.pos < this.end) this.fail(`unexpected text after the type of ${name}`);
+    if (!TYPES.has(type)) this.fail(`unknown metric type ${JSON.stringify(type)}`, typeAt);
+    if (existing) {
+      if (existing.hasSamples) this.fail(`TYPE line for ${name} after its samples`, keywordAt);
+      if (existing.typed) this.fail(`second TYPE line for metric ${name}`, keywordAt);
+      existing.type = type as InputMetricType;
+      existing.typed = true;
+    } else {
+      this.newFamily(name, type as InputMetricType).typed = true;
+    }
+  }
+
+  private newFamily(name: string, type: InputMetricType): Family {
+    const family: Family = { name, type, typed: false, hasHelp: false, hasSamples: false };
+    this.families.set(name, family);
+    return family;
+  }
+
+  /** Same resolution as the codec: the sample's own family, or the histogram/summary it is a part of. */
+  private familyFor(name: string): Family {
+    if (this.lastFamily !== null && name === this.lastName) return this.lastFamily;
+    let family: Family | undefined;
+    const own = this.families.get(name);
+    if (own && own.type !== 'histogram') family = own;
+    else {
+      for (const suffix of ['_bucket', '_sum', '_count']) {
+        if (!name.endsWith(suffix)) continue;
+        const base = this.families.get(name.slice(0, -suffix.length));
+        if (base && (base.type === 'histogram' || (base.type === 'summary' && suffix !== '_bucket'))) {
+          family = base;
+          break;
+        }
+      }
+      family ??= own ?? this.newFamily(name, 'untyped');
+    }
+    this.lastName = name;
+    this.lastFamily = family;
+    return family;
+  }
+
+  private parseSample(): void {
+    const t = this.t;
+    const nameStart = this.pos;
+    const name = this.readName(true, 'a metric name');
+    const labels: Labels = { __name__: name };
+    let hasLe = false;
+    let hasQuantile = false;
+    const afterName = this.pos;
+    this.skipBlanks();
+    let keyEnd = afterName;
+    if (this.pos < this.end && t.charCodeAt(this.pos) === 123) {
+      this.pos++;
+      const seen = this.parseLabels(labels);
+      hasLe = (seen & 1) !== 0;
+      hasQuantile = (seen & 2) !== 0;
+      keyEnd = this.pos;
+      if (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) {
+        this.fail(`expected a blank after the labels of ${name}, found ${JSON.stringify(t[this.pos])}`);
+      }
+      this.skipBlanks();
+    } else if (this.pos === afterName && this.pos < this.end) {
+      this.fail(`invalid character ${JSON.stringify(t[this.pos])} after metric name ${name}`);
+    }
+    if (this.pos >= this.end) this.fail(`missing value for ${name}`);
+    const valueAt = this.pos;
+    while (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) this.pos++;
+    const value = parseNumber(t, valueAt, this.pos);
+    if (value === undefined) this.fail(`invalid value ${JSON.stringify(t.slice(valueAt, this.pos))}`, valueAt);
+    this.skipBlanks();
+    if (this.pos < this.end) {
+      const tsAt = this.pos;
+      const ts = this.readToken();
+      if (!/^[+-]?\d+$/.test(ts)) this.fail(`invalid timestamp ${JSON.stringify(ts)}`, tsAt);
+      if (!Number.isSafeInteger(Number(ts))) this.fail(`timestamp ${ts} is out of range`, tsAt);
+      this.skipBlanks();
+      if (this.pos < this.end) this.fail('unexpected text after the timestamp');
+    }
+    const family = this.familyFor(name);
+    if (family.type === 'histogram' && !hasLe && name.length === family.name.length + 7 && name === `${family.name}_bucket`) {
+      this.fail(`histogram bucket ${name} has no "le" label`, this.lineStart);
+    }
+    if (family.type === 'summary' && !hasQuantile && name === family.name) {
+      this.fail(`summary sample ${name} has no "quantile" label`, this.lineStart);
+    }
+    family.hasSamples = true;
+    // Header labels override the body's, as Pushgateway does.
+    labels['job'] = this.job;
+    for (const g of this.groupingNames) labels[g] = this.grouping[g]!;
+    this.points.push({ family: family.name, type: family.type, labels, value: value!, key: t.slice(nameStart, keyEnd) });
+  }
+
+  /** Returns bit 1 when an `le` label was present, bit 2 for `quantile` (checked before empty values are dropped). */
+  private parseLabels(labels: Labels): number {
+    const t = this.t;
+    let seen = 0;
+    let names: string[] | null = null;
+    for (;;) {
+      this.skipBlanks();
+      if (this.pos >= this.end) this.fail('label set is not closed with "}"');
+      if (t.charCodeAt(this.pos) === 125) {
+        this.pos++;
+        return seen;
+      }
+      const nameAt = this.pos;
+      const labelName = this.readName(false, 'a label name');
+      if (labelName === '__name__') this.fail('label __name__ is not allowed in the text format', nameAt);
+      if (names === null) names = [labelName];
+      else if (names.includes(labelName)) this.fail(`duplicate label ${labelName}`, nameAt);
+      else names.push(labelName);
+      this.skipBlanks();
+      if (t.charCodeAt(this.pos) !== 61 || this.pos >= this.end) this.fail(`expected "=" after label name ${labelName}`);
+      this.pos++;
+      this.skipBlanks();
+      if (t.charCodeAt(this.pos) !== 34 || this.pos >= this.end) this.fail(`expected '"' to start the value of label ${labelName}`);
+      this.pos++;
+      const value = this.readQuoted(labelName);
+      if (labelName === 'le') seen |= 1;
+      else if (labelName === 'quantile') seen |= 2;
+      if (value !== '') {
+        if (labelName === '__proto__') Object.defineProperty(labels, labelName, { value, enumerable: true, writable: true, configurable: true });
+        else labels[labelName] = value;
+      }
+      this.skipBlanks();
+      const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
+      if (c === 44) this.pos++;
+      else if (c !== 125) this.fail(c === -1 ? 'label set is not closed with "}"' : `expected "," or "}" after the value of label ${labelName}`);
+    }
+  }
+
+  private readQuoted(labelName: string): string {
+    const t = this.t;
+    const start = this.pos;
+    // Fast path: no escapes, the value is one slice.
+    while (this.pos < this.end) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 34) {
+        const value = t.slice(start, this.pos);
+        this.pos++;
+        return value;
+      }
+      if (c === 92) break;
+      this.pos++;
+    }
+    let out = t.slice(start, this.pos);
+    let runStart = this.pos;
+    while (this.pos < this.end) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 34) {
+        out += t.slice(runStart, this.pos);
+        this.pos++;
+        return out;
+      }
+      if (c === 92) {
+        out += t.slice(runStart, this.pos);
+        const next = this.pos + 1 < this.end ? t[this.pos + 1] : undefined;
+        if (next === '\\') out += '\\';
+        else if (next === '"') out += '"';
+        else if (next === 'n') out += '\n';
+        else this.fail(next === undefined ? `value of label ${labelName} ends inside an escape` : `invalid escape "\\${next}" in the value of label ${labelName}`);
+        this.pos += 2;
+        runStart = this.pos;
+        continue;
+      }
+      this.pos++;
+    }
+    return this.fail(`value of label ${labelName} is not closed with '"'`);
+  }
+}

@@ -1,0 +1,153 @@
+import { CodecError, parseExposition } from '@prom-relay/codec';
+import type { Labels } from '@prom-relay/codec';
+import { describe, expect, it } from 'vitest';
+import { DecodeError, decodeExpositionText } from '../../src/decode/index.js';
+import type { InputPoint } from '../../src/model.js';
+import { rng } from '../aggregate/fixtures.js';
+
+const GROUPING = { instance: 'h1' };
+
+/** What the codec's generic parser gives, flattened the way decode promises to (empty values dropped, headers override). */
+function viaCodec(text: string, job: string, grouping: Labels): InputPoint[] {
+  const points: InputPoint[] = [];
+  for (const family of parseExposition(text)) {
+    for (const s of family.samples) {
+      const labels: Labels = { __name__: s.name };
+      for (const [k, v] of Object.entries(s.labels)) if (v !== '') labels[k] = v;
+      Object.assign(labels, { job }, grouping);
+      points.push({ family: family.name, type: family.type, labels, value: s.value });
+    }
+  }
+  return points;
+}
+
+function canonical(points: InputPoint[]): string[] {
+  return points
+    .map((p) => {
+      const labels = Object.fromEntries(Object.entries(p.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+      return JSON.stringify([p.family, p.type, labels, Object.is(p.value, -0) ? '-0' : String(p.value)]);
+    })
+    .sort();
+}
+
+function outcome(fn: () => InputPoint[]): { ok: string[] } | { line: number } {
+  try {
+    return { ok: canonical(fn()) };
+  } catch (error) {
+    if (error instanceof CodecError || error instanceof DecodeError) return { line: error.line! };
+    throw error;
+  }
+}
+
+describe('decodeExpositionText', () => {
+  it('decodes what prom-client writes: typed families, histograms, summaries, header labels override', () => {
+    const text = [
+      '# HELP rows_total Rows written.',
+      '# TYPE rows_total counter',
+      'rows_total{table="users",job="body-job"} 120',
+      'rows_total{table="orders"} 7 1700000000000',
+      '# TYPE lat histogram',
+      'lat_bucket{le="0.1"} 3',
+      'lat_bucket{le="+Inf"} 6',
+      'lat_sum 2.7',
+      'lat_count 6',
+      '# TYPE rpc summary',
+      'rpc{quantile="0.5"} 0.2',
+      'rpc_sum 12.5',
+      'rpc_count 40',
+      'temp NaN',
+      'up{instance="body"} +Inf',
+      '',
+    ].join('\n');
+    const points = decodeExpositionText(text, 'job1', GROUPING);
+    expect(points.map((p) => [p.family, p.type, p.labels, p.value, p.key])).toEqual([
+      ['rows_total', 'counter', { __name__: 'rows_total', table: 'users', job: 'job1', instance: 'h1' }, 120, 'rows_total{table="users",job="body-job"}'],
+      ['rows_total', 'counter', { __name__: 'rows_total', table: 'orders', job: 'job1', instance: 'h1' }, 7, 'rows_total{table="orders"}'],
+      ['lat', 'histogram', { __name__: 'lat_bucket', le: '0.1', job: 'job1', instance: 'h1' }, 3, 'lat_bucket{le="0.1"}'],
+      ['lat', 'histogram', { __name__: 'lat_bucket', le: '+Inf', job: 'job1', instance: 'h1' }, 6, 'lat_bucket{le="+Inf"}'],
+      ['lat', 'histogram', { __name__: 'lat_sum', job: 'job1', instance: 'h1' }, 2.7, 'lat_sum'],
+      ['lat', 'histogram', { __name__: 'lat_count', job: 'job1', instance: 'h1' }, 6, 'lat_count'],
+      ['rpc', 'summary', { __name__: 'rpc', quantile: '0.5', job: 'job1', instance: 'h1' }, 0.2, 'rpc{quantile="0.5"}'],
+      ['rpc', 'summary', { __name__: 'rpc_sum', job: 'job1', instance: 'h1' }, 12.5, 'rpc_sum'],
+      ['rpc', 'summary', { __name__: 'rpc_count', job: 'job1', instance: 'h1' }, 40, 'rpc_count'],
+      ['temp', 'untyped', { __name__: 'temp', job: 'job1', instance: 'h1' }, NaN, 'temp'],
+      ['up', 'untyped', { __name__: 'up', instance: 'h1', job: 'job1' }, Infinity, 'up{instance="body"}'],
+    ]);
+  });
+
+  it('resolves escapes, CRLF line ends, blanks and drops empty label values', () => {
+    const points = decodeExpositionText('a { x = "q\\"\\n\\\\" , y="" } \t 1.5e3 \r\n', 'j', {});
+    expect(points).toHaveLength(1);
+    expect(points[0]!.labels).toEqual({ __name__: 'a', x: 'q"\n\\', job: 'j' });
+    expect(points[0]!.value).toBe(1500);
+  });
+
+  it.each([
+    ['rows_total{a="1"', 1, /not closed/],
+    ['ok 1\nrows_total{a=1} 2', 2, /expected '"'/],
+    ['a 1\nb\n', 2, /missing value/],
+    ['a 1x', 1, /invalid value "1x"/],
+    ['a{a="1",a="2"} 1', 1, /duplicate label a/],
+    ['a{__name__="x"} 1', 1, /__name__ is not allowed/],
+    ['# TYPE a counter\n# TYPE a gauge', 2, /second TYPE/],
+    ['a 1\n# TYPE a counter', 2, /after its samples/],
+    ['# TYPE h histogram\nh_bucket 1', 2, /no "le" label/],
+    ['# TYPE s summary\ns 1', 2, /no "quantile" label/],
+    ['a 1 12.5', 1, /invalid timestamp/],
+    ['a{b="\\x"} 1', 1, /invalid escape/],
+    ['# TYPE a countr', 1, /unknown metric type/],
+    ['1a 1', 1, /where a metric name starts/],
+  ])('rejects %j at line %i with a TEXT error', (text, line, message) => {
+    let error: unknown;
+    try {
+      decodeExpositionText(text, 'j', {});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DecodeError);
+    expect(error).toMatchObject({ code: 'PROM_RELAY_DECODE_TEXT', line });
+    expect((error as DecodeError).message).toMatch(message);
+    expect((error as DecodeError).message).toMatch(new RegExp(`^line ${line}, column \\d+: `));
+  });
+
+  it('gives the codec parser results (or fails on the same line) on many generated and mutated inputs', () => {
+    const rand = rng(7);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const names = ['a', 'b_total', 'h', 'h_bucket', 'h_sum', 'h_count', 's', 's_sum', 's_count', 'x:y'];
+    const values = ['1', '0', '-2.5', '1e3', '.5', '5.', 'NaN', '+Inf', '-inf', 'Inf', '0x1', '1_0', '--1', '.', '+.5e-2'];
+    const labelValues = ['v', '', 'a\\"b', 'line\\nbreak', 'back\\\\slash', 'ünï', 'bad\\t'];
+    const line = () => {
+      const r = rand();
+      if (r < 0.15) return `# TYPE ${pick(['a', 'h', 's', 'b_total'])} ${pick(['counter', 'gauge', 'histogram', 'summary', 'untyped', 'nope'])}`;
+      if (r < 0.2) return `# HELP ${pick(names)} some help \\n text`;
+      if (r < 0.25) return pick(['', '# just a comment', '  ', '#']);
+      const labels = Array.from({ length: Math.floor(rand() * 4) }, () => `${pick(['le', 'quantile', 'k', 'job', 'instance', 'k'])}${pick(['=', ' = '])}"${pick(labelValues)}"`);
+      const labelText = labels.length || rand() < 0.2 ? `{${labels.join(pick([',', ', ']))}${rand() < 0.1 ? ',' : ''}}` : '';
+      return `${pick(['', ' '])}${pick(names)}${labelText} ${pick(values)}${rand() < 0.1 ? ` ${pick(['123', '-5', '1.5', '99999999999999999999'])}` : ''}`;
+    };
+    let valid = 0;
+    for (let i = 0; i < 3000; i++) {
+      let text = Array.from({ length: 1 + Math.floor(rand() * 8) }, line).join(pick(['\n', '\r\n']));
+      if (rand() < 0.3) {
+        const at = Math.floor(rand() * (text.length + 1));
+        text = rand() < 0.5 ? text.slice(0, at) + pick(['"', '{', '}', ',', '=', ' ', '\\', '#', '\n', 'é']) + text.slice(at) : text.slice(0, at) + text.slice(at + 1);
+      }
+      const mine = outcome(() => decodeExpositionText(text, 'job1', GROUPING));
+      const codec = outcome(() => viaCodec(text, 'job1', GROUPING));
+      expect(mine, text).toEqual(codec);
+      if ('ok' in mine && mine.ok.length > 0) valid++;
+    }
+    expect(valid).toBeGreaterThan(300); // the comparison covered real samples, not only errors
+  });
+
+  it('gives equal keys only to equal label sets', () => {
+    const points = decodeExpositionText('a{x="1"} 1\na{x="1"} 2\na{x="2"} 3\na 4', 'j', GROUPING);
+    const byKey = new Map<string, string>();
+    for (const p of points) {
+      const labels = JSON.stringify(p.labels);
+      expect(byKey.get(p.key!) ?? labels).toBe(labels);
+      byKey.set(p.key!, labels);
+    }
+    expect(byKey.size).toBe(3);
+  });
+});
