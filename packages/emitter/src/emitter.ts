@@ -34,7 +34,7 @@ export interface IntervalPush extends PushTarget {
   registry: MetricsRegistry;
 }
 
-export type DropReason = 'queue-full' | 'closed' | 'close-deadline' | 'invalid';
+export type DropReason = 'queue-full' | 'closed' | 'close-deadline' | 'invalid' | 'too-large';
 
 export interface DropEvent {
   reason: DropReason;
@@ -74,6 +74,8 @@ export interface EmitterEvents {
 
 interface QueuedMessage {
   message: MetricsMessage;
+  /** value plus key and headers, roughly what the record costs in a produce request */
+  bytes: number;
 }
 
 const KAFKA_LEVEL: Record<number, EmitterLogEntry['level']> = {
@@ -105,6 +107,7 @@ export class Emitter {
   private closing = false;
   private aborted = false;
   private backoffMs = BACKOFF_INITIAL_MS;
+  private singleMessageSends = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
   private wakeBackoff: (() => void) | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -298,7 +301,7 @@ export class Emitter {
       this.waiting.shift();
       this.drop('queue-full', 1);
     }
-    this.waiting.push({ message });
+    this.waiting.push({ message, bytes: message.value.length + message.key.length + 200 });
     this.kick();
   }
 
@@ -336,7 +339,7 @@ export class Emitter {
             continue;
           }
         }
-        const batch = this.waiting.splice(0, this.opts.batchSize);
+        const batch = this.takeBatch();
         this.inflight = batch;
         try {
           await this.producer!.send({ topic: this.opts.topic, acks: -1, messages: batch.map((q) => q.message) });
@@ -346,6 +349,17 @@ export class Emitter {
           if (this.events.listenerCount('sent') > 0) this.events.emit('sent', { count: batch.length });
         } catch (err) {
           this.inflight = [];
+          if (isTooLarge(err)) {
+            // Retrying cannot help: send messages one by one, and give up on one the broker will never take.
+            if (batch.length === 1) {
+              this.fail(new EmitterError('PROM_RELAY_EMITTER_SEND', `Kafka refused a message as too large (${batch[0]!.message.value.length} bytes): dropped`, { cause: err }));
+              this.drop('too-large', 1);
+            } else {
+              this.singleMessageSends = batch.length;
+              if (!this.aborted) this.requeue(batch);
+            }
+            continue;
+          }
           if (!this.aborted) this.requeue(batch);
           this.fail(new EmitterError('PROM_RELAY_EMITTER_SEND', `Kafka did not acknowledge ${batch.length} message(s): ${errorMessage(err)}`, { cause: err }));
           await this.dropConnection();
@@ -359,6 +373,22 @@ export class Emitter {
         this.scheduleLinger();
       }
     }
+  }
+
+  /** Up to batchSize messages and maxBatchBytes (at least one message), fewer after a too-large refusal. */
+  private takeBatch(): QueuedMessage[] {
+    if (this.singleMessageSends > 0) {
+      this.singleMessageSends--;
+      return this.waiting.splice(0, 1);
+    }
+    let bytes = 0;
+    let n = 0;
+    while (n < this.waiting.length && n < this.opts.batchSize) {
+      bytes += this.waiting[n]!.bytes;
+      if (n > 0 && bytes > this.opts.maxBatchBytes) break;
+      n++;
+    }
+    return this.waiting.splice(0, n);
   }
 
   private requeue(batch: QueuedMessage[]): void {
@@ -428,6 +458,14 @@ export class Emitter {
       this.backoffTimer.unref();
     });
   }
+}
+
+/** kafkajs reports a record or batch past the broker's limits with these protocol error types. */
+function isTooLarge(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+  }
+  return false;
 }
 
 function errorMessage(err: unknown): string {

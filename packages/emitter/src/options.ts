@@ -23,6 +23,8 @@ export interface EmitterOptions {
   dropPolicy?: DropPolicy;
   /** messages per Kafka produce request; default 500 */
   batchSize?: number;
+  /** bytes per Kafka produce request, under the broker's default 1 MB message.max.bytes; default 512 KiB */
+  maxBatchBytes?: number;
   /** the Kafka connection closes after this long with nothing to send, so a finished job can exit; default 1000 */
   lingerMs?: number;
   kafka?: EmitterKafkaOptions;
@@ -36,6 +38,7 @@ export interface ResolvedEmitterOptions {
   maxQueue: number;
   dropPolicy: DropPolicy;
   batchSize: number;
+  maxBatchBytes: number;
   lingerMs: number;
   kafka: EmitterKafkaOptions;
 }
@@ -74,6 +77,7 @@ export function resolveEmitterOptions(o: EmitterOptions): ResolvedEmitterOptions
     maxQueue: positiveInt('maxQueue', o.maxQueue, 1000),
     dropPolicy,
     batchSize: positiveInt('batchSize', o.batchSize, 500),
+    maxBatchBytes: positiveInt('maxBatchBytes', o.maxBatchBytes, 512 * 1024),
     lingerMs,
     kafka: o.kafka ?? {},
   };

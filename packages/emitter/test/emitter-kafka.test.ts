@@ -59,6 +59,44 @@ describe('emitter under a live broker', () => {
     expect(JSON.parse(messages[20]!.value.toString())).toEqual({ name: 'rows_deleted_total', type: 'counter', value: 3 });
   }, 60_000);
 
+  it('drops nothing when the queue holds more than one produce request can carry', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'emitter-bulk', partitions: 2 });
+    const emitter = createEmitter({ brokers, topic, maxQueue: 1000 });
+    const registry = new Registry();
+    const g = new Gauge({ name: 'bulk_value', help: 'x'.repeat(100), labelNames: ['series'], registers: [registry] });
+    for (let i = 0; i < 100; i++) g.set({ series: `series-number-${i}` }, i);
+    const size = (await registry.metrics()).length;
+    // 400 snapshots of ~5 KB: about 2 MB queued at once, over the broker's 1 MB per request
+    for (let i = 0; i < 400; i++) await emitter.push(registry, { job: 'bulk', groupings: { instance: `i-${i % 7}` } });
+    expect(size * 400).toBeGreaterThan(1_500_000);
+    expect(await emitter.flush(30_000)).toBe(true);
+    await emitter.close(5000);
+    expect(emitter.stats()).toMatchObject({ sent: 400, dropped: 0 });
+    const messages = await readMessages(brokers, topic, 400);
+    expect(messages.map((m) => parseMessageHeaders(m.headers).sequence)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+  }, 60_000);
+
+  it('a message the broker refuses as too large is dropped and counted; the others still arrive', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'emitter-toolarge', config: { 'max.message.bytes': '20000' } });
+    const emitter = createEmitter({ brokers, topic });
+    const codes: string[] = [];
+    emitter.on('error', (e) => codes.push(e.code));
+    const small = jobRegistry(1).registry;
+    const big = new Registry();
+    new Gauge({ name: 'big_value', help: 'h'.repeat(50_000), registers: [big] }).set(1);
+    await emitter.push(small, { job: 'a' });
+    await emitter.push(big, { job: 'a' });
+    await emitter.push(small, { job: 'a' });
+    expect(await emitter.flush(30_000)).toBe(true);
+    await emitter.close(5000);
+    expect(emitter.stats()).toMatchObject({ sent: 2, dropped: 1 });
+    expect(codes).toContain('PROM_RELAY_EMITTER_SEND');
+    const messages = await readMessages(brokers, topic, 2);
+    expect(messages.map((m) => parseMessageHeaders(m.headers).sequence)).toEqual([0, 2]);
+  }, 60_000);
+
   it('start() pushes on an interval and once more on close()', async () => {
     const brokers = testKafkaBrokers();
     const topic = await createTestTopic({ prefix: 'emitter-interval' });
