@@ -77,7 +77,7 @@ else
   staging="$cache/$kafka_version/libs.partial-$$"
   say "resolving org.apache.kafka:kafka_2.13:$kafka_version from Maven Central into $libs"
   mvn_log="$(mktemp)"
-  if ! mvn -q -B -f "$pom" "-Dkafka.version=$kafka_version" dependency:copy-dependencies "-DoutputDirectory=$staging" >"$mvn_log" 2>&1; then
+  if ! mvn -q -B -f "$pom" "-Dkafka.version=$kafka_version" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies "-DoutputDirectory=$staging" >"$mvn_log" 2>&1; then
     tail -n 15 "$mvn_log" >&2
     rm -rf "$staging" "$mvn_log"
     die "Maven could not resolve the Kafka $kafka_version jars: is there network to Maven Central (repo.maven.apache.org)? Configure a proxy or mirror in ~/.m2/settings.xml if needed, then rerun"

@@ -119,6 +119,9 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
       'share.coordinator.state.topic.replication.factor': 1,
       'share.coordinator.state.topic.min.isr': 1,
       'share.coordinator.state.topic.num.partitions': 1,
+      // After a crash the restarted broker must outlive its old session before it can register again.
+      'broker.session.timeout.ms': 3000,
+      'broker.heartbeat.interval.ms': 500,
       // Tests join groups constantly: no 3 s wait for more members.
       'group.initial.rebalance.delay.ms': 0,
       ...options.brokerConfig,
@@ -192,7 +195,7 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
     },
     async kill() {
       if (stopped) throw new InfraError('PROM_RELAY_INFRA_STATE', 'kill(): the broker was stopped');
-      await process_?.stop(0);
+      await process_?.crash();
     },
     async restart() {
       if (stopped) throw new InfraError('PROM_RELAY_INFRA_STATE', 'restart(): the broker was stopped (stop() is final; use kill() to simulate a crash)');

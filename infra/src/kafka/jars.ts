@@ -15,6 +15,8 @@ export interface KafkaJarsOptions {
   cacheDir?: string;
   /** Maven local repository override (a temp one measures a truly cold download). */
   mavenRepoLocal?: string;
+  /** Maven settings.xml (mirrors, proxies) passed with -s. */
+  mavenSettings?: string;
   /** Progress lines (e.g. to stderr); silent by default. */
   onProgress?: (line: string) => void;
 }
@@ -62,16 +64,19 @@ export async function ensureKafkaJars(options: KafkaJarsOptions = {}): Promise<s
     '-f',
     KAFKA_POM,
     `-Dkafka.version=${KAFKA_VERSION}`,
-    'dependency:copy-dependencies',
+    // Fully qualified so an offline machine fails on a download (clear cause), not on a plugin prefix lookup.
+    'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
     `-DoutputDirectory=${staging}`,
   ];
   if (options.mavenRepoLocal) args.push(`-Dmaven.repo.local=${options.mavenRepoLocal}`);
+  if (options.mavenSettings) args.unshift('-s', options.mavenSettings);
   options.onProgress?.(`resolving org.apache.kafka:kafka_2.13:${KAFKA_VERSION} from Maven Central into ${libs}`);
   const result = await run(mvn, args);
   if (result.code !== 0 || !existsSync(staging) || readdirSync(staging).length === 0) {
     rmSync(staging, { recursive: true, force: true });
-    const offline = /UnknownHost|Could not transfer|Could not resolve|Network is unreachable|Connection (refused|timed out)|Temporary failure in name resolution/i.test(result.output);
-    const tail = result.output.trimEnd().split('\n').slice(-15).join('\n');
+    const offline = /UnknownHost|Could not transfer|No plugin found for prefix|Could not resolve|Network is unreachable|Connection (refused|timed out)|Temporary failure in name resolution/i.test(result.output);
+    // Maven colours its output even with -B; the message is plain text.
+    const tail = result.output.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').slice(-15).join('\n');
     throw new InfraError(
       'PROM_RELAY_INFRA_JARS_UNAVAILABLE',
       offline

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 /**
  * A server child in its own process group, wrapped by a bash guard that kills the whole group
@@ -10,9 +10,11 @@ const GUARD_SCRIPT = [
   '"$@" &',
   'child=$!',
   'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT HUP',
+  // USR1 = crash the server (SIGKILL) but let the guard reap it and exit on its own.
+  'trap \'kill -KILL "$child" 2>/dev/null\' USR1',
   'while kill -0 "$child" 2>/dev/null; do',
   '  if ! kill -0 "$parent" 2>/dev/null; then kill -KILL 0; fi',
-  '  sleep 1 & wait $!',
+  '  sleep 1 & wait -n',
   'done',
   'wait "$child"',
 ].join('\n');
@@ -133,6 +135,8 @@ export class ServerProcess {
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves when every member is gone. */
   async stop(graceMs = 10_000): Promise<ServerExit> {
     if (this.#exit) return this.#exit;
+    // Hold the event loop open until the exit is observed, even in a script with nothing else to do.
+    this.#child.ref();
     signalGroup(this.pid, 'SIGTERM');
     const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
     try {
@@ -141,6 +145,23 @@ export class ServerProcess {
       signalGroup(this.pid, 'SIGKILL');
       await waitGroupGone(this.pid, 5_000);
       return exit;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Simulates a crash: SIGKILL to the server only, so the guard reaps it and no zombie is left. */
+  async crash(): Promise<ServerExit> {
+    if (this.#exit) return this.#exit;
+    this.#child.ref();
+    try {
+      process.kill(this.pid, 'SIGUSR1');
+    } catch {
+      // The guard is already gone.
+    }
+    const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), 5_000);
+    try {
+      return await this.exited;
     } finally {
       clearTimeout(timer);
     }
@@ -169,13 +190,30 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pid: number): boolean {
+/** True while a live (non-zombie) process is in group `pgid`; zombies count as gone since init may never reap them. */
+function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pid, 0);
-    return true;
+    process.kill(-pgid, 0);
   } catch {
     return false;
   }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command: state, ppid, pgrp.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') return true;
+    } catch {
+      // Exited while scanning.
+    }
+  }
+  return false;
 }
 
 async function waitGroupGone(pid: number, timeoutMs: number): Promise<void> {

@@ -196,7 +196,7 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
     },
     async kill() {
       if (stopped) throw new InfraError('PROM_RELAY_INFRA_STATE', 'kill(): Prometheus was stopped');
-      await proc?.stop(0);
+      await proc?.crash();
     },
     async restart() {
       if (stopped) throw new InfraError('PROM_RELAY_INFRA_STATE', 'restart(): Prometheus was stopped (stop() is final; use kill() to simulate a crash)');
