@@ -3,9 +3,7 @@
 import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    if (typeof code === 'number') process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (err) => {
     console.error(err);
     process.exit(1);

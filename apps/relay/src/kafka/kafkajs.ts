@@ -1,17 +1,8 @@
 // The Kafka interface implemented with kafkajs: the only file that imports it.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import {
-  ConfigResourceTypes,
-  Kafka,
-  logLevel as KafkaLogLevel,
-  type Admin,
-  type Consumer,
-  type KafkaConfig,
-  type LogEntry,
-  type Producer,
-  type SASLOptions,
-} from 'kafkajs';
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, KafkaConfig, LogEntry, Producer, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
 import type {
@@ -25,6 +16,9 @@ import type {
   TopicPartition,
   TopicSpec,
 } from './types.js';
+
+// kafkajs is CommonJS: Node's ESM loader only sees its default export.
+const { ConfigResourceTypes, Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -83,7 +77,7 @@ class KafkajsConsumer implements RelayConsumer {
   private stopped = false;
 
   constructor(
-    kafka: Kafka,
+    kafka: InstanceType<typeof Kafka>,
     private readonly opts: ConsumerOptions,
   ) {
     this.consumer = kafka.consumer({
@@ -249,7 +243,12 @@ export function connectKafka(opts: KafkaConnectionOptions): KafkaConnection {
     consumer: (copts) => new KafkajsConsumer(kafka, copts),
     producer: async () => {
       // Idempotent: a retried send after a lost ack writes the record once.
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       return new KafkajsProducer(producer);
     },

@@ -1,0 +1,132 @@
+// `prom-relay run --config relay.yaml` and `prom-relay check-config --config relay.yaml`.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { formatConfig, loadConfig, type RelayConfig } from './config/index.js';
+import { ConfigError } from './errors.js';
+
+const USAGE = `usage:
+  prom-relay run [--config relay.yaml]           run the relay
+  prom-relay check-config [--config relay.yaml]  print the effective config (secrets masked) or every error
+
+Every key can be overridden by an env variable: PROM_RELAY_<SECTION>__<KEY>, e.g. PROM_RELAY_REMOTE_WRITE__URL.
+`;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const stdio: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+function load(file: string | undefined, io: CliIo): RelayConfig | undefined {
+  try {
+    return loadConfig(file === undefined ? {} : { file });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+export function createLogger(config: RelayConfig): Logger {
+  return pino({
+    level: config.log.level,
+    base: { service: 'prom-relay' },
+    // Belt and braces: secrets never reach a log line even if an object carrying one is logged.
+    redact: { paths: ['password', '*.password', '*.*.password', 'bearer_token', '*.bearer_token', 'headers.authorization', '*.headers.authorization'], censor: '<masked>' },
+  });
+}
+
+async function run(config: RelayConfig): Promise<number> {
+  const logger = createLogger(config);
+  // Loaded on demand: check-config needs neither Kafka nor the pipeline.
+  const { startRelay } = await import('./pipeline.js');
+  const relay = await startRelay(config, logger);
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      logger.info({ signal, deadlineMs: config.shutdown.timeout }, 'shutting down');
+      const deadline = setTimeout(() => {
+        logger.error({ deadlineMs: config.shutdown.timeout }, 'shutdown deadline passed; exiting');
+        resolve(1);
+      }, config.shutdown.timeout);
+      deadline.unref();
+      relay.stop().then(
+        () => {
+          clearTimeout(deadline);
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          clearTimeout(deadline);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** Runs a command; answers the exit code. */
+export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const [command] = parsed.positionals;
+  if (parsed.values.help || command === undefined || command === 'help') {
+    (command === undefined && !parsed.values.help ? io.err : io.out)(USAGE);
+    return command === undefined && !parsed.values.help ? 2 : 0;
+  }
+  const file = parsed.values.config ?? process.env.PROM_RELAY_CONFIG;
+  switch (command) {
+    case 'check-config': {
+      const config = load(file, io);
+      if (!config) return 1;
+      io.out(formatConfig(config));
+      return 0;
+    }
+    case 'run': {
+      const config = load(file, io);
+      if (!config) return 1;
+      return run(config);
+    }
+    default:
+      io.err(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+function invokedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`prom-relay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,270 @@
+// End-to-end harness: the relay as a real child process, short-lived jobs as real Kafka producers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { stringify } from 'yaml';
+
+const RELAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_DIR = resolve(RELAY_DIR, '../..');
+
+export interface RelayTestConfig {
+  brokers: string[];
+  topic: string;
+  groupId: string;
+  dlqTopic: string;
+  checkpointTopic: string;
+  remoteWriteUrl: string;
+  flushInterval?: string;
+  extra?: Record<string, unknown>;
+}
+
+export function writeRelayConfig(c: RelayTestConfig): string {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-e2e-'));
+  const file = join(dir, 'relay.yaml');
+  const config = {
+    kafka: {
+      brokers: c.brokers,
+      group_id: c.groupId,
+      topics: [c.topic],
+      dlq_topic: c.dlqTopic,
+      checkpoint_topic: c.checkpointTopic,
+      // Short group timeouts: a SIGKILLed member's partitions move within seconds.
+      session_timeout: '6s',
+      heartbeat_interval: '500ms',
+      rebalance_timeout: '10s',
+    },
+    remote_write: { url: c.remoteWriteUrl, retry_max_elapsed: '2s', timeout: '2s' },
+    flush: { interval: c.flushInterval ?? '500ms' },
+    server: { host: '127.0.0.1', port: 0 },
+    aggregation: { series_ttl: '10m' },
+    shutdown: { timeout: '20s' },
+    log: { level: 'info' },
+    ...c.extra,
+  };
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+export interface RelayProcess {
+  readonly child: ChildProcess;
+  /** base URL once started */
+  url: string;
+  logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  /** resolves when a log line matches */
+  waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Runs `prom-relay run --config <file>` from source, as a deployment would run the built bin. */
+export async function startRelayProcess(configFile: string): Promise<RelayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@prom-relay/source', '--import', 'tsx', join(RELAY_DIR, 'src/cli.ts'), 'run', '--config', configFile],
+    { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
+  );
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let buf = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buf += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      logs.push(parsed);
+      if (process.env.RELAY_E2E_DEBUG) process.stderr.write(`[relay ${child.pid}] ${line}\n`);
+      for (const w of [...waiters]) {
+        if (w.pred(parsed)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    if (process.env.RELAY_E2E_DEBUG) process.stderr.write(chunk);
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const waitForLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 30_000) => {
+    const found = logs.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise<Record<string, unknown>>((res, rej) => {
+      const timer = setTimeout(
+        () => rej(new Error(`relay log line not seen within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`)),
+        timeoutMs,
+      );
+      waiters.push({ pred, resolve: (l) => (clearTimeout(timer), res(l)) });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        rej(new Error(`relay exited (${code}) before the log line; stderr: ${stderr.slice(-2000)}`));
+      });
+    });
+  };
+  const started = await waitForLog((l) => l.msg === 'relay started', 60_000);
+  return {
+    child,
+    url: String(started.url),
+    logs,
+    exited,
+    waitForLog,
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+/** Stops a relay with SIGTERM and waits for its exit code. */
+export async function stopRelay(relay: RelayProcess): Promise<number | null> {
+  if (relay.child.exitCode !== null) return relay.child.exitCode;
+  relay.kill('SIGTERM');
+  return relay.exited;
+}
+
+export interface JobRun {
+  job: string;
+  instance: string;
+  producerId: string;
+  seq: number;
+  /** cumulative values this run has pushed, per series key */
+  totals: Map<string, number>;
+}
+
+/** Expected totals: per output series (job + metric labels), the sum over runs of their last cumulative values. */
+export class Ledger {
+  readonly expected = new Map<string, number>();
+
+  add(seriesKey: string, delta: number): void {
+    this.expected.set(seriesKey, (this.expected.get(seriesKey) ?? 0) + delta);
+  }
+}
+
+export function kafkaProducer(brokers: string[]): { producer: Producer; connect(): Promise<void> } {
+  const kafka = new Kafka({ brokers, clientId: `e2e-${randomUUID().slice(0, 6)}`, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  return { producer, connect: () => producer.connect() };
+}
+
+/** One push of a short-lived job in text exposition: a counter per table and a histogram, all cumulative. */
+export function jobPush(
+  run: JobRun,
+  increments: Record<string, number>,
+  ledger: Ledger,
+  observations = 0,
+): { key: string; value: Buffer; headers: Record<string, string> } {
+  const bump = (key: string, inc: number): number => {
+    const next = (run.totals.get(key) ?? 0) + inc;
+    run.totals.set(key, next);
+    ledger.add(key, inc);
+    return next;
+  };
+  const lines: string[] = ['# TYPE e2e_rows_total counter'];
+  for (const [table, inc] of Object.entries(increments)) {
+    lines.push(`e2e_rows_total{table="${table}"} ${bump(`e2e_rows_total|${run.job}|table=${table}`, inc)}`);
+  }
+  // Every observation is 0.25 s: it lands in le=0.5 and le=+Inf, and adds 0.25 to the sum.
+  lines.push('# TYPE e2e_latency_seconds histogram');
+  lines.push(`e2e_latency_seconds_bucket{le="0.1"} ${bump(`e2e_latency_seconds_bucket|${run.job}|le=0.1`, 0)}`);
+  lines.push(`e2e_latency_seconds_bucket{le="0.5"} ${bump(`e2e_latency_seconds_bucket|${run.job}|le=0.5`, observations)}`);
+  lines.push(`e2e_latency_seconds_bucket{le="+Inf"} ${bump(`e2e_latency_seconds_bucket|${run.job}|le=+Inf`, observations)}`);
+  lines.push(`e2e_latency_seconds_sum ${bump(`e2e_latency_seconds_sum|${run.job}|`, observations * 0.25)}`);
+  lines.push(`e2e_latency_seconds_count ${bump(`e2e_latency_seconds_count|${run.job}|`, observations)}`);
+  return buildMessage(
+    {
+      contentType: CONTENT_TYPE.text,
+      job: run.job,
+      grouping: { instance: run.instance },
+      producerId: run.producerId,
+      sequence: run.seq++,
+    },
+    Buffer.from(`${lines.join('\n')}\n`),
+  );
+}
+
+/** The ledger key of a series Prometheus answers (instance is a producer label: never in the output). */
+export function seriesKey(labels: Record<string, string>): string {
+  const { __name__: name, job, instance: _instance, ...rest } = labels;
+  const extra = Object.entries(rest)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return `${name}|${job}|${extra}`;
+}
+
+export function newRun(job: string): JobRun {
+  return { job, instance: `host-${randomUUID().slice(0, 4)}`, producerId: randomUUID(), seq: 0, totals: new Map() };
+}
+
+/** Polls until `check` answers true or the deadline passes; answers the last value seen. */
+export async function eventually<T>(probe: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number, everyMs = 300): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!check(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    last = await probe();
+  }
+  return last;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface FleetOptions {
+  send(messages: { key: string; value: Buffer; headers: Record<string, string> }[]): Promise<void>;
+  jobs: string[];
+  /** job runs in total (each a fresh producer id starting at zero) */
+  runs: number;
+  pushesPerRun: number;
+  /** runs active at once: several runs of one job overlap */
+  overlap: number;
+  pauseMs: number;
+  ledger: Ledger;
+  /** every n-th tick also sends a message that cannot be decoded */
+  poisonEvery?: number;
+  /** stop early when this answers true (between ticks) */
+  stopWhen?: () => boolean;
+}
+
+/** Short-lived jobs in overlapping waves; answers how many messages and poison messages it sent. */
+export async function runFleet(o: FleetOptions): Promise<{ messages: number; poison: number }> {
+  let started = 0;
+  let tick = 0;
+  let messages = 0;
+  let poison = 0;
+  const active: { run: JobRun; pushes: number }[] = [];
+  while (started < o.runs || active.length > 0) {
+    while (active.length < o.overlap && started < o.runs) {
+      active.push({ run: newRun(o.jobs[started % o.jobs.length]!), pushes: 0 });
+      started++;
+    }
+    const batch = active.map((a) => {
+      a.pushes++;
+      return jobPush(a.run, { users: 1 + ((tick + a.pushes) % 5), orders: 2 * a.pushes }, o.ledger, a.pushes % 3);
+    });
+    tick++;
+    if (o.poisonEvery && tick % o.poisonEvery === 0) {
+      const bad = buildMessage(
+        { contentType: CONTENT_TYPE.text, job: o.jobs[0]!, grouping: { instance: 'poison' }, producerId: randomUUID(), sequence: 0 },
+        Buffer.from(`# TYPE e2e_rows_total counter\ne2e_rows_total{table="users" 999999\n`),
+      );
+      batch.push(bad);
+      poison++;
+    }
+    await o.send(batch);
+    messages += batch.length;
+    for (let i = active.length - 1; i >= 0; i--) if (active[i]!.pushes >= o.pushesPerRun) active.splice(i, 1);
+    if (o.stopWhen?.()) break;
+    if (o.pauseMs > 0) await sleep(o.pauseMs);
+  }
+  return { messages, poison };
+}
