@@ -54,10 +54,12 @@ function killAllGroups(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // Another handler (the stack CLI, a test runner) stops servers gracefully; the exit hook is the safety net.
+  if (process.listenerCount(signal) > 1) return;
   killAllGroups();
   process.removeListener(signal, onSignal);
   // Nobody else handles it: restore the default behaviour (exit by that signal).
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  process.kill(process.pid, signal);
 }
 
 function installExitHooks(): void {
