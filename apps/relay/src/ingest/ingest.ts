@@ -155,7 +155,7 @@ export function createIngest(options: IngestOptions): Ingest {
     const version = remoteWriteVersion(header(req, 'content-type'));
     const body = await readBody(req, maxBodyBytes);
     const request = decodeRemoteWrite(body, header(req, 'content-encoding'), version, maxBodyBytes);
-    const converted = remoteWriteMessages(request, metadata, { defaultJob: remoteWriteJob, producerLabels });
+    const converted = remoteWriteMessages(request, metadata, { defaultJob: remoteWriteJob, producerLabels, version });
     await produce(converted.messages);
     res.statusCode = 204;
     if (version === 2) {

@@ -1,5 +1,5 @@
 // Remote Write receive: a WriteRequest split by (job, instance) into messages of the documented format.
-import { CodecError, compress, decodeWriteRequest, decompress, encodeWriteRequest } from '@prom-relay/codec';
+import { CodecError, compress, decodeWriteRequest, decodeWriteRequestV2, decompress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
 import type { MetricMetadata, TimeSeries, WriteRequest } from '@prom-relay/codec';
 import { CONTENT_TYPE, buildMessage } from '@prom-relay/emitter';
 import type { Grouping, MetricsMessage } from '@prom-relay/emitter';
@@ -19,9 +19,7 @@ export function remoteWriteVersion(contentType: string | undefined): RemoteWrite
   }
   const proto = params.find((p) => p.toLowerCase().startsWith('proto='))?.slice('proto='.length);
   if (proto === undefined || proto === 'prometheus.WriteRequest') return 1;
-  if (proto === 'io.prometheus.write.v2.Request') {
-    throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', 'Remote Write 2.0 is not taken yet: send 1.0 (prometheus.WriteRequest)');
-  }
+  if (proto === 'io.prometheus.write.v2.Request') return 2;
   throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Type proto=${proto} is not a Remote Write message`);
 }
 
@@ -40,9 +38,8 @@ export function decodeRemoteWrite(body: Buffer, contentEncoding: string | undefi
     }
     throw new IngestError('PROM_RELAY_INGEST_BODY', `body is not valid snappy (block format): ${(err as Error).message}`, { cause: err });
   }
-  void version;
   try {
-    return decodeWriteRequest(raw);
+    return version === 2 ? decodeWriteRequestV2(raw) : decodeWriteRequest(raw);
   } catch (err) {
     throw new IngestError('PROM_RELAY_INGEST_BODY', `body is not a Remote Write WriteRequest: ${(err as Error).message}`, { cause: err });
   }
@@ -85,13 +82,13 @@ export interface RemoteWriteConversion {
 }
 
 /**
- * One message per (job, instance): those labels become the message's job and grouping, so the
+ * One message per (job, instance), in the protocol version received: those labels become the message's job and grouping, so the
  * header override leaves the series unchanged and one producer per scrape target keeps counters exact.
  */
 export function remoteWriteMessages(
   req: WriteRequest,
   metadata: MetadataCache,
-  opts: { defaultJob: string; producerLabels: readonly string[] },
+  opts: { defaultJob: string; producerLabels: readonly string[]; version: RemoteWriteVersion },
 ): RemoteWriteConversion {
   metadata.learn(req.metadata);
   const groups = new Map<string, { job: string; grouping: Grouping; series: TimeSeries[] }>();
@@ -121,13 +118,13 @@ export function remoteWriteMessages(
     messages.push(
       buildMessage(
         {
-          contentType: CONTENT_TYPE.remoteWriteV1,
+          contentType: opts.version === 2 ? CONTENT_TYPE.remoteWriteV2 : CONTENT_TYPE.remoteWriteV1,
           contentEncoding: 'snappy',
           job,
           grouping,
           producerId: groupProducerId('remote-write', job, grouping),
         },
-        Buffer.from(compress(encodeWriteRequest(body))),
+        Buffer.from(compress(opts.version === 2 ? encodeWriteRequestV2(body) : encodeWriteRequest(body))),
         opts.producerLabels,
       ),
     );

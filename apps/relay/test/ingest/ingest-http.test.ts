@@ -1,7 +1,7 @@
 // The HTTP contract of the ingest: routes, status codes, auth, limits. `send` records here; Kafka is in ingest-kafka.test.ts.
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { compress, decodeWriteRequest, decompress, encodeWriteRequest } from '@prom-relay/codec';
+import { compress, decodeWriteRequest, decodeWriteRequestV2, decompress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
 import type { WriteRequest } from '@prom-relay/codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IngestLogEntry, IngestMessage, IngestOptions } from '../../src/ingest/index.js';
@@ -213,6 +213,20 @@ describe('Remote Write receive', () => {
     }
     const decoded = messages.flatMap((m) => decodeWriteRequest(decompress(m.value)).timeseries);
     expect(decoded).toEqual(request1.timeseries);
+  });
+
+  it('Remote Write 2.0: 204 with the written-counts headers, messages in 2.0 carrying the series metadata', async () => {
+    const { url, sent } = await start();
+    const req: WriteRequest = { ...request1, metadata: [{ type: 'counter', metricFamilyName: 'http_requests_total', help: 'Requests.' }] };
+    const res = await send(url, 'POST', '/api/v1/write', { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'content-encoding': 'snappy' }, Buffer.from(compress(encodeWriteRequestV2(req))));
+    expect(res.status).toBe(204);
+    expect(res.headers['x-prometheus-remote-write-samples-written']).toBe('4');
+    expect(res.headers['x-prometheus-remote-write-histograms-written']).toBe('0');
+    const messages = sent[0]!;
+    expect(messages.map((m) => m.headers['content-type'])).toEqual(Array(3).fill('application/x-protobuf;proto=io.prometheus.write.v2.Request'));
+    const first = decodeWriteRequestV2(decompress(messages[0]!.value));
+    expect(first.timeseries.map((t) => t.labels.__name__)).toEqual(['up', 'http_requests_total']);
+    expect(first.metadata).toContainEqual(expect.objectContaining({ type: 'counter', metricFamilyName: 'http_requests_total' }));
   });
 
   it('metadata sent on its own is attached to later series of that family', async () => {

@@ -1,8 +1,9 @@
 // Pushgateway clients pushing into the ingest, which produces to the real test broker; messages read back from Kafka.
 import { request } from 'node:http';
-import { parseExposition } from '@prom-relay/codec';
+import { decodeWriteRequest, decodeWriteRequestV2, decompress, parseExposition } from '@prom-relay/codec';
+import type { TimeSeries } from '@prom-relay/codec';
 import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { PushgatewayClient } from '@prom-relay/push-client';
+import { PushgatewayClient, RemoteWriteClient } from '@prom-relay/push-client';
 import { parseMessageHeaders } from '@prom-relay/emitter';
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,5 +114,38 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
     // a good push afterwards lands: the topic was reachable all along
     expect(await put('/metrics/job/j', { authorization: auth }, 'rows_total 1\n')).toBe(200);
     expect(await topicMessageCount(brokers, topic)).toBe(1);
+  }, 60_000);
+
+  it('our RemoteWriteClient, v1 and v2: series arrive per (job, instance) in the version sent, decoding back equal', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'ingest-rwc' });
+    const url = await ingestFor(topic);
+    const now = Date.now();
+    const series: TimeSeries[] = [
+      { labels: { __name__: 'jobs_done_total', job: 'etl', instance: 'w-1', stage: 'load' }, samples: [{ value: 41, timestamp: now - 1000 }, { value: 42, timestamp: now }] },
+      { labels: { __name__: 'queue_depth', job: 'etl', instance: 'w-2' }, samples: [{ value: 3.25, timestamp: now }] },
+    ];
+    for (const protocol of ['v1', 'v2'] as const) {
+      const client = new RemoteWriteClient({ url: `${url}/api/v1/write`, protocol, basicAuth: { username: USER, password: PASSWORD } });
+      const result = await client.write(series);
+      expect(result.status).toBe('success');
+      expect(result.counts.samplesSent).toBe(3);
+      await client.close();
+    }
+    // the client may order series its own way: compare per version, sorted by instance
+    const byInstance = (a: { headers: Record<string, string> }, b: { headers: Record<string, string> }) => a.headers['prom-relay-grouping']!.localeCompare(b.headers['prom-relay-grouping']!);
+    const read = await readUntil(brokers, topic, (all) => all.length >= 4);
+    const messages = [...read.slice(0, 2).sort(byInstance), ...read.slice(2).sort(byInstance)];
+    expect(messages.map((m) => [m.headers['content-type'], m.headers['prom-relay-grouping']])).toEqual([
+      ['application/x-protobuf', 'instance=w-1'],
+      ['application/x-protobuf', 'instance=w-2'],
+      ['application/x-protobuf;proto=io.prometheus.write.v2.Request', 'instance=w-1'],
+      ['application/x-protobuf;proto=io.prometheus.write.v2.Request', 'instance=w-2'],
+    ]);
+    for (const m of messages) expect(m.key).toBe('job=etl');
+    const v1 = messages.slice(0, 2).flatMap((m) => decodeWriteRequest(decompress(m.value)).timeseries);
+    const v2 = messages.slice(2).flatMap((m) => decodeWriteRequestV2(decompress(m.value)).timeseries);
+    expect(v1).toEqual(series);
+    expect(v2.map(({ labels, samples }) => ({ labels, samples }))).toEqual(series);
   }, 60_000);
 });
