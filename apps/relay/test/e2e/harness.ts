@@ -268,3 +268,38 @@ export async function runFleet(o: FleetOptions): Promise<{ messages: number; poi
   }
   return { messages, poison };
 }
+
+export interface PromLike {
+  query(promql: string): Promise<{ labels: Record<string, string>; value: number }[]>;
+  querySeries(promql: string): Promise<{ labels: Record<string, string>; samples: { value: number; timestamp: number }[] }[]>;
+}
+
+/** Latest value per ledger key of every `e2e_*` series Prometheus holds. */
+export async function promTotals(prom: PromLike): Promise<Map<string, number>> {
+  const vector = await prom.query('{__name__=~"e2e_.*"}');
+  return new Map(vector.map((s) => [seriesKey(s.labels), s.value]));
+}
+
+/** Every raw sample of every `e2e_*` series: counters never decrease, timestamps strictly increase. */
+export async function orderViolations(prom: PromLike): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of await prom.querySeries('{__name__=~"e2e_.*"}[15m]')) {
+    for (let i = 1; i < s.samples.length; i++) {
+      const a = s.samples[i - 1]!;
+      const b = s.samples[i]!;
+      if (b.timestamp <= a.timestamp) out.push(`${seriesKey(s.labels)}: timestamp ${b.timestamp} after ${a.timestamp}`);
+      if (b.value < a.value) out.push(`${seriesKey(s.labels)}: ${a.value} -> ${b.value} at ${b.timestamp}`);
+    }
+  }
+  return out;
+}
+
+/** Waits until Prometheus holds exactly the ledger's totals; answers what it holds then. */
+export async function settledTotals(prom: PromLike, ledger: Ledger, timeoutMs = 40_000): Promise<Map<string, number>> {
+  return eventually(
+    () => promTotals(prom),
+    (m) => [...ledger.expected].every(([k, v]) => m.get(k) === v),
+    timeoutMs,
+    500,
+  );
+}

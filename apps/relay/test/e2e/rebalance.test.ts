@@ -1,0 +1,78 @@
+// Two relays in one group, one of them stopped mid-stream: its partitions move to the other, totals stay exact.
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  eventually,
+  kafkaProducer,
+  Ledger,
+  orderViolations,
+  runFleet,
+  settledTotals,
+  sleep,
+  startRelayProcess,
+  stopRelay,
+  writeRelayConfig,
+  type RelayProcess,
+} from './harness.js';
+
+let prom: PrometheusServer;
+const relays: RelayProcess[] = [];
+const { producer, connect } = kafkaProducer(testKafkaBrokers());
+
+beforeAll(async () => {
+  [prom] = await Promise.all([startPrometheus(), connect()]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const r of relays) if (r.child.exitCode === null) r.kill('SIGKILL');
+  await producer.disconnect();
+  await prom?.stop();
+});
+
+const assignedPartitions = (r: RelayProcess): number => {
+  const last = [...r.logs].reverse().find((l) => l.msg === 'partitions assigned');
+  return Array.isArray(last?.assignment) ? last.assignment.length : 0;
+};
+
+it('moves the partitions of a stopped relay to the other one; totals exact, counters never down', async () => {
+  const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
+  const config = writeRelayConfig({
+    brokers: testKafkaBrokers(),
+    topic,
+    groupId: testTopicName('relay'),
+    dlqTopic: testTopicName('dlq'),
+    checkpointTopic: testTopicName('ckpt'),
+    remoteWriteUrl: prom.remoteWriteUrl,
+  });
+  const a = await startRelayProcess(config);
+  relays.push(a);
+  const b = await startRelayProcess(config);
+  relays.push(b);
+  // Both members own part of the 4 partitions.
+  await eventually(async () => [assignedPartitions(a), assignedPartitions(b)], ([x, y]) => x! > 0 && y! > 0 && x! + y! === 4, 30_000);
+  expect(assignedPartitions(a) + assignedPartitions(b)).toBe(4);
+  expect(assignedPartitions(b)).toBeGreaterThan(0);
+
+  const ledger = new Ledger();
+  const fleet = runFleet({
+    send: (messages) => producer.send({ topic, acks: -1, messages }).then(() => undefined),
+    jobs: ['move-a', 'move-b', 'move-c', 'move-d', 'move-e'],
+    runs: 60,
+    pushesPerRun: 6,
+    overlap: 8,
+    pauseMs: 80,
+    ledger,
+  });
+  await sleep(2000);
+  expect(await stopRelay(b)).toBe(0);
+  await fleet;
+  await eventually(async () => assignedPartitions(a), (n) => n === 4, 30_000);
+  expect(assignedPartitions(a)).toBe(4);
+
+  const seen = await settledTotals(prom, ledger, 45_000);
+  for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });
+  expect(await orderViolations(prom)).toEqual([]);
+  expect(a.logs.some((l) => l.msg === 'partition restored' && l.from === 'checkpoint')).toBe(true);
+  expect(await stopRelay(a)).toBe(0);
+}, 150_000);
