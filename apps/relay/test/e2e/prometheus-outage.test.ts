@@ -1,0 +1,80 @@
+// Prometheus down for a while during the stream, then back: the relay keeps aggregating and checkpointing,
+// and the next good flush delivers the totals; nothing is lost.
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  eventually,
+  kafkaProducer,
+  Ledger,
+  runFleet,
+  settledTotals,
+  sleep,
+  startRelayProcess,
+  stopRelay,
+  writeRelayConfig,
+  type RelayProcess,
+} from './harness.js';
+
+let prom: PrometheusServer;
+let relay: RelayProcess | undefined;
+const { producer, connect } = kafkaProducer(testKafkaBrokers());
+
+beforeAll(async () => {
+  [prom] = await Promise.all([startPrometheus(), connect()]);
+}, 60_000);
+
+afterAll(async () => {
+  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
+  await producer.disconnect();
+  await prom?.stop();
+});
+
+async function metric(url: string, re: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+it('delivers every total after Prometheus comes back', async () => {
+  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
+  relay = await startRelayProcess(
+    writeRelayConfig({
+      brokers: testKafkaBrokers(),
+      topic,
+      groupId: testTopicName('relay'),
+      dlqTopic: testTopicName('dlq'),
+      checkpointTopic: testTopicName('ckpt'),
+      remoteWriteUrl: prom.remoteWriteUrl,
+    }),
+  );
+  const ledger = new Ledger();
+  const fleet = runFleet({
+    send: (messages) => producer.send({ topic, acks: -1, messages }).then(() => undefined),
+    jobs: ['outage-a', 'outage-b'],
+    runs: 40,
+    pushesPerRun: 5,
+    overlap: 4,
+    pauseMs: 60,
+    ledger,
+  });
+  await sleep(1500);
+  await prom.kill();
+  const failedBefore = await metric(relay.url, /^prom_relay_flushes_total\{result="failure"\} (\d+)/gm);
+  // Jobs keep emitting while the store is down; the relay aggregates and checkpoints meanwhile.
+  await fleet;
+  await sleep(2500);
+  const failedDuring = await metric(relay.url, /^prom_relay_flushes_total\{result="failure"\} (\d+)/gm);
+  expect(failedDuring).toBeGreaterThan(failedBefore);
+  const ready = await fetch(`${relay.url}/readyz`);
+  expect(ready.status).toBe(503);
+  expect(await ready.json()).toMatchObject({ last_flush: 'failure' });
+  const checkpointAge = await metric(relay.url, /^prom_relay_checkpoint_age_seconds\{[^}]*\} ([\d.e+-]+)/gm);
+  expect(checkpointAge).toBeLessThan(4); // summed over 2 partitions: checkpoints went on during the outage
+  await prom.restart();
+
+  const seen = await settledTotals(prom, ledger, 45_000);
+  for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });
+  await eventually(async () => (await fetch(`${relay!.url}/readyz`)).status, (s) => s === 200, 10_000);
+  expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
+  expect(await stopRelay(relay)).toBe(0);
+}, 150_000);
