@@ -324,6 +324,11 @@ export class Emitter {
     if (this.pumping || this.aborted) return;
     this.pumping = true;
     clearTimeout(this.lingerTimer);
+    // Start sending on a later turn: kafkajs encodes a batch synchronously, which must not land inside push()/emit().
+    setImmediate(() => this.startPump());
+  }
+
+  private startPump(): void {
     this.pump().catch((err: unknown) => this.fail(new EmitterError('PROM_RELAY_EMITTER_SEND', `send loop failed: ${String(err)}`, { cause: err })));
   }
 
