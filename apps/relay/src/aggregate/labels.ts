@@ -1,12 +1,27 @@
 import type { Labels } from '@prom-relay/codec';
 import { setLabel } from '@prom-relay/codec';
 
-/** Canonical, injective string for a label set: names sorted, values JSON-quoted. */
-export function labelsKey(labels: Labels): string {
+/** Canonical, injective string for a label set: names sorted, values JSON-quoted; `skip` names left out. */
+export function labelsKey(labels: Labels, skip?: ReadonlySet<string>): string {
   const names = Object.keys(labels).sort();
   let key = '';
-  for (const name of names) key += name + '=' + JSON.stringify(labels[name]) + ',';
+  for (const name of names) {
+    if (skip !== undefined && skip.has(name)) continue;
+    key += name + '=' + JSON.stringify(labels[name]) + ',';
+  }
   return key;
+}
+
+const interned = new Map<string, string>();
+const MAX_INTERNED = 100_000;
+
+/** One shared copy of a label name or metric family name (few distinct ones, repeated in every series). */
+export function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  const own = ownString(s);
+  if (interned.size < MAX_INTERNED) interned.set(own, own);
+  return own;
 }
 
 /**
@@ -23,7 +38,7 @@ export function ownedSortedLabels(labels: Labels, drop?: ReadonlySet<string> | r
   const names = Object.keys(labels).sort();
   for (const name of names) {
     if (drop !== undefined && (Array.isArray(drop) ? drop.includes(name) : (drop as ReadonlySet<string>).has(name))) continue;
-    setLabel(out, ownString(name), ownString(labels[name]!));
+    setLabel(out, intern(name), ownString(labels[name]!));
   }
   return out;
 }

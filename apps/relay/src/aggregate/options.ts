@@ -62,6 +62,8 @@ export interface ResolvedOptions {
   producerTtlMs: number;
   producerLabels: string[];
   limits: Required<AggregateLimits>;
+  /** No rule looks at producer labels, so producers of one job share input series (only baselines are per producer). */
+  shareInputs: boolean;
 }
 
 const fail = (field: string, what: string): never => {
@@ -86,17 +88,23 @@ export function resolveOptions(opts: AggregateOptions): ResolvedOptions {
   if (opts === null || typeof opts !== 'object') fail('options', 'expected an object');
   const limits = opts.limits ?? fail('limits', 'required');
   const rules = Array.isArray(opts.rules) ? opts.rules : fail('rules', 'expected an array');
+  const producerLabels = opts.producerLabels === undefined ? [...DEFAULT_PRODUCER_LABELS] : labelList(opts.producerLabels, 'producerLabels');
+  const compiled = rules.map((rule, i) => compileRule(rule, `rules[${i}]`));
+  const shareInputs = !compiled.some(
+    (r) => r.by?.some((l) => producerLabels.includes(l)) || r.selector.matchers.some((m) => producerLabels.includes(m.name)),
+  );
   return {
     seriesTtlMs: positive(opts.seriesTtlMs, 'seriesTtlMs'),
     producerTtlMs: positive(opts.producerTtlMs, 'producerTtlMs'),
-    producerLabels: opts.producerLabels === undefined ? [...DEFAULT_PRODUCER_LABELS] : labelList(opts.producerLabels, 'producerLabels'),
+    producerLabels,
+    shareInputs,
     limits: {
       maxSeries: positive(limits.maxSeries, 'limits.maxSeries'),
       maxSeriesPerJob: limits.maxSeriesPerJob === undefined ? Infinity : positive(limits.maxSeriesPerJob, 'limits.maxSeriesPerJob'),
       maxLabelsPerSeries: positive(limits.maxLabelsPerSeries, 'limits.maxLabelsPerSeries'),
       maxLabelValueLength: positive(limits.maxLabelValueLength, 'limits.maxLabelValueLength'),
     },
-    rules: rules.map((rule, i) => compileRule(rule, `rules[${i}]`)),
+    rules: compiled,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputMetricType, InputPoint, OutputSample } from '../model.js';
 import { AggregateError } from './errors.js';
-import { labelsKey, ownString, ownedSortedLabels, sortedLabelsFrom } from './labels.js';
+import { intern, labelsKey, ownString, ownedSortedLabels, sortedLabelsFrom } from './labels.js';
 import { resolveOptions } from './options.js';
 import type { AggregateOptions, ResolvedOptions } from './options.js';
 
@@ -26,70 +26,90 @@ export interface ApplyResult {
 }
 
 const GAUGE_MODES: ReadonlySet<OutputMode> = new Set(['last', 'sum', 'min', 'max', 'avg', 'count', 'valueHistogram']);
+const NEVER_FED = -Infinity;
+const STATE_FORMAT = 'prom-relay.aggregate';
+
+/** Input flags. */
+const HAS_TOTAL = 1;
+const HAS_GAUGE = 2;
+/** Summary quantiles: each producer gets its own output series, so targets live on the producer's contribution. */
+const PER_PRODUCER = 4;
+
+/** What a gauge-mode output keeps: its live contributions. */
+class GaugeState {
+  /** Update order of the contribution the `last` value came from. */
+  tick = 0;
+  readonly contribs = new Set<Contribution>();
+  constructor(
+    /** valueHistogram: label sets of `_bucket`..., `_sum`, `_count`. */
+    readonly parts: Labels[] | null,
+    readonly buckets: number[] | null,
+  ) {}
+}
 
 /** One output series: what the flush sends. */
 class OutputSeries {
   dropped = false;
   /** total: running total; last: the latest value. */
   value = 0;
-  /** Update order of the contribution `value` came from (mode `last`). */
-  tick = 0;
-  readonly contribs: Set<Contribution> | null;
-  /** valueHistogram: label sets of `_bucket`..., `_sum`, `_count`. */
-  readonly parts: Labels[] | null;
-
   constructor(
     readonly key: string,
     readonly labels: Labels,
     readonly mode: OutputMode,
     readonly job: string,
     public lastFed: number,
-    readonly buckets: number[] | null,
-  ) {
-    this.contribs = GAUGE_MODES.has(mode) ? new Set() : null;
-    this.parts = mode === 'valueHistogram' ? histogramParts(labels, buckets!) : null;
-  }
-}
-
-/** One input series (label set as decoded) of one job + grouping scope. */
-class InputSeries {
-  targets: OutputSeries[] | null = null;
-  /** Producers holding a contribution to this input; the input is kept while any does. */
-  contribCount = 0;
-  constructor(
-    readonly scope: Scope,
-    readonly key: string,
-    readonly labels: Labels,
-    readonly family: string,
-    readonly type: InputMetricType,
-    readonly hasTotal: boolean,
-    readonly hasGauge: boolean,
-    /** Summary quantiles without a producer label: each producer gets its own output series. */
-    readonly perProducer: boolean,
-    /** Histogram/summary instance (family + labels without le/quantile) for atomic rejection. */
-    readonly groupKey: string | null,
-    public lastFed: number,
+    readonly gauge: GaugeState | null,
   ) {}
 }
 
-/** One producer's state for one input series: the counter baseline and the gauge value. */
+/**
+ * One input series of a scope (job + grouping labels other than producer labels): shared by every producer of that
+ * scope; what is per producer (counter baselines, gauge values) lives in the producer's state.
+ */
+class InputSeries {
+  targets: OutputSeries[] | null = null;
+  /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
+  holders = 0;
+  lastFed = 0;
+  constructor(
+    readonly scope: Scope,
+    readonly key: string,
+    readonly family: string,
+    readonly type: InputMetricType,
+    readonly flags: number,
+    /** Histogram/summary instance (family + labels without le/quantile/producer labels) for atomic rejection. */
+    readonly groupKey: string | null,
+  ) {}
+}
+
+/** One producer's gauge value for one input series. */
 class Contribution {
   value = 0;
   lastFed = 0;
   tick = 0;
-  fed = false;
   inGauges = false;
-  /** perProducer inputs: this producer's own output series. */
+  /** PER_PRODUCER inputs: this producer's own output series. */
   targets: OutputSeries[] | null = null;
   constructor(
-    readonly producer: ProducerState,
+    readonly owner: ProducerScope,
     readonly input: InputSeries,
+  ) {}
+}
+
+/** A producer's state under one set of producer-label values (almost always one per producer). */
+class ProducerScope {
+  /** Last cumulative value per counter-like input: the baseline of the next increase. */
+  readonly counters = new Map<InputSeries, number>();
+  gauges: Map<InputSeries, Contribution> | null = null;
+  constructor(
+    readonly producer: ProducerState,
+    readonly key: string,
   ) {}
 }
 
 class ProducerState {
   lastSeq = -1;
-  readonly contribs = new Map<InputSeries, Contribution>();
+  readonly scopes = new Map<string, ProducerScope>();
   constructor(
     readonly id: string,
     readonly job: string,
@@ -112,18 +132,15 @@ interface OutputSpec {
 
 interface InputPlan {
   specs: OutputSpec[];
-  hasTotal: boolean;
-  hasGauge: boolean;
-  perProducer: boolean;
+  flags: number;
 }
 
-const STATE_FORMAT = 'prom-relay.aggregate';
-const NEVER_FED = -Infinity;
+type Failure = LimitKind | 'invalid';
 
 /**
  * The aggregation state of one Kafka partition: counters as running totals of increases over all producers, gauges
- * last (or rule outputs across producers), histograms merged like counters, summaries per producer. Not thread-shared,
- * synchronous: `apply` of one batch is atomic with respect to `collect` and `toState`.
+ * last (or rule outputs across producers), histograms merged like counters, summaries per producer. Synchronous:
+ * `apply` of one batch is atomic with respect to `collect` and `toState`.
  */
 export class PartitionAggregate {
   private readonly opts: ResolvedOptions;
@@ -176,10 +193,40 @@ export class PartitionAggregate {
       this.endProducerGauges(producer);
       return result;
     }
-
-    const scope = this.scopeOf(batch);
     const points = batch.points;
     const n = points.length;
+    if (n === 0) return result;
+
+    // Scope keys: the input scope leaves producer labels out (when no rule looks at them), the producer scope is them.
+    const grouping = batch.grouping;
+    const names = Object.keys(grouping);
+    if (names.length > 1) names.sort();
+    let scopeKey = batch.job;
+    let producerKey = '';
+    let keySkip: Set<string> | undefined;
+    for (const name of names) {
+      const value = grouping[name]!;
+      if (value.length > this.opts.limits.maxLabelValueLength) {
+        result.rejected = n;
+        result.limitHits.maxLabelValueLength = n;
+        return result;
+      }
+      if (this.producerLabelSet.has(name)) {
+        producerKey += name + '\u0000' + value + '\u0000';
+        if (this.opts.shareInputs) {
+          (keySkip ??= new Set()).add(name);
+          continue;
+        }
+      }
+      scopeKey += '\u0000' + name + '\u0000' + value;
+    }
+    const scope = this.scopeOf(scopeKey);
+    let pscope = producer.scopes.get(producerKey);
+    if (pscope === undefined) {
+      pscope = new ProducerScope(producer, ownString(producerKey));
+      producer.scopes.set(pscope.key, pscope);
+    }
+
     if (this.scratch.length < n) {
       this.scratch.length = n;
       this.scratchInputs.length = n;
@@ -193,41 +240,40 @@ export class PartitionAggregate {
       const point = points[i]!;
       scratch[i] = null;
       scratchInputs[i] = null;
-      const key = point.key ?? labelsKey(point.labels);
+      const key = point.key ?? labelsKey(point.labels, keySkip);
       let input = scope.inputs.get(key);
-      let failure: LimitKind | 'invalid' | null = null;
+      let failure: Failure | null = null;
       if (input === undefined) {
-        const created = this.createInput(scope, key, point, batch.job);
+        const created = this.createInput(scope, key, point, producer.id, batch.job);
         if (typeof created === 'string') failure = created;
         else input = created;
       }
       let targets: OutputSeries[] | null = null;
       if (input !== undefined) {
-        if (input.perProducer) {
-          let c = producer.contribs.get(input);
-          if (c === undefined) c = this.addContribution(producer, input);
+        if ((input.flags & PER_PRODUCER) !== 0) {
+          const c = this.contributionOf(pscope, input);
           targets = c.targets;
           if (targets === null || hasDropped(targets)) {
-            const t = this.retarget(input, producer.id, batch.job);
+            const t = this.materialize(this.plan(point.labels, input.family, input.type, producer.id).specs, batch.job);
             if (typeof t === 'string') failure = t;
             else targets = c.targets = t;
           }
         } else {
           targets = input.targets;
           if (targets === null || hasDropped(targets)) {
-            const t = this.retarget(input, producer.id, batch.job);
+            const t = this.materialize(this.plan(point.labels, input.family, input.type, producer.id).specs, batch.job);
             if (typeof t === 'string') failure = t;
             else targets = input.targets = t;
           }
         }
-        if (failure === null && input.hasTotal && !(point.value >= 0)) failure = 'invalid';
+        if (failure === null && (input.flags & HAS_TOTAL) !== 0 && !(point.value >= 0)) failure = 'invalid';
       }
       if (failure !== null) {
         result.rejected++;
         if (failure === 'invalid') result.invalid++;
         else result.limitHits[failure]++;
         if (point.type === 'histogram' || point.type === 'summary') {
-          (rejectedGroups ??= new Set()).add(input?.groupKey ?? groupKeyOf(point.labels, point.family));
+          (rejectedGroups ??= new Set()).add(input?.groupKey ?? this.groupKeyOf(point.labels, point.family));
         }
         continue;
       }
@@ -247,57 +293,63 @@ export class PartitionAggregate {
         continue;
       }
       const point = points[i]!;
-      this.feed(producer, input, targets, point.value, (point.temporality ?? batch.temporality) === 'delta', now);
+      this.feed(pscope, input, targets, point.value, (point.temporality ?? batch.temporality) === 'delta', now);
       result.accepted++;
     }
     return result;
   }
 
-  private feed(producer: ProducerState, input: InputSeries, targets: OutputSeries[], v: number, delta: boolean, now: number): void {
-    let c = producer.contribs.get(input);
-    if (c === undefined) c = this.addContribution(producer, input);
+  private feed(pscope: ProducerScope, input: InputSeries, targets: OutputSeries[], v: number, delta: boolean, now: number): void {
     let increase = 0;
-    if (input.hasTotal) {
-      // A new producer starts at zero; a drop is a reset: the new value is all increase.
-      increase = delta || !c.fed || v < c.value ? v : v - c.value;
+    if ((input.flags & HAS_TOTAL) !== 0) {
+      const last = pscope.counters.get(input);
+      if (last === undefined) {
+        // A new producer starts at zero: its first value is all increase.
+        increase = v;
+        input.holders++;
+      } else {
+        // A drop is a reset: the new value is all increase.
+        increase = delta || v < last ? v : v - last;
+      }
+      pscope.counters.set(input, v);
     }
-    c.value = v;
-    c.lastFed = now;
-    c.fed = true;
-    const tick = ++this.tick;
-    c.tick = tick;
+    let c: Contribution | null = null;
+    if ((input.flags & HAS_GAUGE) !== 0) {
+      c = this.contributionOf(pscope, input);
+      c.value = v;
+      c.lastFed = now;
+      c.tick = ++this.tick;
+    }
     input.lastFed = now;
     for (let j = 0; j < targets.length; j++) {
       const t = targets[j]!;
       t.lastFed = now;
-      if (t.contribs === null) {
+      const gauge = t.gauge;
+      if (gauge === null) {
         t.value += increase;
       } else {
-        t.contribs.add(c);
-        c.inGauges = true;
+        gauge.contribs.add(c!);
+        c!.inGauges = true;
         if (t.mode === 'last') {
           t.value = v;
-          t.tick = tick;
+          gauge.tick = c!.tick;
         }
       }
     }
   }
 
-  private addContribution(producer: ProducerState, input: InputSeries): Contribution {
-    const c = new Contribution(producer, input);
-    producer.contribs.set(input, c);
-    input.contribCount++;
+  private contributionOf(pscope: ProducerScope, input: InputSeries): Contribution {
+    const gauges = (pscope.gauges ??= new Map());
+    let c = gauges.get(input);
+    if (c === undefined) {
+      c = new Contribution(pscope, input);
+      gauges.set(input, c);
+      input.holders++;
+    }
     return c;
   }
 
-  private scopeOf(batch: IngestBatch): Scope {
-    let key = batch.job;
-    const grouping = batch.grouping;
-    const names = Object.keys(grouping);
-    if (names.length > 0) {
-      if (names.length > 1) names.sort();
-      for (const name of names) key += '\u0000' + name + '\u0000' + grouping[name];
-    }
+  private scopeOf(key: string): Scope {
     let scope = this.scopes.get(key);
     if (scope === undefined) {
       scope = { key: ownString(key), inputs: new Map() };
@@ -306,7 +358,7 @@ export class PartitionAggregate {
     return scope;
   }
 
-  private createInput(scope: Scope, key: string, point: InputPoint, job: string): InputSeries | LimitKind {
+  private createInput(scope: Scope, key: string, point: InputPoint, producerId: string, job: string): InputSeries | LimitKind {
     const labels = point.labels;
     let count = 0;
     for (const name in labels) {
@@ -315,29 +367,41 @@ export class PartitionAggregate {
       if (labels[name]!.length > this.opts.limits.maxLabelValueLength && name !== '__name__') return 'maxLabelValueLength';
     }
     if (count > this.opts.limits.maxLabelsPerSeries) return 'maxLabelsPerSeries';
-    const owned = ownedSortedLabels(labels);
-    const family = ownString(point.family);
-    const plan = this.plan(owned, family, point.type, '');
-    const groupKey = point.type === 'histogram' || point.type === 'summary' ? groupKeyOf(owned, family) : null;
-    const input = new InputSeries(scope, ownString(key), owned, family, point.type, plan.hasTotal, plan.hasGauge, plan.perProducer, groupKey, 0);
+    const plan = this.plan(labels, point.family, point.type, producerId);
+    let targets: OutputSeries[] | null = null;
+    if ((plan.flags & PER_PRODUCER) === 0) {
+      const t = this.materialize(plan.specs, job);
+      if (typeof t === 'string') return t;
+      targets = t;
+    }
+    const groupKey = point.type === 'histogram' || point.type === 'summary' ? this.groupKeyOf(labels, point.family) : null;
+    const input = new InputSeries(scope, ownString(key), intern(point.family), point.type, plan.flags, groupKey);
+    input.targets = targets;
     scope.inputs.set(input.key, input);
     return input;
   }
 
-  /** (Re)builds the output series an input feeds; refuses, creating nothing, when a limit would be passed. */
-  private retarget(input: InputSeries, producerId: string, job: string): OutputSeries[] | LimitKind {
-    const plan = this.plan(input.labels, input.family, input.type, producerId);
-    const fresh: OutputSpec[] = [];
-    for (const spec of plan.specs) {
-      if (!this.outputs.has(spec.key) && !fresh.some((f) => f.key === spec.key)) fresh.push(spec);
+  /** The output series of `specs`, creating missing ones; refuses, creating nothing, when a limit would be passed. */
+  private materialize(specs: OutputSpec[], job: string): OutputSeries[] | LimitKind {
+    let fresh: OutputSpec[] | null = null;
+    for (const spec of specs) {
+      if (!this.outputs.has(spec.key) && !fresh?.some((f) => f.key === spec.key)) (fresh ??= []).push(spec);
     }
-    if (fresh.length > 0) {
+    if (fresh !== null) {
       if (this.outputs.size + fresh.length > this.opts.limits.maxSeries) return 'maxSeries';
       const jobCount = this.seriesPerJob.get(job) ?? 0;
       if (jobCount + fresh.length > this.opts.limits.maxSeriesPerJob) return 'maxSeriesPerJob';
-      for (const spec of fresh) this.addOutput(new OutputSeries(spec.key, spec.labels, spec.mode, job, NEVER_FED, spec.buckets));
+      for (const spec of fresh) {
+        const labels = ownedSortedLabels(spec.labels);
+        const gauge = GAUGE_MODES.has(spec.mode)
+          ? new GaugeState(spec.mode === 'valueHistogram' ? histogramParts(labels, spec.buckets!) : null, spec.buckets)
+          : null;
+        this.addOutput(new OutputSeries(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge));
+      }
     }
-    return plan.specs.map((spec) => this.outputs.get(spec.key)!);
+    const out = new Array<OutputSeries>(specs.length);
+    for (let i = 0; i < specs.length; i++) out[i] = this.outputs.get(specs[i]!.key)!;
+    return out;
   }
 
   private addOutput(series: OutputSeries): void {
@@ -356,7 +420,7 @@ export class PartitionAggregate {
   /** Which output series an input label set feeds: the rules that match it, else (or also, keepInput) the default. */
   private plan(labels: Labels, family: string, type: InputMetricType, producerId: string): InputPlan {
     const name = labels['__name__'] ?? family;
-    const plan: InputPlan = { specs: [], hasTotal: false, hasGauge: false, perProducer: false };
+    const plan: InputPlan = { specs: [], flags: 0 };
     let matched = false;
     let keepDefault = false;
     for (const rule of this.opts.rules) {
@@ -377,14 +441,12 @@ export class PartitionAggregate {
           if (part !== null) {
             const entries = [...grouped, ['__name__', `${family}:${rule.nameInfix}histogram${part}`] as [string, string]];
             if (part === '_bucket' && labels['le'] !== undefined && !entries.some((e) => e[0] === 'le')) entries.push(['le', labels['le']]);
-            this.addSpec(plan, entries, 'total', null);
+            addSpec(plan, entries, 'total', null);
           } else {
-            const entries = [...grouped, ['__name__', `${name}:${rule.nameInfix}histogram`] as [string, string]];
-            this.addSpec(plan, entries, 'valueHistogram', rule.buckets);
+            addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}histogram`]], 'valueHistogram', rule.buckets);
           }
         } else {
-          const entries = [...grouped, ['__name__', `${name}:${rule.nameInfix}${output}`] as [string, string]];
-          this.addSpec(plan, entries, output, null);
+          addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}${output}`]], output, null);
         }
       }
     }
@@ -401,35 +463,34 @@ export class PartitionAggregate {
       }
       if (quantile) {
         // Quantiles cannot be merged: one series per producer, named by its producer label or its id.
-        if (!hasProducerLabel) {
-          plan.perProducer = true;
-          entries.push(['producer', producerId]);
-        }
-        this.addSpec(plan, entries, 'last', null);
+        plan.flags |= PER_PRODUCER;
+        if (!hasProducerLabel) entries.push(['producer', producerId]);
+        addSpec(plan, entries, 'last', null);
       } else {
-        this.addSpec(plan, entries, type === 'counter' || type === 'histogram' || type === 'summary' ? 'total' : 'last', null);
+        addSpec(plan, entries, type === 'counter' || type === 'histogram' || type === 'summary' ? 'total' : 'last', null);
       }
     }
     return plan;
   }
 
-  private addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: OutputMode, buckets: number[] | null): void {
-    const labels = sortedLabelsFrom(entries);
-    const key = mode === 'total' || mode === 'last' ? labelsKey(labels) : `${mode}\u0000${labelsKey(labels)}`;
-    if (plan.specs.some((s) => s.key === key)) return;
-    plan.specs.push({ key, labels, mode, buckets });
-    if (mode === 'total') plan.hasTotal = true;
-    else plan.hasGauge = true;
+  private groupKeyOf(labels: Labels, family: string): string {
+    let key = family + '\u0000';
+    for (const name of Object.keys(labels).sort()) {
+      if (name === '__name__' || name === 'le' || name === 'quantile' || this.producerLabelSet.has(name)) continue;
+      key += name + '=' + JSON.stringify(labels[name]) + ',';
+    }
+    return key;
   }
 
   /** `op: delete`: the producer's group ends; its gauges drop out, its counter totals stay. */
   private endProducerGauges(producer: ProducerState): void {
-    for (const c of producer.contribs.values()) {
-      this.leaveGauges(c);
-      if (!c.input.hasTotal) {
-        producer.contribs.delete(c.input);
-        c.input.contribCount--;
+    for (const pscope of producer.scopes.values()) {
+      if (pscope.gauges === null) continue;
+      for (const c of pscope.gauges.values()) {
+        this.leaveGauges(c);
+        c.input.holders--;
       }
+      pscope.gauges = null;
     }
   }
 
@@ -439,16 +500,16 @@ export class PartitionAggregate {
     const targets = c.targets ?? c.input.targets;
     if (targets === null) return;
     for (const t of targets) {
-      if (t.contribs !== null && t.contribs.delete(c) && t.mode === 'last' && t.tick === c.tick) recomputeLast(t);
+      const gauge = t.gauge;
+      if (gauge !== null && gauge.contribs.delete(c) && t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
     }
   }
 
   private forgetProducer(producer: ProducerState): void {
-    for (const c of producer.contribs.values()) {
-      this.leaveGauges(c);
-      c.input.contribCount--;
+    this.endProducerGauges(producer);
+    for (const pscope of producer.scopes.values()) {
+      for (const input of pscope.counters.keys()) input.holders--;
     }
-    producer.contribs.clear();
     this.producers.delete(producer.id);
   }
 
@@ -470,16 +531,17 @@ export class PartitionAggregate {
         this.emitStale(s, out);
         continue;
       }
-      const contribs = s.contribs;
-      if (contribs === null) {
+      const gauge = s.gauge;
+      if (gauge === null) {
         out.push({ labels: s.labels, value: s.value });
         continue;
       }
+      const contribs = gauge.contribs;
       let expiredLast = false;
       for (const c of contribs) {
         if (now - c.lastFed >= ttl) {
           contribs.delete(c);
-          if (c.tick === s.tick) expiredLast = true;
+          if (c.tick === gauge.tick) expiredLast = true;
         }
       }
       if (contribs.size === 0) {
@@ -490,7 +552,7 @@ export class PartitionAggregate {
         if (expiredLast) recomputeLast(s);
         out.push({ labels: s.labels, value: s.value });
       } else if (s.mode === 'valueHistogram') {
-        emitValueHistogram(s, out);
+        emitValueHistogram(gauge, out);
       } else {
         out.push({ labels: s.labels, value: gaugeValue(s.mode, contribs) });
       }
@@ -500,7 +562,8 @@ export class PartitionAggregate {
   }
 
   private emitStale(s: OutputSeries, out: OutputSample[]): void {
-    if (s.parts !== null) for (const labels of s.parts) out.push({ labels, value: NaN, stale: true });
+    const parts = s.gauge?.parts;
+    if (parts) for (const labels of parts) out.push({ labels, value: NaN, stale: true });
     else out.push({ labels: s.labels, value: NaN, stale: true });
     this.dropOutput(s);
   }
@@ -513,7 +576,7 @@ export class PartitionAggregate {
     const ttl = this.opts.seriesTtlMs;
     for (const scope of this.scopes.values()) {
       for (const input of scope.inputs.values()) {
-        if (input.contribCount === 0 && now - input.lastFed >= ttl) scope.inputs.delete(input.key);
+        if (input.holders === 0 && now - input.lastFed >= ttl) scope.inputs.delete(input.key);
       }
       if (scope.inputs.size === 0) this.scopes.delete(scope.key);
     }
@@ -522,12 +585,6 @@ export class PartitionAggregate {
   /** Compact JSON-serialisable state: arrays, indices instead of references. */
   toState(): AggregateState {
     const outputIndex = new Map<OutputSeries, number>();
-    const outputs: AggregateState['outputs'] = [];
-    const inputIndex = new Map<InputSeries, number>();
-    const inputs: AggregateState['inputs'] = [];
-    const producerIndex = new Map<ProducerState, number>();
-    let pi = 0;
-    for (const p of this.producers.values()) producerIndex.set(p, pi++);
     for (const s of this.outputs.values()) if (s.lastFed !== NEVER_FED) outputIndex.set(s, outputIndex.size);
     const targetsOf = (targets: OutputSeries[] | null): number[] | null => {
       if (targets === null) return null;
@@ -539,28 +596,46 @@ export class PartitionAggregate {
       }
       return idx;
     };
+    const inputIndex = new Map<InputSeries, number>();
+    const inputs: AggregateState['inputs'] = [];
     for (const scope of this.scopes.values()) {
       for (const input of scope.inputs.values()) {
         inputIndex.set(input, inputs.length);
-        inputs.push([scope.key, input.key, input.labels, input.family, input.type, input.lastFed, targetsOf(input.targets)]);
+        inputs.push([scope.key, input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed, targetsOf(input.targets)]);
       }
-    }
-    for (const s of this.outputs.values()) {
-      if (s.lastFed === NEVER_FED) continue;
-      let contribs: number[] | null = null;
-      if (s.contribs !== null) {
-        contribs = [];
-        for (const c of s.contribs) contribs.push(producerIndex.get(c.producer)!, inputIndex.get(c.input)!);
-      }
-      outputs.push([s.key, s.labels, s.mode, s.job, encodeNumber(s.value), s.tick, s.lastFed, contribs, s.buckets]);
     }
     const producers: AggregateState['producers'] = [];
+    const contribIndex = new Map<Contribution, [number, number]>();
     for (const p of this.producers.values()) {
-      const contribs: ContributionState[] = [];
-      for (const c of p.contribs.values()) {
-        contribs.push([inputIndex.get(c.input)!, encodeNumber(c.value), c.lastFed, c.tick, c.fed ? 1 : 0, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
+      const scopes: ProducerScopeState[] = [];
+      for (const pscope of p.scopes.values()) {
+        const counters: Array<number | EncodedNumber> = [];
+        for (const [input, v] of pscope.counters) counters.push(inputIndex.get(input)!, encodeNumber(v));
+        let gauges: ContributionState[] | null = null;
+        if (pscope.gauges !== null) {
+          gauges = [];
+          for (const c of pscope.gauges.values()) {
+            contribIndex.set(c, [producers.length, scopes.length]);
+            gauges.push([inputIndex.get(c.input)!, encodeNumber(c.value), c.lastFed, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
+          }
+        }
+        scopes.push([pscope.key, counters, gauges]);
       }
-      producers.push([p.id, p.job, p.lastSeq, p.lastSeen, contribs]);
+      producers.push([p.id, p.job, p.lastSeq, p.lastSeen, scopes]);
+    }
+    const outputs: AggregateState['outputs'] = [];
+    for (const s of this.outputs.values()) {
+      if (s.lastFed === NEVER_FED) continue;
+      let gauge: AggregateState['outputs'][number][6] = null;
+      if (s.gauge !== null) {
+        const contribs: number[] = [];
+        for (const c of s.gauge.contribs) {
+          const [pi, si] = contribIndex.get(c)!;
+          contribs.push(pi, si, inputIndex.get(c.input)!);
+        }
+        gauge = [s.gauge.tick, contribs, s.gauge.buckets];
+      }
+      outputs.push([s.key, s.labels, s.mode, s.job, encodeNumber(s.value), s.lastFed, gauge]);
     }
     return { format: STATE_FORMAT, version: 1, tick: this.tick, outputs, inputs, producers };
   }
@@ -573,51 +648,59 @@ export class PartitionAggregate {
     }
     try {
       agg.tick = s.tick;
-      const outputs: OutputSeries[] = s.outputs.map(([key, labels, mode, job, value, tick, lastFed, , buckets]) => {
-        const series = new OutputSeries(key, labels, mode, job, lastFed, buckets);
+      const outputs: OutputSeries[] = s.outputs.map(([key, labels, mode, job, value, lastFed, g]) => {
+        const gauge = g === null ? null : new GaugeState(mode === 'valueHistogram' ? histogramParts(labels, g[2]!) : null, g[2]);
+        if (gauge !== null) gauge.tick = g![0];
+        const series = new OutputSeries(key, labels, mode, job, lastFed, gauge);
         series.value = decodeNumber(value);
-        series.tick = tick;
         agg.addOutput(series);
         return series;
       });
       const targetsFrom = (idx: number[] | null) => (idx === null ? null : idx.map((i) => outputs[i]!));
-      const inputs: InputSeries[] = s.inputs.map(([scopeKey, key, labels, family, type, lastFed, targets]) => {
-        let scope = agg.scopes.get(scopeKey);
-        if (scope === undefined) {
-          scope = { key: scopeKey, inputs: new Map() };
-          agg.scopes.set(scopeKey, scope);
-        }
-        const plan = agg.plan(labels, family, type, '');
-        const groupKey = type === 'histogram' || type === 'summary' ? groupKeyOf(labels, family) : null;
-        const input = new InputSeries(scope, key, labels, family, type, plan.hasTotal, plan.hasGauge, plan.perProducer, groupKey, lastFed);
+      const inputs: InputSeries[] = s.inputs.map(([scopeKey, key, family, type, flags, groupKey, lastFed, targets]) => {
+        const scope = agg.scopeOf(scopeKey);
+        const input = new InputSeries(scope, key, family, type, flags, groupKey);
+        input.lastFed = lastFed;
         input.targets = targetsFrom(targets);
         scope.inputs.set(key, input);
         return input;
       });
-      const producers: ProducerState[] = [];
-      const contribsByProducer: Array<Map<InputSeries, Contribution>> = [];
-      for (const [id, job, lastSeq, lastSeen, contribs] of s.producers) {
+      const contribs: Contribution[][][] = [];
+      for (const [id, job, lastSeq, lastSeen, scopes] of s.producers) {
         const p = new ProducerState(id, job, lastSeen);
         p.lastSeq = lastSeq;
-        for (const [ii, value, lastFed, tick, fed, inGauges, targets] of contribs) {
-          const c = agg.addContribution(p, inputs[ii]!);
-          c.value = decodeNumber(value);
-          c.lastFed = lastFed;
-          c.tick = tick;
-          c.fed = fed === 1;
-          c.inGauges = inGauges === 1;
-          c.targets = targetsFrom(targets);
+        const byScope: Contribution[][] = [];
+        for (const [key, counters, gauges] of scopes) {
+          const pscope = new ProducerScope(p, key);
+          for (let i = 0; i < counters.length; i += 2) {
+            const input = inputs[counters[i] as number]!;
+            pscope.counters.set(input, decodeNumber(counters[i + 1] as EncodedNumber));
+            input.holders++;
+          }
+          const list: Contribution[] = [];
+          for (const [ii, value, lastFed, tick, inGauges, targets] of gauges ?? []) {
+            const c = agg.contributionOf(pscope, inputs[ii]!);
+            c.value = decodeNumber(value);
+            c.lastFed = lastFed;
+            c.tick = tick;
+            c.inGauges = inGauges === 1;
+            c.targets = targetsFrom(targets);
+            list.push(c);
+          }
+          byScope.push(list);
+          p.scopes.set(key, pscope);
         }
+        contribs.push(byScope);
         agg.producers.set(id, p);
-        producers.push(p);
-        contribsByProducer.push(p.contribs);
       }
       s.outputs.forEach((o, i) => {
-        const contribs = o[7];
-        const series = outputs[i]!;
-        if (contribs === null || series.contribs === null) return;
-        for (let j = 0; j < contribs.length; j += 2) {
-          series.contribs.add(contribsByProducer[contribs[j]!]!.get(inputs[contribs[j + 1]!]!)!);
+        const g = o[6];
+        const gauge = outputs[i]!.gauge;
+        if (g === null || gauge === null) return;
+        const flat = g[1];
+        for (let j = 0; j < flat.length; j += 3) {
+          const c = contribs[flat[j]!]![flat[j + 1]!]!.find((x) => x.input === inputs[flat[j + 2]!]);
+          gauge.contribs.add(c!);
         }
       });
     } catch (cause) {
@@ -628,8 +711,17 @@ export class PartitionAggregate {
   }
 }
 
+function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: OutputMode, buckets: number[] | null): void {
+  const labels = sortedLabelsFrom(entries);
+  const key = mode === 'total' || mode === 'last' ? labelsKey(labels) : `${mode}\u0000${labelsKey(labels)}`;
+  if (plan.specs.some((s) => s.key === key)) return;
+  plan.specs.push({ key, labels, mode, buckets });
+  plan.flags |= mode === 'total' ? HAS_TOTAL : HAS_GAUGE;
+}
+
 type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
-type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, fed: 0 | 1, inGauges: 0 | 1, targets: number[] | null];
+type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, inGauges: 0 | 1, targets: number[] | null];
+type ProducerScopeState = [key: string, counters: Array<number | EncodedNumber>, gauges: ContributionState[] | null];
 
 /** What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). */
 export interface AggregateState {
@@ -637,10 +729,20 @@ export interface AggregateState {
   version: 1;
   tick: number;
   outputs: Array<
-    [key: string, labels: Labels, mode: OutputMode, job: string, value: EncodedNumber, tick: number, lastFed: number, contribs: number[] | null, buckets: number[] | null]
+    [
+      key: string,
+      labels: Labels,
+      mode: OutputMode,
+      job: string,
+      value: EncodedNumber,
+      lastFed: number,
+      gauge: [tick: number, contribs: number[], buckets: number[] | null] | null,
+    ]
   >;
-  inputs: Array<[scope: string, key: string, labels: Labels, family: string, type: InputMetricType, lastFed: number, targets: number[] | null]>;
-  producers: Array<[id: string, job: string, lastSeq: number, lastSeen: number, contribs: ContributionState[]]>;
+  inputs: Array<
+    [scope: string, key: string, family: string, type: InputMetricType, flags: number, groupKey: string | null, lastFed: number, targets: number[] | null]
+  >;
+  producers: Array<[id: string, job: string, lastSeq: number, lastSeen: number, scopes: ProducerScopeState[]]>;
 }
 
 function encodeNumber(v: number): EncodedNumber {
@@ -660,10 +762,10 @@ function hasDropped(targets: OutputSeries[]): boolean {
 
 function recomputeLast(s: OutputSeries): void {
   let best: Contribution | null = null;
-  for (const c of s.contribs!) if (best === null || c.tick > best.tick) best = c;
+  for (const c of s.gauge!.contribs) if (best === null || c.tick > best.tick) best = c;
   if (best !== null) {
     s.value = best.value;
-    s.tick = best.tick;
+    s.gauge!.tick = best.tick;
   }
 }
 
@@ -689,19 +791,19 @@ function gaugeValue(mode: OutputMode, contribs: Set<Contribution>): number {
   }
 }
 
-function emitValueHistogram(s: OutputSeries, out: OutputSample[]): void {
+function emitValueHistogram(s: GaugeState, out: OutputSample[]): void {
   const buckets = s.buckets!;
   const counts = new Array<number>(buckets.length).fill(0);
   let sum = 0;
-  for (const c of s.contribs!) {
+  for (const c of s.contribs) {
     sum += c.value;
     for (let i = 0; i < buckets.length; i++) if (c.value <= buckets[i]!) counts[i]!++;
   }
   const parts = s.parts!;
   for (let i = 0; i < buckets.length; i++) out.push({ labels: parts[i]!, value: counts[i]! });
-  out.push({ labels: parts[buckets.length]!, value: s.contribs!.size });
+  out.push({ labels: parts[buckets.length]!, value: s.contribs.size });
   out.push({ labels: parts[buckets.length + 1]!, value: sum });
-  out.push({ labels: parts[buckets.length + 2]!, value: s.contribs!.size });
+  out.push({ labels: parts[buckets.length + 2]!, value: s.contribs.size });
 }
 
 function histogramParts(labels: Labels, buckets: number[]): Labels[] {
@@ -721,13 +823,4 @@ function histogramPart(name: string, family: string): string | null {
   if (name.length <= family.length || !name.startsWith(family)) return null;
   const suffix = name.slice(family.length);
   return suffix === '_bucket' || suffix === '_sum' || suffix === '_count' ? suffix : null;
-}
-
-function groupKeyOf(labels: Labels, family: string): string {
-  let key = family + '\u0000';
-  for (const name of Object.keys(labels).sort()) {
-    if (name === '__name__' || name === 'le' || name === 'quantile') continue;
-    key += name + '=' + JSON.stringify(labels[name]) + ',';
-  }
-  return key;
 }

@@ -1,0 +1,217 @@
+// Relay core benchmark: decode + aggregate throughput, collect time and memory per active output series.
+// Run: node --conditions=@prom-relay/source --import tsx --expose-gc bench/relay-core.ts
+import { parseExposition } from '@prom-relay/codec';
+import { Counter, Registry } from 'prom-client';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
+import type { AggregateOptions } from '../apps/relay/src/aggregate/index.js';
+import { decodeRecord } from '../apps/relay/src/decode/index.js';
+import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void;
+const log = (msg: string) => process.stderr.write(`[relay-core] ${msg}\n`);
+
+const OPTIONS: AggregateOptions = {
+  rules: [],
+  seriesTtlMs: 3_600_000,
+  producerTtlMs: 3_600_000,
+  limits: { maxSeries: 5_000_000, maxLabelsPerSeries: 30, maxLabelValueLength: 1024 },
+};
+const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
+
+/** 100 samples as prom-client writes them: 45 counter series and 5 histograms of 11 buckets. */
+function body(round: number, seed: number): string {
+  const lines = ['# HELP rows_written_total Rows written.', '# TYPE rows_written_total counter'];
+  for (let t = 0; t < 45; t++) lines.push(`rows_written_total{table="table_${t}",status="ok"} ${(round + 1) * (t + seed)}`);
+  lines.push('# HELP request_duration_seconds Request duration.', '# TYPE request_duration_seconds histogram');
+  for (let op = 0; op < 5; op++) {
+    let cumulative = 0;
+    for (const le of BUCKETS.slice(0, 9)) {
+      cumulative += round + op;
+      lines.push(`request_duration_seconds_bucket{le="${le}",operation="op_${op}"} ${cumulative}`);
+    }
+    lines.push(`request_duration_seconds_bucket{le="+Inf",operation="op_${op}"} ${cumulative}`);
+    lines.push(`request_duration_seconds_sum{operation="op_${op}"} ${cumulative * 0.3}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function countSamples(text: string): number {
+  return text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+}
+
+/** `producers` short-lived producers (own id and instance) of 10 jobs, `messages` pushes each, interleaved. */
+function records(producers: number, messages: number): KafkaRecord[] {
+  const out: KafkaRecord[] = [];
+  for (let m = 0; m < messages; m++) {
+    for (let p = 0; p < producers; p++) {
+      out.push({
+        topic: 'prom-relay.metrics',
+        partition: 0,
+        offset: String(out.length),
+        key: null,
+        value: Buffer.from(body(m, p)),
+        headers: {
+          'content-type': Buffer.from('text/plain; version=0.0.4; charset=utf-8'),
+          'prom-relay-job': Buffer.from(`export-job-${p % 10}`),
+          'prom-relay-producer': Buffer.from(`3f1c9a52-7d4e-4c1b-9a8e-${String(p).padStart(12, '0')}`),
+          'prom-relay-grouping': Buffer.from(`instance=worker-${p}.batch.svc`),
+          'prom-relay-seq': Buffer.from(String(m)),
+        },
+      });
+    }
+  }
+  return out;
+}
+
+function best(runs: number, fn: () => number): number {
+  let top = 0;
+  for (let i = 0; i < runs; i++) top = Math.max(top, fn());
+  return top;
+}
+
+function ingestRate(recs: KafkaRecord[], samples: number): number {
+  gc();
+  const agg = new PartitionAggregate(OPTIONS);
+  const start = performance.now();
+  let now = Date.now();
+  for (const rec of recs) agg.apply(decodeRecord(rec, {}), now++);
+  const seconds = (performance.now() - start) / 1000;
+  return samples / seconds;
+}
+
+function codecParseRate(recs: KafkaRecord[], samples: number): number {
+  gc();
+  const start = performance.now();
+  let families = 0;
+  for (const rec of recs) families += parseExposition(rec.value!.toString('utf8')).length;
+  const seconds = (performance.now() - start) / 1000;
+  if (families === 0) throw new Error('nothing parsed');
+  return samples / seconds;
+}
+
+/** An aggregate with `n` active output series fed through the real decode path, 100 per message, one producer each. */
+function buildAggregate(n: number): PartitionAggregate {
+  const agg = new PartitionAggregate(OPTIONS);
+  const now = Date.now();
+  for (let i = 0; i < n / 100; i++) {
+    const lines = ['# TYPE bytes_processed_total counter'];
+    for (let s = 0; s < 100; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
+    const rec: KafkaRecord = {
+      topic: 't',
+      partition: 0,
+      offset: String(i),
+      key: null,
+      value: Buffer.from(lines.join('\n')),
+      headers: {
+        'content-type': 'text/plain; version=0.0.4',
+        'prom-relay-job': `ingest-job-${i % 50}`,
+        'prom-relay-producer': `producer-${i}`,
+        'prom-relay-grouping': `instance=worker-${i}.batch.svc`,
+      },
+    };
+    agg.apply(decodeRecord(rec, {}), now);
+  }
+  if (agg.seriesCount !== n) throw new Error(`expected ${n} series, got ${agg.seriesCount}`);
+  return agg;
+}
+
+function memory<T>(build: () => T): { heap: number; rss: number; value: T } {
+  gc();
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const rss0 = process.memoryUsage().rss;
+  const value = build();
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed - heap0, rss: m.rss - rss0, value };
+}
+
+function timeMs(fn: () => unknown, runs = 3): number {
+  let bestMs = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    fn();
+    bestMs = Math.min(bestMs, performance.now() - start);
+  }
+  return bestMs;
+}
+
+function promClientSeries(n: number): Registry {
+  const registry = new Registry();
+  const counter = new Counter({ name: 'bytes_processed_total', help: 'h', labelNames: ['shard', 'partition_key', 'status', 'job'], registers: [registry] });
+  for (let i = 0; i < n; i++) counter.inc({ shard: `shard-${Math.floor(i / 100)}`, partition_key: `key-${i % 100}`, status: 'ok', job: `ingest-job-${Math.floor(i / 100) % 50}` }, i);
+  return registry;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main() {
+  log('generating messages');
+  const shortLived = records(2000, 3);
+  const steady = records(100, 60);
+  const perMessage = countSamples(shortLived[0]!.value!.toString());
+  if (perMessage !== 100) throw new Error(`expected 100 samples a message, got ${perMessage}`);
+  const shortSamples = shortLived.length * perMessage;
+  const steadySamples = steady.length * perMessage;
+
+  log('decode + apply');
+  const ingestShort = best(3, () => ingestRate(shortLived, shortSamples));
+  const ingestSteady = best(3, () => ingestRate(steady, steadySamples));
+  log('codec parseExposition');
+  const parseShort = best(3, () => codecParseRate(shortLived, shortSamples));
+  const parseSteady = best(3, () => codecParseRate(steady, steadySamples));
+
+  log('100k series: memory and collect');
+  const m100k = memory(() => buildAggregate(100_000));
+  const collect100k = timeMs(() => m100k.value.collect(Date.now()));
+  const state = JSON.stringify(m100k.value.toState());
+  const stateBytes = Buffer.byteLength(state);
+  m100k.value = null as unknown as PartitionAggregate;
+
+  log('prom-client peer at 100k series');
+  const pc = memory(() => promClientSeries(100_000));
+  const pcRenderMs = timeMs(() => void pc.value.metrics(), 1);
+  const pcRenderMsAsync = await (async () => {
+    const start = performance.now();
+    await pc.value.metrics();
+    return performance.now() - start;
+  })();
+  pc.value = null as unknown as Registry;
+
+  log('1M series: memory and collect');
+  const m1m = memory(() => buildAggregate(1_000_000));
+  const collect1m = timeMs(() => m1m.value.collect(Date.now()), 2);
+  m1m.value = null as unknown as PartitionAggregate;
+
+  const out = [
+    '## Relay core: decode + aggregate, collect, memory',
+    '',
+    'One process, `apps/relay` decode and aggregate only (no Kafka, no flush): `decodeRecord` + `PartitionAggregate.apply` on',
+    'text exposition messages of 100 samples as prom-client writes them (45 cumulative counters, 5 histograms of 11 buckets',
+    'with `_sum`), each message a producer push with job, instance grouping, producer id and seq headers. "Short-lived":',
+    `${fmt(2000)} producers (own id and instance) × 3 pushes; "steady": 100 producers × 60 pushes. Best of 3 runs.`,
+    'Decode peer: the codec\'s generic `parseExposition` on the same bodies, parsing only (no aggregation).',
+    'Collect/memory: output series fed through the same decode path, one producer per 100 series; peer: prom-client',
+    'holding the same number of counter series in a Registry and rendering them with `registry.metrics()`.',
+    '',
+    '| measure | prom-relay | peer (same run) |',
+    '| --- | --- | --- |',
+    `| ingest, short-lived producers (samples/s) | ${fmt(ingestShort)} (decode + apply) | ${fmt(parseShort)} (codec \`parseExposition\` alone) |`,
+    `| ingest, steady producers (samples/s) | ${fmt(ingestSteady)} (decode + apply) | ${fmt(parseSteady)} (codec \`parseExposition\` alone) |`,
+    `| output all of 100k series | ${collect100k.toFixed(1)} ms (\`collect()\`) | ${Math.max(pcRenderMs, pcRenderMsAsync).toFixed(1)} ms (prom-client \`registry.metrics()\`) |`,
+    `| output all of 1M series | ${collect1m.toFixed(1)} ms (\`collect()\`) | — |`,
+    `| heap per active series at 100k | ${fmt(m100k.heap / 100_000)} B | ${fmt(pc.heap / 100_000)} B (prom-client counter series) |`,
+    `| RSS growth per active series at 100k | ${fmt(m100k.rss / 100_000)} B | ${fmt(pc.rss / 100_000)} B |`,
+    `| heap per active series at 1M | ${fmt(m1m.heap / 1_000_000)} B | — |`,
+    `| RSS growth per active series at 1M | ${fmt(m1m.rss / 1_000_000)} B | — |`,
+    `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(stateBytes / 100_000)} B/series | — |`,
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+}
+
+await main();
