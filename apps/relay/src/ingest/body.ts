@@ -32,6 +32,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       done = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
+    req.once('close', () => {
+      // The client went away before the body ended: nothing to answer, but the request must not hang.
+      if (done) return;
+      done = true;
+      reject(new IngestError('PROM_RELAY_INGEST_BODY', 'the client closed the connection before the body ended'));
+    });
     req.once('error', (err) => {
       if (done) return;
       done = true;

@@ -154,6 +154,20 @@ describe('limits', () => {
   });
 });
 
+describe('clients that go away', () => {
+  it('a body cut off by the client settles the request (logged) and sends nothing', async () => {
+    const { url, sent, logs } = await start();
+    const req = request(`${url}/metrics/job/j`, { method: 'PUT', headers: { 'content-length': '1000' } });
+    req.on('error', () => undefined);
+    req.write('rows_total 1\n');
+    await new Promise((r) => setTimeout(r, 50));
+    req.destroy();
+    for (let i = 0; i < 50 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(logs).toEqual([expect.objectContaining({ code: 'PROM_RELAY_INGEST_BODY', path: '/metrics/job/j' })]);
+    expect(sent).toHaveLength(0);
+  });
+});
+
 describe('auth', () => {
   const auth = { basic: [{ username: 'team-a', password: 's3cret-a' }, { username: 'team-b', password: 's3cret-b' }], bearer: ['tok-1', 'tok-2'] };
   const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
