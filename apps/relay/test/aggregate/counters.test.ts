@@ -119,3 +119,47 @@ describe('sequence numbers', () => {
     expect(byId(agg.collect(1000))).toEqual({ 'c_total{job="job1"}': 2 });
   });
 });
+
+describe('producer scopes: what is shared and what is per producer', () => {
+  it('one producer id pushing under two instances keeps a baseline for each', () => {
+    const agg = new PartitionAggregate(options());
+    const push = (instance: string, v: number, now: number) =>
+      agg.apply(batch({ producer: 'p1', grouping: { instance }, points: [counter('c_total', v)] }), now);
+    push('w1', 10, 1000);
+    push('w2', 5, 1100);
+    push('w1', 12, 1200);
+    push('w2', 6, 1300);
+    expect(byId(agg.collect(1300))).toEqual({ 'c_total{job="job1"}': 18 });
+  });
+
+  it('instance labels inside the body keep series apart even for one producer', () => {
+    const agg = new PartitionAggregate(options());
+    const text = (a: number, b: number) => [
+      { ...counter('c_total', a, { instance: 'x' }), key: 'c_total{instance="x"}' },
+      { ...counter('c_total', b, { instance: 'y' }), key: 'c_total{instance="y"}' },
+    ];
+    agg.apply(batch({ producer: 'p1', points: text(10, 3) }), 1000);
+    agg.apply(batch({ producer: 'p1', points: text(11, 4) }), 2000);
+    expect(byId(agg.collect(2000))).toEqual({ 'c_total{job="job1"}': 15 });
+    // Keyless points (JSON lines, Remote Write) too.
+    const keyless = new PartitionAggregate(options());
+    keyless.apply(batch({ producer: 'p1', points: [counter('c_total', 10, { instance: 'x' }), counter('c_total', 3, { instance: 'y' })] }), 1000);
+    keyless.apply(batch({ producer: 'p1', points: [counter('c_total', 11, { instance: 'x' }), counter('c_total', 4, { instance: 'y' })] }), 2000);
+    expect(byId(keyless.collect(2000))).toEqual({ 'c_total{job="job1"}': 15 });
+  });
+
+  it('a rule grouping by instance keeps producers apart (inputs not shared)', () => {
+    const agg = new PartitionAggregate(options({ rules: [{ match: 'c_total', by: ['instance'], outputs: ['total'] }] }));
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'a' }, points: [counter('c_total', 4)] }), 1000);
+    agg.apply(batch({ producer: 'p2', grouping: { instance: 'b' }, points: [counter('c_total', 6)] }), 1000);
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'a' }, points: [counter('c_total', 5)] }), 2000);
+    expect(byId(agg.collect(2000))).toEqual({ 'c_total:by_instance_total{instance="a"}': 5, 'c_total:by_instance_total{instance="b"}': 6 });
+  });
+
+  it('a grouping value longer than the limit rejects the message points', () => {
+    const agg = new PartitionAggregate(options({ limits: { maxSeries: 100, maxLabelsPerSeries: 30, maxLabelValueLength: 8 } }));
+    const r = agg.apply(batch({ producer: 'p1', grouping: { instance: 'a-very-long-host-name' }, points: [counter('c_total', 4), counter('d_total', 1)] }), 1000);
+    expect(r).toMatchObject({ accepted: 0, rejected: 2, limitHits: { maxLabelValueLength: 2 } });
+    expect(agg.collect(1000)).toEqual([]);
+  });
+});

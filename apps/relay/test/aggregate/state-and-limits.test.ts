@@ -131,6 +131,8 @@ describe('property: totals equal what producers emitted', () => {
       const sent: IngestBatch[] = [];
       for (let m = 0; m < 500; m++) {
         const p = producers[Math.floor(rand() * producers.length)]!;
+        // Most producers push under one instance; some (one producer id, several groups) under two.
+        const instance = `host-${(Number(p.id.slice(4)) + (rand() < 0.2 ? 1 : 0)) % 4}`;
         const points: InputPoint[] = [];
         for (const t of ['a', 'b', 'c']) {
           if (rand() < 0.3) continue; // a series missing from a push is simply not fed
@@ -139,20 +141,21 @@ describe('property: totals equal what producers emitted', () => {
           if (p.delta) {
             points.push(counter('jobs_total', inc, { t }));
           } else {
-            const before = p.values.get(t) ?? 0;
+            const vk = `${instance}/${t}`;
+            const before = p.values.get(vk) ?? 0;
             // A restart of the process (same producer id) resets to the increase itself.
             const next = rand() < 0.05 ? inc : before + inc;
             if (next === inc && before !== 0 && inc >= before) {
               // Not observable as a reset: keep cumulative semantics exact.
-              p.values.set(t, before + inc);
+              p.values.set(vk, before + inc);
               points.push(counter('jobs_total', before + inc, { t }));
             } else {
-              p.values.set(t, next);
+              p.values.set(vk, next);
               points.push(counter('jobs_total', next, { t }));
             }
           }
         }
-        const b = batch({ producer: p.id, seq: p.seq++, temporality: p.delta ? 'delta' : 'cumulative', grouping: { instance: 'same' }, points });
+        const b = batch({ producer: p.id, seq: p.seq++, temporality: p.delta ? 'delta' : 'cumulative', grouping: { instance }, points });
         sent.push(b);
         agg.apply(b, m);
         if (rand() < 0.1) agg.apply(sent[Math.floor(rand() * sent.length)]!, m); // a replay: ignored by seq
