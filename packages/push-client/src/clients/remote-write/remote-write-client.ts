@@ -7,8 +7,7 @@ import type { SendOptions, Transport, TransportRequest, TransportResult } from '
 import { RemoteWriteMetrics } from './metrics.js';
 import { resolveRemoteWriteOptions } from './options.js';
 import type { RemoteWriteOptions, ResolvedRemoteWriteOptions } from './options.js';
-import { prepareWrite } from './prepare.js';
-import type { PreparedSeries } from './prepare.js';
+import { prepareWrite, sampleCount } from './prepare.js';
 import { SendQueue } from './send-queue.js';
 import type {
   DrainResult,
@@ -39,21 +38,21 @@ const PROTOCOL_HEADERS: Record<Protocol, Record<string, string>> = {
 class WriteProgress {
   readonly counts: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
   readonly rejected: RejectedSeries[] = [];
-  readonly undelivered: PreparedSeries[] = [];
+  readonly undelivered: TimeSeries[] = [];
   retryError?: PushClientError;
   retryInMs?: number;
 
-  reject(series: readonly PreparedSeries[], error: PushClientError): void {
+  reject(series: readonly TimeSeries[], error: PushClientError): void {
     for (const s of series) {
-      this.rejected.push({ series: plain(s), error });
-      this.counts.samplesFailed += s.sampleCount;
+      this.rejected.push({ series: s, error });
+      this.counts.samplesFailed += sampleCount(s);
     }
   }
 
-  postpone(series: readonly PreparedSeries[], error: PushClientError, retryInMs?: number): void {
+  postpone(series: readonly TimeSeries[], error: PushClientError, retryInMs?: number): void {
     for (const s of series) {
       this.undelivered.push(s);
-      this.counts.samplesPending += s.sampleCount;
+      this.counts.samplesPending += sampleCount(s);
     }
     this.retryError ??= error;
     if (retryInMs !== undefined) this.retryInMs = Math.max(this.retryInMs ?? 0, retryInMs);
@@ -259,7 +258,7 @@ export class RemoteWriteClient {
       deadline: options.deadline ?? Infinity,
       signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
     };
-    const perShard = this.batchByShard(prepared.series);
+    const perShard = this.batchByShard(prepared.series, prepared.hashes);
     await Promise.all(
       perShard.map((batches, shard) =>
         batches.length === 0 ? undefined : this.shards[shard]!.run(() => this.deliverShard(batches, progress, send)),
@@ -269,7 +268,7 @@ export class RemoteWriteClient {
   }
 
   /** Sends one shard's batches in order; once one is postponed, the later ones are too, so order holds. */
-  private async deliverShard(batches: PreparedSeries[][], progress: WriteProgress, send: SendOptions): Promise<void> {
+  private async deliverShard(batches: TimeSeries[][], progress: WriteProgress, send: SendOptions): Promise<void> {
     for (let i = 0; i < batches.length; i++) {
       const budget = { splits: this.options.maxSplitRequests };
       const outcome = await this.deliverBatch(batches[i]!, progress, send, budget);
@@ -281,30 +280,32 @@ export class RemoteWriteClient {
   }
 
   /** Groups series into request-sized batches per shard; a series larger than a request is cut into chunks in time order. */
-  private batchByShard(series: readonly PreparedSeries[]): PreparedSeries[][][] {
+  private batchByShard(series: readonly TimeSeries[], hashes: readonly number[]): TimeSeries[][][] {
     const { maxSamplesPerRequest: max, concurrency } = this.options;
-    const perShard: PreparedSeries[][][] = Array.from({ length: concurrency }, () => []);
-    const open: Array<{ series: PreparedSeries[]; samples: number } | undefined> = new Array(concurrency);
-    const place = (shard: number, s: PreparedSeries): void => {
+    const perShard: TimeSeries[][][] = Array.from({ length: concurrency }, () => []);
+    const open: Array<{ series: TimeSeries[]; samples: number } | undefined> = new Array(concurrency);
+    const place = (shard: number, s: TimeSeries, n: number): void => {
       let batch = open[shard];
-      if (!batch || batch.samples + s.sampleCount > max) {
+      if (!batch || batch.samples + n > max) {
         batch = { series: [], samples: 0 };
         open[shard] = batch;
         perShard[shard]!.push(batch.series);
       }
       batch.series.push(s);
-      batch.samples += s.sampleCount;
+      batch.samples += n;
     };
-    for (const s of series) {
-      const shard = s.hash % concurrency;
-      if (s.sampleCount <= max) place(shard, s);
-      else for (const chunk of chunkSeries(s, max)) place(shard, chunk);
+    for (let i = 0; i < series.length; i++) {
+      const s = series[i]!;
+      const shard = hashes[i]! % concurrency;
+      const n = sampleCount(s);
+      if (n <= max) place(shard, s, n);
+      else for (const chunk of chunkSeries(s, max)) place(shard, chunk, sampleCount(chunk));
     }
     return perShard;
   }
 
   private async deliverBatch(
-    batch: PreparedSeries[],
+    batch: TimeSeries[],
     progress: WriteProgress,
     send: SendOptions,
     budget: { splits: number },
@@ -356,7 +357,7 @@ export class RemoteWriteClient {
 
   /** Bisects a batch and sends the halves one after the other (older samples first for a single series). */
   private async deliverHalves(
-    batch: PreparedSeries[],
+    batch: TimeSeries[],
     progress: WriteProgress,
     send: SendOptions,
     budget: { splits: number },
@@ -423,30 +424,30 @@ export class RemoteWriteClient {
   }
 }
 
-function countSamples(batch: readonly PreparedSeries[]): number {
+function countSamples(batch: readonly TimeSeries[]): number {
   let n = 0;
-  for (const s of batch) n += s.sampleCount;
+  for (const s of batch) n += sampleCount(s);
   return n;
 }
 
-function canSplit(batch: readonly PreparedSeries[]): boolean {
-  return batch.length > 1 || (batch.length === 1 && batch[0]!.sampleCount > 1);
+function canSplit(batch: readonly TimeSeries[]): boolean {
+  return batch.length > 1 || (batch.length === 1 && sampleCount(batch[0]!) > 1);
 }
 
 /** Halves by series, or a lone series by its samples (older half first). */
-function splitBatch(batch: PreparedSeries[]): [PreparedSeries[], PreparedSeries[]] {
+function splitBatch(batch: TimeSeries[]): [TimeSeries[], TimeSeries[]] {
   if (batch.length > 1) {
     const mid = batch.length >> 1;
     return [batch.slice(0, mid), batch.slice(mid)];
   }
   const s = batch[0]!;
-  const [a, b] = chunkSeries(s, Math.ceil(s.sampleCount / 2));
+  const [a, b] = chunkSeries(s, Math.ceil(sampleCount(s) / 2));
   return [[a!], [b!]];
 }
 
 /** Cuts a series into chunks of at most `max` samples (float samples first, then histograms), in time order. */
-function chunkSeries(s: PreparedSeries, max: number): PreparedSeries[] {
-  const chunks: PreparedSeries[] = [];
+function chunkSeries(s: TimeSeries, max: number): TimeSeries[] {
+  const chunks: TimeSeries[] = [];
   const histograms = s.histograms ?? [];
   const total = s.samples.length + histograms.length;
   for (let start = 0; start < total; start += max) {
@@ -454,7 +455,7 @@ function chunkSeries(s: PreparedSeries, max: number): PreparedSeries[] {
     const samples = s.samples.slice(Math.min(start, s.samples.length), Math.min(end, s.samples.length));
     const hStart = Math.max(0, start - s.samples.length);
     const hEnd = Math.max(0, end - s.samples.length);
-    const chunk: PreparedSeries = { labels: s.labels, samples, hash: s.hash, sampleCount: end - start };
+    const chunk: TimeSeries = { labels: s.labels, samples };
     if (hEnd > hStart) chunk.histograms = histograms.slice(hStart, hEnd);
     if (start === 0 && s.exemplars) chunk.exemplars = s.exemplars;
     chunks.push(chunk);
@@ -463,7 +464,7 @@ function chunkSeries(s: PreparedSeries, max: number): PreparedSeries[] {
 }
 
 /** Joins chunks of one series back together (they come in order) and strips client fields. */
-function mergeChunks(series: readonly PreparedSeries[]): TimeSeries[] {
+function mergeChunks(series: readonly TimeSeries[]): TimeSeries[] {
   const out: TimeSeries[] = [];
   const byLabels = new Map<object, TimeSeries>();
   for (const s of series) {
@@ -480,7 +481,7 @@ function mergeChunks(series: readonly PreparedSeries[]): TimeSeries[] {
   return out;
 }
 
-function plain(s: PreparedSeries): TimeSeries {
+function plain(s: TimeSeries): TimeSeries {
   const out: TimeSeries = { labels: s.labels, samples: [...s.samples] };
   if (s.histograms) out.histograms = [...s.histograms];
   if (s.exemplars) out.exemplars = [...s.exemplars];
