@@ -2,6 +2,8 @@ import protobuf from 'protobufjs';
 import { parseExposition } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { IngestError, metricFamiliesToText } from '../../src/ingest/index.js';
+import type { IngestMessage } from '../../src/ingest/index.js';
+import { serveIngest } from './serve.js';
 
 // io.prometheus.client metrics.proto, the fields the Pushgateway format uses; protobufjs is the independent encoder.
 const root = protobuf.Root.fromJSON({
@@ -70,5 +72,23 @@ describe('metricFamiliesToText', () => {
     const body = delimited([{ name: 'rows_total', type: 0, metric: [{ counter: { value: 1 } }] }]);
     expect(() => metricFamiliesToText(body.subarray(0, body.length - 3))).toThrow(IngestError);
     expect(() => metricFamiliesToText(body.subarray(0, body.length - 3))).toThrow(/at byte \d+/);
+  });
+
+  it('a push in the Go client\'s default format becomes a text message', async () => {
+    const sent: IngestMessage[] = [];
+    const served = await serveIngest({ send: async (m) => void sent.push(...m) });
+    try {
+      const body = delimited([{ name: 'rows_total', type: 0, metric: [{ counter: { value: 5 } }] }]);
+      const res = await fetch(`${served.url}/metrics/job/go-job/instance/h`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited' },
+        body,
+      });
+      expect(res.status).toBe(200);
+      expect(sent[0]!.headers['content-type']).toBe('text/plain; version=0.0.4');
+      expect(sent[0]!.value.toString()).toBe('# TYPE rows_total counter\nrows_total 5\n');
+    } finally {
+      await served.close();
+    }
   });
 });
