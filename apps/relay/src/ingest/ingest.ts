@@ -34,7 +34,7 @@ export interface IngestOptions {
   producerLabels?: string[];
   /** Job for Remote Write series without a `job` label; default `remote_write`. */
   remoteWriteJob?: string;
-  /** Concurrent `send` calls; requests arriving meanwhile are coalesced into the next call. Default 4. */
+  /** Concurrent `send` calls; requests arriving meanwhile are coalesced into the next call. Default 1: pushes keep their arrival order whatever the producer's retries do. */
   maxConcurrentSends?: number;
   /** Structured log sink; never receives credentials or bodies. */
   log?: (entry: IngestLogEntry) => void;
@@ -106,7 +106,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const producerLabels = options.producerLabels ?? DEFAULT_PRODUCER_LABELS;
   const remoteWriteJob = options.remoteWriteJob ?? 'remote_write';
   const credentials = createCredentialCheck(options.auth);
-  const send = coalescedSend(options.send, options.maxConcurrentSends ?? 4);
+  const send = coalescedSend(options.send, options.maxConcurrentSends ?? 1);
   const metadata = new MetadataCache();
   const log = options.log;
 
