@@ -14,17 +14,18 @@ async function consumeAll(brokers: string[], topic: string, expected: number): P
   const consumer = client(brokers).consumer({ groupId: `g-${topic}-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const values: string[] = [];
+  // Keyed by position: a rebalance right after joining may legitimately redeliver (at-least-once).
+  const byOffset = new Map<string, string>();
   await new Promise<void>((resolve) => {
     void consumer.run({
-      eachMessage: async ({ message }) => {
-        values.push(message.value?.toString() ?? '');
-        if (values.length === expected) resolve();
+      eachMessage: async ({ partition, message }) => {
+        byOffset.set(`${partition}:${message.offset}`, message.value?.toString() ?? '');
+        if (byOffset.size === expected) resolve();
       },
     });
   });
   await consumer.disconnect();
-  return values.sort();
+  return [...byOffset.values()].sort();
 }
 
 describe('startKafka (own broker)', () => {
