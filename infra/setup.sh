@@ -44,6 +44,14 @@ if ((${#missing[@]})); then
         "${as_root[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
       fi
     done
+  elif command -v service >/dev/null 2>&1; then
+    # sysvinit: an existing policy-rc.d may have allowed the init script to start it.
+    for unit in prometheus prometheus-pushgateway; do
+      if "${as_root[@]}" service "$unit" status >/dev/null 2>&1; then
+        say "stopping the packaged $unit service (tests start their own instances)"
+        "${as_root[@]}" service "$unit" stop >/dev/null 2>&1 || true
+      fi
+    done
   fi
   for port in 9090 9091; do
     if command -v ss >/dev/null 2>&1 && ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then
