@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { WriteResult } from './types.js';
 import { basicAuthSchema, httpUrl, parseOptions, protectedHeaderCheck, retrySchema } from '../../options-schema.js';
 
 /** Headers the remote write protocol sets; `headers` may not name them. */
@@ -58,6 +59,8 @@ const schema = z
         dropPolicy: z.enum(['drop-oldest', 'drop-newest']).default('drop-oldest'),
         /** Samples taken from the queue per write (default: maxSamplesPerRequest × concurrency). */
         maxSamplesPerWrite: z.number().int().positive().optional(),
+        /** Called with each background write that did not fully succeed (rejected or undelivered series). */
+        onResult: z.custom<(result: WriteResult) => void>((v) => typeof v === 'function', 'must be a function').optional(),
       })
       .strict()
       .prefault({}),

@@ -221,8 +221,9 @@ export class RemoteWriteClient {
         this.queuedSamples -= samples;
         this.inFlightSamples = samples;
         this.metrics?.setQueued(this.queuedSamples);
-        await this.deliver(batch, { signal: this.closeController.signal });
+        const result = await this.deliver(batch, {});
         this.inFlightSamples = 0;
+        if (result.status !== 'success') this.reportAsync(result);
       }
     })().finally(() => {
       this.draining = undefined;
@@ -233,6 +234,14 @@ export class RemoteWriteClient {
       for (const wake of this.drainWaiters) wake();
       this.drainWaiters.clear();
     });
+  }
+
+  private reportAsync(result: WriteResult): void {
+    try {
+      this.options.queue.onResult?.(result);
+    } catch {
+      // A throwing callback must not stop the drain.
+    }
   }
 
   /** Drops the consumed head of the queue array once it is large, so memory follows the live entries. */
@@ -253,17 +262,26 @@ export class RemoteWriteClient {
     progress.counts.samplesFailed += prepared.samplesRejected;
     progress.counts.samplesDropped += prepared.samplesDropped;
 
-    const signals = [this.closeController.signal, ...(options.signal ? [options.signal] : [])];
-    const send: SendOptions = {
-      deadline: options.deadline ?? Infinity,
-      signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals),
-    };
-    const perShard = this.batchByShard(prepared.series, prepared.hashes);
-    await Promise.all(
-      perShard.map((batches, shard) =>
-        batches.length === 0 ? undefined : this.shards[shard]!.run(() => this.deliverShard(batches, progress, send)),
-      ),
-    );
+    // One controller per call, tied to close() and the caller's signal; listeners removed at the end so
+    // long-lived signals do not collect them.
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    const sources = options.signal ? [this.closeController.signal, options.signal] : [this.closeController.signal];
+    for (const source of sources) {
+      if (source.aborted) controller.abort();
+      else source.addEventListener('abort', abort, { once: true });
+    }
+    const send: SendOptions = { deadline: options.deadline ?? Infinity, signal: controller.signal };
+    try {
+      const perShard = this.batchByShard(prepared.series, prepared.hashes);
+      await Promise.all(
+        perShard.map((batches, shard) =>
+          batches.length === 0 ? undefined : this.shards[shard]!.run(() => this.deliverShard(batches, progress, send)),
+        ),
+      );
+    } finally {
+      for (const source of sources) source.removeEventListener('abort', abort);
+    }
     return this.finish(progress);
   }
 

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PushClientError, RemoteWriteClient } from '../../../src/index.js';
-import type { RemoteWriteOptions, WriteSeries } from '../../../src/index.js';
+import type { RemoteWriteOptions, WriteResult, WriteSeries } from '../../../src/index.js';
 import { startTestReceiver } from '../../../src/testing/index.js';
 import type { TestReceiver } from '../../../src/testing/index.js';
 
@@ -109,6 +109,18 @@ describe('RemoteWriteClient', () => {
       expect(new Set(receiver.requests.map((r) => r.writeRequest!.timeseries[0]!.labels['id']))).toEqual(new Set(['0']));
     });
 
+    it('stops at once when the caller aborts', async () => {
+      receiver.respond(() => ({ status: 503 }));
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      const started = Date.now();
+      const result = await client({ concurrency: 1, retry: { minBackoffMs: 50, maxBackoffMs: 50 } }).write(many(2), { signal: controller.signal });
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(result.status).toBe('retryable');
+      expect(result.status === 'retryable' && result.error.code).toBe('PROM_RELAY_PUSH_ABORTED');
+      expect(result.counts.samplesPending).toBe(2);
+    });
+
     it('gives up after maxAttempts', async () => {
       receiver.respond(() => ({ status: 500 }));
       const result = await client({ concurrency: 1, retry: { ...FAST_RETRY, maxAttempts: 3 } }).write(many(1));
@@ -149,6 +161,18 @@ describe('RemoteWriteClient', () => {
       expect(drained).toEqual({ drained: true, samplesRemaining: 0 });
       expect(receiver.acceptedSamples().size).toBe(50);
       expect(c.stats()).toMatchObject({ samplesSent: 50, samplesQueued: 0, samplesQueueDropped: 0 });
+    });
+
+    it('reports background writes that were not fully delivered through onResult', async () => {
+      const results: WriteResult[] = [];
+      receiver.respond((req) => (req.writeRequest!.timeseries.some((t) => t.labels['__name__'] === 'bad') ? { status: 400, body: 'out of bounds' } : undefined));
+      const c = client({ concurrency: 1, queue: { onResult: (r) => results.push(r) } });
+      c.enqueue([...many(3), { labels: { __name__: 'bad' }, samples: [{ value: 1, timestamp: 1 }] }, { labels: {}, samples: [{ value: 1, timestamp: 1 }] }]);
+      await c.flush(5000);
+      expect(results).toHaveLength(1);
+      expect(results[0]!.status).toBe('failure');
+      expect(results[0]!.rejected.map((r) => r.error.code).sort()).toEqual(['PROM_RELAY_PUSH_HTTP_STATUS', 'PROM_RELAY_PUSH_INVALID_SERIES']);
+      expect(c.stats()).toMatchObject({ samplesSent: 3, samplesFailed: 2 });
     });
 
     it('drop-oldest keeps the newest samples within the limit and counts the drops', async () => {
