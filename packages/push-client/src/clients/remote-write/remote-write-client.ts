@@ -148,6 +148,7 @@ export class RemoteWriteClient {
           this.queuedSamples -= oldest.samples;
           this.countQueueDrop(oldest.samples);
         }
+        this.compactQueue();
       }
       this.queue.push({ series: entry, samples });
       this.queuedSamples += samples;

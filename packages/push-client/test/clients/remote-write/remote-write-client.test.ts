@@ -182,6 +182,10 @@ describe('RemoteWriteClient', () => {
       await new Promise((r) => setTimeout(r, 20));
       for (let i = 0; i < 25; i++) expect(c.enqueue({ labels: { __name__: 'q', i: String(i) }, samples: [{ value: i, timestamp: 1 }] })).toBe(true);
       expect(c.stats()).toMatchObject({ samplesQueued: 10, samplesQueueDropped: 15 });
+      // Evictions while the drain is stuck must not leave the queue's backing array growing.
+      for (let i = 0; i < 5000; i++) c.enqueue({ labels: { __name__: 'filler' }, samples: [{ value: i, timestamp: i }] });
+      expect((c as unknown as { queue: unknown[] }).queue.length).toBeLessThan(2100);
+      for (let i = 0; i < 10; i++) c.enqueue({ labels: { __name__: 'q', i: String(i + 15) }, samples: [{ value: i, timestamp: 1 }] });
       receiver.respond(() => undefined);
       await c.flush(5000);
       const delivered = [...receiver.acceptedSamples().keys()].filter((k) => k.startsWith('q{')).sort();
