@@ -36,6 +36,8 @@ export interface IngestOptions {
   remoteWriteJob?: string;
   /** Concurrent `send` calls; requests arriving meanwhile are coalesced into the next call. Default 1: pushes keep their arrival order whatever the producer's retries do. */
   maxConcurrentSends?: number;
+  /** A request whose messages Kafka has not acknowledged by then answers 503 (the producer may still deliver them). Default 10 s. */
+  sendTimeoutMs?: number;
   /** Structured log sink; never receives credentials or bodies. */
   log?: (entry: IngestLogEntry) => void;
 }
@@ -85,6 +87,7 @@ function validateOptions(o: IngestOptions): void {
   };
   if (typeof o?.send !== 'function') fail('send', 'must be a function');
   if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes > 0)) fail('maxBodyBytes', 'must be a positive integer');
+  if (o.sendTimeoutMs !== undefined && !(Number.isInteger(o.sendTimeoutMs) && o.sendTimeoutMs > 0)) fail('sendTimeoutMs', 'must be a positive integer');
   if (o.maxConcurrentSends !== undefined && !(Number.isInteger(o.maxConcurrentSends) && o.maxConcurrentSends > 0)) fail('maxConcurrentSends', 'must be a positive integer');
   for (const [i, c] of (o.auth?.basic ?? []).entries()) {
     if (typeof c?.username !== 'string' || typeof c.password !== 'string' || c.username.includes(':')) fail(`auth.basic[${i}]`, 'must have a string username (without ":") and password');
@@ -109,13 +112,21 @@ export function createIngest(options: IngestOptions): Ingest {
   const send = coalescedSend(options.send, options.maxConcurrentSends ?? 1);
   const metadata = new MetadataCache();
   const log = options.log;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    // kafkajs retries a dead broker for tens of seconds: answer the client before its own timeout does.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no acknowledgement within ${sendTimeoutMs} ms`)), sendTimeoutMs);
+    });
     try {
-      await send(messages);
+      await Promise.race([send(messages), deadline]);
     } catch (err) {
       throw new IngestError('PROM_RELAY_INGEST_UNAVAILABLE', `Kafka did not acknowledge the metrics: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -97,6 +97,15 @@ describe('Pushgateway API', () => {
     expect(res.text).toMatch(/PROM_RELAY_INGEST_UNAVAILABLE/);
   });
 
+  it('answers 503 when no ack comes within sendTimeoutMs', async () => {
+    const { url } = await start({ sendTimeoutMs: 200, send: () => new Promise<void>(() => undefined) });
+    const t0 = Date.now();
+    const res = await send(url, 'PUT', '/metrics/job/j', {}, Buffer.from(TEXT));
+    expect(res.status).toBe(503);
+    expect(res.text).toMatch(/within 200 ms/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
   it('coalesces concurrent requests into fewer sends, each answered after its own ack', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
