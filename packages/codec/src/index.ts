@@ -13,8 +13,13 @@ export type {
   WriteRequest,
   DecompressOptions,
 } from './types.js';
-export { encodeWriteRequest, decodeWriteRequest } from './remote-write/v1.js';
-export { encodeWriteRequestV2, decodeWriteRequestV2 } from './remote-write/v2.js';
+export { encodeWriteRequest, decodeWriteRequest, encodeWriteRequestSnappy, decodeWriteRequestSnappy } from './remote-write/v1.js';
+export {
+  encodeWriteRequestV2,
+  decodeWriteRequestV2,
+  encodeWriteRequestV2Snappy,
+  decodeWriteRequestV2Snappy,
+} from './remote-write/v2.js';
 export { compress, decompress, decompressedLength, DEFAULT_MAX_DECOMPRESSED_SIZE } from './snappy.js';
 export { parseExposition, parseFloatToken } from './exposition/parse.js';
 export { formatExposition, formatValue } from './exposition/format.js';

@@ -1,3 +1,4 @@
+import snappyjs from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import {
   CodecError,
@@ -127,6 +128,18 @@ describe('fuzz: hostile input yields only CodecError, quickly', () => {
       }
     }
     expect(failures).toBeGreaterThan(ITERATIONS);
+  });
+
+  it('compress output is read back exactly by snappyjs and by decompress (random and repetitive data)', () => {
+    const rand = prng(seed + 3);
+    for (let i = 0; i < 300; i++) {
+      const n = Math.floor(rand() * 5000) + (i % 10 === 0 ? 70_000 : 0);
+      const alphabet = 1 + Math.floor(rand() * 255);
+      const raw = Uint8Array.from({ length: n }, () => Math.floor(rand() * alphabet));
+      const body = compress(raw);
+      expect(Buffer.from(snappyjs.uncompress(body)).equals(Buffer.from(raw))).toBe(true);
+      expect(Buffer.from(decompress(body)).equals(Buffer.from(raw))).toBe(true);
+    }
   });
 
   it('exposition parser on mutated text', () => {

@@ -7,6 +7,18 @@ const f64Bytes = new Uint8Array(f64.buffer);
 const bigEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
 const TWO_32 = 4294967296;
 
+/** Strings up to this many bytes go through the cache; longer ones are rarely repeated label values. */
+const MAX_CACHED_STRING = 64;
+const STRING_CACHE_MASK = 4095;
+const stringCache: Array<string | undefined> = new Array<string | undefined>(STRING_CACHE_MASK + 1).fill(undefined);
+
+declare module 'node:buffer' {
+  interface Buffer {
+    /** Node's fast Latin-1 slice (public since Node 0.x, untyped in @types/node). */
+    latin1Slice(start: number, end: number): string;
+  }
+}
+
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
@@ -18,6 +30,8 @@ export const WIRE_FIXED32 = 5;
  */
 export class ProtoReader {
   readonly buf: Buffer;
+  /** DataView over buf, for reading four bytes per step. */
+  readonly view: DataView;
   pos = 0;
   readonly end: number;
   /** Set by double(): whether the last double read had the staleness marker's exact bits. */
@@ -25,6 +39,7 @@ export class ProtoReader {
 
   constructor(body: Uint8Array) {
     this.buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.end = body.byteLength;
   }
 
@@ -203,23 +218,32 @@ export class ProtoReader {
     this.pos = end;
     const n = end - start;
     if (n === 0) return '';
+    if (n > MAX_CACHED_STRING) return this.buf.toString('utf8', start, end);
+    // Label names and most values repeat across series: a small direct-mapped cache returns the same
+    // (flat, already internalized) string instead of building a new one per occurrence.
     const buf = this.buf;
-    if (n < 24) {
-      // Short ASCII strings are cheaper built in JS than through a native call.
-      let ascii = true;
-      for (let i = start; i < end; i++) {
-        if (buf[i]! >= 0x80) {
-          ascii = false;
+    let hash = n;
+    let ascii = 0;
+    for (let i = start; i < end; i++) {
+      const b = buf[i]!;
+      ascii |= b;
+      hash = (Math.imul(hash, 31) + b) | 0;
+    }
+    const slot = (hash ^ (hash >>> 13)) & STRING_CACHE_MASK;
+    const cached = stringCache[slot];
+    if (cached !== undefined && cached.length === n && ascii < 0x80) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (cached.charCodeAt(i) !== buf[start + i]) {
+          same = false;
           break;
         }
       }
-      if (ascii) {
-        let s = '';
-        for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
-        return s;
-      }
+      if (same) return cached;
     }
-    return buf.toString('utf8', start, end);
+    const value = ascii < 0x80 ? buf.latin1Slice(start, end) : buf.toString('utf8', start, end);
+    if (ascii < 0x80) stringCache[slot] = value;
+    return value;
   }
 
   /** Skips a field of an unknown number. */

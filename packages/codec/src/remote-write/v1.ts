@@ -1,9 +1,10 @@
 import { CodecError } from '../errors.js';
-import { setLabel } from '../labels.js';
 import { ProtoReader } from '../protobuf/reader.js';
 import { ProtoWriter } from '../protobuf/writer.js';
-import type { Exemplar, Labels, MetricMetadata, Sample, TimeSeries, WriteRequest } from '../types.js';
-import { duplicateLabel, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { compressRange, decompressToScratch } from '../snappy.js';
+import type { DecompressOptions, Exemplar, Labels, MetricMetadata, Sample, TimeSeries, WriteRequest } from '../types.js';
+import { invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { buildLabels } from './label-shapes.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
 
@@ -23,21 +24,80 @@ const TAG_EXEMPLAR_TIMESTAMP = 0x18;
 
 let sharedWriter: ProtoWriter | undefined;
 
+/**
+ * Encoded Label messages (tag, length, name, value) kept across calls in one byte arena, found by name then
+ * value: the same series are written again at every flush, so most label pairs are copied as bytes
+ * (four per step) instead of re-encoded. Bounded: the arena and index are reset when the arena is full.
+ */
+const ARENA_SIZE = 1 << 20;
+const pairArena = new ProtoWriter(ARENA_SIZE);
+/** A cached pair: arena offset * 1024 + length (a pair is at most 3 * 200 + 8 bytes); chained when values repeat under other names. */
+interface PairRef {
+  name: string;
+  ref: number;
+  next: PairRef | undefined;
+}
+/** value -> pairs with that value (one Map lookup per label; the name check is usually a pointer compare). */
+let pairIndex = new Map<string, PairRef>();
+/** Pairs longer than this (name and value together) are written directly, not cached. */
+const MAX_CACHED_PAIR = 200;
+
+function cachedPair(name: string, value: string): PairRef {
+  const head = pairIndex.get(value);
+  for (let p = head; p !== undefined; p = p.next) {
+    if (p.name === name) return p;
+  }
+  if (pairArena.pos + MAX_CACHED_PAIR * 3 + 16 > ARENA_SIZE) {
+    pairIndex = new Map();
+    pairArena.pos = 0;
+  }
+  const start = pairArena.pos;
+  writeLabelPair(pairArena, name, value);
+  const pair: PairRef = { name, ref: start * 1024 + (pairArena.pos - start), next: pairIndex.get(value) };
+  pairIndex.set(value, pair);
+  return pair;
+}
+
+function writeLabelPair(w: ProtoWriter, name: string, value: string): void {
+  w.uint32(TAG_LABELS);
+  const at = w.fork(1);
+  if (name !== '') {
+    w.uint32(TAG_NAME);
+    w.string(name);
+  }
+  if (value !== '') {
+    w.uint32(TAG_VALUE_STR);
+    w.string(value);
+  }
+  w.join(at, 1);
+}
+
+function writeLabel(w: ProtoWriter, name: string, value: unknown): void {
+  if (typeof value !== 'string') throw invalidLabelValue(name, value);
+  if (value.length + name.length > MAX_CACHED_PAIR) {
+    writeLabelPair(w, name, value);
+  } else {
+    const pair = cachedPair(name, value);
+    const ref = pair.ref;
+    w.copyView(pairArena.view, Math.floor(ref / 1024), ref & 0x3ff);
+  }
+}
+
 function writeLabels(w: ProtoWriter, labels: Labels): void {
-  for (const name of sortedNames(labels)) {
-    const value = labels[name];
-    if (typeof value !== 'string') throw invalidLabelValue(name, value);
-    w.uint32(TAG_LABELS);
-    const at = w.fork(1);
-    if (name !== '') {
-      w.uint32(TAG_NAME);
-      w.string(name);
+  if (labels === null || typeof labels !== 'object') sortedNames(labels); // throws the shape error
+  // for-in walks the object's enum cache without allocating; label sets usually arrive sorted.
+  const start = w.pos;
+  let prev = '';
+  let first = true;
+  for (const name in labels) {
+    if (!first && name <= prev) {
+      w.pos = start;
+      for (const n of sortedNames(labels)) writeLabel(w, n, labels[n]);
+      return;
     }
-    if (value !== '') {
-      w.uint32(TAG_VALUE_STR);
-      w.string(value);
-    }
-    w.join(at, 1);
+    first = false;
+    prev = name;
+    writeLabel(w, name, labels[name]);
   }
 }
 
@@ -114,40 +174,125 @@ function writeMetadata(w: ProtoWriter, m: MetricMetadata): void {
   }
 }
 
-/** Encodes a Remote Write 1.0 `prometheus.WriteRequest` (uncompressed protobuf); label names are written sorted. */
-export function encodeWriteRequest(req: WriteRequest): Uint8Array {
-  // One scratch writer is reused across calls (encoding is synchronous), so steady state allocates only the result.
+/** Writes the whole request into `w` from position 0. */
+function writeRequest(w: ProtoWriter, req: WriteRequest): void {
+  if (!req || !Array.isArray(req.timeseries)) {
+    throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', 'a WriteRequest needs a timeseries array');
+  }
+  w.pos = 0;
+  for (const series of req.timeseries) {
+    w.uint32(TAG_TIMESERIES);
+    // Most series fit in 128..16383 bytes.
+    const at = w.fork(2);
+    writeSeries(w, series);
+    w.join(at, 2);
+  }
+  if (req.metadata) {
+    for (const m of req.metadata) {
+      w.uint32(TAG_METADATA);
+      const at = w.fork(1);
+      writeMetadata(w, m);
+      w.join(at, 1);
+    }
+  }
+}
+
+/** Runs fn with the scratch writer reused across calls (encoding is synchronous, so one is enough). */
+function withWriter<T>(fn: (w: ProtoWriter) => T): T {
   const w = sharedWriter ?? new ProtoWriter(64 * 1024);
   sharedWriter = undefined;
-  w.pos = 0;
   try {
-    if (!req || !Array.isArray(req.timeseries)) {
-      throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', 'a WriteRequest needs a timeseries array');
-    }
-    for (const series of req.timeseries) {
-      w.uint32(TAG_TIMESERIES);
-      // Most series fit in 128..16383 bytes.
-      const at = w.fork(2);
-      writeSeries(w, series);
-      w.join(at, 2);
-    }
-    if (req.metadata) {
-      for (const m of req.metadata) {
-        w.uint32(TAG_METADATA);
-        const at = w.fork(1);
-        writeMetadata(w, m);
-        w.join(at, 1);
-      }
-    }
-    return w.finish();
+    return fn(w);
   } finally {
     // Do not pin a huge buffer after one huge request.
     if (w.buf.length <= 8 * 1024 * 1024) sharedWriter = w;
   }
 }
 
-/** Reads repeated Label messages into a plain label set; duplicate names are an error, not a silent overwrite. */
-export function readLabel(r: ProtoReader, end: number, labels: Labels, tagAt: number): void {
+/** Encodes a Remote Write 1.0 `prometheus.WriteRequest` (uncompressed protobuf); label names are written sorted. */
+export function encodeWriteRequest(req: WriteRequest): Uint8Array {
+  return withWriter((w) => {
+    writeRequest(w, req);
+    return w.finish();
+  });
+}
+
+/**
+ * `compress(encodeWriteRequest(req))` in one step, byte for byte the same body, without allocating the
+ * uncompressed protobuf: it is written to a reused scratch buffer and compressed from there.
+ */
+export function encodeWriteRequestSnappy(req: WriteRequest): Uint8Array {
+  return withWriter((w) => {
+    writeRequest(w, req);
+    return compressRange(w.buf, 0, w.pos);
+  });
+}
+
+
+/** Scratch arrays for the label pairs of the series being decoded (decoding is synchronous). */
+const seriesNames: string[] = [];
+const seriesValues: string[] = [];
+
+/**
+ * Decoded Label messages by their exact bytes: a direct-mapped cache of SLOTS entries, each holding up to
+ * SLOT_BYTES bytes of the message and its decoded name and value. A repeated label pair (the common case)
+ * costs one hash and one compare, four bytes per step, instead of decoding two strings.
+ */
+const SLOTS = 16384;
+const SLOT_BYTES = 64;
+const slotBytes = new Uint8Array(SLOTS * SLOT_BYTES);
+const slotView = new DataView(slotBytes.buffer);
+const slotLength = new Int32Array(SLOTS);
+const slotNames: string[] = new Array<string>(SLOTS).fill('');
+const slotValues: string[] = new Array<string>(SLOTS).fill('');
+
+function readLabelPairCached(r: ProtoReader, end: number, names: string[], values: string[], i: number): void {
+  const start = r.pos;
+  const n = end - start;
+  if (n > SLOT_BYTES) {
+    readLabelPair(r, end, names, values, i);
+    return;
+  }
+  const view = r.view;
+  let hash = n;
+  let k = 0;
+  for (; k + 4 <= n; k += 4) hash = Math.imul(hash ^ view.getUint32(start + k, true), 0x9e3779b1);
+  for (; k < n; k++) hash = Math.imul(hash ^ view.getUint8(start + k), 0x9e3779b1);
+  const slot = (hash ^ (hash >>> 15)) & (SLOTS - 1);
+  const base = slot * SLOT_BYTES;
+  if (slotLength[slot] === n) {
+    let same = true;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      if (slotView.getUint32(base + j, true) !== view.getUint32(start + j, true)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      for (; j < n; j++) {
+        if (slotBytes[base + j] !== view.getUint8(start + j)) {
+          same = false;
+          break;
+        }
+      }
+    }
+    if (same) {
+      names[i] = slotNames[slot]!;
+      values[i] = slotValues[slot]!;
+      r.pos = end;
+      return;
+    }
+  }
+  readLabelPair(r, end, names, values, i);
+  for (let j = 0; j < n; j++) slotBytes[base + j] = view.getUint8(start + j);
+  slotLength[slot] = n;
+  slotNames[slot] = names[i]!;
+  slotValues[slot] = values[i]!;
+}
+
+/** Reads one Label message into names/values at index `i`. */
+function readLabelPair(r: ProtoReader, end: number, names: string[], values: string[], i: number): void {
   let name = '';
   let value = '';
   while (r.pos < end) {
@@ -162,8 +307,8 @@ export function readLabel(r: ProtoReader, end: number, labels: Labels, tagAt: nu
     }
   }
   r.expectEnd(end, 'Label');
-  if (Object.hasOwn(labels, name)) throw duplicateLabel(name, tagAt);
-  setLabel(labels, name, value);
+  names[i] = name;
+  values[i] = value;
 }
 
 export function readSample(r: ProtoReader, end: number): Sample {
@@ -188,8 +333,9 @@ export function readSample(r: ProtoReader, end: number): Sample {
   return stale ? { value, timestamp, stale: true } : { value, timestamp };
 }
 
-function readExemplar(r: ProtoReader, end: number): Exemplar {
-  const labels: Labels = {};
+function readExemplar(r: ProtoReader, end: number, offset: number): Exemplar {
+  const names: string[] = [];
+  const values: string[] = [];
   let value = 0;
   let timestamp: number | undefined;
   while (r.pos < end) {
@@ -197,7 +343,7 @@ function readExemplar(r: ProtoReader, end: number): Exemplar {
     const tag = r.tag();
     switch (tag) {
       case TAG_LABELS:
-        readLabel(r, r.delimited(end), labels, at);
+        readLabelPair(r, r.delimited(end), names, values, names.length);
         break;
       case TAG_EXEMPLAR_VALUE:
         value = r.double();
@@ -213,11 +359,13 @@ function readExemplar(r: ProtoReader, end: number): Exemplar {
     }
   }
   r.expectEnd(end, 'Exemplar');
+  const labels = buildLabels(names, values, names.length, offset);
   return timestamp === undefined ? { labels, value } : { labels, value, timestamp };
 }
 
 function readSeries(r: ProtoReader, end: number): TimeSeries {
-  const labels: Labels = {};
+  const start = r.pos;
+  let count = 0;
   const samples: Sample[] = [];
   let exemplars: Exemplar[] | undefined;
   let histograms: TimeSeries['histograms'];
@@ -226,13 +374,13 @@ function readSeries(r: ProtoReader, end: number): TimeSeries {
     const tag = r.tag();
     switch (tag) {
       case TAG_LABELS:
-        readLabel(r, r.delimited(end), labels, at);
+        readLabelPairCached(r, r.delimited(end), seriesNames, seriesValues, count++);
         break;
       case TAG_SAMPLES:
         samples.push(readSample(r, r.delimited(end)));
         break;
       case TAG_EXEMPLARS:
-        (exemplars ??= []).push(readExemplar(r, r.delimited(end)));
+        (exemplars ??= []).push(readExemplar(r, r.delimited(end), at));
         break;
       case TAG_HISTOGRAMS:
         (histograms ??= []).push(readHistogram(r, r.delimited(end)));
@@ -245,7 +393,7 @@ function readSeries(r: ProtoReader, end: number): TimeSeries {
     }
   }
   r.expectEnd(end, 'TimeSeries');
-  const series: TimeSeries = { labels, samples };
+  const series: TimeSeries = { labels: buildLabels(seriesNames, seriesValues, count, start), samples };
   if (exemplars) series.exemplars = exemplars;
   if (histograms) series.histograms = histograms;
   return series;
@@ -280,6 +428,14 @@ function readMetadata(r: ProtoReader, end: number): MetricMetadata {
   if (m.help === '') delete m.help;
   if (m.unit === '') delete m.unit;
   return m;
+}
+
+/**
+ * `decodeWriteRequest(decompress(body, opts))` in one step, without allocating the decompressed protobuf:
+ * it is decompressed into a reused scratch buffer (decoded strings are copies, so nothing refers to it).
+ */
+export function decodeWriteRequestSnappy(body: Uint8Array, opts?: DecompressOptions): WriteRequest {
+  return decompressToScratch(body, opts, decodeWriteRequest);
 }
 
 /** Decodes a Remote Write 1.0 `prometheus.WriteRequest` (uncompressed protobuf). Throws CodecError on bad bytes. */

@@ -2,7 +2,8 @@ import { CodecError } from '../errors.js';
 import { setLabel } from '../labels.js';
 import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../protobuf/reader.js';
 import { ProtoWriter } from '../protobuf/writer.js';
-import type { Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
+import { compressRange, decompressToScratch } from '../snappy.js';
+import type { DecompressOptions, Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
 import { duplicateLabel, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
@@ -122,14 +123,10 @@ function writeSeries(w: ProtoWriter, table: SymbolTable, series: TimeSeries, met
 }
 
 let sharedSeriesWriter: ProtoWriter | undefined;
+let sharedRequestWriter: ProtoWriter | undefined;
 
-/**
- * Encodes a Remote Write 2.0 `io.prometheus.write.v2.Request` (uncompressed). The symbols table is built
- * from the label sets (index 0 = ""); `req.metadata` is attached to the series of its metric family
- * (`__name__` or `__name__` minus `_bucket`/`_sum`/`_count`/`_total`/`_created`/`_info`), since 2.0 has no
- * request-level metadata.
- */
-export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
+/** Writes the request into `out` from position 0: symbols first, then the series written while collecting them. */
+function writeRequestV2(out: ProtoWriter, req: WriteRequest): void {
   if (!req || !Array.isArray(req.timeseries)) {
     throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', 'a WriteRequest needs a timeseries array');
   }
@@ -147,9 +144,7 @@ export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
       writeSeries(series, table, s, metadataFor(s.labels, byFamily));
       series.join(at, 2);
     }
-    let symbolBytes = 0;
-    for (const sym of table.symbols) symbolBytes += sym.length * 3 + 6;
-    const out = new ProtoWriter(symbolBytes + series.pos + 16);
+    out.pos = 0;
     for (const sym of table.symbols) {
       out.uint32(TAG_SYMBOLS);
       out.string(sym);
@@ -157,10 +152,45 @@ export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
     out.ensure(series.pos);
     out.buf.set(series.buf.subarray(0, series.pos), out.pos);
     out.pos += series.pos;
-    return out.finish();
   } finally {
     if (series.buf.length <= 8 * 1024 * 1024) sharedSeriesWriter = series;
   }
+}
+
+function withRequestWriter<T>(fn: (w: ProtoWriter) => T): T {
+  const w = sharedRequestWriter ?? new ProtoWriter(64 * 1024);
+  sharedRequestWriter = undefined;
+  try {
+    return fn(w);
+  } finally {
+    if (w.buf.length <= 8 * 1024 * 1024) sharedRequestWriter = w;
+  }
+}
+
+/**
+ * Encodes a Remote Write 2.0 `io.prometheus.write.v2.Request` (uncompressed). The symbols table is built
+ * from the label sets (index 0 = ""); `req.metadata` is attached to the series of its metric family
+ * (`__name__` or `__name__` minus `_bucket`/`_sum`/`_count`/`_total`/`_created`/`_info`), since 2.0 has no
+ * request-level metadata.
+ */
+export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
+  return withRequestWriter((w) => {
+    writeRequestV2(w, req);
+    return w.finish();
+  });
+}
+
+/** `compress(encodeWriteRequestV2(req))` in one step, the same bytes, without allocating the uncompressed body. */
+export function encodeWriteRequestV2Snappy(req: WriteRequest): Uint8Array {
+  return withRequestWriter((w) => {
+    writeRequestV2(w, req);
+    return compressRange(w.buf, 0, w.pos);
+  });
+}
+
+/** `decodeWriteRequestV2(decompress(body, opts))` in one step, decompressing into a reused scratch buffer. */
+export function decodeWriteRequestV2Snappy(body: Uint8Array, opts?: DecompressOptions): WriteRequest {
+  return decompressToScratch(body, opts, decodeWriteRequestV2);
 }
 
 function readRefs(r: ProtoReader, wire: number, out: number[], tagAt: number, limit: number): void {
