@@ -150,7 +150,7 @@ export class Emitter {
       this.drop('invalid', 1);
       return;
     }
-    this.enqueue(target.job, target.groupings ?? {}, { contentType: CONTENT_TYPE.text, op: target.op }, text);
+    this.enqueue(target?.job, target?.groupings ?? {}, { contentType: CONTENT_TYPE.text, op: target?.op }, text);
   }
 
   /** Subscribes to 'error', 'drop', 'sent' or 'log'. Without an 'error' listener errors are only counted. */
@@ -180,7 +180,7 @@ export class Emitter {
       this.drop('invalid', 1);
       return;
     }
-    this.enqueue(target.job, target.groupings ?? {}, { contentType: CONTENT_TYPE.ndjson, temporality: target.temporality ?? 'cumulative' }, body);
+    this.enqueue(target?.job, target?.groupings ?? {}, { contentType: CONTENT_TYPE.ndjson, temporality: target?.temporality ?? 'cumulative' }, body);
   }
 
   /** Pushes the registry every intervalMs (timer does not keep the process alive); close() pushes once more. */
@@ -278,11 +278,11 @@ export class Emitter {
     return true;
   }
 
-  private enqueue(job: string, grouping: Grouping, meta: { contentType: string; op?: PushOp | undefined; temporality?: Temporality }, body: string): void {
+  private enqueue(job: string | undefined, grouping: Grouping, meta: { contentType: string; op?: PushOp | undefined; temporality?: Temporality }, body: string): void {
     let message: MetricsMessage;
     try {
       message = buildMessage(
-        { contentType: meta.contentType, job, grouping, producerId: this.producerId, sequence: this.sequence, op: meta.op, temporality: meta.temporality },
+        { contentType: meta.contentType, job: job as string, grouping, producerId: this.producerId, sequence: this.sequence, op: meta.op, temporality: meta.temporality },
         Buffer.from(body, 'utf8'),
         this.opts.producerLabels,
       );

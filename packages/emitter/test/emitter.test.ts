@@ -95,8 +95,9 @@ describe('emitter under a dead broker', () => {
     emitter.emit([{ name: 'bad name', value: 1 }], { job: 'j' });
     await emitter.push(registryWith(1), { job: '' });
     await emitter.push({ metrics: () => Promise.reject(new Error('collect failed')) }, { job: 'j' });
-    expect(codes).toEqual(['PROM_RELAY_EMITTER_SAMPLE', 'PROM_RELAY_EMITTER_GROUPING', 'PROM_RELAY_EMITTER_SNAPSHOT']);
-    expect(emitter.stats()).toMatchObject({ dropped: 3, queued: 0, sequence: 0 });
+    await emitter.push(registryWith(1), undefined as never);
+    expect(codes).toEqual(['PROM_RELAY_EMITTER_SAMPLE', 'PROM_RELAY_EMITTER_GROUPING', 'PROM_RELAY_EMITTER_SNAPSHOT', 'PROM_RELAY_EMITTER_GROUPING']);
+    expect(emitter.stats()).toMatchObject({ dropped: 4, queued: 0, sequence: 0 });
   });
 
   it('without an error listener nothing is thrown into the job', async () => {
