@@ -13,7 +13,7 @@ import { MetadataCache, REMOTE_WRITE_PATHS, decodeRemoteWrite, remoteWriteMessag
 export type IngestMessage = MetricsMessage;
 
 export interface IngestLogEntry {
-  level: 'info' | 'warn' | 'error';
+  level: 'debug' | 'warn' | 'error';
   msg: string;
   method: string;
   path: string;
@@ -155,7 +155,7 @@ export function createIngest(options: IngestOptions): Ingest {
     // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
     res.statusCode = op === 'delete' ? 202 : 200;
     res.end();
-    log?.({ level: 'info', msg: 'pushgateway request produced', method, path: pathname, status: res.statusCode, messages: 1 });
+    log?.({ level: 'debug', msg: 'pushgateway request produced', method, path: pathname, status: res.statusCode, messages: 1 });
   }
 
   async function remoteWrite(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -175,7 +175,7 @@ export function createIngest(options: IngestOptions): Ingest {
       res.setHeader('x-prometheus-remote-write-exemplars-written', String(converted.exemplars));
     }
     res.end();
-    log?.({ level: 'info', msg: 'remote write produced', method: 'POST', path: pathname, status: 204, messages: converted.messages.length });
+    log?.({ level: 'debug', msg: 'remote write produced', method: 'POST', path: pathname, status: 204, messages: converted.messages.length });
   }
 
   function answerError(req: IncomingMessage, res: ServerResponse, pathname: string, err: unknown): void {
