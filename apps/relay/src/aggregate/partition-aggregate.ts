@@ -665,11 +665,11 @@ export class PartitionAggregate {
         scope.inputs.set(key, input);
         return input;
       });
-      const contribs: Contribution[][][] = [];
+      const pscopes: ProducerScope[][] = [];
       for (const [id, job, lastSeq, lastSeen, scopes] of s.producers) {
         const p = new ProducerState(id, job, lastSeen);
         p.lastSeq = lastSeq;
-        const byScope: Contribution[][] = [];
+        const byScope: ProducerScope[] = [];
         for (const [key, counters, gauges] of scopes) {
           const pscope = new ProducerScope(p, key);
           for (let i = 0; i < counters.length; i += 2) {
@@ -677,7 +677,6 @@ export class PartitionAggregate {
             pscope.counters.set(input, decodeNumber(counters[i + 1] as EncodedNumber));
             input.holders++;
           }
-          const list: Contribution[] = [];
           for (const [ii, value, lastFed, tick, inGauges, targets] of gauges ?? []) {
             const c = agg.contributionOf(pscope, inputs[ii]!);
             c.value = decodeNumber(value);
@@ -685,12 +684,11 @@ export class PartitionAggregate {
             c.tick = tick;
             c.inGauges = inGauges === 1;
             c.targets = targetsFrom(targets);
-            list.push(c);
           }
-          byScope.push(list);
+          byScope.push(pscope);
           p.scopes.set(key, pscope);
         }
-        contribs.push(byScope);
+        pscopes.push(byScope);
         agg.producers.set(id, p);
       }
       s.outputs.forEach((o, i) => {
@@ -699,8 +697,7 @@ export class PartitionAggregate {
         if (g === null || gauge === null) return;
         const flat = g[1];
         for (let j = 0; j < flat.length; j += 3) {
-          const c = contribs[flat[j]!]![flat[j + 1]!]!.find((x) => x.input === inputs[flat[j + 2]!]);
-          gauge.contribs.add(c!);
+          gauge.contribs.add(pscopes[flat[j]!]![flat[j + 1]!]!.gauges!.get(inputs[flat[j + 2]!]!)!);
         }
       });
     } catch (cause) {

@@ -102,7 +102,9 @@ export function decodeExpositionText(text: string, job: string, grouping: Labels
 class TextParser {
   private readonly families = new Map<string, Family>();
   private readonly points: InputPoint[] = [];
-  private readonly groupingNames: string[];
+  private readonly header: HeaderLabels;
+  private nameStarts = new Int32Array(16);
+  private nameLens = new Int32Array(16);
   private line = 0;
   private lineStart = 0;
   private end = 0;
@@ -112,10 +114,10 @@ class TextParser {
 
   constructor(
     private readonly t: string,
-    private readonly job: string,
-    private readonly grouping: Labels,
+    job: string,
+    grouping: Labels,
   ) {
-    this.groupingNames = Object.keys(grouping);
+    this.header = { job, grouping, groupingNames: Object.keys(grouping) };
   }
 
   parse(): InputPoint[] {
@@ -236,17 +238,13 @@ class TextParser {
     const t = this.t;
     const nameStart = this.pos;
     const name = this.readName(true, 'a metric name');
-    const labels: Labels = { __name__: name };
-    let hasLe = false;
-    let hasQuantile = false;
+    let seen = 0;
     const afterName = this.pos;
     this.skipBlanks();
     let keyEnd = afterName;
     if (this.pos < this.end && t.charCodeAt(this.pos) === 123) {
       this.pos++;
-      const seen = this.parseLabels(labels);
-      hasLe = (seen & 1) !== 0;
-      hasQuantile = (seen & 2) !== 0;
+      seen = this.scanLabels();
       keyEnd = this.pos;
       if (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) {
         this.fail(`expected a blank after the labels of ${name}, found ${JSON.stringify(t[this.pos])}`);
@@ -270,24 +268,24 @@ class TextParser {
       if (this.pos < this.end) this.fail('unexpected text after the timestamp');
     }
     const family = this.familyFor(name);
-    if (family.type === 'histogram' && !hasLe && name.length === family.name.length + 7 && name === `${family.name}_bucket`) {
+    if (family.type === 'histogram' && (seen & 1) === 0 && name.length === family.name.length + 7 && name === `${family.name}_bucket`) {
       this.fail(`histogram bucket ${name} has no "le" label`, this.lineStart);
     }
-    if (family.type === 'summary' && !hasQuantile && name === family.name) {
+    if (family.type === 'summary' && (seen & 2) === 0 && name === family.name) {
       this.fail(`summary sample ${name} has no "quantile" label`, this.lineStart);
     }
     family.hasSamples = true;
-    // Header labels override the body's, as Pushgateway does.
-    labels['job'] = this.job;
-    for (const g of this.groupingNames) labels[g] = this.grouping[g]!;
-    this.points.push({ family: family.name, type: family.type, labels, value: value!, key: t.slice(nameStart, keyEnd) });
+    this.points.push(new TextPoint(family.name, family.type, value!, t.slice(nameStart, keyEnd), this.header));
   }
 
-  /** Returns bit 1 when an `le` label was present, bit 2 for `quantile` (checked before empty values are dropped). */
-  private parseLabels(labels: Labels): number {
+  /**
+   * Checks a label set without building it (the aggregate rarely needs labels: TextPoint parses them on demand).
+   * Returns bit 1 when an `le` label is present, bit 2 for `quantile`.
+   */
+  private scanLabels(): number {
     const t = this.t;
     let seen = 0;
-    let names: string[] | null = null;
+    let count = 0;
     for (;;) {
       this.skipBlanks();
       if (this.pos >= this.end) this.fail('label set is not closed with "}"');
@@ -296,67 +294,152 @@ class TextParser {
         return seen;
       }
       const nameAt = this.pos;
-      const labelName = this.readName(false, 'a label name');
-      if (labelName === '__name__') this.fail('label __name__ is not allowed in the text format', nameAt);
-      if (names === null) names = [labelName];
-      else if (names.includes(labelName)) this.fail(`duplicate label ${labelName}`, nameAt);
-      else names.push(labelName);
-      this.skipBlanks();
-      if (t.charCodeAt(this.pos) !== 61 || this.pos >= this.end) this.fail(`expected "=" after label name ${labelName}`);
+      if (!isNameStart(t.charCodeAt(nameAt), false)) this.fail(`invalid character ${JSON.stringify(t[nameAt])} where a label name starts`);
       this.pos++;
-      this.skipBlanks();
-      if (t.charCodeAt(this.pos) !== 34 || this.pos >= this.end) this.fail(`expected '"' to start the value of label ${labelName}`);
-      this.pos++;
-      const value = this.readQuoted(labelName);
-      if (labelName === 'le') seen |= 1;
-      else if (labelName === 'quantile') seen |= 2;
-      if (value !== '') {
-        if (labelName === '__proto__') Object.defineProperty(labels, labelName, { value, enumerable: true, writable: true, configurable: true });
-        else labels[labelName] = value;
+      while (this.pos < this.end && isNameChar(t.charCodeAt(this.pos), false)) this.pos++;
+      const nameLen = this.pos - nameAt;
+      if (nameLen === 8 && t.startsWith('__name__', nameAt)) this.fail('label __name__ is not allowed in the text format', nameAt);
+      for (let k = 0; k < count; k++) {
+        if (this.nameLens[k] === nameLen && sameChars(t, this.nameStarts[k]!, nameAt, nameLen)) this.fail(`duplicate label ${t.slice(nameAt, nameAt + nameLen)}`, nameAt);
       }
+      if (count === this.nameStarts.length) {
+        this.nameStarts = growInt32(this.nameStarts);
+        this.nameLens = growInt32(this.nameLens);
+      }
+      this.nameStarts[count] = nameAt;
+      this.nameLens[count] = nameLen;
+      count++;
+      if (nameLen === 2 && t.startsWith('le', nameAt)) seen |= 1;
+      else if (nameLen === 8 && t.startsWith('quantile', nameAt)) seen |= 2;
+      this.skipBlanks();
+      if (t.charCodeAt(this.pos) !== 61 || this.pos >= this.end) this.fail(`expected "=" after label name ${t.slice(nameAt, nameAt + nameLen)}`);
+      this.pos++;
+      this.skipBlanks();
+      if (t.charCodeAt(this.pos) !== 34 || this.pos >= this.end) this.fail(`expected '"' to start the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
+      this.pos++;
+      this.scanQuoted(nameAt, nameLen);
       this.skipBlanks();
       const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
       if (c === 44) this.pos++;
-      else if (c !== 125) this.fail(c === -1 ? 'label set is not closed with "}"' : `expected "," or "}" after the value of label ${labelName}`);
+      else if (c !== 125) this.fail(c === -1 ? 'label set is not closed with "}"' : `expected "," or "}" after the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
     }
   }
 
-  private readQuoted(labelName: string): string {
+  /** Moves past a label value and its closing quote, checking its escapes. */
+  private scanQuoted(nameAt: number, nameLen: number): void {
     const t = this.t;
-    const start = this.pos;
-    // Fast path: no escapes, the value is one slice.
     while (this.pos < this.end) {
       const c = t.charCodeAt(this.pos);
       if (c === 34) {
-        const value = t.slice(start, this.pos);
         this.pos++;
-        return value;
-      }
-      if (c === 92) break;
-      this.pos++;
-    }
-    let out = t.slice(start, this.pos);
-    let runStart = this.pos;
-    while (this.pos < this.end) {
-      const c = t.charCodeAt(this.pos);
-      if (c === 34) {
-        out += t.slice(runStart, this.pos);
-        this.pos++;
-        return out;
+        return;
       }
       if (c === 92) {
-        out += t.slice(runStart, this.pos);
-        const next = this.pos + 1 < this.end ? t[this.pos + 1] : undefined;
-        if (next === '\\') out += '\\';
-        else if (next === '"') out += '"';
-        else if (next === 'n') out += '\n';
-        else this.fail(next === undefined ? `value of label ${labelName} ends inside an escape` : `invalid escape "\\${next}" in the value of label ${labelName}`);
+        const next = this.pos + 1 < this.end ? t.charCodeAt(this.pos + 1) : -1;
+        if (next !== 92 && next !== 34 && next !== 110) {
+          this.fail(next === -1 ? `value of label ${t.slice(nameAt, nameAt + nameLen)} ends inside an escape` : `invalid escape "\\${t[this.pos + 1]}" in the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
+        }
         this.pos += 2;
-        runStart = this.pos;
         continue;
       }
       this.pos++;
     }
-    return this.fail(`value of label ${labelName} is not closed with '"'`);
+    this.fail(`value of label ${t.slice(nameAt, nameAt + nameLen)} is not closed with '"'`);
   }
+}
+
+function skipBlanksIn(text: string, pos: number): number {
+  while (pos < text.length && isBlank(text.charCodeAt(pos))) pos++;
+  return pos;
+}
+
+function sameChars(t: string, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (t.charCodeAt(a + i) !== t.charCodeAt(b + i)) return false;
+  return true;
+}
+
+function growInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
+/** The labels every point of one message gets from its headers. */
+interface HeaderLabels {
+  job: string;
+  grouping: Labels;
+  groupingNames: string[];
+}
+
+/**
+ * A point of the text decoder. Its labels are parsed from the series text (`key`, already validated) on first use:
+ * the aggregate needs them only for series it has not seen. Being a getter, `labels` is not copied by object spread.
+ */
+class TextPoint implements InputPoint {
+  private parsed: Labels | undefined;
+
+  constructor(
+    readonly family: string,
+    readonly type: InputMetricType,
+    readonly value: number,
+    readonly key: string,
+    private readonly header: HeaderLabels,
+  ) {}
+
+  get labels(): Labels {
+    return (this.parsed ??= labelsFromSeries(this.key, this.header));
+  }
+
+  toJSON(): InputPoint {
+    return { family: this.family, type: this.type, labels: this.labels, value: this.value, key: this.key };
+  }
+}
+
+/** Labels of a validated series text `name{a="x",...}`: escapes resolved, empty values dropped, header labels last. */
+function labelsFromSeries(text: string, header: HeaderLabels): Labels {
+  let pos = 0;
+  while (pos < text.length && isNameChar(text.charCodeAt(pos), true)) pos++;
+  const labels: Labels = { __name__: text.slice(0, pos) };
+  pos = skipBlanksIn(text, pos);
+  if (text.charCodeAt(pos) === 123) {
+    pos++;
+    for (;;) {
+      pos = skipBlanksIn(text, pos);
+      if (pos >= text.length || text.charCodeAt(pos) === 125) break;
+      const nameAt = pos;
+      while (isNameChar(text.charCodeAt(pos), false)) pos++;
+      const name = text.slice(nameAt, pos);
+      pos = skipBlanksIn(text, pos);
+      pos++; // =
+      pos = skipBlanksIn(text, pos);
+      pos++; // opening quote
+      let value = '';
+      let runStart = pos;
+      for (;;) {
+        const c = text.charCodeAt(pos);
+        if (c === 34) break;
+        if (c === 92) {
+          value += text.slice(runStart, pos);
+          const next = text.charCodeAt(pos + 1);
+          value += next === 110 ? '\n' : next === 34 ? '"' : '\\';
+          pos += 2;
+          runStart = pos;
+          continue;
+        }
+        pos++;
+      }
+      value += text.slice(runStart, pos);
+      pos++; // closing quote
+      if (value !== '') {
+        if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
+        else labels[name] = value;
+      }
+      pos = skipBlanksIn(text, pos);
+      if (text.charCodeAt(pos) === 44) pos++;
+    }
+  }
+  // Header labels override the body's, as Pushgateway does.
+  labels['job'] = header.job;
+  for (const g of header.groupingNames) labels[g] = header.grouping[g]!;
+  return labels;
 }
