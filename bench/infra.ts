@@ -1,6 +1,6 @@
 // Start-up cost of the real servers: Kafka broker cold (jars not cached, empty Maven repo) vs warm, Prometheus, Pushgateway.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureKafkaJars, KAFKA_VERSION, startKafka, startPrometheus, startPushgateway } from '@prom-relay/infra';
 
@@ -20,6 +20,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const s = (ms: number): string => (ms / 1000).toFixed(2);
 
 // Cold: a temp jar cache and a temp Maven repository, so every jar (and Maven's plugin) comes from Maven Central.
+const loadAtStart = loadavg()[0] ?? NaN;
 const coldCache = mkdtempSync(join(tmpdir(), 'bench-kafka-cache-'));
 const coldRepo = mkdtempSync(join(tmpdir(), 'bench-m2-'));
 let coldJarsMs: number;
@@ -76,14 +77,16 @@ process.stdout.write(
     `Apache Kafka ${KAFKA_VERSION} single-node KRaft broker (\`-Xmx512m\`), Prometheus 2.42 and Pushgateway 1.5 as started by`,
     '`@prom-relay/infra` for tests and `npm run stack`. "Start" ends when the server answers its readiness probe',
     '(Kafka: a metadata request from kafkajs; Prometheus and Pushgateway: `GET /-/ready` = 200). Cold = jars not cached',
-    'and an empty Maven repository, so everything is downloaded from Maven Central; warm = jars cached in `.cache/kafka`.',
+    'and an empty Maven repository, so everything is downloaded from Maven Central (and storage is formatted once);',
+    `warm = jars and storage template cached in \`.cache/kafka\`. Load average when the run began: ${loadAtStart.toFixed(1)}`,
+    '(the machine is shared; start times grow with load).',
     '',
     '| Measurement | median s | min s | max s | runs | note |',
     '|---|---:|---:|---:|---:|---|',
     row('Kafka cold: resolve jars (Maven Central)', [coldJarsMs], 'network-bound'),
     row('Kafka cold: format + start after download', [coldStartMs], ''),
     row('**Kafka cold total**', [coldJarsMs + coldStartMs], 'jars + start'),
-    row('**Kafka warm start** (format + start)', warm, `budget ${WARM_BUDGET_MS / 1000} s: ${warmMedian < WARM_BUDGET_MS ? 'within' : 'EXCEEDED'}`),
+    row('**Kafka warm start** (storage from template + start)', warm, `budget ${WARM_BUDGET_MS / 1000} s: ${warmMedian < WARM_BUDGET_MS ? 'within' : 'EXCEEDED'}`),
     row('Kafka create topic (8 partitions, leaders ready)', createTopic, ''),
     row('Kafka graceful restart (same ports, data kept)', gracefulRestart, 'stop + start'),
     row('Kafka restart after SIGKILL', crashRestart, 'waits out the old broker session (3 s)'),
