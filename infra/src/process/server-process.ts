@@ -12,8 +12,10 @@ const GUARD_SCRIPT = [
   'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT HUP',
   // USR1 = crash the server (SIGKILL) but let the guard reap it and exit on its own.
   'trap \'kill -KILL "$child" 2>/dev/null\' USR1',
+  // A dead parent that nobody has reaped yet is a zombie: kill -0 still succeeds, so read its state too.
+  'parent_gone() { kill -0 "$parent" 2>/dev/null || return 0; local st; read -r st < "/proc/$parent/stat" 2>/dev/null || return 1; st=${st##*) }; [ "${st%% *}" = Z ]; }',
   'while kill -0 "$child" 2>/dev/null; do',
-  '  if ! kill -0 "$parent" 2>/dev/null; then kill -KILL 0; fi',
+  '  if parent_gone; then kill -KILL 0; fi',
   '  sleep 1 & wait -n',
   'done',
   'wait "$child"',
