@@ -9,11 +9,6 @@ const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** True when the float's bit pattern is exactly the staleness marker (only reliable for values read from bytes). */
-export function isStaleNaNBits(lo: number, hi: number): boolean {
-  return lo === STALE_NAN_LO && hi === STALE_NAN_HI;
-}
-
 /** Bit pattern of a double as [lo, hi] words (used by tests and the CLI). */
 export function float64Words(value: number): [number, number] {
   f64[0] = value;

@@ -25,10 +25,19 @@ let root: ShapeNode = { children: new Map() };
 let nodeCount = 0;
 let last: ShapeNode | undefined;
 
-function compile(names: string[]): Factory {
+/** Set when the runtime forbids code generation from strings; plain stores are used then. */
+let compileDisabled = false;
+
+function compile(names: string[]): Factory | undefined {
+  if (compileDisabled) return undefined;
   const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
-  // Keys are JSON string literals, never code; __proto__ never reaches here (see shapeFor).
-  return new Function('v', `return { ${body} };`) as Factory;
+  try {
+    // Keys are JSON string literals, never code; __proto__ never reaches here (see shapeFor).
+    return new Function('v', `return { ${body} };`) as Factory;
+  } catch {
+    compileDisabled = true;
+    return undefined;
+  }
 }
 
 function shapeFor(names: string[], count: number): ShapeNode | undefined {
@@ -60,7 +69,10 @@ function shapeFor(names: string[], count: number): ShapeNode | undefined {
       }
       seen.add(name);
     }
-    if (node.duplicate === undefined && !seen.has('__proto__')) node.factory = compile(own);
+    if (node.duplicate === undefined && !seen.has('__proto__')) {
+      const factory = compile(own);
+      if (factory !== undefined) node.factory = factory;
+    }
   }
   return node;
 }

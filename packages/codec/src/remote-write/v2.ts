@@ -1,10 +1,10 @@
 import { CodecError } from '../errors.js';
-import { setLabel } from '../labels.js';
 import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../protobuf/reader.js';
 import { ProtoWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
-import { duplicateLabel, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { buildLabels } from './label-shapes.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
 import { readSample, writeSample } from './v1.js';
@@ -21,32 +21,73 @@ const TAG_METADATA = 0x2a;
 /** Suffixes a series name may add to its metric family name (classic histograms, summaries, counters). */
 const FAMILY_SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created', '_info'];
 
-/** Builds the symbols table as series are written; index 0 is always "". */
+/** A symbol's index in the request being written; valid while `epoch` equals the table's epoch. */
+interface SymbolSlot {
+  index: number;
+  epoch: number;
+}
+
+/** Slots persist across calls (the same strings come back at every flush); bounded, reset when full. */
+let slots = new Map<string, SymbolSlot>();
+const MAX_SLOTS = 1 << 17;
+let tableEpoch = 0;
+
+/** Builds the symbols table as series are written; index 0 is always "". One Map lookup per string. */
 class SymbolTable {
   readonly symbols: string[] = [''];
-  private readonly index = new Map<string, number>([['', 0]]);
+  private readonly epoch = ++tableEpoch;
 
   ref(value: string): number {
-    let ref = this.index.get(value);
-    if (ref === undefined) {
-      ref = this.symbols.length;
-      this.symbols.push(value);
-      this.index.set(value, ref);
+    if (value === '') return 0;
+    let slot = slots.get(value);
+    if (slot === undefined) {
+      if (slots.size >= MAX_SLOTS) slots = new Map();
+      slot = { index: -1, epoch: -1 };
+      slots.set(value, slot);
     }
-    return ref;
+    if (slot.epoch !== this.epoch) {
+      slot.epoch = this.epoch;
+      slot.index = this.symbols.length;
+      this.symbols.push(value);
+    }
+    return slot.index;
   }
 }
 
 function writeLabelRefs(w: ProtoWriter, table: SymbolTable, labels: Labels, tag: number): void {
-  const names = sortedNames(labels);
-  if (names.length === 0) return;
+  if (labels === null || typeof labels !== 'object') sortedNames(labels); // throws the shape error
   w.uint32(tag);
   const at = w.fork(1);
-  for (const name of names) {
-    const value = labels[name];
+  const start = w.pos;
+  // for-in walks the enum cache without allocating; label sets usually arrive sorted.
+  let prev = '';
+  let first = true;
+  let sorted = true;
+  for (const name in labels) {
+    if (!first && name <= prev) {
+      sorted = false;
+      break;
+    }
+    first = false;
+    prev = name;
+    const value: unknown = labels[name];
     if (typeof value !== 'string') throw invalidLabelValue(name, value);
     w.uint32(table.ref(name));
     w.uint32(table.ref(value));
+  }
+  if (!sorted) {
+    w.pos = start;
+    for (const name of sortedNames(labels)) {
+      const value: unknown = labels[name];
+      if (typeof value !== 'string') throw invalidLabelValue(name, value);
+      w.uint32(table.ref(name));
+      w.uint32(table.ref(value));
+    }
+  }
+  if (w.pos === start) {
+    // No labels: drop the empty field altogether.
+    w.pos = at - 1;
+    return;
   }
   w.join(at, 1);
 }
@@ -205,26 +246,29 @@ function readRefs(r: ProtoReader, wire: number, out: number[], tagAt: number, li
   }
 }
 
+const refNames: string[] = [];
+const refValues: string[] = [];
+
 function resolveLabels(refs: number[], symbols: string[], offset: number): Labels {
   if (refs.length % 2 !== 0) {
     throw new CodecError('PROM_RELAY_CODEC_SYMBOL_REF', `labels_refs has an odd length ${refs.length} at byte ${offset}`, { offset });
   }
-  const labels: Labels = {};
-  for (let i = 0; i < refs.length; i += 2) {
-    const name = symbols[refs[i]!];
-    const value = symbols[refs[i + 1]!];
+  const count = refs.length / 2;
+  for (let i = 0; i < count; i++) {
+    const name = symbols[refs[2 * i]!];
+    const value = symbols[refs[2 * i + 1]!];
     if (name === undefined || value === undefined) {
-      const bad = name === undefined ? refs[i]! : refs[i + 1]!;
+      const bad = name === undefined ? refs[2 * i]! : refs[2 * i + 1]!;
       throw new CodecError(
         'PROM_RELAY_CODEC_SYMBOL_REF',
         `symbol reference ${bad} outside the table of ${symbols.length} symbols at byte ${offset}`,
         { offset },
       );
     }
-    if (Object.hasOwn(labels, name)) throw duplicateLabel(name, offset);
-    setLabel(labels, name, value);
+    refNames[i] = name;
+    refValues[i] = value;
   }
-  return labels;
+  return buildLabels(refNames, refValues, count, offset);
 }
 
 function symbolAt(symbols: string[], ref: number, offset: number): string {
