@@ -2,6 +2,8 @@
 // Run: node --conditions=@prom-relay/source --import tsx --expose-gc bench/relay-core.ts
 import { parseExposition } from '@prom-relay/codec';
 import { Counter, Registry } from 'prom-client';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
@@ -149,6 +151,37 @@ function promClientSeries(n: number): Registry {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+interface MemoryFigures {
+  heap: number;
+  rss: number;
+  collectMs: number;
+  stateBytes: number;
+}
+
+/** Runs in a fresh process (`--child <what> <n>`) so RSS growth is not blurred by earlier phases. */
+async function child(what: string, n: number): Promise<MemoryFigures> {
+  if (what === 'relay') {
+    const m = memory(() => buildAggregate(n));
+    const collectMs = timeMs(() => m.value.collect(Date.now()), 3);
+    const stateBytes = n <= 100_000 ? Buffer.byteLength(JSON.stringify(m.value.toState())) : 0;
+    return { heap: m.heap, rss: m.rss, collectMs, stateBytes };
+  }
+  const m = memory(() => promClientSeries(n));
+  const start = performance.now();
+  await m.value.metrics();
+  return { heap: m.heap, rss: m.rss, collectMs: performance.now() - start, stateBytes: 0 };
+}
+
+function inChild(what: string, n: number): MemoryFigures {
+  const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', what, String(n)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (run.status !== 0) throw new Error(`child ${what} ${n} failed: ${run.status ?? run.signal}`);
+  return JSON.parse(run.stdout) as MemoryFigures;
+}
+
 async function main() {
   log('generating messages');
   const shortLived = records(2000, 3);
@@ -165,27 +198,11 @@ async function main() {
   const parseShort = best(3, () => codecParseRate(shortLived, shortSamples));
   const parseSteady = best(3, () => codecParseRate(steady, steadySamples));
 
-  log('100k series: memory and collect');
-  const m100k = memory(() => buildAggregate(100_000));
-  const collect100k = timeMs(() => m100k.value.collect(Date.now()));
-  const state = JSON.stringify(m100k.value.toState());
-  const stateBytes = Buffer.byteLength(state);
-  m100k.value = null as unknown as PartitionAggregate;
-
-  log('prom-client peer at 100k series');
-  const pc = memory(() => promClientSeries(100_000));
-  const pcRenderMs = timeMs(() => void pc.value.metrics(), 1);
-  const pcRenderMsAsync = await (async () => {
-    const start = performance.now();
-    await pc.value.metrics();
-    return performance.now() - start;
-  })();
-  pc.value = null as unknown as Registry;
-
-  log('1M series: memory and collect');
-  const m1m = memory(() => buildAggregate(1_000_000));
-  const collect1m = timeMs(() => m1m.value.collect(Date.now()), 2);
-  m1m.value = null as unknown as PartitionAggregate;
+  log('100k series (child processes)');
+  const r100k = inChild('relay', 100_000);
+  const pc100k = inChild('prom-client', 100_000);
+  log('1M series (child process)');
+  const r1m = inChild('relay', 1_000_000);
 
   const out = [
     '## Relay core: decode + aggregate, collect, memory',
@@ -194,24 +211,30 @@ async function main() {
     'text exposition messages of 100 samples as prom-client writes them (45 cumulative counters, 5 histograms of 11 buckets',
     'with `_sum`), each message a producer push with job, instance grouping, producer id and seq headers. "Short-lived":',
     `${fmt(2000)} producers (own id and instance) × 3 pushes; "steady": 100 producers × 60 pushes. Best of 3 runs.`,
-    'Decode peer: the codec\'s generic `parseExposition` on the same bodies, parsing only (no aggregation).',
-    'Collect/memory: output series fed through the same decode path, one producer per 100 series; peer: prom-client',
-    'holding the same number of counter series in a Registry and rendering them with `registry.metrics()`.',
+    "Decode peer: the codec's generic `parseExposition` on the same bodies, parsing only (no aggregation).",
+    'Collect/memory, each in a fresh process: output series fed through the same decode path (one producer per 100 series,',
+    '3 labels + job); heap and RSS growth after GC, divided by the series count. Peer: prom-client holding the same number',
+    'of counter series (same labels) in a Registry, rendered with `registry.metrics()`.',
     '',
     '| measure | prom-relay | peer (same run) |',
     '| --- | --- | --- |',
     `| ingest, short-lived producers (samples/s) | ${fmt(ingestShort)} (decode + apply) | ${fmt(parseShort)} (codec \`parseExposition\` alone) |`,
     `| ingest, steady producers (samples/s) | ${fmt(ingestSteady)} (decode + apply) | ${fmt(parseSteady)} (codec \`parseExposition\` alone) |`,
-    `| output all of 100k series | ${collect100k.toFixed(1)} ms (\`collect()\`) | ${Math.max(pcRenderMs, pcRenderMsAsync).toFixed(1)} ms (prom-client \`registry.metrics()\`) |`,
-    `| output all of 1M series | ${collect1m.toFixed(1)} ms (\`collect()\`) | — |`,
-    `| heap per active series at 100k | ${fmt(m100k.heap / 100_000)} B | ${fmt(pc.heap / 100_000)} B (prom-client counter series) |`,
-    `| RSS growth per active series at 100k | ${fmt(m100k.rss / 100_000)} B | ${fmt(pc.rss / 100_000)} B |`,
-    `| heap per active series at 1M | ${fmt(m1m.heap / 1_000_000)} B | — |`,
-    `| RSS growth per active series at 1M | ${fmt(m1m.rss / 1_000_000)} B | — |`,
-    `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(stateBytes / 100_000)} B/series | — |`,
+    `| output all of 100k series | ${r100k.collectMs.toFixed(1)} ms (\`collect()\`) | ${pc100k.collectMs.toFixed(1)} ms (prom-client \`registry.metrics()\`) |`,
+    `| output all of 1M series | ${r1m.collectMs.toFixed(1)} ms (\`collect()\`) | — |`,
+    `| heap per active series at 100k | ${fmt(r100k.heap / 100_000)} B | ${fmt(pc100k.heap / 100_000)} B (prom-client) |`,
+    `| RSS growth per active series at 100k | ${fmt(r100k.rss / 100_000)} B | ${fmt(pc100k.rss / 100_000)} B (prom-client) |`,
+    `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | — |`,
+    `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | — |`,
+    `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,
     '',
   ];
   process.stdout.write(out.join('\n'));
 }
 
-await main();
+const childAt = process.argv.indexOf('--child');
+if (childAt !== -1) {
+  process.stdout.write(JSON.stringify(await child(process.argv[childAt + 1]!, Number(process.argv[childAt + 2]))));
+} else {
+  await main();
+}

@@ -32,13 +32,26 @@ export function ownString(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
+const internedValues = new Map<string, string>();
+const MAX_INTERNED_VALUES = 200_000;
+
+/** Short label values repeat across series (status, method, region): keep one copy of each, up to a cap. */
+export function internValue(s: string): string {
+  if (s.length > 24) return ownString(s);
+  const known = internedValues.get(s);
+  if (known !== undefined) return known;
+  const own = ownString(s);
+  if (internedValues.size < MAX_INTERNED_VALUES) internedValues.set(own, own);
+  return own;
+}
+
 /** A label set with names in sorted order and strings owned (safe to keep for the life of a series). */
 export function ownedSortedLabels(labels: Labels, drop?: ReadonlySet<string> | readonly string[]): Labels {
   const out: Labels = {};
   const names = Object.keys(labels).sort();
   for (const name of names) {
     if (drop !== undefined && (Array.isArray(drop) ? drop.includes(name) : (drop as ReadonlySet<string>).has(name))) continue;
-    setLabel(out, intern(name), ownString(labels[name]!));
+    setLabel(out, intern(name), internValue(labels[name]!));
   }
   return out;
 }

@@ -67,12 +67,11 @@ class OutputSeries {
  * scope; what is per producer (counter baselines, gauge values) lives in the producer's state.
  */
 class InputSeries {
-  targets: OutputSeries[] | null = null;
+  targets: Targets | null = null;
   /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
   holders = 0;
   lastFed = 0;
   constructor(
-    readonly scope: Scope,
     readonly key: string,
     readonly family: string,
     readonly type: InputMetricType,
@@ -89,7 +88,7 @@ class Contribution {
   tick = 0;
   inGauges = false;
   /** PER_PRODUCER inputs: this producer's own output series. */
-  targets: OutputSeries[] | null = null;
+  targets: Targets | null = null;
   constructor(
     readonly owner: ProducerScope,
     readonly input: InputSeries,
@@ -136,6 +135,8 @@ interface InputPlan {
 }
 
 type Failure = LimitKind | 'invalid';
+/** One output series (the common case, no array) or several. */
+type Targets = OutputSeries | OutputSeries[];
 
 /**
  * The aggregation state of one Kafka partition: counters as running totals of increases over all producers, gauges
@@ -150,7 +151,9 @@ export class PartitionAggregate {
   private readonly producers = new Map<string, ProducerState>();
   private readonly seriesPerJob = new Map<string, number>();
   private tick = 0;
-  private scratch: Array<OutputSeries[] | null> = [];
+  private scratch: Array<Targets | null> = [];
+  /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
+  private readonly epoch = Date.now();
   private scratchInputs: Array<InputSeries | null> = [];
 
   constructor(opts: AggregateOptions) {
@@ -167,7 +170,8 @@ export class PartitionAggregate {
     return this.producers.size;
   }
 
-  apply(batch: IngestBatch, now: number): ApplyResult {
+  apply(batch: IngestBatch, nowMs: number): ApplyResult {
+    const now = nowMs - this.epoch;
     const result: ApplyResult = {
       accepted: 0,
       duplicate: false,
@@ -248,7 +252,7 @@ export class PartitionAggregate {
         if (typeof created === 'string') failure = created;
         else input = created;
       }
-      let targets: OutputSeries[] | null = null;
+      let targets: Targets | null = null;
       if (input !== undefined) {
         if ((input.flags & PER_PRODUCER) !== 0) {
           const c = this.contributionOf(pscope, input);
@@ -299,7 +303,7 @@ export class PartitionAggregate {
     return result;
   }
 
-  private feed(pscope: ProducerScope, input: InputSeries, targets: OutputSeries[], v: number, delta: boolean, now: number): void {
+  private feed(pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number): void {
     let increase = 0;
     if ((input.flags & HAS_TOTAL) !== 0) {
       const last = pscope.counters.get(input);
@@ -321,21 +325,8 @@ export class PartitionAggregate {
       c.tick = ++this.tick;
     }
     input.lastFed = now;
-    for (let j = 0; j < targets.length; j++) {
-      const t = targets[j]!;
-      t.lastFed = now;
-      const gauge = t.gauge;
-      if (gauge === null) {
-        t.value += increase;
-      } else {
-        gauge.contribs.add(c!);
-        c!.inGauges = true;
-        if (t.mode === 'last') {
-          t.value = v;
-          gauge.tick = c!.tick;
-        }
-      }
-    }
+    if (targets instanceof OutputSeries) feedTarget(targets, c, v, increase, now);
+    else for (let j = 0; j < targets.length; j++) feedTarget(targets[j]!, c, v, increase, now);
   }
 
   private contributionOf(pscope: ProducerScope, input: InputSeries): Contribution {
@@ -368,21 +359,21 @@ export class PartitionAggregate {
     }
     if (count > this.opts.limits.maxLabelsPerSeries) return 'maxLabelsPerSeries';
     const plan = this.plan(labels, point.family, point.type, producerId);
-    let targets: OutputSeries[] | null = null;
+    let targets: Targets | null = null;
     if ((plan.flags & PER_PRODUCER) === 0) {
       const t = this.materialize(plan.specs, job);
       if (typeof t === 'string') return t;
       targets = t;
     }
     const groupKey = point.type === 'histogram' || point.type === 'summary' ? this.groupKeyOf(labels, point.family) : null;
-    const input = new InputSeries(scope, ownString(key), intern(point.family), point.type, plan.flags, groupKey);
+    const input = new InputSeries(ownString(key), intern(point.family), point.type, plan.flags, groupKey);
     input.targets = targets;
     scope.inputs.set(input.key, input);
     return input;
   }
 
   /** The output series of `specs`, creating missing ones; refuses, creating nothing, when a limit would be passed. */
-  private materialize(specs: OutputSpec[], job: string): OutputSeries[] | LimitKind {
+  private materialize(specs: OutputSpec[], job: string): Targets | LimitKind {
     let fresh: OutputSpec[] | null = null;
     for (const spec of specs) {
       if (!this.outputs.has(spec.key) && !fresh?.some((f) => f.key === spec.key)) (fresh ??= []).push(spec);
@@ -399,6 +390,7 @@ export class PartitionAggregate {
         this.addOutput(new OutputSeries(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge));
       }
     }
+    if (specs.length === 1) return this.outputs.get(specs[0]!.key)!;
     const out = new Array<OutputSeries>(specs.length);
     for (let i = 0; i < specs.length; i++) out[i] = this.outputs.get(specs[i]!.key)!;
     return out;
@@ -499,7 +491,7 @@ export class PartitionAggregate {
     c.inGauges = false;
     const targets = c.targets ?? c.input.targets;
     if (targets === null) return;
-    for (const t of targets) {
+    for (const t of targetList(targets)) {
       const gauge = t.gauge;
       if (gauge !== null && gauge.contribs.delete(c) && t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
     }
@@ -518,7 +510,8 @@ export class PartitionAggregate {
    * `_count`). A series not fed for `seriesTtlMs`, or a gauge whose producers all ended, comes out once with
    * `stale: true` and is dropped; producers silent for `producerTtlMs` are forgotten.
    */
-  collect(now: number): OutputSample[] {
+  collect(nowMs: number): OutputSample[] {
+    const now = nowMs - this.epoch;
     const ttl = this.opts.seriesTtlMs;
     const out: OutputSample[] = [];
     for (const s of this.outputs.values()) {
@@ -586,10 +579,11 @@ export class PartitionAggregate {
   toState(): AggregateState {
     const outputIndex = new Map<OutputSeries, number>();
     for (const s of this.outputs.values()) if (s.lastFed !== NEVER_FED) outputIndex.set(s, outputIndex.size);
-    const targetsOf = (targets: OutputSeries[] | null): number[] | null => {
+    const epoch = this.epoch;
+    const targetsOf = (targets: Targets | null): number[] | null => {
       if (targets === null) return null;
       const idx: number[] = [];
-      for (const t of targets) {
+      for (const t of targetList(targets)) {
         const i = outputIndex.get(t);
         if (i === undefined) return null;
         idx.push(i);
@@ -601,7 +595,7 @@ export class PartitionAggregate {
     for (const scope of this.scopes.values()) {
       for (const input of scope.inputs.values()) {
         inputIndex.set(input, inputs.length);
-        inputs.push([scope.key, input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed, targetsOf(input.targets)]);
+        inputs.push([scope.key, input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed + epoch, targetsOf(input.targets)]);
       }
     }
     const producers: AggregateState['producers'] = [];
@@ -616,12 +610,12 @@ export class PartitionAggregate {
           gauges = [];
           for (const c of pscope.gauges.values()) {
             contribIndex.set(c, [producers.length, scopes.length]);
-            gauges.push([inputIndex.get(c.input)!, encodeNumber(c.value), c.lastFed, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
+            gauges.push([inputIndex.get(c.input)!, encodeNumber(c.value), c.lastFed + epoch, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
           }
         }
         scopes.push([pscope.key, counters, gauges]);
       }
-      producers.push([p.id, p.job, p.lastSeq, p.lastSeen, scopes]);
+      producers.push([p.id, p.job, p.lastSeq, p.lastSeen + epoch, scopes]);
     }
     const outputs: AggregateState['outputs'] = [];
     for (const s of this.outputs.values()) {
@@ -635,7 +629,7 @@ export class PartitionAggregate {
         }
         gauge = [s.gauge.tick, contribs, s.gauge.buckets];
       }
-      outputs.push([s.key, s.labels, s.mode, s.job, encodeNumber(s.value), s.lastFed, gauge]);
+      outputs.push([s.key, s.labels, s.mode, s.job, encodeNumber(s.value), s.lastFed + epoch, gauge]);
     }
     return { format: STATE_FORMAT, version: 1, tick: this.tick, outputs, inputs, producers };
   }
@@ -651,23 +645,26 @@ export class PartitionAggregate {
       const outputs: OutputSeries[] = s.outputs.map(([key, labels, mode, job, value, lastFed, g]) => {
         const gauge = g === null ? null : new GaugeState(mode === 'valueHistogram' ? histogramParts(labels, g[2]!) : null, g[2]);
         if (gauge !== null) gauge.tick = g![0];
-        const series = new OutputSeries(key, labels, mode, job, lastFed, gauge);
+        const series = new OutputSeries(key, labels, mode, job, lastFed - agg.epoch, gauge);
         series.value = decodeNumber(value);
         agg.addOutput(series);
         return series;
       });
-      const targetsFrom = (idx: number[] | null) => (idx === null ? null : idx.map((i) => outputs[i]!));
+      const targetsFrom = (idx: number[] | null): Targets | null => {
+        if (idx === null) return null;
+        return idx.length === 1 ? outputs[idx[0]!]! : idx.map((i) => outputs[i]!);
+      };
       const inputs: InputSeries[] = s.inputs.map(([scopeKey, key, family, type, flags, groupKey, lastFed, targets]) => {
         const scope = agg.scopeOf(scopeKey);
-        const input = new InputSeries(scope, key, family, type, flags, groupKey);
-        input.lastFed = lastFed;
+        const input = new InputSeries(key, family, type, flags, groupKey);
+        input.lastFed = lastFed - agg.epoch;
         input.targets = targetsFrom(targets);
         scope.inputs.set(key, input);
         return input;
       });
       const pscopes: ProducerScope[][] = [];
       for (const [id, job, lastSeq, lastSeen, scopes] of s.producers) {
-        const p = new ProducerState(id, job, lastSeen);
+        const p = new ProducerState(id, job, lastSeen - agg.epoch);
         p.lastSeq = lastSeq;
         const byScope: ProducerScope[] = [];
         for (const [key, counters, gauges] of scopes) {
@@ -680,7 +677,7 @@ export class PartitionAggregate {
           for (const [ii, value, lastFed, tick, inGauges, targets] of gauges ?? []) {
             const c = agg.contributionOf(pscope, inputs[ii]!);
             c.value = decodeNumber(value);
-            c.lastFed = lastFed;
+            c.lastFed = lastFed - agg.epoch;
             c.tick = tick;
             c.inGauges = inGauges === 1;
             c.targets = targetsFrom(targets);
@@ -752,9 +749,29 @@ function decodeNumber(v: EncodedNumber): number {
   return v === 'NaN' ? NaN : v === '+Inf' ? Infinity : -Infinity;
 }
 
-function hasDropped(targets: OutputSeries[]): boolean {
+function hasDropped(targets: Targets): boolean {
+  if (targets instanceof OutputSeries) return targets.dropped;
   for (let i = 0; i < targets.length; i++) if (targets[i]!.dropped) return true;
   return false;
+}
+
+function targetList(targets: Targets): OutputSeries[] {
+  return targets instanceof OutputSeries ? [targets] : targets;
+}
+
+function feedTarget(t: OutputSeries, c: Contribution | null, v: number, increase: number, now: number): void {
+  t.lastFed = now;
+  const gauge = t.gauge;
+  if (gauge === null) {
+    t.value += increase;
+  } else {
+    gauge.contribs.add(c!);
+    c!.inGauges = true;
+    if (t.mode === 'last') {
+      t.value = v;
+      gauge.tick = c!.tick;
+    }
+  }
 }
 
 function recomputeLast(s: OutputSeries): void {
