@@ -32,8 +32,14 @@ export class RetryingTransport implements Transport {
 
   async send(request: TransportRequest, options: SendOptions): Promise<TransportResult> {
     let backoff = this.policy.minBackoffMs;
+    let previous: TransportResult | undefined;
     for (let attempt = 1; ; attempt++) {
       const result = await this.inner.send(request, options);
+      // No attempt was made because the deadline came during the sleep: the receiver's last answer says more.
+      if (previous && result.status === 'retryable' && result.error.code === 'PROM_RELAY_PUSH_DEADLINE_EXCEEDED') {
+        return { ...previous, attempts: attempt - 1 };
+      }
+      previous = result;
       if (result.status !== 'retryable') return { ...result, attempts: attempt };
       if (result.error.code === 'PROM_RELAY_PUSH_ABORTED' || attempt >= this.policy.maxAttempts) {
         return { ...result, attempts: attempt };
