@@ -77,7 +77,7 @@ pom=infra/kafka/pom.xml
 kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")"
 cache="${PROM_RELAY_KAFKA_CACHE:-$PWD/.cache/kafka}"
 libs="$cache/$kafka_version/libs"
-if [ -f "$cache/$kafka_version/.complete" ] && [ -d "$libs" ]; then
+if [ -f "$libs/.complete" ] || { [ -f "$cache/$kafka_version/.complete" ] && [ -d "$libs" ]; }; then
   say "Kafka $kafka_version jars cached in $libs"
 else
   command -v mvn >/dev/null 2>&1 || die "Maven (mvn) is not on PATH and the Kafka $kafka_version jars are not cached: install it: apt-get install -y maven"
@@ -91,9 +91,10 @@ else
     die "Maven could not resolve the Kafka $kafka_version jars: is there network to Maven Central (repo.maven.apache.org)? Configure a proxy or mirror in ~/.m2/settings.xml if needed, then rerun"
   fi
   rm -f "$mvn_log"
+  # The marker goes in before the rename, so libs/ is either absent or complete.
+  date -u +%FT%TZ >"$staging/.complete"
   rm -rf "$libs"
-  mv "$staging" "$libs"
-  date -u +%FT%TZ >"$cache/$kafka_version/.complete"
-  say "cached $(ls "$libs" | wc -l) jars in $libs"
+  mv -T "$staging" "$libs" 2>/dev/null || { rm -rf "$staging"; [ -f "$libs/.complete" ] || die "could not move the jars into $libs"; }
+  say "cached $(ls "$libs"/*.jar | wc -l) jars in $libs"
 fi
 say "ready: prometheus, prometheus-pushgateway, java $java_major, Kafka $kafka_version jars"

@@ -248,10 +248,12 @@ async function storageTemplate(java: string, jvmArgs: string[], libs: string, on
         },
       );
     });
-    if (!existsSync(join(template, BOOTSTRAP_CHECKPOINT))) {
-      rmSync(template, { recursive: true, force: true });
+    try {
       // Atomic: a concurrent start sees either no template or a complete one.
       renameSync(logDir, template);
+    } catch (err) {
+      // Another start renamed its template first: use it.
+      if (!existsSync(join(template, BOOTSTRAP_CHECKPOINT))) throw err;
     }
     return template;
   } finally {

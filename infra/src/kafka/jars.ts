@@ -30,13 +30,14 @@ export function kafkaLibsDir(cacheDir = defaultKafkaCacheDir(), version = KAFKA_
   return join(cacheDir, version, 'libs');
 }
 
-function completeMarker(cacheDir: string): string {
-  return join(cacheDir, KAFKA_VERSION, '.complete');
-}
+/** Written into the staging folder before the rename, so `libs/` either is absent or is complete. */
+const COMPLETE_MARKER = '.complete';
 
 /** True when the jars are cached and complete (no Maven needed). */
 export function kafkaJarsCached(cacheDir = defaultKafkaCacheDir()): boolean {
-  return existsSync(completeMarker(cacheDir)) && existsSync(kafkaLibsDir(cacheDir));
+  const libs = kafkaLibsDir(cacheDir);
+  // The second form is the layout of caches made before the marker moved inside libs/.
+  return existsSync(join(libs, COMPLETE_MARKER)) || (existsSync(libs) && existsSync(join(cacheDir, KAFKA_VERSION, COMPLETE_MARKER)));
 }
 
 /**
@@ -84,15 +85,17 @@ export async function ensureKafkaJars(options: KafkaJarsOptions = {}): Promise<s
         : `Maven failed to resolve the Kafka ${KAFKA_VERSION} jars (exit ${result.code}). Maven said:\n${tail}`,
     );
   }
-  if (kafkaJarsCached(cacheDir)) {
-    // Another run finished first; its cache is complete.
+  writeFileSync(join(staging, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
+  // A libs/ without the marker is the leftover of an interrupted old-style run.
+  if (existsSync(libs) && !kafkaJarsCached(cacheDir)) rmSync(libs, { recursive: true, force: true });
+  try {
+    renameSync(staging, libs);
+  } catch (err) {
     rmSync(staging, { recursive: true, force: true });
-    return libs;
+    // Another run renamed its complete copy first: use it.
+    if (!kafkaJarsCached(cacheDir)) throw err;
   }
-  rmSync(libs, { recursive: true, force: true });
-  renameSync(staging, libs);
-  writeFileSync(completeMarker(cacheDir), `${new Date().toISOString()}\n`);
-  options.onProgress?.(`cached ${readdirSync(libs).length} jars in ${libs}`);
+  options.onProgress?.(`cached ${readdirSync(libs).filter((f) => f.endsWith('.jar')).length} jars in ${libs}`);
   return libs;
 }
 
