@@ -591,12 +591,14 @@ export class PartitionAggregate {
       return idx;
     };
     const inputIndex = new Map<InputSeries, number>();
-    const inputs: AggregateState['inputs'] = [];
+    const scopes: AggregateState['scopes'] = [];
     for (const scope of this.scopes.values()) {
+      const inputs: InputState[] = [];
       for (const input of scope.inputs.values()) {
-        inputIndex.set(input, inputs.length);
-        inputs.push([scope.key, input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed + epoch, targetsOf(input.targets)]);
+        inputIndex.set(input, inputIndex.size);
+        inputs.push([input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed + epoch, targetsOf(input.targets)]);
       }
+      scopes.push([scope.key, inputs]);
     }
     const producers: AggregateState['producers'] = [];
     const contribIndex = new Map<Contribution, [number, number]>();
@@ -620,7 +622,7 @@ export class PartitionAggregate {
     const outputs: AggregateState['outputs'] = [];
     for (const s of this.outputs.values()) {
       if (s.lastFed === NEVER_FED) continue;
-      let gauge: AggregateState['outputs'][number][6] = null;
+      let gauge: AggregateState['outputs'][number][5] = null;
       if (s.gauge !== null) {
         const contribs: number[] = [];
         for (const c of s.gauge.contribs) {
@@ -629,9 +631,9 @@ export class PartitionAggregate {
         }
         gauge = [s.gauge.tick, contribs, s.gauge.buckets];
       }
-      outputs.push([s.key, s.labels, s.mode, s.job, encodeNumber(s.value), s.lastFed + epoch, gauge]);
+      outputs.push([s.labels, s.mode, s.job, encodeNumber(s.value), s.lastFed + epoch, gauge]);
     }
-    return { format: STATE_FORMAT, version: 1, tick: this.tick, outputs, inputs, producers };
+    return { format: STATE_FORMAT, version: 1, tick: this.tick, outputs, scopes, producers };
   }
 
   static fromState(state: unknown, opts: AggregateOptions): PartitionAggregate {
@@ -642,7 +644,8 @@ export class PartitionAggregate {
     }
     try {
       agg.tick = s.tick;
-      const outputs: OutputSeries[] = s.outputs.map(([key, labels, mode, job, value, lastFed, g]) => {
+      const outputs: OutputSeries[] = s.outputs.map(([labels, mode, job, value, lastFed, g]) => {
+        const key = outputKey(labels, mode);
         const gauge = g === null ? null : new GaugeState(mode === 'valueHistogram' ? histogramParts(labels, g[2]!) : null, g[2]);
         if (gauge !== null) gauge.tick = g![0];
         const series = new OutputSeries(key, labels, mode, job, lastFed - agg.epoch, gauge);
@@ -654,14 +657,17 @@ export class PartitionAggregate {
         if (idx === null) return null;
         return idx.length === 1 ? outputs[idx[0]!]! : idx.map((i) => outputs[i]!);
       };
-      const inputs: InputSeries[] = s.inputs.map(([scopeKey, key, family, type, flags, groupKey, lastFed, targets]) => {
+      const inputs: InputSeries[] = [];
+      for (const [scopeKey, scopeInputs] of s.scopes) {
         const scope = agg.scopeOf(scopeKey);
-        const input = new InputSeries(key, family, type, flags, groupKey);
-        input.lastFed = lastFed - agg.epoch;
-        input.targets = targetsFrom(targets);
-        scope.inputs.set(key, input);
-        return input;
-      });
+        for (const [key, family, type, flags, groupKey, lastFed, targets] of scopeInputs) {
+          const input = new InputSeries(key, family, type, flags, groupKey);
+          input.lastFed = lastFed - agg.epoch;
+          input.targets = targetsFrom(targets);
+          scope.inputs.set(key, input);
+          inputs.push(input);
+        }
+      }
       const pscopes: ProducerScope[][] = [];
       for (const [id, job, lastSeq, lastSeen, scopes] of s.producers) {
         const p = new ProducerState(id, job, lastSeen - agg.epoch);
@@ -689,7 +695,7 @@ export class PartitionAggregate {
         agg.producers.set(id, p);
       }
       s.outputs.forEach((o, i) => {
-        const g = o[6];
+        const g = o[5];
         const gauge = outputs[i]!.gauge;
         if (g === null || gauge === null) return;
         const flat = g[1];
@@ -705,9 +711,14 @@ export class PartitionAggregate {
   }
 }
 
+/** Outputs of different modes may share labels (a rule's `last` and a default gauge cannot: names differ, but be safe). */
+function outputKey(labels: Labels, mode: OutputMode): string {
+  return mode === 'total' || mode === 'last' ? labelsKey(labels) : `${mode}\u0000${labelsKey(labels)}`;
+}
+
 function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: OutputMode, buckets: number[] | null): void {
   const labels = sortedLabelsFrom(entries);
-  const key = mode === 'total' || mode === 'last' ? labelsKey(labels) : `${mode}\u0000${labelsKey(labels)}`;
+  const key = outputKey(labels, mode);
   if (plan.specs.some((s) => s.key === key)) return;
   plan.specs.push({ key, labels, mode, buckets });
   plan.flags |= mode === 'total' ? HAS_TOTAL : HAS_GAUGE;
@@ -715,6 +726,7 @@ function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: Output
 
 type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
 type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, inGauges: 0 | 1, targets: number[] | null];
+type InputState = [key: string, family: string, type: InputMetricType, flags: number, groupKey: string | null, lastFed: number, targets: number[] | null];
 type ProducerScopeState = [key: string, counters: Array<number | EncodedNumber>, gauges: ContributionState[] | null];
 
 /** What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). */
@@ -724,7 +736,6 @@ export interface AggregateState {
   tick: number;
   outputs: Array<
     [
-      key: string,
       labels: Labels,
       mode: OutputMode,
       job: string,
@@ -733,9 +744,8 @@ export interface AggregateState {
       gauge: [tick: number, contribs: number[], buckets: number[] | null] | null,
     ]
   >;
-  inputs: Array<
-    [scope: string, key: string, family: string, type: InputMetricType, flags: number, groupKey: string | null, lastFed: number, targets: number[] | null]
-  >;
+  /** Input series by scope; their index (for targets and producers) counts across scopes in this order. */
+  scopes: Array<[key: string, inputs: InputState[]]>;
   producers: Array<[id: string, job: string, lastSeq: number, lastSeen: number, scopes: ProducerScopeState[]]>;
 }
 

@@ -180,7 +180,7 @@ describe('series TTL and producer TTL', () => {
     agg.collect(3000);
     const state = agg.toState();
     expect(state.outputs).toEqual([]);
-    expect(state.inputs).toEqual([]);
+    expect(state.scopes).toEqual([]);
     expect(state.producers).toEqual([]);
   });
 });
