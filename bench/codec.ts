@@ -133,6 +133,8 @@ let coldIndex = 0;
 for (const group of [cases, coldCases]) {
   for (let round = -1; round < RUNS; round++) {
     for (const c of group) {
+      // No forced gc() between cases: a collected, shrunken heap makes the next case pay for regrowing it
+      // (measured: 2-3x slower for every implementation); steady state is what a service sees.
       const started = process.cpuUsage();
       for (let k = 0; k < c.batch; k++) {
         c.op(group === coldCases ? coldIndex++ : k);
