@@ -14,7 +14,7 @@ const TESTING_ENTRY = '@prom-relay/infra/testing';
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const mode = process.env.PROM_RELAY_TEST_KAFKA ?? 'auto';
   const roots = project.vitest.projects.map((p) => p.config.root);
-  const needed = mode === 'always' || (mode !== 'never' && roots.some((root) => mentionsTestingEntry(root)));
+  const needed = mode === 'always' || (mode !== 'never' && roots.some((root) => projectNeedsTestBroker(root)));
   if (!needed) {
     project.provide('promRelayKafkaBrokers', []);
     return undefined;
@@ -28,8 +28,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   };
 }
 
-/** True when a .ts file under root/test or root/src imports the testing entry (a few dozen small files). */
-function mentionsTestingEntry(root: string): boolean {
+/** True when a file under root/test or root/src mentions the testing entry (a few dozen small files). */
+export function projectNeedsTestBroker(root: string): boolean {
   return ['test', 'src'].some((dir) => scan(join(root, dir)));
 }
 

@@ -4,7 +4,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfraError, startKafka, type KafkaServer } from '@prom-relay/infra';
 
-const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
+const { Kafka, logLevel, ConfigResourceTypes, Partitioners } = kafkajs;
 
 function client(brokers: string[]) {
   return new Kafka({ clientId: 'infra-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
@@ -79,7 +79,7 @@ describe('startKafka (own broker)', () => {
 
   it('round-trips messages with keys and headers through a consumer group', async () => {
     await kafka.createTopic('roundtrip', { partitions: 3 });
-    const producer = client(kafka.brokers).producer();
+    const producer = client(kafka.brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({
       topic: 'roundtrip',
@@ -92,7 +92,7 @@ describe('startKafka (own broker)', () => {
 
   it('restart() keeps the ports and the data; kill() then restart() survives a crash', async () => {
     await kafka.createTopic('durable', { partitions: 2 });
-    const producer = client(kafka.brokers).producer();
+    const producer = client(kafka.brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({ topic: 'durable', acks: -1, messages: [{ key: 'a', value: 'before-restart' }] });
     await producer.disconnect();
@@ -107,7 +107,7 @@ describe('startKafka (own broker)', () => {
     await kafka.restart();
     expect(kafka.running).toBe(true);
 
-    const producer2 = client(kafka.brokers).producer();
+    const producer2 = client(kafka.brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer2.connect();
     await producer2.send({ topic: 'durable', acks: -1, messages: [{ key: 'b', value: 'after-restart' }] });
     await producer2.disconnect();
