@@ -1,7 +1,13 @@
 import { CodecError } from '../errors.js';
-import { setLabel } from '../labels.js';
+import { buildLabels } from '../remote-write/label-shapes.js';
 import type { Labels } from '../types.js';
 import type { ExpositionSample, ExpositionType, MetricFamily } from './types.js';
+
+/** Scratch for the labels of the line being parsed (parsing is synchronous). */
+const labelNames: string[] = [];
+const labelValues: string[] = [];
+/** Marks "no label block seen"; replaced by a fresh object per sample. */
+const EMPTY_LABELS: Labels = Object.freeze({}) as Labels;
 
 const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/;
@@ -43,6 +49,9 @@ class ExpositionParser {
   /** Families that had a TYPE line (a HELP line alone creates an untyped family that TYPE may still set). */
   private readonly typed = new Set<MetricFamily>();
   private line = 0;
+  /** The family of the previous sample line: consecutive lines almost always share it. */
+  private lastName = '';
+  private lastFamily: MetricFamily | undefined;
   private text = '';
   private pos = 0;
 
@@ -149,6 +158,16 @@ class ExpositionParser {
 
   /** The family a sample name belongs to: itself, or a histogram/summary it is a `_bucket`/`_sum`/`_count` of. */
   private familyFor(name: string): MetricFamily {
+    if (name === this.lastName && this.lastFamily !== undefined && this.byName.get(this.lastFamily.name) === this.lastFamily) {
+      return this.lastFamily;
+    }
+    const family = this.lookupFamily(name);
+    this.lastName = name;
+    this.lastFamily = family;
+    return family;
+  }
+
+  private lookupFamily(name: string): MetricFamily {
     const own = this.byName.get(name);
     if (own && own.type !== 'histogram') return own;
     for (const suffix of ['_bucket', '_sum', '_count']) {
@@ -162,12 +181,13 @@ class ExpositionParser {
   private parseSample(): void {
     const t = this.text;
     const name = this.readName(true, 'a metric name');
-    const labels: Labels = {};
+    let labels: Labels = EMPTY_LABELS;
     const afterName = this.pos;
     this.skipBlanks();
     if (this.pos < t.length && t.charCodeAt(this.pos) === 123) {
       this.pos++;
-      this.parseLabels(labels);
+      const count = this.parseLabels();
+      labels = count === 0 ? {} : buildLabels(labelNames, labelValues, count, 0);
       if (this.pos < t.length && t.charCodeAt(this.pos) !== 32 && t.charCodeAt(this.pos) !== 9) {
         this.fail(`expected a blank after the labels of ${name}, found ${JSON.stringify(t[this.pos])}`);
       }
@@ -181,6 +201,7 @@ class ExpositionParser {
     const value = parseFloatToken(valueToken);
     if (value === undefined) this.fail(`invalid value ${JSON.stringify(valueToken)}`, valueAt);
     this.skipBlanks();
+    if (labels === EMPTY_LABELS) labels = {};
     const sample: ExpositionSample = { name, labels, value };
     if (this.pos < t.length) {
       const tsAt = this.pos;
@@ -202,26 +223,32 @@ class ExpositionParser {
     family.samples.push(sample);
   }
 
-  private parseLabels(labels: Labels): void {
+  /** Parses `name="value",...}` (after the brace) into labelNames/labelValues; returns the count. */
+  private parseLabels(): number {
     const t = this.text;
+    let count = 0;
     for (;;) {
       this.skipBlanks();
       if (this.pos >= t.length) this.fail('label set is not closed with "}"');
       if (t.charCodeAt(this.pos) === 125) {
         this.pos++;
-        return;
+        return count;
       }
       const nameAt = this.pos;
       const labelName = this.readName(false, 'a label name');
       if (labelName === '__name__') this.fail('label __name__ is not allowed in the text format', nameAt);
-      if (Object.hasOwn(labels, labelName)) this.fail(`duplicate label ${labelName}`, nameAt);
+      for (let i = 0; i < count; i++) {
+        if (labelNames[i] === labelName) this.fail(`duplicate label ${labelName}`, nameAt);
+      }
       this.skipBlanks();
       if (t.charCodeAt(this.pos) !== 61) this.fail(`expected "=" after label name ${labelName}`);
       this.pos++;
       this.skipBlanks();
       if (t.charCodeAt(this.pos) !== 34) this.fail(`expected '"' to start the value of label ${labelName}`);
       this.pos++;
-      setLabel(labels, labelName, this.readQuoted(labelName));
+      labelNames[count] = labelName;
+      labelValues[count] = this.readQuoted(labelName);
+      count++;
       this.skipBlanks();
       const c = t.charCodeAt(this.pos);
       if (c === 44) {
@@ -235,6 +262,14 @@ class ExpositionParser {
   /** Reads a label value up to its closing quote, resolving \\, \" and \n. */
   private readQuoted(labelName: string): string {
     const t = this.text;
+    const start = this.pos;
+    const quote = t.indexOf('"', start);
+    const backslash = t.indexOf('\\', start);
+    if (quote !== -1 && (backslash === -1 || backslash > quote)) {
+      // No escapes: one slice.
+      this.pos = quote + 1;
+      return t.slice(start, quote);
+    }
     let out = '';
     let runStart = this.pos;
     while (this.pos < t.length) {
