@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { RemoteWriteClient } from '@prom-relay/push-client';
-import type { WriteSeries } from '@prom-relay/push-client';
+import type { WriteResult, WriteSeries } from '@prom-relay/push-client';
 
 const require = createRequire(import.meta.url);
 const peer = require('prometheus-remote-write') as {
@@ -68,11 +68,17 @@ async function runOurs(url: string, data: WriteSeries[]): Promise<number> {
   const chunk = Math.max(1, WRITE_CHUNK_SAMPLES / SAMPLES_PER_SERIES);
   const started = performance.now();
   let sent = 0;
-  for (let i = 0; i < data.length; i += chunk) {
-    const result = await client.write(data.slice(i, i + chunk));
+  const check = (result: WriteResult): void => {
     if (result.status !== 'success') throw new Error(`write failed: ${result.status}`);
     sent += result.counts.samplesSent;
+  };
+  // Two write() calls in flight: the next call's series are prepared while the shards still send the last ones.
+  const pending: Array<Promise<WriteResult>> = [];
+  for (let i = 0; i < data.length; i += chunk) {
+    pending.push(client.write(data.slice(i, i + chunk)));
+    if (pending.length >= 2) check(await pending.shift()!);
   }
+  for (const p of pending) check(await p);
   const seconds = (performance.now() - started) / 1000;
   await client.close();
   if (sent !== data.length * SAMPLES_PER_SERIES) throw new Error(`sent ${sent} of ${data.length * SAMPLES_PER_SERIES}`);
@@ -182,7 +188,7 @@ async function main(): Promise<void> {
 Workload: ${fmt(SAMPLES)} samples per shape, series of 6 labels (with \`__name__\`), sent as RW 1.0 to a local
 receiver in a child process that reads each body and answers 204; ${PER_REQUEST} samples per request and
 ${CONCURRENCY} requests in flight for both clients. \`RemoteWriteClient.write()\` (validation, label sorting,
-sharding by series hash, encode, snappy; ${fmt(WRITE_CHUNK_SAMPLES)} samples per call) against npm
+sharding by series hash, encode, snappy; ${fmt(WRITE_CHUNK_SAMPLES)} samples per call, two calls in flight) against npm
 \`prometheus-remote-write\` ${peerVersion} \`pushTimeseries\` (Node's fetch). Median of 3 interleaved runs.
 Shapes: one sample per series (what a relay flush sends) and 100 samples per series (a backfill).
 

@@ -227,7 +227,8 @@ function toSeriesError(err: unknown): PushClientError {
   return new PushClientError('PROM_RELAY_PUSH_INVALID_SERIES', message, { cause: err });
 }
 
-function asTimeSeries(entry: WriteSeries | undefined): TimeSeries {
+/** A plain TimeSeries copy of whatever the caller passed, for reporting it back. */
+export function asTimeSeries(entry: WriteSeries | undefined): TimeSeries {
   const raw = entry?.labels;
   let labels: Labels = {};
   if (Array.isArray(raw)) {

@@ -7,7 +7,7 @@ import type { SendOptions, Transport, TransportRequest, TransportResult } from '
 import { RemoteWriteMetrics } from './metrics.js';
 import { resolveRemoteWriteOptions } from './options.js';
 import type { RemoteWriteOptions, ResolvedRemoteWriteOptions } from './options.js';
-import { prepareWrite, sampleCount } from './prepare.js';
+import { asTimeSeries, prepareWrite, sampleCount } from './prepare.js';
 import { SendQueue } from './send-queue.js';
 import type {
   DrainResult,
@@ -432,8 +432,8 @@ export class RemoteWriteClient {
   }
 
   private closedResult(series: readonly WriteSeries[], error: PushClientError): WriteResult {
-    const rejected = series.map((s) => ({ series: { labels: { ...(s.labels as Record<string, string>) }, samples: [...(s.samples ?? [])] }, error }));
-    const samplesFailed = series.reduce((n, s) => n + (s.samples?.length ?? 0) + (s.histograms?.length ?? 0), 0);
+    const rejected = series.map((s) => ({ series: asTimeSeries(s), error }));
+    const samplesFailed = rejected.reduce((n, r) => n + sampleCount(r.series), 0);
     return {
       status: 'failure',
       error,
