@@ -114,19 +114,19 @@ describe('decodeExpositionText', () => {
     const rand = rng(7);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const names = ['a', 'b_total', 'h', 'h_bucket', 'h_sum', 'h_count', 's', 's_sum', 's_count', 'x:y'];
-    const values = ['1', '0', '-2.5', '1e3', '.5', '5.', 'NaN', '+Inf', '-inf', 'Inf', '0x1', '1_0', '--1', '.', '+.5e-2'];
+    const values = ['1', '0', '-2.5', '1e3', '.5', '5.', 'NaN', '+Inf', '-inf', 'Inf', '0x1', '1_0', '--1', '.', '+.5e-2', '1e400', '-0', '+5', 'nan', 'Infinity', '007', '1.2.3', '1e', 'e1'];
     const labelValues = ['v', '', 'a\\"b', 'line\\nbreak', 'back\\\\slash', 'ünï', 'bad\\t'];
     const line = () => {
       const r = rand();
       if (r < 0.15) return `# TYPE ${pick(['a', 'h', 's', 'b_total'])} ${pick(['counter', 'gauge', 'histogram', 'summary', 'untyped', 'nope'])}`;
       if (r < 0.2) return `# HELP ${pick(names)} some help \\n text`;
-      if (r < 0.25) return pick(['', '# just a comment', '  ', '#']);
+      if (r < 0.25) return pick(['', '# just a comment', '  ', '#', '#TYPE a counter', '# TYPE a counter ', '# TYPE\ta\tgauge', '# HELP', '# TYPE a', 'a{} 1', 'a{,} 1', '\ta\t1\t', 'a{b="c",} 1 -0']);
       const labels = Array.from({ length: Math.floor(rand() * 4) }, () => `${pick(['le', 'quantile', 'k', 'job', 'instance', 'k'])}${pick(['=', ' = '])}"${pick(labelValues)}"`);
       const labelText = labels.length || rand() < 0.2 ? `{${labels.join(pick([',', ', ']))}${rand() < 0.1 ? ',' : ''}}` : '';
       return `${pick(['', ' '])}${pick(names)}${labelText} ${pick(values)}${rand() < 0.1 ? ` ${pick(['123', '-5', '1.5', '99999999999999999999'])}` : ''}`;
     };
     let valid = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 4000; i++) {
       let text = Array.from({ length: 1 + Math.floor(rand() * 8) }, line).join(pick(['\n', '\r\n']));
       if (rand() < 0.3) {
         const at = Math.floor(rand() * (text.length + 1));
