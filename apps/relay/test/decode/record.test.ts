@@ -226,6 +226,26 @@ describe('decodeRecord: Remote Write', () => {
     ]);
   });
 
+  it('label sets that break the rules are LABELS errors', () => {
+    // Hand-built RW 1.0 bytes, since the codec's encoder refuses such label sets.
+    const bytes = (...parts: Array<number[] | Buffer>) => Buffer.concat(parts.map((p) => Buffer.from(p)));
+    const field = (no: number, body: Buffer) => bytes([(no << 3) | 2, body.length], body);
+    const label = (name: string, value: string) => field(1, bytes(field(1, Buffer.from(name)), field(2, Buffer.from(value))));
+    const sample = field(2, bytes([0x09], Buffer.alloc(8), [0x10, 0x01]));
+    const series = (...labels: Buffer[]) => field(1, bytes(...labels, sample));
+    for (const body of [
+      series(label('__name__', 'x'), label('bad-name', 'v')),
+      series(label('job', 'x')),
+      series(label('__name__', '0bad')),
+    ]) {
+      const error = decodeError(() => decodeRecord(record(rw, body), {}));
+      expect(error.code).toBe('PROM_RELAY_DECODE_LABELS');
+      expect(error.cause).toBeDefined();
+    }
+    // The same bytes with a valid label set decode, so the helper builds real requests.
+    expect(decodeRecord(record(rw, series(label('__name__', 'x'), label('ok', 'v'))), {}).points).toHaveLength(1);
+  });
+
   it('garbage is a PROTOBUF error; native histograms are UNSUPPORTED', () => {
     expect(decodeError(() => decodeRecord(record(rw, Buffer.from([0x0a, 0xff, 0xff])), {})).code).toBe('PROM_RELAY_DECODE_PROTOBUF');
     const native: WriteRequest = {
