@@ -12,6 +12,7 @@ import {
   parseExposition,
 } from '../src/index.js';
 import type { WriteRequest } from '../src/index.js';
+import { runCli } from '../src/cli.js';
 
 /** mulberry32: a seeded PRNG so a failing case can be replayed from the seed in the message. */
 function prng(seed: number): () => number {
@@ -140,6 +141,30 @@ describe('fuzz: hostile input yields only CodecError, quickly', () => {
       expect(Buffer.from(snappyjs.uncompress(body)).equals(Buffer.from(raw))).toBe(true);
       expect(Buffer.from(decompress(body)).equals(Buffer.from(raw))).toBe(true);
     }
+  });
+
+  it('the CLI encoder on random JSON shapes: exit 1 with a code, never an exception', () => {
+    const rand = prng(seed + 4);
+    const atoms = [null, 0, -1, 1.5, 'NaN', '+Inf', 'StaleNaN', 'x', '', true, [], {}];
+    const randomValue = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 3 || r < 0.4) return atoms[Math.floor(rand() * atoms.length)];
+      if (r < 0.7) return Array.from({ length: Math.floor(rand() * 3) }, () => randomValue(depth + 1));
+      const keys = ['timeseries', 'labels', 'samples', 'value', 'timestamp', 'exemplars', 'histograms', 'metadata', '__name__', 'count'];
+      return Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [keys[Math.floor(rand() * keys.length)]!, randomValue(depth + 1)]));
+    };
+    let rejected = 0;
+    for (let i = 0; i < ITERATIONS; i++) {
+      const input = { timeseries: [randomValue(1), { labels: { __name__: 'm' }, samples: [randomValue(2)] }] };
+      const result = runCli(['encode', ...(i % 3 === 0 ? ['--v2'] : [])], Buffer.from(JSON.stringify(input)));
+      if (result.exitCode === 1) {
+        expect(result.stderr).toMatch(/^prom-codec: PROM_RELAY_CODEC_[A-Z_]+: /);
+        rejected++;
+      } else {
+        expect(result.exitCode).toBe(0);
+      }
+    }
+    expect(rejected).toBeGreaterThan(ITERATIONS / 2);
   });
 
   it('exposition parser on mutated text', () => {

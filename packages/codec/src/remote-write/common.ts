@@ -1,5 +1,5 @@
 import { CodecError } from '../errors.js';
-import type { Labels } from '../types.js';
+import type { Labels, TimeSeries } from '../types.js';
 
 /** Label names in wire order: sorted, as remote write requires; already-sorted sets (the usual case) are not re-sorted. */
 export function sortedNames(labels: Labels): string[] {
@@ -15,6 +15,17 @@ export function sortedNames(labels: Labels): string[] {
 
 export function invalidLabelValue(name: string, value: unknown): CodecError {
   return new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', `label ${JSON.stringify(name)} has a ${typeof value} value, expected a string`);
+}
+
+/** Rejects a series that is not an object with a samples array (JSON input, untyped callers). */
+export function checkSeries(series: TimeSeries): void {
+  if (series === null || typeof series !== 'object' || !Array.isArray(series.samples)) {
+    throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', 'every series needs labels and a samples array');
+  }
+}
+
+export function invalidValue(value: unknown): CodecError {
+  return new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', `sample value ${JSON.stringify(value)} is not a number`);
 }
 
 export function invalidTimestamp(timestamp: unknown): CodecError {

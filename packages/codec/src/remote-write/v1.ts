@@ -3,7 +3,7 @@ import { ProtoReader } from '../protobuf/reader.js';
 import { ProtoWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Labels, MetricMetadata, Sample, TimeSeries, WriteRequest } from '../types.js';
-import { invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { checkSeries, invalidLabelValue, invalidTimestamp, invalidValue, sortedNames } from './common.js';
 import { buildLabels } from './label-shapes.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
@@ -105,6 +105,7 @@ function writeLabels(w: ProtoWriter, labels: Labels): void {
 export function writeSample(w: ProtoWriter, s: Sample): void {
   const ts = s.timestamp;
   if (!Number.isInteger(ts)) throw invalidTimestamp(ts);
+  if (typeof s.value !== 'number') throw invalidValue(s.value);
   if (s.stale === true) {
     w.uint32(TAG_VALUE_DOUBLE);
     w.staleNaN();
@@ -119,6 +120,7 @@ export function writeSample(w: ProtoWriter, s: Sample): void {
 }
 
 function writeSeries(w: ProtoWriter, series: TimeSeries): void {
+  checkSeries(series);
   writeLabels(w, series.labels);
   for (const s of series.samples) {
     w.uint32(TAG_SAMPLES);

@@ -3,7 +3,7 @@ import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../protobuf/reader.js';
 import { ProtoWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
-import { invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { checkSeries, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
 import { buildLabels } from './label-shapes.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
@@ -108,6 +108,7 @@ function metadataFor(labels: Labels, byFamily: Map<string, MetricMetadata>): Met
 }
 
 function writeSeries(w: ProtoWriter, table: SymbolTable, series: TimeSeries, metadata: MetricMetadata | undefined): void {
+  checkSeries(series);
   writeLabelRefs(w, table, series.labels, TAG_LABELS_REFS);
   for (const s of series.samples) {
     w.uint32(TAG_SAMPLES);
@@ -182,7 +183,7 @@ function writeRequestV2(out: ProtoWriter, req: WriteRequest): void {
     for (const s of req.timeseries) {
       series.uint32(TAG_TIMESERIES);
       const at = series.fork(2);
-      writeSeries(series, table, s, metadataFor(s.labels, byFamily));
+      writeSeries(series, table, s, s !== null && typeof s === 'object' ? metadataFor(s.labels, byFamily) : undefined);
       series.join(at, 2);
     }
     out.pos = 0;

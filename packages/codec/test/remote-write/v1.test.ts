@@ -8,7 +8,7 @@ import {
   encodeWriteRequest,
   float64Words,
 } from '../../src/index.js';
-import type { Histogram, WriteRequest } from '../../src/index.js';
+import type { Histogram, TimeSeries, WriteRequest } from '../../src/index.js';
 import { loadProtoRoot } from '../helpers/proto.js';
 
 const histogram: Histogram = {
@@ -210,6 +210,11 @@ describe('RW 1.0 encodeWriteRequest / decodeWriteRequest', () => {
     expect(codeOf(() => encodeWriteRequest({ timeseries: [{ labels: {}, samples: [{ value: 1, timestamp: 1.5 }] }] }))).toBe(
       'PROM_RELAY_CODEC_INVALID_INPUT',
     );
+    expect(codeOf(() => encodeWriteRequest({ timeseries: [{ labels: {}, samples: [{ value: '1' as unknown as number, timestamp: 1 }] }] }))).toBe(
+      'PROM_RELAY_CODEC_INVALID_INPUT',
+    );
+    expect(codeOf(() => encodeWriteRequest({ timeseries: [null as unknown as TimeSeries] }))).toBe('PROM_RELAY_CODEC_INVALID_INPUT');
+    expect(codeOf(() => encodeWriteRequest({ timeseries: [{ labels: {} } as TimeSeries] }))).toBe('PROM_RELAY_CODEC_INVALID_INPUT');
   });
 
   it('exposes the float bits helper used to tell markers apart', () => {
