@@ -1,3 +1,4 @@
+import type { Histogram } from '@prom-relay/codec';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PushClientError, RemoteWriteClient } from '../../../src/index.js';
@@ -91,6 +92,31 @@ describe('RemoteWriteClient', () => {
       expect(receiver.requests.length).toBeGreaterThan(4);
       for (const r of receiver.requests) expect(r.raw!.byteLength).toBeLessThanOrEqual(2048);
       expect(receiver.acceptedSamples().size).toBe(40);
+    });
+  });
+
+  describe('native histograms and exemplars', () => {
+    it('sends them through, counts histogram samples, and cuts long histogram series in order', async () => {
+      const histogram = (timestamp: number): Histogram => ({
+        count: 3, sum: 1.5, schema: 0, zeroThreshold: 1e-128, zeroCount: 0,
+        negativeSpans: [], negativeDeltas: [], negativeCounts: [],
+        positiveSpans: [{ offset: 0, length: 2 }], positiveDeltas: [1, 1], positiveCounts: [],
+        resetHint: 'no', timestamp,
+      });
+      const result = await client({ concurrency: 1, maxSamplesPerRequest: 4 }).write([
+        {
+          labels: { __name__: 'latency_seconds' },
+          samples: [],
+          histograms: [5, 1, 4, 2, 3, 6].map((k) => histogram(k * 1000)),
+          exemplars: [{ labels: { trace_id: 'abc' }, value: 0.5, timestamp: 1000 }],
+        },
+      ]);
+      expect(result).toMatchObject({ status: 'success', counts: { samplesSent: 6 } });
+      expect(receiver.requests).toHaveLength(2);
+      const sent = receiver.requests.flatMap((r) => r.writeRequest!.timeseries);
+      expect(sent.flatMap((t) => t.histograms ?? []).map((h) => h.timestamp)).toEqual([1000, 2000, 3000, 4000, 5000, 6000]);
+      expect(sent[0]!.histograms![0]).toMatchObject({ count: 3, sum: 1.5, positiveDeltas: [1, 1], resetHint: 'no' });
+      expect(sent[0]!.exemplars).toEqual([{ labels: { trace_id: 'abc' }, value: 0.5, timestamp: 1000 }]);
     });
   });
 
