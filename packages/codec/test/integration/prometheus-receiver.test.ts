@@ -104,10 +104,10 @@ describe('Prometheus 2.42 as a receiver of our RW 1.0 bodies', () => {
   });
 });
 
-describe('Prometheus 2.42 (native histograms enabled) as a receiver of our histograms', () => {
+describe('Prometheus 2.42 (native histograms and exemplar storage enabled) as a receiver of histograms and exemplars', () => {
   let histProm: PrometheusServer;
   beforeAll(async () => {
-    histProm = await startPrometheus({ extraArgs: ['--enable-feature=native-histograms'] });
+    histProm = await startPrometheus({ extraArgs: ['--enable-feature=native-histograms,exemplar-storage'] });
   }, 60_000);
   afterAll(async () => {
     await histProm?.stop();
@@ -145,5 +145,30 @@ describe('Prometheus 2.42 (native histograms enabled) as a receiver of our histo
     expect(sum[0]?.value).toBe(18.5);
     // Zero bucket (2) + bucket (1,2] (4) out of 12.
     expect(upTo2[0]?.value).toBeCloseTo(6 / 12, 10);
+  });
+
+  it('stores exemplars with their labels, value and timestamp', async () => {
+    const t = Date.now() - 5_000;
+    const res = await fetch(histProm.remoteWriteUrl, {
+      method: 'POST',
+      headers: { 'Content-Encoding': 'snappy', 'Content-Type': 'application/x-protobuf', 'X-Prometheus-Remote-Write-Version': '0.1.0' },
+      body: encodeWriteRequestSnappy({
+        timeseries: [
+          {
+            labels: { __name__: 'codec_exemplar_total', job: 'codec' },
+            samples: [{ value: 3, timestamp: t }],
+            exemplars: [{ labels: { trace_id: 'abc123', span: 'ü' }, value: 0.25, timestamp: t }],
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(204);
+    const url = `${histProm.url}/api/v1/query_exemplars?query=codec_exemplar_total&start=${(t - 60_000) / 1000}&end=${(t + 60_000) / 1000}`;
+    const body = (await (await fetch(url)).json()) as {
+      data: Array<{ seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }> }>;
+    };
+    expect(body.data).toHaveLength(1);
+    expect(body.data[0]!.seriesLabels).toEqual({ __name__: 'codec_exemplar_total', job: 'codec' });
+    expect(body.data[0]!.exemplars).toEqual([{ labels: { trace_id: 'abc123', span: 'ü' }, value: '0.25', timestamp: t / 1000 }]);
   });
 });
