@@ -46,11 +46,10 @@ export function internValue(s: string): string {
 }
 
 /** A label set with names in sorted order and strings owned (safe to keep for the life of a series). */
-export function ownedSortedLabels(labels: Labels, drop?: ReadonlySet<string> | readonly string[]): Labels {
+export function ownedSortedLabels(labels: Labels): Labels {
   const out: Labels = {};
   const names = Object.keys(labels).sort();
   for (const name of names) {
-    if (drop !== undefined && (Array.isArray(drop) ? drop.includes(name) : (drop as ReadonlySet<string>).has(name))) continue;
     setLabel(out, intern(name), internValue(labels[name]!));
   }
   return out;

@@ -365,7 +365,8 @@ export class PartitionAggregate {
       if (typeof t === 'string') return t;
       targets = t;
     }
-    const groupKey = point.type === 'histogram' || point.type === 'summary' ? this.groupKeyOf(labels, point.family) : null;
+    // Flat copy: a string built by concatenation is a chain of rope nodes until something flattens it.
+    const groupKey = point.type === 'histogram' || point.type === 'summary' ? ownString(this.groupKeyOf(labels, point.family)) : null;
     const input = new InputSeries(ownString(key), intern(point.family), point.type, plan.flags, groupKey);
     input.targets = targets;
     scope.inputs.set(input.key, input);
