@@ -59,6 +59,27 @@ describe('RemoteWriteClient against Prometheus 2.42', () => {
     expect(late1[0]!.samples).toEqual([{ value: 1, timestamp: now - 10_000 }]);
   });
 
+  it('sorts samples given newest-first, which 2.42 would otherwise half-drop with a 204', async () => {
+    const result = await client.write([{ labels: { __name__: 'newest_first' }, samples: [{ value: 2, timestamp: now - 6_000 }, { value: 1, timestamp: now - 7_000 }] }]);
+    expect(result.status).toBe('success');
+    const back = await prom.querySeries('newest_first[5m]', now);
+    expect(back[0]!.samples).toEqual([{ value: 1, timestamp: now - 7_000 }, { value: 2, timestamp: now - 6_000 }]);
+  });
+
+  it('never sends the label sets 2.42 answers 500 to (duplicate names, empty set): refused at once, the rest delivered', async () => {
+    const oneShard = new RemoteWriteClient({ url: prom.remoteWriteUrl, concurrency: 1 });
+    const result = await oneShard.write([
+      { labels: [{ name: '__name__', value: 'dup_labels' }, { name: 'a', value: '1' }, { name: 'a', value: '2' }], samples: [{ value: 1, timestamp: now - 4_000 }] },
+      { labels: {}, samples: [{ value: 1, timestamp: now - 4_000 }] },
+      { labels: { __name__: 'beside_dup', job: 'x' }, samples: [{ value: 7, timestamp: now - 4_000 }] },
+    ]);
+    await oneShard.close();
+    expect(result.status).toBe('failure');
+    expect(result.rejected.map((r) => r.error.code)).toEqual(['PROM_RELAY_PUSH_INVALID_SERIES', 'PROM_RELAY_PUSH_INVALID_SERIES']);
+    expect(result.counts).toMatchObject({ requests: 1, samplesSent: 1, samplesFailed: 2, samplesRetried: 0 });
+    expect(await prom.query('beside_dup', now)).toEqual([expect.objectContaining({ value: 7 })]);
+  });
+
   it('writes staleness markers that Prometheus honours', async () => {
     const t = now - 8_000;
     const result = await client.write([{ labels: { __name__: 'stale_gauge' }, samples: [{ value: 4, timestamp: t }, { value: NaN, timestamp: t + 1000, stale: true }] }]);
