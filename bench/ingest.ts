@@ -9,6 +9,7 @@ import { createEmitter } from '@prom-relay/emitter';
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
 import { createIngest } from '../apps/relay/src/ingest/index.js';
+import { connectKafka } from '../apps/relay/src/kafka/index.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5000);
 const WARMUP_MS = 1000;
@@ -87,14 +88,13 @@ const kafka = await startKafka();
 const pushgateway = await startPushgateway();
 const topic = 'bench-ingest';
 await kafka.createTopic(topic, { partitions: 3 });
-// The producer the relay uses: idempotent, one request in flight, acks=all.
-const producer = new Kafka({ clientId: 'bench-ingest', brokers: kafka.brokers, logLevel: logLevel.WARN }).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-await producer.connect();
+// The relay's own producer (idempotent, one request in flight, acks=all), wired as the relay wires the ingest.
+const producer = await connectKafka({ brokers: kafka.brokers, clientId: 'bench-ingest' }).producer();
 let sendCalls = 0;
 const ingest = createIngest({
   send: (messages) => {
     sendCalls++;
-    return producer.send({ topic, messages, acks: -1 }).then(() => undefined);
+    return producer.send(topic, messages);
   },
 });
 const server = createServer((req, res) => {
