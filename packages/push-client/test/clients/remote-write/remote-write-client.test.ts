@@ -67,6 +67,16 @@ describe('RemoteWriteClient', () => {
       expect(Buffer.from(header.slice(6), 'base64').toString()).toBe('1250000000:s3cr:et');
     });
 
+    it('keeps credentials out of errors', async () => {
+      receiver.respond(() => ({ status: 401, body: 'unauthorized' }));
+      const result = await client({ basicAuth: { username: 'app', password: 'hunter2-secret' } }).write(many(1));
+      expect(result.status).toBe('failure');
+      const logged = JSON.stringify(result);
+      expect(logged).toContain('401');
+      expect(logged).not.toContain('hunter2-secret');
+      expect(logged).not.toContain(Buffer.from('app:hunter2-secret').toString('base64'));
+    });
+
     it('sends a bearer token', async () => {
       await client({ bearerToken: 'tok-123' }).write(many(1));
       expect(receiver.requests[0]!.headers.authorization).toBe('Bearer tok-123');
