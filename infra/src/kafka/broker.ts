@@ -135,7 +135,7 @@ export async function startKafka(options: KafkaStartOptions = {}): Promise<Kafka
   };
 
   const launch = async (): Promise<void> => {
-    const proc = ServerProcess.start({ command: java, args: [...jvmArgs, 'kafka.Kafka', propertiesFile], logFile, cwd: workDir });
+    const proc = ServerProcess.start({ command: java, args: [...jvmArgs, 'kafka.Kafka', propertiesFile], logFile, cwd: workDir, removeWhenOrphaned: keepByDefault ? undefined : workDir });
     process_ = proc;
     try {
       await waitForBroker(proc, `${LOOPBACK}:${port}`, startTimeoutMs);

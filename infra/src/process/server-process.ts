@@ -6,7 +6,7 @@ import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
  * when this Node process disappears (even by SIGKILL), so no java or prometheus outlives a test run.
  */
 const GUARD_SCRIPT = [
-  'parent=$1; shift',
+  'parent=$1; orphan_dir=$2; shift 2',
   '"$@" &',
   'child=$!',
   'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT HUP',
@@ -15,7 +15,8 @@ const GUARD_SCRIPT = [
   // A dead parent that nobody has reaped yet is a zombie: kill -0 still succeeds, so read its state too.
   'parent_gone() { kill -0 "$parent" 2>/dev/null || return 0; local st; read -r st < "/proc/$parent/stat" 2>/dev/null || return 1; st=${st##*) }; [ "${st%% *}" = Z ]; }',
   'while kill -0 "$child" 2>/dev/null; do',
-  '  if parent_gone; then kill -KILL 0; fi',
+  // Orphaned: kill the server, remove its temp folder (nobody else will), then the whole group.
+  '  if parent_gone; then kill -KILL "$child" 2>/dev/null; wait "$child"; if [ -n "$orphan_dir" ]; then rm -rf -- "$orphan_dir"; fi; kill -KILL 0; fi',
   '  sleep 1 & wait -n',
   'done',
   'wait "$child"',
@@ -34,6 +35,8 @@ export interface ServerProcessOptions {
   logFile: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Folder the guard removes if this Node process dies without stopping the server (its temp data). */
+  removeWhenOrphaned?: string;
 }
 
 /** Every live group, so exit paths can kill them synchronously. */
@@ -112,7 +115,7 @@ export class ServerProcess {
     installExitHooks();
     const fd = openSync(options.logFile, 'a');
     try {
-      const child = spawn('bash', ['-c', GUARD_SCRIPT, 'prom-relay-guard', String(process.pid), options.command, ...options.args], {
+      const child = spawn('bash', ['-c', GUARD_SCRIPT, 'prom-relay-guard', String(process.pid), options.removeWhenOrphaned ?? '', options.command, ...options.args], {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: ['ignore', fd, fd],

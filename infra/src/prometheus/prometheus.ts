@@ -99,7 +99,7 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
       '--log.level=info',
       ...(options.extraArgs ?? []),
     ];
-    const started = ServerProcess.start({ command: binary, args, logFile, cwd: workDir });
+    const started = ServerProcess.start({ command: binary, args, logFile, cwd: workDir, removeWhenOrphaned: keepByDefault ? undefined : workDir });
     proc = started;
     try {
       await waitForHttpReady(started, 'Prometheus', `${url()}/-/ready`, startTimeoutMs);

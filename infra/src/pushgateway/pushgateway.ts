@@ -59,7 +59,7 @@ export async function startPushgateway(options: PushgatewayStartOptions = {}): P
       '--persistence.interval=1s',
       ...(options.extraArgs ?? []),
     ];
-    const started = ServerProcess.start({ command: binary, args, logFile, cwd: workDir });
+    const started = ServerProcess.start({ command: binary, args, logFile, cwd: workDir, removeWhenOrphaned: workDir });
     proc = started;
     try {
       await waitForHttpReady(started, 'Pushgateway', `${url()}/-/ready`, startTimeoutMs);

@@ -56,11 +56,13 @@ describe('no stray servers', () => {
     expect(existsSync(dataDir)).toBe(false);
   }, 30_000);
 
-  it('SIGKILL to the owning Node process: the guard kills the server within about a second', async () => {
+  it('SIGKILL to the owning Node process: the guard kills the server and removes its folder within about a second', async () => {
     const { child, port, dataDir } = await childWithPrometheus();
     expect((await fetch(`http://127.0.0.1:${port}/-/ready`)).status).toBe(200);
     child.kill('SIGKILL');
     expect(await until(() => processesMentioning(dataDir).length === 0, 5_000)).toBe(true);
     await expect(fetch(`http://127.0.0.1:${port}/-/ready`)).rejects.toThrow();
+    // The guard also removes the temp folder nobody else is left to remove.
+    expect(await until(() => !existsSync(dataDir), 2_000)).toBe(true);
   }, 30_000);
 });
