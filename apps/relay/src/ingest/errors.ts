@@ -17,6 +17,8 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_METHOD',
   /** Kafka did not acknowledge the messages. */
   'PROM_RELAY_INGEST_UNAVAILABLE',
+  /** A bug: anything else that went wrong while answering. */
+  'PROM_RELAY_INGEST_INTERNAL',
 ] as const;
 
 export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
@@ -30,6 +32,7 @@ const STATUS: Record<IngestErrorCode, number> = {
   PROM_RELAY_INGEST_UNAUTHORIZED: 401,
   PROM_RELAY_INGEST_METHOD: 405,
   PROM_RELAY_INGEST_UNAVAILABLE: 503,
+  PROM_RELAY_INGEST_INTERNAL: 500,
 };
 
 /** An ingest failure; `status` is the HTTP answer. */

@@ -179,8 +179,8 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   function answerError(req: IncomingMessage, res: ServerResponse, pathname: string, err: unknown): void {
-    const ingestError = err instanceof IngestError ? err : new IngestError('PROM_RELAY_INGEST_BODY', `request failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    const status = err instanceof IngestError ? ingestError.status : 500;
+    const ingestError = err instanceof IngestError ? err : new IngestError('PROM_RELAY_INGEST_INTERNAL', `request failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    const status = ingestError.status;
     if (status === 401) res.setHeader('www-authenticate', credentials.challenges);
     if (status === 413 || !req.complete) {
       // The rest of an oversized body is read and thrown away (bounded), so the client gets the answer.
