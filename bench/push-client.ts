@@ -178,10 +178,20 @@ async function main(): Promise<void> {
       rows.push(`| ${shapeText} | prometheus-remote-write ${peerVersion} pushTimeseries | ${median(theirs).toFixed(2)} | ${fmt(peerRate)} | 1.0× |`);
     }
 
-    const offered = 2_000_000;
-    const small = await measureRss(receiver.url, 100_000, offered);
-    const large = await measureRss(receiver.url, 1_000_000, offered);
-    log(`  rss: ${JSON.stringify({ small, large })}`);
+    // Same limit with 4× more offered must not grow memory; a 10× limit does.
+    const rssCases: Array<[number, number]> = [
+      [100_000, 1_000_000],
+      [100_000, 4_000_000],
+      [1_000_000, 4_000_000],
+    ];
+    const rssRows: string[] = [];
+    for (const [limit, offered] of rssCases) {
+      const m = await measureRss(receiver.url, limit, offered);
+      log(`  rss limit ${limit} offered ${offered}: ${JSON.stringify(m)}`);
+      rssRows.push(
+        `| ${fmt(limit)} | ${fmt(offered)} | ${fmt(m.queued)} | ${fmt(m.dropped)} | ${mib(m.baseline)} | ${mib(m.peak)} | ${mib(m.peak - m.baseline)} | ${m.enqueueUsPerSeries.toFixed(2)} |`,
+      );
+    }
 
     console.log(`## Push client: Remote Write throughput and async queue memory
 
@@ -196,14 +206,13 @@ Shapes: one sample per series (what a relay flush sends) and 100 samples per ser
 | --- | --- | ---: | ---: | ---: |
 ${rows.join('\n')}
 
-Async mode with a full queue: ${fmt(offered)} samples (series × 5 samples) offered with \`enqueue()\`
-(drop-oldest) while the receiver answers 503, so nothing drains. RSS of a fresh process before and at its
-peak, measured after a GC every 20,000 series (live memory, not the generator's garbage).
+Async mode with a full queue: samples (series × 5 samples) offered with \`enqueue()\` (drop-oldest) while
+the receiver answers 503, so nothing drains. RSS of a fresh process before and at its peak, measured after
+a GC every 20,000 series (live memory, not the generator's garbage).
 
-| queue limit (samples) | queued at end | dropped | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | enqueue µs/series |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| ${fmt(100_000)} | ${fmt(small.queued)} | ${fmt(small.dropped)} | ${mib(small.baseline)} | ${mib(small.peak)} | ${mib(small.peak - small.baseline)} | ${small.enqueueUsPerSeries.toFixed(2)} |
-| ${fmt(1_000_000)} | ${fmt(large.queued)} | ${fmt(large.dropped)} | ${mib(large.baseline)} | ${mib(large.peak)} | ${mib(large.peak - large.baseline)} | ${large.enqueueUsPerSeries.toFixed(2)} |`);
+| queue limit (samples) | offered | queued at end | dropped | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | enqueue µs/series |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rssRows.join('\n')}`);
   } finally {
     receiver.child.kill();
   }
