@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { InfraError } from '../errors.js';
 
 /**
  * A server child in its own process group, wrapped by a bash guard that kills the whole group
@@ -21,6 +22,9 @@ const GUARD_SCRIPT = [
   'done',
   'wait "$child"',
 ].join('\n');
+
+/** Absolute, so a trimmed PATH cannot lose the guard. */
+const BASH = existsSync('/bin/bash') ? '/bin/bash' : 'bash';
 
 export interface ServerExit {
   code: number | null;
@@ -98,7 +102,7 @@ export class ServerProcess {
   readonly #child: ChildProcess;
 
   private constructor(child: ChildProcess, logFile: string) {
-    if (child.pid === undefined) throw new Error('spawn returned no pid');
+    if (child.pid === undefined) throw new InfraError('PROM_RELAY_INFRA_START_FAILED', `could not spawn ${BASH} to run the server guard: is bash installed?`);
     this.pid = child.pid;
     this.logFile = logFile;
     this.#child = child;
@@ -109,13 +113,14 @@ export class ServerProcess {
         resolve(this.#exit);
       });
     });
+    child.once('error', (err) => appendFileSync(logFile, `prom-relay-guard: ${err.message}\n`));
   }
 
   static start(options: ServerProcessOptions): ServerProcess {
     installExitHooks();
     const fd = openSync(options.logFile, 'a');
     try {
-      const child = spawn('bash', ['-c', GUARD_SCRIPT, 'prom-relay-guard', String(process.pid), options.removeWhenOrphaned ?? '', options.command, ...options.args], {
+      const child = spawn(BASH, ['-c', GUARD_SCRIPT, 'prom-relay-guard', String(process.pid), options.removeWhenOrphaned ?? '', options.command, ...options.args], {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: ['ignore', fd, fd],
