@@ -193,13 +193,9 @@ export class PartitionAggregate {
     }
     producer.lastSeen = now;
     if (seq !== undefined) producer.lastSeq = seq;
-    if (batch.op === 'delete') {
-      this.endProducerGauges(producer);
-      return result;
-    }
     const points = batch.points;
     const n = points.length;
-    if (n === 0) return result;
+    if (n === 0 && batch.op !== 'delete') return result;
 
     // Scope keys: the input scope leaves producer labels out (when no rule looks at them), the producer scope is them.
     const grouping = batch.grouping;
@@ -210,7 +206,7 @@ export class PartitionAggregate {
     let keySkip: Set<string> | undefined;
     for (const name of names) {
       const value = grouping[name]!;
-      if (value.length > this.opts.limits.maxLabelValueLength) {
+      if (value.length > this.opts.limits.maxLabelValueLength && batch.op !== 'delete') {
         result.rejected = n;
         result.limitHits.maxLabelValueLength = n;
         return result;
@@ -223,6 +219,10 @@ export class PartitionAggregate {
         }
       }
       scopeKey += '\u0000' + name + '\u0000' + value;
+    }
+    if (batch.op === 'delete') {
+      this.endGroupGauges(producer, scopeKey, producerKey);
+      return result;
     }
     const scope = this.scopeOf(scopeKey);
     let pscope = producer.scopes.get(producerKey);
@@ -475,7 +475,20 @@ export class PartitionAggregate {
     return key;
   }
 
-  /** `op: delete`: the producer's group ends; its gauges drop out, its counter totals stay. */
+  /** `op: delete`: the producer's group (job + grouping) ends; its gauges drop out, its counter totals stay. */
+  private endGroupGauges(producer: ProducerState, scopeKey: string, producerKey: string): void {
+    const pscope = producer.scopes.get(producerKey);
+    const scope = this.scopes.get(scopeKey);
+    if (pscope === undefined || pscope.gauges === null || scope === undefined) return;
+    for (const c of pscope.gauges.values()) {
+      if (scope.inputs.get(c.input.key) !== c.input) continue; // another group of this producer
+      this.leaveGauges(c);
+      pscope.gauges.delete(c.input);
+      c.input.holders--;
+    }
+  }
+
+  /** Every gauge of the producer drops out (it expired). */
   private endProducerGauges(producer: ProducerState): void {
     for (const pscope of producer.scopes.values()) {
       if (pscope.gauges === null) continue;

@@ -184,3 +184,23 @@ describe('series TTL and producer TTL', () => {
     expect(state.producers).toEqual([]);
   });
 });
+
+describe('op delete ends one group', () => {
+  it('a producer pushing two groups deletes one: the other keeps its gauges', () => {
+    const agg = new PartitionAggregate(options());
+    for (const instance of ['a', 'b']) agg.apply(batch({ producer: 'p1', grouping: { instance }, points: [gauge('g', instance === 'a' ? 1 : 2)] }), 1000);
+    for (const region of ['eu', 'us']) agg.apply(batch({ producer: 'p1', grouping: { region }, points: [gauge('h', region === 'eu' ? 3 : 4)] }), 1100);
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'b' }, op: 'delete' }), 1200);
+    agg.apply(batch({ producer: 'p1', grouping: { region: 'us' }, op: 'delete' }), 1200);
+    // g falls back to the value of group instance=a; h{region="us"} ends, h{region="eu"} stays.
+    expect(byId(agg.collect(1300))).toEqual({ 'g{job="job1"}': 1, 'h{job="job1",region="eu"}': 3, 'h{job="job1",region="us"}': 'stale' });
+  });
+
+  it('a delete of a group the producer never pushed changes nothing', () => {
+    const agg = new PartitionAggregate(options());
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'a' }, points: [gauge('g', 1)] }), 1000);
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'z' }, op: 'delete' }), 1100);
+    agg.apply(batch({ producer: 'p1', job: 'other', grouping: { instance: 'a' }, op: 'delete' }), 1100);
+    expect(byId(agg.collect(1200))).toEqual({ 'g{job="job1"}': 1 });
+  });
+});
