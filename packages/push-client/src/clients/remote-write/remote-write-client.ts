@@ -1,4 +1,4 @@
-import { compress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
+import { decompressedLength, encodeWriteRequestSnappy, encodeWriteRequestV2Snappy } from '@prom-relay/codec';
 import type { TimeSeries } from '@prom-relay/codec';
 import { PushClientError } from '../../errors.js';
 import { HttpTransport } from '../../transport/http-transport.js';
@@ -332,21 +332,22 @@ export class RemoteWriteClient {
     const samples = countSamples(batch);
     for (;;) {
       const protocol = this.protocol;
-      let raw: Uint8Array;
+      let body: Uint8Array;
       try {
-        raw = protocol === 'v1' ? encodeWriteRequest({ timeseries: batch }) : encodeWriteRequestV2({ timeseries: batch });
+        // Encode and compress in one pass (no copy of the raw protobuf); its size is in the snappy preamble.
+        body = protocol === 'v1' ? encodeWriteRequestSnappy({ timeseries: batch }) : encodeWriteRequestV2Snappy({ timeseries: batch });
       } catch (err) {
         progress.reject(batch, new PushClientError('PROM_RELAY_PUSH_ENCODE', `encoding failed: ${(err as Error).message}`, { cause: err }));
         return 'rejected';
       }
-      if (raw.byteLength > this.options.maxBytesPerRequest && canSplit(batch)) {
+      if (decompressedLength(body) > this.options.maxBytesPerRequest && canSplit(batch)) {
         return this.deliverHalves(batch, progress, send, budget);
       }
       const request: TransportRequest = {
         method: 'POST',
         url: this.url,
         headers: { ...this.baseHeaders, ...PROTOCOL_HEADERS[protocol] },
-        body: compress(raw),
+        body,
       };
       const result = await this.transport.send(request, send);
       progress.counts.requests += result.attempts;
