@@ -164,14 +164,14 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
       const data = await api(promql, time);
       if (data.resultType === 'scalar') {
         const [t, v] = data.result as [number, string];
-        return [{ labels: {}, value: Number(v), timestamp: Math.round(t * 1000) }];
+        return [{ labels: {}, value: sampleValue(v), timestamp: Math.round(t * 1000) }];
       }
       if (data.resultType !== 'vector') {
         throw new InfraError('PROM_RELAY_INFRA_QUERY', `query ${JSON.stringify(promql)} returned a ${data.resultType}; use querySeries() for range vectors`);
       }
       return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({
         labels: r.metric,
-        value: Number(r.value[1]),
+        value: sampleValue(r.value[1]),
         timestamp: Math.round(r.value[0] * 1000),
       }));
     },
@@ -182,7 +182,7 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
       }
       return (data.result as { metric: Record<string, string>; values: [number, string][] }[]).map((r) => ({
         labels: r.metric,
-        samples: r.values.map(([t, v]) => ({ value: Number(v), timestamp: Math.round(t * 1000) })),
+        samples: r.values.map(([t, v]) => ({ value: sampleValue(v), timestamp: Math.round(t * 1000) })),
       }));
     },
     async stop(stopOptions) {
@@ -206,4 +206,11 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
     },
   };
   return server;
+}
+
+/** Prometheus's HTTP API writes infinities as "+Inf"/"-Inf", which Number() reads as NaN. */
+export function sampleValue(text: string): number {
+  if (text === '+Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  return Number(text);
 }

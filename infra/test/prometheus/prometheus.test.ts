@@ -65,6 +65,20 @@ describe('startPrometheus', () => {
     expect(await prom.query('scalar(infra_rw_test_total) * 2')).toEqual([{ labels: {}, value: 83, timestamp: expect.any(Number) }]);
   });
 
+  it('reads +Inf, -Inf and NaN answers as the numbers they are', async () => {
+    const now = Date.now();
+    const body = writeRequest([
+      { labels: { __name__: 'infra_special', v: 'pos' }, samples: [{ value: Infinity, timestamp: now }] },
+      { labels: { __name__: 'infra_special', v: 'neg' }, samples: [{ value: -Infinity, timestamp: now }] },
+      { labels: { __name__: 'infra_special', v: 'nan' }, samples: [{ value: NaN, timestamp: now }] },
+    ]);
+    expect((await remoteWrite(prom.remoteWriteUrl, body)).status).toBe(204);
+    const byV = Object.fromEntries((await prom.query('infra_special')).map((s) => [s.labels.v, s.value]));
+    expect(byV).toEqual({ pos: Infinity, neg: -Infinity, nan: NaN });
+    const [series] = await prom.querySeries('infra_special{v="neg"}[1m]');
+    expect(series?.samples[0]?.value).toBe(-Infinity);
+  });
+
   it('rejects an out-of-order sample with 400, as Prometheus 2.42 does', async () => {
     const now = Date.now();
     const ok = await remoteWrite(prom.remoteWriteUrl, writeRequest([{ labels: { __name__: 'infra_ooo' }, samples: [{ value: 1, timestamp: now }] }]));
