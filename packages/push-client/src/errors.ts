@@ -11,9 +11,9 @@ export const PUSH_ERROR_CODES = [
   'PROM_RELAY_PUSH_RETRYABLE_STATUS',
   /** The request failed below HTTP: connection refused or reset, DNS, TLS. */
   'PROM_RELAY_PUSH_NETWORK',
-  /** The per-request timeout or the caller's deadline passed before the receiver answered. */
+  /** The receiver did not answer within the per-attempt timeout. */
   'PROM_RELAY_PUSH_TIMEOUT',
-  /** The caller's deadline does not leave room for another attempt. */
+  /** The caller's deadline passed (before or during an attempt, or leaves no room for another). */
   'PROM_RELAY_PUSH_DEADLINE_EXCEEDED',
   /** The caller aborted the operation (or the client was closed). */
   'PROM_RELAY_PUSH_ABORTED',

@@ -72,10 +72,14 @@ export class HttpTransport implements Transport {
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (timedOut) {
+          // Cut by the caller's deadline rather than by the per-attempt timeout: say so, callers treat them apart.
+          const byDeadline = remaining < this.options.timeoutMs;
           finish({
             status: 'retryable',
             attempts: 1,
-            error: new PushClientError('PROM_RELAY_PUSH_TIMEOUT', `no answer from ${request.url.host} within ${remaining} ms`, { cause: err }),
+            error: byDeadline
+              ? new PushClientError('PROM_RELAY_PUSH_DEADLINE_EXCEEDED', `the deadline passed after ${remaining} ms waiting for ${request.url.host}`, { cause: err })
+              : new PushClientError('PROM_RELAY_PUSH_TIMEOUT', `no answer from ${request.url.host} within ${remaining} ms`, { cause: err }),
           });
         } else if (options.signal?.aborted) {
           finish(abortedResult(options.signal));

@@ -74,7 +74,7 @@ describe('HttpTransport', () => {
 
     started = Date.now();
     const deadlined = await post(transport({ timeoutMs: 10_000 }), Date.now() + 150);
-    expect(deadlined.status === 'retryable' && deadlined.error.code).toBe('PROM_RELAY_PUSH_TIMEOUT');
+    expect(deadlined.status === 'retryable' && deadlined.error.code).toBe('PROM_RELAY_PUSH_DEADLINE_EXCEEDED');
     expect(Date.now() - started).toBeLessThan(1000);
 
     const passed = await post(transport(), Date.now() - 1);

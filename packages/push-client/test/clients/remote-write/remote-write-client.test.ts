@@ -145,6 +145,16 @@ describe('RemoteWriteClient', () => {
       expect(new Set(receiver.requests.map((r) => r.writeRequest!.timeseries[0]!.labels['id']))).toEqual(new Set(['0']));
     });
 
+    it('ends each attempt at timeoutMs, a real deadline even when the receiver never answers', async () => {
+      receiver.respond(() => ({ status: 204, delayMs: 3000 }));
+      const started = Date.now();
+      const result = await client({ timeoutMs: 100, retry: { ...FAST_RETRY, maxAttempts: 2 } }).write(many(1));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(result.status).toBe('retryable');
+      expect(result.status === 'retryable' && result.error.code).toBe('PROM_RELAY_PUSH_TIMEOUT');
+      expect(result.counts.requests).toBe(2);
+    });
+
     it('stops at once when the caller aborts', async () => {
       receiver.respond(() => ({ status: 503 }));
       const controller = new AbortController();
