@@ -1,5 +1,5 @@
 import { decompressedLength, encodeWriteRequestSnappy, encodeWriteRequestV2Snappy } from '@prom-relay/codec';
-import type { TimeSeries } from '@prom-relay/codec';
+import type { MetricMetadata, TimeSeries, WriteRequest } from '@prom-relay/codec';
 import { PushClientError } from '../../errors.js';
 import { HttpTransport } from '../../transport/http-transport.js';
 import { RetryingTransport } from '../../transport/retrying-transport.js';
@@ -36,6 +36,8 @@ const PROTOCOL_HEADERS: Record<Protocol, Record<string, string>> = {
 
 /** Per-write bookkeeping shared by the shards of one `write()` call. */
 class WriteProgress {
+  /** Metadata of the call by metric family, when given. */
+  metadata?: { all: MetricMetadata[]; byFamily: Map<string, MetricMetadata> };
   readonly counts: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
   readonly rejected: RejectedSeries[] = [];
   readonly undelivered: TimeSeries[] = [];
@@ -258,6 +260,9 @@ export class RemoteWriteClient {
 
   private async deliver(input: readonly WriteSeries[], options: WriteOptions): Promise<WriteResult> {
     const progress = new WriteProgress();
+    if (options.metadata?.length) {
+      progress.metadata = { all: [...options.metadata], byFamily: new Map(options.metadata.map((m) => [m.metricFamilyName, m])) };
+    }
     const prepared = prepareWrite(input);
     progress.rejected.push(...prepared.rejected);
     progress.counts.samplesFailed += prepared.samplesRejected;
@@ -335,7 +340,10 @@ export class RemoteWriteClient {
       let body: Uint8Array;
       try {
         // Encode and compress in one pass (no copy of the raw protobuf); its size is in the snappy preamble.
-        body = protocol === 'v1' ? encodeWriteRequestSnappy({ timeseries: batch }) : encodeWriteRequestV2Snappy({ timeseries: batch });
+        body =
+          protocol === 'v1'
+            ? encodeWriteRequestSnappy(withMetadataV1(batch, progress.metadata?.byFamily))
+            : encodeWriteRequestV2Snappy(progress.metadata ? { timeseries: batch, metadata: progress.metadata.all } : { timeseries: batch });
       } catch (err) {
         progress.reject(batch, new PushClientError('PROM_RELAY_PUSH_ENCODE', `encoding failed: ${(err as Error).message}`, { cause: err }));
         return 'rejected';
@@ -442,6 +450,23 @@ export class RemoteWriteClient {
       counts: { samplesSent: 0, samplesFailed, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 },
     };
   }
+}
+
+const FAMILY_SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created', '_info'];
+
+/** A v1 request carrying only the metadata of the families present in the batch (v1 metadata is per request). */
+function withMetadataV1(batch: TimeSeries[], byFamily: Map<string, MetricMetadata> | undefined): WriteRequest {
+  if (!byFamily) return { timeseries: batch };
+  const found = new Set<MetricMetadata>();
+  for (const s of batch) {
+    const name = s.labels['__name__']!;
+    let m = byFamily.get(name);
+    for (let i = 0; !m && i < FAMILY_SUFFIXES.length; i++) {
+      if (name.endsWith(FAMILY_SUFFIXES[i]!)) m = byFamily.get(name.slice(0, -FAMILY_SUFFIXES[i]!.length));
+    }
+    if (m) found.add(m);
+  }
+  return found.size > 0 ? { timeseries: batch, metadata: [...found] } : { timeseries: batch };
 }
 
 function countSamples(batch: readonly TimeSeries[]): number {

@@ -1,4 +1,4 @@
-import type { Exemplar, Histogram, Labels, Sample, TimeSeries } from '@prom-relay/codec';
+import type { Exemplar, Histogram, Labels, MetricMetadata, Sample, TimeSeries } from '@prom-relay/codec';
 import type { PushClientError } from '../../errors.js';
 
 /** A label pair as some producers hold them; lets a caller hand over a set that may repeat a name. */
@@ -60,6 +60,11 @@ export interface WriteOptions {
   deadline?: number;
   /** Aborts requests in flight and backoff sleeps. */
   signal?: AbortSignal;
+  /**
+   * Metric metadata (type, help, unit) by family. v1 requests carry the entries of the families in each
+   * request; v2 attaches them to each series of the family (`x_total`, `x_bucket`... belong to family `x`).
+   */
+  metadata?: readonly MetricMetadata[];
 }
 
 /** What `flush()` and `close()` answer. */

@@ -74,6 +74,27 @@ describe('RemoteWriteClient protocol versions', () => {
     expect(receiver.requests[1]!.writeRequest!.timeseries).toHaveLength(2);
   });
 
+  it('sends metadata: v1 with the families of each request, v2 attached to the series of the family', async () => {
+    const metadata = [
+      { metricFamilyName: 'jobs', type: 'counter' as const, help: 'Jobs done.' },
+      { metricFamilyName: 'up', type: 'gauge' as const },
+      { metricFamilyName: 'absent', type: 'gauge' as const },
+    ];
+    const v1 = new RemoteWriteClient({ url: receiver.url, concurrency: 1 });
+    await v1.write(series, { metadata });
+    await v1.close();
+    const v1Meta = receiver.requests[0]!.writeRequest!.metadata!;
+    expect(v1Meta.map((m) => m.metricFamilyName).sort()).toEqual(['jobs', 'up']);
+    expect(v1Meta.find((m) => m.metricFamilyName === 'jobs')).toMatchObject({ type: 'counter', help: 'Jobs done.' });
+
+    receiver.respond(v2Receiver);
+    const v2 = new RemoteWriteClient({ url: receiver.url, protocol: 'v2', concurrency: 1 });
+    await v2.write(series, { metadata });
+    await v2.close();
+    const v2Meta = receiver.requests[1]!.writeRequest!.metadata!;
+    expect(v2Meta.map((m) => [m.metricFamilyName, m.type]).sort()).toEqual([['jobs_total', 'counter'], ['up', 'gauge']].sort());
+  });
+
   it('v1 is the default', async () => {
     const client = new RemoteWriteClient({ url: receiver.url });
     await client.write(series);
