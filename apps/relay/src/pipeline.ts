@@ -120,11 +120,12 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
 
     // Metrics read the source's partitions lazily; the source is created just below.
     let source: KafkaSource | undefined;
-    const metrics = new RelayMetrics(() => source?.flushable() ?? []);
+    const metrics = new RelayMetrics(() => source?.owned() ?? []);
     const deadLetters = new DeadLetterQueue(producer, k.dlq_topic, (reason) => metrics.deadLetters.inc({ reason: reason.code }));
     const aggOpts = aggregateOptions(config);
     source = new KafkaSource({
       consumer,
+      highWatermarks: (topic) => admin.highWatermarks(topic),
       checkpoints,
       deadLetters,
       owner,

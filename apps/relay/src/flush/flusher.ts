@@ -1,5 +1,6 @@
-// Flush: snapshot each owned partition, checkpoint the snapshot, then send its series through Remote Write.
-// Checkpoint first: whatever Prometheus has ever seen is covered by a checkpoint, so no restart can lower a total.
+// Flush: snapshot each owned partition, then checkpoint the snapshot and send its series through Remote Write at once.
+// A relay taking a partition over flushes it only after replaying up to the high watermark it saw at takeover
+// (see OwnedPartition.caughtUp), so a send whose checkpoint was lost in a crash is never undercut by a lower total.
 import type { Logger } from 'pino';
 import type { Sample, TimeSeries } from '@prom-relay/codec';
 import type { CheckpointStore } from '../checkpoint/index.js';
@@ -121,6 +122,28 @@ export class Flusher {
     return out;
   }
 
+  private async send(series: TimeSeries[], result: FlushResult): Promise<void> {
+    try {
+      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + this.opts.sendTimeoutMs });
+      result.samplesSent = outcome.counts.samplesSent;
+      result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
+      result.samplesRetried = outcome.counts.samplesRetried;
+      result.status = outcome.status === 'success' ? 'success' : 'failure';
+      if (outcome.status !== 'success') {
+        result.error = outcome.error;
+        this.opts.logger.warn(
+          { status: outcome.status, err: outcome.error, failed: result.samplesFailed },
+          'remote write incomplete; the next flush carries the totals',
+        );
+      }
+    } catch (err) {
+      result.status = 'failure';
+      result.samplesFailed = series.length;
+      result.error = err;
+      this.opts.logger.warn({ err }, 'remote write failed; the next flush carries the totals');
+    }
+  }
+
   private async flushOnce(): Promise<FlushResult> {
     const started = performance.now();
     const snapshots = this.snapshot();
@@ -142,13 +165,18 @@ export class Flusher {
       return result;
     };
     if (snapshots.length === 0) return finish();
+    const series = snapshots.flatMap((s) => s.series);
+    // The send goes first: its request is on the wire while the checkpoint is serialised and produced.
+    const sending = series.length === 0 ? undefined : this.send(series, result);
+    const checkpointing = this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
     try {
-      result.checkpointBytes = await this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
+      result.checkpointBytes = await checkpointing;
     } catch (err) {
-      // Nothing is sent that no checkpoint covers; the state stays in memory and the next flush tries again.
+      // The state stays in memory and the next flush checkpoints it again.
+      await sending;
       result.status = 'checkpoint_failed';
       result.error = err;
-      this.opts.logger.error({ err }, 'checkpoint write failed; flush skipped');
+      this.opts.logger.error({ err }, 'checkpoint write failed');
       return finish();
     }
     const at = this.now();
@@ -157,33 +185,11 @@ export class Flusher {
       s.partition.lastCheckpointBytes = result.checkpointBytes[i];
     });
     // Group offsets only serve lag monitoring: a failed commit (mid-rebalance) changes no total.
-    await this.opts.consumer
+    const committing = this.opts.consumer
       .commit(snapshots.map((s) => ({ topic: s.checkpoint.topic, partition: s.checkpoint.partition, offset: s.checkpoint.offset })))
       .catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'offset commit failed'));
-    const series = snapshots.flatMap((s) => s.series);
-    if (series.length === 0) {
-      result.status = 'success';
-      return finish();
-    }
-    try {
-      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + this.opts.sendTimeoutMs });
-      result.samplesSent = outcome.counts.samplesSent;
-      result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
-      result.samplesRetried = outcome.counts.samplesRetried;
-      result.status = outcome.status === 'success' ? 'success' : 'failure';
-      if (outcome.status !== 'success') {
-        result.error = outcome.error;
-        this.opts.logger.warn(
-          { status: outcome.status, err: outcome.error, failed: result.samplesFailed },
-          'remote write incomplete; the next flush carries the totals',
-        );
-      }
-    } catch (err) {
-      result.status = 'failure';
-      result.samplesFailed = series.length;
-      result.error = err;
-      this.opts.logger.warn({ err }, 'remote write failed; the next flush carries the totals');
-    }
+    await Promise.all([sending, committing]);
+    if (series.length === 0) result.status = 'success';
     return finish();
   }
 }

@@ -30,6 +30,8 @@ export class OwnedPartition {
   /** true while a rebalance may be moving this partition away: no flush, no checkpoint */
   fenced = false;
   highWatermark: bigint | undefined;
+  /** not flushed until the state covers this offset: the high watermark when another owner's state was taken on */
+  catchUpTo: bigint | undefined;
   lastCheckpointAt: number | undefined;
   lastCheckpointBytes: number | undefined;
 
@@ -45,6 +47,12 @@ export class OwnedPartition {
 
   get key(): string {
     return partitionKey(this);
+  }
+
+  /** true once the replay after a restore reached what any previous owner can have flushed */
+  get caughtUp(): boolean {
+    if (this.catchUpTo === undefined || this.catchUpTo === 0n) return true;
+    return this.nextOffset !== undefined && this.nextOffset >= this.catchUpTo;
   }
 
   /** records not yet consumed, for the lag gauge */

@@ -19,6 +19,8 @@ export interface SourceEvents {
 
 export interface KafkaSourceOptions {
   consumer: RelayConsumer;
+  /** high watermarks of a topic's partitions (the admin client's) */
+  highWatermarks: (topic: string) => Promise<Map<number, string>>;
   checkpoints: CheckpointStore;
   deadLetters: DeadLetterQueue;
   decode: RecordDecoder;
@@ -77,7 +79,7 @@ export class KafkaSource {
     if (!this.everAssigned) return false;
     for (const key of this.assigned.keys()) {
       const p = this.partitions.get(key);
-      if (!p || p.fenced || this.restoring.has(key)) return false;
+      if (!p || p.fenced || !p.caughtUp || this.restoring.has(key)) return false;
     }
     return true;
   }
@@ -86,9 +88,14 @@ export class KafkaSource {
     return [...this.assigned.values()];
   }
 
-  /** Partitions that flush and checkpoint may touch now: owned, restored, not fenced by a rebalance. */
-  flushable(): OwnedPartition[] {
+  /** Partitions owned and restored, not fenced by a rebalance: metrics read them. */
+  owned(): OwnedPartition[] {
     return [...this.partitions.values()].filter((p) => !p.fenced && this.assigned.has(p.key) && !this.restoring.has(p.key));
+  }
+
+  /** Owned partitions whose replay has caught up: only they are flushed and checkpointed. */
+  flushable(): OwnedPartition[] {
+    return this.owned().filter((p) => p.caughtUp);
   }
 
   private onRebalancing(): void {
@@ -127,6 +134,8 @@ export class KafkaSource {
   /** The state for a partition now assigned: ours if no other relay checkpointed it since, else its checkpoint. */
   private async restore(tp: TopicPartition): Promise<OwnedPartition | undefined> {
     const key = partitionKey(tp);
+    // Read before the checkpoint: every record a previous owner can have flushed lies below this offset.
+    const high = (await this.opts.highWatermarks(tp.topic)).get(tp.partition);
     const stored = await this.opts.checkpoints.latest(tp);
     if (!this.assigned.has(key)) return undefined;
     const existing = this.partitions.get(key);
@@ -148,9 +157,17 @@ export class KafkaSource {
     } else {
       owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.create(), {});
     }
+    // A previous owner may have sent totals its last checkpoint does not cover: flush only once the replay passed them.
+    if (high !== undefined) owned.catchUpTo = BigInt(high);
     this.partitions.set(key, owned);
     this.opts.logger.info(
-      { partition: key, from: stored ? 'checkpoint' : 'empty', offset: owned.nextOffset?.toString(), series: owned.aggregate.seriesCount },
+      {
+        partition: key,
+        from: stored ? 'checkpoint' : 'empty',
+        offset: owned.nextOffset?.toString(),
+        catchUpTo: owned.catchUpTo?.toString(),
+        series: owned.aggregate.seriesCount,
+      },
       'partition restored',
     );
     this.opts.events?.restored?.(owned, stored ? 'checkpoint' : 'empty', stored?.bytes ?? 0);
