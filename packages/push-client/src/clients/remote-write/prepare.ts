@@ -38,8 +38,8 @@ export function prepareWrite(input: readonly WriteSeries[]): PreparedWrite {
         hash = checkAndHash(labels);
         if (hash < 0) throw new PushClientError('PROM_RELAY_PUSH_INVALID_SERIES', `label set ${JSON.stringify(labels)} is not valid`);
       }
-      checkTimestamps(entry.samples ?? [], 'sample');
-      checkTimestamps(entry.histograms ?? [], 'histogram');
+      if (entry.samples) checkTimestamps(entry.samples, 'sample');
+      if (entry.histograms) checkTimestamps(entry.histograms, 'histogram');
     } catch (err) {
       const series = asTimeSeries(entry);
       out.rejected.push({ series, error: toSeriesError(err) });
