@@ -322,6 +322,7 @@ export class RemoteWriteClient {
       const s = series[i]!;
       const shard = hashes[i]! % concurrency;
       const n = sampleCount(s);
+      if (n === 0 && !s.exemplars?.length) continue; // nothing to deliver
       if (n <= max) place(shard, s, n);
       else for (const chunk of chunkSeries(s, max)) place(shard, chunk, sampleCount(chunk));
     }

@@ -77,6 +77,12 @@ describe('RemoteWriteClient sender compliance (RW 1.0)', () => {
     expect(receiver.requests).toHaveLength(0);
   });
 
+  it('sends nothing for a series without samples', async () => {
+    const result = await client().write([{ labels: { __name__: 'empty' }, samples: [] }]);
+    expect(result).toMatchObject({ status: 'success', counts: { requests: 0, samplesSent: 0 } });
+    expect(receiver.requests).toHaveLength(0);
+  });
+
   it('writes the staleness marker with its exact bits', async () => {
     await client().write([{ labels: { __name__: 'up' }, samples: [{ value: NaN, timestamp: 1000, stale: true }, { value: NaN, timestamp: 2000 }] }]);
     const { raw, writeRequest } = receiver.requests[0]!;
