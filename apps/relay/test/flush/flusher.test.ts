@@ -1,0 +1,136 @@
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { RemoteWriteClient } from '@prom-relay/push-client';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PartitionAggregate, type AggregateOptions } from '../../src/aggregate/index.js';
+import { CheckpointStore } from '../../src/checkpoint/index.js';
+import { Flusher, type FlushResult } from '../../src/flush/index.js';
+import { connectKafka, type KafkaConnection, type RelayAdmin, type RelayConsumer, type RelayProducer } from '../../src/kafka/index.js';
+import { OwnedPartition } from '../../src/source/index.js';
+
+const logger = pino({ level: 'silent' });
+const OPTS: AggregateOptions = {
+  rules: [],
+  seriesTtlMs: 600_000,
+  producerTtlMs: 600_000,
+  limits: { maxSeries: 1000, maxLabelsPerSeries: 32, maxLabelValueLength: 256 },
+};
+let prom: PrometheusServer;
+let connection: KafkaConnection;
+let admin: RelayAdmin;
+let producer: RelayProducer;
+const stores: CheckpointStore[] = [];
+// Group offsets are not the subject here: commits are recorded, not sent (the flush ignores their failure anyway).
+const commits: { topic: string; partition: number; offset: string }[][] = [];
+const consumer = { commit: async (o: { topic: string; partition: number; offset: string }[]) => void commits.push(o) } as unknown as RelayConsumer;
+
+beforeAll(async () => {
+  prom = await startPrometheus();
+  connection = connectKafka({ brokers: testKafkaBrokers(), clientId: 'relay-flush-test', logger });
+  admin = await connection.admin();
+  producer = await connection.producer();
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of stores) await s.stop();
+  await producer.disconnect();
+  await admin.disconnect();
+  await prom.stop();
+});
+
+async function store(topic: string, owner: string): Promise<CheckpointStore> {
+  const s = new CheckpointStore({ connection, producer, admin, topic, groupId: testTopicName('g'), owner, maxMessageBytes: 1 << 20, createTopic: true, logger });
+  stores.push(s);
+  await s.start();
+  return s;
+}
+
+function partitionWithTotals(lastFlushTimestamp: number): OwnedPartition {
+  const agg = new PartitionAggregate(OPTS);
+  agg.apply(
+    {
+      producerId: 'p1',
+      job: 'flush-test',
+      grouping: { instance: 'a' },
+      temporality: 'cumulative',
+      op: 'push',
+      points: [{ family: 'flush_rows_total', type: 'counter', labels: { __name__: 'flush_rows_total', job: 'flush-test', instance: 'a' }, value: 7 }],
+    },
+    Date.now(),
+  );
+  return new OwnedPartition('metrics', 0, agg, { nextOffset: 5n, lastFlushTimestamp });
+}
+
+describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
+  it('stamps strictly increasing timestamps even when the clock is behind the checkpointed last flush', async () => {
+    const checkpointTopic = testTopicName('ckpt');
+    const checkpoints = await store(checkpointTopic, 'relay-a');
+    const last = Date.now() + 2000; // a previous run's last flush, ahead of this clock
+    const partition = partitionWithTotals(last);
+    const results: FlushResult[] = [];
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      checkpoints,
+      consumer,
+      partitions: () => [partition],
+      logger,
+      now: () => last - 60_000,
+      sendTimeoutMs: 5000,
+      onFlush: (r) => results.push(r),
+    });
+    expect((await flusher.flush()).status).toBe('success');
+    expect((await flusher.flush()).status).toBe('success');
+    expect(results.map((r) => r.timestamp)).toEqual([last + 1, last + 2]);
+
+    const series = await prom.querySeries('flush_rows_total[10m]', last + 10_000);
+    expect(series).toHaveLength(1);
+    expect(series[0]!.samples).toEqual([
+      { value: 7, timestamp: last + 1 },
+      { value: 7, timestamp: last + 2 },
+    ]);
+    // The checkpoint carries the last timestamp and the offset the state covers; offsets were committed for lag.
+    const reader = await store(checkpointTopic, 'relay-b');
+    const stored = await reader.latest({ topic: 'metrics', partition: 0 });
+    expect(stored?.checkpoint.lastFlushTimestamp).toBe(last + 2);
+    expect(stored?.checkpoint.offset).toBe('5');
+    expect(commits.at(-1)).toEqual([{ topic: 'metrics', partition: 0, offset: '5' }]);
+    const restored = PartitionAggregate.fromState(stored!.checkpoint.state, OPTS);
+    expect(restored.collect(last + 3).map((s) => s.value)).toEqual([7]);
+  }, 60_000);
+
+  it('keeps checkpointing when the remote write receiver is unreachable, and reports the failure', async () => {
+    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+    const partition = partitionWithTotals(0);
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: 'http://127.0.0.1:9/api/v1/write', timeoutMs: 300 }),
+      checkpoints,
+      consumer,
+      partitions: () => [partition],
+      logger,
+      sendTimeoutMs: 1000,
+    });
+    const result = await flusher.flush();
+    expect(result.status).toBe('failure');
+    expect(result.samplesSent).toBe(0);
+    expect(result.samplesFailed).toBeGreaterThan(0);
+    expect(result.checkpointBytes).toHaveLength(1);
+    expect(partition.lastCheckpointAt).toBeDefined();
+    expect((await checkpoints.latest({ topic: 'metrics', partition: 0 }))?.checkpoint.offset).toBe('5');
+  }, 30_000);
+
+  it('sends nothing and checkpoints nothing for a partition not yet known to any offset', async () => {
+    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+    const fresh = new OwnedPartition('metrics', 1, new PartitionAggregate(OPTS), {});
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      checkpoints,
+      consumer,
+      partitions: () => [fresh],
+      logger,
+      sendTimeoutMs: 1000,
+    });
+    expect((await flusher.flush()).status).toBe('empty');
+    expect(await checkpoints.latest({ topic: 'metrics', partition: 1 })).toBeUndefined();
+  }, 30_000);
+});
