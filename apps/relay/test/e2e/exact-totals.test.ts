@@ -95,6 +95,27 @@ describe('relay end to end, real Kafka and Prometheus', () => {
     expect((await fetch(`${relay!.url}/healthz`)).status).toBe(200);
   }, 120_000);
 
+  it('takes Pushgateway pushes on its HTTP ingest and sums machines into one total', async () => {
+    const push = async (instance: string, value: number) => {
+      const res = await fetch(`${relay!.url}/metrics/job/http-ingest/instance/${instance}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain; version=0.0.4' },
+        body: `# TYPE ingest_http_rows_total counter\ningest_http_rows_total{table="users"} ${value}\n`,
+      });
+      expect(res.status).toBeLessThan(300);
+    };
+    await push('host-1', 5);
+    await push('host-2', 3);
+    await push('host-1', 9); // the same machine again: its increase (4) counts, not its whole value
+    const total = async () => (await prom.query('ingest_http_rows_total{job="http-ingest"}'))[0]?.value;
+    // 5 (host-1) + 3 (host-2) + 4 (host-1 from 5 to 9)
+    expect(await eventually(total, (v) => v === 12, 20_000)).toBe(12);
+    const series = await prom.query('ingest_http_rows_total');
+    expect(series).toHaveLength(1);
+    expect(series[0]!.labels).toMatchObject({ job: 'http-ingest', table: 'users' });
+    expect(series[0]!.labels.instance).toBeUndefined();
+  }, 60_000);
+
   it('shuts down on SIGTERM within the deadline, after a final flush', async () => {
     const code = await stopRelay(relay!);
     expect(code).toBe(0);
