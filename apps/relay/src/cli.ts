@@ -71,6 +71,17 @@ async function run(config: RelayConfig): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    void relay.failed.then((err) => {
+      if (signalled) return;
+      signalled = true;
+      logger.fatal({ err }, 'relay cannot go on; stopping');
+      const deadline = setTimeout(() => resolve(1), config.shutdown.timeout);
+      deadline.unref();
+      relay.stop().finally(() => {
+        clearTimeout(deadline);
+        resolve(1);
+      });
+    });
   });
 }
 

@@ -22,6 +22,8 @@ export interface Relay {
   readonly owner: string;
   readonly source: KafkaSource;
   readonly metrics: RelayMetrics;
+  /** settles when the relay cannot go on (the consumer stopped for good): its caller should stop it and exit non-zero */
+  readonly failed: Promise<Error>;
   /** flushes now (tests, shutdown) */
   flush(): Promise<FlushResult>;
   /** stop consuming, final flush and checkpoint, leave the group; bounded by shutdown.timeout */
@@ -118,6 +120,8 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       maxBytesPerPartition: k.max_bytes_per_partition,
     });
 
+    let fail: (err: Error) => void = () => {};
+    const failed = new Promise<Error>((resolve) => (fail = resolve));
     // Metrics read the source's partitions lazily; the source is created just below.
     let source: KafkaSource | undefined;
     const metrics = new RelayMetrics(() => source?.owned() ?? []);
@@ -126,6 +130,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     source = new KafkaSource({
       consumer,
       highWatermarks: (topic) => admin.highWatermarks(topic),
+      onFatal: (err) => fail(err),
       checkpoints,
       deadLetters,
       owner,
@@ -151,7 +156,10 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       partitions: () => owned.flushable(),
       logger: logger.child({ stage: 'flush' }),
       sendTimeoutMs: Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3)),
-      onFlush: (r) => metrics.flushed(r),
+      onFlush: (r) => {
+        metrics.flushed(r);
+        logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');
+      },
     });
 
     const ingestTopic = config.ingest.topic ?? k.topics[0]!;
@@ -207,6 +215,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       owner,
       source: owned,
       metrics,
+      failed,
       flush: () => flusher.flush(),
       stop: () => (stopping ??= stop()),
     };

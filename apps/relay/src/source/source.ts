@@ -30,6 +30,8 @@ export interface KafkaSourceOptions {
   logger: Logger;
   events?: SourceEvents;
   now?: () => number;
+  /** the consumer stopped for good (kafkajs will not restart it): the relay cannot go on */
+  onFatal?: (err: Error) => void;
 }
 
 const HEARTBEAT_EVERY = 500;
@@ -64,7 +66,10 @@ export class KafkaSource {
       onBatch: (batch, ctx) => this.onBatch(batch, ctx),
       onAssigned: (assignment) => this.onAssigned(assignment),
       onRebalancing: () => this.onRebalancing(),
-      onCrash: (err, restart) => this.opts.logger.error({ err, restart }, 'kafka consumer crashed'),
+      onCrash: (err, restart) => {
+        this.opts.logger.error({ err, restart }, 'kafka consumer crashed');
+        if (!restart) this.opts.onFatal?.(err);
+      },
     });
   }
 
