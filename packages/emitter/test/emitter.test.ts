@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmitterError, createEmitter } from '@prom-relay/emitter';
-import type { DropEvent, Emitter } from '@prom-relay/emitter';
+import type { DropEvent, Emitter, EmitterLogEntry } from '@prom-relay/emitter';
 
 /** A port nothing listens on: connections are refused at once, as with a dead broker. */
 async function closedPort(): Promise<number> {
@@ -51,6 +51,8 @@ describe('emitter under a dead broker', () => {
     const drops: DropEvent[] = [];
     emitter.on('error', (e) => errors.push(e));
     emitter.on('drop', (d) => drops.push(d));
+    const logs: EmitterLogEntry[] = [];
+    emitter.on('log', (l) => logs.push(l));
 
     const t0 = performance.now();
     await emitter.push(registryWith(3), { job: 'j', groupings: { instance: 'a' } });
@@ -65,6 +67,8 @@ describe('emitter under a dead broker', () => {
     expect(emitter.stats()).toMatchObject({ queued: 0, sent: 0, dropped: 2 });
     expect(drops).toContainEqual({ reason: 'close-deadline', count: 2 });
     expect(errors.some((e) => e.code === 'PROM_RELAY_EMITTER_CONNECT')).toBe(true);
+    // kafkajs' own retry logging reaches 'log' listeners (and never the job's stdout)
+    expect(logs.some((l) => l.level === 'error' && /ECONNREFUSED/.test(l.message) && l.namespace.length > 0)).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     process.off('unhandledRejection', onUnhandled);
     expect(unhandled).toEqual([]);
