@@ -131,4 +131,18 @@ describe('emitter under a live broker', () => {
     const [message] = await readMessages(brokers, topic, 1);
     expect(parseMessageHeaders(message!.headers)).toMatchObject({ job: 'sigterm-job', sequence: 0 });
   }, 60_000);
+
+  it('a job process that just ends delivers its push and exits by itself (the idle connection closes)', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'emitter-exit' });
+    const script = fileURLToPath(new URL('./fixtures/sigterm-job.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--conditions=@prom-relay/source', '--import', 'tsx', script, brokers.join(','), topic, 'end'], { stdio: 'pipe' });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    const [message] = await readMessages(brokers, topic, 1);
+    expect(parseMessageHeaders(message!.headers)).toMatchObject({ job: 'sigterm-job', sequence: 0 });
+  }, 60_000);
 });
