@@ -147,6 +147,7 @@ export class KafkaSource {
     if (existing && (!stored || stored.owner === this.opts.owner)) {
       existing.fenced = false;
       existing.positioned = false;
+      this.seekTo(existing);
       this.opts.events?.restored?.(existing, 'memory', 0);
       return existing;
     }
@@ -165,6 +166,7 @@ export class KafkaSource {
     // A previous owner may have sent totals its last checkpoint does not cover: flush only once the replay passed them.
     if (high !== undefined) owned.catchUpTo = BigInt(high);
     this.partitions.set(key, owned);
+    this.seekTo(owned);
     this.opts.logger.info(
       {
         partition: key,
@@ -177,6 +179,12 @@ export class KafkaSource {
     );
     this.opts.events?.restored?.(owned, stored ? 'checkpoint' : 'empty', stored?.bytes ?? 0);
     return owned;
+  }
+
+  /** Fetching resumes where the state ends, whatever the group offset says (it may be ahead with no record to come). */
+  private seekTo(p: OwnedPartition): void {
+    if (p.nextOffset === undefined) return;
+    this.opts.consumer.seek(p, p.nextOffset.toString());
   }
 
   private async onBatch(batch: RecordBatch, ctx: BatchContext): Promise<string | undefined> {
