@@ -1,4 +1,4 @@
-// Two relays in one group, one of them stopped mid-stream: its partitions move to the other, totals stay exact.
+// Two relays in one group: one joins mid-stream and later stops; partitions move both ways, totals stay exact.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ const assignedPartitions = (r: RelayProcess): number => {
   return Array.isArray(last?.assignment) ? last.assignment.length : 0;
 };
 
-it('moves the partitions of a stopped relay to the other one; totals exact, counters never down', async () => {
+it('splits the partitions when a relay joins mid-stream and moves them back when it stops; totals exact, counters never down', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
   const config = writeRelayConfig({
     brokers: testKafkaBrokers(),
@@ -47,24 +47,28 @@ it('moves the partitions of a stopped relay to the other one; totals exact, coun
   });
   const a = await startRelayProcess(config);
   relays.push(a);
-  const b = await startRelayProcess(config);
-  relays.push(b);
-  // Both members own part of the 4 partitions.
-  await eventually(async () => [assignedPartitions(a), assignedPartitions(b)], ([x, y]) => x! > 0 && y! > 0 && x! + y! === 4, 30_000);
-  expect(assignedPartitions(a) + assignedPartitions(b)).toBe(4);
-  expect(assignedPartitions(b)).toBeGreaterThan(0);
+  await eventually(async () => assignedPartitions(a), (n) => n === 4, 30_000);
 
   const ledger = new Ledger();
   const fleet = runFleet({
     send: (messages) => producer.send({ topic, acks: -1, messages }).then(() => undefined),
     jobs: ['move-a', 'move-b', 'move-c', 'move-d', 'move-e'],
-    runs: 60,
+    runs: 80,
     pushesPerRun: 6,
     overlap: 8,
     pauseMs: 80,
     ledger,
   });
-  await sleep(2000);
+  // Scale out while jobs emit: the second relay takes some partitions over from the first one's checkpoints.
+  await sleep(1500);
+  const b = await startRelayProcess(config);
+  relays.push(b);
+  await eventually(async () => [assignedPartitions(a), assignedPartitions(b)], ([x, y]) => x! > 0 && y! > 0 && x! + y! === 4, 30_000);
+  expect(assignedPartitions(a) + assignedPartitions(b)).toBe(4);
+  expect(assignedPartitions(b)).toBeGreaterThan(0);
+  await b.waitForLog((l) => l.msg === 'partition restored' && l.from === 'checkpoint', 20_000);
+  await sleep(1500);
+  // Scale in: the second relay stops; its partitions go back to the first.
   expect(await stopRelay(b)).toBe(0);
   await fleet;
   await eventually(async () => assignedPartitions(a), (n) => n === 4, 30_000);
