@@ -239,7 +239,7 @@ async function storageTemplate(java: string, jvmArgs: string[], libs: string, on
     await new Promise<void>((resolve, reject) => {
       execFile(
         java,
-        [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', randomKafkaUuid(), '-c', props],
+        [...jvmArgs, 'kafka.tools.StorageTool', 'format', `--cluster-id=${randomKafkaUuid()}`, '-c', props],
         { cwd: staging, timeout: 120_000, maxBuffer: 8 * 1024 * 1024 },
         (err, stdout, stderr) => {
           if (!err) return resolve();
