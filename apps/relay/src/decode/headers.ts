@@ -1,4 +1,5 @@
 import { isValidLabelName } from '@prom-relay/codec';
+import { HEADER } from '@prom-relay/emitter';
 import type { Labels } from '@prom-relay/codec';
 import type { PushOp, Temporality } from '../model.js';
 import { DecodeError } from './errors.js';
@@ -6,17 +7,8 @@ import { DecodeError } from './errors.js';
 export type HeaderValue = Buffer | string | Array<Buffer | string> | undefined;
 export type RecordHeaders = Record<string, HeaderValue>;
 
-/** The header names of docs/message-format.md. */
-export const HEADERS = {
-  contentType: 'content-type',
-  contentEncoding: 'content-encoding',
-  job: 'prom-relay-job',
-  grouping: 'prom-relay-grouping',
-  producer: 'prom-relay-producer',
-  seq: 'prom-relay-seq',
-  temporality: 'prom-relay-temporality',
-  op: 'prom-relay-op',
-} as const;
+/** The header names of docs/message-format.md, from the one module that writes them. */
+export const HEADERS = HEADER;
 
 export type BodyFormat = 'text' | 'json-lines' | 'remote-write-v1' | 'remote-write-v2';
 
