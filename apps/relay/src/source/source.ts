@@ -147,6 +147,8 @@ export class KafkaSource {
     if (existing && (!stored || stored.owner === this.opts.owner)) {
       existing.fenced = false;
       existing.positioned = false;
+      // Another relay may have sent without checkpointing meanwhile: the same catch-up rule applies.
+      if (high !== undefined) existing.catchUpTo = BigInt(high);
       this.seekTo(existing);
       this.opts.events?.restored?.(existing, 'memory', 0);
       return existing;
