@@ -9,6 +9,8 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_BODY',
   /** A body past maxBodyBytes, before or after decompression. */
   'PROM_RELAY_INGEST_TOO_LARGE',
+  /** A request header of ours (`prom-relay-producer`) with a value it cannot take. */
+  'PROM_RELAY_INGEST_HEADER',
   /** A Content-Type or Content-Encoding the endpoint does not take. */
   'PROM_RELAY_INGEST_MEDIA_TYPE',
   /** Missing or wrong credentials. */
@@ -27,6 +29,7 @@ const STATUS: Record<IngestErrorCode, number> = {
   PROM_RELAY_INGEST_OPTIONS: 500,
   PROM_RELAY_INGEST_PATH: 400,
   PROM_RELAY_INGEST_BODY: 400,
+  PROM_RELAY_INGEST_HEADER: 400,
   PROM_RELAY_INGEST_TOO_LARGE: 413,
   PROM_RELAY_INGEST_MEDIA_TYPE: 415,
   PROM_RELAY_INGEST_UNAUTHORIZED: 401,

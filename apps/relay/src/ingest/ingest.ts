@@ -1,6 +1,6 @@
 // The relay's HTTP ingest: Pushgateway API and Remote Write receive, answering 2xx only after Kafka acknowledged.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
+import { DEFAULT_PRODUCER_LABELS, HEADER } from '@prom-relay/emitter';
 import type { MetricsMessage, PushOp } from '@prom-relay/emitter';
 import { createCredentialCheck } from './auth.js';
 import type { IngestAuth } from './auth.js';
@@ -130,6 +130,15 @@ export function createIngest(options: IngestOptions): Ingest {
     }
   }
 
+  function runIdHeader(req: IncomingMessage): string | undefined {
+    const runId = header(req, HEADER.producer)?.trim();
+    if (runId === undefined || runId === '') return undefined;
+    if (runId.length > 128 || /[^\x21-\x7e]/.test(runId)) {
+      throw new IngestError('PROM_RELAY_INGEST_HEADER', `header ${HEADER.producer} must be 1 to 128 printable ASCII characters without spaces`);
+    }
+    return runId;
+  }
+
   async function pushgateway(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     const method = req.method ?? 'GET';
     const op: PushOp | undefined = method === 'PUT' ? 'push' : method === 'POST' ? 'add' : method === 'DELETE' ? 'delete' : undefined;
@@ -150,7 +159,7 @@ export function createIngest(options: IngestOptions): Ingest {
     } else {
       req.resume();
     }
-    const messages = [pushMessage(group, op, text, producerLabels)];
+    const messages = [pushMessage(group, op, text, producerLabels, runIdHeader(req))];
     await produce(messages);
     // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
     res.statusCode = op === 'delete' ? 202 : 200;

@@ -56,6 +56,21 @@ describe('Pushgateway API', () => {
     });
   });
 
+  it('a prom-relay-producer request header makes each job run its own producer; a bad one gets 400', async () => {
+    const { url, sent } = await start();
+    const path = '/metrics/job/nightly/instance/host-1';
+    expect((await send(url, 'PUT', path, { 'prom-relay-producer': 'run-1' }, Buffer.from(TEXT))).status).toBe(200);
+    expect((await send(url, 'PUT', path, { 'prom-relay-producer': 'run-2' }, Buffer.from(TEXT))).status).toBe(200);
+    expect(sent.map((m) => m[0]!.headers['prom-relay-producer'])).toEqual([
+      'pushgateway/job=nightly&instance=host-1/run=run-1',
+      'pushgateway/job=nightly&instance=host-1/run=run-2',
+    ]);
+    const bad = await send(url, 'PUT', path, { 'prom-relay-producer': 'has space' }, Buffer.from(TEXT));
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('prom-relay-producer');
+    expect(sent).toHaveLength(2);
+  });
+
   it('POST is op add, DELETE is op delete with 202, gzip bodies are taken', async () => {
     const { url, sent } = await start();
     expect((await send(url, 'POST', '/metrics/job/j', { 'content-encoding': 'gzip' }, gzipSync(TEXT))).status).toBe(200);
