@@ -121,18 +121,24 @@ export class KafkaSource {
     for (const [key, tp] of next) this.assigned.set(key, tp);
     this.opts.logger.info({ assignment: [...next.keys()] }, 'partitions assigned');
     for (const [key, tp] of next) {
-      const task = this.restore(tp).then(
-        (p) => {
-          if (this.restoring.get(key) === task) this.restoring.delete(key);
-          return p;
-        },
-        (err: unknown) => {
-          if (this.restoring.get(key) === task) this.restoring.delete(key);
-          this.opts.logger.error({ err, partition: key }, 'restore from checkpoint failed');
-          return undefined;
-        },
-      );
+      const task = this.restoreUntilDone(tp).finally(() => {
+        if (this.restoring.get(key) === task) this.restoring.delete(key);
+      });
       this.restoring.set(key, task);
+    }
+  }
+
+  /** Retries a failed restore (broker away, reader behind) while the partition stays assigned: never starts it empty. */
+  private async restoreUntilDone(tp: TopicPartition): Promise<OwnedPartition | undefined> {
+    const key = partitionKey(tp);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.restore(tp);
+      } catch (err) {
+        this.opts.logger.error({ err, partition: key, attempt }, 'restore from checkpoint failed; retrying');
+      }
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+      if (!this.assigned.has(key) || this.stopping) return undefined;
     }
   }
 
