@@ -74,7 +74,9 @@ export class CheckpointStore {
         for (const r of batch.records) {
           const key = r.key?.toString('utf8');
           const offset = headerString(r.headers[CHECKPOINT_HEADERS.offset]);
-          if (key && r.value && offset && /^\d+$/.test(offset)) {
+          // A tombstone (operator's `kcat -Z`) drops a partition's checkpoint: it then starts from the group offset.
+          if (key && r.value === null) this.entries.delete(key);
+          else if (key && r.value && offset && /^\d+$/.test(offset)) {
             const prev = this.entries.get(key);
             const entry = { offset: BigInt(offset), owner: headerString(r.headers[CHECKPOINT_HEADERS.owner]) ?? '', value: r.value };
             // Highest source offset wins: a late write from a relay that lost the partition cannot roll it back.

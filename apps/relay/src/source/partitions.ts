@@ -39,7 +39,7 @@ export class OwnedPartition {
     readonly topic: string,
     readonly partition: number,
     readonly aggregate: PartitionState,
-    init: { nextOffset?: bigint; lastFlushTimestamp?: number; restoredFrom?: 'checkpoint' | 'empty' },
+    init: { nextOffset?: bigint; lastFlushTimestamp?: number },
   ) {
     this.nextOffset = init.nextOffset;
     this.lastFlushTimestamp = init.lastFlushTimestamp ?? 0;

@@ -1,0 +1,62 @@
+// A checkpoint that does not decode: the relay never starts that partition empty (it would lower totals); it retries,
+// stays unready, and goes on once an operator tombstones the checkpoint.
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CHECKPOINT_HEADERS } from '../../src/checkpoint/index.js';
+import { kafkaProducer, Ledger, promTotals, runFleet, settledTotals, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+
+let prom: PrometheusServer;
+let relay: RelayProcess | undefined;
+const { producer, connect } = kafkaProducer(testKafkaBrokers());
+
+beforeAll(async () => {
+  [prom] = await Promise.all([startPrometheus(), connect()]);
+}, 60_000);
+
+afterAll(async () => {
+  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
+  await producer.disconnect();
+  await prom?.stop();
+});
+
+it('retries a corrupt checkpoint instead of starting empty, and recovers after a tombstone', async () => {
+  const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
+  const checkpointTopic = await createTestTopic({ prefix: 'ckpt', compacted: true });
+  await producer.send({
+    topic: checkpointTopic,
+    acks: -1,
+    messages: [{ key: `${topic}/0`, value: Buffer.from('not a checkpoint'), headers: { [CHECKPOINT_HEADERS.offset]: '3' } }],
+  });
+  const ledger = new Ledger();
+  await runFleet({
+    send: (messages) => producer.send({ topic, acks: -1, messages }).then(() => undefined),
+    jobs: ['corrupt-a'],
+    runs: 4,
+    pushesPerRun: 3,
+    overlap: 2,
+    pauseMs: 0,
+    ledger,
+  });
+  relay = await startRelayProcess(
+    writeRelayConfig({
+      brokers: testKafkaBrokers(),
+      topic,
+      groupId: testTopicName('relay'),
+      dlqTopic: testTopicName('dlq'),
+      checkpointTopic,
+      remoteWriteUrl: prom.remoteWriteUrl,
+    }),
+  );
+  const failure = await relay.waitForLog((l) => l.msg === 'restore from checkpoint failed; retrying', 20_000);
+  expect(JSON.stringify(failure)).toContain('PROM_RELAY_CHECKPOINT_CORRUPT');
+  await sleep(1500);
+  expect((await fetch(`${relay.url}/readyz`)).status).toBe(503);
+  expect((await promTotals(prom)).size).toBe(0);
+
+  await producer.send({ topic: checkpointTopic, acks: -1, messages: [{ key: `${topic}/0`, value: null }] });
+  await relay.waitForLog((l) => l.msg === 'partition restored', 30_000);
+  const seen = await settledTotals(prom, ledger, 30_000);
+  for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });
+  expect(await stopRelay(relay)).toBe(0);
+}, 120_000);
