@@ -149,13 +149,14 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     });
     const owned = source;
 
+    const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
     const flusher = new Flusher({
       sink: remoteWriteClient(config),
       checkpoints,
       consumer,
       partitions: () => owned.flushable(),
       logger: logger.child({ stage: 'flush' }),
-      sendTimeoutMs: Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3)),
+      sendTimeoutMs,
       onFlush: (r) => {
         metrics.flushed(r);
         logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');
@@ -201,7 +202,8 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const stop = async () => {
       flusher.stop();
       owned.stopConsuming();
-      const final = await flusher.flush().catch((err: unknown) => {
+      // Half the shutdown budget for the final send: the checkpoint and leaving the group need the rest.
+      const final = await flusher.flush({ sendTimeoutMs: Math.min(sendTimeoutMs, config.shutdown.timeout / 2) }).catch((err: unknown) => {
         logger.error({ err }, 'final flush failed');
         return undefined;
       });

@@ -89,10 +89,10 @@ export class Flusher {
     this.timer = undefined;
   }
 
-  /** One flush; concurrent callers share the flush in progress, then run their own. */
-  async flush(): Promise<FlushResult> {
+  /** One flush; concurrent callers wait for the flush in progress, then run their own. `sendTimeoutMs` bounds its send. */
+  async flush(opts: { sendTimeoutMs?: number } = {}): Promise<FlushResult> {
     while (this.running) await this.running.catch(() => undefined);
-    this.running = this.flushOnce();
+    this.running = this.flushOnce(opts.sendTimeoutMs ?? this.opts.sendTimeoutMs);
     try {
       return await this.running;
     } finally {
@@ -122,9 +122,9 @@ export class Flusher {
     return out;
   }
 
-  private async send(series: TimeSeries[], result: FlushResult): Promise<void> {
+  private async send(series: TimeSeries[], result: FlushResult, sendTimeoutMs: number): Promise<void> {
     try {
-      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + this.opts.sendTimeoutMs });
+      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + sendTimeoutMs });
       result.samplesSent = outcome.counts.samplesSent;
       result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
       result.samplesRetried = outcome.counts.samplesRetried;
@@ -144,7 +144,7 @@ export class Flusher {
     }
   }
 
-  private async flushOnce(): Promise<FlushResult> {
+  private async flushOnce(sendTimeoutMs: number): Promise<FlushResult> {
     const started = performance.now();
     const snapshots = this.snapshot();
     const result: FlushResult = {
@@ -167,7 +167,7 @@ export class Flusher {
     if (snapshots.length === 0) return finish();
     const series = snapshots.flatMap((s) => s.series);
     // The send goes first: its request is on the wire while the checkpoint is serialised and produced.
-    const sending = series.length === 0 ? undefined : this.send(series, result);
+    const sending = series.length === 0 ? undefined : this.send(series, result, sendTimeoutMs);
     const checkpointing = this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
     try {
       result.checkpointBytes = await checkpointing;
