@@ -264,7 +264,7 @@ async function main(): Promise<void> {
     const relayRate = (ingest.length * 100) / ((doneAt - restoredAt) / 1000);
     const afterIngest = await scrape(r1.url);
     const outSeries = sumOf(afterIngest, seriesRe);
-    log(`flushes during ingest: ${sumOf(afterIngest, flushCountRe)} taking ${sumOf(afterIngest, flushSumRe).toFixed(2)} s; checkpoint bytes ${sumOf(afterIngest, /^prom_relay_checkpoint_bytes\{[^}]*\} (\d+)/gm)}`);
+    const flushesDuringIngest = sumOf(afterIngest, flushCountRe);
     await stop(r1);
     log(`relay ingest ${fmt(relayRate)} samples/s`);
     const ceiling = inProcessRate(ingest);
@@ -318,7 +318,8 @@ async function main(): Promise<void> {
       `Ingest: a backlog of ${fmt(ingest.length)} messages on ${PARTITIONS} partitions, each 100 samples of text exposition`,
       `(61 cumulative counters + 3 histograms of 11 buckets with sum and count) from ${fmt(INGEST_PRODUCERS)} short-lived producers`,
       `(a UUID each, ${INGEST_PUSHES} pushes each), ${fmt(outSeries)} output series; rate read from the relay's own`,
-      '`prom_relay_messages_consumed_total`, flushing every 2 s meanwhile. Flush: 100,000 active output series (100 per',
+      `\`prom_relay_messages_consumed_total\` (flush interval 2 s; ${flushesDuringIngest} flushes ran meanwhile: a partition`,
+      'taken on with a backlog is flushed once caught up). Flush: 100,000 active output series (100 per',
       'message, each from its own producer); duration from the relay\'s `prom_relay_flush_duration_seconds` (snapshot, then',
       'remote write to Prometheus while the gzip\'d checkpoint goes to the compacted topic with acks -1); the peer pushes the same',
       `number of series once with prometheus-remote-write ${peerRwVersion}. Memory: the relay process\'s RSS growth`,
