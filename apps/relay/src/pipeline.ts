@@ -68,8 +68,10 @@ function remoteWriteClient(config: RelayConfig): RemoteWriteClient {
 }
 
 function ingestAuth(config: RelayConfig): IngestAuth | undefined {
-  const { username, password } = config.ingest;
-  return username !== undefined && password !== undefined ? { basic: [{ username, password }] } : undefined;
+  const { username, password, credentials, bearer_tokens: bearer } = config.ingest;
+  const basic = credentials.flatMap((c) => (c.password === undefined ? [] : [{ username: c.username, password: c.password }]));
+  if (username !== undefined && password !== undefined) basic.unshift({ username, password });
+  return basic.length > 0 || bearer.length > 0 ? { basic, bearer } : undefined;
 }
 
 /** Starts every stage; resolves once the relay consumes and serves HTTP. */

@@ -69,12 +69,30 @@ function readSecrets(config: RelayConfig, issues: ConfigIssue[]): void {
       issues.push({ path, message: `set either ${key} or ${key}_file, not both` });
       continue;
     }
-    try {
-      // A trailing newline is an artefact of `echo secret > file`, never part of the secret.
-      node[key] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (err) {
-      issues.push({ path: `${path}_file`, message: `cannot read secret file ${file}: ${(err as Error).message}` });
+    const secret = readSecretFile(file, `${path}_file`, issues);
+    if (secret !== undefined) node[key] = secret;
+  }
+  config.ingest.credentials.forEach((cred, i) => {
+    const path = `ingest.credentials.${i}.password`;
+    if (cred.password_file !== undefined) {
+      if (cred.password !== undefined) issues.push({ path, message: 'set either password or password_file, not both' });
+      else cred.password = readSecretFile(cred.password_file, `${path}_file`, issues);
     }
+    if (cred.password === undefined && cred.password_file === undefined) issues.push({ path, message: 'a credential needs a password (or password_file)' });
+  });
+  config.ingest.bearer_token_files.forEach((file, i) => {
+    const token = readSecretFile(file, `ingest.bearer_token_files.${i}`, issues);
+    if (token !== undefined) config.ingest.bearer_tokens.push(token);
+  });
+}
+
+function readSecretFile(file: string, path: string, issues: ConfigIssue[]): string | undefined {
+  try {
+    // A trailing newline is an artefact of `echo secret > file`, never part of the secret.
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    issues.push({ path, message: `cannot read secret file ${file}: ${(err as Error).message}` });
+    return undefined;
   }
 }
 
@@ -176,6 +194,8 @@ export function maskConfig(config: RelayConfig): RelayConfig {
     for (const seg of section) node = isTree(node) ? node[seg] : undefined;
     if (isTree(node) && node[key] !== undefined) node[key] = MASK;
   }
+  for (const cred of copy.ingest.credentials) if (cred.password !== undefined) cred.password = MASK;
+  copy.ingest.bearer_tokens = copy.ingest.bearer_tokens.map(() => MASK);
   for (const name of Object.keys(copy.remote_write.headers)) {
     if (SECRET_HEADER_RE.test(name)) copy.remote_write.headers[name] = MASK;
   }

@@ -158,6 +158,12 @@ const ingestSchema = z
     max_body_bytes: int(8 * 1024 * 1024, 1),
     username: z.string().optional(),
     ...secretPair('password'),
+    /** more basic-auth credentials (one per team, say); each password inline or from password_file */
+    credentials: z.array(z.strictObject({ username: z.string().min(1), ...secretPair('password') })).default([]),
+    /** bearer tokens accepted besides basic auth */
+    bearer_tokens: z.array(z.string().min(1)).default([]),
+    /** files each holding one bearer token */
+    bearer_token_files: z.array(z.string().min(1)).default([]),
   })
   .prefault({});
 

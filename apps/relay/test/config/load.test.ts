@@ -97,6 +97,30 @@ describe('loadConfig', () => {
     expect(c.remote_write.headers.Authorization).toBe('Bearer abc');
   });
 
+  it('takes several ingest credentials and bearer tokens, from files too, and masks every one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
+    writeFileSync(join(dir, 'team-b'), 'team-b-pass\n');
+    writeFileSync(join(dir, 'token'), 'tok-from-file\n');
+    const c = loadConfig({
+      text: [
+        'ingest:',
+        '  credentials:',
+        '    - { username: team-a, password: team-a-pass }',
+        `    - { username: team-b, password_file: ${join(dir, 'team-b')} }`,
+        '  bearer_tokens: [tok-inline]',
+        `  bearer_token_files: [${join(dir, 'token')}]`,
+      ].join('\n'),
+      env: {},
+    });
+    expect(c.ingest.credentials.map((x) => [x.username, x.password])).toEqual([['team-a', 'team-a-pass'], ['team-b', 'team-b-pass']]);
+    expect(c.ingest.bearer_tokens).toEqual(['tok-inline', 'tok-from-file']);
+    const printed = formatConfig(c);
+    for (const secret of ['team-a-pass', 'team-b-pass', 'tok-inline', 'tok-from-file']) expect(printed).not.toContain(secret);
+    expect(printed).toContain('team-b');
+    const issues = issuesOf(() => loadConfig({ text: 'ingest:\n  credentials:\n    - { username: x }\n', env: {} }));
+    expect(issues.map((i) => i.path)).toEqual(['ingest.credentials.0.password']);
+  });
+
   it('reports an unreadable secret file and a half-set basic auth', () => {
     const issues = issuesOf(() =>
       loadConfig({ text: 'remote_write:\n  username: app\n  password_file: /nonexistent/pw\n', env: {} }),
