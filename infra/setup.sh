@@ -88,7 +88,7 @@ else
   if ! mvn -q -B -f "$pom" "-Dkafka.version=$kafka_version" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies "-DoutputDirectory=$staging" >"$mvn_log" 2>&1; then
     tail -n 15 "$mvn_log" >&2
     rm -rf "$staging" "$mvn_log"
-    die "Maven could not resolve the Kafka $kafka_version jars: is there network to Maven Central (repo.maven.apache.org)? Configure a proxy or mirror in ~/.m2/settings.xml if needed, then rerun"
+    die "Maven could not resolve the Kafka $kafka_version jars: is there network to Maven Central? Configure a proxy or mirror in ~/.m2/settings.xml if needed, then rerun"
   fi
   rm -f "$mvn_log"
   # The marker goes in before the rename, so libs/ is either absent or complete.
