@@ -81,7 +81,7 @@ export async function ensureKafkaJars(options: KafkaJarsOptions = {}): Promise<s
     throw new InfraError(
       'PROM_RELAY_INFRA_JARS_UNAVAILABLE',
       offline
-        ? `Maven could not download the Kafka ${KAFKA_VERSION} jars: no network to Maven Central (repo.maven.apache.org). Connect, or configure a proxy/mirror in ~/.m2/settings.xml, then rerun. Maven said:\n${tail}`
+        ? `Maven could not download the Kafka ${KAFKA_VERSION} jars: no network to Maven Central. Connect, or configure a proxy/mirror in ~/.m2/settings.xml, then rerun. Maven said:\n${tail}`
         : `Maven failed to resolve the Kafka ${KAFKA_VERSION} jars (exit ${result.code}). Maven said:\n${tail}`,
     );
   }
