@@ -4,6 +4,7 @@ import { ProtoWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Labels, MetricMetadata, Sample, TimeSeries, WriteRequest } from '../types.js';
 import { checkSeries, invalidLabelValue, invalidTimestamp, invalidValue, sortedNames } from './common.js';
+import { CacheProbe } from './cache-probe.js';
 import { buildLabels } from './label-shapes.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
@@ -42,11 +43,18 @@ let pairIndex = new Map<string, PairRef>();
 /** Pairs longer than this (name and value together) are written directly, not cached. */
 const MAX_CACHED_PAIR = 200;
 
+/** Whether the last cachedPair call had to encode the pair (a miss). */
+let pairMissed = false;
+
 function cachedPair(name: string, value: string): PairRef {
   const head = pairIndex.get(value);
   for (let p = head; p !== undefined; p = p.next) {
-    if (p.name === name) return p;
+    if (p.name === name) {
+      pairMissed = false;
+      return p;
+    }
   }
+  pairMissed = true;
   if (pairArena.pos + MAX_CACHED_PAIR * 3 + 16 > ARENA_SIZE) {
     pairIndex = new Map();
     pairArena.pos = 0;
@@ -72,15 +80,83 @@ function writeLabelPair(w: ProtoWriter, name: string, value: string): void {
   w.join(at, 1);
 }
 
-function writeLabel(w: ProtoWriter, name: string, value: unknown): void {
+/** How one label name is written: through the pair cache, or directly when its values rarely repeat (see CacheProbe). */
+class NameState extends CacheProbe {
+  constructor(
+    readonly name: string,
+    /** Encoded name field (tag, length, bytes), written before the value when the cache is skipped. */
+    readonly nameField: Uint8Array,
+  ) {
+    // A direct write costs about what a hit does here, so sampling rarely is enough.
+    super(64);
+  }
+}
+
+/** Bounds the name table; hostile input cycling names resets it. */
+const MAX_NAME_STATES = 4096;
+
+let nameStates = new Map<string, NameState>();
+/** The state used at each label position last time: series mostly share one name sequence, so one compare finds it. */
+const statesAt: NameState[] = [];
+
+/** Test hook: the cache decision of one name now (`bypass` or `cached`). */
+export function labelPairMode(name: string): 'bypass' | 'cached' {
+  const state = nameStates.get(name);
+  return state !== undefined && state.skipping ? 'bypass' : 'cached';
+}
+
+/** Test hook: forgets every cached pair and every name decision, as on a fresh start. */
+export function resetLabelPairCache(): void {
+  pairIndex = new Map();
+  pairArena.pos = 0;
+  nameStates = new Map();
+  statesAt.length = 0;
+}
+
+function nameState(name: string, at: number): NameState {
+  const seen = statesAt[at];
+  if (seen !== undefined && seen.name === name) return seen;
+  let state = nameStates.get(name);
+  if (state === undefined) {
+    if (nameStates.size >= MAX_NAME_STATES) nameStates = new Map();
+    const field = new ProtoWriter(name.length * 3 + 6);
+    if (name !== '') {
+      field.uint32(TAG_NAME);
+      field.string(name);
+    }
+    state = new NameState(name, field.finish());
+    nameStates.set(name, state);
+  }
+  if (at < 64) statesAt[at] = state;
+  return state;
+}
+
+/** Writes a Label message without the cache; the same bytes as writeLabelPair. */
+function writeLabelDirect(w: ProtoWriter, state: NameState, value: string): void {
+  w.uint32(TAG_LABELS);
+  const at = w.fork(1);
+  w.raw(state.nameField);
+  if (value !== '') {
+    w.uint32(TAG_VALUE_STR);
+    w.string(value);
+  }
+  w.join(at, 1);
+}
+
+function writeLabel(w: ProtoWriter, name: string, value: unknown, at: number): void {
   if (typeof value !== 'string') throw invalidLabelValue(name, value);
+  const state = nameState(name, at);
+  if (state.skip()) {
+    writeLabelDirect(w, state, value);
+    return;
+  }
   if (value.length + name.length > MAX_CACHED_PAIR) {
     writeLabelPair(w, name, value);
-  } else {
-    const pair = cachedPair(name, value);
-    const ref = pair.ref;
-    w.copyView(pairArena.view, Math.floor(ref / 1024), ref & 0x3ff);
+    return;
   }
+  const ref = cachedPair(name, value).ref;
+  w.copyView(pairArena.view, Math.floor(ref / 1024), ref & 0x3ff);
+  state.record(pairMissed);
 }
 
 function writeLabels(w: ProtoWriter, labels: Labels): void {
@@ -88,16 +164,16 @@ function writeLabels(w: ProtoWriter, labels: Labels): void {
   // for-in walks the object's enum cache without allocating; label sets usually arrive sorted.
   const start = w.pos;
   let prev = '';
-  let first = true;
+  let i = 0;
   for (const name in labels) {
-    if (!first && name <= prev) {
+    if (i !== 0 && name <= prev) {
       w.pos = start;
-      for (const n of sortedNames(labels)) writeLabel(w, n, labels[n]);
+      const names = sortedNames(labels);
+      for (let k = 0; k < names.length; k++) writeLabel(w, names[k]!, labels[names[k]!], k);
       return;
     }
-    first = false;
     prev = name;
-    writeLabel(w, name, labels[name]);
+    writeLabel(w, name, labels[name], i++);
   }
 }
 

@@ -4,6 +4,7 @@ import { ProtoWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
 import { checkSeries, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
+import { CacheProbe } from './cache-probe.js';
 import { buildLabels } from './label-shapes.js';
 import { METRIC_TYPE_NAMES, METRIC_TYPE_NUMBERS } from './enums.js';
 import { readHistogram, writeHistogram } from './histogram.js';
@@ -32,14 +33,59 @@ let slots = new Map<string, SymbolSlot>();
 const MAX_SLOTS = 1 << 17;
 let tableEpoch = 0;
 
-/** Builds the symbols table as series are written; index 0 is always "". One Map lookup per string. */
+/** Per label name: whether its values are looked up in the persistent slots or kept for this request only. */
+class ValueProbe extends CacheProbe {
+  constructor(readonly name: string) {
+    // A skipped value still costs a per-request Map insert, more than a hit: notice repeats soon.
+    super(16);
+  }
+}
+let probes = new Map<string, ValueProbe>();
+const probesAt: ValueProbe[] = [];
+const MAX_PROBES = 4096;
+
+function probeFor(name: string, at: number): ValueProbe {
+  const seen = probesAt[at];
+  if (seen !== undefined && seen.name === name) return seen;
+  let probe = probes.get(name);
+  if (probe === undefined) {
+    if (probes.size >= MAX_PROBES) probes = new Map();
+    probe = new ValueProbe(name);
+    probes.set(name, probe);
+  }
+  if (at < 64) probesAt[at] = probe;
+  return probe;
+}
+
+/** Test hook: the symbol cache decision of one label name now. */
+export function symbolValueMode(name: string): 'bypass' | 'cached' {
+  const probe = probes.get(name);
+  return probe !== undefined && probe.skipping ? 'bypass' : 'cached';
+}
+
+/** Test hook: forgets every persistent symbol slot and every name decision. */
+export function resetSymbolCache(): void {
+  slots = new Map();
+  probes = new Map();
+  probesAt.length = 0;
+}
+
+/**
+ * Builds the symbols table as series are written; index 0 is always "". Strings are found through the
+ * persistent slots (one Map lookup); values of names that skip them (see CacheProbe) through a Map of this
+ * request only, which once it exists holds every symbol of the request, so the table stays de-duplicated.
+ */
 class SymbolTable {
   readonly symbols: string[] = [''];
   private readonly epoch = ++tableEpoch;
+  private local: Map<string, number> | undefined;
+  /** Whether the last ref() did not find its string in the persistent slots. */
+  missed = false;
 
   ref(value: string): number {
     if (value === '') return 0;
     let slot = slots.get(value);
+    this.missed = slot === undefined;
     if (slot === undefined) {
       if (slots.size >= MAX_SLOTS) slots = new Map();
       slot = { index: -1, epoch: -1 };
@@ -47,10 +93,39 @@ class SymbolTable {
     }
     if (slot.epoch !== this.epoch) {
       slot.epoch = this.epoch;
-      slot.index = this.symbols.length;
-      this.symbols.push(value);
+      slot.index = this.local === undefined ? this.push(value) : this.localRef(value);
     }
     return slot.index;
+  }
+
+  private push(value: string): number {
+    this.symbols.push(value);
+    return this.symbols.length - 1;
+  }
+
+  /** A symbol found or added through the request's own Map, without touching the persistent slots. */
+  private localRef(value: string): number {
+    let local = this.local;
+    if (local === undefined) {
+      local = new Map();
+      for (let i = 1; i < this.symbols.length; i++) local.set(this.symbols[i]!, i);
+      this.local = local;
+    }
+    let index = local.get(value);
+    if (index === undefined) {
+      index = this.push(value);
+      local.set(value, index);
+    }
+    return index;
+  }
+
+  /** A label value's symbol, through the persistent slots unless its name's values mostly miss them. */
+  valueRef(name: string, value: string, at: number): number {
+    const probe = probeFor(name, at);
+    if (probe.skip()) return value === '' ? 0 : this.localRef(value);
+    const index = this.ref(value);
+    probe.record(this.missed);
+    return index;
   }
 }
 
@@ -61,27 +136,28 @@ function writeLabelRefs(w: ProtoWriter, table: SymbolTable, labels: Labels, tag:
   const start = w.pos;
   // for-in walks the enum cache without allocating; label sets usually arrive sorted.
   let prev = '';
-  let first = true;
+  let i = 0;
   let sorted = true;
   for (const name in labels) {
-    if (!first && name <= prev) {
+    if (i !== 0 && name <= prev) {
       sorted = false;
       break;
     }
-    first = false;
     prev = name;
     const value: unknown = labels[name];
     if (typeof value !== 'string') throw invalidLabelValue(name, value);
     w.uint32(table.ref(name));
-    w.uint32(table.ref(value));
+    w.uint32(table.valueRef(name, value, i++));
   }
   if (!sorted) {
     w.pos = start;
-    for (const name of sortedNames(labels)) {
+    const names = sortedNames(labels);
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k]!;
       const value: unknown = labels[name];
       if (typeof value !== 'string') throw invalidLabelValue(name, value);
       w.uint32(table.ref(name));
-      w.uint32(table.ref(value));
+      w.uint32(table.valueRef(name, value, k));
     }
   }
   if (w.pos === start) {
