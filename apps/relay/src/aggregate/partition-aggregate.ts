@@ -52,6 +52,8 @@ class OutputSeries {
   dropped = false;
   /** total: running total; last: the latest value. */
   value = 0;
+  /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
+  stateIndex = -1;
   constructor(
     readonly key: string,
     readonly labels: Labels,
@@ -71,6 +73,8 @@ class InputSeries {
   /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
   holders = 0;
   lastFed = 0;
+  /** Position in the last `toState`; every live input gets one there. */
+  stateIndex = -1;
   constructor(
     readonly key: string,
     readonly family: string,
@@ -591,25 +595,31 @@ export class PartitionAggregate {
 
   /** Compact JSON-serialisable state: arrays, indices instead of references. */
   toState(): AggregateState {
-    const outputIndex = new Map<OutputSeries, number>();
-    for (const s of this.outputs.values()) if (s.lastFed !== NEVER_FED) outputIndex.set(s, outputIndex.size);
+    let outputCount = 0;
+    for (const s of this.outputs.values()) s.stateIndex = s.lastFed === NEVER_FED ? -1 : outputCount++;
     const epoch = this.epoch;
+    // A dropped output left the map (its index is stale) and a never-fed one is not in the state: both void the targets.
+    const indexOf = (t: OutputSeries): number => (t.dropped || t.lastFed === NEVER_FED ? -1 : t.stateIndex);
     const targetsOf = (targets: Targets | null): number[] | null => {
       if (targets === null) return null;
+      if (targets instanceof OutputSeries) {
+        const i = indexOf(targets);
+        return i < 0 ? null : [i];
+      }
       const idx: number[] = [];
-      for (const t of targetList(targets)) {
-        const i = outputIndex.get(t);
-        if (i === undefined) return null;
+      for (const t of targets) {
+        const i = indexOf(t);
+        if (i < 0) return null;
         idx.push(i);
       }
       return idx;
     };
-    const inputIndex = new Map<InputSeries, number>();
+    let inputCount = 0;
     const scopes: AggregateState['scopes'] = [];
     for (const scope of this.scopes.values()) {
       const inputs: InputState[] = [];
       for (const input of scope.inputs.values()) {
-        inputIndex.set(input, inputIndex.size);
+        input.stateIndex = inputCount++;
         inputs.push([input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed + epoch, targetsOf(input.targets)]);
       }
       scopes.push([scope.key, inputs]);
@@ -620,13 +630,13 @@ export class PartitionAggregate {
       const scopes: ProducerScopeState[] = [];
       for (const pscope of p.scopes.values()) {
         const counters: Array<number | EncodedNumber> = [];
-        for (const [input, v] of pscope.counters) counters.push(inputIndex.get(input)!, encodeNumber(v));
+        for (const [input, v] of pscope.counters) counters.push(input.stateIndex, encodeNumber(v));
         let gauges: ContributionState[] | null = null;
         if (pscope.gauges !== null) {
           gauges = [];
           for (const c of pscope.gauges.values()) {
             contribIndex.set(c, [producers.length, scopes.length]);
-            gauges.push([inputIndex.get(c.input)!, encodeNumber(c.value), c.lastFed + epoch, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
+            gauges.push([c.input.stateIndex, encodeNumber(c.value), c.lastFed + epoch, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
           }
         }
         scopes.push([pscope.key, counters, gauges]);
@@ -641,7 +651,7 @@ export class PartitionAggregate {
         const contribs: number[] = [];
         for (const c of s.gauge.contribs) {
           const [pi, si] = contribIndex.get(c)!;
-          contribs.push(pi, si, inputIndex.get(c.input)!);
+          contribs.push(pi, si, c.input.stateIndex);
         }
         gauge = [s.gauge.tick, contribs, s.gauge.buckets];
       }
