@@ -1,48 +1,56 @@
 /**
- * Decides, per label name, whether its values go through a cache kept across calls. Names whose values
- * mostly miss (a path, a request id: every series distinct) skip it: a miss costs an insert into a large
- * Map, several times what writing the value directly costs, while a hit saves little over that. While
- * skipping, one write in about `sampleEvery` still goes through the cache, so a name whose values start to
- * repeat (the same series re-sent at every flush) is noticed and cached again.
+ * Decides, per label name, whether values that miss a cache kept across calls are added to it. Names whose
+ * values mostly miss (a path, a request id: every series distinct) are not: adding to a large Map, and
+ * later resetting it, costs several times what writing the value directly does. Only misses are counted
+ * (a hit costs nothing extra), against a clock of label sets written. A skipping name is probed again
+ * after a while (a window in which its misses are added again), so values that start to repeat are cached.
  */
 
-/** This many cache lookups of one name decide whether its values repeat. */
+/** Misses are judged over windows of at least this many label sets. */
 export const PROBE_WINDOW = 256;
-/** Start skipping when at least half of a window's lookups missed... */
-const SKIP_MISSES = PROBE_WINDOW / 2;
-/** ...and stop when at most a quarter of the sampled lookups missed (the gap between the two avoids flapping). */
-const RESUME_MISSES = PROBE_WINDOW / 4;
+/** Label sets a name skips the cache before it is probed again; doubles while probes keep missing. */
+export const SKIP_BASE = 16 * 1024;
+const SKIP_MAX = 1024 * 1024;
 
 export class CacheProbe {
-  /** Whether writes skip the cache now. */
+  /** Whether misses of this name skip the cache now. */
   skipping = false;
-  private countdown = 0;
-  private lookups = 0;
+  private windowStart: number;
+  /** Length of the current window: PROBE_WINDOW while cached, the skip period while skipping. */
+  private span = PROBE_WINDOW;
   private misses = 0;
-  private seed = 0x2545f491;
+  private skipFor = SKIP_BASE;
 
-  constructor(private readonly sampleEvery: number) {}
-
-  /** True when this write should skip the cache; false for the sampled writes that still look it up. */
-  skip(): boolean {
-    if (!this.skipping || --this.countdown > 0) return this.skipping;
-    // Gaps vary (half to one and a half sampleEvery) so samples drift across a sequence that repeats.
-    this.seed = (Math.imul(this.seed, 1103515245) + 12345) >>> 0;
-    this.countdown = (this.sampleEvery >>> 1) + ((this.seed >>> 16) % this.sampleEvery);
-    return false;
+  constructor(
+    /** The label name this probe decides for. */
+    readonly name: string,
+    /** The clock (label sets written so far) when the probe was made. */
+    now: number,
+  ) {
+    this.windowStart = now;
   }
 
-  /** Records one cache lookup; at the end of a window decides whether to skip the cache. */
-  record(missed: boolean): void {
-    if (missed) this.misses++;
-    if (++this.lookups < PROBE_WINDOW) return;
-    if (!this.skipping && this.misses >= SKIP_MISSES) {
-      this.skipping = true;
-      this.countdown = this.sampleEvery;
-    } else if (this.skipping && this.misses <= RESUME_MISSES) {
+  /** Records a miss at `now`; true when the value should be written without adding it to the cache. */
+  miss(now: number): boolean {
+    if (now - this.windowStart >= this.span) this.decide(now);
+    this.misses++;
+    return this.skipping;
+  }
+
+  /** At the end of a window: skip when misses came in at least every other label set, else cache. */
+  private decide(now: number): void {
+    if (this.skipping) {
+      // The skip period is over: probe for one window.
       this.skipping = false;
+      this.span = PROBE_WINDOW;
+    } else if (this.misses * 2 >= now - this.windowStart) {
+      this.skipping = true;
+      this.span = this.skipFor;
+      this.skipFor = Math.min(this.skipFor * 2, SKIP_MAX);
+    } else {
+      this.skipFor = SKIP_BASE;
     }
-    this.lookups = 0;
+    this.windowStart = now;
     this.misses = 0;
   }
 }

@@ -43,25 +43,16 @@ let pairIndex = new Map<string, PairRef>();
 /** Pairs longer than this (name and value together) are written directly, not cached. */
 const MAX_CACHED_PAIR = 200;
 
-/** Whether the last cachedPair call had to encode the pair (a miss). */
-let pairMissed = false;
-
-function cachedPair(name: string, value: string): PairRef {
-  const head = pairIndex.get(value);
-  for (let p = head; p !== undefined; p = p.next) {
-    if (p.name === name) {
-      pairMissed = false;
-      return p;
-    }
-  }
-  pairMissed = true;
+/** Encodes a pair into the arena (resetting it when full) and indexes it; `head` is the chain for its value. */
+function addPair(name: string, value: string, head: PairRef | undefined): PairRef {
   if (pairArena.pos + MAX_CACHED_PAIR * 3 + 16 > ARENA_SIZE) {
     pairIndex = new Map();
     pairArena.pos = 0;
+    head = undefined;
   }
   const start = pairArena.pos;
   writeLabelPair(pairArena, name, value);
-  const pair: PairRef = { name, ref: start * 1024 + (pairArena.pos - start), next: pairIndex.get(value) };
+  const pair: PairRef = { name, ref: start * 1024 + (pairArena.pos - start), next: head };
   pairIndex.set(value, pair);
   return pair;
 }
@@ -80,29 +71,26 @@ function writeLabelPair(w: ProtoWriter, name: string, value: string): void {
   w.join(at, 1);
 }
 
-/** How one label name is written: through the pair cache, or directly when its values rarely repeat (see CacheProbe). */
-class NameState extends CacheProbe {
-  constructor(
-    readonly name: string,
-    /** Encoded name field (tag, length, bytes), written before the value when the cache is skipped. */
-    readonly nameField: Uint8Array,
-  ) {
-    // A direct write costs about what a hit does here, so sampling rarely is enough.
-    super(64);
-  }
+/** What a miss of one label name does: add the pair to the cache, or write it directly (see CacheProbe). */
+interface NameState {
+  name: string;
+  /** Encoded name field (tag, length, bytes), written before the value when the cache is skipped. */
+  nameField: Uint8Array;
+  probe: CacheProbe;
 }
-
 /** Bounds the name table; hostile input cycling names resets it. */
 const MAX_NAME_STATES = 4096;
 
 let nameStates = new Map<string, NameState>();
 /** The state used at each label position last time: series mostly share one name sequence, so one compare finds it. */
 const statesAt: NameState[] = [];
+/** The probes' clock: label sets written. */
+let labelSetsWritten = 0;
 
 /** Test hook: the cache decision of one name now (`bypass` or `cached`). */
 export function labelPairMode(name: string): 'bypass' | 'cached' {
   const state = nameStates.get(name);
-  return state !== undefined && state.skipping ? 'bypass' : 'cached';
+  return state !== undefined && state.probe.skipping ? 'bypass' : 'cached';
 }
 
 /** Test hook: forgets every cached pair and every name decision, as on a fresh start. */
@@ -124,7 +112,7 @@ function nameState(name: string, at: number): NameState {
       field.uint32(TAG_NAME);
       field.string(name);
     }
-    state = new NameState(name, field.finish());
+    state = { name, nameField: field.finish(), probe: new CacheProbe(name, labelSetsWritten) };
     nameStates.set(name, state);
   }
   if (at < 64) statesAt[at] = state;
@@ -143,24 +131,37 @@ function writeLabelDirect(w: ProtoWriter, state: NameState, value: string): void
   w.join(at, 1);
 }
 
+/** A miss: the pair is added to the cache, or written directly (undefined) when its name skips the cache. */
+function missedPair(w: ProtoWriter, name: string, value: string, head: PairRef | undefined, at: number): PairRef | undefined {
+  const state = nameState(name, at);
+  if (state.probe.miss(labelSetsWritten)) {
+    writeLabelDirect(w, state, value);
+    return undefined;
+  }
+  return addPair(name, value, head);
+}
+
 function writeLabel(w: ProtoWriter, name: string, value: unknown, at: number): void {
   if (typeof value !== 'string') throw invalidLabelValue(name, value);
-  const state = nameState(name, at);
-  if (state.skip()) {
-    writeLabelDirect(w, state, value);
-    return;
-  }
   if (value.length + name.length > MAX_CACHED_PAIR) {
     writeLabelPair(w, name, value);
     return;
   }
-  const ref = cachedPair(name, value).ref;
+  // A hit (the usual case when series are re-sent) costs one Map lookup and a copy, nothing more.
+  const head = pairIndex.get(value);
+  let pair = head;
+  while (pair !== undefined && pair.name !== name) pair = pair.next;
+  if (pair === undefined) {
+    pair = missedPair(w, name, value, head, at);
+    if (pair === undefined) return;
+  }
+  const ref = pair.ref;
   w.copyView(pairArena.view, Math.floor(ref / 1024), ref & 0x3ff);
-  state.record(pairMissed);
 }
 
 function writeLabels(w: ProtoWriter, labels: Labels): void {
   if (labels === null || typeof labels !== 'object') sortedNames(labels); // throws the shape error
+  labelSetsWritten++;
   // for-in walks the object's enum cache without allocating; label sets usually arrive sorted.
   const start = w.pos;
   let prev = '';

@@ -34,23 +34,19 @@ const MAX_SLOTS = 1 << 17;
 let tableEpoch = 0;
 
 /** Per label name: whether its values are looked up in the persistent slots or kept for this request only. */
-class ValueProbe extends CacheProbe {
-  constructor(readonly name: string) {
-    // A skipped value still costs a per-request Map insert, more than a hit: notice repeats soon.
-    super(16);
-  }
-}
-let probes = new Map<string, ValueProbe>();
-const probesAt: ValueProbe[] = [];
+let probes = new Map<string, CacheProbe>();
+const probesAt: CacheProbe[] = [];
+/** The probes' clock: label sets written. */
+let labelSetsWritten = 0;
 const MAX_PROBES = 4096;
 
-function probeFor(name: string, at: number): ValueProbe {
+function probeFor(name: string, at: number): CacheProbe {
   const seen = probesAt[at];
   if (seen !== undefined && seen.name === name) return seen;
   let probe = probes.get(name);
   if (probe === undefined) {
     if (probes.size >= MAX_PROBES) probes = new Map();
-    probe = new ValueProbe(name);
+    probe = new CacheProbe(name, labelSetsWritten);
     probes.set(name, probe);
   }
   if (at < 64) probesAt[at] = probe;
@@ -72,30 +68,42 @@ export function resetSymbolCache(): void {
 
 /**
  * Builds the symbols table as series are written; index 0 is always "". Strings are found through the
- * persistent slots (one Map lookup); values of names that skip them (see CacheProbe) through a Map of this
- * request only, which once it exists holds every symbol of the request, so the table stays de-duplicated.
+ * persistent slots (one Map lookup). A value missing there whose name skips them (see CacheProbe) goes to a
+ * Map of this request only; once that exists, strings first used in this request through the slots are
+ * looked up there too, so the table stays de-duplicated whichever path saw a string first.
  */
 class SymbolTable {
   readonly symbols: string[] = [''];
   private readonly epoch = ++tableEpoch;
   private local: Map<string, number> | undefined;
-  /** Whether the last ref() did not find its string in the persistent slots. */
-  missed = false;
 
   ref(value: string): number {
     if (value === '') return 0;
-    let slot = slots.get(value);
-    this.missed = slot === undefined;
-    if (slot === undefined) {
-      if (slots.size >= MAX_SLOTS) slots = new Map();
-      slot = { index: -1, epoch: -1 };
-      slots.set(value, slot);
-    }
+    const slot = slots.get(value);
+    return slot === undefined ? this.addSlot(value) : this.slotIndex(slot, value);
+  }
+
+  /** A label value's symbol: found in the persistent slots, else added to them unless its name skips them. */
+  valueRef(name: string, value: string, at: number): number {
+    if (value === '') return 0;
+    const slot = slots.get(value);
+    if (slot !== undefined) return this.slotIndex(slot, value);
+    return probeFor(name, at).miss(labelSetsWritten) ? this.localRef(value) : this.addSlot(value);
+  }
+
+  private slotIndex(slot: SymbolSlot, value: string): number {
     if (slot.epoch !== this.epoch) {
       slot.epoch = this.epoch;
       slot.index = this.local === undefined ? this.push(value) : this.localRef(value);
     }
     return slot.index;
+  }
+
+  private addSlot(value: string): number {
+    if (slots.size >= MAX_SLOTS) slots = new Map();
+    const slot = { index: -1, epoch: -1 };
+    slots.set(value, slot);
+    return this.slotIndex(slot, value);
   }
 
   private push(value: string): number {
@@ -105,12 +113,7 @@ class SymbolTable {
 
   /** A symbol found or added through the request's own Map, without touching the persistent slots. */
   private localRef(value: string): number {
-    let local = this.local;
-    if (local === undefined) {
-      local = new Map();
-      for (let i = 1; i < this.symbols.length; i++) local.set(this.symbols[i]!, i);
-      this.local = local;
-    }
+    const local = (this.local ??= new Map());
     let index = local.get(value);
     if (index === undefined) {
       index = this.push(value);
@@ -118,19 +121,11 @@ class SymbolTable {
     }
     return index;
   }
-
-  /** A label value's symbol, through the persistent slots unless its name's values mostly miss them. */
-  valueRef(name: string, value: string, at: number): number {
-    const probe = probeFor(name, at);
-    if (probe.skip()) return value === '' ? 0 : this.localRef(value);
-    const index = this.ref(value);
-    probe.record(this.missed);
-    return index;
-  }
 }
 
 function writeLabelRefs(w: ProtoWriter, table: SymbolTable, labels: Labels, tag: number): void {
   if (labels === null || typeof labels !== 'object') sortedNames(labels); // throws the shape error
+  labelSetsWritten++;
   w.uint32(tag);
   const at = w.fork(1);
   const start = w.pos;

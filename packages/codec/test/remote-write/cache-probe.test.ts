@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeWriteRequest, decodeWriteRequestV2, encodeWriteRequest, encodeWriteRequestV2 } from '../../src/index.js';
 import type { Labels, TimeSeries, WriteRequest } from '../../src/index.js';
-import { CacheProbe, PROBE_WINDOW } from '../../src/remote-write/cache-probe.js';
+import { CacheProbe, PROBE_WINDOW, SKIP_BASE } from '../../src/remote-write/cache-probe.js';
 import { labelPairMode, resetLabelPairCache } from '../../src/remote-write/v1.js';
 import { resetSymbolCache, symbolValueMode } from '../../src/remote-write/v2.js';
 import { loadProtoRoot } from '../helpers/proto.js';
@@ -35,7 +35,8 @@ function randomRequest(seed: number, count: number): WriteRequest {
       ['__name__', pick(['http_requests_total', 'up', 'latency_seconds_bucket'])],
       ['job', pick(['api', 'db', 'cache'])],
       ['zone', pick(['eu-1', 'us-2', 'ap-3', 'sa-4', ''])],
-      ['id', next() < 0.1 ? '' : `${i}-${text(1 + Math.floor(next() * 12))}`],
+      // Empty ids only later, so that they miss while the name skips the cache.
+      ['id', i >= 2 * PROBE_WINDOW && next() < 0.1 ? '' : `${i}-${text(1 + Math.floor(next() * 12))}`],
       ['url', `/${i}/${text(pick([3, 40, 130, 230]))}`],
     ];
     for (let k = entries.length - 1; k > 0; k--) {
@@ -100,21 +101,26 @@ describe('label cache bypass for names whose values do not repeat', () => {
     });
   });
 
-  it('RW 1.0: a bypassed name whose values start repeating goes back to the cache', () => {
+  it('RW 1.0: a bypassed name whose values start repeating goes back to the cache after its skip period', () => {
     encodeWriteRequest(randomRequest(3, 2 * PROBE_WINDOW));
     expect(labelPairMode('id')).toBe('bypass');
     const repeating: WriteRequest = {
-      timeseries: Array.from({ length: 400 }, (_, i) => ({ labels: { __name__: 'up', id: `n${i % 8}` }, samples: [{ value: 1, timestamp: 1 }] })),
+      timeseries: Array.from({ length: 1000 }, (_, i) => ({ labels: { __name__: 'up', id: `n${i % 8}` }, samples: [{ value: 1, timestamp: 1 }] })),
     };
-    for (let k = 0; k < 200 && labelPairMode('id') === 'bypass'; k++) encodeWriteRequest(repeating);
+    // Misses keep skipping the cache until the skip period is over; then they are added again (a probe)...
+    for (let k = 0; k * 1000 <= SKIP_BASE + PROBE_WINDOW; k++) encodeWriteRequest(repeating);
+    // ...the eight values hit from then on, and the next miss, a window later, finds misses rare.
+    encodeWriteRequest({ timeseries: [{ labels: { __name__: 'up', id: 'new' }, samples: [] }] });
     expect(labelPairMode('id')).toBe('cached');
     expect(decodeWriteRequest(encodeWriteRequest(repeating))).toEqual(repeating);
   });
 
   it('RW 2.0: bypassed values still give a de-duplicated symbols table and the same labels', () => {
     const req = randomRequest(5, 3 * PROBE_WINDOW);
-    // Values of a bypassed name that also occur under cached names, and twice in one request.
-    for (let i = 0; i < req.timeseries.length; i += 50) {
+    // Values of a bypassed name that also occur under cached names (before and after), and twice in one request.
+    req.timeseries[0]!.labels['alias'] = 'shared';
+    req.timeseries[5]!.labels['id'] = 'shared';
+    for (let i = 50; i < req.timeseries.length; i += 50) {
       req.timeseries[i]!.labels['job'] = req.timeseries[i]!.labels['id']!;
       req.timeseries[i + 1]!.labels['id'] = req.timeseries[i]!.labels['id']!;
     }
@@ -132,32 +138,36 @@ describe('label cache bypass for names whose values do not repeat', () => {
     expect(Buffer.from(encodeWriteRequestV2(req)).equals(Buffer.from(body))).toBe(true);
   });
 
-  it('RW 2.0: a bypassed name whose values repeat across requests goes back to the persistent slots', () => {
-    const req = randomRequest(9, 2000);
-    encodeWriteRequestV2(req);
+  it('RW 2.0: a bypassed name whose values start repeating goes back to the persistent slots', () => {
+    encodeWriteRequestV2(randomRequest(9, 2 * PROBE_WINDOW));
     expect(symbolValueMode('id')).toBe('bypass');
-    for (let k = 0; k < 100 && symbolValueMode('id') === 'bypass'; k++) encodeWriteRequestV2(req);
+    const repeating: WriteRequest = {
+      timeseries: Array.from({ length: 1000 }, (_, i) => ({ labels: { __name__: 'up', id: `n${i % 8}` }, samples: [{ value: 1, timestamp: 1 }] })),
+    };
+    for (let k = 0; k * 1000 <= SKIP_BASE + PROBE_WINDOW; k++) encodeWriteRequestV2(repeating);
+    encodeWriteRequestV2({ timeseries: [{ labels: { __name__: 'up', id: 'new' }, samples: [] }] });
     expect(symbolValueMode('id')).toBe('cached');
+    expect(decodeWriteRequestV2(encodeWriteRequestV2(repeating))).toEqual(repeating);
   });
 
-  it('CacheProbe skips after a window of misses, samples while skipping and resumes on hits', () => {
-    const probe = new CacheProbe(8);
-    for (let i = 0; i < PROBE_WINDOW; i++) {
-      expect(probe.skip()).toBe(false);
-      probe.record(i % 4 !== 0);
-    }
+  it('CacheProbe skips after a window of frequent misses, probes again after its skip period, backs off', () => {
+    const probe = new CacheProbe('x', 0);
+    let now = 1;
+    // A miss in every label set: added (false) until the first window ends, then skipped.
+    for (; now < PROBE_WINDOW; now++) expect(probe.miss(now)).toBe(false);
+    expect(probe.miss(now++)).toBe(true);
+    for (; now < SKIP_BASE; now++) expect(probe.miss(now)).toBe(true);
+    // The skip period is over: one window of misses is added again; they keep missing, so it skips, twice as long.
+    now += PROBE_WINDOW;
+    expect(probe.miss(now++)).toBe(false);
+    for (let i = 0; i < PROBE_WINDOW; i++, now++) probe.miss(now);
     expect(probe.skipping).toBe(true);
-    let sampled = 0;
-    for (let i = 0; i < 800; i++) if (!probe.skip()) sampled++;
-    // One write in about eight still looks the cache up.
-    expect(sampled).toBeGreaterThan(50);
-    expect(sampled).toBeLessThan(200);
-    // Sampled lookups that hit bring the cache back.
-    let writes = 0;
-    while (probe.skipping && writes < 10 * PROBE_WINDOW * 8) {
-      writes++;
-      if (!probe.skip()) probe.record(false);
-    }
+    const skipFrom = now;
+    for (; now < skipFrom + SKIP_BASE + 1; now++) expect(probe.miss(now)).toBe(true);
+    // One miss in three label sets is not enough to skip: after the next probe window it stays cached.
+    now = skipFrom + 2 * SKIP_BASE;
+    for (let i = 0; i < 4 * PROBE_WINDOW; i++, now++) if (i % 3 === 0) probe.miss(now);
     expect(probe.skipping).toBe(false);
+    for (let i = 0; i < 4 * PROBE_WINDOW; i++, now++) if (i % 3 === 0) expect(probe.miss(now)).toBe(false);
   });
 });
