@@ -126,7 +126,12 @@ export class CheckpointStore {
   /** Writes checkpoints in one acks -1 produce; answers the encoded size of each. */
   async write(checkpoints: Checkpoint[]): Promise<number[]> {
     if (checkpoints.length === 0) return [];
-    const values = await Promise.all(checkpoints.map((cp) => encodeCheckpoint(cp)));
+    const values: Buffer[] = [];
+    for (const cp of checkpoints) {
+      // Serialising a large state holds the event loop for a while: a turn first lets the flush's requests go out and be answered.
+      await new Promise((r) => setImmediate(r));
+      values.push(await encodeCheckpoint(cp));
+    }
     const limit = this.opts.maxMessageBytes - FRAMING_BYTES;
     values.forEach((v, i) => {
       if (v.length > limit) {
