@@ -116,6 +116,48 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
     expect(await topicMessageCount(brokers, topic)).toBe(1);
   }, 60_000);
 
+  it('concurrent pushes, coalesced into shared sends: each group lands in Kafka in the order the ingest took them', async () => {
+    const brokers = testKafkaBrokers();
+    const topic = await createTestTopic({ prefix: 'ingest-order', partitions: 3 });
+    // The order in which the ingest handed each group's pushes to Kafka: the order Kafka must keep per key.
+    const handed = new Map<string, string[]>();
+    const sends: number[] = [];
+    const served = await serveIngest({
+      send: (messages) => {
+        sends.push(new Set(messages.map((m) => m.key)).size);
+        for (const m of messages) handed.set(String(m.key), [...(handed.get(String(m.key)) ?? []), m.value.toString()]);
+        return producer.send(topic, messages);
+      },
+    });
+    servers.push(served);
+    const GROUPS = 5;
+    const PUSHES = 20;
+    const put = (path: string, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${served.url}${path}`, { method: 'PUT' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    // All 100 pushes in flight at once, several per group, so batches overlap and carry many groups each.
+    const statuses = await Promise.all(
+      Array.from({ length: GROUPS * PUSHES }, (_, i) => put(`/metrics/job/order/shard/s${i % GROUPS}`, `# TYPE seq gauge\nseq ${Math.floor(i / GROUPS)}\n`)),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(Math.max(...sends)).toBeGreaterThan(1);
+
+    const messages = await readUntil(brokers, topic, (all) => all.length >= GROUPS * PUSHES);
+    const landed = new Map<string, string[]>();
+    for (const m of messages) landed.set(m.key, [...(landed.get(m.key) ?? []), m.value.toString()]);
+    expect([...landed.keys()].sort()).toEqual(Array.from({ length: GROUPS }, (_, g) => `job=order,shard=s${g}`));
+    for (const [key, bodies] of landed) {
+      expect(bodies).toHaveLength(PUSHES);
+      expect(bodies).toEqual(handed.get(key));
+    }
+  }, 60_000);
+
   it('our RemoteWriteClient, v1 and v2: series arrive per (job, instance) in the version sent, decoding back equal', async () => {
     const brokers = testKafkaBrokers();
     const topic = await createTestTopic({ prefix: 'ingest-rwc' });
