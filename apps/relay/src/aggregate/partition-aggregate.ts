@@ -593,8 +593,15 @@ export class PartitionAggregate {
     }
   }
 
-  /** Compact JSON-serialisable state: arrays, indices instead of references. */
+  /** Compact JSON-serialisable state: columns of numbers and strings, indices instead of references (one flush
+   *  stringifies it for 100k series, so no object or array per series). */
   toState(): AggregateState {
+    const table = new Map<string, number>();
+    const str = (v: string): number => {
+      let i = table.get(v);
+      if (i === undefined) table.set(v, (i = table.size));
+      return i;
+    };
     let outputCount = 0;
     for (const s of this.outputs.values()) s.stateIndex = s.lastFed === NEVER_FED ? -1 : outputCount++;
     const epoch = this.epoch;
@@ -616,13 +623,22 @@ export class PartitionAggregate {
     };
     let inputCount = 0;
     const scopes: AggregateState['scopes'] = [];
+    const inputs: AggregateState['inputs'] = { key: [], family: [], type: [], flags: [], groupKey: [], lastFed: [], targets: [] };
     for (const scope of this.scopes.values()) {
-      const inputs: InputState[] = [];
+      const first = inputCount;
       for (const input of scope.inputs.values()) {
         input.stateIndex = inputCount++;
-        inputs.push([input.key, input.family, input.type, input.flags, input.groupKey, input.lastFed + epoch, targetsOf(input.targets)]);
+        inputs.key.push(input.key);
+        inputs.family.push(str(input.family));
+        inputs.type.push(str(input.type));
+        inputs.flags.push(input.flags);
+        inputs.groupKey.push(input.groupKey);
+        inputs.lastFed.push(input.lastFed + epoch);
+        const t = input.targets;
+        const single = t instanceof OutputSeries ? indexOf(t) : -1;
+        inputs.targets.push(single >= 0 ? single : targetsOf(t));
       }
-      scopes.push([scope.key, inputs]);
+      scopes.push([scope.key, inputCount - first]);
     }
     const producers: AggregateState['producers'] = [];
     const contribIndex = new Map<Contribution, [number, number]>();
@@ -643,30 +659,42 @@ export class PartitionAggregate {
       }
       producers.push([p.id, p.job, p.lastSeq, p.lastSeen + epoch, scopes]);
     }
-    const outputs: AggregateState['outputs'] = [];
+    const outputs: AggregateState['outputs'] = { labels: [], mode: [], job: [], value: [], lastFed: [], gauges: [] };
     for (const s of this.outputs.values()) {
       if (s.lastFed === NEVER_FED) continue;
-      let gauge: AggregateState['outputs'][number][5] = null;
       if (s.gauge !== null) {
         const contribs: number[] = [];
         for (const c of s.gauge.contribs) {
           const [pi, si] = contribIndex.get(c)!;
           contribs.push(pi, si, c.input.stateIndex);
         }
-        gauge = [s.gauge.tick, contribs, s.gauge.buckets];
+        outputs.gauges.push([s.stateIndex, s.gauge.tick, contribs, s.gauge.buckets]);
       }
-      outputs.push([s.labels, s.mode, s.job, encodeNumber(s.value), s.lastFed + epoch, gauge]);
+      const labels = outputs.labels;
+      const at = labels.length;
+      labels.push(0);
+      let n = 0;
+      for (const name in s.labels) {
+        labels.push(str(name), s.labels[name]!);
+        n++;
+      }
+      labels[at] = n;
+      outputs.mode.push(str(s.mode));
+      outputs.job.push(str(s.job));
+      outputs.value.push(encodeNumber(s.value));
+      outputs.lastFed.push(s.lastFed + epoch);
     }
-    return { format: STATE_FORMAT, version: 1, tick: this.tick, outputs, scopes, producers };
+    return { format: STATE_FORMAT, version: 2, tick: this.tick, strings: [...table.keys()], outputs, inputs, scopes, producers };
   }
 
   static fromState(state: unknown, opts: AggregateOptions): PartitionAggregate {
     const agg = new PartitionAggregate(opts);
-    const s = state as AggregateState;
-    if (s === null || typeof s !== 'object' || s.format !== STATE_FORMAT || s.version !== 1) {
-      throw new AggregateError('PROM_RELAY_AGGREGATE_STATE', `not an aggregate state (expected format ${STATE_FORMAT} version 1)`);
+    const given = state as AggregateState | RowState;
+    if (given === null || typeof given !== 'object' || given.format !== STATE_FORMAT || (given.version !== 1 && given.version !== 2)) {
+      throw new AggregateError('PROM_RELAY_AGGREGATE_STATE', `not an aggregate state (expected format ${STATE_FORMAT} version 1 or 2)`);
     }
     try {
+      const s = given.version === 2 ? rowsOf(given) : given;
       agg.tick = s.tick;
       const outputs: OutputSeries[] = s.outputs.map(([labels, mode, job, value, lastFed, g]) => {
         const key = outputKey(labels, mode);
@@ -753,8 +781,39 @@ type ContributionState = [input: number, value: EncodedNumber, lastFed: number, 
 type InputState = [key: string, family: string, type: InputMetricType, flags: number, groupKey: string | null, lastFed: number, targets: number[] | null];
 type ProducerScopeState = [key: string, counters: Array<number | EncodedNumber>, gauges: ContributionState[] | null];
 
-/** What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). */
+/** What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). Output and input series are
+ *  columns (one array per field); `strings` holds label names, modes, jobs, families and types once each. */
 export interface AggregateState {
+  format: typeof STATE_FORMAT;
+  version: 2;
+  tick: number;
+  strings: string[];
+  outputs: {
+    /** per output: its label count n, then n pairs of name (string index) and value */
+    labels: Array<number | string>;
+    mode: number[];
+    job: number[];
+    value: EncodedNumber[];
+    lastFed: number[];
+    gauges: Array<[output: number, tick: number, contribs: number[], buckets: number[] | null]>;
+  };
+  /** Input series, by scope in `scopes` order; targets: one output index, several, or null. */
+  inputs: {
+    key: string[];
+    family: number[];
+    type: number[];
+    flags: number[];
+    groupKey: Array<string | null>;
+    lastFed: number[];
+    targets: Array<number | number[] | null>;
+  };
+  /** scope key and its number of inputs */
+  scopes: Array<[key: string, inputs: number]>;
+  producers: Array<[id: string, job: string, lastSeq: number, lastSeen: number, scopes: ProducerScopeState[]]>;
+}
+
+/** Version 1 of the state (one array per series), still restored; version 2 is read by converting to it. */
+interface RowState {
   format: typeof STATE_FORMAT;
   version: 1;
   tick: number;
@@ -771,6 +830,40 @@ export interface AggregateState {
   /** Input series by scope; their index (for targets and producers) counts across scopes in this order. */
   scopes: Array<[key: string, inputs: InputState[]]>;
   producers: Array<[id: string, job: string, lastSeq: number, lastSeen: number, scopes: ProducerScopeState[]]>;
+}
+
+function rowsOf(s: AggregateState): RowState {
+  const { strings, outputs: o, inputs: inp } = s;
+  const n = o.value.length;
+  if (o.mode.length !== n || o.job.length !== n || o.lastFed.length !== n) throw new Error('output columns differ in length');
+  const m = inp.key.length;
+  const columns = [inp.family, inp.type, inp.flags, inp.groupKey, inp.lastFed, inp.targets];
+  if (columns.some((c) => c.length !== m) || s.scopes.reduce((k, [, c]) => k + c, 0) !== m) throw new Error('input columns differ in length');
+  const text = (i: number): string => {
+    const v = strings[i];
+    if (typeof v !== 'string') throw new Error(`string index ${i} out of range`);
+    return v;
+  };
+  const gauges = new Map(o.gauges.map(([i, tick, contribs, buckets]) => [i, [tick, contribs, buckets] as [number, number[], number[] | null]]));
+  const outputs: RowState['outputs'] = new Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const count = o.labels[at++] as number;
+    const pairs: Array<[string, string]> = new Array(count);
+    for (let j = 0; j < count; j++, at += 2) pairs[j] = [text(o.labels[at] as number), o.labels[at + 1] as string];
+    // fromEntries defines own properties: a label named __proto__ stays a label
+    outputs[i] = [Object.fromEntries(pairs), text(o.mode[i]!) as OutputMode, text(o.job[i]!), o.value[i]!, o.lastFed[i]!, gauges.get(i) ?? null];
+  }
+  let k = 0;
+  const scopes: RowState['scopes'] = s.scopes.map(([key, count]) => {
+    const rows: InputState[] = new Array(count);
+    for (let j = 0; j < count; j++, k++) {
+      const t = inp.targets[k]!;
+      rows[j] = [inp.key[k]!, text(inp.family[k]!), text(inp.type[k]!) as InputMetricType, inp.flags[k]!, inp.groupKey[k]!, inp.lastFed[k]!, typeof t === 'number' ? [t] : t];
+    }
+    return [key, rows];
+  });
+  return { format: STATE_FORMAT, version: 1, tick: s.tick, outputs, scopes, producers: s.producers };
 }
 
 function encodeNumber(v: number): EncodedNumber {

@@ -179,7 +179,8 @@ describe('series TTL and producer TTL', () => {
     for (let i = 0; i < 100; i++) agg.apply(batch({ producer: `p${i}`, grouping: { instance: `h${i}` }, points: [counter('c_total', i)] }), 0);
     agg.collect(3000);
     const state = agg.toState();
-    expect(state.outputs).toEqual([]);
+    expect(state.outputs.value).toEqual([]);
+    expect(state.inputs.key).toEqual([]);
     expect(state.scopes).toEqual([]);
     expect(state.producers).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AggregateError, PartitionAggregate } from '../../src/aggregate/index.js';
-import type { AggregateOptions } from '../../src/aggregate/index.js';
+import type { AggregateOptions, AggregateState } from '../../src/aggregate/index.js';
 import type { IngestBatch, InputPoint } from '../../src/model.js';
 import { batch, byId, counter, gauge, histogram, options, point, rng } from './fixtures.js';
 
@@ -113,6 +113,46 @@ describe('checkpoint state', () => {
     agg.apply(batch({ producer: 'p1', points: [gauge('g', Infinity), gauge('h', NaN)] }), 0);
     const restored = PartitionAggregate.fromState(JSON.parse(JSON.stringify(agg.toState())), options());
     expect(byId(restored.collect(0))).toEqual({ 'g{job="job1"}': Infinity, 'h{job="job1"}': NaN });
+  });
+
+  it('restores a version 1 state (one array per series) written by an older relay', () => {
+    const agg = new PartitionAggregate(options());
+    agg.apply(batch({ producer: 'p1', seq: 0, points: [counter('a_total', 5), counter('b_total', 2)] }), 1000);
+    agg.apply(batch({ producer: 'p1', seq: 1, points: [counter('a_total', 7), counter('b_total', 3)] }), 2000);
+    const v2 = JSON.parse(JSON.stringify(agg.toState())) as AggregateState;
+    const o = v2.outputs;
+    let at = 0;
+    const outputs = o.value.map((value, i) => {
+      const labels: Record<string, string> = {};
+      const n = o.labels[at++] as number;
+      for (let j = 0; j < n; j++, at += 2) labels[v2.strings[o.labels[at] as number]!] = o.labels[at + 1] as string;
+      return [labels, v2.strings[o.mode[i]!], v2.strings[o.job[i]!], value, o.lastFed[i], null];
+    });
+    let k = 0;
+    const inp = v2.inputs;
+    const scopes = v2.scopes.map(([key, count]) => {
+      const rows = [];
+      for (let j = 0; j < count; j++, k++) {
+        const t = inp.targets[k]!;
+        rows.push([inp.key[k], v2.strings[inp.family[k]!], v2.strings[inp.type[k]!], inp.flags[k], inp.groupKey[k], inp.lastFed[k], typeof t === 'number' ? [t] : t]);
+      }
+      return [key, rows];
+    });
+    const v1 = { format: v2.format, version: 1, tick: v2.tick, outputs, scopes, producers: v2.producers };
+    const restored = PartitionAggregate.fromState(v1, options());
+    expect(byId(restored.collect(3000))).toEqual({ 'a_total{job="job1"}': 7, 'b_total{job="job1"}': 3 });
+    // the restored producer baselines hold: only the increase counts, and the next state is version 2 again
+    restored.apply(batch({ producer: 'p1', seq: 2, points: [counter('a_total', 10), counter('b_total', 3)] }), 4000);
+    expect(byId(restored.collect(5000))).toEqual({ 'a_total{job="job1"}': 10, 'b_total{job="job1"}': 3 });
+    expect(restored.toState().version).toBe(2);
+  });
+
+  it('rejects a version 2 state whose columns do not match', () => {
+    const agg = new PartitionAggregate(options());
+    agg.apply(batch({ producer: 'p1', points: [counter('a_total', 5)] }), 1000);
+    const state = agg.toState();
+    state.outputs.lastFed.pop();
+    expect(() => PartitionAggregate.fromState(state, options())).toThrow(/corrupt/);
   });
 
   it('rejects something that is not a state', () => {
