@@ -13,6 +13,7 @@ import {
   decompress,
   encodeWriteRequest,
   encodeWriteRequestSnappy,
+  encodeWriteRequestV2,
   encodeWriteRequestV2Snappy,
 } from '@prom-relay/codec';
 import type { WriteRequest } from '@prom-relay/codec';
@@ -179,6 +180,35 @@ const rows = [
   ['RW 2.0 decompress + decode', '**@prom-relay/codec: `decodeWriteRequestV2Snappy(body)`**', fmtMs(decOurs2), rate(decOurs2), vs(decPeer, decOurs2, true), ''],
 ];
 
+// Bytes by label shape: RW 2.0's symbols table pays off when values repeat within a request.
+function sizedRequest(labelsOf: (i: number) => Record<string, string>): WriteRequest {
+  return { timeseries: Array.from({ length: SERIES }, (_, i) => ({ labels: labelsOf(i), samples: [{ value: i * 1.5, timestamp: 1_700_000_000_000 + i }] })) };
+}
+const sizeCases: Array<[string, WriteRequest]> = [
+  ['the workload above (every `path` distinct)', request],
+  ['the same, `path` from 100 values', sizedRequest((i) => ({ ...request.timeseries[i]!.labels, path: `/api/v0/items/${i % 100}` }))],
+  [
+    'Kubernetes-like: 10 labels, values repeated',
+    sizedRequest((i) => ({
+      __name__: `container_metric_${i % 20}`,
+      container: `c-${i % 7}`,
+      endpoint: 'https-metrics',
+      image: `registry.example.com/team/service-${i % 7}:v1.2.${i % 3}`,
+      instance: `10.0.${i % 13}.${i % 29}:10250`,
+      job: 'kubelet',
+      namespace: `ns-${i % 5}`,
+      node: `node-${i % 13}.cluster.local`,
+      pod: `service-${i % 7}-${(i % 40).toString(36)}x7f9`,
+      service: 'kubelet',
+    })),
+  ],
+];
+const sizeRows = sizeCases.map(([name, req]) => {
+  const raw1 = encodeWriteRequest(req);
+  const raw2 = encodeWriteRequestV2(req);
+  return `| ${name} | ${kib(raw1.length)} → ${kib(compress(raw1).length)} | ${kib(raw2.length)} → ${kib(compress(raw2).length)} |`;
+});
+
 const out = [
   '## Codec: Remote Write encode and decode',
   '',
@@ -193,6 +223,12 @@ const out = [
   '| operation | implementation | CPU ms / request | samples / s | vs peer | bytes (raw → snappy) |',
   '| --- | --- | ---: | ---: | ---: | --- |',
   ...rows.map((r) => `| ${r.join(' | ')} |`),
+  '',
+  `Bytes of one request of ${SERIES.toLocaleString('en-US')} series × 1 sample by label shape (raw → snappy):`,
+  '',
+  '| labels | RW 1.0 | RW 2.0 |',
+  '| --- | ---: | ---: |',
+  ...sizeRows,
   '',
 ];
 process.stdout.write(`${out.join('\n')}\n`);
