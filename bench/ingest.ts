@@ -227,8 +227,8 @@ const out = `## HTTP ingest and emitter
 
 Workload: Pushgateway-style \`PUT /metrics/job/bench/instance/c<i>\`, each body the text exposition of one prom-client
 registry with 100 samples (10 counter families x 10 series, ~${fmt(body.length)} bytes; each group its own values), from N concurrent keep-alive
-clients (a worker thread) for ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up (the broker's JVM pre-warmed once by ${PREWARM_MS / 1000} s of the same load); ${REPEATS} runs per peer,\ninterleaved, the median run shown with the range. **prom-relay ingest**: body
-validated with the codec's parser, produced to a real Kafka 4.1 broker (3 partitions, idempotent producer, acks=all),
+clients (a worker thread writing prebuilt HTTP/1.1 requests on raw sockets, like wrk) for ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up (the broker's JVM pre-warmed once by ${PREWARM_MS / 1000} s of the same load); ${REPEATS} runs per peer,\ninterleaved, the median run shown with the range. **prom-relay ingest**: body
+validated with the relay's text decoder (same accept/reject as the codec's parser), produced to a real Kafka 4.1 broker (3 partitions, idempotent producer, acks=all),
 answered 200 only after the ack (${fmt(totalAcked)} acknowledged pushes over the runs, ${failedRequests} failed requests;\n${fmt(inTopic)} messages in the topic at the end, the emitter's included). **Pushgateway 1.5**: the real
 binary, memory only (its persistence file is written every 5 min), a fresh one per workload. Same clients, same bodies, same machine, same run.
 
