@@ -84,8 +84,7 @@ describe('Pushgateway API', () => {
     const { url, sent } = await start();
     const res = await send(url, 'PUT', '/metrics/job/j', {}, Buffer.from('ok_metric 1\nbad_metric{x="1" 2\n'));
     expect(res.status).toBe(400);
-    expect(res.text).toMatch(/PROM_RELAY_INGEST_BODY/);
-    expect(res.text).toMatch(/line 2, column \d+/);
+    expect(res.text).toBe('PROM_RELAY_INGEST_BODY: text exposition does not parse (line 2, column 18): expected "," or "}" after the value of label x\n');
     expect(sent).toHaveLength(0);
   });
 
