@@ -147,14 +147,22 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
     );
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(Math.max(...sends)).toBeGreaterThan(1);
+    // Then each group pushes one at a time (a job waits for its 200), all groups at once: the client's order is the order.
+    const SEQUENTIAL = 10;
+    await Promise.all(
+      Array.from({ length: GROUPS }, async (_, g) => {
+        for (let k = 0; k < SEQUENTIAL; k++) expect(await put(`/metrics/job/order/shard/s${g}`, `# TYPE seq gauge\nseq ${100 + k}\n`)).toBe(200);
+      }),
+    );
 
-    const messages = await readUntil(brokers, topic, (all) => all.length >= GROUPS * PUSHES);
+    const messages = await readUntil(brokers, topic, (all) => all.length >= GROUPS * (PUSHES + SEQUENTIAL));
     const landed = new Map<string, string[]>();
     for (const m of messages) landed.set(m.key, [...(landed.get(m.key) ?? []), m.value.toString()]);
     expect([...landed.keys()].sort()).toEqual(Array.from({ length: GROUPS }, (_, g) => `job=order,shard=s${g}`));
     for (const [key, bodies] of landed) {
-      expect(bodies).toHaveLength(PUSHES);
+      expect(bodies).toHaveLength(PUSHES + SEQUENTIAL);
       expect(bodies).toEqual(handed.get(key));
+      expect(bodies.slice(PUSHES)).toEqual(Array.from({ length: SEQUENTIAL }, (_, k) => `# TYPE seq gauge\nseq ${100 + k}\n`));
     }
   }, 60_000);
 
