@@ -31,6 +31,7 @@ const PARTITIONS = 4;
 const INGEST_PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 1500);
 const INGEST_PUSHES = Number(process.env.BENCH_PUSHES ?? 20);
 const BIG = Number(process.env.BENCH_BIG_SERIES ?? 1_000_000);
+const STEADY_FLUSHES = 5;
 
 type Msg = { key: string; value: Buffer; headers: Record<string, string> };
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
@@ -282,12 +283,17 @@ async function main(): Promise<void> {
     await sleep(300);
     const rss100k = rssBytes(r2.pid);
     const firstFlush = await nextFlushSeconds(r2.url);
-    const steadyFlush = await nextFlushSeconds(r2.url);
+    // Several steady-state flushes, since one is at the mercy of the other processes on the two cores.
+    const steadyFlushes: number[] = [];
+    for (let i = 0; i < STEADY_FLUSHES; i++) steadyFlushes.push(await nextFlushSeconds(r2.url));
+    const sortedSteady = [...steadyFlushes].sort((a, b) => a - b);
+    const steadyFlush = sortedSteady[Math.floor(sortedSteady.length / 2)]!;
+    const steadyMax = sortedSteady.at(-1)!;
     const rss100kFlushed = rssBytes(r2.pid);
     const series100k = sumOf(await scrape(r2.url), seriesRe);
     await stop(r2);
     const peerFlush = await peerFlushSeconds(prom, 100_000);
-    log(`flush 100k: first ${firstFlush.toFixed(3)} s, steady ${steadyFlush.toFixed(3)} s, peer push ${peerFlush.toFixed(3)} s`);
+    log(`flush 100k: first ${firstFlush.toFixed(3)} s, steady ${steadyFlushes.map((f) => f.toFixed(3)).join(' ')} s, peer push ${peerFlush.toFixed(3)} s`);
 
     // 3. 1M active output series: RSS of the relay process (no flush during the measurement).
     const bigTopic = 'bench-1m';
@@ -330,9 +336,9 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: |',
       `| sustained ingest, input samples/s (one relay process, via Kafka) | ${fmt(relayRate)} | ${fmt(ceiling)} (decode + aggregate in-process, no Kafka) | ≥ 300,000 |`,
       `| one flush of ${fmt(series100k)} series, first (new series in Prometheus) | ${firstFlush.toFixed(3)} s | ${peerFlush.toFixed(3)} s (prometheus-remote-write, send only) | < 1 s |`,
-      `| one flush of ${fmt(series100k)} series, steady state | ${steadyFlush.toFixed(3)} s | | < 1 s |`,
+      `| one flush of ${fmt(series100k)} series, steady state (median of ${STEADY_FLUSHES}; slowest ${steadyMax.toFixed(3)} s) | ${steadyFlush.toFixed(3)} s | | < 1 s |`,
       `| RSS per active output series at ${fmt(series100k)} | ${fmt(per100k)} B | ${fmt(peer100k)} B (prom-client) | < 1024 B |`,
-      `| same, after two flushes (their garbage not yet collected) | ${fmt(per100kFlushed)} B | | |`,
+      `| same, after ${STEADY_FLUSHES + 1} flushes (their garbage not yet collected) | ${fmt(per100kFlushed)} B | | |`,
       `| RSS per active output series at ${fmt(series1m)} | ${fmt(per1m)} B | ${fmt(peer1m)} B (prom-client) | < 1024 B |`,
     );
   } finally {
