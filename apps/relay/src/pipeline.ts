@@ -173,7 +173,12 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
           maxBodyBytes: config.ingest.max_body_bytes,
           ...(auth ? { auth } : {}),
           ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
-          log: (entry) => logger[entry.level]({ stage: 'ingest', ...entry }, entry.msg),
+          log: (entry) => {
+            // Every answered request logs once: the counter is fed from the same place.
+            const api = entry.path.startsWith('/metrics/job') ? 'pushgateway' : 'remote_write';
+            metrics.ingestRequests.inc({ api, status: String(entry.status), code: entry.code ?? 'none' });
+            logger[entry.level]({ stage: 'ingest', ...entry }, entry.msg);
+          },
         })
       : undefined;
 

@@ -18,6 +18,7 @@ export class RelayMetrics {
   readonly samplesFailed: Counter;
   readonly samplesRetried: Counter;
   readonly restores: Counter<'from'>;
+  readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
 
   constructor(partitions: () => OwnedPartition[], registry = new Registry()) {
     this.registry = registry;
@@ -74,6 +75,12 @@ export class RelayMetrics {
       registers,
     });
     this.samplesRetried = new Counter({ name: 'prom_relay_samples_retried_total', help: 'Sample sends repeated after a retryable answer.', registers });
+    this.ingestRequests = new Counter({
+      name: 'prom_relay_ingest_requests_total',
+      help: 'HTTP ingest requests answered, by API (pushgateway, remote_write), status and error code (none when accepted).',
+      labelNames: ['api', 'status', 'code'],
+      registers,
+    });
     this.restores = new Counter({
       name: 'prom_relay_partition_restores_total',
       help: 'Partitions taken on, by where their state came from (checkpoint, memory, empty).',

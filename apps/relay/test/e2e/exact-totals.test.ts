@@ -114,6 +114,12 @@ describe('relay end to end, real Kafka and Prometheus', () => {
     expect(series).toHaveLength(1);
     expect(series[0]!.labels).toMatchObject({ job: 'http-ingest', table: 'users' });
     expect(series[0]!.labels.instance).toBeUndefined();
+
+    const bad = await fetch(`${relay!.url}/metrics/job/http-ingest`, { method: 'PUT', body: 'ingest_http_rows_total{ 1\n' });
+    expect(bad.status).toBe(400);
+    const exposition = await (await fetch(`${relay!.url}/metrics`)).text();
+    expect(exposition).toContain('prom_relay_ingest_requests_total{api="pushgateway",status="200",code="none"} 3');
+    expect(exposition).toContain('prom_relay_ingest_requests_total{api="pushgateway",status="400",code="PROM_RELAY_INGEST_BODY"} 1');
   }, 60_000);
 
   it('shuts down on SIGTERM within the deadline, after a final flush', async () => {
