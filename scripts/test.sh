@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 bash scripts/setup.sh
-TURBO_TELEMETRY_DISABLED=1 npx turbo run build --output-logs=errors-only
+TURBO_TELEMETRY_DISABLED=1 npx turbo run build typecheck --output-logs=errors-only
 mkdir -p .cache
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-report.json || status=$?
