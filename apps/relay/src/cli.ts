@@ -37,7 +37,15 @@ export function createLogger(config: RelayConfig): Logger {
     level: config.log.level,
     base: { service: 'prom-relay' },
     // Belt and braces: secrets never reach a log line even if an object carrying one is logged.
-    redact: { paths: ['password', '*.password', '*.*.password', 'bearer_token', '*.bearer_token', 'headers.authorization', '*.headers.authorization'], censor: '<masked>' },
+    redact: {
+      paths: [
+        'password', '*.password', '*.*.password', 'bearer_token', '*.bearer_token', '*.*.bearer_token',
+        'headers.authorization', '*.headers.authorization', '*.*.headers.authorization',
+        'credentials[*].password', '*.credentials[*].password', '*.*.credentials[*].password',
+        'bearer_tokens', '*.bearer_tokens', '*.*.bearer_tokens',
+      ],
+      censor: '<masked>',
+    },
   });
 }
 

@@ -55,6 +55,8 @@ export interface RelayProcess {
   /** base URL once started */
   url: string;
   logs: Record<string, unknown>[];
+  /** everything the process wrote to stdout and stderr, as text */
+  output(): string;
   exited: Promise<number | null>;
   /** resolves when a log line matches */
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
@@ -71,7 +73,9 @@ export async function startRelayProcess(configFile: string): Promise<RelayProces
   const logs: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buf = '';
+  let raw = '';
   child.stdout!.on('data', (chunk: Buffer) => {
+    raw += chunk.toString('utf8');
     buf += chunk.toString('utf8');
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -96,6 +100,7 @@ export async function startRelayProcess(configFile: string): Promise<RelayProces
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    raw += chunk.toString('utf8');
     if (process.env.RELAY_E2E_DEBUG) process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
@@ -119,6 +124,7 @@ export async function startRelayProcess(configFile: string): Promise<RelayProces
     child,
     url: String(started.url),
     logs,
+    output: () => raw,
     exited,
     waitForLog,
     kill: (signal) => child.kill(signal),
