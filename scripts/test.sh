@@ -6,6 +6,9 @@ started=$(date +%s)
 bash scripts/setup.sh
 TURBO_TELEMETRY_DISABLED=1 npx turbo run build typecheck --output-logs=errors-only
 mkdir -p .cache
+# One e2e test runs a real Go job using the Prometheus Go client's push package: fetch its modules up front.
+command -v go >/dev/null 2>&1 || { echo "the Go toolchain (go) is needed by the Go push client test: install Go 1.23+" >&2; exit 1; }
+(cd apps/relay/test/ingest/go-push && go mod download)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-report.json || status=$?
 node scripts/test-summary.mjs .cache/vitest-report.json || true

@@ -1,0 +1,55 @@
+// A Go job using the Prometheus Go client's push package, unchanged, pointed at a running relay's ingest.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+
+const run = promisify(execFile);
+const GO_JOB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
+
+let prom: PrometheusServer;
+let relay: RelayProcess | undefined;
+let goJob: string;
+
+beforeAll(async () => {
+  goJob = join(mkdtempSync(join(tmpdir(), 'go-push-')), 'go-push');
+  const build = run('go', ['build', '-buildvcs=false', '-o', goJob, '.'], { cwd: GO_JOB_DIR, timeout: 240_000 }).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ENOENT' ? 'the Go toolchain (go) is not on PATH: it builds the Go push client this test runs' : `go build failed: ${err.message}`);
+  });
+  prom = await startPrometheus();
+  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
+  const config = writeRelayConfig({
+    brokers: testKafkaBrokers(),
+    topic,
+    groupId: testTopicName('relay'),
+    dlqTopic: testTopicName('dlq'),
+    checkpointTopic: testTopicName('ckpt'),
+    remoteWriteUrl: prom.remoteWriteUrl,
+  });
+  [relay] = await Promise.all([startRelayProcess(config), build]);
+}, 300_000);
+
+afterAll(async () => {
+  if (relay) await stopRelay(relay);
+  await prom?.stop();
+});
+
+it("takes pushes from the Go client's push package (protobuf delimited) and sums job runs exactly", async () => {
+  const push = (instance: string, value: number, runId: string) => run(goJob, [relay!.url, 'go-nightly', instance, String(value), runId], { timeout: 30_000 });
+  // Three cron runs on two machines, each run's counter starting at zero: every run counts in full
+  // (without the run id header, host-1's second run would count only 7 - 5 = 2).
+  await push('host-1', 5, 'run-1');
+  await push('host-2', 4, 'run-2');
+  await push('host-1', 7, 'run-3');
+  const total = async () => (await prom.query('go_job_rows_total{job="go-nightly"}'))[0]?.value;
+  expect(await eventually(total, (v) => v === 16, 20_000)).toBe(16);
+  const series = await prom.query('go_job_rows_total');
+  expect(series).toHaveLength(1);
+  expect(series[0]!.labels).toMatchObject({ job: 'go-nightly', table: 'users' });
+}, 60_000);
