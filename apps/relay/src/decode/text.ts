@@ -1,3 +1,4 @@
+import { parseFloatToken } from '@prom-relay/codec';
 import type { Labels } from '@prom-relay/codec';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
@@ -30,28 +31,6 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** Go ParseFloat's special tokens the exposition format allows (any case). */
-function specialFloat(token: string): number | undefined {
-  switch (token.toLowerCase()) {
-    case 'nan':
-    case '+nan':
-    case '-nan':
-      return NaN;
-    case 'inf':
-    case '+inf':
-    case 'infinity':
-    case '+infinity':
-      return Infinity;
-    case '-inf':
-    case '-infinity':
-      return -Infinity;
-    default:
-      return undefined;
-  }
-}
-
-const FLOAT_RE = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/;
-
 /** A number token: plain decimals take the fast path; anything else is checked like the codec does. */
 function parseNumber(t: string, start: number, end: number): number | undefined {
   let simple = end > start;
@@ -67,8 +46,7 @@ function parseNumber(t: string, start: number, end: number): number | undefined 
     const v = +token;
     if (v === v) return v; // "." and "1.2.3" are NaN and fall through
   }
-  if (FLOAT_RE.test(token)) return +token;
-  return specialFloat(token);
+  return parseFloatToken(token);
 }
 
 class ParseFailure extends Error {
