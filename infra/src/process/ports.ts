@@ -42,3 +42,25 @@ export function assertPortFree(port: number, what: string): Promise<void> {
 export function logShowsPortClash(log: string): boolean {
   return /address already in use|BindException|bind: address/i.test(log);
 }
+
+/**
+ * Starts a server on `requested` (checked free first) or on a free loopback port; an auto-picked port lost to a race
+ * (`PROM_RELAY_INFRA_PORT_TAKEN` from `launch`) is tried once more with a fresh one. Answers the port it runs on.
+ */
+export async function launchOnPort(requested: number | undefined, what: string, launch: (port: number) => Promise<void>): Promise<number> {
+  if (requested !== undefined) {
+    await assertPortFree(requested, what);
+    await launch(requested);
+    return requested;
+  }
+  const port = await freePort();
+  try {
+    await launch(port);
+    return port;
+  } catch (err) {
+    if (!(err instanceof InfraError && err.code === 'PROM_RELAY_INFRA_PORT_TAKEN')) throw err;
+    const retry = await freePort();
+    await launch(retry);
+    return retry;
+  }
+}

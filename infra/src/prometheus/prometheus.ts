@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import { findExecutable } from '../process/executables.js';
 import { waitForHttpReady } from '../process/http-readiness.js';
-import { assertPortFree, freePort, LOOPBACK } from '../process/ports.js';
+import { assertPortFree, launchOnPort, LOOPBACK } from '../process/ports.js';
 import { forgetOnExit, removeOnExit, ServerProcess } from '../process/server-process.js';
 
 export interface PrometheusStartOptions {
@@ -110,16 +110,10 @@ export async function startPrometheus(options: PrometheusStartOptions = {}): Pro
   };
 
   try {
-    if (options.port !== undefined) await assertPortFree(options.port, 'Prometheus');
-    port = options.port ?? (await freePort());
-    try {
+    port = await launchOnPort(options.port, 'Prometheus', async (p) => {
+      port = p;
       await launch();
-    } catch (err) {
-      // Lost a race for an auto-picked port: try one fresh port.
-      if (options.port !== undefined || !(err instanceof InfraError && err.code === 'PROM_RELAY_INFRA_PORT_TAKEN')) throw err;
-      port = await freePort();
-      await launch();
-    }
+    });
   } catch (err) {
     if (!keepByDefault) {
       rmSync(workDir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InfraError } from '../errors.js';
 import { findExecutable } from '../process/executables.js';
 import { waitForHttpReady } from '../process/http-readiness.js';
-import { assertPortFree, freePort, LOOPBACK } from '../process/ports.js';
+import { assertPortFree, launchOnPort, LOOPBACK } from '../process/ports.js';
 import { forgetOnExit, removeOnExit, ServerProcess } from '../process/server-process.js';
 
 export interface PushgatewayStartOptions {
@@ -70,15 +70,10 @@ export async function startPushgateway(options: PushgatewayStartOptions = {}): P
   };
 
   try {
-    if (options.port !== undefined) await assertPortFree(options.port, 'Pushgateway');
-    port = options.port ?? (await freePort());
-    try {
+    port = await launchOnPort(options.port, 'Pushgateway', async (p) => {
+      port = p;
       await launch();
-    } catch (err) {
-      if (options.port !== undefined || !(err instanceof InfraError && err.code === 'PROM_RELAY_INFRA_PORT_TAKEN')) throw err;
-      port = await freePort();
-      await launch();
-    }
+    });
   } catch (err) {
     rmSync(workDir, { recursive: true, force: true });
     forgetOnExit(workDir);
