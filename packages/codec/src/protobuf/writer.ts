@@ -238,3 +238,19 @@ export class ProtoWriter {
     writeVarintAt(this.buf, at, len);
   }
 }
+
+/** Keeps one ProtoWriter for reuse across calls: encoding is synchronous, so one is enough; a huge one is let go. */
+export class ScratchWriter {
+  private spare: ProtoWriter | undefined;
+
+  use<T>(fn: (w: ProtoWriter) => T): T {
+    const w = this.spare ?? new ProtoWriter(64 * 1024);
+    this.spare = undefined;
+    try {
+      return fn(w);
+    } finally {
+      // Do not pin a huge buffer after one huge request.
+      if (w.buf.length <= 8 * 1024 * 1024) this.spare = w;
+    }
+  }
+}

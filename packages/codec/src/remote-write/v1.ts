@@ -1,6 +1,6 @@
 import { CodecError } from '../errors.js';
 import { ProtoReader } from '../protobuf/reader.js';
-import { ProtoWriter } from '../protobuf/writer.js';
+import { ProtoWriter, ScratchWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Labels, MetricMetadata, Sample, TimeSeries, WriteRequest } from '../types.js';
 import { checkSeries, invalidLabelValue, invalidTimestamp, invalidValue, sortedNames } from './common.js';
@@ -23,7 +23,7 @@ const TAG_TIMESTAMP = 0x10;
 const TAG_EXEMPLAR_VALUE = 0x11;
 const TAG_EXEMPLAR_TIMESTAMP = 0x18;
 
-let sharedWriter: ProtoWriter | undefined;
+const scratch = new ScratchWriter();
 
 /**
  * Encoded Label messages (tag, length, name, value) kept across calls in one byte arena, found by name then
@@ -276,21 +276,9 @@ function writeRequest(w: ProtoWriter, req: WriteRequest): void {
   }
 }
 
-/** Runs fn with the scratch writer reused across calls (encoding is synchronous, so one is enough). */
-function withWriter<T>(fn: (w: ProtoWriter) => T): T {
-  const w = sharedWriter ?? new ProtoWriter(64 * 1024);
-  sharedWriter = undefined;
-  try {
-    return fn(w);
-  } finally {
-    // Do not pin a huge buffer after one huge request.
-    if (w.buf.length <= 8 * 1024 * 1024) sharedWriter = w;
-  }
-}
-
 /** Encodes a Remote Write 1.0 `prometheus.WriteRequest` (uncompressed protobuf); label names are written sorted. */
 export function encodeWriteRequest(req: WriteRequest): Uint8Array {
-  return withWriter((w) => {
+  return scratch.use((w) => {
     writeRequest(w, req);
     return w.finish();
   });
@@ -301,7 +289,7 @@ export function encodeWriteRequest(req: WriteRequest): Uint8Array {
  * uncompressed protobuf: it is written to a reused scratch buffer and compressed from there.
  */
 export function encodeWriteRequestSnappy(req: WriteRequest): Uint8Array {
-  return withWriter((w) => {
+  return scratch.use((w) => {
     writeRequest(w, req);
     return compressRange(w.buf, 0, w.pos);
   });

@@ -1,6 +1,6 @@
 import { CodecError } from '../errors.js';
 import { ProtoReader, WIRE_LEN, WIRE_VARINT } from '../protobuf/reader.js';
-import { ProtoWriter } from '../protobuf/writer.js';
+import { ProtoWriter, ScratchWriter } from '../protobuf/writer.js';
 import { compressRange, decompressToScratch } from '../snappy.js';
 import type { DecompressOptions, Exemplar, Histogram, Labels, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from '../types.js';
 import { checkSeries, invalidLabelValue, invalidTimestamp, sortedNames } from './common.js';
@@ -235,8 +235,8 @@ function writeSeries(w: ProtoWriter, table: SymbolTable, series: TimeSeries, met
   }
 }
 
-let sharedSeriesWriter: ProtoWriter | undefined;
-let sharedRequestWriter: ProtoWriter | undefined;
+const seriesScratch = new ScratchWriter();
+const requestScratch = new ScratchWriter();
 
 /** Writes the request into `out` from position 0: symbols first, then the series written while collecting them. */
 function writeRequestV2(out: ProtoWriter, req: WriteRequest): void {
@@ -247,10 +247,8 @@ function writeRequestV2(out: ProtoWriter, req: WriteRequest): void {
   const byFamily = new Map<string, MetricMetadata>();
   for (const m of req.metadata ?? []) byFamily.set(m.metricFamilyName, m);
   // Series are written first (that is what discovers the symbols), then placed after the symbols.
-  const series = sharedSeriesWriter ?? new ProtoWriter(64 * 1024);
-  sharedSeriesWriter = undefined;
-  series.pos = 0;
-  try {
+  seriesScratch.use((series) => {
+    series.pos = 0;
     for (const s of req.timeseries) {
       series.uint32(TAG_TIMESERIES);
       const at = series.fork(2);
@@ -265,19 +263,7 @@ function writeRequestV2(out: ProtoWriter, req: WriteRequest): void {
     out.ensure(series.pos);
     out.buf.set(series.buf.subarray(0, series.pos), out.pos);
     out.pos += series.pos;
-  } finally {
-    if (series.buf.length <= 8 * 1024 * 1024) sharedSeriesWriter = series;
-  }
-}
-
-function withRequestWriter<T>(fn: (w: ProtoWriter) => T): T {
-  const w = sharedRequestWriter ?? new ProtoWriter(64 * 1024);
-  sharedRequestWriter = undefined;
-  try {
-    return fn(w);
-  } finally {
-    if (w.buf.length <= 8 * 1024 * 1024) sharedRequestWriter = w;
-  }
+  });
 }
 
 /**
@@ -287,7 +273,7 @@ function withRequestWriter<T>(fn: (w: ProtoWriter) => T): T {
  * request-level metadata.
  */
 export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
-  return withRequestWriter((w) => {
+  return requestScratch.use((w) => {
     writeRequestV2(w, req);
     return w.finish();
   });
@@ -295,7 +281,7 @@ export function encodeWriteRequestV2(req: WriteRequest): Uint8Array {
 
 /** `compress(encodeWriteRequestV2(req))` in one step, the same bytes, without allocating the uncompressed body. */
 export function encodeWriteRequestV2Snappy(req: WriteRequest): Uint8Array {
-  return withRequestWriter((w) => {
+  return requestScratch.use((w) => {
     writeRequestV2(w, req);
     return compressRange(w.buf, 0, w.pos);
   });
