@@ -96,7 +96,23 @@ function readSecretFile(file: string, path: string, issues: ConfigIssue[]): stri
   }
 }
 
+/** Room for a record's key, headers and batch framing around an ingest body of max_body_bytes. */
+export const RECORD_OVERHEAD_BYTES = 64 * 1024;
+const MIN_DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** The DLQ topic's max.message.bytes: as configured, else large enough for any record the ingest writes. */
+export function dlqMaxMessageBytes(config: RelayConfig): number {
+  return config.kafka.dlq_max_message_bytes ?? Math.max(MIN_DLQ_MAX_MESSAGE_BYTES, config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES);
+}
+
 function crossChecks(config: RelayConfig, issues: ConfigIssue[]): void {
+  const dlqBytes = config.kafka.dlq_max_message_bytes;
+  if (dlqBytes !== undefined && config.ingest.enabled && dlqBytes < config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES) {
+    issues.push({
+      path: 'kafka.dlq_max_message_bytes',
+      message: `must hold the largest record the ingest writes: at least ingest.max_body_bytes + ${RECORD_OVERHEAD_BYTES} = ${config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES}`,
+    });
+  }
   const rw = config.remote_write;
   if (rw.username !== undefined && rw.password === undefined) {
     issues.push({ path: 'remote_write.password', message: 'remote_write.username is set: a password (or password_file) is required' });
@@ -176,6 +192,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RelayConfig {
   readSecrets(config, issues);
   crossChecks(config, issues);
   if (issues.length > 0) throw invalid(issues);
+  config.kafka.dlq_max_message_bytes = dlqMaxMessageBytes(config);
   return config;
 }
 

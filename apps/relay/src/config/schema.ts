@@ -1,4 +1,5 @@
 // The relay's config: one zod schema, every key with its default (documented in apps/relay/README.md).
+import { REMOTE_WRITE_PROTOCOL_HEADERS } from '@prom-relay/push-client';
 import { z } from 'zod';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
@@ -28,6 +29,10 @@ const duration = (def: string) =>
       return ms;
     });
 
+/** A duration that must be more than zero (a 0 ms timeout would fail every request). */
+const positiveDuration = (def: string) =>
+  duration(def).refine((ms) => ms > 0, { message: 'must be more than 0' });
+
 // Env values arrive as strings: numbers, booleans and lists are coerced before validation.
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min).max(max)).default(def);
@@ -45,6 +50,45 @@ const optionalList = () =>
     (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
     z.array(z.string().min(1)).optional(),
   );
+
+/** An absolute http(s) URL: `localhost:9090/api/v1/write` parses as a URL with scheme `localhost:`, so the scheme is checked. */
+const httpUrl = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .refine(
+      (v) => {
+        try {
+          const url = new URL(v);
+          return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+        } catch {
+          return false;
+        }
+      },
+      { error: (issue) => `expected an absolute http:// or https:// URL like http://prometheus:9090/api/v1/write; got ${JSON.stringify(issue.input)}` },
+    );
+
+/** `protocol: 2.0` unquoted is the YAML number 2: read it (and 1.0) as the version string it was written as. */
+const protocolVersion = z.preprocess(
+  (v) => (v === 1 || v === '1' ? '1.0' : v === 2 || v === '2' ? '2.0' : v),
+  z.enum(['1.0', '2.0'], { error: (issue) => `expected 1.0 or 2.0; got ${JSON.stringify(issue.input)}` }),
+);
+
+const PROTECTED_HEADERS = new Set(REMOTE_WRITE_PROTOCOL_HEADERS.map((h) => h.toLowerCase()));
+
+/** Extra remote write headers: valid HTTP names, never one the protocol sets. */
+const remoteWriteHeaders = z
+  .record(z.string(), z.string())
+  .default({})
+  .superRefine((headers, ctx) => {
+    for (const name of Object.keys(headers)) {
+      if (PROTECTED_HEADERS.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `header ${name} is set by the protocol and cannot be overridden` });
+      } else if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `${JSON.stringify(name)} is not a valid header name` });
+      }
+    }
+  });
 
 /** A secret given inline (`password`) or as a file (`password_file`); resolved at load time. */
 const secretPair = <K extends string>(key: K) =>
@@ -81,8 +125,14 @@ const kafkaSchema = z
     checkpoint_topic: z.string().min(1).default('prom-relay.checkpoints'),
     /** max.message.bytes set on the checkpoint topic: one partition's whole state must fit in one message */
     checkpoint_max_message_bytes: int(64 * 1024 * 1024, 1024),
-    /** create the DLQ and the compacted checkpoint topic when missing */
+    /** max.message.bytes of the DLQ topic; default: the larger of 16 MiB and ingest.max_body_bytes + 64 KiB (set by loadConfig) */
+    dlq_max_message_bytes: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(1024)).optional(),
+    /** create missing topics: the consumed topics, the DLQ and the compacted checkpoint topic */
     create_topics: bool(true),
+    /** partitions of a consumed topic the relay creates (the most relays that can share the work) */
+    topic_partitions: int(6, 1, 100_000),
+    /** replication factor of the topics the relay creates; default: the broker's default.replication.factor */
+    topic_replication_factor: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(1).max(32767)).optional(),
     from_beginning: bool(true),
     session_timeout: duration('30s'),
     heartbeat_interval: duration('3s'),
@@ -97,15 +147,15 @@ const kafkaSchema = z
 
 const remoteWriteSchema = z
   .strictObject({
-    url: z.url().default('http://localhost:9090/api/v1/write'),
-    protocol: z.enum(['1.0', '2.0']).default('1.0'),
+    url: httpUrl('http://localhost:9090/api/v1/write'),
+    protocol: protocolVersion.default('1.0'),
     username: z.string().optional(),
     ...secretPair('password'),
     ...secretPair('bearer_token'),
-    headers: z.record(z.string(), z.string()).default({}),
-    timeout: duration('30s'),
+    headers: remoteWriteHeaders,
+    timeout: positiveDuration('30s'),
     max_samples_per_request: int(5000, 1),
-    concurrency: int(2, 1),
+    concurrency: int(2, 1, 256),
     retry_max_elapsed: duration('30s'),
   })
   .prefault({});
@@ -134,6 +184,19 @@ const aggregationSchema = z
     max_labels_per_series: int(64, 1),
     max_label_value_length: int(2048, 1),
     rules: z.array(ruleSchema).default([]),
+  })
+  .prefault({});
+
+const repartitionSchema = z
+  .strictObject({
+    /** internal topic: source partitions publish their partials there, keyed to the owner of each output series */
+    topic: z.string().min(1).default('prom-relay.partials'),
+    /** partitions of that topic when the relay creates it; 0: as many as the first input topic has */
+    partitions: int(0, 0, 10_000),
+    /** how long the topic keeps partials: a relay restoring an owner partition replays from its checkpoint */
+    retention: duration('6h'),
+    /** an owner drops a source's partial not refreshed this long (sources republish every live series each flush) */
+    partial_ttl: duration('1h'),
   })
   .prefault({});
 
@@ -183,6 +246,7 @@ export const relayConfigSchema = z.strictObject({
   kafka: kafkaSchema,
   remote_write: remoteWriteSchema,
   aggregation: aggregationSchema,
+  repartition: repartitionSchema,
   flush: flushSchema,
   server: serverSchema,
   ingest: ingestSchema,

@@ -135,4 +135,47 @@ describe('loadConfig', () => {
       expect.objectContaining({ code: 'PROM_RELAY_CONFIG_FILE' }),
     );
   });
+
+  it('accepts only absolute http(s) remote write URLs', () => {
+    for (const url of ['localhost:9090/api/v1/write', 'ftp://prom/api/v1/write', '/api/v1/write', 'http://']) {
+      const issues = issuesOf(() => loadConfig({ text: `remote_write:\n  url: "${url}"\n`, env: {} }));
+      expect(issues.map((i) => i.path)).toEqual(['remote_write.url']);
+      expect(issues[0]!.message).toContain('http:// or https://');
+    }
+    expect(loadConfig({ text: 'remote_write:\n  url: https://prom.example/api/v1/prom/write\n', env: {} }).remote_write.url).toBe(
+      'https://prom.example/api/v1/prom/write',
+    );
+  });
+
+  it('reads protocol 2.0 and 1.0 written as YAML numbers (or env strings) as the version strings', () => {
+    expect(loadConfig({ text: 'remote_write:\n  protocol: 2.0\n', env: {} }).remote_write.protocol).toBe('2.0');
+    expect(loadConfig({ text: 'remote_write:\n  protocol: 1.0\n', env: {} }).remote_write.protocol).toBe('1.0');
+    expect(loadConfig({ text: '', env: { PROM_RELAY_REMOTE_WRITE__PROTOCOL: '2.0' } }).remote_write.protocol).toBe('2.0');
+    const issues = issuesOf(() => loadConfig({ text: 'remote_write:\n  protocol: 3\n', env: {} }));
+    expect(issues).toEqual([expect.objectContaining({ path: 'remote_write.protocol', message: 'expected 1.0 or 2.0; got 3' })]);
+  });
+
+  it('refuses remote write options the client would refuse at start, with their key paths', () => {
+    const issues = issuesOf(() =>
+      loadConfig({ text: 'remote_write:\n  timeout: 0s\n  concurrency: 1000\n  headers:\n    Content-Encoding: gzip\n    "bad name": x\n', env: {} }),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'remote_write.concurrency',
+      'remote_write.headers.Content-Encoding',
+      'remote_write.headers.bad name',
+      'remote_write.timeout',
+    ]);
+  });
+
+  it('sizes the DLQ topic for the largest ingest body and refuses a smaller explicit size', () => {
+    expect(loadConfig({ text: '', env: {} }).kafka.dlq_max_message_bytes).toBe(16 * 1024 * 1024);
+    expect(loadConfig({ text: 'ingest:\n  max_body_bytes: 33554432\n', env: {} }).kafka.dlq_max_message_bytes).toBe(33554432 + 65536);
+    const issues = issuesOf(() => loadConfig({ text: 'kafka:\n  dlq_max_message_bytes: 1048576\n', env: {} }));
+    expect(issues.map((i) => i.path)).toEqual(['kafka.dlq_max_message_bytes']);
+    expect(issues[0]!.message).toContain('ingest.max_body_bytes');
+    const c = loadConfig({ text: 'kafka:\n  dlq_max_message_bytes: 1048576\ningest:\n  enabled: false\n', env: {} });
+    expect(c.kafka.dlq_max_message_bytes).toBe(1048576);
+    expect(c.kafka.topic_partitions).toBe(6);
+    expect(c.kafka.topic_replication_factor).toBeUndefined();
+  });
 });
