@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CodecError, PromRelayError } from './errors.js';
 import { compress, decompress } from './snappy.js';
 import { decodeWriteRequest, encodeWriteRequest } from './remote-write/v1.js';
@@ -6,6 +7,7 @@ import type { Exemplar, Histogram, MetricMetadata, Sample, TimeSeries, WriteRequ
 
 export const USAGE = `usage: prom-codec encode [--v2] < request.json > body.snappy
        prom-codec decode [--v2] < body.snappy > request.json
+       prom-codec --help | --version
 
 encode reads a WriteRequest as JSON, e.g.
   {"timeseries":[{"labels":{"__name__":"up","job":"x"},"samples":[{"value":1,"timestamp":1700000000000}]}]}
@@ -151,16 +153,41 @@ export function writeRequestToJson(req: WriteRequest): string {
   )}\n`;
 }
 
+/** The version in this package's package.json (one directory above both src/ and dist/). */
+export function codecVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const VERSION = new Set(['--version', '-v', 'version']);
+
+function wantsHelp(args: readonly string[]): boolean {
+  return args.length === 0 || args[0] === 'help' || args.some((a) => a === '--help' || a === '-h');
+}
+
+function text(stdout: string): CliResult {
+  return { exitCode: 0, stdout: Buffer.from(stdout, 'utf8'), stderr: '' };
+}
+
+/** Answers help, version and bad usage without stdin; undefined when args are an encode or decode to run. */
+function answerWithoutStdin(args: readonly string[]): CliResult | undefined {
+  const command = args[0];
+  // Asked-for help and version go to stdout with exit 0; so does usage with no arguments at all.
+  if (command === undefined || wantsHelp(args)) return text(USAGE);
+  if (VERSION.has(command)) return text(`prom-codec ${codecVersion()}\n`);
+  const unknown = args.slice(1).filter((a) => a !== '--v2');
+  if ((command !== 'encode' && command !== 'decode') || unknown.length > 0) {
+    const problem = command === 'encode' || command === 'decode' ? `option ${unknown[0]}` : `command ${command}`;
+    return { exitCode: 2, stdout: new Uint8Array(), stderr: `prom-codec: unknown ${problem}\n${USAGE}` };
+  }
+  return undefined;
+}
+
 /** Runs the CLI on a whole stdin; returns what to write and the exit code (no process access, so it is testable). */
 export function runCli(args: readonly string[], stdin: Uint8Array): CliResult {
+  const answered = answerWithoutStdin(args);
+  if (answered) return answered;
   const command = args[0];
-  const rest = args.slice(1);
-  const v2 = rest.includes('--v2');
-  const unknown = rest.filter((a) => a !== '--v2');
-  if ((command !== 'encode' && command !== 'decode') || unknown.length > 0) {
-    const problem = command === undefined ? '' : `prom-codec: unknown ${unknown.length > 0 ? `option ${unknown[0]}` : `command ${command}`}\n`;
-    return { exitCode: command === '--help' || command === '-h' ? 0 : 2, stdout: new Uint8Array(), stderr: problem + USAGE };
-  }
+  const v2 = args.includes('--v2');
   try {
     if (command === 'encode') {
       let json: unknown;
@@ -192,7 +219,7 @@ async function readStdin(): Promise<Uint8Array> {
 
 /** Entry point of the `prom-codec` bin. */
 export async function main(args: readonly string[] = process.argv.slice(2)): Promise<void> {
-  const result = runCli(args, args[0] === 'encode' || args[0] === 'decode' ? await readStdin() : new Uint8Array());
+  const result = answerWithoutStdin(args) ?? runCli(args, await readStdin());
   if (result.stderr) process.stderr.write(result.stderr);
   if (result.stdout.length > 0) {
     await new Promise<void>((resolve, reject) => process.stdout.write(result.stdout, (err) => (err ? reject(err) : resolve())));
