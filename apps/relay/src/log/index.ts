@@ -1,0 +1,2 @@
+export { RateLimitedLog } from './rate-limited.js';
+export type { LogLevel, RateLimitedLogOptions } from './rate-limited.js';
