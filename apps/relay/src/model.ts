@@ -38,11 +38,23 @@ export interface IngestBatch {
   position?: SourcePosition;
 }
 
+/** How the partials of one output series from several source partitions combine (see aggregate/combine.ts). */
+export type CombineMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg';
+
 /** One output series as the flush sends it. */
 export interface OutputSample {
   labels: Labels; // incl. __name__
   value: number;
   stale?: boolean; // staleness marker: series expired
+  /** Set by a source partition's aggregate: how this partial combines with other partitions' (repartition stage). */
+  combine?: CombineMode;
+  /** `avg`: the sum and number of live contributions behind `value` (the mean). */
+  sum?: number;
+  count?: number;
+  /** `last`: when the value was applied (ms, the record's timestamp). */
+  at?: number;
+  /** the labels' canonical key (`labelsKey`), when the aggregate has it at hand */
+  key?: string;
 }
 
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */

@@ -13,6 +13,7 @@ import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
 import { createIngest, type IngestAuth } from './ingest/index.js';
 import { connectKafka, type RelayAdmin, type RelayProducer } from './kafka/index.js';
+import { PartialsPublisher, RepartitionMetrics, SeriesCombiner, decodePartials, type CombineResult } from './repartition/index.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, startRelayServer, type RelayServer } from './server/index.js';
 
@@ -97,6 +98,15 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const producer: RelayProducer = await connection.producer();
     closers.push(() => producer.disconnect());
     if (k.create_topics) await admin.ensureTopic(k.dlq_topic, { partitions: 1 });
+    // The repartition stage: one owner per output series, whatever partition its inputs arrive on.
+    const rp = config.repartition;
+    if (k.create_topics) {
+      const partitions = rp.partitions > 0 ? rp.partitions : Math.max(1, (await admin.highWatermarks(k.topics[0]!).catch(() => new Map())).size);
+      await admin.ensureTopic(rp.topic, { partitions, retentionMs: rp.retention, maxMessageBytes: 8 * 1024 * 1024 });
+    }
+    const partialsPartitions = (await admin.highWatermarks(rp.topic)).size;
+    const publisher = new PartialsPublisher(producer, rp.topic, partialsPartitions);
+    const combineOpts = { ttlMs: Math.max(rp.partial_ttl, config.aggregation.series_ttl + 3 * config.flush.interval) };
 
     const checkpoints = new CheckpointStore({
       connection,
@@ -114,7 +124,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
 
     const consumer = connection.consumer({
       groupId: k.group_id,
-      topics: k.topics,
+      topics: [...k.topics, rp.topic],
       fromBeginning: k.from_beginning,
       sessionTimeout: k.session_timeout,
       heartbeatInterval: k.heartbeat_interval,
@@ -127,6 +137,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     // Metrics read the source's partitions lazily; the source is created just below.
     let source: KafkaSource | undefined;
     const metrics = new RelayMetrics(() => source?.owned() ?? []);
+    const repartitionMetrics = new RepartitionMetrics(metrics.registry, () => source?.owned() ?? []);
     const deadLetters = new DeadLetterQueue(producer, k.dlq_topic, (reason) => metrics.deadLetters.inc({ reason: reason.code }));
     const aggOpts = aggregateOptions(config);
     source = new KafkaSource({
@@ -137,15 +148,16 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       deadLetters,
       owner,
       logger: logger.child({ stage: 'source' }),
-      decode: (record) => decodeRecord(record, {}),
+      decode: (record) => record.topic === rp.topic ? decodePartials(record.value ?? Buffer.alloc(0)) : decodeRecord(record, { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } }),
       states: {
-        create: () => new PartitionAggregate(aggOpts),
-        restore: (state) => PartitionAggregate.fromState(state, aggOpts),
+        role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
+        create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(combineOpts) : new PartitionAggregate(aggOpts)),
+        restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, combineOpts) : PartitionAggregate.fromState(state, aggOpts)),
       },
       events: {
         consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
         deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
-        applied: (_p, result) => metrics.applied(result),
+        applied: (p, result) => (p.role === 'owner' ? repartitionMetrics.combined(result as CombineResult) : metrics.applied(result)),
         restored: (_p, from) => metrics.restores.inc({ from }),
       },
     });
@@ -154,6 +166,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
     const flusher = new Flusher({
       sink: remoteWriteClient(config),
+      publisher,
       checkpoints,
       consumer,
       partitions: () => owned.flushable(),
@@ -161,6 +174,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       sendTimeoutMs,
       onFlush: (r) => {
         metrics.flushed(r);
+        repartitionMetrics.published.inc(r.partialsPublished);
         logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');
       },
     });

@@ -1,5 +1,5 @@
 import type { Labels } from '@prom-relay/codec';
-import type { IngestBatch, InputMetricType, InputPoint, OutputSample } from '../model.js';
+import type { CombineMode, IngestBatch, InputMetricType, InputPoint, OutputSample } from '../model.js';
 import { AggregateError } from './errors.js';
 import { intern, labelsKey, ownString, ownedSortedLabels, sortedLabelsFrom } from './labels.js';
 import { resolveOptions } from './options.js';
@@ -40,11 +40,15 @@ class GaugeState {
   /** Update order of the contribution the `last` value came from. */
   tick = 0;
   readonly contribs = new Set<Contribution>();
+  /** valueHistogram: `labelsKey` of each part. */
+  readonly partKeys: string[] | null;
   constructor(
     /** valueHistogram: label sets of `_bucket`..., `_sum`, `_count`. */
     readonly parts: Labels[] | null,
     readonly buckets: number[] | null,
-  ) {}
+  ) {
+    this.partKeys = parts === null ? null : parts.map((p) => labelsKey(p));
+  }
 }
 
 /** One output series: what the flush sends. */
@@ -52,6 +56,8 @@ class OutputSeries {
   dropped = false;
   /** total: running total; last: the latest value. */
   value = 0;
+  /** last: when `value` was applied (relative time, like lastFed). */
+  valueAt = 0;
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
   stateIndex = -1;
   constructor(
@@ -544,7 +550,7 @@ export class PartitionAggregate {
       }
       const gauge = s.gauge;
       if (gauge === null) {
-        out.push({ labels: s.labels, value: s.value });
+        out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
         continue;
       }
       const contribs = gauge.contribs;
@@ -561,11 +567,15 @@ export class PartitionAggregate {
       }
       if (s.mode === 'last') {
         if (expiredLast) recomputeLast(s);
-        out.push({ labels: s.labels, value: s.value });
+        out.push({ labels: s.labels, value: s.value, combine: 'last', at: s.valueAt + this.epoch, key: s.key });
       } else if (s.mode === 'valueHistogram') {
         emitValueHistogram(gauge, out);
+      } else if (s.mode === 'avg') {
+        let sum = 0;
+        for (const c of contribs) sum += c.value;
+        out.push({ labels: s.labels, value: sum / contribs.size, combine: 'avg', sum, count: contribs.size, key: labelsKeyOf(s) });
       } else {
-        out.push({ labels: s.labels, value: gaugeValue(s.mode, contribs) });
+        out.push({ labels: s.labels, value: gaugeValue(s.mode, contribs), combine: combineOf(s.mode), key: labelsKeyOf(s) });
       }
     }
     this.sweep(now);
@@ -574,8 +584,8 @@ export class PartitionAggregate {
 
   private emitStale(s: OutputSeries, out: OutputSample[]): void {
     const parts = s.gauge?.parts;
-    if (parts) for (const labels of parts) out.push({ labels, value: NaN, stale: true });
-    else out.push({ labels: s.labels, value: NaN, stale: true });
+    if (parts) parts.forEach((labels, i) => out.push({ labels, value: NaN, stale: true, combine: 'sum', key: s.gauge!.partKeys![i]! }));
+    else out.push({ labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) });
     this.dropOutput(s);
   }
 
@@ -702,6 +712,8 @@ export class PartitionAggregate {
         if (gauge !== null) gauge.tick = g![0];
         const series = new OutputSeries(key, labels, mode, job, lastFed - agg.epoch, gauge);
         series.value = decodeNumber(value);
+        // Not in the state: the last feed is the best estimate of when a `last` value was applied.
+        series.valueAt = series.lastFed;
         agg.addOutput(series);
         return series;
       });
@@ -896,8 +908,30 @@ function feedTarget(t: OutputSeries, c: Contribution | null, v: number, increase
     c!.inGauges = true;
     if (t.mode === 'last') {
       t.value = v;
+      t.valueAt = now;
       gauge.tick = c!.tick;
     }
+  }
+}
+
+/** The output's `labelsKey` (its map key carries a mode prefix for modes other than total and last). */
+function labelsKeyOf(s: OutputSeries): string {
+  return s.mode === 'total' || s.mode === 'last' ? s.key : s.key.slice(s.mode.length + 1);
+}
+
+/** How a mode's partials from several source partitions combine: counts add up, like sums. */
+function combineOf(mode: OutputMode): CombineMode {
+  switch (mode) {
+    case 'total':
+    case 'last':
+    case 'sum':
+    case 'min':
+    case 'max':
+    case 'avg':
+      return mode;
+    case 'count':
+    case 'valueHistogram':
+      return 'sum';
   }
 }
 
@@ -906,6 +940,7 @@ function recomputeLast(s: OutputSeries): void {
   for (const c of s.gauge!.contribs) if (best === null || c.tick > best.tick) best = c;
   if (best !== null) {
     s.value = best.value;
+    s.valueAt = best.lastFed;
     s.gauge!.tick = best.tick;
   }
 }
@@ -941,10 +976,13 @@ function emitValueHistogram(s: GaugeState, out: OutputSample[]): void {
     for (let i = 0; i < buckets.length; i++) if (c.value <= buckets[i]!) counts[i]!++;
   }
   const parts = s.parts!;
-  for (let i = 0; i < buckets.length; i++) out.push({ labels: parts[i]!, value: counts[i]! });
-  out.push({ labels: parts[buckets.length]!, value: s.contribs.size });
-  out.push({ labels: parts[buckets.length + 1]!, value: sum });
-  out.push({ labels: parts[buckets.length + 2]!, value: s.contribs.size });
+  const keys = s.partKeys!;
+  // Every part is a count or a sum over this partition's contributions: partials of several partitions add up.
+  for (let i = 0; i < buckets.length; i++) out.push({ labels: parts[i]!, value: counts[i]!, combine: 'sum', key: keys[i]! });
+  const n = buckets.length;
+  out.push({ labels: parts[n]!, value: s.contribs.size, combine: 'sum', key: keys[n]! });
+  out.push({ labels: parts[n + 1]!, value: sum, combine: 'sum', key: keys[n + 1]! });
+  out.push({ labels: parts[n + 2]!, value: s.contribs.size, combine: 'sum', key: keys[n + 2]! });
 }
 
 function histogramParts(labels: Labels, buckets: number[]): Labels[] {

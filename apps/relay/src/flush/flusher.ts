@@ -1,4 +1,5 @@
-// Flush: snapshot each owned partition, then checkpoint the snapshot and send its series through Remote Write at once.
+// Flush: snapshot each owned partition, then checkpoint the snapshot while its output goes out at once: a source
+// partition's partials to the owners of its series (the partials topic), an owner partition's series through Remote Write.
 // A relay taking a partition over flushes it only after replaying up to the high watermark it saw at takeover
 // (see OwnedPartition.caughtUp), so a send whose checkpoint was lost in a crash is never undercut by a lower total.
 import type { Logger } from 'pino';
@@ -6,6 +7,7 @@ import type { Sample, TimeSeries } from '@prom-relay/codec';
 import type { CheckpointStore } from '../checkpoint/index.js';
 import type { RelayConsumer } from '../kafka/index.js';
 import type { Checkpoint, OutputSample } from '../model.js';
+import type { PartialsPublisher, SourceSnapshot } from '../repartition/index.js';
 import type { OwnedPartition } from '../source/index.js';
 
 /** The part of the push client's RemoteWriteClient the flush uses. */
@@ -19,7 +21,7 @@ export interface RemoteWriteOutcome {
   error?: unknown;
 }
 
-export type FlushStatus = 'success' | 'failure' | 'checkpoint_failed' | 'empty';
+export type FlushStatus = 'success' | 'failure' | 'publish_failed' | 'checkpoint_failed' | 'empty';
 
 export interface FlushResult {
   status: FlushStatus;
@@ -30,6 +32,8 @@ export interface FlushResult {
   samplesSent: number;
   samplesFailed: number;
   samplesRetried: number;
+  /** partials published by source partitions to the owners of their series */
+  partialsPublished: number;
   checkpointBytes: number[];
   durationMs: number;
   error?: unknown;
@@ -37,6 +41,8 @@ export interface FlushResult {
 
 export interface FlusherOptions {
   sink: RemoteWriteSink;
+  /** where source partitions' partials go (the repartition stage) */
+  publisher: Pick<PartialsPublisher, 'publish'>;
   checkpoints: CheckpointStore;
   consumer: RelayConsumer;
   /** partitions that may be flushed now */
@@ -62,7 +68,10 @@ function toSeries(samples: OutputSample[], timestamp: number): TimeSeries[] {
 interface Snapshot {
   partition: OwnedPartition;
   checkpoint: Checkpoint;
+  /** owner partitions: what goes out through Remote Write */
   series: TimeSeries[];
+  /** source partitions: what goes to the owners */
+  partials?: SourceSnapshot;
 }
 
 export class Flusher {
@@ -117,7 +126,11 @@ export class Flusher {
         state: p.aggregate.toState(),
       };
       p.lastFlushTimestamp = timestamp;
-      out.push({ partition: p, checkpoint, series: toSeries(samples, timestamp) });
+      if (p.role === 'source') {
+        out.push({ partition: p, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples } });
+      } else {
+        out.push({ partition: p, checkpoint, series: toSeries(samples, timestamp) });
+      }
     }
     return out;
   }
@@ -155,6 +168,7 @@ export class Flusher {
       samplesSent: 0,
       samplesFailed: 0,
       samplesRetried: 0,
+      partialsPublished: 0,
       checkpointBytes: [],
       durationMs: 0,
     };
@@ -166,14 +180,16 @@ export class Flusher {
     };
     if (snapshots.length === 0) return finish();
     const series = snapshots.flatMap((s) => s.series);
+    const partials = snapshots.flatMap((s) => (s.partials ? [s.partials] : []));
     // The send goes first: its request is on the wire while the checkpoint is serialised and produced.
     const sending = series.length === 0 ? undefined : this.send(series, result, sendTimeoutMs);
+    const publishing = partials.length === 0 ? undefined : this.publish(partials, result);
     const checkpointing = this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
     try {
       result.checkpointBytes = await checkpointing;
     } catch (err) {
       // The state stays in memory and the next flush checkpoints it again.
-      await sending;
+      await Promise.all([sending, publishing]);
       result.status = 'checkpoint_failed';
       result.error = err;
       this.opts.logger.error({ err }, 'checkpoint write failed');
@@ -188,8 +204,23 @@ export class Flusher {
     const committing = this.opts.consumer
       .commit(snapshots.map((s) => ({ topic: s.checkpoint.topic, partition: s.checkpoint.partition, offset: s.checkpoint.offset })))
       .catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'offset commit failed'));
+    const published = await publishing;
     await Promise.all([sending, committing]);
     if (series.length === 0) result.status = 'success';
+    if (published === false) result.status = 'publish_failed';
     return finish();
+  }
+
+  /** Source partitions' partials to their owners; a failure is carried by the next flush (it republishes every live series). */
+  private async publish(partials: SourceSnapshot[], result: FlushResult): Promise<boolean> {
+    try {
+      const r = await this.opts.publisher.publish(partials);
+      result.partialsPublished = r.partials;
+      return true;
+    } catch (err) {
+      result.error = err;
+      this.opts.logger.warn({ err }, 'publishing partials failed; the next flush publishes them again');
+      return false;
+    }
   }
 }

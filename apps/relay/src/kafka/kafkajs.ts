@@ -188,6 +188,7 @@ class KafkajsAdmin implements RelayAdmin {
   async ensureTopic(name: string, spec: TopicSpec): Promise<void> {
     const configEntries: { name: string; value: string }[] = [];
     if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
+    if (spec.retentionMs) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
     if (spec.maxMessageBytes) configEntries.push({ name: 'max.message.bytes', value: String(spec.maxMessageBytes) });
     try {
       const existing = await this.admin.listTopics();

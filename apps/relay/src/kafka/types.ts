@@ -86,6 +86,8 @@ export interface TopicSpec {
   compacted?: boolean;
   /** topic-level max.message.bytes */
   maxMessageBytes?: number;
+  /** topic-level retention.ms (set at creation only) */
+  retentionMs?: number;
 }
 
 export interface RelayAdmin {

@@ -1,19 +1,27 @@
 // The partitions this relay owns right now, each with its aggregate and the offset that aggregate covers.
 import type { IngestBatch, OutputSample } from '../model.js';
 import type { TopicPartition } from '../kafka/index.js';
+import type { PartialBatch } from '../repartition/index.js';
 
-/** What the relay needs of an aggregate (the decode/aggregate stage's PartitionAggregate fits it). */
+/**
+ * What a partition does with its state at each flush: a `source` partition (an input topic) publishes its partials
+ * to the owners of its output series; an `owner` partition (the partials topic) combines them and writes them out.
+ */
+export type PartitionRole = 'source' | 'owner';
+
+/** What the relay needs of a partition's state (PartitionAggregate for sources, SeriesCombiner for owners). */
 export interface PartitionState {
-  apply(batch: IngestBatch, now: number): unknown;
+  apply(batch: IngestBatch | PartialBatch, now: number): unknown;
   collect(now: number): OutputSample[];
   readonly seriesCount: number;
   toState(): unknown;
 }
 
-/** Makes empty aggregates and restores them from checkpointed state. */
+/** Makes empty states and restores them from checkpointed state, per partition. */
 export interface PartitionStateFactory {
-  create(): PartitionState;
-  restore(state: unknown): PartitionState;
+  role(tp: TopicPartition): PartitionRole;
+  create(tp: TopicPartition): PartitionState;
+  restore(state: unknown, tp: TopicPartition): PartitionState;
 }
 
 export function partitionKey(tp: TopicPartition): string {
@@ -38,6 +46,7 @@ export class OwnedPartition {
   constructor(
     readonly topic: string,
     readonly partition: number,
+    readonly role: PartitionRole,
     readonly aggregate: PartitionState,
     init: { nextOffset?: bigint; lastFlushTimestamp?: number },
   ) {

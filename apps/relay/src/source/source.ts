@@ -5,10 +5,20 @@ import type { CheckpointStore } from '../checkpoint/index.js';
 import type { DeadLetterQueue } from '../dlq/index.js';
 import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { IngestBatch } from '../model.js';
+import type { PartialBatch } from '../repartition/index.js';
 import { OwnedPartition, partitionKey, type PartitionStateFactory } from './partitions.js';
 
-/** decode stage: a record to a batch, or a throw with a `code` (the DLQ reason) */
-export type RecordDecoder = (record: KafkaRecord) => IngestBatch;
+/** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
+export type RecordDecoder = (record: KafkaRecord) => IngestBatch | PartialBatch;
+
+/**
+ * The time a record is applied at: its Kafka timestamp (never later than now). Expiry then depends on the records
+ * alone, so a replay after a crash rebuilds the same state, expired series included, as the first pass did.
+ */
+export function applyTime(record: KafkaRecord, now: number): number {
+  const ts = Number(record.timestamp);
+  return Number.isFinite(ts) && ts > 0 && ts < now ? ts : now;
+}
 
 export interface SourceEvents {
   consumed?(tp: TopicPartition, records: number, bytes: number): void;
@@ -162,14 +172,14 @@ export class KafkaSource {
     let owned: OwnedPartition;
     if (stored) {
       const cp = stored.checkpoint;
-      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.restore(cp.state), {
+      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.role(tp), this.opts.states.restore(cp.state, tp), {
         nextOffset: BigInt(cp.offset),
         lastFlushTimestamp: cp.lastFlushTimestamp,
       });
       owned.lastCheckpointAt = this.now();
       owned.lastCheckpointBytes = stored.bytes;
     } else {
-      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.create(), {});
+      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.role(tp), this.opts.states.create(tp), {});
     }
     // A previous owner may have sent totals its last checkpoint does not cover: flush only once the replay passed them.
     if (high !== undefined) owned.catchUpTo = BigInt(high);
@@ -225,7 +235,7 @@ export class KafkaSource {
         continue;
       }
       if (!ctx.isRunning() || this.stopping) break;
-      let decoded: IngestBatch | undefined;
+      let decoded: IngestBatch | PartialBatch | undefined;
       try {
         decoded = this.opts.decode(record);
       } catch (err) {
@@ -236,7 +246,7 @@ export class KafkaSource {
         if (!this.partitions.has(key)) return consumedThrough;
       }
       if (decoded) {
-        const result = p.aggregate.apply(decoded, this.now());
+        const result = p.aggregate.apply(decoded, applyTime(record, this.now()));
         this.opts.events?.applied?.(p, result);
       }
       p.nextOffset = offset + 1n;

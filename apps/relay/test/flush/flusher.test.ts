@@ -39,6 +39,11 @@ afterAll(async () => {
   await prom.stop();
 });
 
+// These partitions are owners (they write out what they hold): nothing is ever published.
+const noPartials = {
+  publish: () => Promise.reject(new Error('an owner partition published partials')),
+};
+
 async function store(topic: string, owner: string): Promise<CheckpointStore> {
   const s = new CheckpointStore({ connection, producer, admin, topic, groupId: testTopicName('g'), owner, maxMessageBytes: 1 << 20, createTopic: true, logger });
   stores.push(s);
@@ -59,7 +64,7 @@ function partitionWithTotals(lastFlushTimestamp: number): OwnedPartition {
     },
     Date.now(),
   );
-  return new OwnedPartition('metrics', 0, agg, { nextOffset: 5n, lastFlushTimestamp });
+  return new OwnedPartition('metrics', 0, 'owner', agg, { nextOffset: 5n, lastFlushTimestamp });
 }
 
 describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
@@ -71,6 +76,7 @@ describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
     const results: FlushResult[] = [];
     const flusher = new Flusher({
       sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: noPartials,
       checkpoints,
       consumer,
       partitions: () => [partition],
@@ -104,6 +110,7 @@ describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
     const partition = partitionWithTotals(0);
     const flusher = new Flusher({
       sink: new RemoteWriteClient({ url: 'http://127.0.0.1:9/api/v1/write', timeoutMs: 300 }),
+      publisher: noPartials,
       checkpoints,
       consumer,
       partitions: () => [partition],
@@ -121,9 +128,10 @@ describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
 
   it('sends nothing and checkpoints nothing for a partition not yet known to any offset', async () => {
     const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
-    const fresh = new OwnedPartition('metrics', 1, new PartitionAggregate(OPTS), {});
+    const fresh = new OwnedPartition('metrics', 1, 'owner', new PartitionAggregate(OPTS), {});
     const flusher = new Flusher({
       sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: noPartials,
       checkpoints,
       consumer,
       partitions: () => [fresh],

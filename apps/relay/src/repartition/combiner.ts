@@ -1,0 +1,265 @@
+// The owner's side of the repartition stage: one partition of the partials topic, holding the latest partial of
+// every source partition for each output series it owns, combining them into the one value that is flushed.
+import type { Labels } from '@prom-relay/codec';
+import type { CombineMode, OutputSample } from '../model.js';
+import { labelsFromKey, type PartialBatch } from './partials.js';
+
+const STATE_FORMAT = 'prom-relay.combine';
+
+/** What one source partition last said about one output series. */
+interface SourceEntry {
+  value: number;
+  /** avg: count behind `value` (a sum) */
+  count: number;
+  /** last: when the value was applied */
+  at: number;
+  /** the source's offset when it said so: an older word (a replay, a late writer) never overrides a newer one */
+  offset: number;
+  /** total: the source's series ended (stale); its value lives on in `base` until a newer offset restarts it */
+  retired: boolean;
+  /** when this owner last heard from the source about this series (ms) */
+  seen: number;
+}
+
+class Combined {
+  /** total: what retired or reset sources had reached: the output never goes below it */
+  base = 0;
+  readonly sources = new Map<string, SourceEntry>();
+  constructor(
+    readonly key: string,
+    readonly labels: Labels,
+    readonly mode: CombineMode,
+    public seen: number,
+  ) {}
+
+  live(): number {
+    let n = 0;
+    for (const e of this.sources.values()) if (!e.retired) n++;
+    return n;
+  }
+
+  value(): number {
+    let v: number;
+    switch (this.mode) {
+      case 'total': {
+        v = this.base;
+        for (const e of this.sources.values()) v += e.value;
+        return v;
+      }
+      case 'last': {
+        let best: SourceEntry | undefined;
+        for (const e of this.sources.values()) if (best === undefined || e.at > best.at) best = e;
+        return best?.value ?? NaN;
+      }
+      case 'min': {
+        v = Infinity;
+        for (const e of this.sources.values()) if (e.value < v || Number.isNaN(e.value)) v = e.value;
+        return v;
+      }
+      case 'max': {
+        v = -Infinity;
+        for (const e of this.sources.values()) if (e.value > v || Number.isNaN(e.value)) v = e.value;
+        return v;
+      }
+      case 'sum': {
+        v = 0;
+        for (const e of this.sources.values()) v += e.value;
+        return v;
+      }
+      case 'avg': {
+        let sum = 0;
+        let count = 0;
+        for (const e of this.sources.values()) {
+          sum += e.value;
+          count += e.count;
+        }
+        return sum / count;
+      }
+    }
+  }
+}
+
+export interface CombineOptions {
+  /** an output series not fed by any source this long ends (safety net: sources send every live series each flush) */
+  ttlMs: number;
+}
+
+export interface CombineResult {
+  /** partials applied */
+  applied: number;
+  /** partials older than what the source already said (replays, a writer that lost the partition) */
+  outdated: number;
+  /** partials whose combine mode differs from the series' (one name fed as counter and as gauge) */
+  conflicts: number;
+  /** total partials that went down at a newer offset: counted as a reset of that source */
+  resets: number;
+}
+
+type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
+type EntryState = [source: string, value: EncodedNumber, count: number, at: number, offset: number, retired: 0 | 1, seen: number];
+
+export interface CombineState {
+  format: typeof STATE_FORMAT;
+  version: 1;
+  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[]]>;
+}
+
+function enc(v: number): EncodedNumber {
+  if (Number.isFinite(v)) return v;
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+}
+
+function dec(v: EncodedNumber): number {
+  if (typeof v === 'number') return v;
+  return v === 'NaN' ? NaN : v === '+Inf' ? Infinity : -Infinity;
+}
+
+/**
+ * Combines the partials of one partials-topic partition. Deterministic in the order of its input (a restore from
+ * checkpoint plus the replay of the topic rebuilds exactly the same state), and idempotent for a repeated partial.
+ */
+export class SeriesCombiner {
+  private readonly series = new Map<string, Combined>();
+
+  constructor(private readonly opts: CombineOptions) {}
+
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /** Output series currently fed by more than one source partition. */
+  get multiSourceCount(): number {
+    let n = 0;
+    for (const c of this.series.values()) if (c.live() > 1) n++;
+    return n;
+  }
+
+  apply(batch: PartialBatch, now: number): CombineResult {
+    const result: CombineResult = { applied: 0, outdated: 0, conflicts: 0, resets: 0 };
+    const src = batch.source;
+    const offset = batch.offset;
+    for (const p of batch.series) {
+      const id = p.combine === 'total' || p.combine === 'last' ? p.key : `${p.combine}\u0000${p.key}`;
+      let c = this.series.get(id);
+      if (c === undefined) {
+        if (p.stale) continue;
+        c = new Combined(id, labelsFromKey(p.key), p.combine, now);
+        this.series.set(id, c);
+      }
+      if (c.mode !== p.combine) {
+        result.conflicts++;
+        continue;
+      }
+      const e = c.sources.get(src);
+      if (e !== undefined && offset < e.offset) {
+        result.outdated++;
+        continue;
+      }
+      result.applied++;
+      c.seen = now;
+      if (c.mode === 'total') {
+        if (p.stale) {
+          // The source's series ended: what it counted stays in the output.
+          if (e !== undefined && !e.retired) {
+            c.base += e.value;
+            e.value = 0;
+            e.retired = true;
+          }
+          if (e !== undefined) {
+            e.offset = offset;
+            e.seen = now;
+          }
+          continue;
+        }
+        if (e === undefined) {
+          c.sources.set(src, { value: p.value, count: 0, at: 0, offset, retired: false, seen: now });
+        } else if (e.retired) {
+          // Started again after it ended: only a newer state counts from zero; the same offset is the ended one.
+          if (offset > e.offset) {
+            e.retired = false;
+            e.value = p.value;
+          }
+          e.offset = offset;
+          e.seen = now;
+        } else {
+          if (p.value < e.value) {
+            // The source's running total restarted (its series expired without the word reaching us): keep what it had.
+            c.base += e.value;
+            result.resets++;
+          }
+          e.value = p.value;
+          e.offset = offset;
+          e.seen = now;
+        }
+        continue;
+      }
+      if (p.stale) {
+        c.sources.delete(src);
+        continue;
+      }
+      const entry: SourceEntry = e ?? { value: 0, count: 0, at: 0, offset, retired: false, seen: now };
+      entry.value = p.combine === 'avg' ? (p.sum ?? p.value) : p.value;
+      entry.count = p.count ?? 0;
+      entry.at = p.at ?? 0;
+      entry.offset = offset;
+      entry.seen = now;
+      if (e === undefined) c.sources.set(src, entry);
+    }
+    return result;
+  }
+
+  /**
+   * Every owned output series, one sample each. A series whose every source ended (or that no source fed for
+   * `ttlMs`) comes out once with `stale: true` and is dropped.
+   */
+  collect(now: number): OutputSample[] {
+    const out: OutputSample[] = [];
+    const ttl = this.opts.ttlMs;
+    for (const [id, c] of this.series) {
+      for (const [src, e] of c.sources) {
+        if (now - e.seen < ttl) continue;
+        // A source silent this long is gone (its partition's state was dropped): a counter keeps what it counted.
+        if (c.mode === 'total') {
+          if (!e.retired) c.base += e.value;
+          e.value = 0;
+          e.retired = true;
+        } else c.sources.delete(src);
+      }
+      if (c.live() === 0 || now - c.seen >= ttl) {
+        out.push({ labels: c.labels, value: NaN, stale: true });
+        this.series.delete(id);
+        continue;
+      }
+      out.push({ labels: c.labels, value: c.value() });
+    }
+    return out;
+  }
+
+  toState(): CombineState {
+    const series: CombineState['series'] = [];
+    for (const c of this.series.values()) {
+      const entries: EntryState[] = [];
+      for (const [src, e] of c.sources) entries.push([src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen]);
+      series.push([c.key, c.mode, enc(c.base), c.seen, entries]);
+    }
+    return { format: STATE_FORMAT, version: 1, series };
+  }
+
+  static fromState(state: unknown, opts: CombineOptions): SeriesCombiner {
+    const s = state as CombineState;
+    if (s === null || typeof s !== 'object' || s.format !== STATE_FORMAT || s.version !== 1 || !Array.isArray(s.series)) {
+      throw new Error(`not a combiner state (expected format ${STATE_FORMAT} version 1)`);
+    }
+    const combiner = new SeriesCombiner(opts);
+    for (const [id, mode, base, seen, entries] of s.series) {
+      const key = mode === 'total' || mode === 'last' ? id : id.slice(mode.length + 1);
+      const c = new Combined(id, labelsFromKey(key), mode, seen);
+      c.base = dec(base);
+      for (const [src, value, count, at, offset, retired, eseen] of entries) {
+        c.sources.set(src, { value: dec(value), count, at, offset, retired: retired === 1, seen: eseen });
+      }
+      combiner.series.set(id, c);
+    }
+    return combiner;
+  }
+}

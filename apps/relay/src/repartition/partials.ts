@@ -1,0 +1,152 @@
+// The repartition stage's wire format: what a source partition publishes about its output series (its partials),
+// and which partition of the partials topic owns an output series (the relay's own hash, never the producer's).
+import { gunzipSync, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Labels } from '@prom-relay/codec';
+import type { CombineMode, OutputSample } from '../model.js';
+
+const gzipAsync = promisify(gzip);
+
+/** One output series as one source partition sees it. */
+export interface PartialSeries {
+  /** canonical identity of the labels (`labelsKey`): `name="value",` pairs, names sorted */
+  key: string;
+  combine: CombineMode;
+  value: number;
+  stale: boolean;
+  /** avg: sum and count behind the mean */
+  sum?: number;
+  count?: number;
+  /** last: when the value was applied (ms) */
+  at?: number;
+}
+
+/** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
+export interface PartialBatch {
+  kind: 'partials';
+  /** `<topic>/<partition>` of the source partition */
+  source: string;
+  offset: number;
+  series: PartialSeries[];
+}
+
+export const PARTIALS_CONTENT_TYPE = 'application/vnd.prom-relay.partials.v1+json';
+export const PARTIALS_HEADERS = { contentType: 'content-type', source: 'prom-relay-partials-source', offset: 'prom-relay-partials-offset' } as const;
+
+const MODE_CODE: Record<CombineMode, string> = { total: 't', last: 'l', sum: 's', min: 'n', max: 'x', avg: 'a' };
+const CODE_MODE: Record<string, CombineMode> = { t: 'total', l: 'last', s: 'sum', n: 'min', x: 'max', a: 'avg' };
+
+type WireNumber = number | 'NaN' | '+Inf' | '-Inf';
+/** [mode, key, value, stale, sum?, count?, at?] */
+type WireSeries = [string, string, WireNumber, 0 | 1, WireNumber?, number?, number?];
+
+function toWire(v: number): WireNumber {
+  if (Number.isFinite(v)) return v;
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+}
+
+function fromWire(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v === 'NaN') return NaN;
+  if (v === '+Inf') return Infinity;
+  if (v === '-Inf') return -Infinity;
+  throw new Error(`not a number: ${JSON.stringify(v)}`);
+}
+
+export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise<Buffer> {
+  const series: WireSeries[] = new Array(batch.series.length);
+  for (let i = 0; i < batch.series.length; i++) {
+    const p = batch.series[i]!;
+    const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : 0];
+    if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
+    else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
+    series[i] = row;
+  }
+  const json = JSON.stringify({ v: 1, src: batch.source, off: batch.offset, s: series });
+  return gzipAsync(Buffer.from(json), { level: 1 });
+}
+
+/** Synchronous: the source applies records in order, one at a time (a message is at most a few hundred KiB). */
+export function decodePartials(value: Buffer): PartialBatch {
+  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown };
+  if (parsed?.v !== 1 || typeof parsed.src !== 'string' || typeof parsed.off !== 'number' || !Array.isArray(parsed.s)) {
+    throw new Error('not a partials message (version 1)');
+  }
+  const series: PartialSeries[] = new Array(parsed.s.length);
+  for (let i = 0; i < parsed.s.length; i++) {
+    const row = parsed.s[i] as unknown[];
+    const combine = CODE_MODE[row[0] as string];
+    if (combine === undefined || typeof row[1] !== 'string') throw new Error(`partial ${i} is malformed`);
+    const p: PartialSeries = { key: row[1], combine, value: fromWire(row[2]), stale: row[3] === 1 };
+    if (combine === 'avg') {
+      p.sum = fromWire(row[4]);
+      p.count = Number(row[5]);
+    } else if (combine === 'last') p.at = Number(row[6]);
+    series[i] = p;
+  }
+  return { kind: 'partials', source: parsed.src, offset: parsed.off, series };
+}
+
+/** Parses a `labelsKey` back into labels: `name="json string",` repeated. */
+export function labelsFromKey(key: string): Labels {
+  const labels: Labels = Object.create(null) as Labels;
+  let i = 0;
+  while (i < key.length) {
+    const eq = key.indexOf('=', i);
+    if (eq < 0 || key.charCodeAt(eq + 1) !== 34) throw new Error(`malformed series key at ${i}`);
+    const name = key.slice(i, eq);
+    // The value is a JSON string: find its closing quote (not escaped).
+    let j = eq + 2;
+    while (j < key.length) {
+      const c = key.charCodeAt(j);
+      if (c === 92) j += 2;
+      else if (c === 34) break;
+      else j++;
+    }
+    if (j >= key.length || key.charCodeAt(j + 1) !== 44) throw new Error(`malformed series key at ${eq}`);
+    labels[name] = JSON.parse(key.slice(eq + 1, j + 1)) as string;
+    i = j + 2;
+  }
+  // A plain object again (the codec's helpers expect one), with names in key order (sorted).
+  return Object.assign({}, labels);
+}
+
+const SUFFIXES = ['_bucket', '_sum', '_count'];
+
+/**
+ * The partials-topic partition that owns an output series: FNV-1a over its labels, leaving out `le` and a
+ * `_bucket`/`_sum`/`_count` suffix, so every part of one histogram has one owner and is combined in one place.
+ */
+export function ownerPartition(labels: Labels, partitions: number): number {
+  let h = 0x811c9dc5;
+  const mix = (s: string, end: number, separator: number) => {
+    for (let i = 0; i < end; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= separator;
+    h = Math.imul(h, 0x01000193);
+  };
+  for (const name in labels) {
+    if (name === 'le') continue;
+    const value = labels[name]!;
+    let end = value.length;
+    if (name === '__name__') {
+      const suffix = SUFFIXES.find((x) => value.endsWith(x));
+      if (suffix !== undefined) end -= suffix.length;
+    }
+    mix(name, name.length, 0);
+    mix(value, end, 1);
+  }
+  return (h >>> 0) % partitions;
+}
+
+/** A source partition's collected samples as partials (the flush stamps nothing here: the owner does). */
+export function toPartial(s: OutputSample, key: string): PartialSeries {
+  const p: PartialSeries = { key, combine: s.combine ?? 'last', value: s.value, stale: s.stale === true };
+  if (p.combine === 'avg') {
+    p.sum = s.sum ?? s.value;
+    p.count = s.count ?? 1;
+  } else if (p.combine === 'last') p.at = s.at ?? 0;
+  return p;
+}

@@ -1,0 +1,72 @@
+// The source partitions' side of the repartition stage: each flush, every live output series of a source partition
+// goes to the partials-topic partition that owns it (the relay's hash of the series, whatever the producers' keys).
+import type { ProducedMessage, RelayProducer } from '../kafka/index.js';
+import type { OutputSample } from '../model.js';
+import { labelsKey } from '../aggregate/labels.js';
+import { PARTIALS_CONTENT_TYPE, PARTIALS_HEADERS, encodePartials, ownerPartition, toPartial, type PartialSeries } from './partials.js';
+
+/** Raw JSON bytes per message before gzip: far below the topic's max.message.bytes even for label-heavy series. */
+const MAX_CHUNK_BYTES = 512 * 1024;
+
+export interface SourceSnapshot {
+  /** `<topic>/<partition>` */
+  source: string;
+  /** the source partition's next offset: the state the samples describe */
+  offset: bigint;
+  samples: OutputSample[];
+}
+
+export interface PublishResult {
+  messages: number;
+  partials: number;
+  bytes: number;
+}
+
+export class PartialsPublisher {
+  constructor(
+    private readonly producer: RelayProducer,
+    readonly topic: string,
+    /** partitions of the partials topic (read once at start: the hash depends on it) */
+    readonly partitions: number,
+  ) {}
+
+  /** Encodes and produces the partials of every snapshot; resolves once Kafka acknowledged all of them. */
+  async publish(snapshots: SourceSnapshot[]): Promise<PublishResult> {
+    const messages: Promise<ProducedMessage>[] = [];
+    let partials = 0;
+    for (const snap of snapshots) {
+      const byOwner = new Map<number, { series: PartialSeries[]; bytes: number }[]>();
+      for (const s of snap.samples) {
+        const owner = ownerPartition(s.labels, this.partitions);
+        let chunks = byOwner.get(owner);
+        if (chunks === undefined) byOwner.set(owner, (chunks = [{ series: [], bytes: 0 }]));
+        let chunk = chunks[chunks.length - 1]!;
+        const key = s.key ?? labelsKey(s.labels);
+        if (chunk.bytes + key.length > MAX_CHUNK_BYTES && chunk.series.length > 0) chunks.push((chunk = { series: [], bytes: 0 }));
+        chunk.series.push(toPartial(s, key));
+        chunk.bytes += key.length + 32;
+        partials++;
+      }
+      const offset = Number(snap.offset);
+      for (const [partition, chunks] of byOwner) {
+        for (const chunk of chunks) {
+          messages.push(
+            encodePartials({ source: snap.source, offset, series: chunk.series }).then((value) => ({
+              key: snap.source,
+              value,
+              partition,
+              headers: {
+                [PARTIALS_HEADERS.contentType]: PARTIALS_CONTENT_TYPE,
+                [PARTIALS_HEADERS.source]: snap.source,
+                [PARTIALS_HEADERS.offset]: String(offset),
+              },
+            })),
+          );
+        }
+      }
+    }
+    const encoded = await Promise.all(messages);
+    if (encoded.length > 0) await this.producer.send(this.topic, encoded);
+    return { messages: encoded.length, partials, bytes: encoded.reduce((n, m) => n + (m.value as Buffer).length, 0) };
+  }
+}
