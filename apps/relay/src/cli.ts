@@ -5,10 +5,12 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { formatConfig, loadConfig, type RelayConfig } from './config/index.js';
 import { ConfigError } from './errors.js';
+import { versionLine } from './version.js';
 
 const USAGE = `usage:
   prom-relay run [--config relay.yaml]           run the relay
   prom-relay check-config [--config relay.yaml]  print the effective config (secrets masked) or every error
+  prom-relay version                             print the version (also --version, -v)
 
 Every key can be overridden by an env variable: PROM_RELAY_<SECTION>__<KEY>, e.g. PROM_RELAY_REMOTE_WRITE__URL.
 `;
@@ -100,13 +102,17 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
     });
   } catch (err) {
     io.err(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
   const [command] = parsed.positionals;
+  if ((parsed.values.version && !parsed.values.help) || command === 'version') {
+    io.out(versionLine());
+    return 0;
+  }
   if (parsed.values.help || command === undefined || command === 'help') {
     (command === undefined && !parsed.values.help ? io.err : io.out)(USAGE);
     return command === undefined && !parsed.values.help ? 2 : 0;

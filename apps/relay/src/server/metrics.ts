@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FlushResult } from '../flush/index.js';
 import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
+import { RELAY_VERSION } from '../version.js';
 
 export class RelayMetrics {
   readonly registry: Registry;
@@ -22,8 +23,15 @@ export class RelayMetrics {
 
   constructor(partitions: () => OwnedPartition[], registry = new Registry()) {
     this.registry = registry;
-    collectDefaultMetrics({ register: registry, prefix: 'prom_relay_process_' });
+    // prom-client's default names already start with process_ or nodejs_: prom_relay_process_cpu_seconds_total.
+    collectDefaultMetrics({ register: registry, prefix: 'prom_relay_' });
     const registers = [registry];
+    new Gauge({
+      name: 'prom_relay_build_info',
+      help: 'Always 1; the labels say which relay version runs on which Node.js.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set({ version: RELAY_VERSION, node_version: process.version }, 1);
     this.messagesConsumed = new Counter({
       name: 'prom_relay_messages_consumed_total',
       help: 'Kafka records consumed, per source partition.',
