@@ -99,7 +99,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     closers.push(() => producer.disconnect());
     if (k.create_topics) await admin.ensureTopic(k.dlq_topic, { partitions: 1 });
     // The repartition stage: one owner per output series, whatever partition its inputs arrive on.
-    const rp = config.repartition;
+    const rp = { ...config.repartition, topic: config.repartition.topic ?? `${k.group_id}.partials` };
     if (k.create_topics) {
       const partitions = rp.partitions > 0 ? rp.partitions : Math.max(1, (await admin.highWatermarks(k.topics[0]!).catch(() => new Map())).size);
       await admin.ensureTopic(rp.topic, { partitions, retentionMs: rp.retention, maxMessageBytes: 8 * 1024 * 1024 });
