@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo use: Prometheus and Pushgateway (apt), Kafka broker jars (Maven),
-# and kcat (apt), the shell Kafka client docs/message-format.md shows (its docs test runs it).
+# and kcat + curl (apt), the shell clients docs/message-format.md shows (the docs test runs them).
 # Idempotent and cheap when everything is present; called by scripts/setup.sh (CI runs it as root on a fresh clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 say() { echo "[infra/setup] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# ---- 1. Prometheus, Pushgateway and kcat from Debian packages -------------------------------------
+# ---- 1. Prometheus, Pushgateway, kcat and curl from Debian packages ------------------------------
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if ((${#missing[@]})); then
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get here: install them by hand (Debian packages prometheus, prometheus-pushgateway, kcat) and put them on PATH"
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get here: install them by hand (Debian packages prometheus, prometheus-pushgateway, kcat, curl) and put them on PATH"
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -64,6 +65,7 @@ fi
 command -v prometheus >/dev/null 2>&1 || die "prometheus still not on PATH after install"
 command -v prometheus-pushgateway >/dev/null 2>&1 || die "prometheus-pushgateway still not on PATH after install"
 command -v kcat >/dev/null 2>&1 || die "kcat still not on PATH after install"
+command -v curl >/dev/null 2>&1 || die "curl still not on PATH after install"
 
 # ---- 2. Java runtime for the Kafka broker --------------------------------------------------------
 java_bin=""
@@ -100,4 +102,4 @@ else
   mv -T "$staging" "$libs" 2>/dev/null || { rm -rf "$staging"; [ -f "$libs/.complete" ] || die "could not move the jars into $libs"; }
   say "cached $(ls "$libs"/*.jar | wc -l) jars in $libs"
 fi
-say "ready: prometheus, prometheus-pushgateway, kcat, java $java_major, Kafka $kafka_version jars"
+say "ready: prometheus, prometheus-pushgateway, kcat, curl, java $java_major, Kafka $kafka_version jars"

@@ -28,6 +28,8 @@ export const CODEC_ERROR_CODES = [
   'PROM_RELAY_CODEC_TOO_LARGE',
   /** A text exposition line that does not parse; line and column are set. */
   'PROM_RELAY_CODEC_EXPOSITION',
+  /** A text exposition label set beyond the caller's limits (labels per series, label value length); line and column set. */
+  'PROM_RELAY_CODEC_LIMIT',
   /** Label set rules broken: invalid or empty name, duplicate name, missing __name__, bad value. */
   'PROM_RELAY_CODEC_LABELS',
   /** A RW 2.0 reference outside the symbols table, or an odd labels_refs length. */

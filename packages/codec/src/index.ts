@@ -23,7 +23,7 @@ export {
 export { compress, decompress, decompressedLength, DEFAULT_MAX_DECOMPRESSED_SIZE } from './snappy.js';
 export { parseExposition, parseFloatToken } from './exposition/parse.js';
 export { formatExposition, formatValue } from './exposition/format.js';
-export type { ExpositionSample, ExpositionType, MetricFamily } from './exposition/types.js';
+export type { ExpositionLimits, ExpositionSample, ExpositionType, MetricFamily, ParseExpositionOptions } from './exposition/types.js';
 export {
   sortLabels,
   validateLabels,

@@ -11,6 +11,8 @@ export const DECODE_ERROR_CODES = [
   'PROM_RELAY_DECODE_CONTENT_ENCODING',
   /** Text exposition that does not parse, or is not UTF-8; line and column set. */
   'PROM_RELAY_DECODE_TEXT',
+  /** A label set beyond `limits` (labels per series, label value length), found while parsing; line and column set. */
+  'PROM_RELAY_DECODE_LIMIT',
   /** A JSON line that does not parse or is not of the documented shape; line (and column where known) set. */
   'PROM_RELAY_DECODE_JSON',
   /** A Remote Write body that does not decode as protobuf. */

@@ -6,4 +6,6 @@ export { HEADERS, headerString, parseContentType, parseGrouping, parseHeaders } 
 export type { BodyFormat, HeaderValue, MessageHeaders, RecordHeaders } from './headers.js';
 export { decodeExpositionText } from './text.js';
 export { decodeJsonLines } from './json-lines.js';
+export { DEFAULT_MAX_JSON_DEPTH } from './limits.js';
+export type { DecodeLimits } from './limits.js';
 export { decodeRemoteWrite } from './remote-write.js';

@@ -5,6 +5,7 @@ import { DecodeError } from './errors.js';
 import { parseHeaders } from './headers.js';
 import type { RecordHeaders } from './headers.js';
 import { decodeJsonLines } from './json-lines.js';
+import type { DecodeLimits } from './limits.js';
 import { decodeRemoteWrite } from './remote-write.js';
 import { decodeExpositionText } from './text.js';
 
@@ -25,6 +26,8 @@ export interface DecodeOptions {
   maxDecompressedBytes?: number;
   /** Temporality when the message has no `prom-relay-temporality` header; default `cumulative`. */
   defaultTemporality?: Temporality;
+  /** Label limits (and JSON nesting depth) enforced while text and JSON lines bodies are parsed: see DecodeLimits. */
+  limits?: DecodeLimits;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -62,16 +65,22 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
       throw new DecodeError(tooLarge ? 'PROM_RELAY_DECODE_TOO_LARGE' : 'PROM_RELAY_DECODE_SNAPPY', `snappy body: ${message}`, { cause });
     }
   }
-  batch.points = decodeBody(headers.format, body, headers.job, headers.grouping);
+  batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {});
   return batch;
 }
 
-function decodeBody(format: NonNullable<ReturnType<typeof parseHeaders>['format']>, body: Uint8Array, job: string, grouping: IngestBatch['grouping']): InputPoint[] {
+function decodeBody(
+  format: NonNullable<ReturnType<typeof parseHeaders>['format']>,
+  body: Uint8Array,
+  job: string,
+  grouping: IngestBatch['grouping'],
+  limits: DecodeLimits,
+): InputPoint[] {
   switch (format) {
     case 'text':
-      return decodeExpositionText(utf8(body, 'PROM_RELAY_DECODE_TEXT'), job, grouping);
+      return decodeExpositionText(utf8(body, 'PROM_RELAY_DECODE_TEXT'), job, grouping, limits);
     case 'json-lines':
-      return decodeJsonLines(utf8(body, 'PROM_RELAY_DECODE_JSON'), job, grouping);
+      return decodeJsonLines(utf8(body, 'PROM_RELAY_DECODE_JSON'), job, grouping, limits);
     case 'remote-write-v1':
       return decodeRemoteWrite(body, 1, job, grouping);
     case 'remote-write-v2':

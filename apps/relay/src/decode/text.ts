@@ -1,7 +1,8 @@
 import { parseFloatToken } from '@prom-relay/codec';
-import type { Labels } from '@prom-relay/codec';
+import type { ExpositionLimits, Labels } from '@prom-relay/codec';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
+import { limitOf, tooManyLabels, valueTooLong } from './limits.js';
 
 /**
  * Text exposition 0.0.4 straight to aggregate input points, in one pass over the body: no intermediate families,
@@ -18,6 +19,8 @@ interface Family {
 }
 
 const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+/** Up to this many labels a duplicate name is found by comparing with each earlier one; beyond, with a Set (linear). */
+const LINEAR_SCAN_LABELS = 8;
 
 function isNameStart(c: number, colon: boolean): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (colon && c === 58);
@@ -54,6 +57,7 @@ class ParseFailure extends Error {
     readonly line: number,
     readonly column: number,
     message: string,
+    readonly code: 'PROM_RELAY_DECODE_TEXT' | 'PROM_RELAY_DECODE_LIMIT',
   ) {
     super(message);
   }
@@ -62,13 +66,15 @@ class ParseFailure extends Error {
 /**
  * Parses `text` into points; `job` and `grouping` are added to every label set, overriding the body's labels
  * (Pushgateway does the same). Empty label values are dropped (an empty value is an absent label).
+ * Time is linear in the text. A label set beyond `limits` (labels per series, the metric name counted; label value
+ * length after unescaping) throws PROM_RELAY_DECODE_LIMIT with line and column, before the excess is read further.
  */
-export function decodeExpositionText(text: string, job: string, grouping: Labels): InputPoint[] {
+export function decodeExpositionText(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): InputPoint[] {
   try {
-    return new TextParser(text, job, grouping).parse();
+    return new TextParser(text, job, grouping, limits).parse();
   } catch (error) {
     if (error instanceof ParseFailure) {
-      throw new DecodeError('PROM_RELAY_DECODE_TEXT', `line ${error.line}, column ${error.column}: ${error.message}`, {
+      throw new DecodeError(error.code, `line ${error.line}, column ${error.column}: ${error.message}`, {
         line: error.line,
         column: error.column,
       });
@@ -89,13 +95,20 @@ class TextParser {
   private pos = 0;
   private lastName = '';
   private lastFamily: Family | null = null;
+  /** Names of the label set being scanned, once it has more than LINEAR_SCAN_LABELS of them. */
+  private nameSet: Set<string> | undefined;
+  private readonly maxLabels: number;
+  private readonly maxValueLength: number;
 
   constructor(
     private readonly t: string,
     job: string,
     grouping: Labels,
+    limits: ExpositionLimits,
   ) {
     this.header = { job, grouping, groupingNames: Object.keys(grouping) };
+    this.maxLabels = limitOf(limits.maxLabelsPerSeries, 'maxLabelsPerSeries');
+    this.maxValueLength = limitOf(limits.maxLabelValueLength, 'maxLabelValueLength');
   }
 
   parse(): InputPoint[] {
@@ -114,8 +127,8 @@ class TextParser {
     return this.points;
   }
 
-  private fail(message: string, pos = this.pos): never {
-    throw new ParseFailure(this.line, pos - this.lineStart + 1, message);
+  private fail(message: string, pos = this.pos, code: ParseFailure['code'] = 'PROM_RELAY_DECODE_TEXT'): never {
+    throw new ParseFailure(this.line, pos - this.lineStart + 1, message, code);
   }
 
   private skipBlanks(): void {
@@ -222,7 +235,7 @@ class TextParser {
     let keyEnd = afterName;
     if (this.pos < this.end && t.charCodeAt(this.pos) === 123) {
       this.pos++;
-      seen = this.scanLabels();
+      seen = this.scanLabels(name);
       keyEnd = this.pos;
       if (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) {
         this.fail(`expected a blank after the labels of ${name}, found ${JSON.stringify(t[this.pos])}`);
@@ -258,12 +271,14 @@ class TextParser {
 
   /**
    * Checks a label set without building it (the aggregate rarely needs labels: TextPoint parses them on demand).
-   * Returns bit 1 when an `le` label is present, bit 2 for `quantile`.
+   * Returns bit 1 when an `le` label is present, bit 2 for `quantile`. Linear in the line: duplicates are found with a
+   * Set beyond a few labels, and the limits stop it at the first label or character past them.
    */
-  private scanLabels(): number {
+  private scanLabels(metric: string): number {
     const t = this.t;
     let seen = 0;
     let count = 0;
+    this.nameSet = undefined;
     for (;;) {
       this.skipBlanks();
       if (this.pos >= this.end) this.fail('label set is not closed with "}"');
@@ -277,9 +292,9 @@ class TextParser {
       while (this.pos < this.end && isNameChar(t.charCodeAt(this.pos), false)) this.pos++;
       const nameLen = this.pos - nameAt;
       if (nameLen === 8 && t.startsWith('__name__', nameAt)) this.fail('label __name__ is not allowed in the text format', nameAt);
-      for (let k = 0; k < count; k++) {
-        if (this.nameLens[k] === nameLen && sameChars(t, this.nameStarts[k]!, nameAt, nameLen)) this.fail(`duplicate label ${t.slice(nameAt, nameAt + nameLen)}`, nameAt);
-      }
+      // The metric name is one of the series' labels, as the aggregate counts them.
+      if (count + 1 >= this.maxLabels) this.fail(tooManyLabels(metric, this.maxLabels), nameAt, 'PROM_RELAY_DECODE_LIMIT');
+      if (this.isDuplicate(nameAt, nameLen, count)) this.fail(`duplicate label ${t.slice(nameAt, nameAt + nameLen)}`, nameAt);
       if (count === this.nameStarts.length) {
         this.nameStarts = growInt32(this.nameStarts);
         this.nameLens = growInt32(this.nameLens);
@@ -303,15 +318,39 @@ class TextParser {
     }
   }
 
-  /** Moves past a label value and its closing quote, checking its escapes. */
+  /** Whether the name at `nameAt` is among the `count` earlier ones; records it in the Set once there are many. */
+  private isDuplicate(nameAt: number, nameLen: number, count: number): boolean {
+    const t = this.t;
+    if (count < LINEAR_SCAN_LABELS) {
+      for (let k = 0; k < count; k++) {
+        if (this.nameLens[k] === nameLen && sameChars(t, this.nameStarts[k]!, nameAt, nameLen)) return true;
+      }
+      return false;
+    }
+    let set = this.nameSet;
+    if (set === undefined) {
+      set = this.nameSet = new Set();
+      for (let k = 0; k < count; k++) set.add(t.slice(this.nameStarts[k]!, this.nameStarts[k]! + this.nameLens[k]!));
+    }
+    const name = t.slice(nameAt, nameAt + nameLen);
+    if (set.has(name)) return true;
+    set.add(name);
+    return false;
+  }
+
+  /** Moves past a label value and its closing quote, checking its escapes and its length (escapes count as one). */
   private scanQuoted(nameAt: number, nameLen: number): void {
     const t = this.t;
+    const valueAt = this.pos;
+    const max = this.maxValueLength;
+    let length = 0;
     while (this.pos < this.end) {
       const c = t.charCodeAt(this.pos);
       if (c === 34) {
         this.pos++;
         return;
       }
+      if (++length > max) this.fail(valueTooLong(t.slice(nameAt, nameAt + nameLen), max), valueAt, 'PROM_RELAY_DECODE_LIMIT');
       if (c === 92) {
         const next = this.pos + 1 < this.end ? t.charCodeAt(this.pos + 1) : -1;
         if (next !== 92 && next !== 34 && next !== 110) {

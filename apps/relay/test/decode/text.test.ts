@@ -1,5 +1,5 @@
 import { CodecError, parseExposition } from '@prom-relay/codec';
-import type { Labels } from '@prom-relay/codec';
+import type { ExpositionLimits, Labels } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, decodeExpositionText } from '../../src/decode/index.js';
 import type { InputPoint } from '../../src/model.js';
@@ -8,9 +8,9 @@ import { rng } from '../aggregate/fixtures.js';
 const GROUPING = { instance: 'h1' };
 
 /** What the codec's generic parser gives, flattened the way decode promises to (empty values dropped, headers override). */
-function viaCodec(text: string, job: string, grouping: Labels): InputPoint[] {
+function viaCodec(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): InputPoint[] {
   const points: InputPoint[] = [];
-  for (const family of parseExposition(text)) {
+  for (const family of parseExposition(text, { limits })) {
     for (const s of family.samples) {
       const labels: Labels = { __name__: s.name };
       for (const [k, v] of Object.entries(s.labels)) if (v !== '') labels[k] = v;
@@ -30,11 +30,15 @@ function canonical(points: InputPoint[]): string[] {
     .sort();
 }
 
-function outcome(fn: () => InputPoint[]): { ok: string[] } | { line: number } {
+/** Points, or where it failed; a limit error also with its exact message (both parsers word them alike). */
+function outcome(fn: () => InputPoint[]): { ok: string[] } | { line: number } | { limit: string } {
   try {
     return { ok: canonical(fn()) };
   } catch (error) {
-    if (error instanceof CodecError || error instanceof DecodeError) return { line: error.line! };
+    if (error instanceof CodecError || error instanceof DecodeError) {
+      if (error.code === 'PROM_RELAY_CODEC_LIMIT' || error.code === 'PROM_RELAY_DECODE_LIMIT') return { limit: error.message };
+      return { line: error.line! };
+    }
     throw error;
   }
 }
@@ -138,6 +142,66 @@ describe('decodeExpositionText', () => {
       if ('ok' in mine && mine.ok.length > 0) valid++;
     }
     expect(valid).toBeGreaterThan(300); // the comparison covered real samples, not only errors
+  });
+
+  it('agrees with the codec parser under limits, on long label sets (Set-based duplicate check) and long values', () => {
+    const rand = rng(11);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const valuePool = ['', 'v', 'abcd', 'a\\"b\\n', '\\\\\\\\', 'ünïcödé', 'x'.repeat(9), 'v', 'ab'];
+    const line = () => {
+      const n = Math.floor(rand() * 14);
+      const names = Array.from({ length: n }, (_, i) => (rand() < 0.01 ? `l${Math.floor(rand() * n)}` : `l${i}`));
+      const labels = names.map((name) => `${name}="${pick(valuePool)}"`);
+      return `m${Math.floor(rand() * 3)}{${labels.join(',')}} ${rand() < 0.03 ? 'x' : pick(['1', '2.5', '3'])}`;
+    };
+    const seen = { ok: 0, limit: 0, line: 0 };
+    for (let i = 0; i < 3000; i++) {
+      let text = Array.from({ length: 1 + Math.floor(rand() * 4) }, line).join('\n');
+      if (rand() < 0.2) {
+        const at = Math.floor(rand() * (text.length + 1));
+        text = text.slice(0, at) + pick(['"', '}', ',', '\\', '\n', '\\q']) + text.slice(at);
+      }
+      const limits: ExpositionLimits = {};
+      if (rand() < 0.6) limits.maxLabelsPerSeries = 1 + Math.floor(rand() * 16);
+      if (rand() < 0.6) limits.maxLabelValueLength = 1 + Math.floor(rand() * 12);
+      const mine = outcome(() => decodeExpositionText(text, 'job1', GROUPING, limits));
+      const codec = outcome(() => viaCodec(text, 'job1', GROUPING, limits));
+      expect(mine, `${JSON.stringify(limits)}\n${text}`).toEqual(codec);
+      seen['ok' in mine ? 'ok' : 'limit' in mine ? 'limit' : 'line']++;
+    }
+    // Every kind of outcome was compared many times.
+    expect(Math.min(seen.ok, seen.limit, seen.line)).toBeGreaterThan(300);
+  });
+
+  it('names the limit, line and column: labels counted with the metric name, value length after unescaping', () => {
+    const fail = (text: string, limits: ExpositionLimits) => {
+      try {
+        decodeExpositionText(text, 'j', {}, limits);
+      } catch (error) {
+        return error as DecodeError;
+      }
+      throw new Error('no error');
+    };
+    expect(fail('ok 1\nm{a="1",b="2",c="3"} 1', { maxLabelsPerSeries: 3 })).toMatchObject({
+      code: 'PROM_RELAY_DECODE_LIMIT',
+      line: 2,
+      column: 15,
+      message: 'line 2, column 15: series m has more than 3 labels, its name counted (limit maxLabelsPerSeries)',
+    });
+    expect(decodeExpositionText('m{a="1",b="2"} 1', 'j', {}, { maxLabelsPerSeries: 3 })).toHaveLength(1);
+    expect(fail('m{a="1",b="abc\\"d"} 1', { maxLabelValueLength: 4 })).toMatchObject({
+      code: 'PROM_RELAY_DECODE_LIMIT',
+      line: 1,
+      column: 12,
+      message: 'line 1, column 12: value of label b is longer than 4 characters (limit maxLabelValueLength)',
+    });
+    // An escape is one character: `abc\"` is 4 long.
+    expect(decodeExpositionText('m{b="abc\\""} 1', 'j', {}, { maxLabelValueLength: 4 })[0]!.labels['b']).toBe('abc"');
+    // Without limits, 20,000 labels parse (and a duplicate among them is still found).
+    const many = Array.from({ length: 20_000 }, (_, i) => `l${i}="v"`);
+    expect(Object.keys(decodeExpositionText(`m{${many.join(',')}} 1`, 'j', {})[0]!.labels)).toHaveLength(20_002);
+    expect(fail(`m{${many.join(',')},l7="x"} 1`, {})).toMatchObject({ code: 'PROM_RELAY_DECODE_TEXT', message: expect.stringMatching(/duplicate label l7$/) });
+    expect(() => decodeExpositionText('m 1', 'j', {}, { maxLabelsPerSeries: 0 })).toThrow(/positive integer/);
   });
 
   it('gives equal keys only to equal label sets', () => {

@@ -1,11 +1,13 @@
 import { CodecError } from '../errors.js';
 import { buildLabels } from '../remote-write/label-shapes.js';
 import type { Labels } from '../types.js';
-import type { ExpositionSample, ExpositionType, MetricFamily } from './types.js';
+import type { ExpositionLimits, ExpositionSample, ExpositionType, MetricFamily, ParseExpositionOptions } from './types.js';
 
 /** Scratch for the labels of the line being parsed (parsing is synchronous). */
 const labelNames: string[] = [];
 const labelValues: string[] = [];
+/** Up to this many labels a duplicate name is found by comparing with each earlier one; beyond, with a Set (linear). */
+const LINEAR_SCAN_LABELS = 8;
 /** Marks "no label block seen"; replaced by a fresh object per sample. */
 const EMPTY_LABELS: Labels = Object.freeze({}) as Labels;
 
@@ -54,6 +56,15 @@ class ExpositionParser {
   private lastFamily: MetricFamily | undefined;
   private text = '';
   private pos = 0;
+  /** Names of the label set being parsed, once it has more than LINEAR_SCAN_LABELS of them. */
+  private nameSet: Set<string> | undefined;
+  private readonly maxLabels: number;
+  private readonly maxValueLength: number;
+
+  constructor(limits: ExpositionLimits = {}) {
+    this.maxLabels = limitOf(limits.maxLabelsPerSeries, 'maxLabelsPerSeries');
+    this.maxValueLength = limitOf(limits.maxLabelValueLength, 'maxLabelValueLength');
+  }
 
   parse(input: string): MetricFamily[] {
     let start = 0;
@@ -69,9 +80,9 @@ class ExpositionParser {
     return this.families;
   }
 
-  private fail(message: string, pos = this.pos): never {
+  private fail(message: string, pos = this.pos, code: 'PROM_RELAY_CODEC_EXPOSITION' | 'PROM_RELAY_CODEC_LIMIT' = 'PROM_RELAY_CODEC_EXPOSITION'): never {
     const column = pos + 1;
-    throw new CodecError('PROM_RELAY_CODEC_EXPOSITION', `line ${this.line}, column ${column}: ${message}`, {
+    throw new CodecError(code, `line ${this.line}, column ${column}: ${message}`, {
       line: this.line,
       column,
     });
@@ -186,7 +197,7 @@ class ExpositionParser {
     this.skipBlanks();
     if (this.pos < t.length && t.charCodeAt(this.pos) === 123) {
       this.pos++;
-      const count = this.parseLabels();
+      const count = this.parseLabels(name);
       labels = count === 0 ? {} : buildLabels(labelNames, labelValues, count, 0);
       if (this.pos < t.length && t.charCodeAt(this.pos) !== 32 && t.charCodeAt(this.pos) !== 9) {
         this.fail(`expected a blank after the labels of ${name}, found ${JSON.stringify(t[this.pos])}`);
@@ -223,10 +234,14 @@ class ExpositionParser {
     family.samples.push(sample);
   }
 
-  /** Parses `name="value",...}` (after the brace) into labelNames/labelValues; returns the count. */
-  private parseLabels(): number {
+  /**
+   * Parses `name="value",...}` (after the brace) into labelNames/labelValues; returns the count. Linear in the line:
+   * duplicates are found with a Set beyond a few labels, and the limits stop it before anything past them is kept.
+   */
+  private parseLabels(metric: string): number {
     const t = this.text;
     let count = 0;
+    this.nameSet = undefined;
     for (;;) {
       this.skipBlanks();
       if (this.pos >= t.length) this.fail('label set is not closed with "}"');
@@ -237,9 +252,9 @@ class ExpositionParser {
       const nameAt = this.pos;
       const labelName = this.readName(false, 'a label name');
       if (labelName === '__name__') this.fail('label __name__ is not allowed in the text format', nameAt);
-      for (let i = 0; i < count; i++) {
-        if (labelNames[i] === labelName) this.fail(`duplicate label ${labelName}`, nameAt);
-      }
+      // The metric name is one of the series' labels, as the aggregate counts them.
+      if (count + 1 >= this.maxLabels) this.fail(tooManyLabels(metric, this.maxLabels), nameAt, 'PROM_RELAY_CODEC_LIMIT');
+      if (this.isDuplicate(labelName, count)) this.fail(`duplicate label ${labelName}`, nameAt);
       this.skipBlanks();
       if (t.charCodeAt(this.pos) !== 61) this.fail(`expected "=" after label name ${labelName}`);
       this.pos++;
@@ -259,26 +274,34 @@ class ExpositionParser {
     }
   }
 
-  /** Reads a label value up to its closing quote, resolving \\, \" and \n. */
+  /** Whether `name` is among the first `count` names of labelNames; records it in the Set once there are many. */
+  private isDuplicate(name: string, count: number): boolean {
+    if (count < LINEAR_SCAN_LABELS) {
+      for (let i = 0; i < count; i++) if (labelNames[i] === name) return true;
+      return false;
+    }
+    if (this.nameSet === undefined) this.nameSet = new Set(labelNames.slice(0, count));
+    if (this.nameSet.has(name)) return true;
+    this.nameSet.add(name);
+    return false;
+  }
+
+  /** Reads a label value up to its closing quote, resolving \\, \" and \n; at most maxLabelValueLength characters. */
   private readQuoted(labelName: string): string {
     const t = this.text;
     const start = this.pos;
-    const quote = t.indexOf('"', start);
-    const backslash = t.indexOf('\\', start);
-    if (quote !== -1 && (backslash === -1 || backslash > quote)) {
-      // No escapes: one slice.
-      this.pos = quote + 1;
-      return t.slice(start, quote);
-    }
+    const max = this.maxValueLength;
     let out = '';
-    let runStart = this.pos;
+    let runStart = start;
+    let length = 0;
     while (this.pos < t.length) {
       const c = t.charCodeAt(this.pos);
       if (c === 34) {
-        out += t.slice(runStart, this.pos);
+        const value = runStart === start ? t.slice(start, this.pos) : out + t.slice(runStart, this.pos);
         this.pos++;
-        return out;
+        return value;
       }
+      if (++length > max) this.fail(valueTooLong(labelName, max), start, 'PROM_RELAY_CODEC_LIMIT');
       if (c === 92) {
         out += t.slice(runStart, this.pos);
         const next = t[this.pos + 1];
@@ -296,6 +319,22 @@ class ExpositionParser {
   }
 }
 
+/** A limit option: absent means none; anything else must be a positive integer. */
+function limitOf(value: number | undefined, name: string): number {
+  if (value === undefined) return Infinity;
+  if (!Number.isSafeInteger(value) || value < 1) throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', `limits.${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/** The limit messages (the relay's one-pass decoder says the same; its test compares them). */
+function tooManyLabels(metric: string, max: number): string {
+  return `series ${metric} has more than ${max} labels, its name counted (limit maxLabelsPerSeries)`;
+}
+
+function valueTooLong(labelName: string, max: number): string {
+  return `value of label ${labelName} is longer than ${max} characters (limit maxLabelValueLength)`;
+}
+
 /** HELP text escapes: `\\` and `\n`; any other backslash is kept as written (as the Go parser does). */
 function unescapeHelp(text: string): string {
   if (!text.includes('\\')) return text;
@@ -303,12 +342,13 @@ function unescapeHelp(text: string): string {
 }
 
 /**
- * Parses Prometheus text exposition format 0.0.4 into metric families in order of first appearance.
- * Bad input throws CodecError PROM_RELAY_CODEC_EXPOSITION with 1-based `line` and `column`.
+ * Parses Prometheus text exposition format 0.0.4 into metric families in order of first appearance, in time linear
+ * in the text. Bad input throws CodecError PROM_RELAY_CODEC_EXPOSITION with 1-based `line` and `column`; a label set
+ * beyond `options.limits` throws PROM_RELAY_CODEC_LIMIT (also with line and column) before the excess is kept.
  */
-export function parseExposition(text: string): MetricFamily[] {
+export function parseExposition(text: string, options: ParseExpositionOptions = {}): MetricFamily[] {
   if (typeof text !== 'string') {
     throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', `parseExposition needs a string, got ${typeof text}`);
   }
-  return new ExpositionParser().parse(text);
+  return new ExpositionParser(options.limits).parse(text);
 }

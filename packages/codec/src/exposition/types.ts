@@ -17,3 +17,15 @@ export interface MetricFamily {
   help?: string;
   samples: ExpositionSample[];
 }
+
+/** Bounds on one label set, checked while parsing (before anything past them is kept); absent means unbounded. */
+export interface ExpositionLimits {
+  /** Most labels one sample may have, its metric name counted (the relay's `aggregation.max_labels_per_series`). */
+  maxLabelsPerSeries?: number;
+  /** Longest label value, in UTF-16 code units after unescaping (the relay's `aggregation.max_label_value_length`). */
+  maxLabelValueLength?: number;
+}
+
+export interface ParseExpositionOptions {
+  limits?: ExpositionLimits;
+}
