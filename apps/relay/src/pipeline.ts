@@ -7,12 +7,12 @@ import { RemoteWriteClient } from '@prom-relay/push-client';
 import type { Logger } from 'pino';
 import { PartitionAggregate, type AggregateOptions } from './aggregate/index.js';
 import { CheckpointStore } from './checkpoint/index.js';
-import type { RelayConfig } from './config/index.js';
+import { dlqMaxMessageBytes, RECORD_OVERHEAD_BYTES, type RelayConfig } from './config/index.js';
 import { decodeRecord } from './decode/index.js';
 import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
 import { createIngest, type IngestAuth } from './ingest/index.js';
-import { connectKafka, type RelayAdmin, type RelayProducer } from './kafka/index.js';
+import { connectKafka, InputTopics, type RelayAdmin, type RelayProducer } from './kafka/index.js';
 import { PartialsPublisher, RepartitionMetrics, SeriesCombiner, decodePartials, type CombineResult } from './repartition/index.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, startRelayServer, type RelayServer } from './server/index.js';
@@ -97,7 +97,17 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     closers.push(() => admin.disconnect());
     const producer: RelayProducer = await connection.producer();
     closers.push(() => producer.disconnect());
-    if (k.create_topics) await admin.ensureTopic(k.dlq_topic, { partitions: 1 });
+    const replication = k.topic_replication_factor ? { replicationFactor: k.topic_replication_factor } : {};
+    const inputTopics = new InputTopics({
+      admin,
+      topics: k.topics,
+      logger: logger.child({ stage: 'kafka' }),
+      ...(k.create_topics ? { create: { partitions: k.topic_partitions, ...replication, ...(config.ingest.enabled ? { maxMessageBytes: config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES } : {}) } } : {}),
+    });
+    if (k.create_topics) {
+      await inputTopics.ensure();
+      await admin.ensureTopic(k.dlq_topic, { partitions: 1, maxMessageBytes: dlqMaxMessageBytes(config), ...replication });
+    }
     // The repartition stage: one owner per output series, whatever partition its inputs arrive on.
     const rp = { ...config.repartition, topic: config.repartition.topic ?? `${k.group_id}.partials` };
     if (k.create_topics) {
@@ -138,7 +148,21 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     let source: KafkaSource | undefined;
     const metrics = new RelayMetrics(() => source?.owned() ?? []);
     const repartitionMetrics = new RepartitionMetrics(metrics.registry, () => source?.owned() ?? []);
-    const deadLetters = new DeadLetterQueue(producer, k.dlq_topic, (reason) => metrics.deadLetters.inc({ reason: reason.code }));
+    const deadLetters = new DeadLetterQueue({
+      producer,
+      topic: k.dlq_topic,
+      maxMessageBytes: dlqMaxMessageBytes(config),
+      topicLimit: () => admin.maxMessageBytes(k.dlq_topic),
+      logger: logger.child({ stage: 'dlq' }),
+      events: {
+        sent: (reason, _record, truncated) => {
+          metrics.deadLetters.inc({ reason: reason.code });
+          if (truncated.length > 0) metrics.deadLettersTruncated.inc({ reason: reason.code });
+        },
+        failed: (reason, _record, error) => metrics.deadLettersFailed.inc({ reason: reason.code, error }),
+      },
+    });
+    metrics.stalledPartitions = () => deadLetters.stalled();
     const aggOpts = aggregateOptions(config);
     source = new KafkaSource({
       consumer,
@@ -206,14 +230,16 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
         const last = flusher.lastResult;
         const flushOk = last === undefined || last.status === 'success' || last.status === 'empty';
         const assigned = owned.assignment.length > 0;
+        const stalled = deadLetters.stalled().map((p) => `${p.topic}/${p.partition}`);
         return {
-          ready: owned.ready && flushOk,
-          checks: { assigned, restored: owned.ready, last_flush: last?.status ?? 'none' },
+          ready: owned.ready && flushOk && stalled.length === 0 && inputTopics.missing().length === 0,
+          checks: { assigned, restored: owned.ready, last_flush: last?.status ?? 'none', input_topics: inputTopics.check(), stalled: stalled.join(',') || 'none' },
         };
       },
     });
     closers.push(() => server.close());
 
+    await inputTopics.ensure();
     await owned.start();
     closers.push(() => consumer.stop());
     flusher.start(config.flush.interval);
@@ -223,6 +249,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const stop = async () => {
       flusher.stop();
       owned.stopConsuming();
+      deadLetters.stop();
       // Half the shutdown budget for the final send: the checkpoint and leaving the group need the rest.
       const final = await flusher.flush({ sendTimeoutMs: Math.min(sendTimeoutMs, config.shutdown.timeout / 2) }).catch((err: unknown) => {
         logger.error({ err }, 'final flush failed');

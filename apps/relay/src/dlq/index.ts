@@ -1,2 +1,4 @@
-export { DeadLetterQueue, deadLetterMessage, DLQ_HEADERS } from './dead-letters.js';
-export type { DeadLetterReason } from './dead-letters.js';
+export { DeadLetterQueue } from './dead-letters.js';
+export type { DeadLetterEvents, DeadLetterQueueOptions, StalledPartition } from './dead-letters.js';
+export { deadLetterMessage, messageBytes, DLQ_HEADERS } from './fit.js';
+export type { DeadLetterReason, FittedDeadLetter } from './fit.js';

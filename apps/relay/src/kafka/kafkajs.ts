@@ -5,6 +5,8 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, KafkaConfig, LogEntry, Producer, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
+import { kafkaErrorType, rootMessage } from './errors.js';
+import { retryWhileStarting } from './retry.js';
 import type {
   ConsumerHandlers,
   ConsumerOptions,
@@ -18,7 +20,7 @@ import type {
 } from './types.js';
 
 // kafkajs is CommonJS: Node's ESM loader only sees its default export.
-const { ConfigResourceTypes, Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
+const { ConfigResourceTypes, ConfigSource, Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -45,13 +47,45 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs logs through the relay's pino logger, one JSON line each. */
+/** kafkajs messages that are routine while a cluster starts or a group rebalances: retried by kafkajs or by us. */
+const ROUTINE_MESSAGES = [
+  /^Limiting retries for the idempotent producer/,
+  /^The group is rebalancing, re-joining/,
+  /^Response (Metadata|GroupCoordinator|FindCoordinator|InitProducerId|JoinGroup|SyncGroup|Heartbeat|OffsetFetch|OffsetCommit|CreateTopics)\b/,
+];
+
+/** kafkajs's level for a line, or a lower one when the line is routine (a retried "not yet" answer). */
+export function relayLevel(level: number, message: string, fields: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
+  const mapped = LEVELS[level] ?? 'info';
+  if (mapped !== 'error' && mapped !== 'warn') return mapped;
+  if (ROUTINE_MESSAGES.some((re) => re.test(message))) {
+    // A response error is routine only when it is a "not yet" kind (coordinator loading, no leader, rebalancing).
+    const error = fields.error;
+    if (typeof error !== 'string' || ROUTINE_ERRORS.some((re) => re.test(error))) return 'debug';
+  }
+  return mapped;
+}
+
+const ROUTINE_ERRORS = [
+  /coordinator is loading/i,
+  /coordinator is not available/i,
+  /not the correct coordinator/i,
+  /does not host this topic-partition/i,
+  /no leader for this topic-partition|leader election/i,
+  /There is no leader/i,
+  /group is rebalancing/i,
+  /not the leader for that topic-partition/i,
+  /not the controller/i,
+  /not enough replicas/i,
+];
+
+/** kafkajs logs through the relay's pino logger, one JSON line each; routine start-up lines at debug. */
 function logCreator(logger: Logger | undefined) {
   return () =>
     ({ level, log }: LogEntry) => {
       if (!logger) return;
-      const { message, timestamp: _ts, logger: _l, ...rest } = log;
-      logger[LEVELS[level] ?? 'info']({ component: 'kafkajs', ...rest }, message);
+      const { message, timestamp: _ts, logger: _l, stack: _stack, ...rest } = log as LogEntry['log'] & { stack?: unknown };
+      logger[relayLevel(level, message, rest)]({ component: 'kafkajs', ...rest }, message);
     };
 }
 
@@ -79,9 +113,13 @@ class KafkajsConsumer implements RelayConsumer {
   constructor(
     kafka: InstanceType<typeof Kafka>,
     private readonly opts: ConsumerOptions,
+    private readonly brokers: string,
+    private readonly logger: Logger | undefined,
   ) {
     this.consumer = kafka.consumer({
       groupId: opts.groupId,
+      // The relay creates the topics it needs (kafka.create_topics) or waits for them: never the broker's defaults.
+      allowAutoTopicCreation: false,
       sessionTimeout: opts.sessionTimeout ?? 30_000,
       heartbeatInterval: opts.heartbeatInterval ?? 3000,
       rebalanceTimeout: opts.rebalanceTimeout ?? 60_000,
@@ -104,10 +142,20 @@ class KafkajsConsumer implements RelayConsumer {
     this.consumer.on(events.REBALANCING, () => handlers.onRebalancing?.());
     this.consumer.on(events.CRASH, (e) => handlers.onCrash?.(e.payload.error, e.payload.restart));
     try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning });
+      await retryWhileStarting(
+        `join group ${this.opts.groupId}`,
+        async () => {
+          await this.consumer.connect();
+          await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning });
+        },
+        this.logger ? { logger: this.logger } : {},
+      );
     } catch (err) {
-      throw new KafkaError('PROM_RELAY_KAFKA_CONSUME', `cannot join group ${this.opts.groupId}: ${(err as Error).message}`, { cause: err });
+      throw new KafkaError(
+        'PROM_RELAY_KAFKA_CONSUME',
+        `cannot join group ${this.opts.groupId} on topics ${this.opts.topics.join(',')} (brokers ${this.brokers}): ${rootMessage(err)}`,
+        { cause: err },
+      );
     }
     await this.consumer.run({
       autoCommit: false,
@@ -167,13 +215,16 @@ function groupByTopic(tps: TopicPartition[]): { topic: string; partitions: numbe
 }
 
 class KafkajsProducer implements RelayProducer {
-  constructor(private readonly producer: Producer) {}
+  constructor(
+    private readonly producer: Producer,
+    private readonly brokers: string,
+  ) {}
 
   async send(topic: string, messages: ProducedMessage[]): Promise<void> {
     try {
       await this.producer.send({ topic, acks: -1, messages });
     } catch (err) {
-      throw new KafkaError('PROM_RELAY_KAFKA_PRODUCE', `produce to ${topic} failed: ${(err as Error).message}`, { cause: err });
+      throw new KafkaError('PROM_RELAY_KAFKA_PRODUCE', `produce to ${topic} failed (brokers ${this.brokers}): ${rootMessage(err)}`, { cause: err });
     }
   }
 
@@ -183,41 +234,87 @@ class KafkajsProducer implements RelayProducer {
 }
 
 class KafkajsAdmin implements RelayAdmin {
-  constructor(private readonly admin: Admin) {}
+  constructor(
+    private readonly admin: Admin,
+    private readonly brokers: string,
+    private readonly logger: Logger | undefined,
+  ) {}
 
   async ensureTopic(name: string, spec: TopicSpec): Promise<void> {
+    try {
+      await retryWhileStarting(`create topic ${name}`, () => this.ensureTopicOnce(name, spec), this.logger ? { logger: this.logger } : {});
+    } catch (err) {
+      throw new KafkaError('PROM_RELAY_KAFKA_TOPIC', `cannot create topic ${name} (brokers ${this.brokers}): ${rootMessage(err)}`, { cause: err });
+    }
+  }
+
+  private async ensureTopicOnce(name: string, spec: TopicSpec): Promise<void> {
     const configEntries: { name: string; value: string }[] = [];
     if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
     if (spec.retentionMs) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
     if (spec.maxMessageBytes) configEntries.push({ name: 'max.message.bytes', value: String(spec.maxMessageBytes) });
-    try {
-      const existing = await this.admin.listTopics();
-      if (!existing.includes(name)) {
+    const existing = await this.admin.listTopics();
+    if (!existing.includes(name)) {
+      try {
         await this.admin.createTopics({
           waitForLeaders: true,
-          topics: [{ topic: name, numPartitions: spec.partitions ?? 1, configEntries }],
+          topics: [{ topic: name, numPartitions: spec.partitions ?? 1, replicationFactor: spec.replicationFactor ?? -1, configEntries }],
         });
-        return;
+      } catch (err) {
+        // Two relays starting together race to create the topic (or a retry follows a lost answer): "exists" is success.
+        if (kafkaErrorType(err) !== 'TOPIC_ALREADY_EXISTS') throw err;
       }
-      if (spec.maxMessageBytes) await this.raiseMaxMessageBytes(name, spec.maxMessageBytes);
-    } catch (err) {
-      // Two relays starting together race to create the topic: the loser's "exists" is success.
-      if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return;
-      throw new KafkaError('PROM_RELAY_KAFKA_TOPIC', `cannot create topic ${name}: ${(err as Error).message}`, { cause: err });
+      await this.awaitLeaders(name);
+      return;
+    }
+    if (spec.maxMessageBytes) await this.raiseMaxMessageBytes(name, spec.maxMessageBytes);
+  }
+
+  /** kafkajs waits for leaders only on LEADER_NOT_AVAILABLE; a fresh broker also answers UNKNOWN_TOPIC_OR_PARTITION for a while. */
+  private async awaitLeaders(name: string): Promise<void> {
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: [name] });
+    const partitions = topics[0]?.partitions ?? [];
+    if (partitions.length === 0 || partitions.some((p) => p.leader < 0)) {
+      throw Object.assign(new Error(`topic ${name} has no leader for every partition yet`), { type: 'LEADER_NOT_AVAILABLE', retriable: true });
     }
   }
 
-  private async raiseMaxMessageBytes(name: string, want: number): Promise<void> {
+  async missingTopics(names: string[]): Promise<string[]> {
+    const existing = new Set(await this.admin.listTopics());
+    return names.filter((n) => !existing.has(n));
+  }
+
+  async maxMessageBytes(name: string): Promise<number | undefined> {
+    try {
+      const entries = await this.topicConfig(name);
+      const value = Number(entries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+      return Number.isFinite(value) && value > 0 ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async topicConfig(name: string) {
     const described = await this.admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] }],
+      resources: [{ type: ConfigResourceTypes.TOPIC, name }],
     });
-    const current = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    return described.resources[0]?.configEntries ?? [];
+  }
+
+  private async raiseMaxMessageBytes(name: string, want: number): Promise<void> {
+    const entries = await this.topicConfig(name);
+    const current = Number(entries.find((e) => e.configName === 'max.message.bytes')?.configValue);
     if (Number.isFinite(current) && current >= want) return;
+    // AlterConfigs replaces a topic's whole config: every value set on the topic (cleanup.policy=compact, …) goes along.
+    const kept = entries
+      .filter((e) => !e.isDefault && !e.readOnly && e.configName !== 'max.message.bytes' && e.configValue !== null && e.configSource === ConfigSource.TOPIC_CONFIG)
+      .map((e) => ({ name: e.configName, value: e.configValue }));
     await this.admin.alterConfigs({
       validateOnly: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [{ name: 'max.message.bytes', value: String(want) }] }],
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [...kept, { name: 'max.message.bytes', value: String(want) }] }],
     });
+    this.logger?.info({ topic: name, from: current, to: want }, 'raised max.message.bytes of topic');
   }
 
   async highWatermarks(topic: string): Promise<Map<number, string>> {
@@ -240,8 +337,18 @@ class KafkajsAdmin implements RelayAdmin {
 /** One kafkajs client shared by the relay's consumer, producer and admin. */
 export function connectKafka(opts: KafkaConnectionOptions): KafkaConnection {
   const kafka = new Kafka(kafkaConfig(opts));
+  const brokers = opts.brokers.join(',');
+  const retry = opts.logger ? { logger: opts.logger } : {};
+  // Connecting fails at once when no broker answers (an operator's matter); a cluster still starting is waited for.
+  const connect = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await retryWhileStarting(what, fn, retry);
+    } catch (err) {
+      throw new KafkaError('PROM_RELAY_KAFKA_CONSUME', `cannot ${what} (brokers ${brokers}): ${rootMessage(err)}`, { cause: err });
+    }
+  };
   return {
-    consumer: (copts) => new KafkajsConsumer(kafka, copts),
+    consumer: (copts) => new KafkajsConsumer(kafka, copts, brokers, opts.logger),
     producer: async () => {
       // Idempotent: a retried send after a lost ack writes the record once.
       const producer = kafka.producer({
@@ -250,13 +357,13 @@ export function connectKafka(opts: KafkaConnectionOptions): KafkaConnection {
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
       });
-      await producer.connect();
-      return new KafkajsProducer(producer);
+      await connect('connect the producer', () => producer.connect());
+      return new KafkajsProducer(producer, brokers);
     },
     admin: async () => {
       const admin = kafka.admin();
-      await admin.connect();
-      return new KafkajsAdmin(admin);
+      await connect('connect the admin client', () => admin.connect());
+      return new KafkajsAdmin(admin, brokers, opts.logger);
     },
   };
 }

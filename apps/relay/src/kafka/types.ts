@@ -73,6 +73,8 @@ export interface ProducedMessage {
   value: Buffer | string | null;
   headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
   partition?: number;
+  /** ms since epoch, decimal string (default: now) */
+  timestamp?: string;
 }
 
 export interface RelayProducer {
@@ -83,6 +85,8 @@ export interface RelayProducer {
 
 export interface TopicSpec {
   partitions?: number;
+  /** default: the broker's default.replication.factor */
+  replicationFactor?: number;
   compacted?: boolean;
   /** topic-level max.message.bytes */
   maxMessageBytes?: number;
@@ -91,8 +95,12 @@ export interface TopicSpec {
 }
 
 export interface RelayAdmin {
-  /** creates the topic when missing; raises max.message.bytes when it is lower */
+  /** creates the topic when missing (retrying while a fresh cluster is not ready); raises max.message.bytes when it is lower */
   ensureTopic(name: string, spec: TopicSpec): Promise<void>;
+  /** the names among `names` that are not topics of the cluster */
+  missingTopics(names: string[]): Promise<string[]>;
+  /** the topic's effective max.message.bytes (its own or the broker's default); undefined when it cannot be read */
+  maxMessageBytes(name: string): Promise<number | undefined>;
   /** high watermark (next offset) per partition */
   highWatermarks(topic: string): Promise<Map<number, string>>;
   /** committed group offsets per partition (absent when none) */

@@ -20,6 +20,10 @@ export class RelayMetrics {
   readonly samplesRetried: Counter;
   readonly restores: Counter<'from'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
+  readonly deadLettersTruncated: Counter<'reason'>;
+  readonly deadLettersFailed: Counter<'reason' | 'error'>;
+  /** partitions that cannot advance right now (the DLQ's stalled()); set by the pipeline */
+  stalledPartitions: () => { topic: string; partition: number; since: number }[] = () => [];
 
   constructor(partitions: () => OwnedPartition[], registry = new Registry()) {
     this.registry = registry;
@@ -83,6 +87,30 @@ export class RelayMetrics {
       registers,
     });
     this.samplesRetried = new Counter({ name: 'prom_relay_samples_retried_total', help: 'Sample sends repeated after a retryable answer.', registers });
+    this.deadLettersTruncated = new Counter({
+      name: 'prom_relay_dead_letters_truncated_total',
+      help: 'Dead letters cut down to fit the DLQ topic max.message.bytes (headers prom-relay-dlq-truncated and -original-bytes), by error code.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.deadLettersFailed = new Counter({
+      name: 'prom_relay_dead_letters_failed_total',
+      help: 'Dead letters given up after bounded attempts (the DLQ refused them for good): their partition moved on without them.',
+      labelNames: ['reason', 'error'],
+      registers,
+    });
+    const stalled = () => this.stalledPartitions();
+    new Gauge({
+      name: 'prom_relay_partition_stalled_seconds',
+      help: 'Seconds a source partition has been unable to advance (its dead letter not written yet); absent when it advances.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const p of stalled()) this.set({ topic: p.topic, partition: String(p.partition) }, (now - p.since) / 1000);
+      },
+    });
     this.ingestRequests = new Counter({
       name: 'prom_relay_ingest_requests_total',
       help: 'HTTP ingest requests answered, by API (pushgateway, remote_write), status and error code (none when accepted).',

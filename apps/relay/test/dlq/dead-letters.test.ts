@@ -24,7 +24,7 @@ describe('DeadLetterQueue', () => {
     const topic = testTopicName('dlq');
     await admin.ensureTopic(topic, { partitions: 1 });
     const counted: string[] = [];
-    const dlq = new DeadLetterQueue(producer, topic, (reason) => counted.push(reason.code));
+    const dlq = new DeadLetterQueue({ producer, topic, maxMessageBytes: 1 << 20, events: { sent: (reason) => counted.push(reason.code) } });
     const value = Buffer.from([0xff, 0x00, 0xfe, 0x41]);
     await dlq.send(
       {
@@ -63,4 +63,77 @@ describe('DeadLetterQueue', () => {
     expect(got.headers[DLQ_HEADERS.partition]).toBe('3');
     expect(got.headers[DLQ_HEADERS.offset]).toBe('1234');
   });
+
+  const poison = (offset: string, bytes: number) => ({
+    topic: 'in',
+    partition: 0,
+    offset,
+    key: null,
+    value: Buffer.alloc(bytes, 0x62),
+    headers: { 'content-type': Buffer.from('text/plain') },
+    timestamp: '0',
+  });
+  const reason = { code: 'PROM_RELAY_DECODE_TEXT', message: 'bad' };
+
+  it('cuts a letter to the topic limit it reads from the broker when the topic is smaller than configured', async () => {
+    const topic = testTopicName('dlq-small');
+    await admin.ensureTopic(topic, { partitions: 1, maxMessageBytes: 64 * 1024 });
+    expect(await admin.maxMessageBytes(topic)).toBe(64 * 1024);
+    const sent: string[][] = [];
+    const dlq = new DeadLetterQueue({
+      producer,
+      topic,
+      maxMessageBytes: 16 << 20,
+      topicLimit: () => admin.maxMessageBytes(topic),
+      events: { sent: (_r, _rec, truncated) => sent.push(truncated) },
+    });
+    await dlq.send(poison('5', 300 * 1024), reason);
+    expect(sent).toEqual([['value']]);
+    expect(dlq.stalled()).toEqual([]);
+  });
+
+  it('gives a letter up after bounded attempts when the broker refuses it for good, and counts it', async () => {
+    // A topic too small for even the reason headers: MESSAGE_TOO_LARGE whatever is cut.
+    const topic = testTopicName('dlq-tiny');
+    await admin.ensureTopic(topic, { partitions: 1, maxMessageBytes: 200 });
+    const failed: string[] = [];
+    const dlq = new DeadLetterQueue({
+      producer,
+      topic,
+      maxMessageBytes: 16 << 20,
+      maxAttempts: 3,
+      minBackoffMs: 10,
+      logger,
+      events: { failed: (_r, _rec, error) => failed.push(error), sent: () => failed.push('sent?') },
+    });
+    const started = Date.now();
+    await dlq.send(poison('6', 2 * 1024 * 1024), reason);
+    expect(failed).toEqual(['MESSAGE_TOO_LARGE']);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(dlq.stalled()).toEqual([]);
+  });
+
+  it('shows its partition as stalled while the DLQ topic is missing, and moves on once it exists', async () => {
+    const topic = testTopicName('dlq-late');
+    const dlq = new DeadLetterQueue({ producer, topic, maxMessageBytes: 1 << 20, stallAfterMs: 200, minBackoffMs: 50, maxBackoffMs: 500 });
+    let done = false;
+    const sending = dlq.send(poison('7', 100), reason).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(done).toBe(false);
+    expect(dlq.stalled()).toEqual([expect.objectContaining({ topic: 'in', partition: 0, offset: '7' })]);
+    await admin.ensureTopic(topic, { partitions: 1 });
+    await sending;
+    expect(dlq.stalled()).toEqual([]);
+  }, 60_000);
+
+  it('stop() ends the retries of a letter that cannot be written: send rejects, nothing is given up', async () => {
+    const topic = testTopicName('dlq-never');
+    const failed: string[] = [];
+    const dlq = new DeadLetterQueue({ producer, topic, maxMessageBytes: 1 << 20, stallAfterMs: 100, minBackoffMs: 50, events: { failed: (_r, _rec, e) => failed.push(e) } });
+    const sending = dlq.send(poison('8', 100), reason);
+    await new Promise((r) => setTimeout(r, 300));
+    dlq.stop();
+    await expect(sending).rejects.toMatchObject({ code: 'PROM_RELAY_KAFKA_PRODUCE' });
+    expect(failed).toEqual([]);
+  }, 60_000);
 });
