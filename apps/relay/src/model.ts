@@ -36,6 +36,8 @@ export interface IngestBatch {
   op: PushOp;
   points: InputPoint[];
   position?: SourcePosition;
+  /** forwarded by a relay from the partition it landed on to its producer's home partition: may arrive after later pushes */
+  forwarded?: boolean;
 }
 
 /** How the partials of one output series from several source partitions combine (see aggregate/combine.ts). */

@@ -94,6 +94,8 @@ class InputSeries {
 /** One producer's gauge value for one input series. */
 class Contribution {
   value = 0;
+  /** sequence number of the push the value came from (-1: none) */
+  seq = -1;
   lastFed = 0;
   tick = 0;
   inGauges = false;
@@ -192,7 +194,11 @@ export class PartitionAggregate {
     };
     let producer = this.producers.get(batch.producerId);
     const seq = batch.sequence;
-    if (producer !== undefined && seq !== undefined && seq <= producer.lastSeq) {
+    // A sequence number at or below the producer's last one: a duplicate (a replay, a retry) or, when forwarded from
+    // the partition it first landed on, a push that arrived late. Only what a late push adds is applied: see feedLate.
+    const late = producer !== undefined && seq !== undefined && seq <= producer.lastSeq;
+    if (late && (batch.op === 'delete' || batch.forwarded !== true)) {
+      // In its own partition a producer's pushes arrive in order: an older sequence number is a replay or a retry.
       result.duplicate = true;
       result.duplicates = batch.points.length;
       return result;
@@ -202,7 +208,7 @@ export class PartitionAggregate {
       this.producers.set(producer.id, producer);
     }
     producer.lastSeen = now;
-    if (seq !== undefined) producer.lastSeq = seq;
+    if (seq !== undefined && !late) producer.lastSeq = seq;
     const points = batch.points;
     const n = points.length;
     if (n === 0 && batch.op !== 'delete') return result;
@@ -307,13 +313,59 @@ export class PartitionAggregate {
         continue;
       }
       const point = points[i]!;
-      this.feed(pscope, input, targets, point.value, (point.temporality ?? batch.temporality) === 'delta', now);
-      result.accepted++;
+      const delta = (point.temporality ?? batch.temporality) === 'delta';
+      if (!late) {
+        this.feed(pscope, input, targets, point.value, delta, now, seq ?? -1);
+        result.accepted++;
+      } else if (this.feedLate(pscope, input, targets, point.value, delta, now, seq!)) result.accepted++;
+      else result.duplicates++;
     }
+    result.duplicate = late && result.accepted === 0;
     return result;
   }
 
-  private feed(pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number): void {
+  /**
+   * A point of a push whose sequence number the producer already passed. Cumulative counters take only what goes
+   * beyond the baseline (a replayed value adds nothing; a push that arrived late adds what it first counted), gauges
+   * only a value newer than their own, deltas nothing (a replay cannot be told from a late one). Answers whether it
+   * changed anything.
+   */
+  private feedLate(pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number): boolean {
+    if (delta) return false;
+    let increase = 0;
+    let changed = false;
+    if ((input.flags & HAS_TOTAL) !== 0) {
+      const last = pscope.counters.get(input);
+      if (last === undefined || v > last) {
+        if (last === undefined) input.holders++;
+        increase = last === undefined ? v : v - last;
+        pscope.counters.set(input, v);
+        changed = true;
+      }
+    }
+    let c: Contribution | null = null;
+    if ((input.flags & HAS_GAUGE) !== 0) {
+      const existing = pscope.gauges?.get(input);
+      if (existing === undefined || existing.seq < seq) {
+        c = this.contributionOf(pscope, input);
+        c.value = v;
+        c.lastFed = now;
+        c.tick = ++this.tick;
+        c.seq = seq;
+        changed = true;
+      }
+    }
+    if (!changed) return false;
+    input.lastFed = now;
+    for (const t of targetList(targets)) {
+      if (t.gauge === null) {
+        if (increase > 0 || t.lastFed === NEVER_FED) feedTarget(t, null, v, increase, now);
+      } else if (c !== null) feedTarget(t, c, v, 0, now);
+    }
+    return true;
+  }
+
+  private feed(pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number): void {
     let increase = 0;
     if ((input.flags & HAS_TOTAL) !== 0) {
       const last = pscope.counters.get(input);
@@ -333,6 +385,7 @@ export class PartitionAggregate {
       c.value = v;
       c.lastFed = now;
       c.tick = ++this.tick;
+      c.seq = seq;
     }
     input.lastFed = now;
     if (targets instanceof OutputSeries) feedTarget(targets, c, v, increase, now);
@@ -662,7 +715,7 @@ export class PartitionAggregate {
           gauges = [];
           for (const c of pscope.gauges.values()) {
             contribIndex.set(c, [producers.length, scopes.length]);
-            gauges.push([c.input.stateIndex, encodeNumber(c.value), c.lastFed + epoch, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets)]);
+            gauges.push([c.input.stateIndex, encodeNumber(c.value), c.lastFed + epoch, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets), c.seq]);
           }
         }
         scopes.push([pscope.key, counters, gauges]);
@@ -744,8 +797,9 @@ export class PartitionAggregate {
             pscope.counters.set(input, decodeNumber(counters[i + 1] as EncodedNumber));
             input.holders++;
           }
-          for (const [ii, value, lastFed, tick, inGauges, targets] of gauges ?? []) {
+          for (const [ii, value, lastFed, tick, inGauges, targets, seq] of gauges ?? []) {
             const c = agg.contributionOf(pscope, inputs[ii]!);
+            c.seq = seq ?? -1;
             c.value = decodeNumber(value);
             c.lastFed = lastFed - agg.epoch;
             c.tick = tick;
@@ -789,7 +843,7 @@ function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: Output
 }
 
 type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
-type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, inGauges: 0 | 1, targets: number[] | null];
+type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, inGauges: 0 | 1, targets: number[] | null, seq?: number];
 type InputState = [key: string, family: string, type: InputMetricType, flags: number, groupKey: string | null, lastFed: number, targets: number[] | null];
 type ProducerScopeState = [key: string, counters: Array<number | EncodedNumber>, gauges: ContributionState[] | null];
 

@@ -8,6 +8,7 @@ export class RepartitionMetrics {
   readonly published: Counter;
   readonly received: Counter<'result'>;
   readonly resets: Counter;
+  readonly forwarded: Counter<'topic'>;
 
   constructor(registry: Registry, partitions: () => OwnedPartition[]) {
     const registers = [registry];
@@ -26,6 +27,12 @@ export class RepartitionMetrics {
     this.resets = new Counter({
       name: 'prom_relay_partial_resets_total',
       help: 'Total partials that went down at a newer offset (a source restarted a series): counted as a reset of that source.',
+      registers,
+    });
+    this.forwarded = new Counter({
+      name: 'prom_relay_pushes_forwarded_total',
+      help: "Pushes that landed on another partition than their producer's home and were forwarded there (a client's partitioner).",
+      labelNames: ['topic'],
       registers,
     });
     new Gauge({

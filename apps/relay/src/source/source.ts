@@ -5,7 +5,7 @@ import type { CheckpointStore } from '../checkpoint/index.js';
 import type { DeadLetterQueue } from '../dlq/index.js';
 import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { IngestBatch } from '../model.js';
-import type { PartialBatch } from '../repartition/index.js';
+import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
 import { OwnedPartition, partitionKey, type PartitionStateFactory } from './partitions.js';
 
 /** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
@@ -23,6 +23,7 @@ export function applyTime(record: KafkaRecord, now: number): number {
 export interface SourceEvents {
   consumed?(tp: TopicPartition, records: number, bytes: number): void;
   deadLetter?(code: string): void;
+  forwarded?(tp: TopicPartition, home: number): void;
   applied?(partition: OwnedPartition, result: unknown): void;
   restored?(partition: OwnedPartition, from: 'checkpoint' | 'memory' | 'empty', checkpointBytes: number): void;
 }
@@ -42,7 +43,14 @@ export interface KafkaSourceOptions {
   now?: () => number;
   /** the consumer stopped for good (kafkajs will not restart it): the relay cannot go on */
   onFatal?: (err: Error) => void;
+  /** producer homes: where a push belongs (undefined: where it is). A push elsewhere is forwarded, not applied. */
+  homes?: {
+    partitionOf(record: KafkaRecord, batch: IngestBatch): number | undefined;
+    /** produces the record to its home partition, marked forwarded; resolves once Kafka acknowledged */
+    forward(record: KafkaRecord, partition: number): Promise<void>;
+  };
 }
+
 
 const HEARTBEAT_EVERY = 500;
 
@@ -199,6 +207,20 @@ export class KafkaSource {
     return owned;
   }
 
+  /** Retries a forward until Kafka takes it; false when the partition moved away or the relay stops meanwhile. */
+  private async forwardUntilDone(record: KafkaRecord, home: number, key: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.homes!.forward(record, home);
+        return true;
+      } catch (err) {
+        this.opts.logger.error({ err, partition: key, offset: record.offset, home, attempt }, 'forwarding a push to its home partition failed; retrying');
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+      if (!this.partitions.has(key) || this.stopping) return false;
+    }
+  }
+
   /** Fetching resumes where the state ends, whatever the group offset says (it may be ahead with no record to come). */
   private seekTo(p: OwnedPartition): void {
     if (p.nextOffset === undefined) return;
@@ -244,6 +266,18 @@ export class KafkaSource {
         await this.opts.deadLetters.send(record, reason);
         this.opts.events?.deadLetter?.(reason.code);
         if (!this.partitions.has(key)) return consumedThrough;
+      }
+      if (decoded !== undefined && !('kind' in decoded) && this.opts.homes) {
+        if (record.headers[FORWARDED_HEADER] !== undefined) decoded.forwarded = true;
+        else {
+          const home = this.opts.homes.partitionOf(record, decoded);
+          if (home !== undefined && home !== record.partition) {
+            // Applied at home, not here; the offset moves past it only once the forwarded copy is in Kafka.
+            if (!(await this.forwardUntilDone(record, home, key))) return consumedThrough;
+            this.opts.events?.forwarded?.(record, home);
+            decoded = undefined;
+          }
+        }
       }
       if (decoded) {
         const result = p.aggregate.apply(decoded, applyTime(record, this.now()));
