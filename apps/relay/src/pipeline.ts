@@ -15,7 +15,7 @@ import { createIngest, type IngestAuth } from './ingest/index.js';
 import { connectKafka, InputTopics, type RelayAdmin, type RelayProducer } from './kafka/index.js';
 import { PartialsPublisher, RepartitionMetrics, SeriesCombiner, decodePartials, type CombineResult } from './repartition/index.js';
 import { KafkaSource } from './source/index.js';
-import { RelayMetrics, startRelayServer, type RelayServer } from './server/index.js';
+import { RelayMetrics, serverConnectionOptions, startRelayServer, type RelayServer } from './server/index.js';
 
 export interface Relay {
   /** base URL of the HTTP server (metrics, health, ingest) */
@@ -224,6 +224,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       host: config.server.host,
       port: config.server.port,
       registry: metrics.registry,
+      ...serverConnectionOptions(config.server, metrics),
       logger: logger.child({ stage: 'server' }),
       ...(ingest ? { ingest } : {}),
       readiness: () => {

@@ -210,6 +210,20 @@ const serverSchema = z
   .strictObject({
     host: z.string().default('0.0.0.0'),
     port: int(9464, 0, 65535),
+    /** time a client has to send a request's headers, from its connection or its previous response; 0: none */
+    headers_timeout: duration('10s'),
+    /** time a client has to send a whole request, headers and body; 0: none */
+    request_timeout: duration('30s'),
+    /** how long a kept-alive connection may sit idle between requests */
+    keep_alive_timeout: positiveDuration('60s'),
+    /** open HTTP connections at most; more are closed as they arrive */
+    max_connections: int(1000, 1),
+  })
+  .superRefine((s, ctx) => {
+    // Node refuses a headers timeout longer than the request timeout; say so with the key path instead.
+    if (s.headers_timeout > 0 && s.request_timeout > 0 && s.headers_timeout > s.request_timeout) {
+      ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: `must not be longer than server.request_timeout (${s.request_timeout} ms)` });
+    }
   })
   .prefault({});
 

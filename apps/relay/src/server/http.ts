@@ -3,6 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { RelayConfig } from '../config/index.js';
+import { RateLimitedLog } from '../log/index.js';
+import { DEFAULT_HTTP_LIMITS, guardConnections, serverOptions, type HttpConnectionEvents, type HttpConnectionLimits } from './connections.js';
+import type { RelayMetrics } from './metrics.js';
 
 export interface Readiness {
   ready: boolean;
@@ -17,6 +21,27 @@ export interface RelayServerOptions {
   /** answers the request when it is an ingest route (true) */
   ingest?: { handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> };
   logger: Logger;
+  /** timeouts and the connection cap; default DEFAULT_HTTP_LIMITS */
+  connections?: HttpConnectionLimits;
+  /** counts connections refused and closed for slowness */
+  connectionEvents?: HttpConnectionEvents;
+}
+
+/** The server's connection options from `server.*` config, counted on the relay's metrics. */
+export function serverConnectionOptions(server: RelayConfig['server'], metrics: RelayMetrics): Pick<RelayServerOptions, 'connections' | 'connectionEvents'> {
+  return {
+    connections: {
+      headersTimeoutMs: server.headers_timeout,
+      requestTimeoutMs: server.request_timeout,
+      keepAliveTimeoutMs: server.keep_alive_timeout,
+      maxConnections: server.max_connections,
+    },
+    connectionEvents: {
+      refused: () => metrics.httpConnectionsRefused.inc(),
+      timedOut: (kind) => metrics.httpTimeouts.inc({ kind }),
+      connections: (delta) => metrics.httpConnections.inc(delta),
+    },
+  };
 }
 
 export interface RelayServer {
@@ -52,13 +77,15 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     if (opts.ingest && (await opts.ingest.handle(req, res))) return;
     sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
   };
-  const server: Server = createServer((req, res) => {
+  const limits = opts.connections ?? DEFAULT_HTTP_LIMITS;
+  const server: Server = createServer(serverOptions(limits), (req, res) => {
     handle(req, res).catch((err: unknown) => {
       opts.logger.error({ err, path: req.url }, 'http handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
   });
+  guardConnections(server, limits, opts.connectionEvents ?? {}, new RateLimitedLog(opts.logger));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

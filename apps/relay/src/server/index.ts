@@ -1,3 +1,5 @@
 export { RelayMetrics } from './metrics.js';
-export { startRelayServer } from './http.js';
+export { serverConnectionOptions, startRelayServer } from './http.js';
+export { DEFAULT_HTTP_LIMITS } from './connections.js';
+export type { HttpConnectionEvents, HttpConnectionLimits, HttpTimeoutKind } from './connections.js';
 export type { Readiness, RelayServer, RelayServerOptions } from './http.js';

@@ -20,6 +20,9 @@ export class RelayMetrics {
   readonly samplesRetried: Counter;
   readonly restores: Counter<'from'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
+  readonly httpConnectionsRefused: Counter;
+  readonly httpTimeouts: Counter<'kind'>;
+  readonly httpConnections: Gauge;
   readonly deadLettersTruncated: Counter<'reason'>;
   readonly deadLettersFailed: Counter<'reason' | 'error'>;
   /** partitions that cannot advance right now (the DLQ's stalled()); set by the pipeline */
@@ -111,6 +114,18 @@ export class RelayMetrics {
         for (const p of stalled()) this.set({ topic: p.topic, partition: String(p.partition) }, (now - p.since) / 1000);
       },
     });
+    this.httpConnectionsRefused = new Counter({
+      name: 'prom_relay_http_connections_refused_total',
+      help: 'HTTP connections closed on arrival because server.max_connections were open.',
+      registers,
+    });
+    this.httpTimeouts = new Counter({
+      name: 'prom_relay_http_timeouts_total',
+      help: 'HTTP connections closed (408) because the client was too slow: kind headers (server.headers_timeout) or request (server.request_timeout).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.httpConnections = new Gauge({ name: 'prom_relay_http_connections', help: 'HTTP connections open.', registers });
     this.ingestRequests = new Counter({
       name: 'prom_relay_ingest_requests_total',
       help: 'HTTP ingest requests answered, by API (pushgateway, remote_write), status and error code (none when accepted).',
