@@ -2,12 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { Producer, logCreator as KafkaLogCreator } from 'kafkajs';
+import type { KafkaConfig, Producer, logCreator as KafkaLogCreator } from 'kafkajs';
 import { EmitterError } from './errors.js';
 import { CONTENT_TYPE, buildMessage, formatJsonLines } from './message.js';
 import type { Grouping, JsonSample, MetricsMessage, PushOp, Temporality } from './message.js';
 import { resolveEmitterOptions } from './options.js';
 import type { EmitterOptions, ResolvedEmitterOptions } from './options.js';
+import { SocketGroup } from './sockets.js';
 
 /** Anything with prom-client's `Registry#metrics()`; its content type must be text 0.0.4. */
 export interface MetricsRegistry {
@@ -87,6 +88,12 @@ const KAFKA_LEVEL: Record<number, EmitterLogEntry['level']> = {
 
 const BACKOFF_INITIAL_MS = 100;
 const BACKOFF_MAX_MS = 5000;
+/**
+ * kafkajs' own retries inside one attempt: as few and short as it allows (the idempotent producer needs one), so that
+ * its retry sleeps, the only kafkajs timers that can hold the process, end within a few hundred ms of an abort.
+ * The pump retries with its own backoff.
+ */
+const KAFKAJS_RETRY = { retries: 1, initialRetryTime: 100, maxRetryTime: 200 };
 
 export class Emitter {
   /** Unique per process run: counters of a new producer start at zero in the relay. */
@@ -94,9 +101,16 @@ export class Emitter {
   readonly topic: string;
 
   private readonly opts: ResolvedEmitterOptions;
-  private readonly kafka: Kafka;
+  private readonly kafkaConfig: KafkaConfig;
   private producer: Producer | undefined;
+  /** the sockets of `producer`'s connection: destroyed when an attempt is given up */
+  private sockets: SocketGroup | undefined;
   private connected = false;
+  /** gives up the connect or send in progress (see bounded()) */
+  private abortAttempt: ((reason: string) => void) | undefined;
+  /** ref'd while messages wait and the job has neither closed nor installed exit hooks: at most holdMs */
+  private holdTimer: NodeJS.Timeout | undefined;
+  private exitHooks = false;
   private waiting: QueuedMessage[] = [];
   private inflight: QueuedMessage[] = [];
   private sequence = 0;
@@ -125,15 +139,18 @@ export class Emitter {
       if (this.events.listenerCount('log') === 0) return;
       this.events.emit('log', { level: KAFKA_LEVEL[entry.level] ?? 'info', namespace: entry.namespace, message: entry.log.message });
     };
-    this.kafka = new Kafka({
+    this.kafkaConfig = {
       clientId: this.opts.clientId,
       brokers: this.opts.brokers,
       connectionTimeout: 1000,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       ...this.opts.kafka,
+      retry: KAFKAJS_RETRY,
+      // kafkajs enforces its request timeout with a ref'd interval per connection, which holds a finished job; the
+      // emitter bounds each whole attempt with sendTimeoutMs instead (bounded()).
+      enforceRequestTimeout: false,
       logLevel: KafkaLogLevel.WARN,
       logCreator,
-    });
+    };
   }
 
   /** Snapshots the registry into one text-exposition message and queues it; never rejects. */
@@ -217,9 +234,14 @@ export class Emitter {
     return this.closePromise;
   }
 
-  /** Opt-in: flush and close on `beforeExit` and SIGTERM; returns a function that removes the hooks. */
+  /**
+   * Opt-in: flush and close on `beforeExit` and SIGTERM; returns a function that removes the hooks. With the hooks the
+   * emitter never holds the process (no holdMs): `beforeExit` comes as soon as the job is done, close() bounds the rest.
+   */
   installExitHooks(options: { deadlineMs?: number } = {}): () => void {
     const deadlineMs = options.deadlineMs ?? 5000;
+    this.exitHooks = true;
+    this.releaseHold();
     const onBeforeExit = () => {
       if (this.closePromise === undefined) void this.close(deadlineMs);
     };
@@ -235,6 +257,8 @@ export class Emitter {
     return () => {
       process.removeListener('beforeExit', onBeforeExit);
       process.removeListener('SIGTERM', onSigterm);
+      this.exitHooks = false;
+      if (!this.isIdle()) this.hold();
     };
   }
 
@@ -252,6 +276,8 @@ export class Emitter {
 
   private async doClose(deadlineMs: number): Promise<CloseResult> {
     const start = Date.now();
+    // From here close()'s own deadline keeps the process alive, no longer holdMs.
+    this.releaseHold();
     const finals = this.intervals.map(({ timer, push }) => {
       clearInterval(timer);
       return this.push(push.registry, push);
@@ -261,13 +287,16 @@ export class Emitter {
     this.closing = true;
     const flushed = await this.flush(Math.max(0, deadlineMs - (Date.now() - start)));
     this.aborted = true;
+    // Past the deadline nothing of kafkajs may keep the job: give up the attempt in progress and its sockets.
+    this.abortAttempt?.(`close(${deadlineMs}) deadline passed`);
     this.wakeBackoff?.();
     const left = this.waiting.length + this.inflight.length;
     this.waiting = [];
     this.inflight = [];
     if (left > 0) this.drop('close-deadline', left);
     clearTimeout(this.lingerTimer);
-    await this.disconnect(Math.max(100, deadlineMs - (Date.now() - start)));
+    if (flushed) await this.disconnect(Math.max(100, deadlineMs - (Date.now() - start)), true);
+    else this.dropConnection('the emitter closed');
     return { flushed, dropped: left };
   }
 
@@ -302,7 +331,29 @@ export class Emitter {
       this.drop('queue-full', 1);
     }
     this.waiting.push({ message, bytes: message.value.length + message.key.length + 200 });
+    this.hold();
     this.kick();
+  }
+
+  /**
+   * A job that ends without close() or exit hooks: the emitter's sockets are unref'd, so only this timer keeps the
+   * process alive to deliver what is queued, at most holdMs after the last push()/emit().
+   */
+  private hold(): void {
+    if (this.exitHooks || this.closing || this.aborted || this.opts.holdMs === 0) return;
+    if (this.holdTimer === undefined) this.holdTimer = setTimeout(() => this.holdExpired(), this.opts.holdMs);
+    else this.holdTimer.refresh();
+  }
+
+  private releaseHold(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
+  /** Nothing delivered within holdMs: give up the attempt in progress (the messages stay queued), hold no longer. */
+  private holdExpired(): void {
+    this.holdTimer = undefined;
+    this.abortAttempt?.(`nothing delivered within holdMs (${this.opts.holdMs} ms) of the last push`);
   }
 
   private drop(reason: DropReason, count: number): void {
@@ -339,6 +390,7 @@ export class Emitter {
           try {
             await this.connect();
           } catch (err) {
+            if (this.aborted) break;
             this.fail(new EmitterError('PROM_RELAY_EMITTER_CONNECT', `cannot connect to Kafka ${this.opts.brokers.join(',')}: ${errorMessage(err)}`, { cause: err }));
             await this.backoff();
             continue;
@@ -347,13 +399,16 @@ export class Emitter {
         const batch = this.takeBatch();
         this.inflight = batch;
         try {
-          await this.producer!.send({ topic: this.opts.topic, acks: -1, messages: batch.map((q) => q.message) });
+          const producer = this.producer!;
+          await this.bounded(producer.send({ topic: this.opts.topic, acks: -1, timeout: this.opts.sendTimeoutMs, messages: batch.map((q) => q.message) }), 'send');
           this.inflight = [];
           this.sentCount += batch.length;
           this.backoffMs = BACKOFF_INITIAL_MS;
           if (this.events.listenerCount('sent') > 0) this.events.emit('sent', { count: batch.length });
         } catch (err) {
           this.inflight = [];
+          // close() counted the batch as dropped when it gave the attempt up
+          if (this.aborted) break;
           if (isTooLarge(err)) {
             // Retrying cannot help: send messages one by one, and give up on one the broker will never take.
             if (batch.length === 1) {
@@ -361,19 +416,20 @@ export class Emitter {
               this.drop('too-large', 1);
             } else {
               this.singleMessageSends = batch.length;
-              if (!this.aborted) this.requeue(batch);
+              this.requeue(batch);
             }
             continue;
           }
-          if (!this.aborted) this.requeue(batch);
+          this.requeue(batch);
           this.fail(new EmitterError('PROM_RELAY_EMITTER_SEND', `Kafka did not acknowledge ${batch.length} message(s): ${errorMessage(err)}`, { cause: err }));
-          await this.dropConnection();
+          this.dropConnection('send failed');
           await this.backoff();
         }
       }
     } finally {
       this.pumping = false;
       if (this.isIdle()) {
+        this.releaseHold();
         for (const w of this.idleWaiters.splice(0)) w();
         this.scheduleLinger();
       }
@@ -406,50 +462,102 @@ export class Emitter {
     }
   }
 
+  /** A fresh client per connection, so a given-up connection's late kafkajs retries find their factory refusing sockets. */
   private async connect(): Promise<void> {
-    const producer = this.kafka.producer({
+    const sockets = new SocketGroup(this.opts.kafka.socketFactory);
+    const producer = new Kafka({ ...this.kafkaConfig, socketFactory: sockets.factory }).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // Partitioner of the Java client: the same key lands on the same partition as with any Java/kcat producer.
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      retry: KAFKAJS_RETRY,
     });
     this.producer = producer;
+    this.sockets = sockets;
     try {
-      await producer.connect();
+      await this.bounded(producer.connect(), 'connect');
     } catch (err) {
-      this.producer = undefined;
-      await producer.disconnect().catch(() => undefined);
+      this.dropConnection('connect failed');
       throw err;
     }
     this.connected = true;
   }
 
-  private async dropConnection(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
-    this.connected = false;
-    if (producer) await producer.disconnect().catch(() => undefined);
+  /**
+   * Settles with kafkajs' promise, or rejects when the attempt outlives sendTimeoutMs or is aborted (close deadline,
+   * holdMs), destroying the connection's sockets: kafkajs then fails what is in flight and clears its timers, and
+   * nothing waits for its own retries.
+   */
+  private bounded<T>(work: Promise<T>, what: 'connect' | 'send'): Promise<T> {
+    const sockets = this.sockets;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        if (this.abortAttempt === abort) this.abortAttempt = undefined;
+        return true;
+      };
+      const abort = (reason: string) => {
+        if (!finish()) return;
+        sockets?.destroy(reason);
+        reject(new Error(`${what} given up: ${reason}`));
+      };
+      const timer = setTimeout(() => abort(`no answer within sendTimeoutMs (${this.opts.sendTimeoutMs} ms)`), this.opts.sendTimeoutMs);
+      // Only the ref'd hold or close() deadline decides whether the process waits for this attempt.
+      timer.unref();
+      this.abortAttempt = abort;
+      work.then(
+        (value) => finish() && resolve(value),
+        (err: unknown) => finish() && reject(err),
+      );
+    });
   }
 
-  private async disconnect(timeoutMs: number): Promise<void> {
+  /** Gives the connection up at once: its sockets destroyed, kafkajs' disconnect left to finish in the background. */
+  private dropConnection(reason: string): void {
+    const { producer, sockets } = this;
+    this.producer = undefined;
+    this.sockets = undefined;
+    this.connected = false;
+    sockets?.destroy(reason);
+    if (producer) void producer.disconnect().catch(() => undefined);
+  }
+
+  /** Closes an idle connection politely, then destroys what is left after timeoutMs (the timer holds the process only if `hold`). */
+  private async disconnect(timeoutMs: number, hold: boolean): Promise<void> {
+    const { producer, sockets } = this;
+    this.producer = undefined;
+    this.sockets = undefined;
+    this.connected = false;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.dropConnection(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    if (producer) {
+      await Promise.race([
+        producer.disconnect().catch(() => undefined),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, timeoutMs);
+          if (!hold) timer.unref();
+        }),
+      ]);
+    }
     clearTimeout(timer);
+    sockets?.destroy('the emitter disconnected');
   }
 
   private scheduleLinger(): void {
     clearTimeout(this.lingerTimer);
     if (!this.connected || this.aborted) return;
     this.lingerTimer = setTimeout(() => {
-      if (this.isIdle() && !this.pumping) void this.dropConnection();
+      if (this.isIdle() && !this.pumping) void this.disconnect(this.opts.sendTimeoutMs, false);
     }, this.opts.lingerMs);
     this.lingerTimer.unref();
   }
 
   /** Waits with exponential backoff and jitter; the timer does not keep the process alive. */
   private backoff(): Promise<void> {
+    if (this.aborted) return Promise.resolve();
     const ms = this.backoffMs * (0.5 + Math.random() / 2);
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     return new Promise<void>((resolve) => {

@@ -4,11 +4,18 @@ import { DEFAULT_PRODUCER_LABELS, DEFAULT_TOPIC } from './message.js';
 
 export type DropPolicy = 'drop-oldest' | 'drop-newest';
 
-/** kafkajs client options the emitter passes through (TLS, SASL, timeouts, socket factory). */
-export type EmitterKafkaOptions = Pick<
-  KafkaConfig,
-  'ssl' | 'sasl' | 'connectionTimeout' | 'authenticationTimeout' | 'reauthenticationThreshold' | 'requestTimeout' | 'retry' | 'socketFactory'
->;
+/**
+ * kafkajs client options the emitter passes through (TLS, SASL, timeouts, socket factory). Not `retry` nor
+ * `requestTimeout`: the emitter retries with its own backoff and bounds every attempt with `sendTimeoutMs`.
+ */
+export type EmitterKafkaOptions = Pick<KafkaConfig, 'ssl' | 'sasl' | 'connectionTimeout' | 'authenticationTimeout' | 'reauthenticationThreshold' | 'socketFactory'>;
+
+/** kafkajs options the emitter owns: passing them is an error that says what to use instead. */
+const OWNED_KAFKA_OPTIONS: Record<string, string> = {
+  retry: 'the emitter retries with its own backoff as long as the process runs; sendTimeoutMs bounds one attempt',
+  requestTimeout: 'use sendTimeoutMs, which bounds a whole attempt (connect or send) and cannot be outlived by kafkajs',
+  enforceRequestTimeout: 'the emitter enforces sendTimeoutMs itself',
+};
 
 export interface EmitterOptions {
   brokers: string[];
@@ -27,6 +34,13 @@ export interface EmitterOptions {
   maxBatchBytes?: number;
   /** the Kafka connection closes after this long with nothing to send, so a finished job can exit; default 1000 */
   lingerMs?: number;
+  /** one connect or send attempt is given up (its sockets destroyed, the batch retried) after this long; default 10000 */
+  sendTimeoutMs?: number;
+  /**
+   * a job that ends without close() or installExitHooks() stays alive at most this long after its last push()/emit()
+   * to deliver what is queued; 0: never held (queued messages die with the process); default 5000
+   */
+  holdMs?: number;
   kafka?: EmitterKafkaOptions;
 }
 
@@ -40,6 +54,8 @@ export interface ResolvedEmitterOptions {
   batchSize: number;
   maxBatchBytes: number;
   lingerMs: number;
+  sendTimeoutMs: number;
+  holdMs: number;
   kafka: EmitterKafkaOptions;
 }
 
@@ -69,6 +85,13 @@ export function resolveEmitterOptions(o: EmitterOptions): ResolvedEmitterOptions
   if (dropPolicy !== 'drop-oldest' && dropPolicy !== 'drop-newest') fail('dropPolicy', `must be "drop-oldest" or "drop-newest", got ${JSON.stringify(dropPolicy)}`);
   const lingerMs = o.lingerMs ?? 1000;
   if (typeof lingerMs !== 'number' || !(lingerMs >= 0)) fail('lingerMs', `must be a number >= 0, got ${JSON.stringify(lingerMs)}`);
+  const holdMs = o.holdMs ?? 5000;
+  if (typeof holdMs !== 'number' || !Number.isInteger(holdMs) || holdMs < 0) fail('holdMs', `must be an integer >= 0, got ${JSON.stringify(holdMs)}`);
+  const kafka = o.kafka ?? {};
+  if (kafka === null || typeof kafka !== 'object') fail('kafka', 'must be an object');
+  for (const [key, instead] of Object.entries(OWNED_KAFKA_OPTIONS)) {
+    if (key in kafka) fail(`kafka.${key}`, `is not supported: ${instead}`);
+  }
   return {
     brokers: [...o.brokers],
     topic,
@@ -79,6 +102,8 @@ export function resolveEmitterOptions(o: EmitterOptions): ResolvedEmitterOptions
     batchSize: positiveInt('batchSize', o.batchSize, 500),
     maxBatchBytes: positiveInt('maxBatchBytes', o.maxBatchBytes, 512 * 1024),
     lingerMs,
-    kafka: o.kafka ?? {},
+    sendTimeoutMs: positiveInt('sendTimeoutMs', o.sendTimeoutMs, 10_000),
+    holdMs,
+    kafka,
   };
 }
