@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { formatConfig, loadConfig, type RelayConfig } from './config/index.js';
 import { ConfigError } from './errors.js';
+import { fatalFields } from './log/index.js';
 import { versionLine } from './version.js';
 
 const USAGE = `usage:
@@ -55,7 +56,14 @@ async function run(config: RelayConfig): Promise<number> {
   const logger = createLogger(config);
   // Loaded on demand: check-config needs neither Kafka nor the pipeline.
   const { startRelay } = await import('./pipeline.js');
-  const relay = await startRelay(config, logger);
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  try {
+    relay = await startRelay(config, logger);
+  } catch (err) {
+    // One JSON line naming the brokers, never a stack dump on stderr: the orchestrator restarts us.
+    logger.fatal({ ...fatalFields(err), brokers: config.kafka.brokers }, `relay cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
   return new Promise<number>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -84,7 +92,7 @@ async function run(config: RelayConfig): Promise<number> {
     void relay.failed.then((err) => {
       if (signalled) return;
       signalled = true;
-      logger.fatal({ err }, 'relay cannot go on; stopping');
+      logger.fatal({ ...fatalFields(err), brokers: config.kafka.brokers }, `relay cannot go on; stopping: ${err.message}`);
       const deadline = setTimeout(() => resolve(1), config.shutdown.timeout);
       deadline.unref();
       relay.stop().finally(() => {

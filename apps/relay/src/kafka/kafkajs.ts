@@ -58,6 +58,9 @@ const ROUTINE_MESSAGES = [
 export function relayLevel(level: number, message: string, fields: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
   const mapped = LEVELS[level] ?? 'info';
   if (mapped !== 'error' && mapped !== 'warn') return mapped;
+  // A consumer crash on a "not yet" answer is restarted by kafkajs at once: routine on a starting cluster.
+  if (message.startsWith('Crash: ') && ROUTINE_ERRORS.some((re) => re.test(message))) return 'info';
+  if (message.startsWith('Restarting the consumer in ')) return 'info';
   if (ROUTINE_MESSAGES.some((re) => re.test(message))) {
     // A response error is routine only when it is a "not yet" kind (coordinator loading, no leader, rebalancing).
     const error = fields.error;
