@@ -13,7 +13,7 @@ import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
 import { createIngest, type IngestAuth } from './ingest/index.js';
 import { connectKafka, InputTopics, type RelayAdmin, type RelayProducer } from './kafka/index.js';
-import { PartialsPublisher, RepartitionMetrics, SeriesCombiner, decodePartials, type CombineResult } from './repartition/index.js';
+import { RepartitionMetrics, SeriesCombiner, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, serverConnectionOptions, startRelayServer, type RelayServer } from './server/index.js';
 
@@ -109,14 +109,8 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       await admin.ensureTopic(k.dlq_topic, { partitions: 1, maxMessageBytes: dlqMaxMessageBytes(config), ...replication });
     }
     // The repartition stage: one owner per output series, whatever partition its inputs arrive on.
-    const rp = { ...config.repartition, topic: config.repartition.topic ?? `${k.group_id}.partials` };
-    if (k.create_topics) {
-      const partitions = rp.partitions > 0 ? rp.partitions : Math.max(1, (await admin.highWatermarks(k.topics[0]!).catch(() => new Map())).size);
-      await admin.ensureTopic(rp.topic, { partitions, retentionMs: rp.retention, maxMessageBytes: 8 * 1024 * 1024 });
-    }
-    const partialsPartitions = (await admin.highWatermarks(rp.topic)).size;
-    const publisher = new PartialsPublisher(producer, rp.topic, partialsPartitions);
-    const combineOpts = { ttlMs: Math.max(rp.partial_ttl, config.aggregation.series_ttl + 3 * config.flush.interval) };
+    const rp = await startRepartition(config, admin, producer, logger.child({ stage: 'repartition' }));
+    closers.push(async () => rp.homes.stop());
 
     const checkpoints = new CheckpointStore({
       connection,
@@ -175,12 +169,14 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
       decode: (record) => record.topic === rp.topic ? decodePartials(record.value ?? Buffer.alloc(0)) : decodeRecord(record, { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } }),
       states: {
         role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
-        create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(combineOpts) : new PartitionAggregate(aggOpts)),
-        restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, combineOpts) : PartitionAggregate.fromState(state, aggOpts)),
+        create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(rp.combine) : new PartitionAggregate(aggOpts)),
+        restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, rp.combine) : PartitionAggregate.fromState(state, aggOpts)),
       },
+      homes: rp.homes,
       events: {
         consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
         deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
+        forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
         applied: (p, result) => (p.role === 'owner' ? repartitionMetrics.combined(result as CombineResult) : metrics.applied(result)),
         restored: (_p, from) => metrics.restores.inc({ from }),
       },
@@ -190,7 +186,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
     const flusher = new Flusher({
       sink: remoteWriteClient(config),
-      publisher,
+      publisher: rp.publisher,
       checkpoints,
       consumer,
       partitions: () => owned.flushable(),
@@ -207,7 +203,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const auth = ingestAuth(config);
     const ingest = config.ingest.enabled
       ? createIngest({
-          send: (messages) => producer.send(ingestTopic, messages),
+          send: (messages) => producer.send(ingestTopic, rp.homes.place(ingestTopic, messages)),
           maxBodyBytes: config.ingest.max_body_bytes,
           ...(auth ? { auth } : {}),
           ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),

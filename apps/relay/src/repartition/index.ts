@@ -6,3 +6,5 @@ export { PARTIALS_CONTENT_TYPE, PARTIALS_HEADERS, decodePartials, encodePartials
 export type { PartialBatch, PartialSeries } from './partials.js';
 export { RepartitionMetrics } from './metrics.js';
 export { FORWARDED_HEADER, ProducerHomes } from './homes.js';
+export { startRepartition } from './setup.js';
+export type { Repartition } from './setup.js';

@@ -115,7 +115,7 @@ export async function startRelayProcess(configFile: string): Promise<RelayProces
       waiters.push({ pred, resolve: (l) => (clearTimeout(timer), res(l)) });
       void exited.then((code) => {
         clearTimeout(timer);
-        rej(new Error(`relay exited (${code}) before the log line; stderr: ${stderr.slice(-2000)}`));
+        rej(new Error(`relay exited (${code}) before the log line; stderr: ${stderr.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-3))}`));
       });
     });
   };

@@ -1,0 +1,44 @@
+// The repartition stage's start-up: its topic (created like the relay's other topics), its partition count (the hash
+// depends on it) and the producer homes of the input topics.
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../config/index.js';
+import { retryWhileStarting, type RelayAdmin, type RelayProducer } from '../kafka/index.js';
+import type { CombineOptions } from './combiner.js';
+import { ProducerHomes } from './homes.js';
+import { PartialsPublisher } from './publisher.js';
+
+/** Room for one partials message: the publisher cuts its messages at 512 KiB of JSON before gzip. */
+const PARTIALS_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+export interface Repartition {
+  /** the partials topic: consumed in the relay's group beside the input topics */
+  topic: string;
+  publisher: PartialsPublisher;
+  homes: ProducerHomes;
+  combine: CombineOptions;
+}
+
+export async function startRepartition(config: RelayConfig, admin: RelayAdmin, producer: RelayProducer, logger: Logger): Promise<Repartition> {
+  const k = config.kafka;
+  const rp = config.repartition;
+  const topic = rp.topic ?? `${k.group_id}.partials`;
+  const partitionsOf = (t: string) => retryWhileStarting(`partitions of ${t}`, async () => (await admin.highWatermarks(t)).size, { logger });
+  if (k.create_topics) {
+    const partitions = rp.partitions > 0 ? rp.partitions : Math.max(1, await partitionsOf(k.topics[0]!).catch(() => 0));
+    const replication = k.topic_replication_factor ? { replicationFactor: k.topic_replication_factor } : {};
+    await retryWhileStarting(`create ${topic}`, () =>
+      admin.ensureTopic(topic, { partitions, retentionMs: rp.retention, maxMessageBytes: PARTIALS_MAX_MESSAGE_BYTES, ...replication }),
+    { logger });
+  }
+  const partitions = await partitionsOf(topic);
+  const homes = new ProducerHomes(admin, producer, k.topics, logger);
+  await homes.start();
+  logger.info({ topic, partitions }, 'repartition stage ready: one owner per output series');
+  return {
+    topic,
+    publisher: new PartialsPublisher(producer, topic, partitions),
+    homes,
+    // An owner forgets a source's partial only long after the source itself would have ended the series.
+    combine: { ttlMs: Math.max(rp.partial_ttl, config.aggregation.series_ttl + 3 * config.flush.interval) },
+  };
+}
