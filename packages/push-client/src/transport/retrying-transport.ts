@@ -10,6 +10,12 @@ export interface RetryPolicy {
   jitter: number;
   /** Attempts in total, first one included; Infinity retries until delivered or the deadline. */
   maxAttempts: number;
+  /**
+   * Keep the backoff from one send() to the next until a request succeeds: while a receiver keeps failing,
+   * each new send's first retry waits at least the last backoff (capped) instead of restarting at
+   * minBackoffMs. Default false (every send starts at minBackoffMs).
+   */
+  keepBackoffAcrossSends?: boolean;
 }
 
 export interface RetryObserver {
@@ -20,21 +26,34 @@ export interface RetryObserver {
 /**
  * Wraps a transport: retries `retryable` answers with exponential backoff (×2, jitter, cap), honours
  * the receiver's Retry-After, and never sleeps past the caller's deadline (it answers `retryable`
- * with `retryInMs` instead, so the caller can schedule the next try itself).
+ * with `retryInMs` instead, so the caller can schedule the next try itself). With
+ * `keepBackoffAcrossSends`, the backoff carries over to the next send until a request succeeds.
  */
 export class RetryingTransport implements Transport {
+  /** The backoff the next retry starts from, kept across sends (keepBackoffAcrossSends) until a success. */
+  private carriedBackoffMs: number;
+
   constructor(
     private readonly inner: Transport,
     private readonly policy: RetryPolicy,
     private readonly observer: RetryObserver = {},
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.carriedBackoffMs = policy.minBackoffMs;
+  }
+
+  /** The backoff (before jitter) the next retry would wait: minBackoffMs unless carried over from failed sends. */
+  get nextBackoffMs(): number {
+    return this.carriedBackoffMs;
+  }
 
   async send(request: TransportRequest, options: SendOptions): Promise<TransportResult> {
-    let backoff = this.policy.minBackoffMs;
+    let backoff = this.policy.keepBackoffAcrossSends ? this.carriedBackoffMs : this.policy.minBackoffMs;
     let previous: TransportResult | undefined;
     for (let attempt = 1; ; attempt++) {
       const result = await this.inner.send(request, options);
+      // The receiver accepts again: the next failure starts over from minBackoffMs.
+      if (result.status === 'success') this.carriedBackoffMs = this.policy.minBackoffMs;
       // No attempt was made because the deadline came during the sleep: the receiver's last answer says more.
       if (previous && result.status === 'retryable' && result.error.code === 'PROM_RELAY_PUSH_DEADLINE_EXCEEDED') {
         return { ...previous, attempts: attempt - 1 };
@@ -45,6 +64,10 @@ export class RetryingTransport implements Transport {
         return { ...result, attempts: attempt };
       }
       const delay = result.retryInMs ?? this.jittered(backoff);
+      const next = Math.min(Math.max(delay, backoff) * 2, this.policy.maxBackoffMs);
+      // Kept for the next send even when this one ends here (the caller's wait until its next send stands
+      // in for this sleep): the sequence goes on where it stopped instead of restarting at minBackoffMs.
+      this.carriedBackoffMs = next;
       if (Date.now() + delay >= options.deadline) {
         return { ...result, attempts: attempt, retryInMs: delay };
       }
@@ -56,7 +79,7 @@ export class RetryingTransport implements Transport {
           error: new PushClientError('PROM_RELAY_PUSH_ABORTED', 'aborted while waiting to retry', { cause: result.error }),
         };
       }
-      backoff = Math.min(Math.max(delay, backoff) * 2, this.policy.maxBackoffMs);
+      backoff = next;
     }
   }
 

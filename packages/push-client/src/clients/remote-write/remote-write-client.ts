@@ -103,7 +103,9 @@ export class RemoteWriteClient {
         maxSockets: this.options.concurrency,
         retryOn429: this.options.retry.retryOn429,
       });
-    this.transport = new RetryingTransport(this.metrics ? measured(base, this.metrics) : base, this.options.retry);
+    // One backoff for the receiver across write() calls: a flush while the store keeps failing does not
+    // restart at minBackoffMs; the first success resets it.
+    this.transport = new RetryingTransport(this.metrics ? measured(base, this.metrics) : base, { ...this.options.retry, keepBackoffAcrossSends: true });
     this.shards = Array.from({ length: this.options.concurrency }, () => new SendQueue());
     this.baseHeaders = { ...this.options.headers };
     if (this.options.basicAuth) {
