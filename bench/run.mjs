@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
-const order = ['codec', 'push-client', 'relay-core', 'relay', 'ingest', 'infra'];
+const order = ['codec', 'push-client', 'text-parse', 'relay-core', 'relay', 'ingest', 'infra'];
 const only = process.argv.slice(2);
 const sections = [];
 const failures = [];
