@@ -38,10 +38,13 @@ const PACKAGES = ['packages/codec', 'packages/push-client', 'packages/emitter'].
 });
 const byName = new Map(PACKAGES.map((p) => [p.manifest.name, p]));
 
-/** npm run from inside the workspace (npm test) exports npm_config_* that would point npm back at the workspace. */
+/** The user's npm settings (cache, registry, config files) stay; what `npm test` exports about the workspace goes. */
+const NPM_KEEP = /^npm_config_(cache|registry|userconfig|globalconfig)$/i;
+
+/** npm run from inside the workspace (npm test) exports npm_* variables that would point npm back at the workspace. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) || NPM_KEEP.test(k)) env[k] = v;
   return { ...env, NO_UPDATE_NOTIFIER: '1', ...extra };
 }
 
@@ -194,7 +197,7 @@ describe('packages other teams reuse install and work on their own', () => {
       }),
     );
     const took = (Date.now() - started) / 1000;
-    console.log(`packed and installed in ${took.toFixed(1)} s (${[...installs].map(([n, i]) => `${n}: ${i.mode}`).join(', ')})`);
+    console.log(`${stale.length > 0 ? `built (${stale.length} stale sources), ` : ''}packed and installed in ${took.toFixed(1)} s (${[...installs].map(([n, i]) => `${n}: ${i.mode}`).join(', ')})`);
     pgw = await startPushgateway();
     kafkaTopic = await createTestTopic({ prefix: 'installed-alone', partitions: 1 });
   }, 120_000);
