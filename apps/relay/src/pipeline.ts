@@ -203,7 +203,7 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     const auth = ingestAuth(config);
     const ingest = config.ingest.enabled
       ? createIngest({
-          send: (messages) => producer.send(ingestTopic, rp.homes.place(ingestTopic, messages)),
+          send: (messages) => producer.send(ingestTopic, messages),
           maxBodyBytes: config.ingest.max_body_bytes,
           ...(auth ? { auth } : {}),
           ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),

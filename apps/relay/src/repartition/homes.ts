@@ -1,13 +1,42 @@
-// Producer homes: every producer's pushes are applied in one partition of their topic (its home, the relay's hash of
-// the producer id), whatever partition they were written to. The ingest writes there directly; a push another
-// client's partitioner put elsewhere is forwarded there once by the relay that consumes it.
+// Producer homes: every push of one job + grouping (a producer's state: counter baselines, gauges) is applied in one
+// partition of its topic, whatever partition it was written to. The home is where the Java client and kafkajs put the
+// message key the format prescribes (`job=…,<grouping>`, murmur2): their pushes, the emitter's and the ingest's are
+// home already; one that another partitioner put elsewhere (librdkafka's CRC32, a null key, an instance key) is
+// forwarded there once by the relay that consumes it.
 import type { Logger } from 'pino';
-import type { KafkaRecord, ProducedMessage, RelayAdmin, RelayProducer } from '../kafka/index.js';
+import { buildMessageKey } from '@prom-relay/emitter';
+import type { KafkaRecord, RelayAdmin, RelayProducer } from '../kafka/index.js';
 import type { IngestBatch } from '../model.js';
-import { homePartition } from './partials.js';
 
 export const FORWARDED_HEADER = 'prom-relay-forwarded-from';
-const PRODUCER_HEADER = 'prom-relay-producer';
+
+/** Kafka's murmur2 (the Java client's and kafkajs's default partitioner), over the key's UTF-8 bytes. */
+export function murmur2(data: Uint8Array): number {
+  const m = 0x5bd1e995;
+  const length = data.length;
+  let h = 0x9747b28c ^ length;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const rest = length & 3;
+  if (rest === 3) h ^= data[whole + 2]! << 16;
+  if (rest >= 2) h ^= data[whole + 1]! << 8;
+  if (rest >= 1) h = Math.imul(h ^ data[whole]!, m);
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h;
+}
+
+/** The partition the default partitioner of Kafka's Java client (and kafkajs's) gives `key`. */
+export function homePartition(key: string, partitions: number): number {
+  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+}
 
 export class ProducerHomes {
   private readonly partitions = new Map<string, number>();
@@ -17,6 +46,7 @@ export class ProducerHomes {
     private readonly admin: Pick<RelayAdmin, 'highWatermarks'>,
     private readonly producer: RelayProducer,
     private readonly topics: string[],
+    private readonly producerLabels: readonly string[],
     private readonly logger: Logger,
   ) {}
 
@@ -48,7 +78,8 @@ export class ProducerHomes {
   partitionOf(record: KafkaRecord, batch: IngestBatch): number | undefined {
     if (batch.temporality === 'delta' && batch.op !== 'delete') return undefined;
     const n = this.partitions.get(record.topic);
-    return n === undefined ? undefined : homePartition(batch.producerId, n);
+    if (n === undefined) return undefined;
+    return homePartition(buildMessageKey(batch.job, batch.grouping, this.producerLabels), n);
   }
 
   /** The record again, on its home partition, with its timestamp and a header naming where it came from. */
@@ -62,16 +93,5 @@ export class ProducerHomes {
         timestamp: record.timestamp,
       },
     ]);
-  }
-
-  /** The ingest's messages with their home partition set, so no relay needs to forward them. */
-  place(topic: string, messages: ProducedMessage[]): ProducedMessage[] {
-    const n = this.partitions.get(topic);
-    if (n === undefined) return messages;
-    return messages.map((m) => {
-      const producer = m.headers?.[PRODUCER_HEADER];
-      const id = Buffer.isBuffer(producer) ? producer.toString('utf8') : typeof producer === 'string' ? producer : undefined;
-      return id === undefined ? m : { ...m, partition: homePartition(id, n) };
-    });
   }
 }

@@ -141,20 +141,6 @@ export function ownerPartition(labels: Labels, partitions: number): number {
   return (h >>> 0) % partitions;
 }
 
-/**
- * A producer's home partition in an input topic of `partitions`: where the relay keeps its state (counter baselines,
- * gauges). A push that landed elsewhere is forwarded there, so one producer's pushes meet in one place whatever the
- * partitioner that wrote them. FNV-1a of the producer id.
- */
-export function homePartition(producerId: string, partitions: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < producerId.length; i++) {
-    h ^= producerId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
-}
-
 /** A source partition's collected samples as partials (the flush stamps nothing here: the owner does). */
 export function toPartial(s: OutputSample, key: string): PartialSeries {
   const p: PartialSeries = { key, combine: s.combine ?? 'last', value: s.value, stale: s.stale === true };

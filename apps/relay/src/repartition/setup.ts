@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config/index.js';
 import { retryWhileStarting, type RelayAdmin, type RelayProducer } from '../kafka/index.js';
+import { DEFAULT_PRODUCER_LABELS } from '../aggregate/index.js';
 import type { CombineOptions } from './combiner.js';
 import { ProducerHomes } from './homes.js';
 import { PartialsPublisher } from './publisher.js';
@@ -31,7 +32,7 @@ export async function startRepartition(config: RelayConfig, admin: RelayAdmin, p
     { logger });
   }
   const partitions = await partitionsOf(topic);
-  const homes = new ProducerHomes(admin, producer, k.topics, logger);
+  const homes = new ProducerHomes(admin, producer, k.topics, config.aggregation.producer_labels ?? DEFAULT_PRODUCER_LABELS, logger);
   await homes.start();
   logger.info({ topic, partitions }, 'repartition stage ready: one owner per output series');
   return {
