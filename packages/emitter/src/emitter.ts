@@ -8,6 +8,7 @@ import { CONTENT_TYPE, buildMessage, formatJsonLines } from './message.js';
 import type { Grouping, JsonSample, MetricsMessage, PushOp, Temporality } from './message.js';
 import { resolveEmitterOptions } from './options.js';
 import type { EmitterOptions, ResolvedEmitterOptions } from './options.js';
+import { fixKafkajsIdleLoop } from './kafkajs-idle-loop.js';
 import { SocketGroup } from './sockets.js';
 
 /** Anything with prom-client's `Registry#metrics()`; its content type must be text 0.0.4. */
@@ -464,6 +465,7 @@ export class Emitter {
 
   /** A fresh client per connection, so a given-up connection's late kafkajs retries find their factory refusing sockets. */
   private async connect(): Promise<void> {
+    fixKafkajsIdleLoop();
     const sockets = new SocketGroup(this.opts.kafka.socketFactory);
     const producer = new Kafka({ ...this.kafkaConfig, socketFactory: sockets.factory }).producer({
       idempotent: true,

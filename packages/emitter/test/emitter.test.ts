@@ -32,6 +32,11 @@ describe('createEmitter options', () => {
     expect(() => createEmitter({ brokers: ['h:1'], maxQueue: 0 })).toThrow(/maxQueue/);
     expect(() => createEmitter({ brokers: ['h:1'], dropPolicy: 'oldest' as never })).toThrow(/dropPolicy/);
     expect(() => createEmitter({ brokers: ['h:1'], topic: 'bad topic' })).toThrow(/topic/);
+    expect(() => createEmitter({ brokers: ['h:1'], holdMs: -1 })).toThrow(/holdMs/);
+    expect(() => createEmitter({ brokers: ['h:1'], sendTimeoutMs: 0 })).toThrow(/sendTimeoutMs/);
+    // kafkajs retries and request timeouts would outlive close(): refused, naming what to use instead
+    expect(() => createEmitter({ brokers: ['h:1'], kafka: { retry: { retries: 5 } } as never })).toThrow(/kafka\.retry is not supported: .*sendTimeoutMs/);
+    expect(() => createEmitter({ brokers: ['h:1'], kafka: { requestTimeout: 1000 } as never })).toThrow(/kafka\.requestTimeout is not supported: use sendTimeoutMs/);
     try {
       createEmitter({ brokers: ['nope'] });
     } catch (err) {
@@ -138,7 +143,7 @@ describe('a short-lived job process under a dead broker', () => {
       const stats = JSON.parse(stdout.trim()) as { pushMs: number; sent: number; dropped: number; queued: number };
       expect(stats.pushMs).toBeLessThan(200);
       expect(stats.sent).toBe(0);
-      // with close() or the exit hooks the two messages are given up and counted; without, the process simply ends
+      // with close() or the exit hooks the two messages are given up and counted; without, the process ends after holdMs
       if (mode !== 'none') expect(stats).toMatchObject({ dropped: 2, queued: 0 });
       expect(ms).toBeLessThan(8000);
     }, 15_000);

@@ -1,11 +1,16 @@
 // Issue 10, item 7: a finished job's process exits within its close deadline (or holdMs, without close()) plus one
 // second, whatever the broker does. The fault: a broker that accepts TCP connections and never answers (a real broker
 // does not do that, so a fake one it is). It used to hold the job 60 s after close(5000), 30 s without close(), 90 s
-// with installExitHooks(). And with a real broker close() still delivers everything.
+// with installExitHooks(). Also a real broker that answered and then froze (SIGSTOP), the case where an idle kafkajs
+// connection's 1 ms timer loop kept the process up. And with a real broker close() still delivers everything.
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startKafka } from '@prom-relay/infra';
+import type { KafkaServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMessageHeaders } from '@prom-relay/emitter';
@@ -28,16 +33,28 @@ interface JobRun {
   result: { closeResult?: { flushed: boolean; dropped: number }; queued: number; sent: number; dropped: number };
 }
 
-async function runJob(brokers: string, topic: string, mode: 'close' | 'none' | 'hooks', holdMs?: number): Promise<JobRun> {
+interface RunOptions {
+  holdMs?: number;
+  /** the job delivers one message first, then this runs before the job goes on (WARM=1 in the fixture) */
+  onWarm?: () => void;
+}
+
+async function runJob(brokers: string, topic: string, mode: 'close' | 'none' | 'hooks', options: RunOptions = {}): Promise<JobRun> {
   const args = ['--conditions=@prom-relay/source', '--import', 'tsx', script, brokers, topic, mode, String(DEADLINE_MS)];
-  if (holdMs !== undefined) args.push(String(holdMs));
+  if (options.holdMs !== undefined) args.push(String(options.holdMs));
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, args, { stdio: 'pipe' });
+  const child = spawn(process.execPath, args, { stdio: 'pipe', env: { ...process.env, WARM: options.onWarm ? '1' : '0' } });
   let finishedAt: number | undefined;
+  let warm = false;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
+    if (!warm && options.onWarm && stdout.includes('warm\n')) {
+      warm = true;
+      options.onWarm();
+      child.stdin.write('go\n');
+    }
     if (finishedAt === undefined && stdout.includes('finished\n')) finishedAt = performance.now();
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -104,7 +121,7 @@ describe('a finished job under a broker that accepts connections and never answe
 
   it(`without close() the process is held at most holdMs (${DEADLINE_MS} ms here) plus ${SLACK_MS} ms`, async () => {
     const before = accepted;
-    const run = await runJob(brokers, 'prom-relay.metrics', 'none', DEADLINE_MS);
+    const run = await runJob(brokers, 'prom-relay.metrics', 'none', { holdMs: DEADLINE_MS });
     expect(run.stdout).not.toMatch(/UNHANDLED/);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -121,6 +138,61 @@ describe('a finished job under a broker that accepts connections and never answe
     expect(run.result).toMatchObject({ queued: MESSAGES, sent: 0 });
     expect(run.afterFinishedMs).toBeLessThan(5000 + SLACK_MS);
   }, 30_000);
+});
+
+/** The broker's JVM: the java process whose command line names the broker's work folder. */
+function brokerPid(kafka: KafkaServer): number {
+  const workDir = dirname(kafka.dataDir);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      // the JVM itself, not the guard shell that started it with the same arguments
+      if (argv[0]!.endsWith('java') && argv.includes('kafka.Kafka') && argv.some((a) => a.includes(workDir))) return Number(entry);
+    } catch {
+      // a process that ended meanwhile
+    }
+  }
+  throw new Error(`no broker process found for ${workDir}`);
+}
+
+describe('a finished job whose broker answered, then froze (SIGSTOP)', () => {
+  let kafka: KafkaServer;
+  let pid: number;
+  let frozen = false;
+  beforeAll(async () => {
+    kafka = await startKafka();
+    pid = brokerPid(kafka);
+  }, 120_000);
+  afterAll(async () => {
+    if (frozen) process.kill(pid, 'SIGCONT');
+    await kafka?.stop();
+  }, 60_000);
+
+  for (const mode of ['close', 'hooks', 'none'] as const) {
+    it(`exits within its deadline plus ${SLACK_MS} ms (${mode === 'none' ? 'no close, holdMs' : mode})`, async () => {
+      const topic = `frozen-${mode}`;
+      await kafka.createTopic(topic);
+      const freeze = () => {
+        process.kill(pid, 'SIGSTOP');
+        frozen = true;
+      };
+      try {
+        const run = await runJob(kafka.brokers.join(','), topic, mode, { onWarm: freeze, ...(mode === 'none' ? { holdMs: DEADLINE_MS } : {}) });
+        expect(run.stdout).not.toMatch(/UNHANDLED/);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        // the warm-up message went through before the freeze, nothing after it
+        expect(run.result.sent).toBe(1);
+        if (mode === 'none') expect(run.result.queued).toBe(MESSAGES);
+        else expect(run.result).toMatchObject({ queued: 0, dropped: MESSAGES });
+        expect(run.afterFinishedMs).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+        frozen = false;
+      }
+    }, 60_000);
+  }
 });
 
 describe('a finished job under a live broker', () => {
