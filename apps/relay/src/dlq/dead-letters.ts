@@ -36,6 +36,12 @@ export interface DeadLetterQueueOptions {
   now?: () => number;
 }
 
+/** The consuming batch's context (BatchContext fits): retries end when it stops running, and keep the member alive. */
+export interface SendContext {
+  isRunning?: () => boolean;
+  heartbeat?: () => Promise<void>;
+}
+
 /** A source partition that cannot move on because its dead letter is not written yet. */
 export interface StalledPartition {
   topic: string;
@@ -80,7 +86,7 @@ export class DeadLetterQueue {
    * Rejects only when the DLQ is stopped or `isRunning` turns false while it retries: the record is then not
    * past, and its next owner dead-letters it again.
    */
-  async send(record: KafkaRecord, reason: DeadLetterReason, opts: { isRunning?: () => boolean } = {}): Promise<void> {
+  async send(record: KafkaRecord, reason: DeadLetterReason, opts: SendContext = {}): Promise<void> {
     const key = `${record.topic}/${record.partition}`;
     const entry: InFlight = { topic: record.topic, partition: record.partition, offset: record.offset, since: this.now(), attempts: 0, failing: false };
     this.inFlight.set(key, entry);
@@ -89,9 +95,14 @@ export class DeadLetterQueue {
       this.opts.logger?.error({ topic: record.topic, partition: record.partition, offset: record.offset, dlq: this.topic, ms: stallAfter }, 'dead letter not acknowledged yet: partition stalled');
     }, stallAfter);
     slow.unref();
+    // Still the partition's owner while it waits (kafkajs heartbeats only between batches): a stalled partition stays
+    // visible on this relay rather than timing the member out of the group.
+    const { heartbeat } = opts;
+    const beating = heartbeat ? setInterval(() => void heartbeat().catch(() => undefined), 1000) : undefined;
     try {
-      await this.sendUntilDone(record, reason, entry, opts.isRunning);
+      await this.sendUntilDone(record, reason, entry, opts);
     } finally {
+      clearInterval(beating);
       clearTimeout(slow);
       if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
     }
@@ -113,7 +124,7 @@ export class DeadLetterQueue {
     for (const wake of this.wakers) wake();
   }
 
-  private async sendUntilDone(record: KafkaRecord, reason: DeadLetterReason, entry: InFlight, isRunning?: () => boolean): Promise<void> {
+  private async sendUntilDone(record: KafkaRecord, reason: DeadLetterReason, entry: InFlight, ctx: SendContext): Promise<void> {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     let limit = await this.currentLimit();
     let refusals = 0;
@@ -151,7 +162,7 @@ export class DeadLetterQueue {
         }
         this.log?.error(`${record.topic}/${record.partition}`, { ...where, dlq: this.topic, attempt, error, permanent }, 'dead letter not written: partition stalled, retrying');
         await this.backoff(attempt);
-        if (this.stopped || (isRunning && !isRunning())) throw abandoned(record, error, err);
+        if (this.stopped || (ctx.isRunning && !ctx.isRunning())) throw abandoned(record, error, err);
       }
     }
   }

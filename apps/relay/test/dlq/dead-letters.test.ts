@@ -117,9 +117,12 @@ describe('DeadLetterQueue', () => {
     const topic = testTopicName('dlq-late');
     const dlq = new DeadLetterQueue({ producer, topic, maxMessageBytes: 1 << 20, stallAfterMs: 200, minBackoffMs: 50, maxBackoffMs: 500 });
     let done = false;
-    const sending = dlq.send(poison('7', 100), reason).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 1500));
+    let beats = 0;
+    const sending = dlq.send(poison('7', 100), reason, { isRunning: () => true, heartbeat: async () => void beats++ }).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 2500));
     expect(done).toBe(false);
+    // The consumer keeps its group membership while the partition waits.
+    expect(beats).toBeGreaterThanOrEqual(2);
     expect(dlq.stalled()).toEqual([expect.objectContaining({ topic: 'in', partition: 0, offset: '7' })]);
     await admin.ensureTopic(topic, { partitions: 1 });
     await sending;
