@@ -277,8 +277,6 @@ export class Emitter {
 
   private async doClose(deadlineMs: number): Promise<CloseResult> {
     const start = Date.now();
-    // From here close()'s own deadline keeps the process alive, no longer holdMs.
-    this.releaseHold();
     const finals = this.intervals.map(({ timer, push }) => {
       clearInterval(timer);
       return this.push(push.registry, push);
@@ -286,6 +284,8 @@ export class Emitter {
     this.intervals = [];
     await Promise.all(finals);
     this.closing = true;
+    // From here close()'s own deadline keeps the process alive, no longer holdMs (the final pushes armed it).
+    this.releaseHold();
     const flushed = await this.flush(Math.max(0, deadlineMs - (Date.now() - start)));
     this.aborted = true;
     // Past the deadline nothing of kafkajs may keep the job: give up the attempt in progress and its sockets.
@@ -341,7 +341,7 @@ export class Emitter {
    * process alive to deliver what is queued, at most holdMs after the last push()/emit().
    */
   private hold(): void {
-    if (this.exitHooks || this.closing || this.aborted || this.opts.holdMs === 0) return;
+    if (this.exitHooks || this.closePromise !== undefined || this.aborted || this.opts.holdMs === 0) return;
     if (this.holdTimer === undefined) this.holdTimer = setTimeout(() => this.holdExpired(), this.opts.holdMs);
     else this.holdTimer.refresh();
   }

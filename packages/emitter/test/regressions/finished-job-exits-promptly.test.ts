@@ -39,7 +39,7 @@ interface RunOptions {
   onWarm?: () => void;
 }
 
-async function runJob(brokers: string, topic: string, mode: 'close' | 'none' | 'hooks', options: RunOptions = {}): Promise<JobRun> {
+async function runJob(brokers: string, topic: string, mode: 'close' | 'none' | 'hooks' | 'interval', options: RunOptions = {}): Promise<JobRun> {
   const args = ['--conditions=@prom-relay/source', '--import', 'tsx', script, brokers, topic, mode, String(DEADLINE_MS)];
   if (options.holdMs !== undefined) args.push(String(options.holdMs));
   const spawnedAt = performance.now();
@@ -103,6 +103,15 @@ describe('a finished job under a broker that accepts connections and never answe
     expect(run.result.closeResult).toEqual({ flushed: false, dropped: MESSAGES });
     expect(run.result).toMatchObject({ queued: 0, sent: 0, dropped: MESSAGES });
     expect(run.afterFinishedMs).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
+    expect(run.afterFinishedMs).toBeLessThan(DEADLINE_MS + SLACK_MS);
+  }, 30_000);
+
+  it(`with start() and close(${DEADLINE_MS}) too (the final push does not hold it for holdMs)`, async () => {
+    const run = await runJob(brokers, 'prom-relay.metrics', 'interval');
+    expect(run.stdout).not.toMatch(/UNHANDLED/);
+    expect(run.code).toBe(0);
+    // the 11 messages and close()'s final push for start()
+    expect(run.result.closeResult).toEqual({ flushed: false, dropped: MESSAGES + 1 });
     expect(run.afterFinishedMs).toBeLessThan(DEADLINE_MS + SLACK_MS);
   }, 30_000);
 
