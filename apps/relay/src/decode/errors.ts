@@ -3,7 +3,8 @@ import { PromRelayError } from '@prom-relay/codec';
 export const DECODE_ERROR_CODES = [
   /** A required header (`content-type`, `prom-relay-job`, `prom-relay-producer`) is absent or empty. */
   'PROM_RELAY_DECODE_MISSING_HEADER',
-  /** A header has a value it cannot take (seq not a decimal integer, unknown op or temporality, bad grouping). */
+  /** A header has a value it cannot take (seq not a decimal integer, unknown op or temporality, bad grouping, not UTF-8,
+   *  a control character in the job or a grouping value). */
   'PROM_RELAY_DECODE_HEADER',
   /** The content-type names no format the relay reads. */
   'PROM_RELAY_DECODE_CONTENT_TYPE',
@@ -25,6 +26,10 @@ export const DECODE_ERROR_CODES = [
   'PROM_RELAY_DECODE_LABELS',
   /** Valid input the relay does not aggregate (native histograms). */
   'PROM_RELAY_DECODE_UNSUPPORTED',
+  /** A counter-like value (counter, histogram part, summary `_sum`/`_count`) that is NaN, infinite, negative or above 1e300. */
+  'PROM_RELAY_DECODE_VALUE',
+  /** One series twice in a text body (after the header labels override the body's), as Pushgateway refuses it. */
+  'PROM_RELAY_DECODE_DUPLICATE',
 ] as const;
 
 export type DecodeErrorCode = (typeof DECODE_ERROR_CODES)[number];

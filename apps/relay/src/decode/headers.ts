@@ -1,8 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { isValidLabelName } from '@prom-relay/codec';
 import { HEADER } from '@prom-relay/emitter';
 import type { Labels } from '@prom-relay/codec';
 import type { PushOp, Temporality } from '../model.js';
 import { DecodeError } from './errors.js';
+import { controlCharacter } from './validate.js';
 
 export type HeaderValue = Buffer | string | Array<Buffer | string> | undefined;
 export type RecordHeaders = Record<string, HeaderValue>;
@@ -35,13 +37,34 @@ export function headerString(headers: RecordHeaders, name: string): string | und
     }
   }
   if (raw === undefined) return undefined;
-  if (!Array.isArray(raw)) return typeof raw === 'string' ? raw : raw.toString('utf8');
-  const values = raw.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+  if (!Array.isArray(raw)) return typeof raw === 'string' ? raw : utf8Header(name, raw);
+  const values = raw.map((v) => (typeof v === 'string' ? v : utf8Header(name, v)));
   if (values.length === 0) return undefined;
   if (values.some((v) => v !== values[0])) {
     throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${name} is repeated with different values`);
   }
   return values[0];
+}
+
+/** A header value's bytes as text; bytes that are not UTF-8 are refused, never replaced with U+FFFD. */
+function utf8Header(name: string, value: Buffer): string {
+  if (!isUtf8(value)) throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${name} is not valid UTF-8`);
+  return value.toString('utf8');
+}
+
+/** A job name or grouping value becomes a label value, a Kafka key and a log field: no control characters. */
+function checkLabelText(header: string, what: string, value: string): void {
+  const control = controlCharacter(value);
+  if (control !== undefined) throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${header}: ${what} contains the control character ${control}`);
+}
+
+/** Strict percent-decoding (`+` is a space, as in URL queries): malformed escapes or bytes that are not UTF-8 refused. */
+function decodeQueryPart(part: string): string {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch (cause) {
+    throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${HEADERS.grouping}: ${JSON.stringify(part)} is not valid percent-encoded UTF-8`, { cause });
+  }
 }
 
 function required(headers: RecordHeaders, name: string): string {
@@ -84,22 +107,22 @@ export function parseContentType(value: string): BodyFormat {
 
 /** Grouping labels from a URL query string; empty values mean absent (as in Prometheus). */
 export function parseGrouping(value: string): Labels {
+  // Names starting with `__` are refused, so no name is special to a plain object (`constructor` is an own property).
   const grouping: Labels = {};
   if (value.trim() === '') return grouping;
-  let params: URLSearchParams;
-  try {
-    params = new URLSearchParams(value);
-  } catch (cause) {
-    throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${HEADERS.grouping} is not a query string`, { cause });
-  }
   const seen = new Set<string>();
-  for (const [name, labelValue] of params) {
+  for (const part of value.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decodeQueryPart(eq < 0 ? part : part.slice(0, eq));
+    const labelValue = eq < 0 ? '' : decodeQueryPart(part.slice(eq + 1));
     if (!isValidLabelName(name) || name.startsWith('__')) {
       throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${HEADERS.grouping}: invalid label name ${JSON.stringify(name)}`);
     }
     if (name === 'job') throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${HEADERS.grouping}: job belongs in header ${HEADERS.job}`);
     if (seen.has(name)) throw new DecodeError('PROM_RELAY_DECODE_HEADER', `header ${HEADERS.grouping}: label ${name} given twice`);
     seen.add(name);
+    checkLabelText(HEADERS.grouping, `the value of ${name}`, labelValue);
     if (labelValue !== '') grouping[name] = labelValue;
   }
   return grouping;
@@ -142,10 +165,12 @@ export function parseHeaders(headers: RecordHeaders, defaultTemporality: Tempora
     temporality = temporalityRaw;
   }
 
+  const job = required(headers, HEADERS.job);
+  checkLabelText(HEADERS.job, 'the job name', job);
   return {
     format,
     snappy: encoding === 'snappy',
-    job: required(headers, HEADERS.job),
+    job,
     grouping: parseGrouping(headerString(headers, HEADERS.grouping) ?? ''),
     producerId: required(headers, HEADERS.producer),
     sequence,

@@ -8,4 +8,6 @@ export { decodeExpositionText } from './text.js';
 export { decodeJsonLines } from './json-lines.js';
 export { DEFAULT_MAX_JSON_DEPTH } from './limits.js';
 export type { DecodeLimits } from './limits.js';
-export { decodeRemoteWrite } from './remote-write.js';
+export { decodeRemoteWrite, familyResolver, parseRemoteWrite, seriesPoints } from './remote-write.js';
+export type { FamilyResolver } from './remote-write.js';
+export { MAX_COUNTER_INPUT, checkCounterValues, checkDuplicateSeries, controlCharacter, counterValueProblem, describeSeries, isCounterLike, validateBatch } from './validate.js';

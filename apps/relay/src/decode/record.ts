@@ -8,6 +8,7 @@ import { decodeJsonLines } from './json-lines.js';
 import type { DecodeLimits } from './limits.js';
 import { decodeRemoteWrite } from './remote-write.js';
 import { decodeExpositionText } from './text.js';
+import { validateBatch } from './validate.js';
 
 /** A Kafka message as kafkajs hands it over (the fields decode reads). */
 export interface KafkaRecord {
@@ -33,7 +34,8 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
- * One Kafka message to one IngestBatch (the producer's push), format chosen by `content-type`.
+ * One Kafka message to one IngestBatch (the producer's push), format chosen by `content-type`, validated
+ * (validate.ts: counter-like values, duplicate series). The HTTP ingest runs it on every message before producing.
  * Throws DecodeError (code PROM_RELAY_DECODE_*) naming the problem, with line and column where it can.
  */
 export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): IngestBatch {

@@ -1,7 +1,8 @@
 import { CodecError, decodeWriteRequest, decodeWriteRequestV2, validateLabels } from '@prom-relay/codec';
-import type { Labels, MetricType, WriteRequest } from '@prom-relay/codec';
+import type { Labels, MetricMetadata, MetricType, TimeSeries, WriteRequest } from '@prom-relay/codec';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
+import { checkCounterValues } from './validate.js';
 
 function inputType(t: MetricType | undefined): InputMetricType {
   switch (t) {
@@ -15,11 +16,10 @@ function inputType(t: MetricType | undefined): InputMetricType {
   }
 }
 
-/** A Remote Write 1.0 or 2.0 body (already decompressed) to points; every sample of a series becomes a point, in order. */
-export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string, grouping: Labels): InputPoint[] {
-  let req: WriteRequest;
+/** A Remote Write 1.0 or 2.0 body (already decompressed) as a WriteRequest; DecodeError PROTOBUF or LABELS. */
+export function parseRemoteWrite(body: Uint8Array, version: 1 | 2): WriteRequest {
   try {
-    req = version === 1 ? decodeWriteRequest(body) : decodeWriteRequestV2(body);
+    return version === 1 ? decodeWriteRequest(body) : decodeWriteRequestV2(body);
   } catch (cause) {
     if (cause instanceof CodecError && cause.code === 'PROM_RELAY_CODEC_LABELS') {
       throw new DecodeError('PROM_RELAY_DECODE_LABELS', `remote write labels: ${cause.message}`, { cause });
@@ -27,9 +27,15 @@ export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string,
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new DecodeError('PROM_RELAY_DECODE_PROTOBUF', `remote write ${version === 1 ? '1.0' : '2.0'} body: ${message}`, { cause });
   }
+}
+
+/** The family and type of a series name, from the request's metadata (a histogram's `_bucket`/`_sum`/`_count` too). */
+export type FamilyResolver = (name: string) => [family: string, type: InputMetricType];
+
+export function familyResolver(metadata: readonly MetricMetadata[] | undefined): FamilyResolver {
   const meta = new Map<string, InputMetricType>();
-  for (const m of req.metadata ?? []) meta.set(m.metricFamilyName, inputType(m.type));
-  const familyOf = (name: string): [string, InputMetricType] => {
+  for (const m of metadata ?? []) meta.set(m.metricFamilyName, inputType(m.type));
+  return (name) => {
     const own = meta.get(name);
     if (own !== undefined && own !== 'histogram') return [name, own];
     for (const suffix of ['_bucket', '_sum', '_count']) {
@@ -40,26 +46,47 @@ export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string,
     }
     return [name, own ?? 'untyped'];
   };
-  const groupingNames = Object.keys(grouping);
-  const points: InputPoint[] = [];
-  for (const [i, ts] of req.timeseries.entries()) {
-    if (ts.histograms !== undefined && ts.histograms.length > 0) {
-      throw new DecodeError('PROM_RELAY_DECODE_UNSUPPORTED', `series ${i} (${ts.labels['__name__'] ?? '?'}) carries native histograms, which the relay does not aggregate`);
-    }
+}
+
+/**
+ * The points of series `i` (one per sample, in order; staleness markers skipped), appended to `out`. Throws
+ * DecodeError naming the series: UNSUPPORTED (native histograms), LABELS, VALUE (a counter-like value a total cannot
+ * take). The consumer and the HTTP ingest (which refuses exactly the series this refuses) both call it.
+ */
+export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, job: string, grouping: Labels, out: InputPoint[]): void {
+  if (ts.histograms !== undefined && ts.histograms.length > 0) {
+    throw new DecodeError('PROM_RELAY_DECODE_UNSUPPORTED', `series ${i} (${ts.labels['__name__'] ?? '?'}) carries native histograms, which the relay does not aggregate`);
+  }
+  try {
+    validateLabels(ts.labels);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new DecodeError('PROM_RELAY_DECODE_LABELS', `series ${i}: ${message}`, { cause });
+  }
+  const name = ts.labels['__name__']!;
+  const [family, type] = familyOf(name);
+  const start = out.length;
+  for (const sample of ts.samples) {
+    if (sample.stale) continue; // a staleness marker carries no value to aggregate
+    const labels: Labels = { ...ts.labels, job };
+    for (const g of Object.keys(grouping)) labels[g] = grouping[g]!;
+    out.push({ family, type, labels, value: sample.value });
+  }
+  if (out.length > start) {
     try {
-      validateLabels(ts.labels);
-    } catch (cause) {
-      const message = cause instanceof Error ? cause.message : String(cause);
-      throw new DecodeError('PROM_RELAY_DECODE_LABELS', `series ${i}: ${message}`, { cause });
-    }
-    const name = ts.labels['__name__']!;
-    const [family, type] = familyOf(name);
-    for (const sample of ts.samples) {
-      if (sample.stale) continue; // a staleness marker carries no value to aggregate
-      const labels: Labels = { ...ts.labels, job };
-      for (const g of groupingNames) labels[g] = grouping[g]!;
-      points.push({ family, type, labels, value: sample.value });
+      checkCounterValues(out.slice(start));
+    } catch (err) {
+      if (err instanceof DecodeError) throw new DecodeError(err.code, `series ${i}: ${err.message}`);
+      throw err;
     }
   }
+}
+
+/** A Remote Write 1.0 or 2.0 body (already decompressed) to points; every sample of a series becomes a point, in order. */
+export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string, grouping: Labels): InputPoint[] {
+  const req = parseRemoteWrite(body, version);
+  const familyOf = familyResolver(req.metadata);
+  const points: InputPoint[] = [];
+  for (const [i, ts] of req.timeseries.entries()) seriesPoints(ts, i, familyOf, job, grouping, points);
   return points;
 }

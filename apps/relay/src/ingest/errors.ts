@@ -7,6 +7,17 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_PATH',
   /** A body that does not decode: text exposition (line and column), protobuf, snappy, gzip. */
   'PROM_RELAY_INGEST_BODY',
+  /** A series whose labels the consumer would refuse (bad or missing name, empty label set, duplicate label names,
+   *  a job or instance with a control character). */
+  'PROM_RELAY_INGEST_LABELS',
+  /** A counter-like value (counter, histogram part, summary `_sum`/`_count`) that is NaN, infinite, negative or above 1e300. */
+  'PROM_RELAY_INGEST_VALUE',
+  /** One series twice in a pushed body, as Pushgateway refuses it. */
+  'PROM_RELAY_INGEST_DUPLICATE',
+  /** Valid input the relay does not aggregate: Remote Write native histograms. */
+  'PROM_RELAY_INGEST_UNSUPPORTED',
+  /** A series past the label limits (labels per series, label value length) the consumer enforces. */
+  'PROM_RELAY_INGEST_LIMIT',
   /** A body past maxBodyBytes, before or after decompression. */
   'PROM_RELAY_INGEST_TOO_LARGE',
   /** A request header of ours (`prom-relay-producer`) with a value it cannot take. */
@@ -30,6 +41,11 @@ const STATUS: Record<IngestErrorCode, number> = {
   PROM_RELAY_INGEST_PATH: 400,
   PROM_RELAY_INGEST_BODY: 400,
   PROM_RELAY_INGEST_HEADER: 400,
+  PROM_RELAY_INGEST_LABELS: 400,
+  PROM_RELAY_INGEST_VALUE: 400,
+  PROM_RELAY_INGEST_DUPLICATE: 400,
+  PROM_RELAY_INGEST_UNSUPPORTED: 400,
+  PROM_RELAY_INGEST_LIMIT: 400,
   PROM_RELAY_INGEST_TOO_LARGE: 413,
   PROM_RELAY_INGEST_MEDIA_TYPE: 415,
   PROM_RELAY_INGEST_UNAUTHORIZED: 401,

@@ -2,12 +2,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_PRODUCER_LABELS, HEADER } from '@prom-relay/emitter';
 import type { MetricsMessage, PushOp } from '@prom-relay/emitter';
+import type { DecodeOptions } from '../decode/index.js';
 import { createCredentialCheck } from './auth.js';
 import type { IngestAuth } from './auth.js';
 import { gunzipBody, readBody } from './body.js';
 import { IngestError } from './errors.js';
-import { isPushgatewayPath, parsePushPath, pushMessage, pushedText } from './pushgateway.js';
-import { MetadataCache, REMOTE_WRITE_PATHS, decodeRemoteWrite, remoteWriteMessages, remoteWriteVersion } from './remote-write.js';
+import { IngestWorker } from './offload.js';
+import { partialWriteError, preparePush } from './prepare.js';
+import type { PushInput } from './prepare.js';
+import { isPushgatewayPath, parsePushPath } from './pushgateway.js';
+import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
 
 /** A message as the ingest hands it to `send` (kafkajs `Message` compatible). */
 export type IngestMessage = MetricsMessage;
@@ -40,14 +44,27 @@ export interface IngestOptions {
   sendTimeoutMs?: number;
   /** Structured log sink; never receives credentials or bodies. */
   log?: (entry: IngestLogEntry) => void;
+  /**
+   * The consumer's decode options (label limits): every message is checked with them by the consumer's own
+   * decodeRecord before it is produced, so a 2xx means the consumer will apply it. Pass what the pipeline passes.
+   */
+  decode?: DecodeOptions;
+  /**
+   * Pushgateway bodies larger than this are decoded and checked in the ingest's worker thread, as is every Remote
+   * Write request; smaller pushes on the event loop (a thread hop costs more than they do). Default 64 KiB.
+   */
+  inlineBodyBytes?: number;
 }
 
 export interface Ingest {
   /** Answers the request when the route is the ingest's (true); false leaves it to the caller. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Stops the worker thread (it never keeps the process alive; this is for tests and orderly shutdown). */
+  close(): Promise<void>;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+const DEFAULT_INLINE_BODY_BYTES = 64 * 1024;
 
 interface PendingSend {
   messages: IngestMessage[];
@@ -89,6 +106,7 @@ function validateOptions(o: IngestOptions): void {
   if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes > 0)) fail('maxBodyBytes', 'must be a positive integer');
   if (o.sendTimeoutMs !== undefined && !(Number.isInteger(o.sendTimeoutMs) && o.sendTimeoutMs > 0)) fail('sendTimeoutMs', 'must be a positive integer');
   if (o.maxConcurrentSends !== undefined && !(Number.isInteger(o.maxConcurrentSends) && o.maxConcurrentSends > 0)) fail('maxConcurrentSends', 'must be a positive integer');
+  if (o.inlineBodyBytes !== undefined && !(Number.isInteger(o.inlineBodyBytes) && o.inlineBodyBytes >= 0)) fail('inlineBodyBytes', 'must be a non-negative integer');
   for (const [i, c] of (o.auth?.basic ?? []).entries()) {
     if (typeof c?.username !== 'string' || typeof c.password !== 'string' || c.username.includes(':')) fail(`auth.basic[${i}]`, 'must have a string username (without ":") and password');
   }
@@ -110,9 +128,11 @@ export function createIngest(options: IngestOptions): Ingest {
   const remoteWriteJob = options.remoteWriteJob ?? 'remote_write';
   const credentials = createCredentialCheck(options.auth);
   const send = coalescedSend(options.send, options.maxConcurrentSends ?? 1);
-  const metadata = new MetadataCache();
   const log = options.log;
   const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
+  const decode: DecodeOptions = options.decode ?? {};
+  const inlineBodyBytes = options.inlineBodyBytes ?? DEFAULT_INLINE_BODY_BYTES;
+  const worker = new IngestWorker();
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -147,19 +167,20 @@ export function createIngest(options: IngestOptions): Ingest {
       throw new IngestError('PROM_RELAY_INGEST_METHOD', `method ${method} is not taken here: use PUT, POST or DELETE`);
     }
     const group = parsePushPath(pathname);
-    let text: Buffer = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     if (op !== 'delete') {
-      let body = await readBody(req, maxBodyBytes);
+      body = await readBody(req, maxBodyBytes);
       const encoding = header(req, 'content-encoding')?.toLowerCase();
       if (encoding === 'gzip') body = await gunzipBody(body, maxBodyBytes);
       else if (encoding !== undefined && encoding !== 'identity') {
         throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Encoding ${encoding} is not taken: use gzip or none`);
       }
-      text = pushedText(body, header(req, 'content-type'));
     } else {
       req.resume();
     }
-    const messages = [pushMessage(group, op, text, producerLabels, runIdHeader(req))];
+    const input: PushInput = { group, op, body, contentType: header(req, 'content-type'), producerLabels, runId: runIdHeader(req), decode };
+    // The consumer's own checks; a big body in the worker thread, so the event loop keeps answering.
+    const messages = [body.length > inlineBodyBytes ? await worker.push(input) : preparePush(input)];
     await produce(messages);
     // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
     res.statusCode = op === 'delete' ? 202 : 200;
@@ -174,17 +195,28 @@ export function createIngest(options: IngestOptions): Ingest {
     }
     const version = remoteWriteVersion(header(req, 'content-type'));
     const body = await readBody(req, maxBodyBytes);
-    const request = decodeRemoteWrite(body, header(req, 'content-encoding'), version, maxBodyBytes);
-    const converted = remoteWriteMessages(request, metadata, { defaultJob: remoteWriteJob, producerLabels, version });
-    await produce(converted.messages);
-    res.statusCode = 204;
+    const prepared = await worker.remoteWrite({
+      body,
+      contentEncoding: header(req, 'content-encoding'),
+      version,
+      maxBodyBytes,
+      defaultJob: remoteWriteJob,
+      producerLabels,
+      decode,
+    });
+    await produce(prepared.messages);
+    const { written } = prepared;
     if (version === 2) {
-      res.setHeader('x-prometheus-remote-write-samples-written', String(converted.samples));
-      res.setHeader('x-prometheus-remote-write-histograms-written', String(converted.histograms));
-      res.setHeader('x-prometheus-remote-write-exemplars-written', String(converted.exemplars));
+      // Only what Kafka acknowledged: a partial write counts the series written, not the ones refused.
+      res.setHeader('x-prometheus-remote-write-samples-written', String(written.samples));
+      res.setHeader('x-prometheus-remote-write-histograms-written', String(written.histograms));
+      res.setHeader('x-prometheus-remote-write-exemplars-written', String(written.exemplars));
     }
+    // Partial write, as Prometheus does: the good series are in Kafka; the 400 names the refused ones.
+    if (prepared.refused.length > 0) throw partialWriteError(prepared);
+    res.statusCode = 204;
     res.end();
-    log?.({ level: 'debug', msg: 'remote write produced', method: 'POST', path: pathname, status: 204, messages: converted.messages.length });
+    log?.({ level: 'debug', msg: 'remote write produced', method: 'POST', path: pathname, status: 204, messages: prepared.messages.length });
   }
 
   function answerError(req: IncomingMessage, res: ServerResponse, pathname: string, err: unknown): void {
@@ -216,6 +248,7 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   return {
+    close: () => worker.close(),
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');

@@ -41,6 +41,9 @@ export function decodeRemoteWrite(body: Buffer, contentEncoding: string | undefi
   try {
     return version === 2 ? decodeWriteRequestV2(raw) : decodeWriteRequest(raw);
   } catch (err) {
+    if (err instanceof CodecError && err.code === 'PROM_RELAY_CODEC_LABELS') {
+      throw new IngestError('PROM_RELAY_INGEST_LABELS', `Remote Write request refused whole, nothing written: ${err.message}`, { cause: err });
+    }
     throw new IngestError('PROM_RELAY_INGEST_BODY', `body is not a Remote Write WriteRequest: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -74,60 +77,60 @@ export class MetadataCache {
   }
 }
 
-export interface RemoteWriteConversion {
-  messages: MetricsMessage[];
-  samples: number;
-  histograms: number;
-  exemplars: number;
+/** The series of one (job, instance): one message, one producer. `indices` are the series' positions in the request. */
+export interface SeriesGroup {
+  job: string;
+  grouping: Grouping;
+  series: TimeSeries[];
+  indices: number[];
 }
 
-/**
- * One message per (job, instance), in the protocol version received: those labels become the message's job and grouping, so the
- * header override leaves the series unchanged and one producer per scrape target keeps counters exact.
- */
-export function remoteWriteMessages(
-  req: WriteRequest,
-  metadata: MetadataCache,
-  opts: { defaultJob: string; producerLabels: readonly string[]; version: RemoteWriteVersion },
-): RemoteWriteConversion {
-  metadata.learn(req.metadata);
-  const groups = new Map<string, { job: string; grouping: Grouping; series: TimeSeries[] }>();
-  let samples = 0;
-  let histograms = 0;
-  let exemplars = 0;
-  for (const ts of req.timeseries) {
-    const job = ts.labels.job || opts.defaultJob;
-    const instance = ts.labels.instance;
+/** Series split by their `job` (default `defaultJob`) and `instance` labels, in request order. */
+export function groupSeries(req: WriteRequest, defaultJob: string): SeriesGroup[] {
+  const groups = new Map<string, SeriesGroup>();
+  for (const [i, ts] of req.timeseries.entries()) {
+    const job = (Object.hasOwn(ts.labels, 'job') ? ts.labels['job'] : undefined) || defaultJob;
+    const instance = Object.hasOwn(ts.labels, 'instance') ? ts.labels['instance'] : undefined;
     const grouping: Grouping = instance ? { instance } : {};
     const id = `${job}\u0000${instance ?? ''}`;
     let group = groups.get(id);
-    if (!group) groups.set(id, (group = { job, grouping, series: [] }));
+    if (!group) groups.set(id, (group = { job, grouping, series: [], indices: [] }));
     group.series.push(ts);
-    samples += ts.samples.length;
-    histograms += ts.histograms?.length ?? 0;
-    exemplars += ts.exemplars?.length ?? 0;
+    group.indices.push(i);
   }
-  const messages: MetricsMessage[] = [];
-  for (const { job, grouping, series } of groups.values()) {
-    const families = new Map<string, MetricMetadata>();
-    for (const ts of series) {
-      const m = metadata.lookup(ts.labels.__name__ ?? '');
-      if (m) families.set(m.metricFamilyName, m);
-    }
-    const body: WriteRequest = families.size > 0 ? { timeseries: series, metadata: [...families.values()] } : { timeseries: series };
-    messages.push(
-      buildMessage(
-        {
-          contentType: opts.version === 2 ? CONTENT_TYPE.remoteWriteV2 : CONTENT_TYPE.remoteWriteV1,
-          contentEncoding: 'snappy',
-          job,
-          grouping,
-          producerId: groupProducerId('remote-write', job, grouping),
-        },
-        Buffer.from(compress(opts.version === 2 ? encodeWriteRequestV2(body) : encodeWriteRequest(body))),
-        opts.producerLabels,
-      ),
-    );
+  return [...groups.values()];
+}
+
+/** The metadata a message of these series carries: what the cache knows of their families. */
+export function groupMetadata(series: readonly TimeSeries[], metadata: MetadataCache): MetricMetadata[] {
+  const families = new Map<string, MetricMetadata>();
+  for (const ts of series) {
+    const m = metadata.lookup(Object.hasOwn(ts.labels, '__name__') ? ts.labels['__name__']! : '');
+    if (m) families.set(m.metricFamilyName, m);
   }
-  return { messages, samples, histograms, exemplars };
+  return [...families.values()];
+}
+
+/**
+ * The message of one group, in the protocol version received: job and instance become the message's job and grouping,
+ * so the header override leaves the series unchanged and one producer per scrape target keeps counters exact.
+ */
+export function groupMessage(
+  group: Pick<SeriesGroup, 'job' | 'grouping'>,
+  series: TimeSeries[],
+  families: MetricMetadata[],
+  opts: { producerLabels: readonly string[]; version: RemoteWriteVersion },
+): MetricsMessage {
+  const body: WriteRequest = families.length > 0 ? { timeseries: series, metadata: families } : { timeseries: series };
+  return buildMessage(
+    {
+      contentType: opts.version === 2 ? CONTENT_TYPE.remoteWriteV2 : CONTENT_TYPE.remoteWriteV1,
+      contentEncoding: 'snappy',
+      job: group.job,
+      grouping: group.grouping,
+      producerId: groupProducerId('remote-write', group.job, group.grouping),
+    },
+    Buffer.from(compress(opts.version === 2 ? encodeWriteRequestV2(body) : encodeWriteRequest(body))),
+    opts.producerLabels,
+  );
 }

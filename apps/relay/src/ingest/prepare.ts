@@ -1,0 +1,209 @@
+// From a request to the messages the ingest produces, each checked by the consumer's own decodeRecord first: the
+// ingest acknowledges only what the consumer will apply. Pure and synchronous: it runs on the event loop for small
+// pushes and in the ingest's worker thread (worker.ts) for big pushes and every Remote Write request.
+import type { TimeSeries } from '@prom-relay/codec';
+import type { PushOp } from '@prom-relay/emitter';
+import { DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
+import type { DecodeErrorCode, DecodeOptions, RecordHeaders } from '../decode/index.js';
+import type { InputPoint } from '../model.js';
+import { IngestError } from './errors.js';
+import type { IngestErrorCode } from './errors.js';
+import { pushMessage, pushedText } from './pushgateway.js';
+import type { PushGroup } from './pushgateway.js';
+import { decodeRemoteWrite, groupMessage, groupMetadata, groupSeries } from './remote-write.js';
+import type { MetadataCache, RemoteWriteVersion } from './remote-write.js';
+import type { IngestMessage } from './ingest.js';
+
+/** What the consumer would refuse, as the ingest answers it. */
+function ingestCode(code: DecodeErrorCode, headerCode: IngestErrorCode): IngestErrorCode {
+  switch (code) {
+    case 'PROM_RELAY_DECODE_LABELS':
+      return 'PROM_RELAY_INGEST_LABELS';
+    case 'PROM_RELAY_DECODE_VALUE':
+      return 'PROM_RELAY_INGEST_VALUE';
+    case 'PROM_RELAY_DECODE_DUPLICATE':
+      return 'PROM_RELAY_INGEST_DUPLICATE';
+    case 'PROM_RELAY_DECODE_UNSUPPORTED':
+      return 'PROM_RELAY_INGEST_UNSUPPORTED';
+    case 'PROM_RELAY_DECODE_LIMIT':
+      return 'PROM_RELAY_INGEST_LIMIT';
+    case 'PROM_RELAY_DECODE_TOO_LARGE':
+      return 'PROM_RELAY_INGEST_TOO_LARGE';
+    case 'PROM_RELAY_DECODE_HEADER':
+    case 'PROM_RELAY_DECODE_MISSING_HEADER':
+    case 'PROM_RELAY_DECODE_CONTENT_TYPE':
+    case 'PROM_RELAY_DECODE_CONTENT_ENCODING':
+      return headerCode;
+    default:
+      return 'PROM_RELAY_INGEST_BODY';
+  }
+}
+
+/** The message as the consumer will read it: header values as UTF-8 bytes, as Kafka delivers them. */
+function asRecord(message: IngestMessage): Parameters<typeof decodeRecord>[0] {
+  const headers: RecordHeaders = {};
+  for (const [name, value] of Object.entries(message.headers)) headers[name] = Buffer.from(value, 'utf8');
+  return { topic: '', partition: -1, offset: '-1', key: Buffer.from(message.key), value: message.value, headers };
+}
+
+/** Throws the consumer's DecodeError when it would dead-letter or refuse this message. */
+export function checkMessage(message: IngestMessage, decode: DecodeOptions): void {
+  decodeRecord(asRecord(message), decode);
+}
+
+/** A DecodeError as an ingest answer; text errors name line and column once. */
+export function refusal(err: DecodeError, headerCode: IngestErrorCode): IngestError {
+  const code = ingestCode(err.code, headerCode);
+  if (err.code === 'PROM_RELAY_DECODE_TEXT' || (err.code === 'PROM_RELAY_DECODE_LIMIT' && err.line !== undefined)) {
+    const where = err.line !== undefined ? ` (line ${err.line}, column ${err.column ?? 1})` : '';
+    const message = err.message.replace(/^line \d+, column \d+: /, '');
+    const what = err.code === 'PROM_RELAY_DECODE_TEXT' ? 'text exposition does not parse' : 'text exposition breaks a limit';
+    return new IngestError(code, `${what}${where}: ${message}`, { cause: err });
+  }
+  return new IngestError(code, `${err.message} (the relay would dead-letter it as ${err.code})`, { cause: err });
+}
+
+export interface PushInput {
+  group: PushGroup;
+  op: PushOp;
+  /** the request body (already gunzipped) */
+  body: Buffer;
+  contentType: string | undefined;
+  producerLabels: readonly string[];
+  runId: string | undefined;
+  decode: DecodeOptions;
+}
+
+/** The one message of a Pushgateway request; IngestError naming the problem when the consumer would refuse it. */
+export function preparePush(input: PushInput): IngestMessage {
+  const text = input.op === 'delete' ? Buffer.alloc(0) : pushedText(input.body, input.contentType);
+  const message = pushMessage(input.group, input.op, text, input.producerLabels, input.runId);
+  try {
+    checkMessage(message, input.decode);
+  } catch (err) {
+    if (err instanceof DecodeError) throw refusal(err, 'PROM_RELAY_INGEST_PATH');
+    throw err;
+  }
+  return message;
+}
+
+export interface RemoteWriteInput {
+  body: Uint8Array;
+  contentEncoding: string | undefined;
+  version: RemoteWriteVersion;
+  maxBodyBytes: number;
+  defaultJob: string;
+  producerLabels: readonly string[];
+  decode: DecodeOptions;
+}
+
+/** One refused series (or a whole group of them), as the 400 names it. */
+export interface SeriesRefusal {
+  code: IngestErrorCode;
+  message: string;
+  /** how many series this refusal covers */
+  series: number;
+}
+
+export interface PreparedRemoteWrite {
+  messages: IngestMessage[];
+  /** what the messages carry: the `X-Prometheus-Remote-Write-*-Written` counts once Kafka acknowledged */
+  written: { series: number; samples: number; histograms: number; exemplars: number };
+  refused: SeriesRefusal[];
+  refusedSeries: number;
+}
+
+/**
+ * Partial write, as Prometheus does it: every series the consumer would apply goes into messages; every series it
+ * would refuse is named in `refused` (the ingest answers 400 after producing the rest). A message is checked by
+ * decodeRecord; only when that fails are its series checked one by one with the consumer's seriesPoints.
+ */
+export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCache): PreparedRemoteWrite {
+  const req = decodeRemoteWrite(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.contentEncoding, input.version, input.maxBodyBytes);
+  metadata.learn(req.metadata);
+  const opts = { producerLabels: input.producerLabels, version: input.version };
+  const out: PreparedRemoteWrite = { messages: [], written: { series: 0, samples: 0, histograms: 0, exemplars: 0 }, refused: [], refusedSeries: 0 };
+  const refuse = (r: SeriesRefusal) => {
+    out.refused.push(r);
+    out.refusedSeries += r.series;
+  };
+  for (const group of groupSeries(req, input.defaultJob)) {
+    const families = groupMetadata(group.series, metadata);
+    let message = groupMessage(group, group.series, families, opts);
+    let series = group.series;
+    let failure = check(message, input.decode);
+    if (failure !== undefined) {
+      const headerProblem = headerFailure(message);
+      if (headerProblem !== undefined) {
+        refuse({ ...groupRefusal(group.job, group.grouping.instance, headerProblem), series: series.length });
+        continue;
+      }
+      // Series by series, with the consumer's own rules: the good ones are written, the bad ones named.
+      const familyOf = familyResolver(families);
+      const good: TimeSeries[] = [];
+      const scratch: InputPoint[] = [];
+      for (const [k, ts] of group.series.entries()) {
+        try {
+          scratch.length = 0;
+          seriesPoints(ts, group.indices[k]!, familyOf, group.job, group.grouping, scratch);
+          good.push(ts);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          refuse({ code: ingestCode(err.code, 'PROM_RELAY_INGEST_LABELS'), message: `${describeSeries(ts.labels)}: ${err.message}`, series: 1 });
+        }
+      }
+      if (good.length === 0) continue;
+      series = good;
+      message = groupMessage(group, good, groupMetadata(good, metadata), opts);
+      failure = check(message, input.decode);
+      if (failure !== undefined) {
+        // Not expected (every series passed on its own); the consumer would still refuse the message: refuse it whole.
+        refuse({ code: ingestCode(failure.code, 'PROM_RELAY_INGEST_LABELS'), message: `job ${group.job}: ${failure.message}`, series: good.length });
+        continue;
+      }
+    }
+    out.messages.push(message);
+    out.written.series += series.length;
+    for (const ts of series) {
+      out.written.samples += ts.samples.length;
+      out.written.histograms += ts.histograms?.length ?? 0;
+      out.written.exemplars += ts.exemplars?.length ?? 0;
+    }
+  }
+  return out;
+}
+
+function check(message: IngestMessage, decode: DecodeOptions): DecodeError | undefined {
+  try {
+    checkMessage(message, decode);
+    return undefined;
+  } catch (err) {
+    if (err instanceof DecodeError) return err;
+    throw err;
+  }
+}
+
+/** The consumer's header check alone: a job or instance it refuses fails every series of the group. */
+function headerFailure(message: IngestMessage): DecodeError | undefined {
+  try {
+    parseHeaders(asRecord(message).headers, 'cumulative');
+    return undefined;
+  } catch (err) {
+    if (err instanceof DecodeError) return err;
+    throw err;
+  }
+}
+
+function groupRefusal(job: string, instance: string | undefined, err: DecodeError): Omit<SeriesRefusal, 'series'> {
+  const who = `job=${JSON.stringify(job)}${instance !== undefined ? `, instance=${JSON.stringify(instance)}` : ''}`;
+  return { code: 'PROM_RELAY_INGEST_LABELS', message: `every series of ${who}: ${err.message}` };
+}
+
+/** The 400 of a partial write: how many series were refused and written, then the first refusals. */
+export function partialWriteError(prepared: PreparedRemoteWrite, maxNamed = 10): IngestError {
+  const { refused, refusedSeries, written } = prepared;
+  const named = refused.slice(0, maxNamed).map((r) => r.message);
+  const more = refused.length > maxNamed ? `; and ${refused.length - maxNamed} more` : '';
+  const summary = `${refusedSeries} series refused, ${written.series} written (${written.samples} samples)`;
+  return new IngestError(refused[0]!.code, `${summary}: ${named.join('; ')}${more}`);
+}
