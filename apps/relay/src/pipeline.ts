@@ -207,6 +207,8 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
           maxBodyBytes: config.ingest.max_body_bytes,
           ...(auth ? { auth } : {}),
           ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
+          // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
+          decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
           log: (entry) => {
             // Every answered request logs once: the counter is fed from the same place.
             const api = entry.path.startsWith('/metrics/job') ? 'pushgateway' : 'remote_write';
