@@ -1,11 +1,25 @@
 // `npm run bench`: runs every bench/<area>.ts in its own process and writes BENCHMARKS.md from their sections.
+// A section whose benchmark fails keeps its last good figures from the existing BENCHMARKS.md, under a dated note.
+//   node bench/run.mjs                 every area; rewrites BENCHMARKS.md
+//   node bench/run.mjs relay codec     those areas; prints their sections
+//   node bench/run.mjs --update relay  those areas; replaces their sections in BENCHMARKS.md, keeps the others
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { areaSections, keptSection, sectionBlock } from './sections.mjs';
 
-const order = ['codec', 'push-client', 'text-parse', 'relay-core', 'relay', 'ingest', 'infra'];
-const only = process.argv.slice(2);
-const sections = [];
+const FILE = 'BENCHMARKS.md';
+const order = ['codec', 'push-client', 'relay-core', 'relay', 'ingest', 'infra'];
+// Minutes per area before it counts as failed; the relay area runs two relays interleaved, several rounds.
+const TIMEOUT_MIN = { relay: 90 };
+const args = process.argv.slice(2);
+const update = args.includes('--update');
+const only = args.filter((a) => a !== '--update');
+const today = new Date().toISOString().slice(0, 10);
+const previousText = existsSync(FILE) ? readFileSync(FILE, 'utf8') : '';
+const previous = areaSections(previousText, order);
+
+const sections = new Map();
 const failures = [];
 for (const area of order) {
   const file = `bench/${area}.ts`;
@@ -15,31 +29,41 @@ for (const area of order) {
   const run = spawnSync(
     process.execPath,
     ['--conditions=@prom-relay/source', '--import', 'tsx', '--expose-gc', file],
-    { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 << 20, timeout: 20 * 60_000 },
+    { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 << 20, timeout: (TIMEOUT_MIN[area] ?? 20) * 60_000 },
   );
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  if (run.status !== 0) {
+  if (run.status !== 0 || !run.stdout.trim()) {
+    const exit = run.status ?? run.signal ?? run.error?.message;
     failures.push(area);
-    sections.push(`## ${area}\n\nThe benchmark failed (exit ${run.status ?? run.signal}); no figures from this run.\n`);
+    sections.set(area, keptSection(area, previous.get(area), { date: today, exit }));
   } else {
-    sections.push(run.stdout.trim() + `\n\n_(${file}, ${seconds} s)_\n`);
+    sections.set(area, sectionBlock(area, `${run.stdout.trim()}\n\n_(${file}, ${seconds} s, ${today})_\n`, today));
   }
 }
 
-let suite = '';
-if (existsSync('.cache/test-duration.txt')) {
-  suite = `## Test suite\n\nLast \`npm test\` on this machine (setup, build and every test, warm caches): ${readFileSync('.cache/test-duration.txt', 'utf8').trim()} s.\n`;
-}
+if (only.length && !update) {
+  process.stdout.write([...sections.values()].join('\n'));
+} else {
+  let suite = '';
+  if (existsSync('.cache/test-duration.txt')) {
+    suite = `## Test suite\n\nLast \`npm test\` on this machine (setup, build and every test, warm caches): ${readFileSync('.cache/test-duration.txt', 'utf8').trim()} s.\n`;
+  } else if (previousText.includes('\n## Test suite')) {
+    suite = previousText.slice(previousText.indexOf('\n## Test suite') + 1);
+  }
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const header = `# Benchmarks
 
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const header = `# Benchmarks
-
-Produced by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB.
+Produced by \`npm run bench\` on ${today}: Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB.
 Every figure stands beside its peer measured in the same run. Numbers from a shared 2-core machine vary by ±15 %
-between runs; re-run \`npm run bench\` to reproduce.
+between runs; re-run \`npm run bench\` to reproduce. Each section ends with the date it was measured.
 `;
-if (only.length === 0) writeFileSync('BENCHMARKS.md', [header, ...sections, suite].join('\n'));
-else process.stdout.write(sections.join('\n'));
+  // With --update, the areas not run keep their sections as they are.
+  const body = order.flatMap((area) => {
+    const s = sections.get(area) ?? (update ? previous.get(area)?.text : undefined);
+    return s === undefined ? [] : [s];
+  });
+  writeFileSync(FILE, [header, ...body, suite].join('\n'));
+}
 if (failures.length) {
   console.error(`benchmarks failed: ${failures.join(', ')}`);
   process.exitCode = 1;
