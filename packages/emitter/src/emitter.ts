@@ -1,15 +1,14 @@
 // The job-side Kafka producer: push()/emit() enqueue and return; a background pump sends.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Kafka, Partitioners, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { KafkaConfig, Producer, logCreator as KafkaLogCreator } from 'kafkajs';
+import { logLevel as KafkaLogLevel } from 'kafkajs';
+import type { KafkaConfig, logCreator as KafkaLogCreator } from 'kafkajs';
+import { KAFKAJS_RETRY, KafkaConnection } from './connection.js';
 import { EmitterError } from './errors.js';
 import { CONTENT_TYPE, buildMessage, formatJsonLines } from './message.js';
 import type { Grouping, JsonSample, MetricsMessage, PushOp, Temporality } from './message.js';
 import { resolveEmitterOptions } from './options.js';
 import type { EmitterOptions, ResolvedEmitterOptions } from './options.js';
-import { fixKafkajsIdleLoop } from './kafkajs-idle-loop.js';
-import { SocketGroup } from './sockets.js';
 
 /** Anything with prom-client's `Registry#metrics()`; its content type must be text 0.0.4. */
 export interface MetricsRegistry {
@@ -89,12 +88,6 @@ const KAFKA_LEVEL: Record<number, EmitterLogEntry['level']> = {
 
 const BACKOFF_INITIAL_MS = 100;
 const BACKOFF_MAX_MS = 5000;
-/**
- * kafkajs' own retries inside one attempt: as few and short as it allows (the idempotent producer needs one), so that
- * its retry sleeps, the only kafkajs timers that can hold the process, end within a few hundred ms of an abort.
- * The pump retries with its own backoff.
- */
-const KAFKAJS_RETRY = { retries: 1, initialRetryTime: 100, maxRetryTime: 200 };
 
 export class Emitter {
   /** Unique per process run: counters of a new producer start at zero in the relay. */
@@ -103,12 +96,9 @@ export class Emitter {
 
   private readonly opts: ResolvedEmitterOptions;
   private readonly kafkaConfig: KafkaConfig;
-  private producer: Producer | undefined;
-  /** the sockets of `producer`'s connection: destroyed when an attempt is given up */
-  private sockets: SocketGroup | undefined;
+  private connection: KafkaConnection | undefined;
+  /** `connection` is connected */
   private connected = false;
-  /** gives up the connect or send in progress (see bounded()) */
-  private abortAttempt: ((reason: string) => void) | undefined;
   /** ref'd while messages wait and the job has neither closed nor installed exit hooks: at most holdMs */
   private holdTimer: NodeJS.Timeout | undefined;
   private exitHooks = false;
@@ -147,7 +137,7 @@ export class Emitter {
       ...this.opts.kafka,
       retry: KAFKAJS_RETRY,
       // kafkajs enforces its request timeout with a ref'd interval per connection, which holds a finished job; the
-      // emitter bounds each whole attempt with sendTimeoutMs instead (bounded()).
+      // emitter bounds each whole attempt with sendTimeoutMs instead (KafkaConnection).
       enforceRequestTimeout: false,
       logLevel: KafkaLogLevel.WARN,
       logCreator,
@@ -289,7 +279,7 @@ export class Emitter {
     const flushed = await this.flush(Math.max(0, deadlineMs - (Date.now() - start)));
     this.aborted = true;
     // Past the deadline nothing of kafkajs may keep the job: give up the attempt in progress and its sockets.
-    this.abortAttempt?.(`close(${deadlineMs}) deadline passed`);
+    this.connection?.abort(`close(${deadlineMs}) deadline passed`);
     this.wakeBackoff?.();
     const left = this.waiting.length + this.inflight.length;
     this.waiting = [];
@@ -354,7 +344,7 @@ export class Emitter {
   /** Nothing delivered within holdMs: give up the attempt in progress (the messages stay queued), hold no longer. */
   private holdExpired(): void {
     this.holdTimer = undefined;
-    this.abortAttempt?.(`nothing delivered within holdMs (${this.opts.holdMs} ms) of the last push`);
+    this.connection?.abort(`nothing delivered within holdMs (${this.opts.holdMs} ms) of the last push`);
   }
 
   private drop(reason: DropReason, count: number): void {
@@ -400,8 +390,7 @@ export class Emitter {
         const batch = this.takeBatch();
         this.inflight = batch;
         try {
-          const producer = this.producer!;
-          await this.bounded(producer.send({ topic: this.opts.topic, acks: -1, timeout: this.opts.sendTimeoutMs, messages: batch.map((q) => q.message) }), 'send');
+          await this.connection!.send(this.opts.topic, batch.map((q) => q.message));
           this.inflight = [];
           this.sentCount += batch.length;
           this.backoffMs = BACKOFF_INITIAL_MS;
@@ -463,22 +452,11 @@ export class Emitter {
     }
   }
 
-  /** A fresh client per connection, so a given-up connection's late kafkajs retries find their factory refusing sockets. */
   private async connect(): Promise<void> {
-    fixKafkajsIdleLoop();
-    const sockets = new SocketGroup(this.opts.kafka.socketFactory);
-    const producer = new Kafka({ ...this.kafkaConfig, socketFactory: sockets.factory }).producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Partitioner of the Java client: the same key lands on the same partition as with any Java/kcat producer.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: KAFKAJS_RETRY,
-    });
-    this.producer = producer;
-    this.sockets = sockets;
+    const connection = new KafkaConnection(this.kafkaConfig, this.opts.kafka.socketFactory, this.opts.sendTimeoutMs);
+    this.connection = connection;
     try {
-      await this.bounded(producer.connect(), 'connect');
+      await connection.connect();
     } catch (err) {
       this.dropConnection('connect failed');
       throw err;
@@ -486,66 +464,20 @@ export class Emitter {
     this.connected = true;
   }
 
-  /**
-   * Settles with kafkajs' promise, or rejects when the attempt outlives sendTimeoutMs or is aborted (close deadline,
-   * holdMs), destroying the connection's sockets: kafkajs then fails what is in flight and clears its timers, and
-   * nothing waits for its own retries.
-   */
-  private bounded<T>(work: Promise<T>, what: 'connect' | 'send'): Promise<T> {
-    const sockets = this.sockets;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const finish = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        clearTimeout(timer);
-        if (this.abortAttempt === abort) this.abortAttempt = undefined;
-        return true;
-      };
-      const abort = (reason: string) => {
-        if (!finish()) return;
-        sockets?.destroy(reason);
-        reject(new Error(`${what} given up: ${reason}`));
-      };
-      const timer = setTimeout(() => abort(`no answer within sendTimeoutMs (${this.opts.sendTimeoutMs} ms)`), this.opts.sendTimeoutMs);
-      // Only the ref'd hold or close() deadline decides whether the process waits for this attempt.
-      timer.unref();
-      this.abortAttempt = abort;
-      work.then(
-        (value) => finish() && resolve(value),
-        (err: unknown) => finish() && reject(err),
-      );
-    });
-  }
-
-  /** Gives the connection up at once: its sockets destroyed, kafkajs' disconnect left to finish in the background. */
+  /** Gives the connection up at once (the attempt in progress rejects). */
   private dropConnection(reason: string): void {
-    const { producer, sockets } = this;
-    this.producer = undefined;
-    this.sockets = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
     this.connected = false;
-    sockets?.destroy(reason);
-    if (producer) void producer.disconnect().catch(() => undefined);
+    connection?.drop(reason);
   }
 
-  /** Closes an idle connection politely, then destroys what is left after timeoutMs (the timer holds the process only if `hold`). */
+  /** Closes an idle connection politely within timeoutMs (that wait holds the process only with `hold`). */
   private async disconnect(timeoutMs: number, hold: boolean): Promise<void> {
-    const { producer, sockets } = this;
-    this.producer = undefined;
-    this.sockets = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
     this.connected = false;
-    let timer: NodeJS.Timeout | undefined;
-    if (producer) {
-      await Promise.race([
-        producer.disconnect().catch(() => undefined),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, timeoutMs);
-          if (!hold) timer.unref();
-        }),
-      ]);
-    }
-    clearTimeout(timer);
-    sockets?.destroy('the emitter disconnected');
+    await connection?.close(timeoutMs, hold);
   }
 
   private scheduleLinger(): void {
