@@ -134,13 +134,15 @@ class JsonLine {
       points.push(p);
     };
     if (t === 'histogram') {
-      const buckets = this.numberMap(rec['buckets'], 'buckets', true);
+      // Without "buckets" a histogram is its _sum and _count alone, as Prometheus takes one (applied as counters).
+      const bucketless = rec['buckets'] === undefined;
+      const buckets = bucketless ? [] : this.numberMap(rec['buckets'], 'buckets', true);
       const hasInf = buckets.some(([le]) => le === '+Inf');
       let count = rec['count'] === undefined ? undefined : this.number(rec['count'], 'count');
-      if (!hasInf && count === undefined) this.fail('a histogram needs a "+Inf" bucket or a "count"');
+      if (!hasInf && count === undefined) this.fail(bucketless ? 'a histogram without "buckets" needs a "count"' : 'a histogram needs a "+Inf" bucket or a "count"');
       count ??= buckets.find(([le]) => le === '+Inf')![1];
       for (const [le, v] of buckets) push(`${name}_bucket`, v, ['le', le]);
-      if (!hasInf) push(`${name}_bucket`, count, ['le', '+Inf']);
+      if (!hasInf && !bucketless) push(`${name}_bucket`, count, ['le', '+Inf']);
       if (rec['sum'] !== undefined) push(`${name}_sum`, this.number(rec['sum'], 'sum'));
       push(`${name}_count`, count);
       return;

@@ -68,6 +68,7 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
     }
   }
   batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {});
+  validateBatch(batch, headers.format);
   return batch;
 }
 

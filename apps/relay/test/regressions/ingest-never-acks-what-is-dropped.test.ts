@@ -1,0 +1,140 @@
+// Issue 10 item 1: the ingest answered 2xx for requests the consumer then dead-lettered whole (good series included).
+// Now every message it produces is one the consumer applies; what the consumer would refuse gets a 4xx naming it,
+// and a Remote Write request is written partially (the good series) with `*-Written` counting only those.
+import { compress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
+import type { Histogram, TimeSeries, WriteRequest } from '@prom-relay/codec';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeError } from '../../src/decode/index.js';
+import type { IngestLogEntry } from '../../src/ingest/index.js';
+import { connectKafka } from '../../src/kafka/index.js';
+import type { RelayProducer } from '../../src/kafka/index.js';
+import { testKafkaBrokers } from '@prom-relay/infra/testing';
+import { topicMessageCount } from '../ingest/kafka-read.js';
+import { serveIngest, type ServedIngest } from '../ingest/serve.js';
+import { RW1, RW2, TEXT, consumerView, readAll, send } from './ingest-helpers.js';
+
+const native: Histogram = {
+  count: 3,
+  sum: 1.5,
+  schema: 0,
+  zeroThreshold: 1e-128,
+  zeroCount: 0,
+  negativeSpans: [],
+  negativeDeltas: [],
+  negativeCounts: [],
+  positiveSpans: [{ offset: 0, length: 1 }],
+  positiveDeltas: [3],
+  positiveCounts: [],
+  resetHint: 'no',
+  timestamp: 1_700_000_000_000,
+};
+
+const at = 1_700_000_000_000;
+const good: TimeSeries = { labels: { __name__: 'rw_good_total', instance: 'i1', job: 'app' }, samples: [{ value: 5, timestamp: at }] };
+const goodOtherTarget: TimeSeries = { labels: { __name__: 'rw_good_total', instance: 'i2', job: 'app' }, samples: [{ value: 7, timestamp: at }] };
+const noName: TimeSeries = { labels: { instance: 'i1', job: 'app', x: 'y' }, samples: [{ value: 1, timestamp: at }] };
+const emptySet: TimeSeries = { labels: {}, samples: [{ value: 1, timestamp: at }] };
+const nativeSeries: TimeSeries = { labels: { __name__: 'rw_latency_seconds', instance: 'i1', job: 'app' }, samples: [], histograms: [native] };
+
+const request: WriteRequest = {
+  timeseries: [good, noName, emptySet, nativeSeries, goodOtherTarget],
+  metadata: [{ metricFamilyName: 'rw_good_total', type: 'counter', help: '', unit: '' }],
+};
+
+let producer: RelayProducer;
+const servers: ServedIngest[] = [];
+let logs: IngestLogEntry[] = [];
+
+async function ingestFor(topic: string): Promise<string> {
+  const served = await serveIngest({ send: (m) => producer.send(topic, m), log: (e) => logs.push(e) });
+  servers.push(served);
+  return served.url;
+}
+
+beforeAll(async () => {
+  producer = await connectKafka({ brokers: testKafkaBrokers(), clientId: 'never-acks-dropped' }).producer();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await producer.disconnect();
+});
+
+/** Every message in the topic: none is one the consumer would dead-letter; the points it would apply, by series. */
+async function appliedByConsumer(topic: string, count: number): Promise<Map<string, number>> {
+  const messages = await readAll(topic, count);
+  expect(messages).toHaveLength(count);
+  const points = new Map<string, number>();
+  for (const m of messages) {
+    const view = consumerView(m);
+    expect(view instanceof DecodeError ? `${view.code}: ${view.message}` : 'applied').toBe('applied');
+    for (const p of (view as Exclude<typeof view, DecodeError>).points) points.set(`${p.labels['__name__']}/${p.labels['instance']}`, p.value);
+  }
+  return points;
+}
+
+describe('the ingest acknowledges only what the consumer applies', () => {
+  it('Remote Write 1.0: good series written, the series without __name__, the empty label set and the native histogram named in a 400', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-rw1' });
+    const url = await ingestFor(topic);
+    logs = [];
+    const res = await send(url, 'POST', '/api/v1/write', RW1, Buffer.from(compress(encodeWriteRequest(request))));
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/^PROM_RELAY_INGEST_(LABELS|UNSUPPORTED): 3 series refused, 2 written \(2 samples\)/);
+    expect(res.text).toContain('has no __name__');
+    expect(res.text).toContain('rw_latency_seconds{instance="i1",job="app"}');
+    expect(res.text).toContain('native histograms');
+    // the 400 is counted under its code (what prom_relay_ingest_requests_total{code} is fed from)
+    expect(logs.map((l) => [l.status, l.code])).toEqual([[400, res.text.slice(0, res.text.indexOf(':'))]]);
+
+    // both targets' good series are in Kafka, and the consumer applies every message there
+    const applied = await appliedByConsumer(topic, 2);
+    expect(Object.fromEntries(applied)).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7 });
+  }, 60_000);
+
+  it('Remote Write 2.0: the *-Written headers count only the series written', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-rw2' });
+    const url = await ingestFor(topic);
+    const res = await send(url, 'POST', '/api/v1/write', RW2, Buffer.from(compress(encodeWriteRequestV2(request))));
+    expect(res.status).toBe(400);
+    expect(res.headers['x-prometheus-remote-write-samples-written']).toBe('2');
+    expect(res.headers['x-prometheus-remote-write-histograms-written']).toBe('0');
+    expect(res.text).toContain('native histograms');
+    const applied = await appliedByConsumer(topic, 2);
+    expect(Object.fromEntries(applied)).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7 });
+  }, 60_000);
+
+  it('a request with nothing the consumer refuses is written whole: 204', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-ok' });
+    const url = await ingestFor(topic);
+    const res = await send(url, 'POST', '/api/v1/write', RW2, Buffer.from(compress(encodeWriteRequestV2({ timeseries: [good, goodOtherTarget] }))));
+    expect(res.status).toBe(204);
+    expect(res.headers['x-prometheus-remote-write-samples-written']).toBe('2');
+    expect(Object.fromEntries(await appliedByConsumer(topic, 2))).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7 });
+  }, 60_000);
+
+  it('Pushgateway: a body that is not UTF-8 is a 400 and never reaches Kafka', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-utf8' });
+    const url = await ingestFor(topic);
+    const body = Buffer.concat([Buffer.from('# TYPE pg_rows_total counter\npg_rows_total{table="'), Buffer.from([0xc3, 0x28]), Buffer.from('"} 3\n')]);
+    const res = await send(url, 'PUT', '/metrics/job/utf8-check', TEXT, body);
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/^PROM_RELAY_INGEST_BODY: .*not valid UTF-8/);
+    // a good push after it is the only message in the topic
+    expect((await send(url, 'PUT', '/metrics/job/utf8-check', TEXT, '# TYPE pg_rows_total counter\npg_rows_total 3\n')).status).toBe(200);
+    expect(Object.fromEntries(await appliedByConsumer(topic, 1))).toEqual({ 'pg_rows_total/undefined': 3 });
+    expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
+  }, 60_000);
+
+  it('a big push (decoded in the worker thread) is refused the same way', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-big' });
+    const url = await ingestFor(topic);
+    const lines = ['# TYPE big_rows_total counter'];
+    for (let i = 0; i < 20_000; i++) lines.push(`big_rows_total{shard="${i}"} ${i}`);
+    lines.push('big_rows_total{shard="last"} +Inf');
+    const res = await send(url, 'PUT', '/metrics/job/big', TEXT, `${lines.join('\n')}\n`);
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/^PROM_RELAY_INGEST_VALUE: counter series big_rows_total\{job="big",shard="last"\} has value \+Inf/);
+    expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(0);
+  }, 60_000);
+});
