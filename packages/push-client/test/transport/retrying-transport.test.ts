@@ -68,6 +68,44 @@ describe('RetryingTransport', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
   });
 
+  it('keepBackoffAcrossSends: the next send goes on from the last backoff until a success resets it', async () => {
+    receiver.respond(() => ({ status: 500 }));
+    const delays: number[] = [];
+    const t = new RetryingTransport(http, policy({ maxAttempts: 3, keepBackoffAcrossSends: true }), { onRetry: (_r, _a, d) => delays.push(d) });
+    expect(await send(t)).toMatchObject({ status: 'retryable', attempts: 3 });
+    expect(delays).toEqual([10, 20]);
+    expect(t.nextBackoffMs).toBe(40);
+    await send(t);
+    expect(delays).toEqual([10, 20, 40, 80]);
+    failFirst(0);
+    expect(await send(t)).toMatchObject({ status: 'success', attempts: 1 });
+    expect(t.nextBackoffMs).toBe(10);
+    receiver.respond(() => ({ status: 500 }));
+    await send(t);
+    expect(delays).toEqual([10, 20, 40, 80, 10, 20]);
+  });
+
+  it('without keepBackoffAcrossSends every send starts at minBackoffMs', async () => {
+    receiver.respond(() => ({ status: 500 }));
+    const delays: number[] = [];
+    const t = new RetryingTransport(http, policy({ maxAttempts: 3 }), { onRetry: (_r, _a, d) => delays.push(d) });
+    await send(t);
+    await send(t);
+    expect(delays).toEqual([10, 20, 10, 20]);
+  });
+
+  it('a send cut short by its deadline passes the backoff it would have waited on to the next send', async () => {
+    receiver.respond(() => ({ status: 500 }));
+    const delays: number[] = [];
+    const t = new RetryingTransport(http, policy({ minBackoffMs: 20, maxBackoffMs: 10_000, keepBackoffAcrossSends: true }), {
+      onRetry: (_r, _a, d) => delays.push(d),
+    });
+    // 20 + 40 + 80 + 160 + 320 ms fit in one second, the 640 ms wait does not: retryable with retryInMs 640
+    expect(await send(t, Date.now() + 1000)).toMatchObject({ status: 'retryable', retryInMs: 640 });
+    expect(delays).toEqual([20, 40, 80, 160, 320]);
+    expect(t.nextBackoffMs).toBe(1280);
+  });
+
   it('does not sleep past the deadline: answers retryable with retryInMs instead', async () => {
     failFirst(10, 503, { 'Retry-After': '30' });
     const started = Date.now();
