@@ -41,7 +41,9 @@ export async function createKafkaTopic(brokers: string[], name: string, options:
     try {
       created = await admin.createTopics({
         topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries }],
-        waitForLeaders: true,
+        // Our waitForLeaders below retries every metadata error: kafkajs' own wait gives up on
+        // UNKNOWN_TOPIC_OR_PARTITION, which a busy broker answers for a moment after creating the topic.
+        waitForLeaders: false,
         timeout: timeoutMs,
       });
     } catch (err) {
