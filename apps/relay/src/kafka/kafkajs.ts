@@ -51,8 +51,11 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 const ROUTINE_MESSAGES = [
   /^Limiting retries for the idempotent producer/,
   /^The group is rebalancing, re-joining/,
-  /^Response (Metadata|GroupCoordinator|FindCoordinator|InitProducerId|JoinGroup|SyncGroup|Heartbeat|OffsetFetch|OffsetCommit|CreateTopics)\b/,
+  /^Response (Metadata|GroupCoordinator|FindCoordinator|InitProducerId|JoinGroup|SyncGroup|Heartbeat|OffsetFetch|OffsetCommit|ListOffsets|Fetch|Produce)\b/,
 ];
+
+/** ensureTopic retries and reports its own failures: kafkajs's line about them (often "exists" after a retry) adds nothing. */
+const OWN_REPORTED = /^Response CreateTopics\b/;
 
 /** kafkajs's level for a line, or a lower one when the line is routine (a retried "not yet" answer). */
 export function relayLevel(level: number, message: string, fields: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
@@ -61,6 +64,7 @@ export function relayLevel(level: number, message: string, fields: Record<string
   // A consumer crash on a "not yet" answer is restarted by kafkajs at once: routine on a starting cluster.
   if (message.startsWith('Crash: ') && ROUTINE_ERRORS.some((re) => re.test(message))) return 'info';
   if (message.startsWith('Restarting the consumer in ')) return 'info';
+  if (OWN_REPORTED.test(message)) return 'debug';
   if (ROUTINE_MESSAGES.some((re) => re.test(message))) {
     // A response error is routine only when it is a "not yet" kind (coordinator loading, no leader, rebalancing).
     const error = fields.error;

@@ -65,6 +65,8 @@ describe('kafkajs log levels in the relay log', () => {
     expect(relayLevel(ERROR, 'Response Metadata(key: 3, version: 6)', { error: 'This server does not host this topic-partition' })).toBe('debug');
     expect(relayLevel(WARN, 'The group is rebalancing, re-joining', {})).toBe('debug');
     expect(relayLevel(WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees', {})).toBe('debug');
+    expect(relayLevel(ERROR, 'Response CreateTopics(key: 19, version: 3)', { error: 'Topic creation errors' })).toBe('debug');
+    expect(relayLevel(ERROR, 'Response ListOffsets(key: 2, version: 3)', { error: 'This server is not the leader for that topic-partition' })).toBe('debug');
     expect(relayLevel(ERROR, "Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group", {})).toBe('info');
   });
 
