@@ -120,6 +120,7 @@ function crossChecks(config: RelayConfig, issues: ConfigIssue[]): void {
   if (rw.password !== undefined && rw.username === undefined) {
     issues.push({ path: 'remote_write.username', message: 'remote_write.password is set: a username is required' });
   }
+  if (rw.bearer_token === '') issues.push({ path: 'remote_write.bearer_token', message: 'must not be empty (leave it out for no bearer auth)' });
   if (rw.bearer_token !== undefined && rw.username !== undefined) {
     issues.push({ path: 'remote_write.bearer_token', message: 'use basic auth (username/password) or bearer_token, not both' });
   }

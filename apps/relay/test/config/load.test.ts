@@ -165,6 +165,7 @@ describe('loadConfig', () => {
       'remote_write.headers.bad name',
       'remote_write.timeout',
     ]);
+    expect(issuesOf(() => loadConfig({ text: 'remote_write:\n  bearer_token: ""\n', env: {} })).map((i) => i.path)).toEqual(['remote_write.bearer_token']);
   });
 
   it('sizes the DLQ topic for the largest ingest body and refuses a smaller explicit size', () => {
