@@ -86,24 +86,82 @@ export function checkCounterValues(points: readonly InputPoint[]): void {
   }
 }
 
-/** A label set as one string, independent of label order. */
-function canonicalKey(labels: Labels): string {
-  const names = Object.keys(labels);
-  if (names.length > 1) names.sort();
-  let key = '';
-  for (const n of names) key += `${n}\u0000${labels[n]}\u0000`;
-  return key;
+/**
+ * True when a series as written (`name{a="x",b="y"}`) is already in canonical form: no blanks, label names strictly
+ * ascending, no empty value, no `{}`, no trailing comma, and no label the headers override (`job`, grouping names).
+ * Then the written text itself identifies the series; registries mostly write it so, and no label set is built.
+ */
+function isCanonicalSeriesText(key: string, overridden: ReadonlySet<string>): boolean {
+  let pos = key.indexOf('{');
+  if (pos < 0) return key.indexOf(' ') < 0 && key.indexOf('\t') < 0;
+  const beforeBrace = key.charCodeAt(pos - 1);
+  if (beforeBrace === 32 || beforeBrace === 9) return false; // `name {`
+  if (key.charCodeAt(key.length - 1) !== 125 || pos === key.length - 2) return false; // `{}`
+  pos++;
+  let prevStart = -1;
+  let prevLen = 0;
+  for (;;) {
+    const nameStart = pos;
+    while (pos < key.length && key.charCodeAt(pos) !== 61) pos++; // =
+    const nameLen = pos - nameStart;
+    if (nameLen === 0 || key.charCodeAt(pos + 1) !== 34) return false; // blank, or not `="`
+    if (prevStart >= 0 && compareRuns(key, prevStart, prevLen, nameStart, nameLen) >= 0) return false;
+    for (let i = nameStart; i < pos; i++) {
+      const c = key.charCodeAt(i);
+      if (c === 32 || c === 9) return false;
+    }
+    if (overridden.size > 0 && overridden.has(key.slice(nameStart, pos))) return false;
+    pos += 2;
+    if (key.charCodeAt(pos) === 34) return false; // empty value
+    while (pos < key.length) {
+      const c = key.charCodeAt(pos);
+      if (c === 92) pos += 2;
+      else if (c === 34) break;
+      else pos++;
+    }
+    pos++; // closing quote
+    const next = key.charCodeAt(pos);
+    if (next === 125) return pos === key.length - 1;
+    if (next !== 44 || key.charCodeAt(pos + 1) === 125) return false; // only `,` then another label
+    pos++;
+    prevStart = nameStart;
+    prevLen = nameLen;
+  }
+}
+
+/** Compares two runs of `s` as strings (code unit order, as Array.prototype.sort does). */
+function compareRuns(s: string, a: number, aLen: number, b: number, bLen: number): number {
+  const n = Math.min(aLen, bLen);
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(a + i) - s.charCodeAt(b + i);
+    if (d !== 0) return d;
+  }
+  return aLen - bLen;
+}
+
+function escapeValue(v: string): string {
+  return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+/** The canonical series text of a label set (the header-overridden labels left out: equal for every point). */
+function canonicalSeriesText(labels: Labels, overridden: ReadonlySet<string>): string {
+  const names = Object.keys(labels).filter((n) => n !== '__name__' && !overridden.has(n) && labels[n] !== '');
+  names.sort();
+  const name = labels['__name__'] ?? '';
+  if (names.length === 0) return name;
+  return `${name}{${names.map((n) => `${n}="${escapeValue(labels[n]!)}"`).join(',')}}`;
 }
 
 /**
  * Throws DecodeError DUPLICATE when two points of one text body are the same series (after the header's job and
  * grouping labels override the body's), as Pushgateway refuses such a push. Compared by label set, so `x{a="1",b="2"}`
- * and `x{b="2",a="1"}` are one series.
+ * and `x{b="2",a="1"}` are one series; a series written in canonical form is compared by its text alone.
  */
-export function checkDuplicateSeries(points: readonly InputPoint[]): void {
+export function checkDuplicateSeries(points: readonly InputPoint[], overridden: ReadonlySet<string> = new Set(['job'])): void {
   const seen = new Set<string>();
   for (const p of points) {
-    const key = canonicalKey(p.labels);
+    const raw = p.key;
+    const key = raw !== undefined && isCanonicalSeriesText(raw, overridden) ? raw : canonicalSeriesText(p.labels, overridden);
     if (seen.has(key)) {
       throw new DecodeError(
         'PROM_RELAY_DECODE_DUPLICATE',
@@ -121,5 +179,5 @@ export function checkDuplicateSeries(points: readonly InputPoint[]): void {
  */
 export function validateBatch(batch: IngestBatch, format: BodyFormat): void {
   checkCounterValues(batch.points);
-  if (format === 'text') checkDuplicateSeries(batch.points);
+  if (format === 'text') checkDuplicateSeries(batch.points, new Set(['job', ...Object.keys(batch.grouping)]));
 }

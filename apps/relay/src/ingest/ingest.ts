@@ -10,7 +10,7 @@ import { IngestError } from './errors.js';
 import { IngestWorker } from './offload.js';
 import { partialWriteError, preparePush } from './prepare.js';
 import type { PushInput } from './prepare.js';
-import { isPushgatewayPath, parsePushPath } from './pushgateway.js';
+import { isPushgatewayPath, parsePushPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
 
 /** A message as the ingest hands it to `send` (kafkajs `Message` compatible). */
@@ -180,7 +180,14 @@ export function createIngest(options: IngestOptions): Ingest {
     }
     const input: PushInput = { group, op, body, contentType: header(req, 'content-type'), producerLabels, runId: runIdHeader(req), decode };
     // The consumer's own checks; a big body in the worker thread, so the event loop keeps answering.
-    const messages = [body.length > inlineBodyBytes ? await worker.push(input) : preparePush(input)];
+    let message: IngestMessage;
+    if (body.length > inlineBodyBytes) {
+      const { text } = await worker.push(input);
+      message = pushMessage(group, op, text ?? body, producerLabels, input.runId);
+    } else {
+      message = preparePush(input);
+    }
+    const messages = [message];
     await produce(messages);
     // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
     res.statusCode = op === 'delete' ? 202 : 200;

@@ -10,7 +10,7 @@ import type { PreparedRemoteWrite, PushInput, RemoteWriteInput } from './prepare
 export type WorkerTask = { id: number; kind: 'push'; input: PushInput } | { id: number; kind: 'remote-write'; input: RemoteWriteInput };
 
 export type WorkerReply =
-  | { id: number; ok: true; push: IngestMessage }
+  | { id: number; ok: true; push: { text?: Uint8Array } }
   | { id: number; ok: true; remoteWrite: PreparedRemoteWrite }
   | { id: number; ok: false; code: IngestErrorCode; message: string };
 
@@ -44,8 +44,12 @@ export class IngestWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  push(input: PushInput): Promise<IngestMessage> {
-    return this.run({ id: 0, kind: 'push', input }).then((reply) => revive((reply as { push: IngestMessage }).push));
+  /** Checks a push in the thread; resolves with the converted text when the body was not text already. */
+  push(input: PushInput): Promise<{ text?: Buffer }> {
+    return this.run({ id: 0, kind: 'push', input }).then((reply) => {
+      const text = (reply as { push: { text?: Uint8Array } }).push.text;
+      return text === undefined ? {} : { text: asBuffer(text) };
+    });
   }
 
   remoteWrite(input: RemoteWriteInput): Promise<PreparedRemoteWrite> {

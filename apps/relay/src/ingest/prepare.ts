@@ -76,6 +76,11 @@ export interface PushInput {
 
 /** The one message of a Pushgateway request; IngestError naming the problem when the consumer would refuse it. */
 export function preparePush(input: PushInput): IngestMessage {
+  return checkedPush(input).message;
+}
+
+/** preparePush, also saying whether the text was converted (protobuf delimited): the worker hands back only that. */
+export function checkedPush(input: PushInput): { message: IngestMessage; converted: boolean } {
   const text = input.op === 'delete' ? Buffer.alloc(0) : pushedText(input.body, input.contentType);
   const message = pushMessage(input.group, input.op, text, input.producerLabels, input.runId);
   try {
@@ -84,7 +89,7 @@ export function preparePush(input: PushInput): IngestMessage {
     if (err instanceof DecodeError) throw refusal(err, 'PROM_RELAY_INGEST_PATH');
     throw err;
   }
-  return message;
+  return { message, converted: text !== input.body && input.op !== 'delete' };
 }
 
 export interface RemoteWriteInput {

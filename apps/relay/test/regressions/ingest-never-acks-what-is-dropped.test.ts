@@ -46,8 +46,8 @@ let producer: RelayProducer;
 const servers: ServedIngest[] = [];
 let logs: IngestLogEntry[] = [];
 
-async function ingestFor(topic: string): Promise<string> {
-  const served = await serveIngest({ send: (m) => producer.send(topic, m), log: (e) => logs.push(e) });
+async function ingestFor(topic: string, inlineBodyBytes?: number): Promise<string> {
+  const served = await serveIngest({ send: (m) => producer.send(topic, m), log: (e) => logs.push(e), ...(inlineBodyBytes !== undefined ? { inlineBodyBytes } : {}) });
   servers.push(served);
   return served.url;
 }
@@ -136,5 +136,24 @@ describe('the ingest acknowledges only what the consumer applies', () => {
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/^PROM_RELAY_INGEST_VALUE: counter series big_rows_total\{job="big",shard="last"\} has value \+Inf/);
     expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(0);
+  }, 60_000);
+
+  it('every push checked in the worker thread (inlineBodyBytes 0): protobuf converted there arrives as text, refusals are the same', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-worker' });
+    const url = await ingestFor(topic, 0);
+    // MetricFamily {name: "rows_total", type: COUNTER, metric: [{counter: {value: 5}}]}, length-delimited
+    const value = Buffer.alloc(8);
+    value.writeDoubleLE(5);
+    const metric = Buffer.concat([Buffer.from([0x1a, 0x09, 0x09]), value]);
+    const family = Buffer.concat([Buffer.from([0x0a, 10]), Buffer.from('rows_total'), Buffer.from([0x18, 0x00, 0x22, metric.length]), metric]);
+    const proto = { 'content-type': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited' };
+    expect((await send(url, 'PUT', '/metrics/job/go-job', proto, Buffer.concat([Buffer.from([family.length]), family]))).status).toBe(200);
+    const refused = await send(url, 'PUT', '/metrics/job/go-job', TEXT, '# TYPE rows_total counter\nrows_total -1\n');
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/^PROM_RELAY_INGEST_VALUE: counter series rows_total\{job="go-job"\} has value -1 \(negative\)/);
+    const messages = await readAll(topic, 1);
+    expect(messages[0]!.value.toString()).toBe('# TYPE rows_total counter\nrows_total 5\n');
+    expect(Object.fromEntries(await appliedByConsumer(topic, 1))).toEqual({ 'rows_total/undefined': 5 });
+    expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
   }, 60_000);
 });
