@@ -211,6 +211,26 @@ async function messagesWritten(topic: string, send: () => Promise<unknown>): Pro
   return Object.fromEntries(after.flatMap((h, p) => (h > before[p]! ? [[p, h - before[p]!]] : [])));
 }
 
+interface ReadMessage {
+  partition: number;
+  offset: number;
+  key: string | null;
+  payload: string | null;
+  headers: string[];
+}
+
+/** The messages between two sets of high watermarks, read with `kcat -C -J` (a JSON envelope per line). */
+async function messagesBetween(block: DocBlock, topic: string, from: number[], to: number[]): Promise<ReadMessage[]> {
+  const out: ReadMessage[] = [];
+  for (let p = 0; p < to.length; p++) {
+    const count = to[p]! - from[p]!;
+    if (count <= 0) continue;
+    const { stdout } = await sh(block, `kcat -C -b ${brokers[0]} -t ${topic} -p ${p} -o ${from[p]} -c ${count} -e -q -J`);
+    out.push(...stdout.trim().split('\n').map((l) => JSON.parse(l) as ReadMessage));
+  }
+  return out;
+}
+
 /** What a program's `console.log(x); // out` lines (or `console.log(x)` followed by a `// out` line) promise it prints. */
 function promisedOutput(text: string): string[] {
   const lines = text.split('\n');
@@ -397,8 +417,15 @@ const RUNNERS: Runner[] = [
     claims: ({ text: t }) => t.includes('kcat -P'),
     async run(block) {
       await relay();
+      const before = await highWatermarks(TOPIC);
       await runShellBlock(block);
-      // One message: as two (one per line, the stdin trap), the samples would be a duplicate of seq 0 and vanish.
+      const after = await highWatermarks(TOPIC);
+      // The body went as one message (read back as sent; the relay may have forwarded a copy meanwhile). As one
+      // message per line (the stdin trap), the TYPE line and the sample part: the sample is untyped, or dropped as a
+      // duplicate of seq 0.
+      const body = readFileSync(join(await cwdOf(block.file), 'push.prom'), 'utf8');
+      const sent = await messagesBetween(block, TOPIC, before, after);
+      expect(new Set(sent.map((m) => m.payload))).toEqual(new Set([body]));
       await expectValue('rows_written_total{job="nightly-export",table="users"}', 120);
 
       // The doc's partition facts, on a topic nobody consumes (the relay may forward what it reads): of 5 partitions,
@@ -443,15 +470,19 @@ beforeAll(async () => {
   // The root README: the command-line tools run after `npx turbo run build`.
   const build = await runCommand('npx turbo run build --output-logs=errors-only', { cwd: REPO, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' }, timeoutMs: 300_000 });
   if (build.code !== 0) throw new Error(`npx turbo run build failed:\n${build.stdout.slice(-4000)}\n${build.stderr.slice(-4000)}`);
+}, 360_000);
+
+/** Starts the background blocks once, from the first block test that runs (none when `-t` filters them all out). */
+function startBackground(): void {
   for (const block of runnable) {
     const [runner] = claimsOf(block);
-    if (runner?.background && claimsOf(block).length === 1) {
+    if (runner?.background && claimsOf(block).length === 1 && !background.has(runner)) {
       const p = runner.run(block);
       p.catch(() => undefined); // awaited (and reported) by the block's own test
       background.set(runner, p);
     }
   }
-}, 360_000);
+}
 
 afterAll(async () => {
   await Promise.allSettled([...background.values()]);
@@ -487,6 +518,7 @@ describe('every command and example in the docs runs as written', () => {
             : `${block.file}:${block.line} is claimed by ${runners.map((r) => r.name).join(' and ')}`,
         );
       }
+      startBackground();
       await (background.get(runner!) ?? runner!.run(block));
     }, runner?.timeoutMs ?? 180_000);
   }
