@@ -1,0 +1,75 @@
+// Issue 10 item 4: duplicate series in one body answered 200 and the last one won. As Pushgateway does, the ingest
+// refuses such a push (400 naming the series); a Kafka record with one is dead-lettered as PROM_RELAY_DECODE_DUPLICATE.
+// Same series means same labels after the header's job and grouping override the body's, whatever order or spacing.
+import { randomUUID } from 'node:crypto';
+import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeError } from '../../src/decode/index.js';
+import { connectKafka } from '../../src/kafka/index.js';
+import type { RelayProducer } from '../../src/kafka/index.js';
+import { topicMessageCount } from '../ingest/kafka-read.js';
+import { serveIngest, type ServedIngest } from '../ingest/serve.js';
+import { TEXT, consumerView, readAll, send } from './ingest-helpers.js';
+
+let producer: RelayProducer;
+let served: ServedIngest;
+let topic: string;
+
+beforeAll(async () => {
+  producer = await connectKafka({ brokers: testKafkaBrokers(), clientId: 'duplicates' }).producer();
+  topic = await createTestTopic({ prefix: 'duplicates' });
+  served = await serveIngest({ send: (m) => producer.send(topic, m) });
+});
+afterAll(async () => {
+  await served?.close();
+  await producer.disconnect();
+});
+
+const DUPLICATES: Array<[string, string]> = [
+  ['the same line twice', 'dup_rows_total{table="a"} 1\ndup_rows_total{table="a"} 2\n'],
+  ['labels in another order', 'dup_rows_total{a="1",b="2"} 1\ndup_rows_total{b="2",a="1"} 2\n'],
+  ['blanks and an empty label', 'dup_rows_total{a="1"} 1\ndup_rows_total{ a = "1" , e="" } 2\n'],
+  ['no labels and empty braces', 'dup_rows_total 1\ndup_rows_total{} 2\n'],
+  ['body job labels the header overrides', 'dup_rows_total{job="x"} 1\ndup_rows_total{job="y"} 2\n'],
+  ['body labels a grouping label overrides', 'dup_rows_total{region="x"} 1\ndup_rows_total 2\n'],
+];
+
+describe('one series twice in a body', () => {
+  it.each(DUPLICATES)('the ingest answers 400 naming it: %s', async (_what, lines) => {
+    const res = await send(served.url, 'PUT', '/metrics/job/dup/region/eu', TEXT, `# TYPE dup_rows_total counter\n${lines}`);
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/^PROM_RELAY_INGEST_DUPLICATE: series dup_rows_total\{.*job="dup".*\} appears more than once in the body/);
+  });
+
+  it('nothing refused reached Kafka; different series (other values, other names) are taken', async () => {
+    const ok = await send(served.url, 'PUT', '/metrics/job/dup/region/eu', TEXT, '# TYPE dup_rows_total counter\ndup_rows_total{a="1"} 1\ndup_rows_total{a="2"} 2\ndup_rows_total{a="1",b="1"} 3\n');
+    expect(ok.status).toBe(200);
+    expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
+    const view = consumerView((await readAll(topic, 1))[0]!);
+    expect(view instanceof DecodeError).toBe(false);
+  });
+
+  it('a Kafka record with a duplicate is one the consumer dead-letters as PROM_RELAY_DECODE_DUPLICATE', async () => {
+    const kafkaTopic = await createTestTopic({ prefix: 'duplicates-kafka' });
+    const message = buildMessage(
+      { contentType: CONTENT_TYPE.text, job: 'dup', grouping: { instance: 'h' }, producerId: randomUUID() },
+      Buffer.from('# TYPE dup_rows_total counter\ndup_rows_total{a="1",b="2"} 1\ndup_rows_total{b="2",a="1"} 2\n'),
+    );
+    await producer.send(kafkaTopic, [message]);
+    const view = consumerView((await readAll(kafkaTopic, 1))[0]!);
+    expect(view).toBeInstanceOf(DecodeError);
+    expect((view as DecodeError).code).toBe('PROM_RELAY_DECODE_DUPLICATE');
+    expect((view as DecodeError).message).toContain('dup_rows_total{a="1",b="2",instance="h",job="dup"}');
+  });
+
+  it('JSON lines may repeat a series: samples in order (deltas add up)', async () => {
+    const kafkaTopic = await createTestTopic({ prefix: 'duplicates-json' });
+    const line = JSON.stringify({ name: 'dup_rows_total', type: 'counter', value: 2 });
+    await producer.send(kafkaTopic, [
+      buildMessage({ contentType: CONTENT_TYPE.ndjson, job: 'dup', grouping: {}, producerId: randomUUID(), temporality: 'delta' }, Buffer.from(`${line}\n${line}\n`)),
+    ]);
+    const view = consumerView((await readAll(kafkaTopic, 1))[0]!);
+    expect(view instanceof DecodeError ? view.message : view.points.map((p) => p.value)).toEqual([2, 2]);
+  });
+});
