@@ -1,4 +1,5 @@
-// `prom-relay run --config relay.yaml` and `prom-relay check-config --config relay.yaml`.
+// `prom-relay run|ingest|aggregate --config relay.yaml` and `prom-relay check-config --config relay.yaml`.
+import cluster from 'node:cluster';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -6,10 +7,13 @@ import { pino, type Logger } from 'pino';
 import { formatConfig, loadConfig, type RelayConfig } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { fatalFields } from './log/index.js';
+import type { RelayRole } from './status/index.js';
 import { versionLine } from './version.js';
 
 const USAGE = `usage:
-  prom-relay run [--config relay.yaml]           run the relay
+  prom-relay run [--config relay.yaml]           run the relay: HTTP ingest and aggregator in one process
+  prom-relay ingest [--config relay.yaml]        only the HTTP ingest (stateless; ingest.workers processes, default one per CPU)
+  prom-relay aggregate [--config relay.yaml]     only the aggregator: consume, aggregate, flush, checkpoint
   prom-relay check-config [--config relay.yaml]  print the effective config (secrets masked) or every error
   prom-relay version                             print the version (also --version, -v)
 
@@ -52,13 +56,56 @@ export function createLogger(config: RelayConfig): Logger {
   });
 }
 
-async function run(config: RelayConfig): Promise<number> {
+async function run(config: RelayConfig, role: RelayRole): Promise<number> {
   const logger = createLogger(config);
   // Loaded on demand: check-config needs neither Kafka nor the pipeline.
-  const { startRelay } = await import('./pipeline.js');
-  let relay: Awaited<ReturnType<typeof startRelay>>;
+  const { startRelayRole } = await import('./pipeline.js');
+  const workers = role === 'ingest' ? config.ingest.workers : 1;
+  let opts = {};
+  if (role === 'ingest' && workers > 1) {
+    const { answerCollects, gatherFromPrimary, runIngestPrimary } = await import('./roles/ingest-cluster.js');
+    if (cluster.isPrimary) {
+      return runIngestPrimary({ workers, logger, shutdownTimeoutMs: config.shutdown.timeout, host: config.server.host });
+    }
+    // A worker: it dies with its primary (the IPC channel closes when the primary goes).
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    opts = { worker: Number(process.env.PROM_RELAY_INGEST_WORKER ?? cluster.worker?.id ?? 0), metricsText: () => gatherFromPrimary('metrics'), statusSnapshot: () => gatherFromPrimary('status') };
+    const ready = startRelayRoleAndAnswer(startRelayRole, config, logger, opts, answerCollects);
+    return lifecycle(ready, config, logger);
+  }
+  return lifecycle(startRelayRole(config, logger, role, opts), config, logger);
+}
+
+type Started = Awaited<ReturnType<typeof import('./pipeline.js').startRelayRole>>;
+
+/** An ingest worker answers the primary's collect requests with its own metrics and status once it runs. */
+async function startRelayRoleAndAnswer(
+  start: typeof import('./pipeline.js').startRelayRole,
+  config: RelayConfig,
+  logger: Logger,
+  opts: Parameters<typeof import('./pipeline.js').startRelayRole>[3],
+  answer: typeof import('./roles/ingest-cluster.js').answerCollects,
+): Promise<Started> {
+  let relay: Started | undefined;
+  answer({
+    metrics: async () => {
+      if (!relay) throw new Error('starting');
+      return relay.metrics.registry.getMetricsAsJSON();
+    },
+    status: () => {
+      if (!relay) throw new Error('starting');
+      return relay.snapshot();
+    },
+  });
+  relay = await start(config, logger, 'ingest', opts);
+  return relay;
+}
+
+/** Runs a started relay until SIGTERM/SIGINT (orderly stop, bounded by shutdown.timeout) or until it cannot go on. */
+async function lifecycle(starting: Promise<Started>, config: RelayConfig, logger: Logger): Promise<number> {
+  let relay: Started;
   try {
-    relay = await startRelay(config, logger);
+    relay = await starting;
   } catch (err) {
     // One JSON line naming the brokers, never a stack dump on stderr: the orchestrator restarts us.
     logger.fatal({ ...fatalFields(err), brokers: config.kafka.brokers }, `relay cannot start: ${err instanceof Error ? err.message : String(err)}`);
@@ -133,10 +180,12 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       io.out(formatConfig(config));
       return 0;
     }
-    case 'run': {
+    case 'run':
+    case 'ingest':
+    case 'aggregate': {
       const config = load(file, io);
       if (!config) return 1;
-      return run(config);
+      return run(config, command);
     }
     default:
       io.err(`unknown command ${JSON.stringify(command)}\n${USAGE}`);

@@ -1,34 +1,58 @@
-// The one place where the relay's stages are wired:
-//   source (Kafka group) -> decode -> aggregate (per partition) -> flush (Remote Write) -> checkpoint (compacted topic)
-//   bad records -> DLQ; HTTP ingest -> Kafka (same topic); /metrics /healthz /readyz.
+// The one place where the relay's stages are wired, in two halves that run together (`prom-relay run`) or apart:
+//   ingest stage (`prom-relay ingest`, stateless): HTTP ingest (Pushgateway API, Remote Write) -> Kafka (input topic)
+//   aggregator stage (`prom-relay aggregate`): source (Kafka group) -> decode -> aggregate (per partition)
+//     -> repartition (partials to the owner of each output series) -> flush (Remote Write) -> checkpoint (compacted topic);
+//     bad records -> DLQ
+// Every role serves /metrics /healthz /readyz and the status page (/ and /api/v1/status) on one HTTP server.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { HEADER } from '@prom-relay/emitter';
 import { RemoteWriteClient } from '@prom-relay/push-client';
 import type { Logger } from 'pino';
 import { PartitionAggregate, type AggregateOptions } from './aggregate/index.js';
 import { CheckpointStore } from './checkpoint/index.js';
-import { dlqMaxMessageBytes, RECORD_OVERHEAD_BYTES, type RelayConfig } from './config/index.js';
-import { decodeRecord } from './decode/index.js';
+import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig } from './config/index.js';
+import { decodeRecord, headerString, parseGrouping } from './decode/index.js';
 import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
-import { createIngest, type IngestAuth } from './ingest/index.js';
-import { connectKafka, InputTopics, type RelayAdmin, type RelayProducer } from './kafka/index.js';
-import { RepartitionMetrics, SeriesCombiner, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
+import { createIngest, type Ingest, type IngestAuth, type IngestMessage } from './ingest/index.js';
+import { createCredentialCheck } from './ingest/auth.js';
+import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
+import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
+import { KafkaReachability } from './roles/kafka-reachability.js';
 import { KafkaSource } from './source/index.js';
-import { RelayMetrics, serverConnectionOptions, startRelayServer, type RelayServer } from './server/index.js';
+import { RelayMetrics, serverConnectionOptions, startRelayServer, type Readiness, type RelayServer } from './server/index.js';
+import { buildSnapshot, errorText, StatusRecorder, type RelayRole, type StatusSnapshot } from './status/index.js';
+import { RELAY_VERSION } from './version.js';
+
+export type { RelayRole } from './status/index.js';
 
 export interface Relay {
-  /** base URL of the HTTP server (metrics, health, ingest) */
+  /** base URL of the HTTP server (metrics, health, status page, ingest) */
   readonly url: string;
   readonly owner: string;
-  readonly source: KafkaSource;
+  readonly role: RelayRole;
+  /** the Kafka source; undefined in the ingest role (it consumes nothing) */
+  readonly source: KafkaSource | undefined;
   readonly metrics: RelayMetrics;
+  /** what the status page shows beyond the live partitions (bounded) */
+  readonly status: StatusRecorder;
   /** settles when the relay cannot go on (the consumer stopped for good): its caller should stop it and exit non-zero */
   readonly failed: Promise<Error>;
-  /** flushes now (tests, shutdown) */
-  flush(): Promise<FlushResult>;
+  /** flushes now (tests, shutdown); the ingest role holds nothing to flush and answers undefined */
+  flush(): Promise<FlushResult | undefined>;
+  /** this process's status page data */
+  snapshot(): StatusSnapshot;
   /** stop consuming, final flush and checkpoint, leave the group; bounded by shutdown.timeout */
   stop(): Promise<void>;
+}
+
+/** How a process that is one of several ingest workers answers /metrics and the status page for all of them. */
+export interface StartOptions {
+  /** this process is ingest worker number `worker` of several sharing the port (their primary logs `relay started`) */
+  worker?: number;
+  metricsText?: () => Promise<string>;
+  statusSnapshot?: () => Promise<StatusSnapshot>;
 }
 
 export function aggregateOptions(config: RelayConfig): AggregateOptions {
@@ -54,11 +78,21 @@ export function aggregateOptions(config: RelayConfig): AggregateOptions {
   };
 }
 
-function remoteWriteClient(config: RelayConfig): RemoteWriteClient {
+function remoteWriteClient(config: RelayConfig, metrics: RelayMetrics, logger: Logger): RemoteWriteClient {
   const rw = config.remote_write;
   return new RemoteWriteClient({
     url: rw.url,
-    protocol: rw.protocol === '2.0' ? 'v2' : 'v1',
+    protocol: rw.protocol === '2.0' ? 'v2' : rw.protocol === 'auto' ? 'auto' : 'v1',
+    // Once per process at most: auto keeps 1.0 after this.
+    onFallback: (e) => {
+      metrics.remoteWriteFallbacks.inc({ reason: e.reason });
+      logger.warn(
+        { stage: 'flush', reason: e.reason, status: e.statusCode, samples: e.samplesResent },
+        e.reason === 'unsupported_media_type'
+          ? 'the remote write receiver refuses Remote Write 2.0 (415): protocol auto uses 1.0 from now on; the batch was re-sent as 1.0'
+          : 'the remote write receiver does not speak Remote Write 2.0 (2xx without X-Prometheus-Remote-Write-Samples-Written: nothing written): protocol auto uses 1.0 from now on; the batch was re-sent as 1.0',
+      );
+    },
     headers: rw.headers,
     timeoutMs: rw.timeout,
     maxSamplesPerRequest: rw.max_samples_per_request,
@@ -75,9 +109,252 @@ function ingestAuth(config: RelayConfig): IngestAuth | undefined {
   return basic.length > 0 || bearer.length > 0 ? { basic, bearer } : undefined;
 }
 
-/** Starts every stage; resolves once the relay consumes and serves HTTP. */
-export async function startRelay(config: RelayConfig, logger: Logger): Promise<Relay> {
+/** What the stages share: one Kafka connection, one producer, one metrics registry, one status recorder. */
+interface Shared {
+  config: RelayConfig;
+  logger: Logger;
+  role: RelayRole;
+  owner: string;
+  connection: KafkaConnection;
+  admin: RelayAdmin;
+  producer: RelayProducer;
+  metrics: RelayMetrics;
+  recorder: StatusRecorder;
+  closers: (() => Promise<unknown>)[];
+}
+
+/** One half of the relay: its readiness, what it does once the server listens, and its first step of stopping. */
+interface Stage {
+  readiness(): Readiness;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The push an acknowledged ingest message carries, for the status page's jobs table. */
+function ingestedPush(m: IngestMessage, at: number): { job: string; grouping: Record<string, string>; producerId: string; op: string; at: number } | undefined {
+  const headers = (m.headers ?? {}) as Record<string, Buffer | string | undefined>;
+  try {
+    const job = headerString(headers, HEADER.job);
+    const producerId = headerString(headers, HEADER.producer);
+    if (job === undefined || producerId === undefined) return undefined;
+    return { job, grouping: parseGrouping(headerString(headers, HEADER.grouping) ?? ''), producerId, op: headerString(headers, HEADER.op) ?? 'push', at };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The ingest stage: HTTP pushes to the input topic, 2xx once Kafka acknowledged. Holds no state, so any number of
+ * ingest processes run behind a load balancer. Ready while Kafka answers and the ingest topic exists.
+ */
+function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
+  const { config, logger, metrics, recorder } = sh;
+  const k = config.kafka;
+  const ingestTopic = config.ingest.topic ?? k.topics[0]!;
+  const reach = new KafkaReachability({ admin: sh.admin, topic: ingestTopic, logger: logger.child({ stage: 'ingest' }) });
+  // In `run` the consumer sees every push (also those produced straight to Kafka): it feeds the jobs table there.
+  const feedJobs = sh.role === 'ingest';
+  const auth = ingestAuth(config);
+  const ingest = createIngest({
+    send: async (messages) => {
+      await sh.producer.send(ingestTopic, messages);
+      if (feedJobs) {
+        const now = Date.now();
+        for (const m of messages) {
+          const push = ingestedPush(m, now);
+          if (push) recorder.pushed(push);
+        }
+      }
+    },
+    maxBodyBytes: config.ingest.max_body_bytes,
+    ...(auth ? { auth } : {}),
+    ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
+    // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
+    decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
+    log: (entry) => {
+      // Every answered request logs once: the counter is fed from the same place.
+      const api = entry.path.startsWith('/metrics/job') ? 'pushgateway' : 'remote_write';
+      metrics.ingestRequests.inc({ api, status: String(entry.status), code: entry.code ?? 'none' });
+      logger[entry.level]({ stage: 'ingest', ...entry }, entry.msg);
+    },
+  });
+  sh.closers.push(() => ingest.close());
+  return {
+    ingest,
+    readiness: () => ({ ready: reach.ok, checks: reach.checks() }),
+    async start() {
+      // Alone, the ingest may be the first to need its topic; in `run` the aggregator stage creates the input topics.
+      if (k.create_topics && sh.role === 'ingest') {
+        await sh.admin.ensureTopic(ingestTopic, {
+          partitions: k.topic_partitions,
+          maxMessageBytes: config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES,
+          ...(k.topic_replication_factor ? { replicationFactor: k.topic_replication_factor } : {}),
+        });
+      }
+      await reach.look();
+      reach.start();
+    },
+    async stop() {
+      reach.stop();
+    },
+  };
+}
+
+/** The aggregator stage: consume, decode, aggregate, repartition, flush, checkpoint; no ingest routes. */
+async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<Stage & { source: KafkaSource; flush(): Promise<FlushResult>; partialsTopic: string }> {
+  const { config, logger, admin, producer, connection, owner, metrics, recorder } = sh;
+  const k = config.kafka;
+  const replication = k.topic_replication_factor ? { replicationFactor: k.topic_replication_factor } : {};
+  const inputTopics = new InputTopics({
+    admin,
+    topics: k.topics,
+    logger: logger.child({ stage: 'kafka' }),
+    ...(k.create_topics ? { create: { partitions: k.topic_partitions, ...replication, ...(config.ingest.enabled ? { maxMessageBytes: config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES } : {}) } } : {}),
+  });
+  if (k.create_topics) {
+    await inputTopics.ensure();
+    await admin.ensureTopic(k.dlq_topic, { partitions: 1, maxMessageBytes: dlqMaxMessageBytes(config), ...replication });
+  }
+  // The repartition stage: one owner per output series, whatever partition its inputs arrive on.
+  const rp = await startRepartition(config, admin, producer, logger.child({ stage: 'repartition' }));
+  sh.closers.push(async () => rp.homes.stop());
+
+  const checkpoints = new CheckpointStore({
+    connection,
+    producer,
+    admin,
+    topic: k.checkpoint_topic,
+    groupId: k.group_id,
+    owner,
+    maxMessageBytes: k.checkpoint_max_message_bytes,
+    createTopic: k.create_topics,
+    logger: logger.child({ stage: 'checkpoint' }),
+  });
+  await checkpoints.start();
+  sh.closers.push(() => checkpoints.stop());
+
+  const consumer = connection.consumer({
+    groupId: k.group_id,
+    topics: [...k.topics, rp.topic],
+    fromBeginning: k.from_beginning,
+    sessionTimeout: k.session_timeout,
+    heartbeatInterval: k.heartbeat_interval,
+    rebalanceTimeout: k.rebalance_timeout,
+    maxBytesPerPartition: k.max_bytes_per_partition,
+  });
+
+  const repartitionMetrics = new RepartitionMetrics(metrics.registry, () => source.owned());
+  const deadLetter = (outcome: 'sent' | 'given_up', reason: { code: string; message: string }, record: KafkaRecord, error?: string) =>
+    recorder.deadLetter({ reason: reason.code, outcome, error: error === undefined ? reason.message : `${reason.message} (DLQ: ${error})`, topic: record.topic, partition: record.partition, offset: record.offset });
+  const deadLetters = new DeadLetterQueue({
+    producer,
+    topic: k.dlq_topic,
+    maxMessageBytes: dlqMaxMessageBytes(config),
+    topicLimit: () => admin.maxMessageBytes(k.dlq_topic),
+    logger: logger.child({ stage: 'dlq' }),
+    events: {
+      sent: (reason, record, truncated) => {
+        metrics.deadLetters.inc({ reason: reason.code });
+        if (truncated.length > 0) metrics.deadLettersTruncated.inc({ reason: reason.code });
+        deadLetter('sent', reason, record);
+      },
+      failed: (reason, record, error) => {
+        metrics.deadLettersFailed.inc({ reason: reason.code, error });
+        deadLetter('given_up', reason, record, error);
+      },
+    },
+  });
+  metrics.stalledPartitions = () => deadLetters.stalled();
+  const aggOpts = aggregateOptions(config);
+  const decodeOptions = { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } };
+  const source: KafkaSource = new KafkaSource({
+    consumer,
+    highWatermarks: (topic) => admin.highWatermarks(topic),
+    onFatal: (err) => fail(err),
+    checkpoints,
+    deadLetters,
+    owner,
+    logger: logger.child({ stage: 'source' }),
+    decode: (record) => {
+      if (record.topic === rp.topic) return decodePartials(record.value ?? Buffer.alloc(0));
+      const batch = decodeRecord(record, decodeOptions);
+      // The jobs table of the status page: a forwarded copy was counted where it landed.
+      if (record.headers[FORWARDED_HEADER] === undefined) {
+        const ts = Number(record.timestamp);
+        recorder.pushed({ job: batch.job, grouping: batch.grouping, producerId: batch.producerId, op: batch.op, at: Number.isFinite(ts) && ts > 0 ? ts : Date.now() });
+      }
+      return batch;
+    },
+    states: {
+      role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
+      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(rp.combine) : new PartitionAggregate(aggOpts)),
+      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, rp.combine) : PartitionAggregate.fromState(state, aggOpts)),
+    },
+    homes: rp.homes,
+    events: {
+      consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
+      deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
+      forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
+      applied: (p, result) => (p.role === 'owner' ? repartitionMetrics.combined(result as CombineResult) : metrics.applied(result)),
+      restored: (_p, from) => metrics.restores.inc({ from }),
+    },
+  });
+
+  const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
+  const flusher = new Flusher({
+    sink: remoteWriteClient(config, metrics, logger),
+    publisher: rp.publisher,
+    checkpoints,
+    consumer,
+    partitions: () => source.flushable(),
+    logger: logger.child({ stage: 'flush' }),
+    sendTimeoutMs,
+    onFlush: (r) => {
+      metrics.flushed(r);
+      repartitionMetrics.published.inc(r.partialsPublished);
+      recorder.flushed(r);
+      logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');
+    },
+  });
+
+  return {
+    source,
+    partialsTopic: rp.topic,
+    flush: () => flusher.flush(),
+    readiness: () => {
+      const last = flusher.lastResult;
+      const flushOk = last === undefined || last.status === 'success' || last.status === 'empty';
+      const assigned = source.assignment.length > 0;
+      const stalled = deadLetters.stalled().map((p) => `${p.topic}/${p.partition}`);
+      return {
+        ready: source.ready && flushOk && stalled.length === 0 && inputTopics.missing().length === 0,
+        checks: { assigned, restored: source.ready, last_flush: last?.status ?? 'none', input_topics: inputTopics.check(), stalled: stalled.join(',') || 'none' },
+      };
+    },
+    async start() {
+      await inputTopics.ensure();
+      await source.start();
+      sh.closers.push(() => consumer.stop());
+      flusher.start(config.flush.interval);
+    },
+    async stop() {
+      flusher.stop();
+      source.stopConsuming();
+      deadLetters.stop();
+      // Half the shutdown budget for the final send: the checkpoint and leaving the group need the rest.
+      const final = await flusher.flush({ sendTimeoutMs: Math.min(sendTimeoutMs, config.shutdown.timeout / 2) }).catch((err: unknown) => {
+        logger.error({ err }, 'final flush failed');
+        return undefined;
+      });
+      logger.info({ status: final?.status, series: final?.series, error: errorText(final?.error) }, 'final flush and checkpoint done');
+    },
+  };
+}
+
+/** Starts the stages of `role` on one Kafka connection and one HTTP server; resolves once they consume and serve. */
+async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, opts: StartOptions = {}): Promise<Relay> {
   const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  const startedAt = Date.now();
   const k = config.kafka;
   const connection = connectKafka({
     brokers: k.brokers,
@@ -97,164 +374,58 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     closers.push(() => admin.disconnect());
     const producer: RelayProducer = await connection.producer();
     closers.push(() => producer.disconnect());
-    const replication = k.topic_replication_factor ? { replicationFactor: k.topic_replication_factor } : {};
-    const inputTopics = new InputTopics({
-      admin,
-      topics: k.topics,
-      logger: logger.child({ stage: 'kafka' }),
-      ...(k.create_topics ? { create: { partitions: k.topic_partitions, ...replication, ...(config.ingest.enabled ? { maxMessageBytes: config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES } : {}) } } : {}),
-    });
-    if (k.create_topics) {
-      await inputTopics.ensure();
-      await admin.ensureTopic(k.dlq_topic, { partitions: 1, maxMessageBytes: dlqMaxMessageBytes(config), ...replication });
-    }
-    // The repartition stage: one owner per output series, whatever partition its inputs arrive on.
-    const rp = await startRepartition(config, admin, producer, logger.child({ stage: 'repartition' }));
-    closers.push(async () => rp.homes.stop());
-
-    const checkpoints = new CheckpointStore({
-      connection,
-      producer,
-      admin,
-      topic: k.checkpoint_topic,
-      groupId: k.group_id,
-      owner,
-      maxMessageBytes: k.checkpoint_max_message_bytes,
-      createTopic: k.create_topics,
-      logger: logger.child({ stage: 'checkpoint' }),
-    });
-    await checkpoints.start();
-    closers.push(() => checkpoints.stop());
-
-    const consumer = connection.consumer({
-      groupId: k.group_id,
-      topics: [...k.topics, rp.topic],
-      fromBeginning: k.from_beginning,
-      sessionTimeout: k.session_timeout,
-      heartbeatInterval: k.heartbeat_interval,
-      rebalanceTimeout: k.rebalance_timeout,
-      maxBytesPerPartition: k.max_bytes_per_partition,
-    });
 
     let fail: (err: Error) => void = () => {};
     const failed = new Promise<Error>((resolve) => (fail = resolve));
-    // Metrics read the source's partitions lazily; the source is created just below.
-    let source: KafkaSource | undefined;
-    const metrics = new RelayMetrics(() => source?.owned() ?? []);
-    const repartitionMetrics = new RepartitionMetrics(metrics.registry, () => source?.owned() ?? []);
-    const deadLetters = new DeadLetterQueue({
-      producer,
-      topic: k.dlq_topic,
-      maxMessageBytes: dlqMaxMessageBytes(config),
-      topicLimit: () => admin.maxMessageBytes(k.dlq_topic),
-      logger: logger.child({ stage: 'dlq' }),
-      events: {
-        sent: (reason, _record, truncated) => {
-          metrics.deadLetters.inc({ reason: reason.code });
-          if (truncated.length > 0) metrics.deadLettersTruncated.inc({ reason: reason.code });
-        },
-        failed: (reason, _record, error) => metrics.deadLettersFailed.inc({ reason: reason.code, error }),
-      },
-    });
-    metrics.stalledPartitions = () => deadLetters.stalled();
-    const aggOpts = aggregateOptions(config);
-    source = new KafkaSource({
-      consumer,
-      highWatermarks: (topic) => admin.highWatermarks(topic),
-      onFatal: (err) => fail(err),
-      checkpoints,
-      deadLetters,
-      owner,
-      logger: logger.child({ stage: 'source' }),
-      decode: (record) => record.topic === rp.topic ? decodePartials(record.value ?? Buffer.alloc(0)) : decodeRecord(record, { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } }),
-      states: {
-        role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
-        create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(rp.combine) : new PartitionAggregate(aggOpts)),
-        restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, rp.combine) : PartitionAggregate.fromState(state, aggOpts)),
-      },
-      homes: rp.homes,
-      events: {
-        consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
-        deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
-        forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
-        applied: (p, result) => (p.role === 'owner' ? repartitionMetrics.combined(result as CombineResult) : metrics.applied(result)),
-        restored: (_p, from) => metrics.restores.inc({ from }),
-      },
-    });
-    const owned = source;
+    // Metrics read the source's partitions lazily; the aggregator stage creates the source just below.
+    let aggregator: Awaited<ReturnType<typeof aggregatorStage>> | undefined;
+    const metrics = new RelayMetrics(() => aggregator?.source.owned() ?? []);
+    const recorder = new StatusRecorder();
+    const sh: Shared = { config, logger, role, owner, connection, admin, producer, metrics, recorder, closers };
 
-    const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
-    const flusher = new Flusher({
-      sink: remoteWriteClient(config),
-      publisher: rp.publisher,
-      checkpoints,
-      consumer,
-      partitions: () => owned.flushable(),
-      logger: logger.child({ stage: 'flush' }),
-      sendTimeoutMs,
-      onFlush: (r) => {
-        metrics.flushed(r);
-        repartitionMetrics.published.inc(r.partialsPublished);
-        logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');
-      },
-    });
+    const ingest = role !== 'aggregate' && config.ingest.enabled ? ingestStage(sh) : undefined;
+    if (role === 'ingest' && !ingest) throw new Error('prom-relay ingest with ingest.enabled false: nothing to run');
+    if (role !== 'ingest') aggregator = await aggregatorStage(sh, fail);
+    const stages = [ingest, aggregator].filter((s): s is NonNullable<typeof s> => s !== undefined);
 
-    const ingestTopic = config.ingest.topic ?? k.topics[0]!;
+    const readiness = (): Readiness => {
+      const parts = stages.map((s) => s.readiness());
+      return { ready: parts.every((p) => p.ready), checks: Object.assign({}, ...parts.map((p) => p.checks)) as Readiness['checks'] };
+    };
+    const masked = maskConfig(config);
+    const snapshot = (): StatusSnapshot =>
+      buildSnapshot({
+        version: RELAY_VERSION,
+        role,
+        owner,
+        startedAt,
+        readiness: readiness(),
+        recorder,
+        ...(aggregator ? { partitions: aggregator.source.owned(), partialsTopic: aggregator.partialsTopic } : {}),
+        maskedConfig: masked,
+      });
     const auth = ingestAuth(config);
-    const ingest = config.ingest.enabled
-      ? createIngest({
-          send: (messages) => producer.send(ingestTopic, messages),
-          maxBodyBytes: config.ingest.max_body_bytes,
-          ...(auth ? { auth } : {}),
-          ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
-          // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
-          decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
-          log: (entry) => {
-            // Every answered request logs once: the counter is fed from the same place.
-            const api = entry.path.startsWith('/metrics/job') ? 'pushgateway' : 'remote_write';
-            metrics.ingestRequests.inc({ api, status: String(entry.status), code: entry.code ?? 'none' });
-            logger[entry.level]({ stage: 'ingest', ...entry }, entry.msg);
-          },
-        })
-      : undefined;
-
     const server: RelayServer = await startRelayServer({
       host: config.server.host,
       port: config.server.port,
       registry: metrics.registry,
+      ...(opts.metricsText ? { metricsText: opts.metricsText } : {}),
       ...serverConnectionOptions(config.server, metrics),
       logger: logger.child({ stage: 'server' }),
-      ...(ingest ? { ingest } : {}),
-      readiness: () => {
-        const last = flusher.lastResult;
-        const flushOk = last === undefined || last.status === 'success' || last.status === 'empty';
-        const assigned = owned.assignment.length > 0;
-        const stalled = deadLetters.stalled().map((p) => `${p.topic}/${p.partition}`);
-        return {
-          ready: owned.ready && flushOk && stalled.length === 0 && inputTopics.missing().length === 0,
-          checks: { assigned, restored: owned.ready, last_flush: last?.status ?? 'none', input_topics: inputTopics.check(), stalled: stalled.join(',') || 'none' },
-        };
-      },
+      ...(ingest ? { ingest: ingest.ingest } : {}),
+      readiness,
+      // Behind the ingest's credentials when they are configured: the page names jobs, producers and topics.
+      status: { snapshot: opts.statusSnapshot ?? (async () => snapshot()), ...(auth ? { auth: createCredentialCheck(auth) } : {}) },
     });
     closers.push(() => server.close());
 
-    await inputTopics.ensure();
-    await owned.start();
-    closers.push(() => consumer.stop());
-    flusher.start(config.flush.interval);
-    logger.info({ owner, url: server.url, topics: k.topics, group: k.group_id }, 'relay started');
+    await Promise.all(stages.map((s) => s.start()));
+    if (opts.worker === undefined) logger.info({ owner, role, url: server.url, topics: k.topics, group: k.group_id }, 'relay started');
+    else logger.info({ owner, role, worker: opts.worker, url: server.url }, 'ingest worker started');
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
-      flusher.stop();
-      owned.stopConsuming();
-      deadLetters.stop();
-      // Half the shutdown budget for the final send: the checkpoint and leaving the group need the rest.
-      const final = await flusher.flush({ sendTimeoutMs: Math.min(sendTimeoutMs, config.shutdown.timeout / 2) }).catch((err: unknown) => {
-        logger.error({ err }, 'final flush failed');
-        return undefined;
-      });
-      logger.info({ status: final?.status, series: final?.series }, 'final flush and checkpoint done');
+      for (const s of stages) await s.stop();
       // Leaves the group only now, so no other relay took the partitions before the last checkpoint.
       await closeAll();
       logger.info('relay stopped');
@@ -262,14 +433,37 @@ export async function startRelay(config: RelayConfig, logger: Logger): Promise<R
     return {
       url: server.url,
       owner,
-      source: owned,
+      role,
+      source: aggregator?.source,
       metrics,
+      status: recorder,
       failed,
-      flush: () => flusher.flush(),
+      flush: async () => aggregator?.flush(),
+      snapshot,
       stop: () => (stopping ??= stop()),
     };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** `prom-relay run`: both stages in one process. */
+export function startRelay(config: RelayConfig, logger: Logger): Promise<Relay> {
+  return startRole(config, logger, 'run');
+}
+
+/** `prom-relay ingest`: the HTTP ingest alone (stateless; `opts` when this process is one of several workers). */
+export function startIngest(config: RelayConfig, logger: Logger, opts: StartOptions = {}): Promise<Relay> {
+  return startRole(config, logger, 'ingest', opts);
+}
+
+/** `prom-relay aggregate`: consume, aggregate, repartition, flush and checkpoint; no ingest routes. */
+export function startAggregator(config: RelayConfig, logger: Logger): Promise<Relay> {
+  return startRole(config, logger, 'aggregate');
+}
+
+/** Starts `role`. */
+export function startRelayRole(config: RelayConfig, logger: Logger, role: RelayRole, opts: StartOptions = {}): Promise<Relay> {
+  return startRole(config, logger, role, opts);
 }

@@ -1,11 +1,14 @@
-// The relay's HTTP side: /metrics, /healthz, /readyz, and the ingest (Pushgateway API, Remote Write receive).
+// The relay's HTTP side: /metrics, /healthz, /readyz, the status page (/ and /api/v1/status), and the ingest
+// (Pushgateway API, Remote Write receive).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RelayConfig } from '../config/index.js';
+import type { CredentialCheck } from '../ingest/auth.js';
 import { RateLimitedLog } from '../log/index.js';
 import { DEFAULT_HTTP_LIMITS, guardConnections, serverOptions, type HttpConnectionEvents, type HttpConnectionLimits } from './connections.js';
+import { renderStatusPage, type StatusSnapshot } from '../status/index.js';
 import type { RelayMetrics } from './metrics.js';
 
 export interface Readiness {
@@ -17,7 +20,11 @@ export interface RelayServerOptions {
   host: string;
   port: number;
   registry: Registry;
+  /** answers /metrics instead of `registry` (the ingest's workers: every worker's metrics aggregated) */
+  metricsText?: () => Promise<string>;
   readiness: () => Readiness;
+  /** the status page (`/`, HTML) and its data (`/api/v1/status`, JSON); behind `auth` when that requires credentials */
+  status?: { snapshot(): Promise<StatusSnapshot>; auth?: CredentialCheck };
   /** answers the request when it is an ingest route (true) */
   ingest?: { handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> };
   logger: Logger;
@@ -60,7 +67,7 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
-      const body = await opts.registry.metrics();
+      const body = opts.metricsText ? await opts.metricsText() : await opts.registry.metrics();
       res.writeHead(200, { 'content-type': opts.registry.contentType });
       res.end(body);
       return;
@@ -72,6 +79,23 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     if (req.method === 'GET' && path === '/readyz') {
       const r = opts.readiness();
       sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.checks });
+      return;
+    }
+    if (opts.status && req.method === 'GET' && (path === '/' || path === '/api/v1/status')) {
+      const { auth } = opts.status;
+      if (auth?.required && !auth.accepts(req)) {
+        res.setHeader('www-authenticate', auth.challenges);
+        sendJson(res, 401, { error: req.headers.authorization ? 'credentials are not accepted' : 'credentials are required' });
+        return;
+      }
+      const snapshot = await opts.status.snapshot();
+      if (path === '/api/v1/status') {
+        sendJson(res, 200, snapshot);
+        return;
+      }
+      const html = renderStatusPage(snapshot);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
+      res.end(html);
       return;
     }
     if (opts.ingest && (await opts.ingest.handle(req, res))) return;

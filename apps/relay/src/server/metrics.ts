@@ -38,6 +38,8 @@ export class RelayMetrics {
       help: 'Always 1; the labels say which relay version runs on which Node.js.',
       labelNames: ['version', 'node_version'],
       registers,
+      // Ingest workers' metrics are summed (AggregatorRegistry): this one is the same in every worker.
+      aggregator: 'first',
     }).set({ version: RELAY_VERSION, node_version: process.version }, 1);
     this.messagesConsumed = new Counter({
       name: 'prom_relay_messages_consumed_total',

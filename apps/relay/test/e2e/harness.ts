@@ -63,11 +63,11 @@ export interface RelayProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** Runs `prom-relay run --config <file>` from source, as a deployment would run the built bin. */
-export async function startRelayProcess(configFile: string): Promise<RelayProcess> {
+/** Runs `prom-relay <role> --config <file>` from source (role `run` by default), as a deployment would run the built bin. */
+export async function startRelayProcess(configFile: string, opts: { role?: 'run' | 'ingest' | 'aggregate' } = {}): Promise<RelayProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=@prom-relay/source', '--import', 'tsx', join(RELAY_DIR, 'src/cli.ts'), 'run', '--config', configFile],
+    ['--conditions=@prom-relay/source', '--import', 'tsx', join(RELAY_DIR, 'src/cli.ts'), opts.role ?? 'run', '--config', configFile],
     { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
   );
   const logs: Record<string, unknown>[] = [];
