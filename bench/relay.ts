@@ -1,9 +1,15 @@
 // Relay benchmark: one relay process (`prom-relay run`, a child process) with the real Kafka broker and Prometheus:
-// sustained ingest, one flush of 100,000 active output series, RSS per active output series at 100k and 1M.
+// sustained ingest (to the last record consumed, and on to the exact totals in Prometheus), the flush of 100,000 active
+// output series, RSS per active output series at 100k and 1M. Rates in wall time and in the relay's CPU time.
+// By default the relay of an older commit (BENCH_RELAY_BASELINE, default 2c451c5: the last one before the repartition
+// stage; `none` to skip) runs interleaved with the current tree's, BENCH_ROUNDS rounds (default 2), against the same
+// broker and Prometheus: before, after, before, after.
 // Run: node --conditions=@prom-relay/source --import tsx --expose-gc bench/relay.ts   (prints one markdown section)
+// Options: BENCH_PARTS=ingest,flush,mem (default all); BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every relay
+// child of the current tree there (stopped with SIGTERM so the profile is written).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +23,9 @@ import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
 import { aggregateOptions } from '../apps/relay/src/pipeline.js';
 import { loadConfig } from '../apps/relay/src/config/index.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
+import { homePartition } from '../apps/relay/src/repartition/index.js';
+import { baselineCheckout, currentCheckout, type Checkout } from './lib/baseline.js';
+import { cpuSeconds, findPid, rssBytes } from './lib/proc.js';
 
 const require = createRequire(import.meta.url);
 const peerRw = require('prometheus-remote-write') as {
@@ -30,10 +39,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PARTITIONS = 4;
 const INGEST_PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 1500);
 const INGEST_PUSHES = Number(process.env.BENCH_PUSHES ?? 20);
+const FLUSH_SERIES = 100_000;
 const BIG = Number(process.env.BENCH_BIG_SERIES ?? 1_000_000);
 const STEADY_FLUSHES = 5;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const BASELINE = process.env.BENCH_RELAY_BASELINE ?? '2c451c5';
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'ingest,flush,mem').split(','));
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 
-type Msg = { key: string; value: Buffer; headers: Record<string, string> };
+type Placement = 'emitter' | 'home';
+type Msg = { key: string; value: Buffer; headers: Record<string, string>; partition?: number };
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
 
 /** 100 samples in text exposition: 61 cumulative counters and 3 histograms (11 buckets, sum, count). */
@@ -52,16 +67,25 @@ function ingestBody(push: number, seed: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Many short-lived producers (a UUID each, counters from zero), pushes interleaved as they would arrive. */
-function ingestMessages(): Msg[] {
-  const producers = Array.from({ length: INGEST_PRODUCERS }, (_, p) => ({ id: randomUUID(), job: `bench-${p % 40}`, instance: `i-${p}`, seed: 1 + (p % 13) }));
-  const out: Msg[] = [];
+/**
+ * Many short-lived producers (a UUID each, counters from zero), pushes interleaved as they would arrive; jobs named
+ * after the run (`bench-<tag>-<n>`). `emitter`: partitioned by the message key as the emitter's kafkajs producer does;
+ * `home`: each push on its producer's home partition (the relay's hash of the producer id), as the HTTP ingest writes.
+ * `expected`: what `sum(bench_rows_total)` of the run's jobs must read once every push arrived.
+ */
+function ingestMessages(tag: string, placement: Placement): { messages: Msg[]; expected: number } {
+  const producers = Array.from({ length: INGEST_PRODUCERS }, (_, p) => ({ id: randomUUID(), job: `bench-${tag}-${p % 40}`, instance: `i-${p}`, seed: 1 + (p % 13) }));
+  const messages: Msg[] = [];
   for (let push = 0; push < INGEST_PUSHES; push++) {
     for (const p of producers) {
-      out.push(buildMessage({ contentType: CONTENT_TYPE.text, job: p.job, grouping: { instance: p.instance }, producerId: p.id, sequence: push }, Buffer.from(ingestBody(push, p.seed))));
+      const m: Msg = buildMessage({ contentType: CONTENT_TYPE.text, job: p.job, grouping: { instance: p.instance }, producerId: p.id, sequence: push }, Buffer.from(ingestBody(push, p.seed)));
+      if (placement === 'home') m.partition = homePartition(p.id, PARTITIONS);
+      messages.push(m);
     }
   }
-  return out;
+  let expected = 0;
+  for (const p of producers) for (let t = 0; t < 61; t++) expected += INGEST_PUSHES * ((t % 7) + p.seed);
+  return { messages, expected };
 }
 
 /** `count` output series, 100 per message, each message from its own producer; 100 jobs over the partitions. */
@@ -89,29 +113,43 @@ async function produceAll(kafka: KafkaServer, topic: string, messages: Msg[]): P
   await producer.disconnect();
 }
 
+interface Env {
+  kafka: KafkaServer;
+  prom: PrometheusServer;
+  admin: kafkajs.Admin;
+  brokerPid: number | undefined;
+}
+
 interface RelayChild {
   child: ChildProcess;
   url: string;
   pid: number;
   logs: Record<string, unknown>[];
+  /** the relay's own log time of the last partition restored (input and partials topics) */
+  restoredAt: number;
+  profiled: boolean;
+  /** whether this relay has the repartition stage (one owner per output series) */
+  repartition: boolean;
 }
 
-async function startRelay(kafka: KafkaServer, prom: PrometheusServer, topic: string, flushInterval: string): Promise<RelayChild> {
+async function startRelay(env: Env, checkout: Checkout, topic: string, flushInterval: string, profile: boolean): Promise<RelayChild> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
   const file = join(dir, 'relay.yaml');
+  const groupId = `bench-${randomUUID().slice(0, 8)}`;
   writeFileSync(
     file,
     stringify({
-      kafka: { brokers: kafka.brokers, topics: [topic], group_id: `bench-${randomUUID().slice(0, 8)}`, checkpoint_topic: `ckpt-${topic}`, dlq_topic: `dlq-${topic}` },
-      remote_write: { url: prom.remoteWriteUrl, max_samples_per_request: 10_000, concurrency: 4 },
+      kafka: { brokers: env.kafka.brokers, topics: [topic], group_id: groupId, checkpoint_topic: `ckpt-${topic}`, dlq_topic: `dlq-${topic}` },
+      remote_write: { url: env.prom.remoteWriteUrl, max_samples_per_request: 10_000, concurrency: 4 },
       aggregation: { max_series_per_job: 1_000_000 },
       flush: { interval: flushInterval },
       server: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     }),
   );
-  const child = spawn(process.execPath, ['--conditions=@prom-relay/source', '--import', 'tsx', join(REPO, 'apps/relay/src/cli.ts'), 'run', '--config', file], {
-    cwd: REPO,
+  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, ['--conditions=@prom-relay/source', '--import', 'tsx', ...prof, join(checkout.root, 'apps/relay/src/cli.ts'), 'run', '--config', file], {
+    cwd: checkout.root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -128,56 +166,19 @@ async function startRelay(kafka: KafkaServer, prom: PrometheusServer, topic: str
       buf = buf.slice(nl + 1);
     }
   });
-  const deadline = Date.now() + 60_000;
+  // Generous: start-up is at the mercy of everything else on the machine.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const started = logs.find((l) => l.msg === 'relay started');
-    const restored = logs.filter((l) => l.msg === 'partition restored').length;
-    if (started && restored >= PARTITIONS) return { child, url: String(started.url), pid: child.pid!, logs };
+    // The repartition stage (when there is one) adds the partials topic's partitions to the group's assignment.
+    const stage = logs.find((l) => String(l.msg).startsWith('repartition stage ready'));
+    const restored = logs.filter((l) => l.msg === 'partition restored');
+    if (started && restored.length >= PARTITIONS + Number(stage?.partitions ?? 0)) {
+      const restoredAt = Math.max(...restored.map((l) => Number(l.time)));
+      return { child, url: String(started.url), pid: child.pid!, logs, restoredAt, profiled: profile, repartition: stage !== undefined };
+    }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`relay did not start: ${JSON.stringify(logs.slice(-3))}`);
-    await sleep(100);
-  }
-}
-
-async function scrape(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
-}
-function sumOf(text: string, re: RegExp): number {
-  return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
-}
-const consumedRe = /^prom_relay_messages_consumed_total\{[^}]*\} (\d+)/gm;
-const flushCountRe = /^prom_relay_flush_duration_seconds_count\{result="success"\} (\d+)/gm;
-const flushSumRe = /^prom_relay_flush_duration_seconds_sum\{result="success"\} ([\d.e+-]+)/gm;
-const seriesRe = /^prom_relay_active_series\{[^}]*\} (\d+)/gm;
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
-
-async function waitConsumed(url: string, total: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = sumOf(await scrape(url), consumedRe);
-    if (process.env.BENCH_TRACE) log(`consumed ${c} at ${Date.now()}`);
-    if (c >= total) return;
-    if (Date.now() > deadline) throw new Error(`consumed ${c} of ${total} before the deadline`);
-    await sleep(100);
-  }
-}
-
-/** Duration of the next successful flush, from the relay's own flush histogram. */
-async function nextFlushSeconds(url: string): Promise<number> {
-  const before = await scrape(url);
-  const n0 = sumOf(before, flushCountRe);
-  const s0 = sumOf(before, flushSumRe);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error('no successful flush within 120 s');
-    await sleep(50);
-    const now = await scrape(url);
-    const n = sumOf(now, flushCountRe);
-    if (n === n0 + 1) return sumOf(now, flushSumRe) - s0;
-    if (n > n0 + 1) return (sumOf(now, flushSumRe) - s0) / (n - n0);
+    await sleep(20);
   }
 }
 
@@ -185,8 +186,245 @@ function stop(r: RelayChild): Promise<void> {
   return new Promise((res) => {
     if (r.child.exitCode !== null) return res();
     r.child.once('exit', () => res());
-    r.child.kill('SIGKILL');
+    if (!r.profiled) return r.child.kill('SIGKILL');
+    // A profile is written only on a normal exit.
+    r.child.kill('SIGTERM');
+    setTimeout(() => r.child.kill('SIGKILL'), 60_000).unref();
   });
+}
+
+/**
+ * Creates a topic and waits for its leaders. kafkajs' own create can fail on a busy broker after the topic was created
+ * (a metadata refresh answered "does not host this topic-partition"): what counts is that the topic ends up led.
+ */
+async function createTopic(env: Env, topic: string): Promise<void> {
+  await env.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: false, timeout: 60_000 }).catch((err: unknown) => log(`create ${topic}: ${(err as Error).message}; waiting for it anyway`));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const led = await env.admin
+      .fetchTopicMetadata({ topics: [topic] })
+      .then((m) => m.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0)
+      .catch(() => 0);
+    if (led === PARTITIONS) return;
+    if (Date.now() > deadline) throw new Error(`topic ${topic}: ${led} of ${PARTITIONS} partitions led after 120 s`);
+    await sleep(200);
+  }
+}
+
+interface MetricSample {
+  labels: Record<string, string>;
+  value: number;
+}
+async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+function samplesOf(text: string, name: string): MetricSample[] {
+  const out: MetricSample[] = [];
+  const re = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const labels: Record<string, string> = {};
+    for (const l of (m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ labels, value: Number(m[2]) });
+  }
+  return out;
+}
+/** Sum of a metric's samples whose labels include `match`; 0 when the relay has no such metric. */
+function sumOf(text: string, name: string, match: Record<string, string> = {}): number {
+  return samplesOf(text, name)
+    .filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + s.value, 0);
+}
+
+/**
+ * Until every record of `topic` is consumed: at least `produced`, and on every partition as far as its high watermark
+ * read after the relay's counters (pushes forwarded to their home partition are records too, produced before the
+ * record that caused them counts as consumed).
+ */
+async function waitInputConsumed(env: Env, r: RelayChild, topic: string, produced: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const consumed = samplesOf(await scrape(r.url), 'prom_relay_messages_consumed_total').filter((s) => s.labels.topic === topic);
+    const highs = await env.admin.fetchTopicOffsets(topic);
+    const total = consumed.reduce((n, s) => n + s.value, 0);
+    const behind = highs.filter((h) => (consumed.find((s) => s.labels.partition === String(h.partition))?.value ?? 0) < Number(h.high));
+    if (process.env.BENCH_TRACE) log(`consumed ${total} at ${Date.now()}`);
+    if (total >= produced && behind.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`consumed ${total} of ${produced} before the deadline`);
+    await sleep(50);
+  }
+}
+
+async function waitPrometheus(prom: PrometheusServer, promql: string, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: number | undefined;
+  for (;;) {
+    last = (await prom.query(promql))[0]?.value;
+    if (last === expected) return;
+    if (Date.now() > deadline) throw new Error(`${promql} read ${last}, not ${expected}, before the deadline`);
+    await sleep(100);
+  }
+}
+
+/** The next successful flush(es), from the relay's own flush histogram: their summed duration and how many. */
+async function nextFlush(url: string): Promise<{ seconds: number; count: number }> {
+  const count = (t: string) => sumOf(t, 'prom_relay_flush_duration_seconds_count', { result: 'success' });
+  const sum = (t: string) => sumOf(t, 'prom_relay_flush_duration_seconds_sum', { result: 'success' });
+  const before = await scrape(url);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error('no successful flush within 180 s');
+    await sleep(100);
+    const now = await scrape(url);
+    const n = count(now) - count(before);
+    if (n > 0) return { seconds: sum(now) - sum(before), count: n };
+  }
+}
+
+const brokerCpu = (env: Env) => (env.brokerPid === undefined ? Number.NaN : cpuSeconds(env.brokerPid));
+
+interface IngestFigures {
+  samples: number;
+  messages: number;
+  /** wall: relay's last restore to the last record consumed */
+  samplesPerSec: number;
+  cpuPerM: number;
+  brokerCpuPerM: number;
+  /** to the exact totals in Prometheus */
+  sinkSamplesPerSec: number;
+  sinkCpuPerM: number;
+  sinkBrokerCpuPerM: number;
+  forwarded: number;
+  partialsPublished: number;
+  flushes: number;
+  outSeries: number;
+}
+
+async function ingestRun(env: Env, checkout: Checkout, tag: string, placement: Placement, profile: boolean): Promise<IngestFigures> {
+  const topic = `bench-ingest-${placement}-${tag}`;
+  await createTopic(env, topic);
+  const { messages, expected } = ingestMessages(`${tag}-${placement}`, placement);
+  const samples = messages.length * 100;
+  await produceAll(env.kafka, topic, messages);
+  const r = await startRelay(env, checkout, topic, '2s', profile);
+  const cpu0 = cpuSeconds(r.pid);
+  const broker0 = brokerCpu(env);
+  await waitInputConsumed(env, r, topic, messages.length, 600_000);
+  const doneAt = Date.now();
+  const cpu1 = cpuSeconds(r.pid);
+  const broker1 = brokerCpu(env);
+  // Then on until Prometheus holds the exact totals: the flush(es) that carry the last pushes out are counted too.
+  // Without the repartition stage a series fed from several partitions never gets its exact total there: not measured.
+  const exact = r.repartition || placement === 'emitter';
+  if (exact) await waitPrometheus(env.prom, `sum(bench_rows_total{job=~"bench-${tag}-${placement}-.*"})`, expected, 600_000);
+  const sinkAt = exact ? Date.now() : Number.NaN;
+  const cpu2 = cpuSeconds(r.pid);
+  const broker2 = brokerCpu(env);
+  const m = await scrape(r.url);
+  await stop(r);
+  const perM = (cpu: number) => cpu / (samples / 1e6);
+  return {
+    samples,
+    messages: messages.length,
+    samplesPerSec: samples / ((doneAt - r.restoredAt) / 1000),
+    cpuPerM: perM(cpu1 - cpu0),
+    brokerCpuPerM: perM(broker1 - broker0),
+    sinkSamplesPerSec: samples / ((sinkAt - r.restoredAt) / 1000),
+    sinkCpuPerM: exact ? perM(cpu2 - cpu0) : Number.NaN,
+    sinkBrokerCpuPerM: exact ? perM(broker2 - broker0) : Number.NaN,
+    forwarded: sumOf(m, 'prom_relay_pushes_forwarded_total'),
+    partialsPublished: sumOf(m, 'prom_relay_partials_published_total'),
+    flushes: sumOf(m, 'prom_relay_flush_duration_seconds_count', { result: 'success' }),
+    outSeries: sumOf(m, 'prom_relay_active_series', { topic }),
+  };
+}
+
+interface FlushFigures {
+  series: number;
+  /** from the last record consumed to every series in Prometheus: summed durations of the flushes it took */
+  firstSeconds: number;
+  firstFlushes: number;
+  steady: number[];
+  cpuPerFlush: number;
+  brokerCpuPerFlush: number;
+  partialsPerFlush: number;
+  rssPerSeries: number;
+  rssPerSeriesFlushed: number;
+  owned: number;
+}
+
+async function flushRun(env: Env, checkout: Checkout, tag: string, profile: boolean): Promise<FlushFigures> {
+  const topic = `bench-100k-${tag}`;
+  await createTopic(env, topic);
+  const r = await startRelay(env, checkout, topic, '4s', profile);
+  await sleep(1000);
+  const base = rssBytes(r.pid);
+  const messages = distinctSeriesMessages(FLUSH_SERIES, `${tag}a`);
+  await produceAll(env.kafka, topic, messages);
+  await waitInputConsumed(env, r, topic, messages.length, 300_000);
+  await sleep(300);
+  const rss = rssBytes(r.pid);
+  // First: every flush until all the series are in Prometheus (with the repartition stage: the source partitions'
+  // flush publishes the partials, the owners' next flush writes them).
+  let firstSeconds = 0;
+  let firstFlushes = 0;
+  for (;;) {
+    const f = await nextFlush(r.url);
+    firstSeconds += f.seconds;
+    firstFlushes += f.count;
+    const inProm = (await env.prom.query(`count(bench_series_total{shard=~"${tag}a.*"})`))[0]?.value ?? 0;
+    if (inProm >= FLUSH_SERIES) break;
+    if (firstFlushes > 20) throw new Error(`only ${inProm} series in Prometheus after ${firstFlushes} flushes`);
+  }
+  // Steady state: several flushes (one is at the mercy of the other processes), and the relay's CPU over them,
+  // which includes what happens between flushes (owners reading and combining the partials).
+  const m0 = await scrape(r.url);
+  const cpu0 = cpuSeconds(r.pid);
+  const broker0 = brokerCpu(env);
+  const steady: number[] = [];
+  let steadyFlushes = 0;
+  while (steadyFlushes < STEADY_FLUSHES) {
+    const f = await nextFlush(r.url);
+    for (let i = 0; i < f.count; i++) steady.push(f.seconds / f.count);
+    steadyFlushes += f.count;
+  }
+  const cpu1 = cpuSeconds(r.pid);
+  const broker1 = brokerCpu(env);
+  const m1 = await scrape(r.url);
+  const rssFlushed = rssBytes(r.pid);
+  const series = sumOf(m1, 'prom_relay_active_series', { topic });
+  await stop(r);
+  return {
+    series,
+    firstSeconds,
+    firstFlushes,
+    steady,
+    cpuPerFlush: (cpu1 - cpu0) / steadyFlushes,
+    brokerCpuPerFlush: (broker1 - broker0) / steadyFlushes,
+    partialsPerFlush: (sumOf(m1, 'prom_relay_partials_published_total') - sumOf(m0, 'prom_relay_partials_published_total')) / steadyFlushes,
+    rssPerSeries: (rss - base) / series,
+    rssPerSeriesFlushed: (rssFlushed - base) / series,
+    owned: sumOf(m1, 'prom_relay_output_series_owned'),
+  };
+}
+
+interface MemFigures {
+  series: number;
+  rssPerSeries: number;
+}
+
+async function memRun(env: Env, checkout: Checkout, tag: string): Promise<MemFigures> {
+  const topic = `bench-1m-${tag}`;
+  await createTopic(env, topic);
+  const r = await startRelay(env, checkout, topic, '1h', false);
+  await sleep(1000);
+  const base = rssBytes(r.pid);
+  for (let part = 0; part < BIG / 200_000; part++) await produceAll(env.kafka, topic, distinctSeriesMessages(200_000, `${tag}b${part}-`));
+  await waitInputConsumed(env, r, topic, BIG / 100, 600_000);
+  await sleep(2000);
+  const rss = rssBytes(r.pid);
+  const series = sumOf(await scrape(r.url), 'prom_relay_active_series', { topic });
+  await stop(r);
+  return { series, rssPerSeries: (rss - base) / series };
 }
 
 /** The same records decoded and applied in this process, no Kafka: the pipeline's ceiling. */
@@ -234,7 +472,7 @@ function promClientBytesPerSeries(n: number): Promise<number> {
 async function peerFlushSeconds(prom: PrometheusServer, n: number): Promise<number> {
   const ts = Date.now();
   const series = Array.from({ length: n }, (_, k) => ({
-    labels: { __name__: 'bench_series_total', job: `mem-${Math.floor(k / 100) % 100}`, shard: `a${Math.floor(k / 100)}`, idx: String(k % 100) },
+    labels: { __name__: 'bench_peer_series_total', job: `mem-${Math.floor(k / 100) % 100}`, shard: `p${Math.floor(k / 100)}`, idx: String(k % 100) },
     samples: [{ value: (k % 100) + 1, timestamp: ts }],
   }));
   const t0 = performance.now();
@@ -244,107 +482,201 @@ async function peerFlushSeconds(prom: PrometheusServer, n: number): Promise<numb
   return s;
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+interface RunFigures {
+  ingest: Partial<Record<Placement, IngestFigures>>;
+  flush?: FlushFigures;
+  mem?: MemFigures;
+}
+
+async function runAll(env: Env, checkout: Checkout, tag: string, profile: boolean): Promise<RunFigures> {
+  const out: RunFigures = { ingest: {} };
+  if (PARTS.has('ingest')) {
+    for (const placement of ['emitter', 'home'] as const) {
+      const f = await ingestRun(env, checkout, tag, placement, profile);
+      out.ingest[placement] = f;
+      log(`${tag} ${checkout.label} ingest (${placement}): ${fmt(f.samplesPerSec)} samples/s, ${f.cpuPerM.toFixed(3)} relay CPU-s/M (broker ${f.brokerCpuPerM.toFixed(3)}); to Prometheus ${fmt(f.sinkSamplesPerSec)} samples/s, ${f.sinkCpuPerM.toFixed(3)} CPU-s/M (broker ${f.sinkBrokerCpuPerM.toFixed(3)}); forwarded ${f.forwarded} of ${f.messages}, partials ${f.partialsPublished}, flushes ${f.flushes}, series ${f.outSeries}`);
+    }
+  }
+  if (PARTS.has('flush')) {
+    const f = (out.flush = await flushRun(env, checkout, tag, profile));
+    log(`${tag} ${checkout.label} flush ${f.series}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B`);
+  }
+  if (PARTS.has('mem')) {
+    const f = (out.mem = await memRun(env, checkout, tag));
+    log(`${tag} ${checkout.label} RSS per series at ${f.series}: ${fmt(f.rssPerSeries)} B`);
+  }
+  return out;
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** The median of the rounds, with every round's figure when there are several. */
+function cell(xs: number[], f: (n: number) => string): string {
+  if (xs.length === 0) return '';
+  if (xs.length === 1) return f(xs[0]!);
+  return `${f(median(xs))} (${xs.map(f).join(', ')})`;
+}
+function ratio(before: number[], after: number[]): string {
+  if (before.length === 0 || after.length === 0 || !(median(before) > 0)) return '';
+  return `${(median(after) / median(before)).toFixed(2)}×`;
+}
 
 async function main(): Promise<void> {
+  const current = currentCheckout(REPO);
+  const baseline = BASELINE === 'none' ? undefined : baselineCheckout(REPO, BASELINE, process.env.BENCH_BASELINE_DIR);
+  const checkouts = baseline ? [baseline, current] : [current];
+  log(`relays: ${checkouts.map((c) => `${c.label} (${c.root})`).join(', ')}; ${ROUNDS} round(s), parts ${[...PARTS].join(',')}`);
   log('starting Kafka and Prometheus');
-  const [kafka, prom] = await Promise.all([startKafka({ heap: '1g' }), startPrometheus()]);
+  const [kafka, prom] = await Promise.all([startKafka({ heap: '1g', startTimeoutMs: 300_000 }), startPrometheus()]);
+  const client = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = client.admin();
+  await admin.connect();
+  const env: Env = { kafka, prom, admin, brokerPid: findPid('java', 'kafka.Kafka', dirname(kafka.logFile)) };
+  const runs = new Map<Checkout, RunFigures[]>(checkouts.map((c) => [c, []]));
   const rows: string[] = [];
   try {
-    // 1. Sustained ingest: a backlog of text-exposition messages consumed by one relay process.
-    const ingestTopic = 'bench-ingest';
-    await kafka.createTopic(ingestTopic, { partitions: PARTITIONS });
-    const ingest = ingestMessages();
-    log(`producing ${ingest.length} messages (${ingest.length * 100} samples)`);
-    await produceAll(kafka, ingestTopic, ingest);
-    const r1 = await startRelay(kafka, prom, ingestTopic, '2s');
-    await waitConsumed(r1.url, ingest.length, 300_000);
-    const doneAt = Date.now();
-    // From the moment the last partition was restored (the relay's own log time) to the poll that saw the last record.
-    const restoredAt = Math.max(...r1.logs.filter((l) => l.msg === 'partition restored').map((l) => Number(l.time)));
-    const relayRate = (ingest.length * 100) / ((doneAt - restoredAt) / 1000);
-    const afterIngest = await scrape(r1.url);
-    const outSeries = sumOf(afterIngest, seriesRe);
-    const flushesDuringIngest = sumOf(afterIngest, flushCountRe);
-    await stop(r1);
-    log(`relay ingest ${fmt(relayRate)} samples/s`);
-    const ceiling = inProcessRate(ingest);
-    log(`in-process decode+aggregate ${fmt(ceiling)} samples/s`);
-
-    // 2. 100k active output series: RSS, then the duration of one flush (checkpoint + remote write), in the relay.
-    const memTopic = 'bench-100k';
-    await kafka.createTopic(memTopic, { partitions: PARTITIONS });
-    const r2 = await startRelay(kafka, prom, memTopic, '4s');
-    await sleep(1000);
-    const base2 = rssBytes(r2.pid);
-    const m100k = distinctSeriesMessages(100_000, 'a');
-    await produceAll(kafka, memTopic, m100k);
-    await waitConsumed(r2.url, m100k.length, 120_000);
-    await sleep(300);
-    const rss100k = rssBytes(r2.pid);
-    const firstFlush = await nextFlushSeconds(r2.url);
-    // Several steady-state flushes, since one is at the mercy of the other processes on the two cores.
-    const steadyFlushes: number[] = [];
-    for (let i = 0; i < STEADY_FLUSHES; i++) steadyFlushes.push(await nextFlushSeconds(r2.url));
-    const sortedSteady = [...steadyFlushes].sort((a, b) => a - b);
-    const steadyFlush = sortedSteady[Math.floor(sortedSteady.length / 2)]!;
-    const steadyMax = sortedSteady.at(-1)!;
-    const rss100kFlushed = rssBytes(r2.pid);
-    const series100k = sumOf(await scrape(r2.url), seriesRe);
-    await stop(r2);
-    const peerFlush = await peerFlushSeconds(prom, 100_000);
-    log(`flush 100k: first ${firstFlush.toFixed(3)} s, steady ${steadyFlushes.map((f) => f.toFixed(3)).join(' ')} s, peer push ${peerFlush.toFixed(3)} s`);
-
-    // 3. 1M active output series: RSS of the relay process (no flush during the measurement).
-    const bigTopic = 'bench-1m';
-    await kafka.createTopic(bigTopic, { partitions: PARTITIONS });
-    const r3 = await startRelay(kafka, prom, bigTopic, '1h');
-    await sleep(1000);
-    const base3 = rssBytes(r3.pid);
-    for (let part = 0; part < BIG / 200_000; part++) {
-      const chunk = distinctSeriesMessages(200_000, `b${part}-`);
-      await produceAll(kafka, bigTopic, chunk);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, c] of checkouts.entries()) {
+        runs.get(c)!.push(await runAll(env, c, `r${round}v${i}`, PROFILE_DIR !== undefined && c === current));
+      }
     }
-    await waitConsumed(r3.url, BIG / 100, 300_000);
-    await sleep(2000);
-    const rss1m = rssBytes(r3.pid);
-    const series1m = sumOf(await scrape(r3.url), seriesRe);
-    await stop(r3);
-    const per100k = (rss100k - base2) / series100k;
-    const per100kFlushed = (rss100kFlushed - base2) / series100k;
-    const per1m = (rss1m - base3) / series1m;
-    const peer100k = await promClientBytesPerSeries(100_000);
-    const peer1m = await promClientBytesPerSeries(BIG);
-    log(`RSS per series: ${per100k.toFixed(0)} B at 100k, ${per1m.toFixed(0)} B at 1M; prom-client ${peer100k.toFixed(0)} / ${peer1m.toFixed(0)}`);
-
-    rows.push(
-      '## Relay: one process with the real broker and Prometheus',
-      '',
-      `Workload: \`prom-relay run\` as a child process, Kafka ${kafka.version} and Prometheus 2.42 on the same 2-core machine.`,
-      `Ingest: a backlog of ${fmt(ingest.length)} messages on ${PARTITIONS} partitions, each 100 samples of text exposition`,
-      `(61 cumulative counters + 3 histograms of 11 buckets with sum and count) from ${fmt(INGEST_PRODUCERS)} short-lived producers`,
-      `(a UUID each, ${INGEST_PUSHES} pushes each), ${fmt(outSeries)} output series; rate read from the relay's own`,
-      `\`prom_relay_messages_consumed_total\` (flush interval 2 s; ${flushesDuringIngest} flushes ran meanwhile: a partition`,
-      'taken on with a backlog is flushed once caught up). Flush: 100,000 active output series (100 per',
-      'message, each from its own producer); duration from the relay\'s `prom_relay_flush_duration_seconds` (snapshot, then',
-      'remote write to Prometheus while the gzip\'d checkpoint goes to the compacted topic with acks -1); the peer pushes the same',
-      `number of series once with prometheus-remote-write ${peerRwVersion}. Memory: the relay process\'s RSS growth`,
-      '(/proc VmRSS, no forced GC; at 1M no flush ran) divided by its active output series; the peer is prom-client 15',
-      'holding the same label sets in one Counter, measured the same way in a fresh process.',
-      '',
-      '| measure | prom-relay | peer | target |',
-      '| --- | ---: | ---: | ---: |',
-      `| sustained ingest, input samples/s (one relay process, via Kafka) | ${fmt(relayRate)} | ${fmt(ceiling)} (decode + aggregate in-process, no Kafka) | ≥ 300,000 |`,
-      `| one flush of ${fmt(series100k)} series, first (new series in Prometheus) | ${firstFlush.toFixed(3)} s | ${peerFlush.toFixed(3)} s (prometheus-remote-write, send only) | < 1 s |`,
-      `| one flush of ${fmt(series100k)} series, steady state (median of ${STEADY_FLUSHES}; slowest ${steadyMax.toFixed(3)} s) | ${steadyFlush.toFixed(3)} s | | < 1 s |`,
-      `| RSS per active output series at ${fmt(series100k)} | ${fmt(per100k)} B | ${fmt(peer100k)} B (prom-client) | < 1024 B |`,
-      `| same, after ${STEADY_FLUSHES + 1} flushes (their garbage not yet collected) | ${fmt(per100kFlushed)} B | | |`,
-      `| RSS per active output series at ${fmt(series1m)} | ${fmt(per1m)} B | ${fmt(peer1m)} B (prom-client) | < 1024 B |`,
-    );
+    const ingest = ingestMessages('peer', 'emitter').messages;
+    const ceiling = PARTS.has('ingest') ? inProcessRate(ingest) : Number.NaN;
+    const peerFlush = PARTS.has('flush') ? await peerFlushSeconds(prom, FLUSH_SERIES) : Number.NaN;
+    const peer100k = PARTS.has('flush') ? await promClientBytesPerSeries(FLUSH_SERIES) : Number.NaN;
+    const peer1m = PARTS.has('mem') ? await promClientBytesPerSeries(BIG) : Number.NaN;
+    log(`peers: in-process ${fmt(ceiling)} samples/s, prometheus-remote-write ${FLUSH_SERIES} series ${peerFlush.toFixed(3)} s, prom-client RSS/series ${fmt(peer100k)} / ${fmt(peer1m)} B`);
+    rows.push(...section(checkouts, runs, kafka.version, { ceiling, peerFlush, peer100k, peer1m }));
   } finally {
+    await admin.disconnect().catch(() => undefined);
     await Promise.allSettled([kafka.stop(), prom.stop()]);
   }
   process.stdout.write(`${rows.join('\n')}\n`);
+}
+
+interface Peers {
+  ceiling: number;
+  peerFlush: number;
+  peer100k: number;
+  peer1m: number;
+}
+
+function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafkaVersion: string, peers: Peers): string[] {
+  const [before, after] = checkouts.length === 2 ? checkouts : [undefined, checkouts[0]!];
+  const pick = (c: Checkout | undefined, get: (r: RunFigures) => number | undefined): number[] =>
+    c === undefined ? [] : runs.get(c)!.map(get).filter((n): n is number => n !== undefined && Number.isFinite(n));
+  const row = (measure: string, get: (r: RunFigures) => number | undefined, f: (n: number) => string, peer = '') => {
+    const b = pick(before, get);
+    const a = pick(after, get);
+    if (a.length === 0 && b.length === 0) return [];
+    return [before ? `| ${measure} | ${cell(b, f) || '—'} | ${cell(a, f) || '—'} | ${ratio(b, a)} | ${peer} |` : `| ${measure} | ${cell(a, f)} | ${peer} |`];
+  };
+  const n0 = (n: number) => fmt(n);
+  const s3 = (n: number) => `${n.toFixed(3)} s`;
+  const c3 = (n: number) => n.toFixed(3);
+  const bytes = (n: number) => `${fmt(n)} B`;
+  const ing = (p: Placement) => (r: RunFigures) => r.ingest[p];
+  const any = [...runs.values()].flat();
+  const e = any.find((r) => r.ingest.emitter)?.ingest.emitter;
+  const fl = any.find((r) => r.flush)?.flush;
+  const head = before
+    ? [`| measure | before the repartition stage (${before.label}) | after (${after!.label}) | after ÷ before | peer |`, '| --- | ---: | ---: | ---: | ---: |']
+    : ['| measure | prom-relay | peer |', '| --- | ---: | ---: |'];
+  const lines = [
+    '## Relay: one process with the real broker and Prometheus',
+    '',
+    `Workload: \`prom-relay run\` as a child process, Kafka ${kafkaVersion} and Prometheus 2.42 on the same 2-core machine.`,
+    before
+      ? `The relay of ${before.label} (the last commit before the repartition stage) and of the current tree (${after!.label}) ran interleaved, ${ROUNDS} rounds (before, after, before, after …) against the same broker and Prometheus in one session; each cell is the median of the rounds with every round in brackets.`
+      : `${ROUNDS} round(s); each cell is the median of the rounds with every round in brackets.`,
+    '',
+    `Ingest: a backlog of ${fmt(e?.messages ?? INGEST_PRODUCERS * INGEST_PUSHES)} messages on ${PARTITIONS} partitions, each 100 samples of text exposition`,
+    `(61 cumulative counters + 3 histograms of 11 buckets with sum and count) from ${fmt(INGEST_PRODUCERS)} short-lived producers`,
+    `(a UUID each, ${INGEST_PUSHES} pushes each), ${fmt(e?.outSeries ?? Number.NaN)} output series, flush interval 2 s. Two placements of the same pushes:`,
+    "*emitter* — partitioned by the message key (`job=…`) with kafkajs' default partitioner, as `@prom-relay/emitter` writes",
+    'them: every input of an output series on one partition, the single-partition case (with the repartition stage about 3',
+    "pushes in 4 land off their producer's home partition — the relay's FNV-1a hash of the producer id — and are forwarded",
+    'there); *home* — each push already on its home partition, as the HTTP ingest writes them: every output series is then fed',
+    'from all 4 partitions, which only the repartition stage totals exactly (before it, Prometheus never holds the exact totals,',
+    'so that "to Prometheus" row has no before figure).',
+    "Rates: input samples over the wall time from the relay's last partition restored (its own log time) to the last record",
+    'consumed (`prom_relay_messages_consumed_total` of the input topic up to every partition\'s high watermark, forwarded',
+    'copies included); CPU: the relay process\'s user + system time (/proc/<pid>/stat) over the same window, per million',
+    "input samples (the broker's CPU beside it: forwarded pushes and partials go through it). \"To Prometheus\": the same",
+    'from the restore until `sum(bench_rows_total)` in Prometheus equals the exact total the producers emitted, so the',
+    'flushes that carry the last pushes out — with the repartition stage: publishing the partials, the owners reading and',
+    'combining them, and their Remote Write — are inside the window.',
+    '',
+    `Flush: ${fmt(FLUSH_SERIES)} active output series (100 per message, each from its own producer), flush interval 4 s. "First":`,
+    'the summed durations (`prom_relay_flush_duration_seconds`) of the flushes from the last record consumed until all',
+    `${fmt(FLUSH_SERIES)} series are in Prometheus (\`count()\` there) — one flush before the repartition stage; with it the source`,
+    "partitions' flush publishes the partials and the owners' next flush writes them, so two flushes and one more flush interval",
+    'of latency. "Steady": the median of the next 5 flushes; each one is a snapshot of every partition, the checkpoint (gzip,',
+    'compacted topic, acks -1) and, at once, Remote Write of the owned series and (with the stage) the publish of every live',
+    "series' partial. CPU per flush: the relay's CPU over those 5 flushes (what happens between them included: owners reading",
+    `the partials) divided by 5. The peer pushes the same number of series once with prometheus-remote-write ${peerRwVersion}.`,
+    'Memory: the relay process\'s RSS growth (/proc VmRSS, no forced GC; at 1M no flush ran, so no partials exist yet) divided',
+    'by the output series of its source partitions; the peer is prom-client 15 holding the same label sets in one Counter,',
+    'measured the same way in a fresh process.',
+    '',
+    'Measurement changes with the repartition stage (2026-12-01; both columns measured the new way): the relay consumes its',
+    'partials topic too and forwards pushes as new records, so "consumed" is the input topic\'s counter up to every',
+    "partition's high watermark, not the message count; the series counts are the source partitions' (owners hold the same",
+    'series again); the first flush runs until every series is in Prometheus, two flushes with the stage; rates have the',
+    "relay's CPU-seconds beside them, and the ingest also runs on to the exact totals in Prometheus; the peer push writes",
+    'series new to Prometheus (it used to overwrite the ones the relay had just written).',
+    '',
+    ...head,
+    ...row('ingest, input samples/s (emitter placement)', (r) => ing('emitter')(r)?.samplesPerSec, n0, `${fmt(peers.ceiling)} (decode + aggregate in-process, no Kafka)`),
+    ...row('ingest, relay CPU-s per million input samples (emitter placement)', (r) => ing('emitter')(r)?.cpuPerM, c3),
+    ...row('  broker CPU-s per million input samples, same window', (r) => ing('emitter')(r)?.brokerCpuPerM, c3),
+    ...row('  pushes forwarded to their home partition', (r) => ing('emitter')(r)?.forwarded, n0),
+    ...row('ingest to exact totals in Prometheus, input samples/s (emitter placement)', (r) => ing('emitter')(r)?.sinkSamplesPerSec, n0),
+    ...row('  relay CPU-s per million input samples, same window', (r) => ing('emitter')(r)?.sinkCpuPerM, c3),
+    ...row('ingest, input samples/s (home placement)', (r) => ing('home')(r)?.samplesPerSec, n0),
+    ...row('ingest, relay CPU-s per million input samples (home placement)', (r) => ing('home')(r)?.cpuPerM, c3),
+    ...row('  broker CPU-s per million input samples, same window', (r) => ing('home')(r)?.brokerCpuPerM, c3),
+    ...row('ingest to exact totals in Prometheus, input samples/s (home placement)', (r) => ing('home')(r)?.sinkSamplesPerSec, n0),
+    ...row('  relay CPU-s per million input samples, same window', (r) => ing('home')(r)?.sinkCpuPerM, c3),
+    ...row('  partials published during the home-placement ingest', (r) => ing('home')(r)?.partialsPublished, n0),
+    ...row(`flush of ${fmt(fl?.series ?? FLUSH_SERIES)} series, first (new series, until all are in Prometheus)`, (r) => r.flush?.firstSeconds, s3, `${fmt(peers.peerFlush, 3)} s (prometheus-remote-write, send only)`),
+    ...row('  flushes it took', (r) => r.flush?.firstFlushes, n0),
+    ...row(`flush of ${fmt(fl?.series ?? FLUSH_SERIES)} series, steady state (median of ${STEADY_FLUSHES})`, (r) => (r.flush ? median(r.flush.steady) : undefined), s3),
+    ...row(`  slowest of the ${STEADY_FLUSHES}`, (r) => (r.flush ? Math.max(...r.flush.steady) : undefined), s3),
+    ...row('  relay CPU-s per flush cycle (steady state)', (r) => r.flush?.cpuPerFlush, c3),
+    ...row('  broker CPU-s per flush cycle', (r) => r.flush?.brokerCpuPerFlush, c3),
+    ...row('  partials published per flush', (r) => r.flush?.partialsPerFlush, n0),
+    ...row(`RSS per active output series at ${fmt(fl?.series ?? FLUSH_SERIES)}`, (r) => r.flush?.rssPerSeries, bytes, `${fmt(peers.peer100k)} B (prom-client)`),
+    ...row(`  same, after ${STEADY_FLUSHES}+ flushes (owners' state and garbage not yet collected included)`, (r) => r.flush?.rssPerSeriesFlushed, bytes),
+    ...row(`RSS per active output series at ${fmt(any.find((r) => r.mem)?.mem?.series ?? BIG)}`, (r) => r.mem?.rssPerSeries, bytes, `${fmt(peers.peer1m)} B (prom-client)`),
+  ];
+  if (before) lines.push('', ...costs(pick(before, (r) => r.flush?.cpuPerFlush), pick(after!, (r) => r.flush?.cpuPerFlush), pick(after!, (r) => r.flush?.partialsPerFlush), pick(before, (r) => r.ingest.emitter?.cpuPerM), pick(after!, (r) => r.ingest.emitter?.cpuPerM), pick(after!, (r) => r.ingest.emitter?.forwarded), e?.messages));
+  return lines;
+}
+
+/** Where the repartition stage costs, from this run's figures. */
+function costs(flushBefore: number[], flushAfter: number[], partials: number[], ingestBefore: number[], ingestAfter: number[], forwarded: number[], messages: number | undefined): string[] {
+  const out = ['Where the repartition stage costs, from the figures above:'];
+  if (flushBefore.length && flushAfter.length && partials.length) {
+    const perK = ((median(flushAfter) - median(flushBefore)) / (median(partials) / 1000)) * 1000;
+    out.push(
+      `- per flush, in proportion to the live output series (not to input samples): every flush each source partition publishes`,
+      `  one partial per live series and the owners read and combine them — ${fmt(median(partials))} partials per flush here, ${fmt(perK, 2)} ms of`,
+      `  relay CPU per 1,000 live series per flush more than before; at the default 10 s flush interval that is`,
+      `  ${fmt((perK / 10) * 100, 1)} % of a core per 100,000 live series (${fmt((perK / 10) * 1000, 0)} % per million), whatever the input rate;`,
+    );
+  }
+  if (ingestBefore.length && ingestAfter.length && forwarded.length && messages) {
+    out.push(
+      `- per push that lands off its producer's home partition: forwarded (produced again, acknowledged, consumed and decoded`,
+      `  again) — ${fmt(median(forwarded))} of ${fmt(messages)} pushes with the emitter's partitioning, where the relay's CPU per million input`,
+      `  samples went from ${median(ingestBefore).toFixed(3)} to ${median(ingestAfter).toFixed(3)} s; pushes already on their home partition (the HTTP ingest's) pay none of it.`,
+    );
+  }
+  return out;
 }
 
 const run = process.argv[2] === 'prom-client-rss' ? promClientRssChild(Number(process.argv[3])) : main();
