@@ -13,6 +13,7 @@ encode reads a WriteRequest as JSON, e.g.
   {"timeseries":[{"labels":{"__name__":"up","job":"x"},"samples":[{"value":1,"timestamp":1700000000000}]}]}
 and writes a snappy-compressed Remote Write body (1.0, or 2.0 with --v2). decode does the reverse.
 Values that are not finite are the strings "NaN", "+Inf", "-Inf" and "StaleNaN" (the staleness marker).
+Samples and histograms may carry "startTimestamp" (ms; written in 2.0 only, 1.0 has no such field).
 `;
 
 export interface CliResult {
@@ -59,11 +60,12 @@ function toLabels(value: unknown, path: string): Record<string, string> {
 }
 
 function sampleFromJson(raw: unknown, path: string): Sample {
-  const s = raw as { value?: unknown; timestamp?: unknown };
+  const s = raw as { value?: unknown; timestamp?: unknown; startTimestamp?: unknown };
   if (raw === null || typeof raw !== 'object') throw invalid(path, 'expected a sample object');
   const timestamp = toTimestamp(s.timestamp, `${path}.timestamp`);
-  if (s.value === 'StaleNaN') return { value: NaN, timestamp, stale: true };
-  return { value: toNumber(s.value, `${path}.value`), timestamp };
+  const sample: Sample = s.value === 'StaleNaN' ? { value: NaN, timestamp, stale: true } : { value: toNumber(s.value, `${path}.value`), timestamp };
+  if (s.startTimestamp !== undefined) sample.startTimestamp = toTimestamp(s.startTimestamp, `${path}.startTimestamp`);
+  return sample;
 }
 
 function histogramFromJson(raw: unknown, path: string): Histogram {
@@ -92,6 +94,7 @@ function histogramFromJson(raw: unknown, path: string): Histogram {
     timestamp: h['timestamp'] === undefined ? 0 : toTimestamp(h['timestamp'], `${path}.timestamp`),
   };
   if (h['isFloat'] === true) out.isFloat = true;
+  if (h['startTimestamp'] !== undefined) out.startTimestamp = toTimestamp(h['startTimestamp'], `${path}.startTimestamp`);
   return out;
 }
 
@@ -140,7 +143,7 @@ export function writeRequestToJson(req: WriteRequest): string {
     ...req,
     timeseries: req.timeseries.map((t) => ({
       ...t,
-      samples: t.samples.map((s) => (s.stale ? { value: 'StaleNaN', timestamp: s.timestamp } : s)),
+      samples: t.samples.map((s) => (s.stale ? { ...s, value: 'StaleNaN', stale: undefined } : s)),
     })),
   };
   return `${JSON.stringify(

@@ -6,6 +6,12 @@ export interface Sample {
   value: number;
   timestamp: number;
   stale?: boolean;
+  /**
+   * RW 2.0 `start_timestamp` (ms): when the counter (or other cumulative series) started counting. Absent or 0 =
+   * not set (the spec's zero value; say 1 ms before or after to mean exactly 0). RW 1.0 has no such field: the
+   * 1.0 encoders leave it out and the 1.0 decoders never set it.
+   */
+  startTimestamp?: number;
 }
 
 export interface Exemplar {
@@ -37,6 +43,8 @@ export interface Histogram {
   resetHint: HistogramResetHint;
   timestamp: number;
   isFloat?: boolean;
+  /** RW 2.0 `start_timestamp` (ms) of a cumulative histogram; absent or 0 = not set. Not in RW 1.0 (left out). */
+  startTimestamp?: number;
 }
 
 export interface TimeSeries {

@@ -33,7 +33,10 @@ const base: WriteRequest = {
   timeseries: [
     {
       labels: { __name__: 'http_requests_total', job: 'api', path: '/ü' },
-      samples: [{ value: 1.5, timestamp: 1_700_000_000_000 }, { value: NaN, timestamp: 1_700_000_000_001, stale: true }],
+      samples: [
+        { value: 1.5, timestamp: 1_700_000_000_000, startTimestamp: 1_699_999_999_000 },
+        { value: NaN, timestamp: 1_700_000_000_001, stale: true },
+      ],
       exemplars: [{ labels: { trace_id: 'abc' }, value: 2, timestamp: 1_700_000_000_000 }],
     },
     {
@@ -44,7 +47,7 @@ const base: WriteRequest = {
           count: 5, sum: 2.5, schema: 1, zeroThreshold: 0.1, zeroCount: 1,
           negativeSpans: [{ offset: -1, length: 1 }], negativeDeltas: [2], negativeCounts: [],
           positiveSpans: [{ offset: 0, length: 2 }], positiveDeltas: [1, -1], positiveCounts: [],
-          resetHint: 'no', timestamp: 1_700_000_000_000,
+          resetHint: 'no', timestamp: 1_700_000_000_000, startTimestamp: 1_699_999_999_000,
         },
       ],
     },

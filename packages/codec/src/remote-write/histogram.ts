@@ -2,9 +2,14 @@ import { CodecError } from '../errors.js';
 import { ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from '../protobuf/reader.js';
 import type { ProtoWriter } from '../protobuf/writer.js';
 import type { BucketSpan, Histogram } from '../types.js';
+import { invalidTimestamp } from './common.js';
 import { RESET_HINT_NAMES, RESET_HINT_NUMBERS } from './enums.js';
 
-// Histogram and BucketSpan have the same field numbers in RW 1.0 and 2.0 (2.0 adds custom_values = 16).
+// Histogram and BucketSpan have the same field numbers in RW 1.0 and 2.0; both have custom_values = 16 (not read
+// here yet: skipped), and 2.0 adds start_timestamp = 17, written and read only with `v2`.
+
+/** io.prometheus.write.v2.Histogram.start_timestamp: field 17, varint (tag 136, two bytes on the wire). */
+const TAG_START_TIMESTAMP_V2 = (17 << 3) | WIRE_VARINT;
 
 function writeSpans(w: ProtoWriter, tag: number, spans: BucketSpan[]): void {
   for (const span of spans) {
@@ -37,8 +42,8 @@ function writePackedDouble(w: ProtoWriter, tag: number, values: number[]): void 
   for (const v of values) w.double(v);
 }
 
-/** Writes the body of a Histogram message (without its tag and length). */
-export function writeHistogram(w: ProtoWriter, h: Histogram): void {
+/** Writes the body of a Histogram message (without its tag and length); `v2` adds the start_timestamp when set. */
+export function writeHistogram(w: ProtoWriter, h: Histogram, v2 = false): void {
   const hint = RESET_HINT_NUMBERS[h.resetHint];
   if (hint === undefined) {
     throw new CodecError('PROM_RELAY_CODEC_INVALID_INPUT', `unknown histogram resetHint ${JSON.stringify(h.resetHint)}`);
@@ -83,6 +88,14 @@ export function writeHistogram(w: ProtoWriter, h: Histogram): void {
   if (h.timestamp !== 0) {
     w.uint32(0x78);
     w.int64(h.timestamp);
+  }
+  if (v2) {
+    const start = h.startTimestamp;
+    if (start !== undefined && start !== 0) {
+      if (!Number.isInteger(start)) throw invalidTimestamp(start);
+      w.uint32(TAG_START_TIMESTAMP_V2);
+      w.int64(start);
+    }
   }
 }
 
@@ -133,8 +146,8 @@ function readDoubles(r: ProtoReader, wire: number, out: number[], tagAt: number,
   }
 }
 
-/** Reads a Histogram message body ending at `end`. */
-export function readHistogram(r: ProtoReader, end: number): Histogram {
+/** Reads a Histogram message body ending at `end`; with `v2`, field 17 is the start_timestamp (skipped in 1.0). */
+export function readHistogram(r: ProtoReader, end: number, v2 = false): Histogram {
   const h: Histogram = {
     count: 0,
     sum: 0,
@@ -150,6 +163,7 @@ export function readHistogram(r: ProtoReader, end: number): Histogram {
     resetHint: 'unknown',
     timestamp: 0,
   };
+  let start = 0;
   while (r.pos < end) {
     const tagAt = r.pos;
     const tag = r.tag();
@@ -214,10 +228,19 @@ export function readHistogram(r: ProtoReader, end: number): Histogram {
         if (wire !== WIRE_VARINT) throw r.wireType('Histogram.timestamp', wire, tagAt);
         h.timestamp = r.int64();
         break;
+      case 17:
+        if (!v2) {
+          r.skip(wire, tagAt);
+          break;
+        }
+        if (wire !== WIRE_VARINT) throw r.wireType('Histogram.start_timestamp', wire, tagAt);
+        start = r.int64();
+        break;
       default:
         r.skip(wire, tagAt);
     }
   }
   r.expectEnd(end, 'Histogram');
+  if (start !== 0) h.startTimestamp = start;
   return h;
 }

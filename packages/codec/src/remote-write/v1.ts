@@ -20,6 +20,8 @@ const TAG_NAME = 0x0a;
 const TAG_VALUE_STR = 0x12;
 const TAG_VALUE_DOUBLE = 0x09;
 const TAG_TIMESTAMP = 0x10;
+/** io.prometheus.write.v2.Sample.start_timestamp (field 3, varint); RW 1.0's Sample ends at field 2. */
+const TAG_START_TIMESTAMP_V2 = 0x18;
 const TAG_EXEMPLAR_VALUE = 0x11;
 const TAG_EXEMPLAR_TIMESTAMP = 0x18;
 
@@ -178,8 +180,11 @@ function writeLabels(w: ProtoWriter, labels: Labels): void {
   }
 }
 
-/** Writes a Sample body: value (raw stale bits when flagged), then timestamp. */
-export function writeSample(w: ProtoWriter, s: Sample): void {
+/**
+ * Writes a Sample body: value (raw stale bits when flagged), then timestamp; with `v2`, also the RW 2.0
+ * start_timestamp (field 3) when set. RW 1.0's Sample has no field 3, so a 1.0 body never carries it.
+ */
+export function writeSample(w: ProtoWriter, s: Sample, v2 = false): void {
   const ts = s.timestamp;
   if (!Number.isInteger(ts)) throw invalidTimestamp(ts);
   if (typeof s.value !== 'number') throw invalidValue(s.value);
@@ -193,6 +198,14 @@ export function writeSample(w: ProtoWriter, s: Sample): void {
   if (ts !== 0) {
     w.uint32(TAG_TIMESTAMP);
     w.int64(ts);
+  }
+  if (v2) {
+    const start = s.startTimestamp;
+    if (start !== undefined && start !== 0) {
+      if (!Number.isInteger(start)) throw invalidTimestamp(start);
+      w.uint32(TAG_START_TIMESTAMP_V2);
+      w.int64(start);
+    }
   }
 }
 
@@ -378,10 +391,12 @@ function readLabelPair(r: ProtoReader, end: number, names: string[], values: str
   values[i] = value;
 }
 
-export function readSample(r: ProtoReader, end: number): Sample {
+/** Reads a Sample body; with `v2`, field 3 is the start_timestamp (an unknown field in RW 1.0, skipped). */
+export function readSample(r: ProtoReader, end: number, v2 = false): Sample {
   let value = 0;
   let timestamp = 0;
   let stale = false;
+  let start = 0;
   while (r.pos < end) {
     const at = r.pos;
     const tag = r.tag();
@@ -390,14 +405,19 @@ export function readSample(r: ProtoReader, end: number): Sample {
       stale = r.lastWasStale;
     } else if (tag === TAG_TIMESTAMP) {
       timestamp = r.int64();
+    } else if (v2 && tag === TAG_START_TIMESTAMP_V2) {
+      start = r.int64();
     } else {
       const field = tag >>> 3;
       if (field === 1 || field === 2) throw r.wireType(field === 1 ? 'Sample.value' : 'Sample.timestamp', tag & 7, at);
+      if (v2 && field === 3) throw r.wireType('Sample.start_timestamp', tag & 7, at);
       r.skip(tag & 7, at);
     }
   }
   r.expectEnd(end, 'Sample');
-  return stale ? { value, timestamp, stale: true } : { value, timestamp };
+  const sample: Sample = stale ? { value, timestamp, stale: true } : { value, timestamp };
+  if (start !== 0) sample.startTimestamp = start;
+  return sample;
 }
 
 function readExemplar(r: ProtoReader, end: number, offset: number): Exemplar {

@@ -184,14 +184,14 @@ function writeSeries(w: ProtoWriter, table: SymbolTable, series: TimeSeries, met
   for (const s of series.samples) {
     w.uint32(TAG_SAMPLES);
     const at = w.fork(1);
-    writeSample(w, s);
+    writeSample(w, s, true);
     w.join(at, 1);
   }
   if (series.histograms) {
     for (const h of series.histograms) {
       w.uint32(TAG_HISTOGRAMS);
       const at = w.fork(1);
-      writeHistogram(w, h);
+      writeHistogram(w, h, true);
       w.join(at, 1);
     }
   }
@@ -389,10 +389,10 @@ function readSeries(r: ProtoReader, end: number, symbols: string[], metadata: Ma
     const tag = r.tag();
     switch (tag) {
       case TAG_SAMPLES:
-        samples.push(readSample(r, r.delimited(end)));
+        samples.push(readSample(r, r.delimited(end), true));
         break;
       case TAG_HISTOGRAMS:
-        (histograms ??= []).push(readHistogram(r, r.delimited(end)));
+        (histograms ??= []).push(readHistogram(r, r.delimited(end), true));
         break;
       case TAG_EXEMPLARS:
         (exemplars ??= []).push(readExemplar(r, r.delimited(end), symbols, tagAt));
@@ -404,7 +404,7 @@ function readSeries(r: ProtoReader, end: number, symbols: string[], metadata: Ma
         const field = tag >>> 3;
         if (field === 1) readRefs(r, tag & 7, refs, tagAt, end);
         else if (field >= 2 && field <= 5) throw r.wireType(`TimeSeries.${field}`, tag & 7, tagAt);
-        else if (field === 6 && (tag & 7) !== WIRE_VARINT) throw r.wireType('TimeSeries.created_timestamp', tag & 7, tagAt);
+        // Field 6 (reserved; created_timestamp of the experimental drafts) and unknown fields are skipped.
         else r.skip(tag & 7, tagAt);
       }
     }
