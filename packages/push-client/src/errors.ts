@@ -21,6 +21,12 @@ export const PUSH_ERROR_CODES = [
   'PROM_RELAY_PUSH_CLOSED',
   /** Building the request body failed (encoding, gathering a collector). */
   'PROM_RELAY_PUSH_ENCODE',
+  /**
+   * A Remote Write 2.0 request was answered 2xx, but the X-Prometheus-Remote-Write-*-Written headers are missing
+   * (a 1.0-only receiver read the body as an empty request) or say nothing was written: the spec says to assume
+   * nothing was written.
+   */
+  'PROM_RELAY_PUSH_NOT_WRITTEN',
 ] as const;
 
 export type PushErrorCode = (typeof PUSH_ERROR_CODES)[number];

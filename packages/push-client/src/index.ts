@@ -1,7 +1,9 @@
 export { RemoteWriteClient, REMOTE_WRITE_PROTOCOL_HEADERS } from './clients/remote-write/index.js';
 export type {
   DrainResult,
+  FallbackReason,
   LabelPair,
+  ProtocolFallback,
   RegistryLike,
   RejectedSeries,
   RemoteWriteOptions,

@@ -3,7 +3,9 @@ export { REMOTE_WRITE_PROTOCOL_HEADERS } from './options.js';
 export type { RemoteWriteOptions, RegistryLike } from './options.js';
 export type {
   DrainResult,
+  FallbackReason,
   LabelPair,
+  ProtocolFallback,
   RejectedSeries,
   RemoteWriteStats,
   WriteCounts,

@@ -11,6 +11,7 @@ export class RemoteWriteMetrics {
   readonly requestDuration: PromHistogram<'remote' | 'code'>;
   readonly inFlight: Gauge<'remote'>;
   readonly queuedSamples: Gauge<'remote'>;
+  readonly fallbacks: Counter<'remote' | 'reason'>;
 
   constructor(registryLike: RegistryLike, private readonly remote: string) {
     const registry = registryLike as unknown as Registry;
@@ -26,6 +27,15 @@ export class RemoteWriteMetrics {
     this.samplesDropped = counter('prom_relay_remote_write_samples_dropped_total', 'Samples dropped by the client (duplicate timestamps, full queue).');
     this.inFlight = gauge('prom_relay_remote_write_requests_in_flight', 'Remote write HTTP requests in flight.');
     this.queuedSamples = gauge('prom_relay_remote_write_queue_samples', 'Samples waiting in the asynchronous queue.');
+    const fallbacksName = 'prom_relay_remote_write_protocol_fallbacks_total';
+    this.fallbacks =
+      (registry.getSingleMetric(fallbacksName) as Counter<'remote' | 'reason'> | undefined) ??
+      new Counter({
+        name: fallbacksName,
+        help: 'Times protocol auto fell back from Remote Write 2.0 to 1.0, by reason (unsupported_media_type: 415; not_written: 2xx without the written-count headers).',
+        labelNames: ['remote', 'reason'],
+        registers: [registry],
+      });
     const durationName = 'prom_relay_remote_write_request_duration_seconds';
     this.requestDuration =
       (registry.getSingleMetric(durationName) as PromHistogram<'remote' | 'code'> | undefined) ??

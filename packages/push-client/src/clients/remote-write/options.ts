@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { WriteResult } from './types.js';
+import type { ProtocolFallback, WriteResult } from './types.js';
 import { basicAuthSchema, httpUrl, parseOptions, protectedHeaderCheck, retrySchema } from '../../options-schema.js';
 
 /** Headers the remote write protocol sets; `headers` may not name them. */
@@ -32,8 +32,13 @@ const schema = z
     headers: protectedHeaderCheck(REMOTE_WRITE_PROTOCOL_HEADERS).default({}),
     /** Deadline of one HTTP attempt in ms. */
     timeoutMs: z.number().int().positive().default(30_000),
-    /** `auto`: v2 first, v1 after a 415 (or a 2xx without the v2 written-count headers), remembered. */
+    /**
+     * `auto`: v2 first, v1 after a 415 or a 2xx without the v2 written-count headers (the batch is re-sent as v1),
+     * remembered; one request at a time until the receiver has shown which it speaks. `v2`: such a 2xx is a failure.
+     */
     protocol: z.enum(['v1', 'v2', 'auto']).default('v1'),
+    /** Called once when `auto` falls back to v1 (log it: the receiver does not speak Remote Write 2.0). */
+    onFallback: z.custom<(event: ProtocolFallback) => void>((v) => typeof v === 'function', 'must be a function').optional(),
     /** Samples (and histogram samples) per request. */
     maxSamplesPerRequest: z.number().int().positive().default(2000),
     /** Uncompressed protobuf bytes per request; larger batches are halved before sending. */

@@ -11,6 +11,7 @@ import { asTimeSeries, prepareWrite, sampleCount } from './prepare.js';
 import { SendQueue } from './send-queue.js';
 import type {
   DrainResult,
+  FallbackReason,
   RejectedSeries,
   RemoteWriteStats,
   WriteCounts,
@@ -78,6 +79,11 @@ export class RemoteWriteClient {
   private readonly baseHeaders: Record<string, string>;
   private protocol: Protocol;
   private readonly autoProtocol: boolean;
+  /** False while `auto` has not seen which protocol the receiver speaks; requests then go one at a time. */
+  private protocolSettled: boolean;
+  /** The request that is finding out (auto, unsettled); the others wait for its answer. */
+  private probe?: Promise<void>;
+  private fallbacks = 0;
   private readonly totals: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
   private readonly queue: Array<{ series: WriteSeries; samples: number }> = [];
   private queueHead = 0;
@@ -94,6 +100,7 @@ export class RemoteWriteClient {
     this.url = new URL(this.options.url);
     this.autoProtocol = this.options.protocol === 'auto';
     this.protocol = this.options.protocol === 'v1' ? 'v1' : 'v2';
+    this.protocolSettled = !this.autoProtocol;
     if (this.options.registry) this.metrics = new RemoteWriteMetrics(this.options.registry, this.options.name);
     const base =
       transport ??
@@ -196,6 +203,7 @@ export class RemoteWriteClient {
       samplesQueueDropped: this.queueDropped,
       samplesQueued: this.queuedSamples,
       protocol: this.protocol,
+      fallbacks: this.fallbacks,
     };
   }
 
@@ -339,6 +347,8 @@ export class RemoteWriteClient {
   ): Promise<'delivered' | 'rejected' | 'postponed'> {
     const samples = countSamples(batch);
     for (;;) {
+      // auto, before the receiver has shown which protocol it speaks: wait for the request that is finding out.
+      while (!this.protocolSettled && this.probe) await this.probe;
       const protocol = this.protocol;
       let body: Uint8Array;
       try {
@@ -360,13 +370,33 @@ export class RemoteWriteClient {
         headers: { ...this.baseHeaders, ...PROTOCOL_HEADERS[protocol] },
         body,
       };
-      const result = await this.transport.send(request, send);
+      // No await between the wait above and here: exactly one request finds out.
+      let endProbe: (() => void) | undefined;
+      if (!this.protocolSettled) this.probe = new Promise<void>((resolve) => (endProbe = resolve));
+      let result: TransportResult;
+      try {
+        result = await this.transport.send(request, send);
+      } finally {
+        if (endProbe) {
+          this.probe = undefined;
+          endProbe();
+        }
+      }
       progress.counts.requests += result.attempts;
       progress.counts.samplesRetried += (result.attempts - 1) * samples;
-      if (this.autoProtocol && protocol === 'v2' && this.receiverLacksV2(result)) {
-        // A v1-only receiver: 415, or a 2xx without the written-count headers every v2 receiver must send.
-        this.protocol = 'v1';
-        continue;
+      if (protocol === 'v2') {
+        const answer = v2Answer(result, samples + countExemplars(batch));
+        if (this.autoProtocol && (answer === 'unsupported_media_type' || answer === 'not_written')) {
+          // A 1.0-only receiver: it refused the v2 content type, or read the body as an empty 1.0 request (2xx,
+          // no written-count headers). Nothing was written: the same batch goes again as v1.
+          this.fallBack(answer, result.statusCode!, samples);
+          continue;
+        }
+        if (answer === 'written' || answer === 'nothing_written') this.protocolSettled = true;
+        if (answer === 'not_written' || answer === 'nothing_written') {
+          progress.reject(batch, notWrittenError(result, samples));
+          return 'rejected';
+        }
       }
       if (result.status === 'success') {
         progress.counts.samplesSent += samples;
@@ -404,13 +434,17 @@ export class RemoteWriteClient {
     return first === 'delivered' && second === 'delivered' ? 'delivered' : 'rejected';
   }
 
-  private receiverLacksV2(result: TransportResult): boolean {
-    if (result.status === 'failure') return result.statusCode === 415;
-    if (result.status === 'success') {
-      const headers = result.headers ?? {};
-      return headers['x-prometheus-remote-write-samples-written'] === undefined && headers['x-prometheus-remote-write-histograms-written'] === undefined;
+  /** auto settles on v1 for the client's life; counted, reported once through onFallback. */
+  private fallBack(reason: FallbackReason, statusCode: number, samplesResent: number): void {
+    this.protocol = 'v1';
+    this.protocolSettled = true;
+    this.fallbacks++;
+    this.metrics?.fallbacks.inc({ remote: this.options.name, reason });
+    try {
+      this.options.onFallback?.({ from: 'v2', to: 'v1', reason, statusCode, samplesResent });
+    } catch {
+      // A throwing callback must not lose the batch.
     }
-    return false;
   }
 
   private finish(progress: WriteProgress): WriteResult {
@@ -470,6 +504,61 @@ function withMetadataV1(batch: TimeSeries[], byFamily: Map<string, MetricMetadat
     if (m) found.add(m);
   }
   return found.size > 0 ? { timeseries: batch, metadata: [...found] } : { timeseries: batch };
+}
+
+const WRITTEN_HEADERS = [
+  'x-prometheus-remote-write-samples-written',
+  'x-prometheus-remote-write-histograms-written',
+  'x-prometheus-remote-write-exemplars-written',
+] as const;
+
+/**
+ * What an answer to a v2 request says about the receiver (Remote Write 2.0, "Required Written Response Headers"):
+ * - `unsupported_media_type`: 415, it does not take 2.0;
+ * - `not_written`: 2xx without any written-count header: a 1.0 receiver that read the body as an empty request
+ *   (Prometheus 2.42, VictoriaMetrics v1.151 answer 204 so), nothing written;
+ * - `nothing_written`: 2xx whose headers count nothing while something was sent: a 2.0 receiver that wrote
+ *   nothing (Prometheus's own sender calls this a failure);
+ * - `written`: 2xx, a 2.0 receiver wrote; `other`: any other answer (5xx, 400...), nothing learnt.
+ */
+function v2Answer(result: TransportResult, itemsSent: number): 'unsupported_media_type' | 'not_written' | 'nothing_written' | 'written' | 'other' {
+  if (result.status === 'failure') return result.statusCode === 415 ? 'unsupported_media_type' : 'other';
+  if (result.status !== 'success') return 'other';
+  const headers = result.headers ?? {};
+  let present = false;
+  let written = 0;
+  for (const name of WRITTEN_HEADERS) {
+    const raw = headers[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    // The spec: an empty value means 0.
+    if (value === undefined) continue;
+    present = true;
+    const n = Number(value.trim() || '0');
+    if (Number.isFinite(n)) written += n;
+  }
+  if (!present) return 'not_written';
+  return written === 0 && itemsSent > 0 ? 'nothing_written' : 'written';
+}
+
+function notWrittenError(result: TransportResult, samples: number): PushClientError {
+  const answered = `HTTP ${result.statusCode}`;
+  const headers = result.headers ?? {};
+  const present = WRITTEN_HEADERS.filter((h) => headers[h] !== undefined);
+  const message =
+    present.length === 0
+      ? `the receiver answered ${answered} to a Remote Write 2.0 request without X-Prometheus-Remote-Write-Samples-Written: ` +
+        `it does not speak 2.0 (a 1.0 receiver reads the body as an empty request), so nothing was written (${samples} samples); use protocol v1 or auto`
+      : `the receiver answered ${answered} to a Remote Write 2.0 request but its ${present.join(', ')} say nothing was written (${samples} samples sent)`;
+  return new PushClientError('PROM_RELAY_PUSH_NOT_WRITTEN', message, {
+    ...(result.statusCode === undefined ? {} : { statusCode: result.statusCode }),
+    ...(result.body ? { responseBody: result.body } : {}),
+  });
+}
+
+function countExemplars(batch: readonly TimeSeries[]): number {
+  let n = 0;
+  for (const s of batch) n += s.exemplars?.length ?? 0;
+  return n;
 }
 
 function countSamples(batch: readonly TimeSeries[]): number {

@@ -83,4 +83,20 @@ export interface RemoteWriteStats extends WriteCounts {
   samplesQueued: number;
   /** The protocol in use now (`auto` settles on v1 or v2 after the first answer). */
   protocol: 'v1' | 'v2';
+  /** Times `auto` fell back from v2 to v1 (0 or 1: the choice is kept for the client's life). */
+  fallbacks: number;
+}
+
+/** Why `auto` left Remote Write 2.0 for 1.0. */
+export type FallbackReason = 'unsupported_media_type' | 'not_written';
+
+/** What `onFallback` is called with, once, when `auto` settles on v1. */
+export interface ProtocolFallback {
+  from: 'v2';
+  to: 'v1';
+  reason: FallbackReason;
+  /** The answer to the v2 request: 415, or the 2xx without written-count headers. */
+  statusCode: number;
+  /** Samples (and histogram samples) of the batch that is re-sent as v1. */
+  samplesResent: number;
 }

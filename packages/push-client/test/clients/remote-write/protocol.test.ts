@@ -74,6 +74,81 @@ describe('RemoteWriteClient protocol versions', () => {
     expect(receiver.requests[1]!.writeRequest!.timeseries).toHaveLength(2);
   });
 
+  it('auto with concurrent shards sends ONE v2 request to a 1.0-only receiver, then every batch once as v1', async () => {
+    const many: WriteSeries[] = Array.from({ length: 40 }, (_, i) => ({ labels: { __name__: 'many_total', i: String(i) }, samples: [{ value: i, timestamp: 1000 }] }));
+    const fallbacks: unknown[] = [];
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'auto', concurrency: 4, maxSamplesPerRequest: 5, onFallback: (e) => fallbacks.push(e) });
+    const result = await client.write(many);
+    await client.close();
+    expect(result.status).toBe('success');
+    expect(result.counts.samplesSent).toBe(40);
+    expect(receiver.requests.filter((r) => r.protocol === 'v2')).toHaveLength(1);
+    const v1Series = receiver.requests.filter((r) => r.protocol === 'v1').flatMap((r) => r.writeRequest!.timeseries.map((t) => t.labels['i']));
+    expect(v1Series.sort()).toEqual(many.map((s) => (s.labels as Record<string, string>)['i']).sort());
+    expect(client.stats()).toMatchObject({ protocol: 'v1', fallbacks: 1 });
+    expect(fallbacks).toEqual([{ from: 'v2', to: 'v1', reason: 'not_written', statusCode: 204, samplesResent: expect.any(Number) }]);
+  });
+
+  it('auto reports a 415 fallback with its reason and keeps the protocol for later writes', async () => {
+    receiver.respond((req) => (req.protocol === 'v2' ? { status: 415 } : undefined));
+    const reasons: string[] = [];
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'auto', concurrency: 2, onFallback: (e) => reasons.push(`${e.reason}:${e.statusCode}`) });
+    await client.write(series);
+    await client.write([{ labels: { __name__: 'later' }, samples: [{ value: 1, timestamp: 5 }] }]);
+    await client.close();
+    expect(reasons).toEqual(['unsupported_media_type:415']);
+    expect(client.stats().fallbacks).toBe(1);
+  });
+
+  it('fixed v2 reports a 2xx without the written-count headers as a failure: nothing counted as sent', async () => {
+    // What Prometheus 2.42 and VictoriaMetrics answer to a 2.0 body: 204, no headers, nothing stored.
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'v2', concurrency: 1 });
+    const result = await client.write(series);
+    await client.close();
+    expect(result.status).toBe('failure');
+    expect(result.counts).toMatchObject({ samplesSent: 0, samplesFailed: 3, requests: 1 });
+    const error = result.status === 'failure' ? result.error : undefined;
+    expect(error?.code).toBe('PROM_RELAY_PUSH_NOT_WRITTEN');
+    expect(error?.message).toMatch(/204 to a Remote Write 2\.0 request without X-Prometheus-Remote-Write-Samples-Written/);
+    expect(result.rejected).toHaveLength(2);
+    expect(client.stats()).toMatchObject({ protocol: 'v2', fallbacks: 0, samplesSent: 0 });
+  });
+
+  it('v2 and auto fail a 2xx whose headers count nothing written (no fallback: the receiver speaks 2.0)', async () => {
+    receiver.respond((req) =>
+      req.protocol === 'v2' ? { status: 200, headers: { 'X-Prometheus-Remote-Write-Samples-Written': '0', 'X-Prometheus-Remote-Write-Histograms-Written': '' } } : undefined,
+    );
+    for (const protocol of ['v2', 'auto'] as const) {
+      receiver.requests.length = 0;
+      const client = new RemoteWriteClient({ url: receiver.url, protocol, concurrency: 1 });
+      const result = await client.write(series);
+      await client.close();
+      expect(result.status).toBe('failure');
+      expect(result.counts).toMatchObject({ samplesSent: 0, samplesFailed: 3 });
+      expect(result.rejected[0]!.error.message).toMatch(/say nothing was written/);
+      expect(receiver.requests.map((r) => r.protocol)).toEqual(['v2']);
+      expect(client.stats()).toMatchObject({ protocol: 'v2', fallbacks: 0 });
+    }
+  });
+
+  it('auto keeps probing one request at a time while the answers teach nothing (5xx), then settles', async () => {
+    let failures = 2;
+    receiver.respond((req) => {
+      if (req.protocol === 'v2' && failures > 0) {
+        failures--;
+        return { status: 503 };
+      }
+      return v2Receiver(req);
+    });
+    const client = new RemoteWriteClient({ url: receiver.url, protocol: 'auto', concurrency: 3, retry: { minBackoffMs: 1, maxBackoffMs: 2 } });
+    const many: WriteSeries[] = Array.from({ length: 12 }, (_, i) => ({ labels: { __name__: 'probe_total', i: String(i) }, samples: [{ value: i, timestamp: 1000 }] }));
+    const result = await client.write(many);
+    await client.close();
+    expect(result).toMatchObject({ status: 'success', counts: { samplesSent: 12 } });
+    expect(receiver.requests.every((r) => r.protocol === 'v2')).toBe(true);
+    expect(client.stats()).toMatchObject({ protocol: 'v2', fallbacks: 0 });
+  });
+
   it('sends metadata: v1 with the families of each request, v2 attached to the series of the family', async () => {
     const metadata = [
       { metricFamilyName: 'jobs', type: 'counter' as const, help: 'Jobs done.' },
