@@ -1,7 +1,7 @@
 // Running doc commands as written: a stand-in for the repository root, address substitution, one-shot commands
 // and services (a `prom-relay run` started, checked and stopped).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,16 @@ export function standInRoot(repo: string, rewrite: (text: string) => string): st
     else symlinkSync(join(repo, entry), join(dir, entry));
   }
   return dir;
+}
+
+/** Removes a stand-in: its symlinks are unlinked (never followed), the files written there removed. */
+export function removeStandIn(dir: string): void {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (lstatSync(path).isSymbolicLink()) unlinkSync(path);
+    else rmSync(path, { recursive: true, force: true });
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export interface CommandResult {

@@ -41,7 +41,7 @@ import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Pr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
-import { runCommand, standInRoot, startService, substitute, type AddressRule, type CommandResult, type Service } from './doc-shell.js';
+import { removeStandIn, runCommand, standInRoot, startService, substitute, type AddressRule, type CommandResult, type Service } from './doc-shell.js';
 import { docBlocks, shellCommands, SHELL_LANGS, type DocBlock } from './markdown-blocks.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -93,11 +93,11 @@ const env = (): NodeJS.ProcessEnv => ({
 });
 
 /** The stand-in root of one markdown file (created on first use). */
-async function cwdOf(file: string): Promise<string> {
+function cwdOf(file: string): string {
   let dir = standIns.get(file);
   if (dir === undefined) {
-    // relay.yaml names localhost:9090 and :9092 only: resolve those now, synchronously in the copy.
-    const rules = await Promise.all(ADDRESSES.slice(0, 2).map(async (r) => [r.from, await r.to()] as const));
+    // relay.yaml names Kafka and Prometheus, known from the start: the relay is never in a copied file.
+    const rules = [ADDRESSES[0]!, ADDRESSES[1]!].map((r) => [r.from, String(r.to())] as const);
     dir = standInRoot(REPO, (text) => rules.reduce((t, [from, to]) => t.split(from).join(to), text));
     standIns.set(file, dir);
   }
@@ -107,7 +107,7 @@ async function cwdOf(file: string): Promise<string> {
 // ---- running blocks -------------------------------------------------------------------------------------------
 
 async function sh(block: DocBlock, command: string, timeoutMs = 120_000): Promise<CommandResult> {
-  const result = await runCommand(await substitute(command, ADDRESSES), { cwd: await cwdOf(block.file), env: env(), timeoutMs });
+  const result = await runCommand(await substitute(command, ADDRESSES), { cwd: cwdOf(block.file), env: env(), timeoutMs });
   if (result.code !== 0) {
     throw new Error(`${block.file}:${block.line}: \`${result.command}\` exited ${result.code}\nstdout: ${result.stdout.slice(-3000)}\nstderr: ${result.stderr.slice(-3000)}`);
   }
@@ -144,7 +144,7 @@ async function runShellBlock(block: DocBlock): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const command of shellCommands(block)) {
     if (SERVICE.test(command)) {
-      const svc = startService(await substitute(command, ADDRESSES), { cwd: await cwdOf(block.file), env: env() });
+      const svc = startService(await substitute(command, ADDRESSES), { cwd: cwdOf(block.file), env: env() });
       const started = await checkRelayService(svc);
       results.push({ command, code: 0, stdout: svc.output(), stderr: '', started });
     } else {
@@ -162,7 +162,7 @@ function find(results: RunResult[], pattern: RegExp): RunResult {
 
 /** A TS example as a program: `node --conditions=@prom-relay/source --import tsx <file>` from the stand-in root. */
 async function runTs(block: DocBlock): Promise<CommandResult> {
-  const cwd = await cwdOf(block.file);
+  const cwd = cwdOf(block.file);
   const file = join(cwd, `example-${block.file.replace(/\W+/g, '-')}-${block.line}.ts`);
   writeFileSync(file, await substitute(block.text, ADDRESSES));
   return sh(block, `node --conditions=@prom-relay/source --import tsx ${file}`);
@@ -321,7 +321,7 @@ const RUNNERS: Runner[] = [
       const results = await runShellBlock(block);
       const input = jsonOf(find(results, /prom-codec encode/).command) as { timeseries: { labels: Record<string, string> }[] };
       expect(JSON.parse(find(results, /prom-codec decode/).stdout)).toEqual(input);
-      const body = readFileSync(join(await cwdOf(block.file), 'body.snappy'));
+      const body = readFileSync(join(cwdOf(block.file), 'body.snappy'));
       expect(decodeWriteRequestSnappy(body).timeseries[0]!.labels).toEqual(input.timeseries[0]!.labels);
     },
   },
@@ -372,7 +372,7 @@ const RUNNERS: Runner[] = [
     claims: ({ text: t }) => t.includes('createTestTopic('),
     async run(block) {
       const before = new Set(await admin.listTopics());
-      const file = join(await cwdOf(block.file), `example-infra-testing-${block.line}.ts`);
+      const file = join(cwdOf(block.file), `example-infra-testing-${block.line}.ts`);
       writeFileSync(file, await substitute(block.text, ADDRESSES));
       await import(pathToFileURL(file).href);
       const created = (await admin.listTopics()).filter((t) => !before.has(t));
@@ -423,7 +423,7 @@ const RUNNERS: Runner[] = [
       // The body went as one message (read back as sent; the relay may have forwarded a copy meanwhile). As one
       // message per line (the stdin trap), the TYPE line and the sample part: the sample is untyped, or dropped as a
       // duplicate of seq 0.
-      const body = readFileSync(join(await cwdOf(block.file), 'push.prom'), 'utf8');
+      const body = readFileSync(join(cwdOf(block.file), 'push.prom'), 'utf8');
       const sent = await messagesBetween(block, TOPIC, before, after);
       expect(new Set(sent.map((m) => m.payload))).toEqual(new Set([body]));
       await expectValue('rows_written_total{job="nightly-export",table="users"}', 120);
@@ -488,6 +488,7 @@ afterAll(async () => {
   await Promise.allSettled([...background.values()]);
   if (sharedRelay) await stopRelay(await sharedRelay);
   await Promise.allSettled([producer?.disconnect(), admin?.disconnect(), prom?.stop(), pgw?.stop()]);
+  for (const dir of standIns.values()) removeStandIn(dir);
 }, 120_000);
 
 describe('every command and example in the docs runs as written', () => {
