@@ -1,5 +1,5 @@
 // The status page at `/`: server-rendered HTML from the same snapshot as /api/v1/status. No script, no CDN, no build
-// step: inline CSS and an inline SVG plot; it reloads itself every 10 s.
+// step: inline CSS and an inline SVG bar plot; it reloads itself every 10 s.
 import { stringify as stringifyYaml } from 'yaml';
 import type { FlushMinute } from './recorder.js';
 import type { StatusSnapshot } from './snapshot.js';
@@ -43,33 +43,41 @@ function table(head: string[], rows: string[][], cls: string, empty: string): st
 
 const PLOT_W = 600;
 const PLOT_H = 80;
+const AXIS_H = 14;
 
-/** An SVG of the last hour, one point per minute: samples sent (line) and samples failed (red bars), each to its own scale. */
+/**
+ * An SVG of the last hour, one slot per minute: samples sent (blue bar, to the largest minute's count) and samples
+ * failed (red bar beside it, to its own largest minute), with the totals in its title.
+ */
 export function flushPlot(minutes: FlushMinute[], now: number): string {
   const end = Math.floor(now / 60_000) * 60_000;
   const byMinute = new Map(minutes.map((m) => [m.minute, m]));
   const slots = Array.from({ length: 60 }, (_, i) => byMinute.get(end - (59 - i) * 60_000));
   const maxSent = Math.max(1, ...slots.map((m) => m?.samplesSent ?? 0));
   const maxFailed = Math.max(1, ...slots.map((m) => m?.samplesFailed ?? 0));
-  const x = (i: number) => ((i + 0.5) * PLOT_W) / 60;
-  const points = slots.flatMap((m, i) => (m ? [`${x(i).toFixed(1)},${(PLOT_H - 2 - ((PLOT_H - 4) * m.samplesSent) / maxSent).toFixed(1)}`] : []));
-  const bars = slots.flatMap((m, i) =>
-    m && m.samplesFailed > 0
-      ? [`<rect class="failed" x="${(x(i) - 3).toFixed(1)}" y="${(PLOT_H - (PLOT_H / 2) * (m.samplesFailed / maxFailed)).toFixed(1)}" width="6" height="${((PLOT_H / 2) * (m.samplesFailed / maxFailed)).toFixed(1)}"/>`]
-      : [],
-  );
+  const slot = PLOT_W / 60;
+  const h = PLOT_H - AXIS_H;
+  const bar = (cls: string, i: number, offset: number, value: number, max: number) => {
+    const height = Math.max(1, (h - 2) * (value / max));
+    return `<rect class="${cls}" x="${(i * slot + offset).toFixed(1)}" y="${(h - height).toFixed(1)}" width="${(slot / 2 - 1).toFixed(1)}" height="${height.toFixed(1)}"><title>${escapeHtml(`${new Date(end - (59 - i) * 60_000).toISOString().slice(11, 16)} UTC: ${value}`)}</title></rect>`;
+  };
+  const bars = slots.flatMap((m, i) => [
+    ...(m && m.samplesSent > 0 ? [bar('sent', i, 0.5, m.samplesSent, maxSent)] : []),
+    ...(m && m.samplesFailed > 0 ? [bar('failed', i, slot / 2, m.samplesFailed, maxFailed)] : []),
+  ]);
   const totalSent = minutes.reduce((n, m) => n + m.samplesSent, 0);
   const totalFailed = minutes.reduce((n, m) => n + m.samplesFailed, 0);
-  const title = `last hour: ${totalSent} samples sent, ${totalFailed} failed (per minute, max ${maxSent} sent, ${totalFailed > 0 ? maxFailed : 0} failed)`;
+  const flushes = minutes.reduce((n, m) => n + m.flushes, 0);
+  const failedFlushes = minutes.reduce((n, m) => n + m.failedFlushes, 0);
+  const title = `last hour: ${flushes} flushes (${failedFlushes} failed), ${totalSent} samples sent, ${totalFailed} failed; per minute at most ${maxSent} sent${totalFailed > 0 ? `, ${maxFailed} failed` : ''}`;
   return [
     `<svg class="plot" role="img" viewBox="0 0 ${PLOT_W} ${PLOT_H}" width="${PLOT_W}" height="${PLOT_H}" data-sent="${totalSent}" data-failed="${totalFailed}">`,
     `<title>${escapeHtml(title)}</title>`,
-    `<line class="axis" x1="0" y1="${PLOT_H - 1}" x2="${PLOT_W}" y2="${PLOT_H - 1}"/>`,
+    `<line class="axis" x1="0" y1="${h}" x2="${PLOT_W}" y2="${h}"/>`,
     ...bars,
-    points.length > 1 ? `<polyline class="sent" points="${points.join(' ')}"/>` : '',
-    points.length === 1 ? `<circle class="sent-dot" cx="${points[0]!.split(',')[0]}" cy="${points[0]!.split(',')[1]}" r="2.5"/>` : '',
+    `<text x="2" y="${PLOT_H - 2}">−60 min</text><text x="${PLOT_W / 2}" y="${PLOT_H - 2}" text-anchor="middle">−30 min</text><text x="${PLOT_W - 2}" y="${PLOT_H - 2}" text-anchor="end">now</text>`,
     '</svg>',
-    `<p class="legend"><span class="k-sent">━</span> samples sent per minute · <span class="k-failed">▮</span> samples failed · ${escapeHtml(title)}</p>`,
+    `<p class="legend"><span class="k-sent">▮</span> samples sent · <span class="k-failed">▮</span> samples failed, per minute · ${escapeHtml(title)}</p>`,
   ].join('\n');
 }
 
@@ -80,7 +88,7 @@ table{border-collapse:collapse;background:#fff;min-width:40em}th,td{padding:.25e
 th{background:#f0f0f0;font-weight:600}.num{font-variant-numeric:tabular-nums}
 .ok{color:#17803d}.bad{color:#b42318;font-weight:600}.empty{color:#777;font-style:italic}
 code,pre{font:12px ui-monospace,monospace}pre{background:#fff;border:1px solid #e2e2e2;padding:.7em;overflow:auto;max-height:30em}
-.plot{background:#fff;border:1px solid #e2e2e2}.plot .sent{fill:none;stroke:#1f6feb;stroke-width:1.5}.plot .sent-dot{fill:#1f6feb}
+.plot{background:#fff;border:1px solid #e2e2e2}.plot .sent{fill:#1f6feb}.plot text{font-size:10px;fill:#777}
 .plot .failed{fill:#d92d20}.plot .axis{stroke:#ccc}.legend{color:#555;font-size:12px}.k-sent{color:#1f6feb}.k-failed{color:#d92d20}
 .meta span{margin-right:1.2em}ul.producers{margin:0;padding-left:1.1em}
 `;
