@@ -87,46 +87,94 @@ export function checkCounterValues(points: readonly InputPoint[]): void {
 }
 
 /**
- * True when a series as written (`name{a="x",b="y"}`) is already in canonical form: no blanks, label names strictly
- * ascending, no empty value, no `{}`, no trailing comma, and no label the headers override (`job`, grouping names).
- * Then the written text itself identifies the series; registries mostly write it so, and no label set is built.
+ * The series identity of a text point: its metric name and its label pairs `name="value"` (value as escaped in the
+ * text, which is unique per value), without empty values and without the labels the headers override (equal for every
+ * point of the message), sorted as strings. Read from the series as written, never building a label set; when the
+ * text already is in that form (the common case: registries write one label order per family) it is returned as is.
  */
-function isCanonicalSeriesText(key: string, overridden: ReadonlySet<string>): boolean {
-  let pos = key.indexOf('{');
-  if (pos < 0) return key.indexOf(' ') < 0 && key.indexOf('\t') < 0;
-  const beforeBrace = key.charCodeAt(pos - 1);
-  if (beforeBrace === 32 || beforeBrace === 9) return false; // `name {`
-  if (key.charCodeAt(key.length - 1) !== 125 || pos === key.length - 2) return false; // `{}`
-  pos++;
+export function seriesIdentity(key: string, overridden: ReadonlySet<string>): string {
+  const brace = key.indexOf('{');
+  if (brace < 0) return trimBlanks(key);
+  let segments: string[] | null = null;
+  let canonical = brace > 0 && !isBlank(key.charCodeAt(brace - 1));
   let prevStart = -1;
-  let prevLen = 0;
+  let prevEnd = -1;
+  let pos = brace + 1;
   for (;;) {
+    const lead = pos;
+    while (pos < key.length && isBlank(key.charCodeAt(pos))) pos++;
+    if (pos !== lead) canonical = false;
+    if (pos >= key.length || key.charCodeAt(pos) === 125) break;
     const nameStart = pos;
-    while (pos < key.length && key.charCodeAt(pos) !== 61) pos++; // =
-    const nameLen = pos - nameStart;
-    if (nameLen === 0 || key.charCodeAt(pos + 1) !== 34) return false; // blank, or not `="`
-    if (prevStart >= 0 && compareRuns(key, prevStart, prevLen, nameStart, nameLen) >= 0) return false;
-    for (let i = nameStart; i < pos; i++) {
-      const c = key.charCodeAt(i);
-      if (c === 32 || c === 9) return false;
-    }
-    if (overridden.size > 0 && overridden.has(key.slice(nameStart, pos))) return false;
-    pos += 2;
-    if (key.charCodeAt(pos) === 34) return false; // empty value
+    while (pos < key.length && key.charCodeAt(pos) !== 61 && !isBlank(key.charCodeAt(pos))) pos++;
+    const nameEnd = pos;
+    while (pos < key.length && key.charCodeAt(pos) !== 34) pos++; // blanks, `=`, blanks up to the opening quote
+    const quote = pos;
+    if (quote !== nameEnd + 1) canonical = false;
+    pos++;
     while (pos < key.length) {
       const c = key.charCodeAt(pos);
       if (c === 92) pos += 2;
       else if (c === 34) break;
       else pos++;
     }
-    pos++; // closing quote
-    const next = key.charCodeAt(pos);
-    if (next === 125) return pos === key.length - 1;
-    if (next !== 44 || key.charCodeAt(pos + 1) === 125) return false; // only `,` then another label
-    pos++;
+    const end = ++pos; // past the closing quote
+    while (pos < key.length && isBlank(key.charCodeAt(pos))) pos++;
+    if (key.charCodeAt(pos) === 44) pos++;
+    const empty = end === quote + 2;
+    const skip = empty || (overridden.size > 0 && overridden.has(key.slice(nameStart, nameEnd)));
+    if (skip) canonical = false;
+    const tight = (pos === end + 1 && key.charCodeAt(end) === 44) || (pos === end && key.charCodeAt(end) === 125); // `",` or `"}`
+    if (canonical && (!tight || (prevStart >= 0 && compareRuns(key, prevStart, prevEnd - prevStart, nameStart, end - nameStart) >= 0))) {
+      canonical = false;
+    }
+    if (!canonical && segments === null) {
+      // The text so far was canonical: its segments are the pairs before this one.
+      segments = prevStart < 0 ? [] : pairsOf(key.slice(brace + 1, prevEnd));
+    }
+    if (segments !== null && !skip) segments.push(quote === nameEnd + 1 ? key.slice(nameStart, end) : `${key.slice(nameStart, nameEnd)}=${key.slice(quote, end)}`);
     prevStart = nameStart;
-    prevLen = nameLen;
+    prevEnd = end;
   }
+  // canonical: ends with `"}` right after the last pair (no trailing comma or blanks), and had at least one pair
+  if (canonical && prevStart >= 0 && prevEnd === key.length - 1) return key;
+  segments ??= prevStart < 0 ? [] : pairsOf(key.slice(brace + 1, prevEnd));
+  const name = trimBlanks(key.slice(0, brace));
+  if (segments.length === 0) return name;
+  segments.sort();
+  return `${name}{${segments.join(',')}}`;
+}
+
+/** The pairs of a canonical label text `a="x",b="y"` (no blanks, no empty values). */
+function pairsOf(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    while (text.charCodeAt(pos) !== 34) pos++; // opening quote
+    pos++;
+    while (pos < text.length) {
+      const c = text.charCodeAt(pos);
+      if (c === 92) pos += 2;
+      else if (c === 34) break;
+      else pos++;
+    }
+    pos++;
+    out.push(text.slice(start, pos));
+    pos++; // comma
+    start = pos;
+  }
+  return out;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function trimBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && isBlank(s.charCodeAt(end - 1))) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 /** Compares two runs of `s` as strings (code unit order, as Array.prototype.sort does). */
@@ -143,25 +191,27 @@ function escapeValue(v: string): string {
   return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-/** The canonical series text of a label set (the header-overridden labels left out: equal for every point). */
-function canonicalSeriesText(labels: Labels, overridden: ReadonlySet<string>): string {
-  const names = Object.keys(labels).filter((n) => n !== '__name__' && !overridden.has(n) && labels[n] !== '');
-  names.sort();
+/** seriesIdentity of a label set (points without their written text). */
+function labelsIdentity(labels: Labels, overridden: ReadonlySet<string>): string {
+  const pairs: string[] = [];
+  for (const n of Object.keys(labels)) {
+    if (n !== '__name__' && !overridden.has(n) && labels[n] !== '') pairs.push(`${n}="${escapeValue(labels[n]!)}"`);
+  }
   const name = labels['__name__'] ?? '';
-  if (names.length === 0) return name;
-  return `${name}{${names.map((n) => `${n}="${escapeValue(labels[n]!)}"`).join(',')}}`;
+  if (pairs.length === 0) return name;
+  pairs.sort();
+  return `${name}{${pairs.join(',')}}`;
 }
 
 /**
  * Throws DecodeError DUPLICATE when two points of one text body are the same series (after the header's job and
  * grouping labels override the body's), as Pushgateway refuses such a push. Compared by label set, so `x{a="1",b="2"}`
- * and `x{b="2",a="1"}` are one series; a series written in canonical form is compared by its text alone.
+ * and `x{b="2",a="1"}` are one series.
  */
 export function checkDuplicateSeries(points: readonly InputPoint[], overridden: ReadonlySet<string> = new Set(['job'])): void {
   const seen = new Set<string>();
   for (const p of points) {
-    const raw = p.key;
-    const key = raw !== undefined && isCanonicalSeriesText(raw, overridden) ? raw : canonicalSeriesText(p.labels, overridden);
+    const key = p.key !== undefined ? seriesIdentity(p.key, overridden) : labelsIdentity(p.labels, overridden);
     if (seen.has(key)) {
       throw new DecodeError(
         'PROM_RELAY_DECODE_DUPLICATE',

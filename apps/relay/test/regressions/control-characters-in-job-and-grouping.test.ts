@@ -41,7 +41,7 @@ describe('control characters in a job name or grouping value', () => {
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/^PROM_RELAY_INGEST_PATH: /);
     expect(res.text).toContain(problem);
-  });
+  }, 60_000);
 
   it('a Remote Write target with a control character in its instance: its series refused, the others written', async () => {
     const before = await topicMessageCount(testKafkaBrokers(), topic);
@@ -56,7 +56,7 @@ describe('control characters in a job name or grouping value', () => {
     expect(res.text).toMatch(/^PROM_RELAY_INGEST_LABELS: 1 series refused, 1 written/);
     expect(res.text).toContain('control character U+0000');
     expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(before + 1);
-  });
+  }, 60_000);
 
   it.each([
     ['the job header', { 'prom-relay-job': 'ab\u0000cd' }, 'prom-relay-job: the job name contains the control character U+0000'],
@@ -70,5 +70,5 @@ describe('control characters in a job name or grouping value', () => {
     expect(view).toBeInstanceOf(DecodeError);
     expect((view as DecodeError).code).toBe('PROM_RELAY_DECODE_HEADER');
     expect((view as DecodeError).message).toContain(problem);
-  });
+  }, 60_000);
 });

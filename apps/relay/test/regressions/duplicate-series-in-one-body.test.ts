@@ -40,7 +40,7 @@ describe('one series twice in a body', () => {
     const res = await send(served.url, 'PUT', '/metrics/job/dup/region/eu', TEXT, `# TYPE dup_rows_total counter\n${lines}`);
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/^PROM_RELAY_INGEST_DUPLICATE: series dup_rows_total\{.*job="dup".*\} appears more than once in the body/);
-  });
+  }, 60_000);
 
   it('nothing refused reached Kafka; different series (other values, other names) are taken', async () => {
     const ok = await send(served.url, 'PUT', '/metrics/job/dup/region/eu', TEXT, '# TYPE dup_rows_total counter\ndup_rows_total{a="1"} 1\ndup_rows_total{a="2"} 2\ndup_rows_total{a="1",b="1"} 3\n');
@@ -48,7 +48,7 @@ describe('one series twice in a body', () => {
     expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
     const view = consumerView((await readAll(topic, 1))[0]!);
     expect(view instanceof DecodeError).toBe(false);
-  });
+  }, 60_000);
 
   it('a Kafka record with a duplicate is one the consumer dead-letters as PROM_RELAY_DECODE_DUPLICATE', async () => {
     const kafkaTopic = await createTestTopic({ prefix: 'duplicates-kafka' });
@@ -61,7 +61,7 @@ describe('one series twice in a body', () => {
     expect(view).toBeInstanceOf(DecodeError);
     expect((view as DecodeError).code).toBe('PROM_RELAY_DECODE_DUPLICATE');
     expect((view as DecodeError).message).toContain('dup_rows_total{a="1",b="2",instance="h",job="dup"}');
-  });
+  }, 60_000);
 
   it('JSON lines may repeat a series: samples in order (deltas add up)', async () => {
     const kafkaTopic = await createTestTopic({ prefix: 'duplicates-json' });
@@ -71,5 +71,43 @@ describe('one series twice in a body', () => {
     ]);
     const view = consumerView((await readAll(kafkaTopic, 1))[0]!);
     expect(view instanceof DecodeError ? view.message : view.points.map((p) => p.value)).toEqual([2, 2]);
-  });
+  }, 60_000);
+});
+
+describe('series identity read from the written text', () => {
+  it('equals the identity of the parsed label set for 20,000 random spellings (order, blanks, empties, escapes, overridden labels)', async () => {
+    const { decodeExpositionText } = await import('../../src/decode/index.js');
+    const { seriesIdentity } = await import('../../src/decode/validate.js');
+    let seed = 42;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const names = ['a', 'a0', 'ab', 'b', 'job', 'g', 'z_', 'A'];
+    const values = ['', '1', 'x,y', 'q"q', 'b\\s', 'n\nl', '=', ' sp ', '}'];
+    const esc = (v: string) => v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+    const blank = () => [' ', '', '', '\t'][rnd(4)];
+    const overridden = new Set(['job', 'g']);
+    const fromLabels = (labels: Record<string, string>) => {
+      const pairs = Object.keys(labels)
+        .filter((n) => n !== '__name__' && !overridden.has(n) && labels[n] !== '')
+        .map((n) => `${n}="${esc(labels[n]!)}"`)
+        .sort();
+      return pairs.length ? `${labels['__name__']}{${pairs.join(',')}}` : labels['__name__']!;
+    };
+    const mismatches: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const chosen = names.filter(() => rnd(10) < 4);
+      for (let k = chosen.length - 1; k > 0; k--) {
+        const j = rnd(k + 1);
+        [chosen[k], chosen[j]] = [chosen[j]!, chosen[k]!];
+      }
+      const pairs = chosen.map((n) => `${blank()}${n}${blank()}=${blank()}"${esc(values[rnd(values.length)]!)}"${blank()}`);
+      const braces = chosen.length > 0 || rnd(2) === 0 ? `{${pairs.join(',')}${chosen.length > 0 && rnd(3) === 0 ? ',' : ''}}` : '';
+      const body = `m${rnd(3) === 0 ? ' ' : ''}${braces} 1\n`;
+      const p = decodeExpositionText(body, 'j', { g: 'G' })[0]!;
+      if (seriesIdentity(p.key!, overridden) !== fromLabels(p.labels)) mismatches.push(body);
+    }
+    expect(mismatches).toEqual([]);
+  }, 60_000);
 });
