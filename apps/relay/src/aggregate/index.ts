@@ -1,5 +1,7 @@
 export { PartitionAggregate } from './partition-aggregate.js';
-export type { ApplyResult, AggregateState, LimitKind, OutputMode } from './partition-aggregate.js';
+export type { ApplyResult } from './partition-aggregate.js';
+export type { LimitKind, OutputMode } from './series.js';
+export type { AggregateState } from './state.js';
 export { AGGREGATION_OUTPUTS, DEFAULT_HISTOGRAM_BUCKETS, DEFAULT_PRODUCER_LABELS } from './options.js';
 export type { AggregateLimits, AggregateOptions, AggregationOutput, AggregationRule } from './options.js';
 export { AggregateError, AGGREGATE_ERROR_CODES } from './errors.js';

@@ -1,0 +1,125 @@
+/**
+ * What ends, and the flush's view of what lives: `collect` yields one sample per active output series and ends those
+ * not fed for `seriesTtlMs` (one stale sample, then gone), contributions not fed as long, producers silent for
+ * `producerTtlMs`, and input series nothing holds any more. `endGroupGauges` is an `op: delete`.
+ */
+import type { OutputSample } from '../model.js';
+import type { ResolvedOptions } from './options.js';
+import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, recomputeLast } from './outputs.js';
+import { NEVER_FED, targetList } from './series.js';
+import type { AggregateStore, Contribution, OutputSeries, ProducerState } from './series.js';
+
+/** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
+export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number): OutputSample[] {
+  const now = nowMs - store.epoch;
+  const ttl = opts.seriesTtlMs;
+  const out: OutputSample[] = [];
+  for (const s of store.outputs.values()) {
+    if (s.lastFed === NEVER_FED) {
+      // Created for a batch whose histogram was then rejected: never shown, so it ends silently.
+      store.dropOutput(s);
+      continue;
+    }
+    if (now - s.lastFed >= ttl) {
+      emitStale(store, s, out);
+      continue;
+    }
+    const gauge = s.gauge;
+    if (gauge === null) {
+      out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
+      continue;
+    }
+    const contribs = gauge.contribs;
+    let expiredLast = false;
+    for (const c of contribs) {
+      if (now - c.lastFed >= ttl) {
+        contribs.delete(c);
+        if (c.tick === gauge.tick) expiredLast = true;
+      }
+    }
+    if (contribs.size === 0) {
+      emitStale(store, s, out);
+      continue;
+    }
+    if (s.mode === 'last') {
+      if (expiredLast) recomputeLast(s);
+      out.push({ labels: s.labels, value: s.value, combine: 'last', at: s.valueAt + store.epoch, key: s.key });
+    } else if (s.mode === 'valueHistogram') {
+      emitValueHistogram(gauge, out);
+    } else if (s.mode === 'avg') {
+      let sum = 0;
+      for (const c of contribs) sum += c.value;
+      out.push({ labels: s.labels, value: sum / contribs.size, combine: 'avg', sum, count: contribs.size, key: labelsKeyOf(s) });
+    } else {
+      out.push({ labels: s.labels, value: gaugeValue(s.mode, contribs), combine: combineOf(s.mode), key: labelsKeyOf(s) });
+    }
+  }
+  sweep(store, opts, now);
+  return out;
+}
+
+function emitStale(store: AggregateStore, s: OutputSeries, out: OutputSample[]): void {
+  const parts = s.gauge?.parts;
+  if (parts) parts.forEach((labels, i) => out.push({ labels, value: NaN, stale: true, combine: 'sum', key: s.gauge!.partKeys![i]! }));
+  else out.push({ labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) });
+  store.dropOutput(s);
+}
+
+/** Forgets expired producers, then input series no producer holds that were not fed for `seriesTtlMs`. */
+function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void {
+  const producerTtl = opts.producerTtlMs;
+  for (const p of store.producers.values()) {
+    if (now - p.lastSeen >= producerTtl) forgetProducer(store, p);
+  }
+  const ttl = opts.seriesTtlMs;
+  for (const scope of store.scopes.values()) {
+    for (const input of scope.inputs.values()) {
+      if (input.holders === 0 && now - input.lastFed >= ttl) scope.inputs.delete(input.key);
+    }
+    if (scope.inputs.size === 0) store.scopes.delete(scope.key);
+  }
+}
+
+function forgetProducer(store: AggregateStore, producer: ProducerState): void {
+  endProducerGauges(producer);
+  for (const pscope of producer.scopes.values()) {
+    for (const input of pscope.counters.keys()) input.holders--;
+  }
+  store.producers.delete(producer.id);
+}
+
+/** `op: delete`: the producer's group (job + grouping) ends; its gauges drop out, its counter totals stay. */
+export function endGroupGauges(store: AggregateStore, producer: ProducerState, scopeKey: string, producerKey: string): void {
+  const pscope = producer.scopes.get(producerKey);
+  const scope = store.scopes.get(scopeKey);
+  if (pscope === undefined || pscope.gauges === null || scope === undefined) return;
+  for (const c of pscope.gauges.values()) {
+    if (scope.inputs.get(c.input.key) !== c.input) continue; // another group of this producer
+    leaveGauges(c);
+    pscope.gauges.delete(c.input);
+    c.input.holders--;
+  }
+}
+
+/** Every gauge of the producer drops out (it expired). */
+function endProducerGauges(producer: ProducerState): void {
+  for (const pscope of producer.scopes.values()) {
+    if (pscope.gauges === null) continue;
+    for (const c of pscope.gauges.values()) {
+      leaveGauges(c);
+      c.input.holders--;
+    }
+    pscope.gauges = null;
+  }
+}
+
+function leaveGauges(c: Contribution): void {
+  if (!c.inGauges) return;
+  c.inGauges = false;
+  const targets = c.targets ?? c.input.targets;
+  if (targets === null) return;
+  for (const t of targetList(targets)) {
+    const gauge = t.gauge;
+    if (gauge !== null && gauge.contribs.delete(c) && t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * One point's value entering the state, once `apply` has resolved its input series and output targets: the
+ * producer's counter baseline turns a cumulative value into an increase, its gauge contribution takes the value, and
+ * every target output moves (outputs.ts). `feedLate` is the same for a push whose sequence number the producer
+ * already passed. Runs per point: no allocation beyond a producer's first contribution to an input.
+ */
+import { feedTarget } from './outputs.js';
+import { HAS_GAUGE, HAS_TOTAL, NEVER_FED, OutputSeries, contributionOf, targetList } from './series.js';
+import type { AggregateStore, Contribution, InputSeries, ProducerScope, Targets } from './series.js';
+
+/** A point of a push in sequence (or without one): a counter adds its increase, a gauge contribution takes the value. */
+export function feed(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number): void {
+  let increase = 0;
+  if ((input.flags & HAS_TOTAL) !== 0) {
+    const last = pscope.counters.get(input);
+    if (last === undefined) {
+      // A new producer starts at zero: its first value is all increase.
+      increase = v;
+      input.holders++;
+    } else {
+      // A drop is a reset: the new value is all increase.
+      increase = delta || v < last ? v : v - last;
+    }
+    pscope.counters.set(input, v);
+  }
+  let c: Contribution | null = null;
+  if ((input.flags & HAS_GAUGE) !== 0) {
+    c = contributionOf(pscope, input);
+    c.value = v;
+    c.lastFed = now;
+    c.tick = ++store.tick;
+    c.seq = seq;
+  }
+  input.lastFed = now;
+  if (targets instanceof OutputSeries) feedTarget(targets, c, v, increase, now);
+  else for (let j = 0; j < targets.length; j++) feedTarget(targets[j]!, c, v, increase, now);
+}
+
+/**
+ * A point of a push whose sequence number the producer already passed. Cumulative counters take only what goes
+ * beyond the baseline (a replayed value adds nothing; a push that arrived late adds what it first counted), gauges
+ * only a value newer than their own, deltas nothing (a replay cannot be told from a late one). Answers whether it
+ * changed anything.
+ */
+export function feedLate(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number): boolean {
+  if (delta) return false;
+  let increase = 0;
+  let changed = false;
+  if ((input.flags & HAS_TOTAL) !== 0) {
+    const last = pscope.counters.get(input);
+    if (last === undefined || v > last) {
+      if (last === undefined) input.holders++;
+      increase = last === undefined ? v : v - last;
+      pscope.counters.set(input, v);
+      changed = true;
+    }
+  }
+  let c: Contribution | null = null;
+  if ((input.flags & HAS_GAUGE) !== 0) {
+    const existing = pscope.gauges?.get(input);
+    if (existing === undefined || existing.seq < seq) {
+      c = contributionOf(pscope, input);
+      c.value = v;
+      c.lastFed = now;
+      c.tick = ++store.tick;
+      c.seq = seq;
+      changed = true;
+    }
+  }
+  if (!changed) return false;
+  input.lastFed = now;
+  for (const t of targetList(targets)) {
+    if (t.gauge === null) {
+      if (increase > 0 || t.lastFed === NEVER_FED) feedTarget(t, null, v, increase, now);
+    } else if (c !== null) feedTarget(t, c, v, 0, now);
+  }
+  return true;
+}

@@ -1,0 +1,105 @@
+/**
+ * Which output series an input series feeds, by name and labels: the rules that match it (VictoriaMetrics-style
+ * `<metric>:<infix><output>` names, histogram families merged part by part), else (or also, keepInput) the default
+ * output. Pure: runs when an input series is first seen, never per point.
+ */
+import type { Labels } from '@prom-relay/codec';
+import type { InputMetricType } from '../model.js';
+import { labelsKey, sortedLabelsFrom } from './labels.js';
+import type { CompiledRule } from './options.js';
+import { HAS_GAUGE, HAS_TOTAL, PER_PRODUCER } from './series.js';
+import type { InputPlan, OutputMode } from './series.js';
+
+export class Planner {
+  constructor(
+    private readonly rules: readonly CompiledRule[],
+    /** Labels that name a producer: left out of outputs (except summary quantiles) and of histogram instances. */
+    private readonly producerLabelSet: ReadonlySet<string>,
+  ) {}
+
+  /** Which output series an input label set feeds: the rules that match it, else (or also, keepInput) the default. */
+  plan(labels: Labels, family: string, type: InputMetricType, producerId: string): InputPlan {
+    const name = labels['__name__'] ?? family;
+    const plan: InputPlan = { specs: [], flags: 0 };
+    let matched = false;
+    let keepDefault = false;
+    for (const rule of this.rules) {
+      if (!rule.selector.matches(labels, name) && !(family !== name && rule.selector.matches(labels, family))) continue;
+      matched = true;
+      if (rule.keepInput) keepDefault = true;
+      const grouped: Array<[string, string]> = [];
+      if (rule.by !== undefined) {
+        for (const l of rule.by) if (labels[l] !== undefined && l !== '__name__') grouped.push([l, labels[l]!]);
+      } else if (rule.without !== undefined) {
+        for (const l of Object.keys(labels)) {
+          if (l !== '__name__' && !rule.without.has(l) && !this.producerLabelSet.has(l)) grouped.push([l, labels[l]!]);
+        }
+      }
+      for (const output of rule.outputs) {
+        if (output === 'histogram') {
+          const part = type === 'histogram' ? histogramPart(name, family) : null;
+          if (part !== null) {
+            const entries = [...grouped, ['__name__', `${family}:${rule.nameInfix}histogram${part}`] as [string, string]];
+            if (part === '_bucket' && labels['le'] !== undefined && !entries.some((e) => e[0] === 'le')) entries.push(['le', labels['le']]);
+            addSpec(plan, entries, 'total', null);
+          } else {
+            addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}histogram`]], 'valueHistogram', rule.buckets);
+          }
+        } else {
+          addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}${output}`]], output, null);
+        }
+      }
+    }
+    if (!matched || keepDefault) {
+      const entries: Array<[string, string]> = [];
+      const quantile = type === 'summary' && name !== family + '_sum' && name !== family + '_count';
+      let hasProducerLabel = false;
+      for (const l of Object.keys(labels)) {
+        if (this.producerLabelSet.has(l)) {
+          hasProducerLabel = true;
+          if (!quantile) continue;
+        }
+        entries.push([l, labels[l]!]);
+      }
+      if (quantile) {
+        // Quantiles cannot be merged: one series per producer, named by its producer label or its id.
+        plan.flags |= PER_PRODUCER;
+        if (!hasProducerLabel) entries.push(['producer', producerId]);
+        addSpec(plan, entries, 'last', null);
+      } else {
+        addSpec(plan, entries, type === 'counter' || type === 'histogram' || type === 'summary' ? 'total' : 'last', null);
+      }
+    }
+    return plan;
+  }
+
+  /** The histogram/summary instance a point belongs to (family + labels without le/quantile/producer labels). */
+  groupKeyOf(labels: Labels, family: string): string {
+    let key = family + '\u0000';
+    for (const name of Object.keys(labels).sort()) {
+      if (name === '__name__' || name === 'le' || name === 'quantile' || this.producerLabelSet.has(name)) continue;
+      key += name + '=' + JSON.stringify(labels[name]) + ',';
+    }
+    return key;
+  }
+}
+
+/** Outputs of different modes may share labels (a rule's `last` and a default gauge cannot: names differ, but be safe). */
+export function outputKey(labels: Labels, mode: OutputMode): string {
+  return mode === 'total' || mode === 'last' ? labelsKey(labels) : `${mode}\u0000${labelsKey(labels)}`;
+}
+
+function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: OutputMode, buckets: number[] | null): void {
+  const labels = sortedLabelsFrom(entries);
+  const key = outputKey(labels, mode);
+  if (plan.specs.some((s) => s.key === key)) return;
+  plan.specs.push({ key, labels, mode, buckets });
+  plan.flags |= mode === 'total' ? HAS_TOTAL : HAS_GAUGE;
+}
+
+/** `_bucket`, `_sum` or `_count` when `name` is that part of histogram `family`. */
+function histogramPart(name: string, family: string): string | null {
+  if (name.length <= family.length || !name.startsWith(family)) return null;
+  const suffix = name.slice(family.length);
+  return suffix === '_bucket' || suffix === '_sum' || suffix === '_count' ? suffix : null;
+}

@@ -1,0 +1,197 @@
+/**
+ * The state model of a partition aggregate: what is kept per output series, per input series, per producer, and the
+ * tables that hold them (`AggregateStore`). Plain classes with fixed fields (the hot paths see one shape each); the
+ * logic that changes them lives in feed.ts (values in), expiry.ts (what ends), outputs.ts (output values).
+ */
+import type { Labels } from '@prom-relay/codec';
+import type { InputMetricType } from '../model.js';
+import { labelsKey, ownString } from './labels.js';
+
+/** How an output series turns its inputs into one value. */
+export type OutputMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg' | 'count' | 'valueHistogram';
+
+export type LimitKind = 'maxSeries' | 'maxSeriesPerJob' | 'maxLabelsPerSeries' | 'maxLabelValueLength';
+
+export const GAUGE_MODES: ReadonlySet<OutputMode> = new Set(['last', 'sum', 'min', 'max', 'avg', 'count', 'valueHistogram']);
+/** `lastFed` of an output series created but not fed yet (its batch was then rejected). */
+export const NEVER_FED = -Infinity;
+
+/** Input flags. */
+export const HAS_TOTAL = 1;
+export const HAS_GAUGE = 2;
+/** Summary quantiles: each producer gets its own output series, so targets live on the producer's contribution. */
+export const PER_PRODUCER = 4;
+
+/** What a gauge-mode output keeps: its live contributions. */
+export class GaugeState {
+  /** Update order of the contribution the `last` value came from. */
+  tick = 0;
+  readonly contribs = new Set<Contribution>();
+  /** valueHistogram: `labelsKey` of each part. */
+  readonly partKeys: string[] | null;
+  constructor(
+    /** valueHistogram: label sets of `_bucket`..., `_sum`, `_count`. */
+    readonly parts: Labels[] | null,
+    readonly buckets: number[] | null,
+  ) {
+    this.partKeys = parts === null ? null : parts.map((p) => labelsKey(p));
+  }
+}
+
+/** One output series: what the flush sends. */
+export class OutputSeries {
+  dropped = false;
+  /** total: running total; last: the latest value. */
+  value = 0;
+  /** last: when `value` was applied (relative time, like lastFed). */
+  valueAt = 0;
+  /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
+  stateIndex = -1;
+  constructor(
+    readonly key: string,
+    readonly labels: Labels,
+    readonly mode: OutputMode,
+    readonly job: string,
+    public lastFed: number,
+    readonly gauge: GaugeState | null,
+  ) {}
+}
+
+/** One output series (the common case, no array) or several. */
+export type Targets = OutputSeries | OutputSeries[];
+
+/**
+ * One input series of a scope (job + grouping labels other than producer labels): shared by every producer of that
+ * scope; what is per producer (counter baselines, gauge values) lives in the producer's state.
+ */
+export class InputSeries {
+  targets: Targets | null = null;
+  /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
+  holders = 0;
+  lastFed = 0;
+  /** Position in the last `toState`; every live input gets one there. */
+  stateIndex = -1;
+  constructor(
+    readonly key: string,
+    readonly family: string,
+    readonly type: InputMetricType,
+    readonly flags: number,
+    /** Histogram/summary instance (family + labels without le/quantile/producer labels) for atomic rejection. */
+    readonly groupKey: string | null,
+  ) {}
+}
+
+/** One producer's gauge value for one input series. */
+export class Contribution {
+  value = 0;
+  /** sequence number of the push the value came from (-1: none) */
+  seq = -1;
+  lastFed = 0;
+  tick = 0;
+  inGauges = false;
+  /** PER_PRODUCER inputs: this producer's own output series. */
+  targets: Targets | null = null;
+  constructor(
+    readonly owner: ProducerScope,
+    readonly input: InputSeries,
+  ) {}
+}
+
+/** A producer's state under one set of producer-label values (almost always one per producer). */
+export class ProducerScope {
+  /** Last cumulative value per counter-like input: the baseline of the next increase. */
+  readonly counters = new Map<InputSeries, number>();
+  gauges: Map<InputSeries, Contribution> | null = null;
+  constructor(
+    readonly producer: ProducerState,
+    readonly key: string,
+  ) {}
+}
+
+export class ProducerState {
+  lastSeq = -1;
+  readonly scopes = new Map<string, ProducerScope>();
+  constructor(
+    readonly id: string,
+    readonly job: string,
+    public lastSeen: number,
+  ) {}
+}
+
+/** Input series of one job + grouping label set, looked up by the point key. */
+export interface Scope {
+  readonly key: string;
+  readonly inputs: Map<string, InputSeries>;
+}
+
+/** An output series an input feeds, before it exists (see plan.ts). */
+export interface OutputSpec {
+  key: string;
+  labels: Labels;
+  mode: OutputMode;
+  buckets: number[] | null;
+}
+
+export interface InputPlan {
+  specs: OutputSpec[];
+  flags: number;
+}
+
+/**
+ * The tables of one partition aggregate. Internal: `PartitionAggregate` is the public face; apply, collect and
+ * toState/fromState (state.ts) work on these.
+ */
+export class AggregateStore {
+  readonly outputs = new Map<string, OutputSeries>();
+  readonly scopes = new Map<string, Scope>();
+  readonly producers = new Map<string, ProducerState>();
+  readonly seriesPerJob = new Map<string, number>();
+  /** Update order of gauge contributions: which one a `last` output took its value from. */
+  tick = 0;
+  /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
+  readonly epoch = Date.now();
+
+  scopeOf(key: string): Scope {
+    let scope = this.scopes.get(key);
+    if (scope === undefined) {
+      scope = { key: ownString(key), inputs: new Map() };
+      this.scopes.set(scope.key, scope);
+    }
+    return scope;
+  }
+
+  addOutput(series: OutputSeries): void {
+    this.outputs.set(series.key, series);
+    this.seriesPerJob.set(series.job, (this.seriesPerJob.get(series.job) ?? 0) + 1);
+  }
+
+  dropOutput(series: OutputSeries): void {
+    series.dropped = true;
+    this.outputs.delete(series.key);
+    const left = (this.seriesPerJob.get(series.job) ?? 1) - 1;
+    if (left <= 0) this.seriesPerJob.delete(series.job);
+    else this.seriesPerJob.set(series.job, left);
+  }
+}
+
+/** The producer's contribution to `input`, created (and counted as a holder of the input) on first use. */
+export function contributionOf(pscope: ProducerScope, input: InputSeries): Contribution {
+  const gauges = (pscope.gauges ??= new Map());
+  let c = gauges.get(input);
+  if (c === undefined) {
+    c = new Contribution(pscope, input);
+    gauges.set(input, c);
+    input.holders++;
+  }
+  return c;
+}
+
+export function hasDropped(targets: Targets): boolean {
+  if (targets instanceof OutputSeries) return targets.dropped;
+  for (let i = 0; i < targets.length; i++) if (targets[i]!.dropped) return true;
+  return false;
+}
+
+export function targetList(targets: Targets): OutputSeries[] {
+  return targets instanceof OutputSeries ? [targets] : targets;
+}
