@@ -362,6 +362,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
     connectionTimeout: k.connection_timeout,
     requestTimeout: k.request_timeout,
     logger: logger.child({ stage: 'kafka' }),
+    ...(k.topic_replication_factor ? { topicReplicationFactor: k.topic_replication_factor } : {}),
     ssl: { enabled: k.ssl.enabled, caFile: k.ssl.ca_file, certFile: k.ssl.cert_file, keyFile: k.ssl.key_file, rejectUnauthorized: k.ssl.reject_unauthorized },
     ...(k.sasl ? { sasl: { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password ?? '' } } : {}),
   });

@@ -30,6 +30,8 @@ export interface KafkaConnectionOptions {
   connectionTimeout?: number;
   requestTimeout?: number;
   logger?: Logger;
+  /** replication factor of every topic ensureTopic creates without its own; default: the broker's */
+  topicReplicationFactor?: number;
 }
 
 function tlsOptions(ssl: NonNullable<KafkaConnectionOptions['ssl']>): ConnectionOptions {
@@ -245,6 +247,7 @@ class KafkajsAdmin implements RelayAdmin {
     private readonly admin: Admin,
     private readonly brokers: string,
     private readonly logger: Logger | undefined,
+    private readonly replicationFactor = -1,
   ) {}
 
   async ensureTopic(name: string, spec: TopicSpec): Promise<void> {
@@ -265,7 +268,7 @@ class KafkajsAdmin implements RelayAdmin {
       try {
         await this.admin.createTopics({
           waitForLeaders: true,
-          topics: [{ topic: name, numPartitions: spec.partitions ?? 1, replicationFactor: spec.replicationFactor ?? -1, configEntries }],
+          topics: [{ topic: name, numPartitions: spec.partitions ?? 1, replicationFactor: spec.replicationFactor ?? this.replicationFactor, configEntries }],
         });
       } catch (err) {
         // Two relays starting together race to create the topic (or a retry follows a lost answer): "exists" is success.
@@ -370,7 +373,7 @@ export function connectKafka(opts: KafkaConnectionOptions): KafkaConnection {
     admin: async () => {
       const admin = kafka.admin();
       await connect('connect the admin client', () => admin.connect());
-      return new KafkajsAdmin(admin, brokers, opts.logger);
+      return new KafkajsAdmin(admin, brokers, opts.logger, opts.topicReplicationFactor);
     },
   };
 }

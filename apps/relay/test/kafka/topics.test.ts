@@ -42,6 +42,18 @@ describe('RelayAdmin topics', () => {
     expect(await admin.missingTopics([name, testTopicName('nope')])).toHaveLength(1);
   });
 
+  it('creates topics with the replication factor of the connection, and fails at once (naming the brokers) when the cluster cannot have it', async () => {
+    const strict = await connectKafka({ brokers: testKafkaBrokers(), clientId: 'relay-topics-rf', logger, topicReplicationFactor: 2 }).admin();
+    const started = Date.now();
+    const err = await strict.ensureTopic(testTopicName('rf'), { partitions: 1 }).catch((e: unknown) => e);
+    await strict.disconnect();
+    // One broker: replication factor 2 is refused for good, not retried for the start-up deadline.
+    expect(err).toMatchObject({ code: 'PROM_RELAY_KAFKA_TOPIC' });
+    expect(String((err as Error).message)).toContain(`brokers ${testKafkaBrokers().join(',')}`);
+    expect(String((err as Error).message)).toMatch(/replication/i);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
   it('InputTopics creates missing topics with the given partitions, or waits for them and names them', async () => {
     const created = testTopicName('in');
     await new InputTopics({ admin, topics: [created], create: { partitions: 3 } }).ensure();
