@@ -23,10 +23,12 @@ export async function serveIngest(options: IngestOptions): Promise<ServedIngest>
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
+    close: async () => {
+      await new Promise<void>((r) => {
         server.closeAllConnections();
         server.close(() => r());
-      }),
+      });
+      await ingest.close();
+    },
   };
 }
