@@ -59,6 +59,20 @@ const ROUTINE_MESSAGES = [
 /** ensureTopic retries and reports its own failures: kafkajs's line about them (often "exists" after a retry) adds nothing. */
 const OWN_REPORTED = /^Response CreateTopics\b/;
 
+/** Errors that mean "not yet": a starting cluster, a moving leader or coordinator, a rebalance. */
+const ROUTINE_ERRORS = [
+  /coordinator is loading/i,
+  /coordinator is not available/i,
+  /not the correct coordinator/i,
+  /does not host this topic-partition/i,
+  /no leader for this topic-partition|leader election/i,
+  /There is no leader/i,
+  /group is rebalancing/i,
+  /not the leader for that topic-partition/i,
+  /not the controller/i,
+  /not enough replicas/i,
+];
+
 /** kafkajs's level for a line, or a lower one when the line is routine (a retried "not yet" answer). */
 export function relayLevel(level: number, message: string, fields: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
   const mapped = LEVELS[level] ?? 'info';
@@ -74,19 +88,6 @@ export function relayLevel(level: number, message: string, fields: Record<string
   }
   return mapped;
 }
-
-const ROUTINE_ERRORS = [
-  /coordinator is loading/i,
-  /coordinator is not available/i,
-  /not the correct coordinator/i,
-  /does not host this topic-partition/i,
-  /no leader for this topic-partition|leader election/i,
-  /There is no leader/i,
-  /group is rebalancing/i,
-  /not the leader for that topic-partition/i,
-  /not the controller/i,
-  /not enough replicas/i,
-];
 
 /** kafkajs logs through the relay's pino logger, one JSON line each; routine start-up lines at debug. */
 function logCreator(logger: Logger | undefined) {
