@@ -6,7 +6,8 @@
 // broker and Prometheus: before, after, before, after.
 // Run: node --conditions=@prom-relay/source --import tsx --expose-gc bench/relay.ts   (prints one markdown section)
 // Options: BENCH_PARTS=ingest,flush,mem (default all); BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every relay
-// child of the current tree there (stopped with SIGTERM so the profile is written).
+// child of the current tree to <dir>/<its input topic>/ (stopped with SIGTERM so the profile is written); summarise
+// them with `node bench/cpuprofile-top.mjs <dir>/<topic>/*.cpuprofile`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -120,6 +121,14 @@ interface Env {
   brokerPid: number | undefined;
 }
 
+/** Running relays by URL: a failed scrape says whether the relay died. */
+const children = new Map<string, RelayChild>();
+/** After a failed part or at the end: no relay left running to take CPU from the next measurement. */
+function killAll(): void {
+  for (const r of children.values()) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  children.clear();
+}
+
 interface RelayChild {
   child: ChildProcess;
   url: string;
@@ -147,7 +156,7 @@ async function startRelay(env: Env, checkout: Checkout, topic: string, flushInte
       log: { level: 'info' },
     }),
   );
-  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR!, topic)}`] : [];
   const child = spawn(process.execPath, ['--conditions=@prom-relay/source', '--import', 'tsx', ...prof, join(checkout.root, 'apps/relay/src/cli.ts'), 'run', '--config', file], {
     cwd: checkout.root,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -175,14 +184,20 @@ async function startRelay(env: Env, checkout: Checkout, topic: string, flushInte
     const restored = logs.filter((l) => l.msg === 'partition restored');
     if (started && restored.length >= PARTITIONS + Number(stage?.partitions ?? 0)) {
       const restoredAt = Math.max(...restored.map((l) => Number(l.time)));
-      return { child, url: String(started.url), pid: child.pid!, logs, restoredAt, profiled: profile, repartition: stage !== undefined };
+      const relay = { child, url: String(started.url), pid: child.pid!, logs, restoredAt, profiled: profile, repartition: stage !== undefined };
+      children.set(relay.url, relay);
+      return relay;
     }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`relay did not start: ${JSON.stringify(logs.slice(-3))}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`relay did not start: ${JSON.stringify(logs.slice(-3))}`);
+    }
     await sleep(20);
   }
 }
 
 function stop(r: RelayChild): Promise<void> {
+  children.delete(r.url);
   return new Promise((res) => {
     if (r.child.exitCode !== null) return res();
     r.child.once('exit', () => res());
@@ -215,8 +230,22 @@ interface MetricSample {
   labels: Record<string, string>;
   value: number;
 }
+/** The relay's /metrics; a refused or reset connection is retried a few times (a busy machine), a dead relay is named. */
 async function scrape(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) })).text();
+    } catch (err) {
+      const child = children.get(url);
+      if (child && child.child.exitCode !== null) {
+        throw new Error(`the relay exited (code ${child.child.exitCode}, signal ${child.child.signalCode}); last log lines: ${JSON.stringify(child.logs.slice(-3))}`);
+      }
+      if (child && child.child.signalCode !== null) throw new Error(`the relay was killed (${child.child.signalCode}); last log lines: ${JSON.stringify(child.logs.slice(-3))}`);
+      if (attempt >= 5) throw err;
+      log(`scrape ${url}: ${(err as Error).message} (${String((err as Error).cause ?? '')}); retrying`);
+      await sleep(1000 * attempt);
+    }
+  }
 }
 function samplesOf(text: string, name: string): MetricSample[] {
   const out: MetricSample[] = [];
@@ -488,23 +517,36 @@ interface RunFigures {
   mem?: MemFigures;
 }
 
-async function runAll(env: Env, checkout: Checkout, tag: string, profile: boolean): Promise<RunFigures> {
+/** One part of a run; a failure is logged and noted in the section, and the other parts still run. */
+async function part<T>(what: string, failures: string[], fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    log(`${what} failed: ${err instanceof Error ? (err.stack ?? msg) : msg}`);
+    failures.push(`${what}: ${msg.slice(0, 300)}`);
+    killAll();
+    return undefined;
+  }
+}
+
+async function runAll(env: Env, checkout: Checkout, tag: string, profile: boolean, failures: string[]): Promise<RunFigures> {
   const out: RunFigures = { ingest: {} };
+  const what = (p: string) => `round ${tag.slice(1, tag.indexOf('v'))}, ${checkout.label}, ${p}`;
   if (PARTS.has('ingest')) {
     for (const placement of ['emitter', 'home'] as const) {
-      const f = await ingestRun(env, checkout, tag, placement, profile);
+      const f = await part(what(`ingest (${placement})`), failures, () => ingestRun(env, checkout, tag, placement, profile));
+      if (!f) continue;
       out.ingest[placement] = f;
       log(`${tag} ${checkout.label} ingest (${placement}): ${fmt(f.samplesPerSec)} samples/s, ${f.cpuPerM.toFixed(3)} relay CPU-s/M (broker ${f.brokerCpuPerM.toFixed(3)}); to Prometheus ${fmt(f.sinkSamplesPerSec)} samples/s, ${f.sinkCpuPerM.toFixed(3)} CPU-s/M (broker ${f.sinkBrokerCpuPerM.toFixed(3)}); forwarded ${f.forwarded} of ${f.messages}, partials ${f.partialsPublished}, flushes ${f.flushes}, series ${f.outSeries}`);
     }
   }
-  if (PARTS.has('flush')) {
-    const f = (out.flush = await flushRun(env, checkout, tag, profile));
+  const f = PARTS.has('flush') ? (out.flush = await part(what('flush'), failures, () => flushRun(env, checkout, tag, profile))) : undefined;
+  if (f) {
     log(`${tag} ${checkout.label} flush ${f.series}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B`);
   }
-  if (PARTS.has('mem')) {
-    const f = (out.mem = await memRun(env, checkout, tag));
-    log(`${tag} ${checkout.label} RSS per series at ${f.series}: ${fmt(f.rssPerSeries)} B`);
-  }
+  const m = PARTS.has('mem') ? (out.mem = await part(what(`${fmt(BIG)} series`), failures, () => memRun(env, checkout, tag))) : undefined;
+  if (m) log(`${tag} ${checkout.label} RSS per series at ${m.series}: ${fmt(m.rssPerSeries)} B`);
   return out;
 }
 
@@ -537,10 +579,11 @@ async function main(): Promise<void> {
   const env: Env = { kafka, prom, admin, brokerPid: findPid('java', 'kafka.Kafka', dirname(kafka.logFile)) };
   const runs = new Map<Checkout, RunFigures[]>(checkouts.map((c) => [c, []]));
   const rows: string[] = [];
+  const failures: string[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, c] of checkouts.entries()) {
-        runs.get(c)!.push(await runAll(env, c, `r${round}v${i}`, PROFILE_DIR !== undefined && c === current));
+        runs.get(c)!.push(await runAll(env, c, `r${round}v${i}`, PROFILE_DIR !== undefined && c === current, failures));
       }
     }
     const ingest = ingestMessages('peer', 'emitter').messages;
@@ -550,7 +593,11 @@ async function main(): Promise<void> {
     const peer1m = PARTS.has('mem') ? await promClientBytesPerSeries(BIG) : Number.NaN;
     log(`peers: in-process ${fmt(ceiling)} samples/s, prometheus-remote-write ${FLUSH_SERIES} series ${peerFlush.toFixed(3)} s, prom-client RSS/series ${fmt(peer100k)} / ${fmt(peer1m)} B`);
     rows.push(...section(checkouts, runs, kafka.version, { ceiling, peerFlush, peer100k, peer1m }));
+    if (failures.length) rows.push('', 'Parts that failed in this run (their cells hold the other rounds only):', ...failures.map((f) => `- ${f}`));
+    // Nothing measured at all: a failure for bench/run.mjs, which then keeps the last good figures.
+    if ([...runs.values()].flat().every((r) => !r.flush && !r.mem && Object.keys(r.ingest).length === 0)) throw new Error('every part failed');
   } finally {
+    killAll();
     await admin.disconnect().catch(() => undefined);
     await Promise.allSettled([kafka.stop(), prom.stop()]);
   }
