@@ -60,46 +60,17 @@ async function run(config: RelayConfig, role: RelayRole): Promise<number> {
   const logger = createLogger(config);
   // Loaded on demand: check-config needs neither Kafka nor the pipeline.
   const { startRelayRole } = await import('./pipeline.js');
-  const workers = role === 'ingest' ? config.ingest.workers : 1;
-  let opts = {};
-  if (role === 'ingest' && workers > 1) {
-    const { answerCollects, gatherFromPrimary, runIngestPrimary } = await import('./roles/ingest-cluster.js');
+  if (role === 'ingest' && config.ingest.workers > 1) {
+    const { runIngestPrimary, startIngestWorker } = await import('./roles/ingest-cluster.js');
     if (cluster.isPrimary) {
-      return runIngestPrimary({ workers, logger, shutdownTimeoutMs: config.shutdown.timeout, host: config.server.host });
+      return runIngestPrimary({ workers: config.ingest.workers, logger, shutdownTimeoutMs: config.shutdown.timeout, host: config.server.host });
     }
-    // A worker: it dies with its primary (the IPC channel closes when the primary goes).
-    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-    opts = { worker: Number(process.env.PROM_RELAY_INGEST_WORKER ?? cluster.worker?.id ?? 0), metricsText: () => gatherFromPrimary('metrics'), statusSnapshot: () => gatherFromPrimary('status') };
-    const ready = startRelayRoleAndAnswer(startRelayRole, config, logger, opts, answerCollects);
-    return lifecycle(ready, config, logger);
+    return lifecycle(startIngestWorker((opts) => startRelayRole(config, logger, 'ingest', opts)), config, logger);
   }
-  return lifecycle(startRelayRole(config, logger, role, opts), config, logger);
+  return lifecycle(startRelayRole(config, logger, role), config, logger);
 }
 
 type Started = Awaited<ReturnType<typeof import('./pipeline.js').startRelayRole>>;
-
-/** An ingest worker answers the primary's collect requests with its own metrics and status once it runs. */
-async function startRelayRoleAndAnswer(
-  start: typeof import('./pipeline.js').startRelayRole,
-  config: RelayConfig,
-  logger: Logger,
-  opts: Parameters<typeof import('./pipeline.js').startRelayRole>[3],
-  answer: typeof import('./roles/ingest-cluster.js').answerCollects,
-): Promise<Started> {
-  let relay: Started | undefined;
-  answer({
-    metrics: async () => {
-      if (!relay) throw new Error('starting');
-      return relay.metrics.registry.getMetricsAsJSON();
-    },
-    status: () => {
-      if (!relay) throw new Error('starting');
-      return relay.snapshot();
-    },
-  });
-  relay = await start(config, logger, 'ingest', opts);
-  return relay;
-}
 
 /** Runs a started relay until SIGTERM/SIGINT (orderly stop, bounded by shutdown.timeout) or until it cannot go on. */
 async function lifecycle(starting: Promise<Started>, config: RelayConfig, logger: Logger): Promise<number> {

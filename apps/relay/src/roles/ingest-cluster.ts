@@ -165,8 +165,37 @@ export function runIngestPrimary(o: IngestPrimaryOptions): Promise<number> {
   });
 }
 
+/** What a worker's relay offers the primary. */
+export interface WorkerRelay {
+  metrics: { registry: Registry };
+  snapshot(): StatusSnapshot;
+}
+
+/**
+ * Starts an ingest worker: its /metrics and status page answer for every worker (through the primary), it answers the
+ * primary's collect requests with its own, and it stops when its primary is gone (the IPC channel closes).
+ */
+export async function startIngestWorker<R extends WorkerRelay>(
+  start: (opts: { worker: number; metricsText: () => Promise<string>; statusSnapshot: () => Promise<StatusSnapshot> }) => Promise<R>,
+): Promise<R> {
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  let relay: R | undefined;
+  answerCollects({
+    metrics: async () => {
+      if (!relay) throw new Error('still starting');
+      return relay.metrics.registry.getMetricsAsJSON();
+    },
+    status: () => {
+      if (!relay) throw new Error('still starting');
+      return relay.snapshot();
+    },
+  });
+  relay = await start({ worker: Number(process.env.PROM_RELAY_INGEST_WORKER ?? 0), metricsText: () => gatherFromPrimary('metrics'), statusSnapshot: () => gatherFromPrimary('status') });
+  return relay;
+}
+
 /** The worker's side: answers the primary's collect requests with this worker's metrics or status. */
-export function answerCollects(local: { metrics(): Promise<unknown>; status(): unknown }): void {
+function answerCollects(local: { metrics(): Promise<unknown>; status(): unknown }): void {
   process.on('message', (m: unknown) => {
     if (!isMessage(m) || m.type !== COLLECT || !process.send) return;
     const send = process.send.bind(process);

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { StatusSnapshot } from '../../src/status/index.js';
 import { Ledger, orderViolations, settledTotals, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
@@ -125,6 +126,11 @@ it('keeps answering 2xx to every push while the aggregator is SIGKILLed and rest
   expect(metrics).toMatch(/^prom_relay_build_info\{[^}]*\} 1$/m);
   const workers = new Set(ingest.logs.filter((l) => l.msg === 'ingest worker started').map((l) => l.worker));
   expect(workers.size).toBe(2);
+  // So does its status: the jobs of both workers, every acknowledged push once; no partition (it consumes nothing).
+  const status = (await (await fetch(`${ingest.url}/api/v1/status`)).json()) as StatusSnapshot;
+  expect(status).toMatchObject({ role: 'ingest', workers: 2, partitions: null, flushes: null, deadLetters: null });
+  expect(status.jobs.rows.map((j) => j.job).sort()).toEqual(['roles-a', 'roles-b', 'roles-c']);
+  expect(status.jobs.rows.reduce((n, j) => n + j.pushes, 0)).toBe(outcomes.length);
 
   expect(await stopRelay(aggregator)).toBe(0);
   expect(await stopRelay(ingest)).toBe(0);
