@@ -130,7 +130,7 @@ async function checkRelayService(svc: Service): Promise<Record<string, unknown>>
     const shutdown = svc.logs.findIndex((l) => l.msg === 'shutting down');
     expect(shutdown, out).toBeGreaterThanOrEqual(0);
     expect(svc.logs.slice(shutdown).filter((l) => Number(l.level) >= 50), out).toEqual([]);
-    expect(svc.logs.at(-1)?.msg, out).toBe('relay stopped');
+    expect(svc.logs.some((l) => l.msg === 'relay stopped'), out).toBe(true);
   }
 }
 
