@@ -1,6 +1,8 @@
 // @prom-relay/relay: the service (bin `prom-relay`) and its stages, for embedding and tests.
-export { startRelay, aggregateOptions } from './pipeline.js';
-export type { Relay } from './pipeline.js';
+export { startRelay, startIngest, startAggregator, aggregateOptions } from './pipeline.js';
+export type { Relay, RelayRole } from './pipeline.js';
+export { renderStatusPage, StatusRecorder } from './status/index.js';
+export type { StatusSnapshot } from './status/index.js';
 export { main } from './cli.js';
 export type { CliIo } from './cli.js';
 export { loadConfig, maskConfig, formatConfig, parseDuration, relayConfigSchema, ENV_PREFIX } from './config/index.js';

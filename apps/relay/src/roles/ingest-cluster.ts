@@ -5,6 +5,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { RateLimitedLog } from '../log/index.js';
 import { mergeSnapshots, type StatusSnapshot } from '../status/index.js';
 
 type Kind = 'metrics' | 'status';
@@ -44,6 +45,7 @@ function isMessage(m: unknown): m is Message {
  */
 export function runIngestPrimary(o: IngestPrimaryOptions): Promise<number> {
   const { logger } = o;
+  const slow = new RateLimitedLog(logger);
   const registry = new Registry();
   const restarts = new Counter({ name: 'prom_relay_ingest_worker_restarts_total', help: 'Ingest workers forked again after one exited unexpectedly.', registers: [registry] });
   new Gauge({
@@ -77,7 +79,7 @@ export function runIngestPrimary(o: IngestPrimaryOptions): Promise<number> {
     });
     pending.delete(id);
     const missing = [...expected].filter((w) => !answers.has(w));
-    if (missing.length > 0) logger.warn({ kind, missing }, 'ingest workers did not answer in time: left out of this answer');
+    if (missing.length > 0) slow.warn(`collect:${kind}`, { kind, missing }, 'ingest workers did not answer in time: left out of this answer');
     return { answers: [...answers.values()], missing };
   };
 
