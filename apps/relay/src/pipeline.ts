@@ -422,7 +422,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
 
     await Promise.all(stages.map((s) => s.start()));
     if (opts.worker === undefined) logger.info({ owner, role, url: server.url, topics: k.topics, group: k.group_id }, 'relay started');
-    else logger.info({ owner, role, worker: opts.worker, url: server.url }, 'ingest worker started');
+    else logger.info({ owner, role, worker: opts.worker, pid: process.pid, url: server.url }, 'ingest worker started');
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
