@@ -59,6 +59,7 @@ export function aggregateOptions(config: RelayConfig): AggregateOptions {
   const agg = config.aggregation;
   return {
     seriesTtlMs: agg.series_ttl,
+    counterTtlMs: agg.counter_ttl,
     producerTtlMs: agg.producer_ttl,
     ...(agg.producer_labels ? { producerLabels: agg.producer_labels } : {}),
     limits: {

@@ -1,32 +1,41 @@
 /**
  * What ends, and the flush's view of what lives: `collect` yields one sample per active output series and ends those
- * not fed for `seriesTtlMs` (one stale sample, then gone), contributions not fed as long, producers silent for
- * `producerTtlMs`, and input series nothing holds any more. `endGroupGauges` is an `op: delete`.
+ * not fed for `seriesTtlMs` (totals: `counterTtlMs`; one stale sample, then gone), contributions not fed for
+ * `seriesTtlMs`, producers silent for `producerTtlMs`, and input series nothing holds any more. `endGroupGauges` is
+ * an `op: delete` of one group, `endJob` one of a whole job (no grouping labels).
  */
 import type { OutputSample } from '../model.js';
 import type { ResolvedOptions } from './options.js';
 import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, recomputeLast } from './outputs.js';
 import { NEVER_FED, targetList } from './series.js';
-import type { AggregateStore, Contribution, OutputSeries, ProducerState } from './series.js';
+import type { AggregateStore, Contribution, InputSeries, OutputSeries, ProducerState } from './series.js';
 
 /** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
 export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number): OutputSample[] {
   const now = nowMs - store.epoch;
   const ttl = opts.seriesTtlMs;
+  const counterTtl = opts.counterTtlMs;
   const out: OutputSample[] = [];
+  if (store.ended.length > 0) {
+    // Ended by a whole-job delete: the stale sample goes first, so an owner sees the end before a new run's value.
+    for (const s of store.ended) out.push({ labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) });
+    store.ended = [];
+  }
   for (const s of store.outputs.values()) {
     if (s.lastFed === NEVER_FED) {
       // Created for a batch whose histogram was then rejected: never shown, so it ends silently.
       store.dropOutput(s);
       continue;
     }
-    if (now - s.lastFed >= ttl) {
-      emitStale(store, s, out);
-      continue;
-    }
     const gauge = s.gauge;
     if (gauge === null) {
-      out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
+      // A total (counter, histogram part, summary _sum/_count): kept and flushed until not fed for counterTtlMs.
+      if (now - s.lastFed >= counterTtl) emitStale(store, s, out);
+      else out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
+      continue;
+    }
+    if (now - s.lastFed >= ttl) {
+      emitStale(store, s, out);
       continue;
     }
     const contribs = gauge.contribs;
@@ -98,6 +107,44 @@ export function endGroupGauges(store: AggregateStore, producer: ProducerState, s
     leaveGauges(c);
     pscope.gauges.delete(c.input);
     c.input.holders--;
+  }
+}
+
+/** True for the grouping of a whole-job delete: `DELETE /metrics/job/<job>` with no grouping labels. */
+export function isWholeJob(grouping: Readonly<Record<string, string>>): boolean {
+  for (const _ in grouping) return false;
+  return true;
+}
+
+/**
+ * A whole-job delete: every default output series labelled with the job ends (one stale sample at the next collect),
+ * counters included, and every producer's gauge contributions to the job's input series leave (rule outputs over
+ * gauges drop them). Rule outputs are not ended: they may combine several jobs. Counter baselines stay, so a producer
+ * that goes on pushing counts only what it adds after the end, in the new default series and in rule totals alike.
+ */
+export function endJob(store: AggregateStore, job: string): void {
+  for (const s of store.outputs.values()) {
+    if (s.rule || s.labels['job'] !== job) continue;
+    store.dropOutput(s);
+    if (s.lastFed !== NEVER_FED) store.ended.push(s);
+  }
+  const prefix = job + '\u0000';
+  const inputs = new Set<InputSeries>();
+  for (const scope of store.scopes.values()) {
+    if (scope.key !== job && !scope.key.startsWith(prefix)) continue;
+    for (const input of scope.inputs.values()) inputs.add(input);
+  }
+  if (inputs.size === 0) return;
+  for (const p of store.producers.values()) {
+    for (const pscope of p.scopes.values()) {
+      if (pscope.gauges === null) continue;
+      for (const c of pscope.gauges.values()) {
+        if (!inputs.has(c.input)) continue;
+        leaveGauges(c);
+        pscope.gauges.delete(c.input);
+        c.input.holders--;
+      }
+    }
   }
 }
 

@@ -35,6 +35,12 @@ export interface AggregateOptions {
   rules: AggregationRule[];
   /** An output series not fed for this long comes out once with a staleness marker and is dropped. */
   seriesTtlMs: number;
+  /**
+   * The same for counter-like outputs (`total` mode: counters, histogram buckets/_sum/_count, summary _sum/_count, rule
+   * `total` and `histogram` over histograms): kept, and flushed, this long after their last feed, so a total outlives
+   * the gap between the runs of an hourly or daily job. Default `seriesTtlMs`.
+   */
+  counterTtlMs?: number;
   /** A producer not heard from for this long is forgotten: its gauges drop out, its counter baselines and last seq go. */
   producerTtlMs: number;
   /** Labels that name a producer and are removed from output series; default `['instance']`. */
@@ -59,6 +65,7 @@ export interface CompiledRule {
 export interface ResolvedOptions {
   rules: CompiledRule[];
   seriesTtlMs: number;
+  counterTtlMs: number;
   producerTtlMs: number;
   producerLabels: string[];
   limits: Required<AggregateLimits>;
@@ -95,6 +102,7 @@ export function resolveOptions(opts: AggregateOptions): ResolvedOptions {
   );
   return {
     seriesTtlMs: positive(opts.seriesTtlMs, 'seriesTtlMs'),
+    counterTtlMs: opts.counterTtlMs === undefined ? positive(opts.seriesTtlMs, 'seriesTtlMs') : positive(opts.counterTtlMs, 'counterTtlMs'),
     producerTtlMs: positive(opts.producerTtlMs, 'producerTtlMs'),
     producerLabels,
     shareInputs,

@@ -5,7 +5,7 @@
  * work on the same tables (`AggregateStore`, series.ts).
  */
 import type { IngestBatch, InputPoint, OutputSample } from '../model.js';
-import { collectOutputs, endGroupGauges } from './expiry.js';
+import { collectOutputs, endGroupGauges, endJob, isWholeJob } from './expiry.js';
 import { feed, feedLate } from './feed.js';
 import { intern, labelsKey, ownString, ownedSortedLabels } from './labels.js';
 import { resolveOptions } from './options.js';
@@ -74,6 +74,11 @@ export class PartitionAggregate {
       invalid: 0,
       limitHits: { maxSeries: 0, maxSeriesPerJob: 0, maxLabelsPerSeries: 0, maxLabelValueLength: 0 },
     };
+    if (batch.op === 'delete' && isWholeJob(batch.grouping)) {
+      // The job ends, in every partition it was produced to (the ingest writes it to all of them): no producer state.
+      endJob(store, batch.job);
+      return result;
+    }
     let producer = store.producers.get(batch.producerId);
     const seq = batch.sequence;
     // A sequence number at or below the producer's last one: a duplicate (a replay, a retry) or, when forwarded from
@@ -244,7 +249,9 @@ export class PartitionAggregate {
       for (const spec of fresh) {
         const labels = ownedSortedLabels(spec.labels);
         const gauge = GAUGE_MODES.has(spec.mode) ? newGaugeState(spec.mode, labels, spec.buckets) : null;
-        this.store.addOutput(new OutputSeries(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge));
+        const series = new OutputSeries(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge);
+        series.rule = spec.rule;
+        this.store.addOutput(series);
       }
     }
     if (specs.length === 1) return outputs.get(specs[0]!.key)!;
@@ -255,8 +262,9 @@ export class PartitionAggregate {
 
   /**
    * Every active output series, one sample each (a `histogram` output over plain values: its `_bucket`s, `_sum` and
-   * `_count`). A series not fed for `seriesTtlMs`, or a gauge whose producers all ended, comes out once with
-   * `stale: true` and is dropped; producers silent for `producerTtlMs` are forgotten.
+   * `_count`). A series not fed for `seriesTtlMs` (`counterTtlMs` for totals), a gauge whose producers all ended, or a
+   * default output of a job that a whole-job delete ended, comes out once with `stale: true` and is dropped; producers
+   * silent for `producerTtlMs` are forgotten.
    */
   collect(nowMs: number): OutputSample[] {
     return collectOutputs(this.store, this.opts, nowMs);

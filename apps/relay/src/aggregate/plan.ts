@@ -41,12 +41,12 @@ export class Planner {
           if (part !== null) {
             const entries = [...grouped, ['__name__', `${family}:${rule.nameInfix}histogram${part}`] as [string, string]];
             if (part === '_bucket' && labels['le'] !== undefined && !entries.some((e) => e[0] === 'le')) entries.push(['le', labels['le']]);
-            addSpec(plan, entries, 'total', null);
+            addSpec(plan, entries, 'total', null, true);
           } else {
-            addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}histogram`]], 'valueHistogram', rule.buckets);
+            addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}histogram`]], 'valueHistogram', rule.buckets, true);
           }
         } else {
-          addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}${output}`]], output, null);
+          addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}${output}`]], output, null, true);
         }
       }
     }
@@ -65,9 +65,9 @@ export class Planner {
         // Quantiles cannot be merged: one series per producer, named by its producer label or its id.
         plan.flags |= PER_PRODUCER;
         if (!hasProducerLabel) entries.push(['producer', producerId]);
-        addSpec(plan, entries, 'last', null);
+        addSpec(plan, entries, 'last', null, false);
       } else {
-        addSpec(plan, entries, type === 'counter' || type === 'histogram' || type === 'summary' ? 'total' : 'last', null);
+        addSpec(plan, entries, type === 'counter' || type === 'histogram' || type === 'summary' ? 'total' : 'last', null, false);
       }
     }
     return plan;
@@ -89,11 +89,11 @@ export function outputKey(labels: Labels, mode: OutputMode): string {
   return mode === 'total' || mode === 'last' ? labelsKey(labels) : `${mode}\u0000${labelsKey(labels)}`;
 }
 
-function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: OutputMode, buckets: number[] | null): void {
+function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: OutputMode, buckets: number[] | null, rule: boolean): void {
   const labels = sortedLabelsFrom(entries);
   const key = outputKey(labels, mode);
   if (plan.specs.some((s) => s.key === key)) return;
-  plan.specs.push({ key, labels, mode, buckets });
+  plan.specs.push({ key, labels, mode, buckets, rule });
   plan.flags |= mode === 'total' ? HAS_TOTAL : HAS_GAUGE;
 }
 

@@ -47,6 +47,8 @@ export class OutputSeries {
   valueAt = 0;
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
   stateIndex = -1;
+  /** A rule's output (it may combine jobs), not a job's default output: a whole-job delete leaves it alone. */
+  rule = false;
   constructor(
     readonly key: string,
     readonly labels: Labels,
@@ -130,6 +132,8 @@ export interface OutputSpec {
   labels: Labels;
   mode: OutputMode;
   buckets: number[] | null;
+  /** a rule's output, not the default one */
+  rule: boolean;
 }
 
 export interface InputPlan {
@@ -146,6 +150,11 @@ export class AggregateStore {
   readonly scopes = new Map<string, Scope>();
   readonly producers = new Map<string, ProducerState>();
   readonly seriesPerJob = new Map<string, number>();
+  /**
+   * Output series a whole-job delete ended since the last `collect`, which gives each one stale sample. Never in the
+   * state: the flush takes `toState` right after `collect`, in the same synchronous step.
+   */
+  ended: OutputSeries[] = [];
   /** Update order of gauge contributions: which one a `last` output took its value from. */
   tick = 0;
   /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */

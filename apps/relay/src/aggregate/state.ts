@@ -34,6 +34,8 @@ export interface AggregateState {
     value: EncodedNumber[];
     lastFed: number[];
     gauges: Array<[output: number, tick: number, contribs: number[], buckets: number[] | null]>;
+    /** indices of the outputs that are a rule's (absent in states written before it existed: see `ruleOutput`) */
+    rule?: number[];
   };
   /** Input series, by scope in `scopes` order; targets: one output index, several, or null. */
   inputs: {
@@ -63,6 +65,7 @@ interface RowState {
       value: EncodedNumber,
       lastFed: number,
       gauge: [tick: number, contribs: number[], buckets: number[] | null] | null,
+      rule?: boolean,
     ]
   >;
   /** Input series by scope; their index (for targets and producers) counts across scopes in this order. */
@@ -136,9 +139,10 @@ export function writeState(store: AggregateStore): AggregateState {
     }
     producers.push([p.id, p.job, p.lastSeq, p.lastSeen + epoch, scopes]);
   }
-  const outputs: AggregateState['outputs'] = { labels: [], mode: [], job: [], value: [], lastFed: [], gauges: [] };
+  const outputs: AggregateState['outputs'] = { labels: [], mode: [], job: [], value: [], lastFed: [], gauges: [], rule: [] };
   for (const s of store.outputs.values()) {
     if (s.lastFed === NEVER_FED) continue;
+    if (s.rule) outputs.rule!.push(s.stateIndex);
     if (s.gauge !== null) {
       const contribs: number[] = [];
       for (const c of s.gauge.contribs) {
@@ -173,11 +177,12 @@ export function readState(state: unknown, store: AggregateStore): void {
   try {
     const s = given.version === 2 ? rowsOf(given) : given;
     store.tick = s.tick;
-    const outputs: OutputSeries[] = s.outputs.map(([labels, mode, job, value, lastFed, g]) => {
+    const outputs: OutputSeries[] = s.outputs.map(([labels, mode, job, value, lastFed, g, rule]) => {
       const key = outputKey(labels, mode);
       const gauge = g === null ? null : newGaugeState(mode, labels, g[2]);
       if (gauge !== null) gauge.tick = g![0];
       const series = new OutputSeries(key, labels, mode, job, lastFed - store.epoch, gauge);
+      series.rule = rule ?? ruleOutput(labels);
       series.value = decodeNumber(value);
       // Not in the state: the last feed is the best estimate of when a `last` value was applied.
       series.valueAt = series.lastFed;
@@ -254,6 +259,7 @@ function rowsOf(s: AggregateState): RowState {
     return v;
   };
   const gauges = new Map(o.gauges.map(([i, tick, contribs, buckets]) => [i, [tick, contribs, buckets] as [number, number[], number[] | null]]));
+  const rules = o.rule === undefined ? undefined : new Set(o.rule);
   const outputs: RowState['outputs'] = new Array(n);
   let at = 0;
   for (let i = 0; i < n; i++) {
@@ -262,6 +268,7 @@ function rowsOf(s: AggregateState): RowState {
     for (let j = 0; j < count; j++, at += 2) pairs[j] = [text(o.labels[at] as number), o.labels[at + 1] as string];
     // fromEntries defines own properties: a label named __proto__ stays a label
     outputs[i] = [Object.fromEntries(pairs), text(o.mode[i]!) as OutputMode, text(o.job[i]!), o.value[i]!, o.lastFed[i]!, gauges.get(i) ?? null];
+    if (rules !== undefined) outputs[i]!.push(rules.has(i));
   }
   let k = 0;
   const scopes: RowState['scopes'] = s.scopes.map(([key, count]) => {
@@ -273,6 +280,12 @@ function rowsOf(s: AggregateState): RowState {
     return [key, rows];
   });
   return { format: STATE_FORMAT, version: 1, tick: s.tick, outputs, scopes, producers: s.producers };
+}
+
+/** A state written before outputs were marked: rule outputs are named `<metric>:<infix><output>`, default ones keep
+ *  the pushed name (which rarely has a colon). Only decides what a whole-job delete ends until the next checkpoint. */
+function ruleOutput(labels: Labels): boolean {
+  return labels['__name__']?.includes(':') ?? false;
 }
 
 function encodeNumber(v: number): EncodedNumber {

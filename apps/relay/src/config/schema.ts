@@ -176,6 +176,8 @@ const ruleSchema = z.strictObject({
 const aggregationSchema = z
   .strictObject({
     series_ttl: duration('5m'),
+    /** counter-like outputs (totals, histogram parts, summary _sum/_count) are kept, and flushed, this long unfed */
+    counter_ttl: duration('26h'),
     producer_ttl: duration('1h'),
     /** labels naming a producer, removed from output series */
     producer_labels: optionalList(),
@@ -196,8 +198,9 @@ const repartitionSchema = z
     partitions: int(0, 0, 10_000),
     /** how long the topic keeps partials: a relay restoring an owner partition replays from its checkpoint */
     retention: duration('6h'),
-    /** an owner drops a source's partial not refreshed this long (sources republish every live series each flush) */
-    partial_ttl: duration('1h'),
+    /** an owner drops a source's partial not refreshed this long (sources republish every live series each flush);
+     *  at least aggregation.counter_ttl (and series_ttl) + 3 flushes whatever is set */
+    partial_ttl: duration('27h'),
   })
   .prefault({});
 

@@ -39,7 +39,14 @@ export async function startRepartition(config: RelayConfig, admin: RelayAdmin, p
     topic,
     publisher: new PartialsPublisher(producer, topic, partitions),
     homes,
-    // An owner forgets a source's partial only long after the source itself would have ended the series.
-    combine: { ttlMs: Math.max(rp.partial_ttl, config.aggregation.series_ttl + 3 * config.flush.interval) },
+    // An owner forgets a source's partial only long after the source itself would have ended the series: totals are
+    // kept (and republished) for counter_ttl, gauges for series_ttl.
+    combine: { ttlMs: combinerTtl(config) },
   };
+}
+
+/** The owners' TTL: `repartition.partial_ttl`, at least the longest lifetime of a source's series plus 3 flushes. */
+export function combinerTtl(config: RelayConfig): number {
+  const agg = config.aggregation;
+  return Math.max(config.repartition.partial_ttl, Math.max(agg.series_ttl, agg.counter_ttl) + 3 * config.flush.interval);
 }

@@ -21,11 +21,13 @@ describe('gauges and untyped: last value', () => {
 
   it('op delete drops the producer gauges (falling back to the other producer) but keeps counter totals', () => {
     const agg = new PartitionAggregate(options());
-    agg.apply(batch({ producer: 'p1', seq: 0, points: [gauge('g', 1), counter('c_total', 10)] }), 1000);
-    agg.apply(batch({ producer: 'p2', seq: 0, points: [gauge('g', 2)] }), 1100);
-    agg.apply(batch({ producer: 'p2', seq: 1, op: 'delete' }), 1200);
+    const a = { instance: 'a' };
+    const b = { instance: 'b' };
+    agg.apply(batch({ producer: 'p1', grouping: a, seq: 0, points: [gauge('g', 1), counter('c_total', 10)] }), 1000);
+    agg.apply(batch({ producer: 'p2', grouping: b, seq: 0, points: [gauge('g', 2)] }), 1100);
+    agg.apply(batch({ producer: 'p2', grouping: b, seq: 1, op: 'delete' }), 1200);
     expect(byId(agg.collect(1200))).toEqual({ 'g{job="job1"}': 1, 'c_total{job="job1"}': 10 });
-    agg.apply(batch({ producer: 'p1', seq: 1, op: 'delete' }), 1300);
+    agg.apply(batch({ producer: 'p1', grouping: a, seq: 1, op: 'delete' }), 1300);
     // The last gauge producer ended: a staleness marker once, then the series is gone.
     expect(byId(agg.collect(1300))).toEqual({ 'g{job="job1"}': 'stale', 'c_total{job="job1"}': 10 });
     expect(byId(agg.collect(1400))).toEqual({ 'c_total{job="job1"}': 10 });
@@ -42,8 +44,8 @@ describe('gauges and untyped: last value', () => {
 
   it('a delete is deduplicated by seq like any message', () => {
     const agg = new PartitionAggregate(options());
-    agg.apply(batch({ producer: 'p1', seq: 2, points: [gauge('g', 1)] }), 1000);
-    expect(agg.apply(batch({ producer: 'p1', seq: 1, op: 'delete' }), 1100).duplicate).toBe(true);
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'a' }, seq: 2, points: [gauge('g', 1)] }), 1000);
+    expect(agg.apply(batch({ producer: 'p1', grouping: { instance: 'a' }, seq: 1, op: 'delete' }), 1100).duplicate).toBe(true);
     expect(byId(agg.collect(1100))).toEqual({ 'g{job="job1"}': 1 });
   });
 });
@@ -116,19 +118,21 @@ describe('summaries: quantiles per producer, _sum/_count as counters', () => {
 
   it('names quantiles by a producer label holding the producer id when no producer label is present', () => {
     const agg = new PartitionAggregate(options());
-    agg.apply(batch({ producer: 'run-1', points: summary(0.2, 10, 4) }), 1000);
-    agg.apply(batch({ producer: 'run-2', points: summary(0.3, 1, 1) }), 1000);
+    // A grouping label that names no producer (a delete without grouping labels would end the whole job).
+    const grouping = { pod: 'x' };
+    agg.apply(batch({ producer: 'run-1', grouping, points: summary(0.2, 10, 4) }), 1000);
+    agg.apply(batch({ producer: 'run-2', grouping, points: summary(0.3, 1, 1) }), 1000);
     expect(byId(agg.collect(1000))).toEqual({
-      'rpc_seconds{job="job1",producer="run-1",quantile="0.5"}': 0.2,
-      'rpc_seconds{job="job1",producer="run-2",quantile="0.5"}': 0.3,
-      'rpc_seconds_sum{job="job1"}': 11,
-      'rpc_seconds_count{job="job1"}': 5,
+      'rpc_seconds{job="job1",pod="x",producer="run-1",quantile="0.5"}': 0.2,
+      'rpc_seconds{job="job1",pod="x",producer="run-2",quantile="0.5"}': 0.3,
+      'rpc_seconds_sum{job="job1",pod="x"}': 11,
+      'rpc_seconds_count{job="job1",pod="x"}': 5,
     });
-    agg.apply(batch({ producer: 'run-1', op: 'delete' }), 1100);
+    agg.apply(batch({ producer: 'run-1', grouping, op: 'delete' }), 1100);
     expect(byId(agg.collect(1100))).toMatchObject({
-      'rpc_seconds{job="job1",producer="run-1",quantile="0.5"}': 'stale',
-      'rpc_seconds{job="job1",producer="run-2",quantile="0.5"}': 0.3,
-      'rpc_seconds_count{job="job1"}': 5,
+      'rpc_seconds{job="job1",pod="x",producer="run-1",quantile="0.5"}': 'stale',
+      'rpc_seconds{job="job1",pod="x",producer="run-2",quantile="0.5"}': 0.3,
+      'rpc_seconds_count{job="job1",pod="x"}': 5,
     });
   });
 });
