@@ -77,6 +77,8 @@ export class ProducerHomes {
   /** Where a decoded push belongs; undefined: apply it where it is (delta pushes need no home: they only add). */
   partitionOf(record: KafkaRecord, batch: IngestBatch): number | undefined {
     if (batch.temporality === 'delta' && batch.op !== 'delete') return undefined;
+    // A whole-job delete (no grouping labels) is produced to every partition and applied in each (docs/message-format.md).
+    if (batch.op === 'delete' && Object.keys(batch.grouping).length === 0) return undefined;
     const n = this.partitions.get(record.topic);
     if (n === undefined) return undefined;
     return homePartition(buildMessageKey(batch.job, batch.grouping, this.producerLabels), n);
