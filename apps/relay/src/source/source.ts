@@ -166,7 +166,8 @@ export class KafkaSource {
     // Read before the checkpoint: every record a previous owner can have flushed lies below this offset.
     const high = (await this.opts.highWatermarks(tp.topic)).get(tp.partition);
     const stored = await this.opts.checkpoints.latest(tp);
-    if (!this.assigned.has(key)) return undefined;
+    // Moved away, or the relay is stopping: nothing is installed that the final flush would not see.
+    if (!this.assigned.has(key) || this.stopping) return undefined;
     const existing = this.partitions.get(key);
     if (existing && (!stored || stored.owner === this.opts.owner)) {
       existing.fenced = false;
