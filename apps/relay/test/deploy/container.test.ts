@@ -41,7 +41,7 @@ describe('deploy/container/Containerfile', () => {
     const r = await run(hadolint(), ['--no-color', FILE]);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.code).toBe(0);
-  });
+  }, 30_000);
 
   it('builds in stages: every COPY source is in the context and not ignored, every workspace manifest reaches npm ci', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', 'prod-deps', undefined]);

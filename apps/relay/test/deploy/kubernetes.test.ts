@@ -100,5 +100,5 @@ describe('deploy/kubernetes', () => {
     expect(container.ports.find((p: any) => p.name === 'http').containerPort).toBe(config.server.port);
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdown.timeout);
     expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(config.server.port));
-  });
+  }, 30_000);
 });

@@ -42,6 +42,8 @@ interface Dashboard {
 
 const rules = (): RuleFile => parseYaml(readFileSync(join(MONITORING, RULES), 'utf8')) as RuleFile;
 const dashboard = (): Dashboard => JSON.parse(readFileSync(join(MONITORING, DASHBOARD), 'utf8')) as Dashboard;
+// promtool test rules takes about 2 s alone, several times that beside a full test run on 2 cores
+const PROMTOOL_TIMEOUT = 60_000;
 const promtool = () => tool('promtool', "install Debian's prometheus package (bash infra/setup.sh does), which ships promtool");
 
 /** Grafana's variables made into what Prometheus would receive. */
@@ -100,13 +102,13 @@ describe('deploy/monitoring rules', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`SUCCESS: ${count} rules found`);
-  });
+  }, PROMTOOL_TIMEOUT);
 
   it('pass their unit tests (promtool test rules)', async () => {
     const r = await run(promtool(), ['test', 'rules', RULE_TESTS], { cwd: MONITORING });
     expect(r.stdout + r.stderr).toContain('SUCCESS');
     expect(r.code).toBe(0);
-  });
+  }, PROMTOOL_TIMEOUT);
 
   it('have, for every alert, a unit test that fails when the alert never fires', async () => {
     const alerts = rules().groups.flatMap((g) => g.rules.filter((r) => r.alert).map((r) => r.alert!));
@@ -121,7 +123,7 @@ describe('deploy/monitoring rules', () => {
     expect(r.code).not.toBe(0);
     const untested = alerts.filter((a) => !(r.stdout + r.stderr).includes(`alertname: ${a},`));
     expect(untested, 'alerts whose unit tests still pass when the alert can never fire').toEqual([]);
-  });
+  }, PROMTOOL_TIMEOUT);
 
   it('name only recorded series that a rule records', () => {
     const recorded = new Set(rules().groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
@@ -220,7 +222,7 @@ describe('metric names in rules and dashboard', () => {
     expect(exported.has('prom_relay_flushes_totl')).toBe(false);
     expect(exported.has('prom_relay_flushes_total')).toBe(true);
     expect(exported.has('prom_relay_flush_duration_seconds_bucket')).toBe(true);
-  });
+  }, 600_000);
 
   it('are all exported by a running relay (or recorded by a rule, or Prometheus\'s own up)', async () => {
     const exported = exportedNames(metricsText);
@@ -251,5 +253,5 @@ describe('metric names in rules and dashboard', () => {
     ]) {
       expect(used.has(n), n).toBe(true);
     }
-  });
+  }, 600_000);
 });

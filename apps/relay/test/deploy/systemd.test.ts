@@ -38,14 +38,14 @@ describe('deploy/systemd/prom-relay.service', () => {
     const r = await verify(standInRoot(unit));
     expect(r.stdout + r.stderr).toBe('');
     expect(r.code).toBe(0);
-  });
+  }, 30_000);
 
   it('is rated at most 2.0 by systemd-analyze security --offline', async () => {
     const r = await security(standInRoot(unit));
     expect(r.code, r.stdout).toBe(0);
     const score = Number(/Overall exposure level for prom-relay\.service: ([\d.]+)/.exec(r.stdout)![1]);
     expect(score).toBeLessThanOrEqual(2);
-  });
+  }, 30_000);
 
   it('runs as a dynamic user with the config as a credential, and stops within a deadline above the relay\'s own', () => {
     expect(unit).toMatch(/^DynamicUser=yes$/m);
@@ -54,7 +54,7 @@ describe('deploy/systemd/prom-relay.service', () => {
     expect(unit).toMatch(/^ExecStart=\S+ run --config %d\/relay\.yaml$/m);
     // shutdown.timeout is 30 s by default: systemd's SIGKILL must come later
     expect(Number(/^TimeoutStopSec=(\d+)s$/m.exec(unit)![1])).toBeGreaterThan(30);
-  });
+  }, 30_000);
 
   it('catches what it claims: a misspelt key, a missing executable, a unit without the hardening', async () => {
     const misspelt = await verify(standInRoot(unit.replace('ProtectSystem=strict', 'ProtectSytem=strict')));
@@ -64,5 +64,5 @@ describe('deploy/systemd/prom-relay.service', () => {
     expect(missing.code).not.toBe(0);
     const plain = await security(standInRoot(unit.slice(0, unit.indexOf('# ---- identity and file system'))));
     expect(plain.code).not.toBe(0);
-  });
+  }, 30_000);
 });
