@@ -62,7 +62,7 @@ describe('DeadLetterQueue', () => {
     expect(got.headers[DLQ_HEADERS.topic]).toBe('prom-relay.metrics');
     expect(got.headers[DLQ_HEADERS.partition]).toBe('3');
     expect(got.headers[DLQ_HEADERS.offset]).toBe('1234');
-  });
+  }, 30_000);
 
   const poison = (offset: string, bytes: number) => ({
     topic: 'in',
@@ -90,7 +90,7 @@ describe('DeadLetterQueue', () => {
     await dlq.send(poison('5', 300 * 1024), reason);
     expect(sent).toEqual([['value']]);
     expect(dlq.stalled()).toEqual([]);
-  });
+  }, 30_000);
 
   it('gives a letter up after bounded attempts when the broker refuses it for good, and counts it', async () => {
     // A topic too small for even the reason headers: MESSAGE_TOO_LARGE whatever is cut.
@@ -111,7 +111,7 @@ describe('DeadLetterQueue', () => {
     expect(failed).toEqual(['MESSAGE_TOO_LARGE']);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(dlq.stalled()).toEqual([]);
-  });
+  }, 30_000);
 
   it('shows its partition as stalled while the DLQ topic is missing, and moves on once it exists', async () => {
     const topic = testTopicName('dlq-late');

@@ -127,11 +127,10 @@ describe('a relay on a fresh cluster', () => {
     expect(res.status).toBe(1);
     expect(res.stderr).toBe('');
     const lines = res.stdout.trim().split('\n');
-    // Every line is one JSON object; the last is the one fatal line, naming the broker.
+    // Every line is one JSON object (kafkajs's connection errors among them); one fatal line names the broker.
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const fatal = parsed.filter((l) => l.level === 60);
     expect(fatal).toHaveLength(1);
-    expect(parsed.at(-1)).toBe(fatal[0]);
     expect(fatal[0]).toMatchObject({ brokers: [broker], code: 'PROM_RELAY_KAFKA_CONSUME' });
     expect(String(fatal[0]!.msg)).toContain(broker);
     expect(fatal[0]!.stack).toBeUndefined();
