@@ -283,11 +283,24 @@ async function waitInputConsumed(env: Env, r: RelayChild, topic: string, produce
   }
 }
 
+/** An instant query's first value; a query that times out on a busy machine is asked again. */
+async function promValue(prom: PrometheusServer, promql: string): Promise<number | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await prom.query(promql))[0]?.value;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      log(`${promql}: ${(err as Error).message}; asking again`);
+      await sleep(2000);
+    }
+  }
+}
+
 async function waitPrometheus(prom: PrometheusServer, promql: string, expected: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: number | undefined;
   for (;;) {
-    last = (await prom.query(promql))[0]?.value;
+    last = await promValue(prom, promql);
     if (last === expected) return;
     if (Date.now() > deadline) throw new Error(`${promql} read ${last}, not ${expected}, before the deadline`);
     await sleep(100);
@@ -400,7 +413,7 @@ async function flushRun(env: Env, checkout: Checkout, tag: string, profile: bool
     const f = await nextFlush(r.url);
     firstSeconds += f.seconds;
     firstFlushes += f.count;
-    const inProm = (await env.prom.query(`count(bench_series_total{shard=~"${tag}a.*"})`))[0]?.value ?? 0;
+    const inProm = (await promValue(env.prom, `count(bench_series_total{shard=~"${tag}a.*"})`)) ?? 0;
     if (inProm >= FLUSH_SERIES) break;
     if (firstFlushes > 20) throw new Error(`only ${inProm} series in Prometheus after ${firstFlushes} flushes`);
   }
