@@ -83,7 +83,7 @@ function hostileRecord(i: number): { key: string | null; value: Buffer; headers:
     format === 'text' ? textBody(i) : format === 'json' ? jsonBody(i) : Buffer.from(compress(format === 'rw1' ? encodeWriteRequest(rwRequest(i)) : encodeWriteRequestV2(rwRequest(i))));
   const contentType = { text: CONTENT_TYPE.text, json: CONTENT_TYPE.ndjson, rw1: CONTENT_TYPE.remoteWriteV1, rw2: CONTENT_TYPE.remoteWriteV2 }[format];
   const msg = buildMessage({ contentType, job: `hostile-${format}`, grouping: { instance: `h${i}` }, producerId: randomUUID(), sequence: 0 }, rand() < 0.85 ? mutate(body) : body);
-  const headers = { ...msg.headers, ...(format.startsWith('rw') ? { 'content-encoding': 'snappy' } : {}) };
+  const headers: Record<string, string> = { ...msg.headers, ...(format.startsWith('rw') ? { 'content-encoding': 'snappy' } : {}) };
   // Sometimes the headers are the hostile part.
   if (rand() < 0.15) headers[pick(['prom-relay-seq', 'prom-relay-temporality', 'content-type', 'prom-relay-grouping', 'prom-relay-job'])] = pick(['-1', 'x', '', '%zz', 'job=a&job=b', '\u0001']);
   return { key: rand() < 0.3 ? null : msg.key, value: msg.value, headers };
