@@ -144,12 +144,19 @@ export class ServerProcess {
     return this.#exit;
   }
 
-  /** SIGTERM to the group, SIGKILL after `graceMs`; resolves when every member is gone. */
+  /** SIGTERM to the server (through its guard), SIGKILL to the group after `graceMs`; resolves when every member is gone. */
   async stop(graceMs = 10_000): Promise<ServerExit> {
     if (this.#exit) return this.#exit;
     // Hold the event loop open until the exit is observed, even in a script with nothing else to do.
     this.#child.ref();
-    signalGroup(this.pid, 'SIGTERM');
+    // To the guard only: it forwards one SIGTERM to the server. A TERM to the whole group would reach the server
+    // twice (directly and from the guard's trap), and a second TERM kills some servers mid-shutdown
+    // (VictoriaMetrics stops listening after the first one: its storage was then left unclean, data lost).
+    try {
+      process.kill(this.pid, 'SIGTERM');
+    } catch {
+      // The guard is already gone; the group SIGKILL below cleans up.
+    }
     const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
     try {
       const exit = await this.exited;
