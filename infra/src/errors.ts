@@ -27,6 +27,10 @@ export const INFRA_ERROR_CODES = [
   'PROM_RELAY_INFRA_STATE',
   /** `testKafkaBrokers()` was called without the root vitest globalSetup. */
   'PROM_RELAY_INFRA_NO_TEST_BROKER',
+  /** No Go toolchain (`go`) to build Prometheus 3 or VictoriaMetrics from the Go module proxy. */
+  'PROM_RELAY_INFRA_GO_MISSING',
+  /** `go install` of a server failed (no network to the module proxy, Go too old...), or waiting for another build timed out. */
+  'PROM_RELAY_INFRA_GO_BUILD',
 ] as const;
 
 export type InfraErrorCode = (typeof INFRA_ERROR_CODES)[number];

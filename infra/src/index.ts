@@ -6,6 +6,12 @@ export { ensureKafkaJars, kafkaJarsCached, kafkaLibsDir, defaultKafkaCacheDir, K
 export type { KafkaJarsOptions } from './kafka/jars.js';
 export { startPrometheus } from './prometheus/prometheus.js';
 export type { PrometheusServer, PrometheusStartOptions, PromQuerySample, PromQuerySeries } from './prometheus/prometheus.js';
+export { startPrometheus3, REMOTE_WRITE_MESSAGES } from './prometheus/prometheus3.js';
+export type { Prometheus3StartOptions } from './prometheus/prometheus3.js';
+export { startVictoriaMetrics } from './victoria-metrics/victoria-metrics.js';
+export type { VictoriaMetricsServer, VictoriaMetricsStartOptions } from './victoria-metrics/victoria-metrics.js';
+export { ensureGoBinary, cachedGoBinary, goBuildRecord, goBinaryDir, defaultGoBinCacheDir, GO_BINARIES } from './go/go-binaries.js';
+export type { GoBinaryName, GoBinarySpec, GoBuildOptions, GoBuildRecord } from './go/go-binaries.js';
 export { startPushgateway } from './pushgateway/pushgateway.js';
 export type { PushgatewayServer, PushgatewayStartOptions } from './pushgateway/pushgateway.js';
 export { freePort } from './process/ports.js';
