@@ -209,7 +209,7 @@ export class KafkaSource {
   }
 
   /** Retries a forward until Kafka takes it; false when the partition moved away or the relay stops meanwhile. */
-  private async forwardUntilDone(record: KafkaRecord, home: number, key: string): Promise<boolean> {
+  private async forwardUntilDone(record: KafkaRecord, home: number, key: string, ctx: BatchContext): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.opts.homes!.forward(record, home);
@@ -218,7 +218,8 @@ export class KafkaSource {
         this.opts.logger.error({ err, partition: key, offset: record.offset, home, attempt }, 'forwarding a push to its home partition failed; retrying');
       }
       await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
-      if (!this.partitions.has(key) || this.stopping) return false;
+      if (!this.partitions.has(key) || this.stopping || !ctx.isRunning()) return false;
+      await ctx.heartbeat().catch(() => undefined);
     }
   }
 
@@ -263,8 +264,17 @@ export class KafkaSource {
         decoded = this.opts.decode(record);
       } catch (err) {
         const reason = errorReason(err);
-        // The offset moves past the poison record only once the DLQ has it: a crash before re-sends it.
-        await this.opts.deadLetters.send(record, reason);
+        // The offset moves past the poison record only once the DLQ has it: a crash before re-sends it. While it waits
+        // the member keeps heartbeating (still the owner, the stall visible here); shutdown or a move ends the wait.
+        try {
+          await this.opts.deadLetters.send(record, reason, {
+            isRunning: () => ctx.isRunning() && !this.stopping && this.partitions.has(key),
+            heartbeat: () => ctx.heartbeat(),
+          });
+        } catch (err) {
+          this.opts.logger.warn({ err, partition: key, offset: record.offset }, 'dead letter abandoned (shutdown or partition moved): its next owner dead-letters it again');
+          return consumedThrough;
+        }
         this.opts.events?.deadLetter?.(reason.code);
         if (!this.partitions.has(key)) return consumedThrough;
       }
@@ -274,7 +284,7 @@ export class KafkaSource {
           const home = this.opts.homes.partitionOf(record, decoded);
           if (home !== undefined && home !== record.partition) {
             // Applied at home, not here; the offset moves past it only once the forwarded copy is in Kafka.
-            if (!(await this.forwardUntilDone(record, home, key))) return consumedThrough;
+            if (!(await this.forwardUntilDone(record, home, key, ctx))) return consumedThrough;
             this.opts.events?.forwarded?.(record, home);
             decoded = undefined;
           }
