@@ -69,10 +69,13 @@ const httpUrl = (def: string) =>
       { error: (issue) => `expected an absolute http:// or https:// URL like http://prometheus:9090/api/v1/write; got ${JSON.stringify(issue.input)}` },
     );
 
-/** `protocol: 2.0` unquoted is the YAML number 2: read it (and 1.0) as the version string it was written as. */
+/**
+ * `protocol: 2.0` unquoted is the YAML number 2: read it (and 1.0) as the version string it was written as.
+ * `auto`: 2.0 first, 1.0 for good after a 415 or a 2xx without the 2.0 written-count headers (the batch is re-sent).
+ */
 const protocolVersion = z.preprocess(
   (v) => (v === 1 || v === '1' ? '1.0' : v === 2 || v === '2' ? '2.0' : v),
-  z.enum(['1.0', '2.0'], { error: (issue) => `expected 1.0 or 2.0; got ${JSON.stringify(issue.input)}` }),
+  z.enum(['1.0', '2.0', 'auto'], { error: (issue) => `expected 1.0, 2.0 or auto; got ${JSON.stringify(issue.input)}` }),
 );
 
 const PROTECTED_HEADERS = new Set(REMOTE_WRITE_PROTOCOL_HEADERS.map((h) => h.toLowerCase()));

@@ -18,6 +18,7 @@ export class RelayMetrics {
   readonly samplesSent: Counter;
   readonly samplesFailed: Counter;
   readonly samplesRetried: Counter;
+  readonly remoteWriteFallbacks: Counter<'reason'>;
   readonly restores: Counter<'from'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
   readonly httpConnectionsRefused: Counter;
@@ -92,6 +93,13 @@ export class RelayMetrics {
       registers,
     });
     this.samplesRetried = new Counter({ name: 'prom_relay_samples_retried_total', help: 'Sample sends repeated after a retryable answer.', registers });
+    this.remoteWriteFallbacks = new Counter({
+      name: 'prom_relay_remote_write_fallbacks_total',
+      help: 'Times remote_write.protocol auto fell back from Remote Write 2.0 to 1.0 (the batch re-sent as 1.0), by reason: unsupported_media_type (415) or not_written (2xx without X-Prometheus-Remote-Write-*-Written).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['unsupported_media_type', 'not_written']) this.remoteWriteFallbacks.inc({ reason }, 0);
     this.deadLettersTruncated = new Counter({
       name: 'prom_relay_dead_letters_truncated_total',
       help: 'Dead letters cut down to fit the DLQ topic max.message.bytes (headers prom-relay-dlq-truncated and -original-bytes), by error code.',

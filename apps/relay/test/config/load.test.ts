@@ -151,8 +151,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ text: 'remote_write:\n  protocol: 2.0\n', env: {} }).remote_write.protocol).toBe('2.0');
     expect(loadConfig({ text: 'remote_write:\n  protocol: 1.0\n', env: {} }).remote_write.protocol).toBe('1.0');
     expect(loadConfig({ text: '', env: { PROM_RELAY_REMOTE_WRITE__PROTOCOL: '2.0' } }).remote_write.protocol).toBe('2.0');
+    expect(loadConfig({ text: 'remote_write:\n  protocol: auto\n', env: {} }).remote_write.protocol).toBe('auto');
     const issues = issuesOf(() => loadConfig({ text: 'remote_write:\n  protocol: 3\n', env: {} }));
-    expect(issues).toEqual([expect.objectContaining({ path: 'remote_write.protocol', message: 'expected 1.0 or 2.0; got 3' })]);
+    expect(issues).toEqual([expect.objectContaining({ path: 'remote_write.protocol', message: 'expected 1.0, 2.0 or auto; got 3' })]);
   });
 
   it('refuses remote write options the client would refuse at start, with their key paths', () => {
