@@ -70,7 +70,8 @@ export function aggregateOptions(config: RelayConfig): AggregateOptions {
     },
     rules: agg.rules.map((r) => ({
       match: r.match,
-      outputs: r.outputs,
+      ...(r.outputs ? { outputs: r.outputs } : {}),
+      ...(r.input_type ? { inputType: r.input_type } : {}),
       keepInput: r.keep_input,
       ...(r.by ? { by: r.by } : {}),
       ...(r.without ? { without: r.without } : {}),

@@ -4,6 +4,9 @@ import { SeriesSelector } from './selector.js';
 
 export const AGGREGATION_OUTPUTS = ['total', 'sum', 'last', 'min', 'max', 'avg', 'count', 'histogram'] as const;
 export type AggregationOutput = (typeof AGGREGATION_OUTPUTS)[number];
+/** What a rule may declare its inputs to be, whatever their `# TYPE` (or Remote Write metadata) says. */
+export const INPUT_TYPES = ['counter', 'gauge'] as const;
+export type DeclaredInputType = (typeof INPUT_TYPES)[number];
 
 /** A stream aggregation rule on the model of VictoriaMetrics (`match`, `by`/`without`, `outputs`). */
 export interface AggregationRule {
@@ -13,7 +16,15 @@ export interface AggregationRule {
   by?: string[];
   /** Drop these labels (and the producer labels) from the output series. */
   without?: string[];
-  outputs: AggregationOutput[];
+  /** Required, unless the rule only declares `inputType`: then matched series feed what they would feed without it. */
+  outputs?: AggregationOutput[];
+  /**
+   * Read matched samples of counter, gauge and untyped families as this type (histograms and summaries keep theirs):
+   * `counter` sums them as cumulative counters (a running total of increases per producer), `gauge` keeps the last
+   * value. Applies when an input series is first seen; the first rule (in order) that matches it and declares a type
+   * decides. It decides the default output of the series (`total` for counters, `last` for gauges).
+   */
+  inputType?: DeclaredInputType;
   /** Also feed the default output of matched series (default false: matched series only feed the rule). */
   keepInput?: boolean;
   /** Upper bounds for the `histogram` output over non-histogram inputs; default Prometheus' default buckets. */
@@ -55,7 +66,9 @@ export interface CompiledRule {
   selector: SeriesSelector;
   by: string[] | undefined;
   without: Set<string> | undefined;
+  /** Empty for a rule that only declares `inputType`. */
   outputs: AggregationOutput[];
+  inputType: DeclaredInputType | undefined;
   keepInput: boolean;
   buckets: number[];
   /** `by_a_b_`, `without_a_` or empty: the middle of `<metric>:<middle><output>`. */
@@ -120,8 +133,20 @@ function compileRule(rule: AggregationRule, field: string): CompiledRule {
   if (rule === null || typeof rule !== 'object') fail(field, 'expected an object');
   if (typeof rule.match !== 'string') fail(`${field}.match`, 'expected a metric name or selector');
   if (rule.by !== undefined && rule.without !== undefined) fail(field, 'by and without are exclusive');
-  if (!Array.isArray(rule.outputs) || rule.outputs.length === 0) fail(`${field}.outputs`, 'expected a non-empty array');
-  for (const [i, o] of rule.outputs.entries()) {
+  if (rule.inputType !== undefined && !(INPUT_TYPES as readonly string[]).includes(rule.inputType)) {
+    fail(`${field}.inputType`, `unknown input type ${JSON.stringify(rule.inputType)}; expected one of ${INPUT_TYPES.join(', ')}`);
+  }
+  const typeOnly = rule.outputs === undefined && rule.inputType !== undefined;
+  if (typeOnly) {
+    // A type declaration only: matched series feed what they would feed without it, so nothing else applies.
+    for (const key of ['by', 'without', 'keepInput', 'buckets'] as const) {
+      if (rule[key] !== undefined && rule[key] !== false) fail(`${field}.${key}`, 'needs outputs (a rule with inputType and no outputs only declares the type of its inputs)');
+    }
+  } else if (!Array.isArray(rule.outputs) || rule.outputs.length === 0) {
+    fail(`${field}.outputs`, rule.outputs === undefined ? 'required (or inputType alone, to declare the type of the inputs)' : 'expected a non-empty array');
+  }
+  const outputs = rule.outputs ?? [];
+  for (const [i, o] of outputs.entries()) {
     if (!(AGGREGATION_OUTPUTS as readonly string[]).includes(o)) {
       fail(`${field}.outputs[${i}]`, `unknown output ${JSON.stringify(o)}; expected one of ${AGGREGATION_OUTPUTS.join(', ')}`);
     }
@@ -152,7 +177,8 @@ function compileRule(rule: AggregationRule, field: string): CompiledRule {
     selector,
     by: by ? [...by].sort() : undefined,
     without: without ? new Set(without) : undefined,
-    outputs: [...new Set(rule.outputs)],
+    outputs: [...new Set(outputs)],
+    inputType: rule.inputType,
     keepInput: rule.keepInput === true,
     buckets,
     nameInfix,

@@ -220,7 +220,9 @@ export class PartitionAggregate {
       if (labels[name]!.length > this.opts.limits.maxLabelValueLength && name !== '__name__') return 'maxLabelValueLength';
     }
     if (count > this.opts.limits.maxLabelsPerSeries) return 'maxLabelsPerSeries';
-    const plan = this.planner.plan(labels, point.family, point.type, producerId);
+    // The type it is read as (a rule's inputType, else its own): kept by the input series until it expires.
+    const type = this.planner.inputType(labels, point.family, point.type);
+    const plan = this.planner.plan(labels, point.family, type, producerId);
     let targets: Targets | null = null;
     if ((plan.flags & PER_PRODUCER) === 0) {
       const t = this.materialize(plan.specs, job);
@@ -229,7 +231,7 @@ export class PartitionAggregate {
     }
     // Flat copy: a string built by concatenation is a chain of rope nodes until something flattens it.
     const groupKey = point.type === 'histogram' || point.type === 'summary' ? ownString(this.planner.groupKeyOf(labels, point.family)) : null;
-    const input = new InputSeries(ownString(key), intern(point.family), point.type, plan.flags, groupKey);
+    const input = new InputSeries(ownString(key), intern(point.family), type, plan.flags, groupKey);
     input.targets = targets;
     scope.inputs.set(input.key, input);
     return input;

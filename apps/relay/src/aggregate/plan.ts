@@ -1,7 +1,8 @@
 /**
  * Which output series an input series feeds, by name and labels: the rules that match it (VictoriaMetrics-style
  * `<metric>:<infix><output>` names, histogram families merged part by part), else (or also, keepInput) the default
- * output. Pure: runs when an input series is first seen, never per point.
+ * output, decided by the input's type: its own, or the one a rule declares (`inputType`). Pure: runs when an input
+ * series is first seen, never per point.
  */
 import type { Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
@@ -11,11 +12,30 @@ import { HAS_GAUGE, HAS_TOTAL, PER_PRODUCER } from './series.js';
 import type { InputPlan, OutputMode } from './series.js';
 
 export class Planner {
+  /** Rules that declare the type of their inputs, in order. */
+  private readonly typed: readonly CompiledRule[];
+
   constructor(
     private readonly rules: readonly CompiledRule[],
     /** Labels that name a producer: left out of outputs (except summary quantiles) and of histogram instances. */
     private readonly producerLabelSet: ReadonlySet<string>,
-  ) {}
+  ) {
+    this.typed = rules.filter((r) => r.inputType !== undefined);
+  }
+
+  /**
+   * The type an input series is read as: the `inputType` of the first rule that matches it and declares one, else
+   * its own. Histogram and summary parts keep theirs (their buckets, _sum and _count are counters already; quantiles
+   * cannot be summed). Called once, when the input series is created: the series keeps the type until it expires.
+   */
+  inputType(labels: Labels, family: string, type: InputMetricType): InputMetricType {
+    if (this.typed.length === 0 || type === 'histogram' || type === 'summary') return type;
+    const name = labels['__name__'] ?? family;
+    for (const rule of this.typed) {
+      if (rule.selector.matches(labels, name) || (family !== name && rule.selector.matches(labels, family))) return rule.inputType!;
+    }
+    return type;
+  }
 
   /** Which output series an input label set feeds: the rules that match it, else (or also, keepInput) the default. */
   plan(labels: Labels, family: string, type: InputMetricType, producerId: string): InputPlan {
@@ -24,6 +44,8 @@ export class Planner {
     let matched = false;
     let keepDefault = false;
     for (const rule of this.rules) {
+      // A rule with no outputs only declares a type (inputType): matched series feed what they would without it.
+      if (rule.outputs.length === 0) continue;
       if (!rule.selector.matches(labels, name) && !(family !== name && rule.selector.matches(labels, family))) continue;
       matched = true;
       if (rule.keepInput) keepDefault = true;

@@ -164,17 +164,32 @@ const remoteWriteSchema = z
   })
   .prefault({});
 
-const ruleSchema = z.strictObject({
-  /** a metric name or series selector, e.g. `http_requests_total{code=~"5.."}` */
-  match: z.string().min(1),
-  by: z.array(z.string().min(1)).optional(),
-  without: z.array(z.string().min(1)).optional(),
-  outputs: z.array(z.enum(['total', 'sum', 'last', 'min', 'max', 'avg', 'count', 'histogram'])).min(1),
-  /** also feed the default output of matched series */
-  keep_input: bool(false),
-  /** upper bounds of the `histogram` output over plain samples */
-  buckets: z.array(z.number()).min(1).optional(),
-});
+const ruleSchema = z
+  .strictObject({
+    /** a metric name or series selector, e.g. `http_requests_total{code=~"5.."}` */
+    match: z.string().min(1),
+    by: z.array(z.string().min(1)).optional(),
+    without: z.array(z.string().min(1)).optional(),
+    /** required unless the rule only declares input_type */
+    outputs: z.array(z.enum(['total', 'sum', 'last', 'min', 'max', 'avg', 'count', 'histogram'])).min(1).optional(),
+    /** read matched counter/gauge/untyped samples as this type, whatever their `# TYPE` says (Flink writes counters as gauges) */
+    input_type: z.enum(['counter', 'gauge']).optional(),
+    /** also feed the default output of matched series */
+    keep_input: bool(false),
+    /** upper bounds of the `histogram` output over plain samples */
+    buckets: z.array(z.number()).min(1).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.outputs !== undefined) return;
+    if (rule.input_type === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'a rule needs outputs (or input_type alone, to declare the type of its inputs)' });
+      return;
+    }
+    for (const key of ['by', 'without', 'buckets'] as const) {
+      if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs outputs: a rule with input_type and no outputs only declares the type of its inputs` });
+    }
+    if (rule.keep_input) ctx.addIssue({ code: 'custom', path: ['keep_input'], message: 'keep_input needs outputs: a rule with input_type and no outputs only declares the type of its inputs' });
+  });
 
 const aggregationSchema = z
   .strictObject({
