@@ -152,7 +152,7 @@ const kafkaSchema = z
 const remoteWriteSchema = z
   .strictObject({
     url: httpUrl('http://localhost:9090/api/v1/write'),
-    protocol: protocolVersion.default('1.0'),
+    protocol: protocolVersion.default('auto'),
     username: z.string().optional(),
     ...secretPair('password'),
     ...secretPair('bearer_token'),
