@@ -726,7 +726,8 @@ function costs(flushBefore: number[], flushAfter: number[], partials: number[], 
       `- per flush, in proportion to the live output series (not to input samples): every flush each source partition publishes`,
       `  one partial per live series and the owners read and combine them — ${fmt(median(partials))} partials per flush here, ${fmt(perK, 2)} ms of`,
       `  relay CPU per 1,000 live series per flush more than before; at the default 10 s flush interval that is`,
-      `  ${fmt((perK / 10) * 100, 1)} % of a core per 100,000 live series (${fmt((perK / 10) * 1000, 0)} % per million), whatever the input rate;`,
+      // perK ms per 1,000 series per flush = perK / 10 s per 100,000 series per 10 s flush = perK % of a core.
+      `  ${fmt(perK, 1)} % of a core per 100,000 live series (${fmt(perK * 10, 0)} % per million), whatever the input rate;`,
     );
   }
   if (ingestBefore.length && ingestAfter.length && forwarded.length && messages) {
