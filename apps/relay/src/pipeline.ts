@@ -175,8 +175,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
     decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
     log: (entry) => {
       // Every answered request logs once: the counter is fed from the same place.
-      const api = entry.path.startsWith('/metrics/job') ? 'pushgateway' : 'remote_write';
-      metrics.ingestRequests.inc({ api, status: String(entry.status), code: entry.code ?? 'none' });
+      metrics.ingestRequests.inc({ api: entry.api, status: String(entry.status), code: entry.code ?? 'none' });
       logger[entry.level]({ stage: 'ingest', ...entry }, entry.msg);
     },
   });

@@ -28,6 +28,8 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_UNAUTHORIZED',
   /** A method the route does not take. */
   'PROM_RELAY_INGEST_METHOD',
+  /** A path under `/token/<token>/` that is no ingest route. */
+  'PROM_RELAY_INGEST_ROUTE',
   /** Kafka did not acknowledge the messages. */
   'PROM_RELAY_INGEST_UNAVAILABLE',
   /** A bug: anything else that went wrong while answering. */
@@ -50,6 +52,7 @@ const STATUS: Record<IngestErrorCode, number> = {
   PROM_RELAY_INGEST_MEDIA_TYPE: 415,
   PROM_RELAY_INGEST_UNAUTHORIZED: 401,
   PROM_RELAY_INGEST_METHOD: 405,
+  PROM_RELAY_INGEST_ROUTE: 404,
   PROM_RELAY_INGEST_UNAVAILABLE: 503,
   PROM_RELAY_INGEST_INTERNAL: 500,
 };

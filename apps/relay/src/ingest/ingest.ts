@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_PRODUCER_LABELS, HEADER } from '@prom-relay/emitter';
 import type { MetricsMessage, PushOp } from '@prom-relay/emitter';
 import type { DecodeOptions } from '../decode/index.js';
-import { createCredentialCheck } from './auth.js';
+import { createCredentialCheck, splitPathToken } from './auth.js';
 import type { IngestAuth } from './auth.js';
 import { gunzipBody, readBody } from './body.js';
 import { IngestError } from './errors.js';
@@ -13,13 +13,17 @@ import type { PushInput } from './prepare.js';
 import { isPushgatewayPath, parsePushPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
 
+export type IngestApi = 'pushgateway' | 'remote_write';
+
 /** A message as the ingest hands it to `send` (kafkajs `Message` compatible). */
 export type IngestMessage = MetricsMessage;
 
 export interface IngestLogEntry {
   level: 'debug' | 'warn' | 'error';
   msg: string;
+  api: IngestApi;
   method: string;
+  /** The request path, a token in it (`/token/<token>/…`) masked: `/token/<masked>/…`. */
   path: string;
   status: number;
   code?: string;
@@ -159,7 +163,7 @@ export function createIngest(options: IngestOptions): Ingest {
     return runId;
   }
 
-  async function pushgateway(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  async function pushgateway(req: IncomingMessage, res: ServerResponse, pathname: string, logPath: string): Promise<void> {
     const method = req.method ?? 'GET';
     const op: PushOp | undefined = method === 'PUT' ? 'push' : method === 'POST' ? 'add' : method === 'DELETE' ? 'delete' : undefined;
     if (op === undefined) {
@@ -192,10 +196,10 @@ export function createIngest(options: IngestOptions): Ingest {
     // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
     res.statusCode = op === 'delete' ? 202 : 200;
     res.end();
-    log?.({ level: 'debug', msg: 'pushgateway request produced', method, path: pathname, status: res.statusCode, messages: 1 });
+    log?.({ level: 'debug', msg: 'pushgateway request produced', api: 'pushgateway', method, path: logPath, status: res.statusCode, messages: 1 });
   }
 
-  async function remoteWrite(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  async function remoteWrite(req: IncomingMessage, res: ServerResponse, logPath: string): Promise<void> {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       throw new IngestError('PROM_RELAY_INGEST_METHOD', `method ${req.method} is not taken here: use POST`);
@@ -223,10 +227,10 @@ export function createIngest(options: IngestOptions): Ingest {
     if (prepared.refused.length > 0) throw partialWriteError(prepared);
     res.statusCode = 204;
     res.end();
-    log?.({ level: 'debug', msg: 'remote write produced', method: 'POST', path: pathname, status: 204, messages: prepared.messages.length });
+    log?.({ level: 'debug', msg: 'remote write produced', api: 'remote_write', method: 'POST', path: logPath, status: 204, messages: prepared.messages.length });
   }
 
-  function answerError(req: IncomingMessage, res: ServerResponse, pathname: string, err: unknown): void {
+  function answerError(req: IncomingMessage, res: ServerResponse, api: IngestApi, logPath: string, err: unknown): void {
     const ingestError = err instanceof IngestError ? err : new IngestError('PROM_RELAY_INGEST_INTERNAL', `request failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     const status = ingestError.status;
     if (status === 401) res.setHeader('www-authenticate', credentials.challenges);
@@ -246,8 +250,9 @@ export function createIngest(options: IngestOptions): Ingest {
     log?.({
       level: status >= 500 ? 'error' : 'warn',
       msg: 'ingest request rejected',
+      api,
       method: req.method ?? '',
-      path: pathname,
+      path: logPath,
       status,
       code: ingestError.code,
       error: ingestError.message,
@@ -259,18 +264,24 @@ export function createIngest(options: IngestOptions): Ingest {
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
-      const pathname = q < 0 ? url : url.slice(0, q);
+      // `/token/<token>/<route>`: a bearer token for clients that can set only a URL; never logged nor answered.
+      const credential = splitPathToken(q < 0 ? url : url.slice(0, q));
+      const pathname = credential.path;
       const isPush = isPushgatewayPath(pathname);
       const isRemoteWrite = !isPush && REMOTE_WRITE_PATHS.includes(pathname);
-      if (!isPush && !isRemoteWrite) return false;
+      // A token path is the ingest's whatever follows: nobody else gets to answer (or log) it.
+      if (!isPush && !isRemoteWrite && !credential.hasToken) return false;
+      const api: IngestApi = isRemoteWrite ? 'remote_write' : 'pushgateway';
       try {
-        if (!credentials.accepts(req)) {
-          throw new IngestError('PROM_RELAY_INGEST_UNAUTHORIZED', req.headers.authorization ? 'credentials are not accepted' : 'credentials are required');
+        if (!credentials.accepts(req, credential)) {
+          const offered = credential.hasToken || req.headers.authorization !== undefined;
+          throw new IngestError('PROM_RELAY_INGEST_UNAUTHORIZED', offered ? 'credentials are not accepted' : 'credentials are required');
         }
-        if (isPush) await pushgateway(req, res, pathname);
-        else await remoteWrite(req, res, pathname);
+        if (isPush) await pushgateway(req, res, pathname, credential.logPath);
+        else if (isRemoteWrite) await remoteWrite(req, res, credential.logPath);
+        else throw new IngestError('PROM_RELAY_INGEST_ROUTE', `no ingest route for ${req.method ?? ''} ${credential.logPath}: after /token/<token> comes /metrics/job/<job>… or ${REMOTE_WRITE_PATHS.join(' or ')}`);
       } catch (err) {
-        if (!res.headersSent) answerError(req, res, pathname, err);
+        if (!res.headersSent) answerError(req, res, api, credential.logPath, err);
         else res.destroy();
       }
       return true;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RelayConfig } from '../config/index.js';
-import type { CredentialCheck } from '../ingest/auth.js';
+import { maskPathToken, type CredentialCheck } from '../ingest/auth.js';
 import { RateLimitedLog } from '../log/index.js';
 import { DEFAULT_HTTP_LIMITS, guardConnections, serverOptions, type HttpConnectionEvents, type HttpConnectionLimits } from './connections.js';
 import { renderStatusPage, type StatusSnapshot } from '../status/index.js';
@@ -99,12 +99,12 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
       return;
     }
     if (opts.ingest && (await opts.ingest.handle(req, res))) return;
-    sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
+    sendJson(res, 404, { error: `no route for ${req.method} ${maskPathToken(path ?? '/')}` });
   };
   const limits = opts.connections ?? DEFAULT_HTTP_LIMITS;
   const server: Server = createServer(serverOptions(limits), (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      opts.logger.error({ err, path: req.url }, 'http handler failed');
+      opts.logger.error({ err, path: maskPathToken(req.url ?? '/') }, 'http handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
