@@ -1,5 +1,5 @@
 // The types that cross the relay's stage boundaries: decode -> aggregate -> flush -> checkpoint.
-import type { Labels } from '@prom-relay/codec';
+import type { Labels, MetricMetadata } from '@prom-relay/codec';
 
 export type Temporality = 'cumulative' | 'delta';
 export type InputMetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
@@ -36,6 +36,8 @@ export interface IngestBatch {
   op: PushOp;
   points: InputPoint[];
   position?: SourcePosition;
+  /** type, help and unit of families, where the input format carries them (text HELP, Remote Write metadata) */
+  metadata?: MetricMetadata[];
   /** forwarded by a relay from the partition it landed on to its producer's home partition: may arrive after later pushes */
   forwarded?: boolean;
 }

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { HEADER } from '@prom-relay/emitter';
 import { RemoteWriteClient } from '@prom-relay/push-client';
 import type { Logger } from 'pino';
-import { PartitionAggregate, type AggregateOptions } from './aggregate/index.js';
+import type { AggregateOptions } from './aggregate/index.js';
 import { CheckpointStore } from './checkpoint/index.js';
 import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig } from './config/index.js';
 import { decodeRecord, headerString, parseGrouping } from './decode/index.js';
@@ -18,7 +18,7 @@ import { Flusher, type FlushResult } from './flush/index.js';
 import { createIngest, type Ingest, type IngestAuth, type IngestMessage } from './ingest/index.js';
 import { createCredentialCheck } from './ingest/auth.js';
 import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
-import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
+import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, SourceState, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
 import { KafkaReachability } from './roles/kafka-reachability.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, serverConnectionOptions, startRelayServer, type Readiness, type RelayServer } from './server/index.js';
@@ -169,6 +169,8 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
       }
     },
     maxBodyBytes: config.ingest.max_body_bytes,
+    // A whole-job DELETE goes to every partition of the ingest topic (docs/message-format.md).
+    partitions: async () => (await sh.admin.highWatermarks(ingestTopic)).size,
     ...(auth ? { auth } : {}),
     ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
     // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
@@ -288,8 +290,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     },
     states: {
       role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
-      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(rp.combine) : new PartitionAggregate(aggOpts)),
-      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, rp.combine) : PartitionAggregate.fromState(state, aggOpts)),
+      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(rp.combine) : SourceState.create(aggOpts, rp.combine.ttlMs)),
+      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, rp.combine) : SourceState.fromState(state, aggOpts, rp.combine.ttlMs)),
     },
     homes: rp.homes,
     events: {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { CodecError, DEFAULT_MAX_DECOMPRESSED_SIZE, decompress } from '@prom-relay/codec';
+import type { MetricMetadata } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint, Temporality } from '../model.js';
 import { DecodeError } from './errors.js';
 import { parseHeaders } from './headers.js';
@@ -67,7 +68,9 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
       throw new DecodeError(tooLarge ? 'PROM_RELAY_DECODE_TOO_LARGE' : 'PROM_RELAY_DECODE_SNAPPY', `snappy body: ${message}`, { cause });
     }
   }
-  batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {});
+  const metadata: MetricMetadata[] = [];
+  batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {}, metadata);
+  if (metadata.length > 0) batch.metadata = metadata;
   validateBatch(batch, headers.format);
   return batch;
 }
@@ -78,6 +81,7 @@ function decodeBody(
   job: string,
   grouping: IngestBatch['grouping'],
   limits: DecodeLimits,
+  metadata: MetricMetadata[],
 ): InputPoint[] {
   switch (format) {
     case 'text':
@@ -85,9 +89,9 @@ function decodeBody(
     case 'json-lines':
       return decodeJsonLines(utf8(body, 'PROM_RELAY_DECODE_JSON'), job, grouping, limits);
     case 'remote-write-v1':
-      return decodeRemoteWrite(body, 1, job, grouping);
+      return decodeRemoteWrite(body, 1, job, grouping, metadata);
     case 'remote-write-v2':
-      return decodeRemoteWrite(body, 2, job, grouping);
+      return decodeRemoteWrite(body, 2, job, grouping, metadata);
   }
 }
 

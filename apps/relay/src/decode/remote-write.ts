@@ -83,8 +83,10 @@ export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver
 }
 
 /** A Remote Write 1.0 or 2.0 body (already decompressed) to points; every sample of a series becomes a point, in order. */
-export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string, grouping: Labels): InputPoint[] {
+export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string, grouping: Labels, metadataOut?: MetricMetadata[]): InputPoint[] {
   const req = parseRemoteWrite(body, version);
+  // Help and unit ride along to the output (types come with every point).
+  if (metadataOut !== undefined) for (const m of req.metadata ?? []) if (m.help || m.unit) metadataOut.push(m);
   const familyOf = familyResolver(req.metadata);
   const points: InputPoint[] = [];
   for (const [i, ts] of req.timeseries.entries()) seriesPoints(ts, i, familyOf, job, grouping, points);

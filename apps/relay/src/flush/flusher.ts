@@ -3,7 +3,7 @@
 // A relay taking a partition over flushes it only after replaying up to the high watermark it saw at takeover
 // (see OwnedPartition.caughtUp), so a send whose checkpoint was lost in a crash is never undercut by a lower total.
 import type { Logger } from 'pino';
-import type { Sample, TimeSeries } from '@prom-relay/codec';
+import type { MetricMetadata, Sample, TimeSeries } from '@prom-relay/codec';
 import type { CheckpointStore } from '../checkpoint/index.js';
 import type { RelayConsumer } from '../kafka/index.js';
 import type { Checkpoint, OutputSample } from '../model.js';
@@ -12,7 +12,7 @@ import type { OwnedPartition } from '../source/index.js';
 
 /** The part of the push client's RemoteWriteClient the flush uses. */
 export interface RemoteWriteSink {
-  write(series: TimeSeries[], opts?: { deadline?: number; signal?: AbortSignal }): Promise<RemoteWriteOutcome>;
+  write(series: TimeSeries[], opts?: { deadline?: number; signal?: AbortSignal; metadata?: readonly MetricMetadata[] }): Promise<RemoteWriteOutcome>;
 }
 
 export interface RemoteWriteOutcome {
@@ -72,6 +72,8 @@ interface Snapshot {
   series: TimeSeries[];
   /** source partitions: what goes to the owners */
   partials?: SourceSnapshot;
+  /** owner partitions: type, help and unit of the families written */
+  metadata?: MetricMetadata[];
 }
 
 export class Flusher {
@@ -127,17 +129,19 @@ export class Flusher {
       };
       p.lastFlushTimestamp = timestamp;
       if (p.role === 'source') {
-        out.push({ partition: p, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples } });
+        const describe = p.aggregate.metadataOf?.bind(p.aggregate);
+        out.push({ partition: p, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
       } else {
-        out.push({ partition: p, checkpoint, series: toSeries(samples, timestamp) });
+        const metadata = p.aggregate.metadata?.(timestamp);
+        out.push({ partition: p, checkpoint, series: toSeries(samples, timestamp), ...(metadata ? { metadata } : {}) });
       }
     }
     return out;
   }
 
-  private async send(series: TimeSeries[], result: FlushResult, sendTimeoutMs: number): Promise<void> {
+  private async send(series: TimeSeries[], metadata: MetricMetadata[], result: FlushResult, sendTimeoutMs: number): Promise<void> {
     try {
-      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + sendTimeoutMs });
+      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + sendTimeoutMs, ...(metadata.length > 0 ? { metadata } : {}) });
       result.samplesSent = outcome.counts.samplesSent;
       result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
       result.samplesRetried = outcome.counts.samplesRetried;
@@ -182,7 +186,8 @@ export class Flusher {
     const series = snapshots.flatMap((s) => s.series);
     const partials = snapshots.flatMap((s) => (s.partials ? [s.partials] : []));
     // The send goes first: its request is on the wire while the checkpoint is serialised and produced.
-    const sending = series.length === 0 ? undefined : this.send(series, result, sendTimeoutMs);
+    const metadata = snapshots.flatMap((s) => s.metadata ?? []);
+    const sending = series.length === 0 ? undefined : this.send(series, metadata, result, sendTimeoutMs);
     const publishing = partials.length === 0 ? undefined : this.publish(partials, result);
     const checkpointing = this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
     try {

@@ -1,7 +1,9 @@
 // The owner's side of the repartition stage: one partition of the partials topic, holding the latest partial of
 // every source partition for each output series it owns, combining them into the one value that is flushed.
 import type { Labels } from '@prom-relay/codec';
+import type { MetricMetadata } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
+import { OwnerFamilies } from './metadata.js';
 import { labelsFromKey, type PartialBatch } from './partials.js';
 
 const STATE_FORMAT = 'prom-relay.combine';
@@ -102,6 +104,8 @@ export interface CombineState {
   format: typeof STATE_FORMAT;
   version: 1;
   series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[]]>;
+  /** metadata of the families written (absent in states written before metadata was carried) */
+  families?: ReturnType<OwnerFamilies['toState']>;
 }
 
 function enc(v: number): EncodedNumber {
@@ -120,6 +124,7 @@ function dec(v: EncodedNumber): number {
  */
 export class SeriesCombiner {
   private readonly series = new Map<string, Combined>();
+  private families = new OwnerFamilies();
 
   constructor(private readonly opts: CombineOptions) {}
 
@@ -138,6 +143,7 @@ export class SeriesCombiner {
     const result: CombineResult = { applied: 0, outdated: 0, conflicts: 0, resets: 0 };
     const src = batch.source;
     const offset = batch.offset;
+    if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     for (const p of batch.series) {
       const id = p.combine === 'total' || p.combine === 'last' ? p.key : `${p.combine}\u0000${p.key}`;
       let c = this.series.get(id);
@@ -235,6 +241,11 @@ export class SeriesCombiner {
     return out;
   }
 
+  /** Metadata of the families this owner writes (type, help, unit), for the flush. */
+  metadata(now: number): MetricMetadata[] {
+    return this.families.current(now, this.opts.ttlMs);
+  }
+
   toState(): CombineState {
     const series: CombineState['series'] = [];
     for (const c of this.series.values()) {
@@ -242,7 +253,7 @@ export class SeriesCombiner {
       for (const [src, e] of c.sources) entries.push([src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen]);
       series.push([c.key, c.mode, enc(c.base), c.seen, entries]);
     }
-    return { format: STATE_FORMAT, version: 1, series };
+    return { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
   }
 
   static fromState(state: unknown, opts: CombineOptions): SeriesCombiner {
@@ -251,6 +262,7 @@ export class SeriesCombiner {
       throw new Error(`not a combiner state (expected format ${STATE_FORMAT} version 1)`);
     }
     const combiner = new SeriesCombiner(opts);
+    combiner.families = OwnerFamilies.fromState(s.families);
     for (const [id, mode, base, seen, entries] of s.series) {
       const key = mode === 'total' || mode === 'last' ? id : id.slice(mode.length + 1);
       const c = new Combined(id, labelsFromKey(key), mode, seen);

@@ -8,3 +8,5 @@ export { RepartitionMetrics } from './metrics.js';
 export { FORWARDED_HEADER, ProducerHomes, homePartition, murmur2 } from './homes.js';
 export { startRepartition } from './setup.js';
 export type { Repartition } from './setup.js';
+export { FamilyTable, OwnerFamilies } from './metadata.js';
+export { SourceState } from './source-state.js';

@@ -2,7 +2,7 @@
 // and which partition of the partials topic owns an output series (the relay's own hash, never the producer's).
 import { gunzipSync, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { Labels } from '@prom-relay/codec';
+import type { Labels, MetricMetadata, MetricType } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
 
 const gzipAsync = promisify(gzip);
@@ -28,6 +28,8 @@ export interface PartialBatch {
   source: string;
   offset: number;
   series: PartialSeries[];
+  /** metadata of the families of `series` */
+  metadata?: MetricMetadata[];
 }
 
 export const PARTIALS_CONTENT_TYPE = 'application/vnd.prom-relay.partials.v1+json';
@@ -62,13 +64,14 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
     series[i] = row;
   }
-  const json = JSON.stringify({ v: 1, src: batch.source, off: batch.offset, s: series });
+  const meta = (batch.metadata ?? []).map((m) => [m.metricFamilyName, m.type, m.help ?? '', m.unit ?? '']);
+  const json = JSON.stringify({ v: 1, src: batch.source, off: batch.offset, s: series, ...(meta.length > 0 ? { m: meta } : {}) });
   return gzipAsync(Buffer.from(json), { level: 1 });
 }
 
 /** Synchronous: the source applies records in order, one at a time (a message is at most a few hundred KiB). */
 export function decodePartials(value: Buffer): PartialBatch {
-  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown };
+  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown; m?: unknown };
   if (parsed?.v !== 1 || typeof parsed.src !== 'string' || typeof parsed.off !== 'number' || !Array.isArray(parsed.s)) {
     throw new Error('not a partials message (version 1)');
   }
@@ -84,7 +87,16 @@ export function decodePartials(value: Buffer): PartialBatch {
     } else if (combine === 'last') p.at = Number(row[6]);
     series[i] = p;
   }
-  return { kind: 'partials', source: parsed.src, offset: parsed.off, series };
+  const batch: PartialBatch = { kind: 'partials', source: parsed.src, offset: parsed.off, series };
+  if (Array.isArray(parsed.m)) {
+    batch.metadata = (parsed.m as unknown[][]).map(([family, type, help, unit]) => ({
+      metricFamilyName: String(family),
+      type: String(type) as MetricType,
+      ...(help ? { help: String(help) } : {}),
+      ...(unit ? { unit: String(unit) } : {}),
+    }));
+  }
+  return batch;
 }
 
 /** Parses a `labelsKey` back into labels: `name="json string",` repeated. */

@@ -1,6 +1,7 @@
 // The source partitions' side of the repartition stage: each flush, every live output series of a source partition
 // goes to the partials-topic partition that owns it (the relay's hash of the series, whatever the producers' keys).
 import type { ProducedMessage, RelayProducer } from '../kafka/index.js';
+import type { MetricMetadata } from '@prom-relay/codec';
 import type { OutputSample } from '../model.js';
 import { labelsKey } from '../aggregate/labels.js';
 import { PARTIALS_CONTENT_TYPE, PARTIALS_HEADERS, encodePartials, ownerPartition, toPartial, type PartialSeries } from './partials.js';
@@ -14,6 +15,8 @@ export interface SourceSnapshot {
   /** the source partition's next offset: the state the samples describe */
   offset: bigint;
   samples: OutputSample[];
+  /** family and type (help, unit) of an output series, sent along so the owner writes them */
+  describe?: (sample: OutputSample) => MetricMetadata;
 }
 
 export interface PublishResult {
@@ -35,15 +38,19 @@ export class PartialsPublisher {
     const messages: Promise<ProducedMessage>[] = [];
     let partials = 0;
     for (const snap of snapshots) {
-      const byOwner = new Map<number, { series: PartialSeries[]; bytes: number }[]>();
+      const byOwner = new Map<number, { series: PartialSeries[]; bytes: number; meta: Map<string, MetricMetadata> }[]>();
       for (const s of snap.samples) {
         const owner = ownerPartition(s.labels, this.partitions);
         let chunks = byOwner.get(owner);
-        if (chunks === undefined) byOwner.set(owner, (chunks = [{ series: [], bytes: 0 }]));
+        if (chunks === undefined) byOwner.set(owner, (chunks = [{ series: [], bytes: 0, meta: new Map() }]));
         let chunk = chunks[chunks.length - 1]!;
         const key = s.key ?? labelsKey(s.labels);
-        if (chunk.bytes + key.length > MAX_CHUNK_BYTES && chunk.series.length > 0) chunks.push((chunk = { series: [], bytes: 0 }));
+        if (chunk.bytes + key.length > MAX_CHUNK_BYTES && chunk.series.length > 0) chunks.push((chunk = { series: [], bytes: 0, meta: new Map() }));
         chunk.series.push(toPartial(s, key));
+        if (snap.describe !== undefined && !s.stale) {
+          const meta = snap.describe(s);
+          if (!chunk.meta.has(meta.metricFamilyName)) chunk.meta.set(meta.metricFamilyName, meta);
+        }
         chunk.bytes += key.length + 32;
         partials++;
       }
@@ -51,7 +58,7 @@ export class PartialsPublisher {
       for (const [partition, chunks] of byOwner) {
         for (const chunk of chunks) {
           messages.push(
-            encodePartials({ source: snap.source, offset, series: chunk.series }).then((value) => ({
+            encodePartials({ source: snap.source, offset, series: chunk.series, metadata: [...chunk.meta.values()] }).then((value) => ({
               key: snap.source,
               value,
               partition,

@@ -1,4 +1,5 @@
 // The partitions this relay owns right now, each with its aggregate and the offset that aggregate covers.
+import type { MetricMetadata } from '@prom-relay/codec';
 import type { IngestBatch, OutputSample } from '../model.js';
 import type { TopicPartition } from '../kafka/index.js';
 import type { PartialBatch } from '../repartition/index.js';
@@ -15,6 +16,10 @@ export interface PartitionState {
   collect(now: number): OutputSample[];
   readonly seriesCount: number;
   toState(): unknown;
+  /** source partitions: family and type (help, unit) of an output series */
+  metadataOf?(sample: OutputSample): MetricMetadata;
+  /** owner partitions: metadata of the families written */
+  metadata?(now: number): MetricMetadata[];
 }
 
 /** Makes empty states and restores them from checkpointed state, per partition. */

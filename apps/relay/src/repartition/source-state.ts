@@ -1,0 +1,57 @@
+// A source partition's state: its aggregate and what it knows of its input families (metadata), checkpointed
+// together. Checkpoints written before metadata was carried (a bare aggregate state) are read too.
+import type { MetricMetadata } from '@prom-relay/codec';
+import { PartitionAggregate, type AggregateOptions } from '../aggregate/index.js';
+import type { IngestBatch, OutputSample } from '../model.js';
+import { FamilyTable } from './metadata.js';
+
+const STATE_FORMAT = 'prom-relay.source';
+
+export class SourceState {
+  constructor(
+    readonly aggregate: PartitionAggregate,
+    private readonly families: FamilyTable,
+    /** families not fed this long are forgotten */
+    private readonly familyTtlMs: number,
+  ) {}
+
+  static create(opts: AggregateOptions, familyTtlMs: number): SourceState {
+    return new SourceState(new PartitionAggregate(opts), new FamilyTable(), familyTtlMs);
+  }
+
+  static fromState(state: unknown, opts: AggregateOptions, familyTtlMs: number): SourceState {
+    const s = state as { format?: unknown; aggregate?: unknown; families?: unknown };
+    if (s !== null && typeof s === 'object' && s.format === STATE_FORMAT) {
+      return new SourceState(PartitionAggregate.fromState(s.aggregate, opts), FamilyTable.fromState(s.families), familyTtlMs);
+    }
+    return new SourceState(PartitionAggregate.fromState(state, opts), new FamilyTable(), familyTtlMs);
+  }
+
+  get seriesCount(): number {
+    return this.aggregate.seriesCount;
+  }
+
+  get producerCount(): number {
+    return this.aggregate.producerCount;
+  }
+
+  apply(batch: IngestBatch, now: number): ReturnType<PartitionAggregate['apply']> {
+    const result = this.aggregate.apply(batch, now);
+    if (result.accepted > 0) this.families.observe(batch, now);
+    return result;
+  }
+
+  collect(now: number): OutputSample[] {
+    this.families.expire(now, this.familyTtlMs);
+    return this.aggregate.collect(now);
+  }
+
+  /** Family and type of an output series (see FamilyTable.metadataOf). */
+  metadataOf(sample: OutputSample): MetricMetadata {
+    return this.families.metadataOf(sample);
+  }
+
+  toState(): unknown {
+    return { format: STATE_FORMAT, version: 1, aggregate: this.aggregate.toState(), families: this.families.toState() };
+  }
+}
