@@ -125,6 +125,9 @@ export class PartitionAggregate {
     }
     if (batch.op === 'delete') {
       endGroupGauges(store, producer, scopeKey, producerKey);
+      // Runs of this producer (`<id>/run=…`, as the ingest names a group's process runs): the group's delete ends theirs too.
+      const runs = producer.id + '/run=';
+      for (const p of store.producers.values()) if (p.id.startsWith(runs)) endGroupGauges(store, p, scopeKey, producerKey);
       return result;
     }
     const scope = store.scopeOf(scopeKey);

@@ -10,6 +10,7 @@ import { IngestError } from './errors.js';
 import { IngestWorker } from './offload.js';
 import { partialWriteError, preparePush } from './prepare.js';
 import type { PushInput } from './prepare.js';
+import { processRunId } from './producer-id.js';
 import { isPushgatewayPath, parsePushPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
 
@@ -48,6 +49,11 @@ export interface IngestOptions {
   sendTimeoutMs?: number;
   /** Structured log sink; never receives credentials or bodies. */
   log?: (entry: IngestLogEntry) => void;
+  /**
+   * The ingest topic's partition count, read when needed: a whole-job DELETE (`/metrics/job/<job>`, no grouping
+   * labels) is produced to every partition, as the job's groups live on all of them. Absent: one message, keyed.
+   */
+  partitions?: () => Promise<number>;
   /**
    * The consumer's decode options (label limits): every message is checked with them by the consumer's own
    * decodeRecord before it is produced, so a 2xx means the consumer will apply it. Pass what the pipeline passes.
@@ -182,7 +188,10 @@ export function createIngest(options: IngestOptions): Ingest {
     } else {
       req.resume();
     }
-    const input: PushInput = { group, op, body, contentType: header(req, 'content-type'), producerLabels, runId: runIdHeader(req), decode };
+    const contentType = header(req, 'content-type');
+    // Without a run header, a push's process_start_time_seconds tells its process run apart (producer-id.ts).
+    const runId = runIdHeader(req) ?? processRunId(body, contentType);
+    const input: PushInput = { group, op, body, contentType, producerLabels, runId, decode };
     // The consumer's own checks; a big body in the worker thread, so the event loop keeps answering.
     let message: IngestMessage;
     if (body.length > inlineBodyBytes) {
@@ -191,12 +200,19 @@ export function createIngest(options: IngestOptions): Ingest {
     } else {
       message = preparePush(input);
     }
-    const messages = [message];
+    let messages: IngestMessage[] = [message];
+    if (op === 'delete' && Object.keys(group.grouping).length === 0 && options.partitions) {
+      // The whole job ends: its groups are spread over every partition, so is the delete.
+      const n = await options.partitions().catch((err: unknown) => {
+        throw new IngestError('PROM_RELAY_INGEST_UNAVAILABLE', `cannot read the partitions of the ingest topic: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      });
+      messages = Array.from({ length: Math.max(1, n) }, (_, partition) => ({ ...message, partition }));
+    }
     await produce(messages);
     // Pushgateway's codes: 200 for PUT/POST, 202 for DELETE.
     res.statusCode = op === 'delete' ? 202 : 200;
     res.end();
-    log?.({ level: 'debug', msg: 'pushgateway request produced', api: 'pushgateway', method, path: logPath, status: res.statusCode, messages: 1 });
+    log?.({ level: 'debug', msg: 'pushgateway request produced', api: 'pushgateway', method, path: logPath, status: res.statusCode, messages: messages.length });
   }
 
   async function remoteWrite(req: IncomingMessage, res: ServerResponse, logPath: string): Promise<void> {

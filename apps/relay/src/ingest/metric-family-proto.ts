@@ -185,3 +185,27 @@ export function metricFamiliesToText(body: Buffer): string {
   while (!r.done()) families.push(readFamily(r.bytes()));
   return formatExposition(families);
 }
+
+/**
+ * The first value of the family named `name` in a delimited body, decoding only that family (the others are skipped
+ * by length); undefined when absent or when the body does not parse (the full check reports that).
+ */
+export function familyValue(body: Buffer, name: string): number | undefined {
+  try {
+    const r = new Reader(body);
+    while (!r.done()) {
+      const m = r.bytes();
+      const peek = new Reader(m.buf, m.pos, m.end);
+      let familyName: string | undefined;
+      peek.fields((f, w) => {
+        if (familyName !== undefined || f !== 1 || w !== 2) return false;
+        familyName = peek.string();
+        return true;
+      });
+      if (familyName === name) return readFamily(m).samples[0]?.value;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
