@@ -5,7 +5,9 @@
 // same bodies; CPU from /proc (the ingest's processes; the broker's apart).
 // Run: node --conditions=@prom-relay/source --import tsx bench/peers-http.ts   (prints one markdown section)
 // Options: BENCH_DURATION_MS (default 10000), BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_INGEST_WORKERS (1,2: one
-// relay configuration per value), BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes).
+// relay configuration per value), BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes),
+// BENCH_RELAY_BASELINE=<git ref> (also that commit's ingest with 1 worker, interleaved: before/after in one run),
+// BENCH_RELAY_ROOT=<folder> (the relay measured is that tree's, e.g. another worktree; default this one).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +19,7 @@ import { peerBinary, peerLabel } from './lib/go-peers.js';
 import { httpRequest, runLoad, type LoadResult } from './lib/http-load.js';
 import { cpuSeconds, findPid } from './lib/proc.js';
 import { cpuBetween, treeCpu, treeRss } from './lib/proc-tree.js';
+import { baselineCheckout } from './lib/baseline.js';
 import { bundleRelay } from './lib/relay-bundle.js';
 import { startRwSink } from './lib/rw-sink.js';
 
@@ -27,6 +30,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2').split(',').map(Number);
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const BASELINE = process.env.BENCH_RELAY_BASELINE;
+const REPO = join(dirname(new URL(import.meta.url).pathname), '..');
 const TOPIC = 'bench-peers-http';
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -59,7 +64,7 @@ interface Run {
   rss: number;
 }
 
-async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number): Promise<Peer> {
+async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number, label = ''): Promise<Peer> {
   const dir = mkdtempSync(join(tmpdir(), 'peers-http-relay-'));
   const file = join(dir, 'relay.yaml');
   writeFileSync(
@@ -71,8 +76,8 @@ async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number
       log: { level: 'info' },
     }),
   );
-  const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, `workers-${workers}`)}`] : [];
-  const child = startChild(`relay ingest (${workers} worker${workers > 1 ? 's' : ''})`, process.execPath, [...prof, cli, 'ingest', '--config', file]);
+  const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, `workers-${workers}${label ? "-baseline" : ""}`)}`] : [];
+  const child = startChild(`relay ingest${label} (${workers} worker${workers > 1 ? 's' : ''})`, process.execPath, [...prof, cli, 'ingest', '--config', file]);
   const url = await waitFor(child, "'relay started'", () => child.logs.find((l) => l.msg === 'relay started')?.url as string | undefined);
   await waitFor(child, 'readiness', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
   const host = new URL(url).host;
@@ -124,7 +129,7 @@ async function measure(peer: Peer, brokerPid: number | undefined): Promise<Run> 
 }
 
 async function main(): Promise<void> {
-  const cli = await bundleRelay();
+  const cli = await bundleRelay(process.env.BENCH_RELAY_ROOT ?? REPO);
   await peerBinary('vmagent');
   log('starting Kafka and the sink');
   const kafka = await startKafka({ heap: '1g', startTimeoutMs: 300_000 });
@@ -133,6 +138,10 @@ async function main(): Promise<void> {
   const peers: Peer[] = [];
   const runs = new Map<Peer, Run[]>();
   try {
+    if (BASELINE) {
+      const base = baselineCheckout(REPO, BASELINE, process.env.BENCH_BASELINE_DIR);
+      peers.push(await startRelayIngest(await bundleRelay(base.root, 'bench-relay-baseline'), kafka, 1, ` @${base.label}`));
+    }
     for (const w of WORKERS) peers.push(await startRelayIngest(cli, kafka, w));
     peers.push(await startVmagent(sink.url));
     for (const p of peers) runs.set(p, []);

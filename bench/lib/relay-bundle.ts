@@ -9,14 +9,17 @@ import { build } from 'esbuild';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Builds the bundle; answers the path of its cli.js (`node <it> ingest --config …`). */
-export async function bundleRelay(): Promise<string> {
-  const out = join(REPO, '.cache/bench-relay');
+/**
+ * Builds the bundle of the relay in `root` (default: this working tree; a baseline checkout from lib/baseline.ts for
+ * before/after runs) into .cache/<name>; answers the path of its cli.js (`node <it> ingest --config …`).
+ */
+export async function bundleRelay(root = REPO, name = 'bench-relay'): Promise<string> {
+  const out = join(REPO, '.cache', name);
   mkdirSync(join(out, 'dist'), { recursive: true });
   // version.ts reads ../package.json beside the module; "type": "module" makes the bundle's .js files ES modules.
-  copyFileSync(join(REPO, 'apps/relay/package.json'), join(out, 'package.json'));
+  copyFileSync(join(root, 'apps/relay/package.json'), join(out, 'package.json'));
   await build({
-    entryPoints: { cli: join(REPO, 'apps/relay/src/cli.ts'), worker: join(REPO, 'apps/relay/src/ingest/worker.ts') },
+    entryPoints: { cli: join(root, 'apps/relay/src/cli.ts'), worker: join(root, 'apps/relay/src/ingest/worker.ts') },
     outdir: join(out, 'dist'),
     bundle: true,
     platform: 'node',
