@@ -195,8 +195,7 @@ export function createIngest(options: IngestOptions): Ingest {
     // The consumer's own checks; a big body in the worker thread, so the event loop keeps answering.
     let message: IngestMessage;
     if (body.length > inlineBodyBytes) {
-      const { text } = await worker.push(input);
-      message = pushMessage(group, op, text ?? body, producerLabels, input.runId);
+      message = pushMessage(group, op, await worker.push(input), producerLabels, input.runId, true);
     } else {
       message = preparePush(input);
     }

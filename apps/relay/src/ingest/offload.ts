@@ -10,7 +10,7 @@ import type { PreparedRemoteWrite, PushInput, RemoteWriteInput } from './prepare
 export type WorkerTask = { id: number; kind: 'push'; input: PushInput } | { id: number; kind: 'remote-write'; input: RemoteWriteInput };
 
 export type WorkerReply =
-  | { id: number; ok: true; push: { text?: Uint8Array } }
+  | { id: number; ok: true; push: { snappy: Uint8Array } }
   | { id: number; ok: true; remoteWrite: PreparedRemoteWrite }
   | { id: number; ok: false; code: IngestErrorCode; message: string };
 
@@ -44,12 +44,9 @@ export class IngestWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  /** Checks a push in the thread; resolves with the converted text when the body was not text already. */
-  push(input: PushInput): Promise<{ text?: Buffer }> {
-    return this.run({ id: 0, kind: 'push', input }).then((reply) => {
-      const text = (reply as { push: { text?: Uint8Array } }).push.text;
-      return text === undefined ? {} : { text: asBuffer(text) };
-    });
+  /** Checks a push in the thread; resolves with its text (converted when it was protobuf) snappy-compressed. */
+  push(input: PushInput): Promise<Buffer> {
+    return this.run({ id: 0, kind: 'push', input }).then((reply) => asBuffer((reply as { push: { snappy: Uint8Array } }).push.snappy));
   }
 
   remoteWrite(input: RemoteWriteInput): Promise<PreparedRemoteWrite> {

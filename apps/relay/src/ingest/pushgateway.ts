@@ -103,10 +103,10 @@ export function pushedText(body: Buffer, contentType: string | undefined): Buffe
  * The one message a Pushgateway request becomes. `runId` (the request's `prom-relay-producer` header) marks one job
  * run: without it every push to a group continues one producer, so a new run's counters count from its predecessor's.
  */
-export function pushMessage(group: PushGroup, op: PushOp, text: Buffer, producerLabels: readonly string[], runId?: string): MetricsMessage {
+export function pushMessage(group: PushGroup, op: PushOp, text: Buffer, producerLabels: readonly string[], runId?: string, snappy = false): MetricsMessage {
   const producerId = runId === undefined ? pushProducerId(group) : `${pushProducerId(group)}/run=${runId}`;
   return buildMessage(
-    { contentType: CONTENT_TYPE.text, job: group.job, grouping: group.grouping, producerId, op },
+    { contentType: CONTENT_TYPE.text, job: group.job, grouping: group.grouping, producerId, op, ...(snappy ? { contentEncoding: 'snappy' as const } : {}) },
     text,
     producerLabels,
   );

@@ -2,7 +2,7 @@
 // never holds the event loop that answers /healthz, /metrics and the other clients (see the ingest README).
 import { parentPort } from 'node:worker_threads';
 import { IngestError } from './errors.js';
-import { checkedPush, prepareRemoteWrite } from './prepare.js';
+import { compressedPush, prepareRemoteWrite } from './prepare.js';
 import type { PushInput, RemoteWriteInput } from './prepare.js';
 import { MetadataCache } from './remote-write.js';
 import type { WorkerReply, WorkerTask } from './offload.js';
@@ -18,9 +18,7 @@ function run(task: WorkerTask): WorkerReply {
   try {
     if (task.kind === 'push') {
       const input: PushInput = { ...task.input, body: asBuffer(task.input.body) };
-      const { message, converted } = checkedPush(input);
-      // The caller holds the body: only a converted text (protobuf delimited pushed) comes back, not 8 MiB again.
-      return { id: task.id, ok: true, push: converted ? { text: message.value } : {} };
+      return { id: task.id, ok: true, push: { snappy: compressedPush(input) } };
     }
     const input: RemoteWriteInput = task.input;
     return { id: task.id, ok: true, remoteWrite: prepareRemoteWrite(input, metadata) };

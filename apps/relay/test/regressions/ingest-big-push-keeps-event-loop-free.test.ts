@@ -1,6 +1,6 @@
 // Issue 10 item 5: one 8 MiB push of 310k series held the event loop for 10-18 s, /healthz unanswered. Now a big
-// body is decoded and checked in the ingest's worker thread: the event loop only reads the body, hands it over and
-// produces the message, so no single block of it comes near a second while the push goes through.
+// body is decoded, checked and snappy-compressed in the ingest's worker thread: the event loop only reads the body,
+// hands it over and produces the record, so no single block of it comes near a second while the push goes through.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -14,8 +14,13 @@ import { topicMessageCount } from '../ingest/kafka-read.js';
 import { TEXT, send } from './ingest-helpers.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
-/** The longest the event loop may be held in one go while the big push is decoded, checked and produced. */
-const MAX_BLOCK_MS = 400;
+/**
+ * The longest the event loop may be held in one go while the big push is decoded, checked and produced. What remains
+ * is kafkajs encoding the (snappy-compressed, ~2.7 MB) record: copies and a CRC32C in JavaScript, tens of ms on a quiet
+ * machine; measured 260-420 ms on this shared 2-core machine at load averages of 20-35. The bound catches a return to
+ * decoding on the event loop (1.7-4.4 s here) without failing on load; the ratio below is the load-independent claim.
+ */
+const MAX_BLOCK_MS = 1000;
 
 let producer: RelayProducer;
 let ingest: Ingest | undefined;
@@ -124,10 +129,8 @@ it('an 8 MiB push of ~310k series is taken while /healthz keeps answering: decod
 
   expect([before.status, after.status]).toEqual([200, 200]);
   expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(6);
-  // What remains on the event loop is reading the body and kafkajs encoding one 8 MiB record (copies, CRC32C in JS):
-  // tens of ms on a quiet machine; the bound leaves room for the shared, loaded test machine.
   expect(after.maxBlockMs).toBeLessThan(MAX_BLOCK_MS);
-  expect(after.maxBlockMs).toBeLessThan(before.maxBlockMs / 3);
+  expect(after.maxBlockMs).toBeLessThan(before.maxBlockMs / 4);
   expect(after.healthzAnswers).toBeGreaterThan(5);
   expect(after.healthzMaxMs).toBeLessThan(MAX_BLOCK_MS + 100);
 }, 180_000);

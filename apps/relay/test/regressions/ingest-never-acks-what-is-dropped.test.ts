@@ -1,7 +1,7 @@
 // Issue 10 item 1: the ingest answered 2xx for requests the consumer then dead-lettered whole (good series included).
 // Now every message it produces is one the consumer applies; what the consumer would refuse gets a 4xx naming it,
 // and a Remote Write request is written partially (the good series) with `*-Written` counting only those.
-import { compress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
+import { compress, decompress, encodeWriteRequest, encodeWriteRequestV2 } from '@prom-relay/codec';
 import type { Histogram, TimeSeries, WriteRequest } from '@prom-relay/codec';
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,7 +152,9 @@ describe('the ingest acknowledges only what the consumer applies', () => {
     expect(refused.status).toBe(400);
     expect(refused.text).toMatch(/^PROM_RELAY_INGEST_VALUE: counter series rows_total\{job="go-job"\} has value -1 \(negative\)/);
     const messages = await readAll(topic, 1);
-    expect(messages[0]!.value.toString()).toBe('# TYPE rows_total counter\nrows_total 5\n');
+    // checked in the worker, written snappy-compressed (the consumer reads content-encoding)
+    expect(messages[0]!.headers['content-encoding']).toBe('snappy');
+    expect(Buffer.from(decompress(messages[0]!.value)).toString()).toBe('# TYPE rows_total counter\nrows_total 5\n');
     expect(Object.fromEntries(await appliedByConsumer(topic, 1))).toEqual({ 'rows_total/undefined': 5 });
     expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
   }, 60_000);
