@@ -15,6 +15,7 @@ const USAGE = `usage:
   prom-relay ingest [--config relay.yaml]        only the HTTP ingest (stateless; ingest.workers processes, default one per CPU)
   prom-relay aggregate [--config relay.yaml]     only the aggregator: consume, aggregate, flush, checkpoint
   prom-relay check-config [--config relay.yaml]  print the effective config (secrets masked) or every error
+  prom-relay end-job [--config relay.yaml] <job>  end a job's totals now (as DELETE /metrics/job/<job>: every partition)
   prom-relay version                             print the version (also --version, -v)
 
 Every key can be overridden by an env variable: PROM_RELAY_<SECTION>__<KEY>, e.g. PROM_RELAY_REMOTE_WRITE__URL.
@@ -157,6 +158,24 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       const config = load(file, io);
       if (!config) return 1;
       return run(config, command);
+    }
+    case 'end-job': {
+      const job = parsed.positionals[1];
+      if (job === undefined || parsed.positionals.length !== 2) {
+        io.err(`end-job takes one job name\n${USAGE}`);
+        return 2;
+      }
+      const config = load(file, io);
+      if (!config) return 1;
+      const { endJob } = await import('./end-job.js');
+      try {
+        const { partitions } = await endJob(config, job, createLogger(config));
+        io.out(`job ${job} ended: delete produced to ${Object.entries(partitions).map(([t, n]) => `${n} partitions of ${t}`).join(', ')}\n`);
+        return 0;
+      } catch (err) {
+        io.err(`end-job ${job} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
+      }
     }
     default:
       io.err(`unknown command ${JSON.stringify(command)}\n${USAGE}`);

@@ -2,7 +2,11 @@
 // output series of the job, counters included, on every partition its groups live on (here spread by a grouping
 // label over 4 partitions), while another job's totals and a rule output across jobs stay. Real Kafka, the relay as a
 // process, a real Prometheus. Before, such a delete only dropped gauges of one group and counter totals stayed forever.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { buildMessageKey, DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
@@ -11,13 +15,15 @@ import { homePartition } from '../../src/repartition/index.js';
 import { eventually, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
 
 const PARTITIONS = 4;
+const RELAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let prom: PrometheusServer;
+let configFile: string;
 let relay: RelayProcess | undefined;
 
 beforeAll(async () => {
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: PARTITIONS });
-  const config = writeRelayConfig({
+  const config = (configFile = writeRelayConfig({
     brokers: testKafkaBrokers(),
     topic,
     groupId: testTopicName('relay'),
@@ -25,7 +31,7 @@ beforeAll(async () => {
     checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'etl_rows_total', by: ['table'], outputs: ['total'], keep_input: true }] } },
-  });
+  }));
   relay = await startRelayProcess(config);
   await relay.waitForLog((l) => l.msg === 'partitions assigned', 30_000);
 }, 120_000);
@@ -75,3 +81,16 @@ it('a whole-job DELETE ends the job totals on every partition; other jobs and ru
   expect(await eventually(() => value('etl_rows_total:by_table_total'), (v) => v === 184, 20_000)).toBe(184);
   expect((await values('etl_rows_total{job="etl"}')).size).toBe(1);
 }, 120_000);
+
+it('`prom-relay end-job --config <file> <job>` ends a job the same way, from the command line', async () => {
+  for (const shard of ['0', '1', '2', '3']) await push('cli-job', shard, 3, 1);
+  expect((await eventually(() => values('etl_rows_total{job="cli-job"}'), (m) => m.size === 4, 20_000)).size).toBe(4);
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--conditions=@prom-relay/source', '--import', 'tsx', join(RELAY_DIR, 'src/cli.ts'), 'end-job', '--config', configFile, 'cli-job'],
+    { cwd: resolve(RELAY_DIR, '../..'), timeout: 60_000 },
+  );
+  expect(stdout).toMatch(new RegExp(`job cli-job ended: delete produced to ${PARTITIONS} partitions of `));
+  expect((await eventually(() => values('{job="cli-job"}'), (m) => m.size === 0, 20_000)).size).toBe(0);
+  expect(await value('etl_rows_total{job="other"}')).toBe(100);
+}, 90_000);
