@@ -126,6 +126,7 @@ async function buildUnderLock(spec: GoBinarySpec, cacheDir: string, options: GoB
     // Built by the process we waited for.
     const done = cachedGoBinary(spec, cacheDir);
     if (done) return done;
+    if (options.signal?.aborted) throw new InfraError('PROM_RELAY_INFRA_GO_BUILD', `building ${spec.name} ${spec.version} was aborted`);
     const staging = `${finalDir}.partial-${process.pid}-${Date.now()}`;
     mkdirSync(staging, { recursive: true });
     try {
@@ -215,7 +216,8 @@ async function run(
     void proc.stop(1_000);
   }, timeoutMs);
   const onAbort = (): void => void proc.stop(1_000);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const exit = await proc.exited;
     return { code: exit.code ?? -1, output: `${tailOfFile(logFile, 40)}${note}` };

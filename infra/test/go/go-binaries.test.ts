@@ -21,13 +21,13 @@ const SMALL: GoBinarySpec = {
 const root = mkdtempSync(join(tmpdir(), 'infra-go-bin-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** ensureGoBinary in another Node process (as another vitest worker would), answering the path it got. */
-function inChild(cacheDir: string): Promise<string> {
+/** ensureGoBinary in another Node process (as another vitest worker would): the path it got and its progress lines. */
+function inChild(cacheDir: string): Promise<{ path: string; progress: string }> {
   const script = join(root, `child-${Math.random().toString(36).slice(2)}.mts`);
   writeFileSync(
     script,
     `import { ensureGoBinary } from ${JSON.stringify(join(INFRA_ROOT, 'src/go/go-binaries.ts'))};\n` +
-      `process.stdout.write(await ensureGoBinary(${JSON.stringify(SMALL)}, { cacheDir: ${JSON.stringify(cacheDir)} }));\n`,
+      `process.stdout.write(await ensureGoBinary(${JSON.stringify(SMALL)}, { cacheDir: ${JSON.stringify(cacheDir)}, onProgress: (l) => process.stderr.write(l + '\\n') }));\n`,
   );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,7 +35,7 @@ function inChild(cacheDir: string): Promise<string> {
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
+    child.once('exit', (code) => (code === 0 ? resolve({ path: out, progress: err }) : reject(new Error(`child exited ${code}: ${err}`))));
   });
 }
 
@@ -45,7 +45,10 @@ describe('ensureGoBinary', () => {
     const lines: string[] = [];
     const [here, a, b] = await Promise.all([ensureGoBinary(SMALL, { cacheDir, onProgress: (l) => lines.push(l) }), inChild(cacheDir), inChild(cacheDir)]);
     const dir = goBinaryDir(SMALL, cacheDir);
-    expect([here, a, b]).toEqual([join(dir, 'migrate'), join(dir, 'migrate'), join(dir, 'migrate')]);
+    expect([here, a.path, b.path]).toEqual([join(dir, 'migrate'), join(dir, 'migrate'), join(dir, 'migrate')]);
+    // Exactly one of the three ran go install; the others waited for it (or found it done).
+    const progress = [lines.join('\n'), a.progress, b.progress];
+    expect(progress.filter((p) => p.includes('building promqltest-migrate'))).toHaveLength(1);
     // An executable ELF file, with the record of its one build beside it; no lock or staging folder left.
     expect(readFileSync(here).subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
     expect(goBuildRecord(SMALL, cacheDir)).toMatchObject({ package: SMALL.package, version: 'v0.316.0', goVersion: expect.stringMatching(/^go1\./) });
