@@ -10,7 +10,7 @@
 // them with `node bench/cpuprofile-top.mjs <dir>/<topic>/*.cpuprofile`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -154,6 +154,10 @@ async function startRelay(env: Env, checkout: Checkout, topic: string, flushInte
       flush: { interval: flushInterval },
       server: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
+      // Each relay its own partials topic, as one deployment: at 308b3d0 the schema's default ('prom-relay.partials',
+      // shared by every group on the broker) overrode the intended `<group_id>.partials`, so a relay combined and wrote
+      // the series of every relay before it in the session. A relay without the stage does not know the key.
+      ...(existsSync(join(checkout.root, 'apps/relay/src/repartition')) ? { repartition: { topic: `${groupId}.partials` } } : {}),
     }),
   );
   const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR!, topic)}`] : [];
