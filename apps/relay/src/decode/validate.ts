@@ -95,8 +95,10 @@ export function checkCounterValues(points: readonly InputPoint[]): void {
 export function seriesIdentity(key: string, overridden: ReadonlySet<string>): string {
   const brace = key.indexOf('{');
   if (brace < 0) return trimBlanks(key);
-  let segments: string[] | null = null;
   let canonical = brace > 0 && !isBlank(key.charCodeAt(brace - 1));
+  // `name="value"` written without blanks around `=`: the pair's text is its identity, sorted by index, not copied.
+  let loose = false;
+  let n = 0;
   let prevStart = -1;
   let prevEnd = -1;
   let pos = brace + 1;
@@ -110,7 +112,10 @@ export function seriesIdentity(key: string, overridden: ReadonlySet<string>): st
     const nameEnd = pos;
     while (pos < key.length && key.charCodeAt(pos) !== 34) pos++; // blanks, `=`, blanks up to the opening quote
     const quote = pos;
-    if (quote !== nameEnd + 1) canonical = false;
+    if (quote !== nameEnd + 1) {
+      canonical = false;
+      loose = true;
+    }
     pos++;
     while (pos < key.length) {
       const c = key.charCodeAt(pos);
@@ -121,50 +126,64 @@ export function seriesIdentity(key: string, overridden: ReadonlySet<string>): st
     const end = ++pos; // past the closing quote
     while (pos < key.length && isBlank(key.charCodeAt(pos))) pos++;
     if (key.charCodeAt(pos) === 44) pos++;
-    const empty = end === quote + 2;
-    const skip = empty || (overridden.size > 0 && overridden.has(key.slice(nameStart, nameEnd)));
-    if (skip) canonical = false;
-    const tight = (pos === end + 1 && key.charCodeAt(end) === 44) || (pos === end && key.charCodeAt(end) === 125); // `",` or `"}`
-    if (canonical && (!tight || (prevStart >= 0 && compareRuns(key, prevStart, prevEnd - prevStart, nameStart, end - nameStart) >= 0))) {
+    const skip = end === quote + 2 || (overridden.size > 0 && overridden.has(key.slice(nameStart, nameEnd)));
+    if (skip) {
       canonical = false;
+    } else {
+      const tight = (pos === end + 1 && key.charCodeAt(end) === 44) || (pos === end && key.charCodeAt(end) === 125); // `",` or `"}`
+      if (canonical && (!tight || (prevStart >= 0 && compareRuns(key, prevStart, prevEnd - prevStart, nameStart, end - nameStart) >= 0))) canonical = false;
+      if (n * 3 + 3 > pairs.length) pairs = growInt32(pairs);
+      pairs[n * 3] = nameStart;
+      pairs[n * 3 + 1] = nameEnd;
+      pairs[n * 3 + 2] = end;
+      n++;
+      prevStart = nameStart;
+      prevEnd = end;
     }
-    if (!canonical && segments === null) {
-      // The text so far was canonical: its segments are the pairs before this one.
-      segments = prevStart < 0 ? [] : pairsOf(key.slice(brace + 1, prevEnd));
-    }
-    if (segments !== null && !skip) segments.push(quote === nameEnd + 1 ? key.slice(nameStart, end) : `${key.slice(nameStart, nameEnd)}=${key.slice(quote, end)}`);
-    prevStart = nameStart;
-    prevEnd = end;
   }
-  // canonical: ends with `"}` right after the last pair (no trailing comma or blanks), and had at least one pair
-  if (canonical && prevStart >= 0 && prevEnd === key.length - 1) return key;
-  segments ??= prevStart < 0 ? [] : pairsOf(key.slice(brace + 1, prevEnd));
+  // canonical: `"}` right after the last pair (no trailing comma or blanks), and at least one pair
+  if (canonical && n > 0 && prevEnd === key.length - 1) return key;
   const name = trimBlanks(key.slice(0, brace));
-  if (segments.length === 0) return name;
-  segments.sort();
-  return `${name}{${segments.join(',')}}`;
+  if (n === 0) return name;
+  if (loose) {
+    const segments: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = pairs[i * 3]!;
+      const b = pairs[i * 3 + 1]!;
+      const e = pairs[i * 3 + 2]!;
+      segments.push(`${key.slice(a, b)}=${key.slice(key.indexOf('"', b), e)}`);
+    }
+    segments.sort();
+    return `${name}{${segments.join(',')}}`;
+  }
+  // Insertion sort of the pairs' text ranges (a series has few labels), compared in place.
+  for (let i = 1; i < n; i++) {
+    const a = pairs[i * 3]!;
+    const b = pairs[i * 3 + 1]!;
+    const e = pairs[i * 3 + 2]!;
+    let j = i - 1;
+    while (j >= 0 && compareRuns(key, pairs[j * 3]!, pairs[j * 3 + 2]! - pairs[j * 3]!, a, e - a) > 0) {
+      pairs[(j + 1) * 3] = pairs[j * 3]!;
+      pairs[(j + 1) * 3 + 1] = pairs[j * 3 + 1]!;
+      pairs[(j + 1) * 3 + 2] = pairs[j * 3 + 2]!;
+      j--;
+    }
+    pairs[(j + 1) * 3] = a;
+    pairs[(j + 1) * 3 + 1] = b;
+    pairs[(j + 1) * 3 + 2] = e;
+  }
+  let out = `${name}{`;
+  for (let i = 0; i < n; i++) out += (i > 0 ? ',' : '') + key.slice(pairs[i * 3]!, pairs[i * 3 + 2]!);
+  return `${out}}`;
 }
 
-/** The pairs of a canonical label text `a="x",b="y"` (no blanks, no empty values). */
-function pairsOf(text: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    while (text.charCodeAt(pos) !== 34) pos++; // opening quote
-    pos++;
-    while (pos < text.length) {
-      const c = text.charCodeAt(pos);
-      if (c === 92) pos += 2;
-      else if (c === 34) break;
-      else pos++;
-    }
-    pos++;
-    out.push(text.slice(start, pos));
-    pos++; // comma
-    start = pos;
-  }
-  return out;
+/** Scratch for seriesIdentity: per pair its name start, name end and the end of its quoted value. */
+let pairs: Int32Array = new Int32Array(48);
+
+function growInt32(a: Int32Array): Int32Array {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
 }
 
 function isBlank(c: number): boolean {
