@@ -95,9 +95,8 @@ function codecParseRate(recs: KafkaRecord[], samples: number): number {
 }
 
 /** An aggregate with `n` active output series fed through the real decode path, 100 per message, one producer each. */
-function buildAggregate(n: number): PartitionAggregate {
-  const agg = new PartitionAggregate(OPTIONS);
-  const now = Date.now();
+function buildAggregate(n: number, options: AggregateOptions = OPTIONS, now = Date.now()): PartitionAggregate {
+  const agg = new PartitionAggregate(options);
   for (let i = 0; i < n / 100; i++) {
     const lines = ['# TYPE bytes_processed_total counter'];
     for (let s = 0; s < 100; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
@@ -156,10 +155,31 @@ interface MemoryFigures {
   rss: number;
   collectMs: number;
   stateBytes: number;
+  /** kept: totals still there 2 h after their last feed, producers left then, series left after counter_ttl */
+  kept?: { series: number; producers: number; left: number };
 }
+
+const HOUR = 3_600_000;
+/** The relay's default lifetimes: gauges 5 m, totals 26 h, producers 1 h. */
+const LIFETIMES: AggregateOptions = { ...OPTIONS, seriesTtlMs: 300_000, counterTtlMs: 26 * HOUR, producerTtlMs: HOUR };
 
 /** Runs in a fresh process (`--child <what> <n>`) so RSS growth is not blurred by earlier phases. */
 async function child(what: string, n: number): Promise<MemoryFigures> {
+  if (what === 'kept') {
+    // Totals of jobs that ran once and went quiet: 2 h later their producers and input series have expired, the
+    // totals are kept (and collected each flush) until counter_ttl.
+    const t0 = Date.now();
+    const m = memory(() => {
+      const agg = buildAggregate(n, LIFETIMES, t0);
+      agg.collect(t0 + 2 * HOUR);
+      return agg;
+    });
+    const collectMs = timeMs(() => m.value.collect(t0 + 2 * HOUR + 1), 3);
+    const kept = { series: m.value.seriesCount, producers: m.value.producerCount, left: 0 };
+    m.value.collect(t0 + 27 * HOUR);
+    kept.left = m.value.seriesCount;
+    return { heap: m.heap, rss: m.rss, collectMs, stateBytes: 0, kept };
+  }
   if (what === 'relay') {
     const m = memory(() => buildAggregate(n));
     const collectMs = timeMs(() => m.value.collect(Date.now()), 3);
@@ -203,6 +223,9 @@ async function main() {
   const pc100k = inChild('prom-client', 100_000);
   log('1M series (child process)');
   const r1m = inChild('relay', 1_000_000);
+  log('1M kept totals (child process)');
+  const k1m = inChild('kept', 1_000_000);
+  if (k1m.kept!.series !== 1_000_000 || k1m.kept!.producers !== 0 || k1m.kept!.left !== 0) throw new Error(`kept totals: ${JSON.stringify(k1m.kept)}`);
 
   const out = [
     '## Relay core: decode + aggregate, collect, memory',
@@ -227,6 +250,8 @@ async function main() {
     `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | — |`,
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | — |`,
     `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,
+    `| 1M kept totals, 2 h after their last feed (producers and inputs expired; default lifetimes): heap / RSS growth per total | ${fmt(k1m.heap / 1_000_000)} B / ${fmt(k1m.rss / 1_000_000)} B | — |`,
+    `| output all of 1M kept totals | ${k1m.collectMs.toFixed(1)} ms (\`collect()\`); none left after \`counter_ttl\` | — |`,
     '',
   ];
   process.stdout.write(out.join('\n'));
