@@ -158,4 +158,19 @@ describe('the ingest acknowledges only what the consumer applies', () => {
     expect(Object.fromEntries(await appliedByConsumer(topic, 1))).toEqual({ 'rows_total/undefined': 5 });
     expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
   }, 60_000);
+
+  it("the consumer's label limits (passed as decode options, as the pipeline does) are the ingest's: 400 LIMIT", async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-limit' });
+    const served = await serveIngest({ send: (m) => producer.send(topic, m), decode: { limits: { maxLabelsPerSeries: 3, maxLabelValueLength: 8 } } });
+    servers.push(served);
+    // the name and two body labels: 3, within the limit; a third body label is one too many
+    expect((await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="1",b="2"} 1\n')).status).toBe(200);
+    const many = await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="1",b="2",c="3"} 1\n');
+    expect(many.status).toBe(400);
+    expect(many.text).toMatch(/^PROM_RELAY_INGEST_LIMIT: text exposition breaks a limit \(line 1, column \d+\): .*maxLabelsPerSeries/);
+    const long = await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="123456789"} 1\n');
+    expect(long.status).toBe(400);
+    expect(long.text).toContain('maxLabelValueLength');
+    expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
+  }, 60_000);
 });
