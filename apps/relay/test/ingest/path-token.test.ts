@@ -20,7 +20,7 @@ async function start(options: Partial<IngestOptions> = {}) {
   const sent: IngestMessage[][] = [];
   const logs: IngestLogEntry[] = [];
   served = await serveIngest({ send: async (m) => void sent.push(m), log: (e) => logs.push(e), ...options });
-  const call = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => {
+  const call = async (method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}) => {
     const res = await fetch(`${served!.url}${path}`, { method, headers: { 'content-type': 'text/plain; version=0.0.4', ...headers }, ...(body !== undefined ? { body } : {}) });
     return { status: res.status, text: await res.text(), challenge: res.headers.get('www-authenticate') };
   };

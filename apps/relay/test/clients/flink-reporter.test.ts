@@ -1,0 +1,118 @@
+// Flink as its users run it: a Flink 2.2 job in a local MiniCluster, Flink's own PrometheusPushGatewayReporter pushing
+// to a relay (real Kafka, real Prometheus) with the relay's token in hostUrl, and the relay configured with the Flink
+// preset of apps/relay/README.md, read from there. Two runs of the job, each its own random job name, each DELETEing
+// its group at shutdown: Prometheus shows N after the first, 2N after the second (parallelism 2: the sum of its two
+// subtasks), and Flink's gauges end with the DELETE. The job (test/flink) is built once per machine (build.ts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { extractBlocks } from '../docs/markdown-blocks.js';
+import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { ensureFlinkJob, FLINK_JOB_DIR, run, type FlinkJob } from '../flink/build.js';
+
+const README = join(FLINK_JOB_DIR, '..', '..', 'README.md');
+const TOKEN = 'flink/token-81c7';
+const N = 1000;
+const OPERATOR = 'flink_taskmanager_job_task_operator_numRecordsIn:by_job_name_operator_name_task_name_total{operator_name="count"}';
+const USER = 'flink_taskmanager_job_task_operator_recordsMapped:by_job_name_operator_name_task_name_total{operator_name="count"}';
+const GAUGE = 'flink_taskmanager_Status_JVM_Memory_Heap_Used';
+
+/** The README's blocks this test runs (marked `not-run: … flink-reporter.test.ts …` there). */
+function readmeBlocks(): { rules: unknown[]; flinkOptions: Record<string, string> } {
+  const blocks = extractBlocks('apps/relay/README.md', readFileSync(README, 'utf8')).filter((b) => b.notRun?.includes('flink-reporter.test.ts'));
+  expect(blocks).toHaveLength(2);
+  const rules = (parseYaml(blocks[0]!.text) as { aggregation: { rules: unknown[] } }).aggregation.rules;
+  const flinkOptions = parseYaml(blocks[1]!.text) as Record<string, string>;
+  return { rules, flinkOptions };
+}
+
+let job: FlinkJob;
+let prom: PrometheusServer;
+let relay: RelayProcess | undefined;
+let flinkOptions: Record<string, string>;
+
+beforeAll(async () => {
+  const started = Date.now();
+  // First, and alone: a cold build downloads the Flink jars (once per machine).
+  job = await ensureFlinkJob((line) => process.stderr.write(`[flink] ${line}\n`));
+  process.stderr.write(`[flink] job ${job.built ? `built in ${job.record.seconds.toFixed(1)} s (Maven ${job.record.mavenOnline ? 'online' : 'offline'})` : 'cached'}, ready after ${Date.now() - started} ms\n`);
+  const readme = readmeBlocks();
+  prom = await startPrometheus();
+  const topic = await createTestTopic({ prefix: 'flink', partitions: 2 });
+  const config = writeRelayConfig({
+    brokers: testKafkaBrokers(),
+    topic,
+    groupId: testTopicName('relay'),
+    dlqTopic: testTopicName('dlq'),
+    checkpointTopic: testTopicName('ckpt'),
+    remoteWriteUrl: prom.remoteWriteUrl,
+    extra: {
+      ingest: { bearer_tokens: [TOKEN] },
+      aggregation: { series_ttl: '10m', rules: readme.rules },
+      log: { level: 'debug' },
+    },
+  });
+  relay = await startRelayProcess(config);
+  // The README's options as written, but for where the relay is and a short interval (the job's map waits 5 s at its end).
+  flinkOptions = { ...readme.flinkOptions, 'metrics.reporter.prom.hostUrl': `${relay.url}/token/${encodeURIComponent(TOKEN)}`, 'metrics.reporter.prom.interval': '1 s' };
+}, 900_000);
+
+afterAll(async () => {
+  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
+  await prom?.stop();
+});
+
+/** One run of the job, to its end: the JVM exits after its MiniCluster closed, the reporter's DELETE sent. */
+async function runFlinkJob(parallelism: number): Promise<number> {
+  const args = [
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Dlog4j2.level=WARN',
+    '-cp',
+    job.classpath,
+    'FlinkCountJob',
+    '--records',
+    String(N),
+    '--parallelism',
+    String(parallelism),
+    '--job',
+    'count-records',
+    ...Object.entries(flinkOptions).map(([k, v]) => `${k}=${v}`),
+  ];
+  const result = await run('java', args, { timeoutMs: 180_000 });
+  expect(result.code, result.output.slice(-3000)).toBe(0);
+  expect(result.output).not.toMatch(/Failed to (push|delete) metrics/);
+  return result.ms;
+}
+
+const value = async (q: string) => (await prom.query(q))[0]?.value;
+
+it('Flink reporter → relay (token in hostUrl, README preset): N, then 2N over a second run with parallelism 2; totals outlive the DELETE, gauges do not', async () => {
+  const firstMs = await runFlinkJob(1);
+  expect(await eventually(() => value(OPERATOR), (v) => v === N, 20_000)).toBe(N);
+  expect(await eventually(() => value(USER), (v) => v === N, 20_000)).toBe(N);
+  // The run DELETEd its whole job as it stopped: its gauges end (a staleness marker) …
+  expect(await eventually(() => value(`count(${GAUGE})`), (v) => v === undefined, 20_000)).toBeUndefined();
+  expect(await value(`count(count_over_time(${GAUGE}[10m]))`)).toBeGreaterThan(0);
+  // … its totals stay, flush after flush.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await value(OPERATOR)).toBe(N);
+
+  // A second run: a new random job name, new job and attempt ids, two subtasks of the map.
+  const secondMs = await runFlinkJob(2);
+  expect(await eventually(() => value(OPERATOR), (v) => v === 2 * N, 20_000)).toBe(2 * N);
+  expect(await eventually(() => value(USER), (v) => v === 2 * N, 20_000)).toBe(2 * N);
+  // One series per operator: subtasks, attempts and runs summed, never apart.
+  expect((await prom.query('count by (__name__) ({__name__=~"flink_taskmanager_job_task_operator_recordsMapped.*"})')).map((s) => [s.labels['__name__'], s.value])).toEqual([
+    ['flink_taskmanager_job_task_operator_recordsMapped:by_job_name_operator_name_task_name_total', 1],
+  ]);
+  process.stderr.write(`[flink] job runs took ${firstMs} ms (parallelism 1) and ${secondMs} ms (parallelism 2)\n`);
+
+  expect(await stopRelay(relay!)).toBe(0);
+  const written = relay!.output();
+  expect(written).toContain('/token/<masked>/metrics/job/orders-etl');
+  for (const form of [TOKEN, encodeURIComponent(TOKEN), 'token-81c7']) expect(written).not.toContain(form);
+}, 600_000);
