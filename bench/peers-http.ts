@@ -28,7 +28,11 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = 2000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
-const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2').split(',').map(Number);
+/** Relay configurations: `<workers>` or `<workers>+<node flag>` (e.g. `1+--max-semi-space-size=8`). */
+const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2').split(',').map((v) => {
+  const [workers, ...flags] = v.split('+');
+  return { workers: Number(workers), flags };
+});
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const BASELINE = process.env.BENCH_RELAY_BASELINE;
 const REPO = join(dirname(new URL(import.meta.url).pathname), '..');
@@ -64,7 +68,7 @@ interface Run {
   rss: number;
 }
 
-async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number, label = ''): Promise<Peer> {
+async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number, label = '', flags: string[] = []): Promise<Peer> {
   const dir = mkdtempSync(join(tmpdir(), 'peers-http-relay-'));
   const file = join(dir, 'relay.yaml');
   writeFileSync(
@@ -76,8 +80,10 @@ async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number
       log: { level: 'info' },
     }),
   );
-  const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, `workers-${workers}${label ? "-baseline" : ""}`)}`] : [];
-  const child = startChild(`relay ingest${label} (${workers} worker${workers > 1 ? 's' : ''})`, process.execPath, [...prof, cli, 'ingest', '--config', file]);
+  const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, `workers-${workers}${label ? '-baseline' : ''}${flags.length ? '-flags' : ''}`)}`] : [];
+  const name = `relay ingest${label} (${workers} worker${workers > 1 ? 's' : ''}${flags.length ? `, node ${flags.join(' ')}` : ''})`;
+  // Node flags reach the cluster workers too (they inherit the primary's execArgv).
+  const child = startChild(name, process.execPath, [...flags, ...prof, cli, 'ingest', '--config', file]);
   const url = await waitFor(child, "'relay started'", () => child.logs.find((l) => l.msg === 'relay started')?.url as string | undefined);
   await waitFor(child, 'readiness', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
   const host = new URL(url).host;
@@ -142,7 +148,7 @@ async function main(): Promise<void> {
       const base = baselineCheckout(REPO, BASELINE, process.env.BENCH_BASELINE_DIR);
       peers.push(await startRelayIngest(await bundleRelay(base.root, 'bench-relay-baseline'), kafka, 1, ` @${base.label}`));
     }
-    for (const w of WORKERS) peers.push(await startRelayIngest(cli, kafka, w));
+    for (const w of WORKERS) peers.push(await startRelayIngest(cli, kafka, w.workers, '', w.flags));
     peers.push(await startVmagent(sink.url));
     for (const p of peers) runs.set(p, []);
     // Warm-up (JITs, the broker's too), not counted.

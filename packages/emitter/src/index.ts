@@ -12,6 +12,7 @@ export type {
   PushTarget,
 } from './emitter.js';
 export { EMITTER_ERROR_CODES, EmitterError } from './errors.js';
+export { fixKafkajsIdleLoop } from './kafkajs-idle-loop.js';
 export type { EmitterErrorCode } from './errors.js';
 export {
   CONTENT_TYPE,

@@ -1,6 +1,7 @@
 // The Kafka interface implemented with kafkajs: the only file that imports it.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { fixKafkajsIdleLoop } from '@prom-relay/emitter';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, KafkaConfig, LogEntry, Producer, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -347,6 +348,8 @@ class KafkajsAdmin implements RelayAdmin {
 
 /** One kafkajs client shared by the relay's consumer, producer and admin. */
 export function connectKafka(opts: KafkaConnectionOptions): KafkaConnection {
+  // kafkajs 2.2.4 re-arms a 1 ms timer per idle connection forever (see the emitter's kafkajs-idle-loop.ts).
+  fixKafkajsIdleLoop({ allQueues: true });
   const kafka = new Kafka(kafkaConfig(opts));
   const brokers = opts.brokers.join(',');
   const retry = opts.logger ? { logger: opts.logger } : {};
