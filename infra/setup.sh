@@ -119,4 +119,8 @@ fi
 if command -v go >/dev/null 2>&1; then
   (cd deploy/check && go mod download) || die "go mod download failed in deploy/check: is the Go module proxy reachable?"
 fi
+# ---- 5. The real-client tests of apps/relay/test/clients: javac (the Flink job, built once per machine by the test from
+# Maven Central) and python3's venv (the test installs prometheus-client into .cache/python-clients from PyPI).
+command -v javac >/dev/null 2>&1 || die "javac is not on PATH: the Flink client test compiles its job with a JDK 17+: apt-get install -y openjdk-17-jdk-headless"
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || die "python3 has no venv/ensurepip: the Python client test makes a venv: apt-get install -y python3-venv"
 say "ready: prometheus, prometheus-pushgateway, kcat, curl, chromium, java $java_major, Kafka $kafka_version jars, hadolint $hadolint_version"
