@@ -20,6 +20,7 @@ import { createCredentialCheck } from './ingest/auth.js';
 import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
 import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, SourceState, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
 import { KafkaReachability } from './roles/kafka-reachability.js';
+import { RateLimitedLog } from './log/index.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, serverConnectionOptions, startRelayServer, type Readiness, type RelayServer } from './server/index.js';
 import { buildSnapshot, errorText, StatusRecorder, type RelayRole, type StatusSnapshot } from './status/index.js';
@@ -157,6 +158,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
   // In `run` the consumer sees every push (also those produced straight to Kafka): it feeds the jobs table there.
   const feedJobs = sh.role === 'ingest';
   const auth = ingestAuth(config);
+  const refusals = new RateLimitedLog(logger);
   const ingest = createIngest({
     send: async (messages) => {
       await sh.producer.send(ingestTopic, messages);
@@ -176,9 +178,11 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
     // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
     decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
     log: (entry) => {
-      // Every answered request logs once: the counter is fed from the same place.
+      // Every answered request is counted; refusals are logged at most 5 lines per error code per 10 s (a flood of
+      // bad pushes cannot flood the log), accepted ones at debug.
       metrics.ingestRequests.inc({ api: entry.api, status: String(entry.status), code: entry.code ?? 'none' });
-      logger[entry.level]({ stage: 'ingest', ...entry }, entry.msg);
+      if (entry.level === 'debug') logger.debug({ stage: 'ingest', ...entry }, entry.msg);
+      else refusals.log(entry.level, `${entry.api}/${entry.code ?? entry.status}`, { stage: 'ingest', ...entry }, entry.msg);
     },
   });
   sh.closers.push(() => ingest.close());
