@@ -4,7 +4,7 @@
 // with stream aggregation `total` without instance, Remote Write to a counting sink. Both interleaved, same clients,
 // same bodies; CPU from /proc (the ingest's processes; the broker's apart).
 // Run: node --conditions=@prom-relay/source --import tsx bench/peers-http.ts   (prints one markdown section)
-// Options: BENCH_DURATION_MS (default 10000), BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_INGEST_WORKERS (1,2: one
+// Options: BENCH_DURATION_MS (default 10000), BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_INGEST_WORKERS (1,2,1+--max-semi-space-size=8: one
 // relay configuration per value), BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes),
 // BENCH_RELAY_BASELINE=<git ref> (also that commit's ingest with 1 worker, interleaved: before/after in one run),
 // BENCH_RELAY_ROOT=<folder> (the relay measured is that tree's, e.g. another worktree; default this one).
@@ -29,7 +29,7 @@ const WARMUP_MS = 2000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 /** Relay configurations: `<workers>` or `<workers>+<node flag>` (e.g. `1+--max-semi-space-size=8`). */
-const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2').split(',').map((v) => {
+const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2,1+--max-semi-space-size=8').split(',').map((v) => {
   const [workers, ...flags] = v.split('+');
   return { workers: Number(workers), flags };
 });
