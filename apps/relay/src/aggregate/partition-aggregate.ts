@@ -176,7 +176,9 @@ export class PartitionAggregate {
             else targets = input.targets = t;
           }
         }
-        if (failure === null && (input.flags & HAS_TOTAL) !== 0 && !(point.value >= 0)) failure = 'invalid';
+        // A running total takes only finite, non-negative inputs up to 1e300 (the decoder's bound): it can never become +Inf,
+        // also when a `total` rule reads gauges the decoder cannot judge.
+        if (failure === null && (input.flags & HAS_TOTAL) !== 0 && !(point.value >= 0 && point.value <= 1e300)) failure = 'invalid';
       }
       if (failure !== null) {
         result.rejected++;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
-import { batch, byId, counter, options } from './fixtures.js';
+import { batch, byId, counter, options, point } from './fixtures.js';
 
 describe('counters: running totals of increases over all producers', () => {
   it('a new producer starts at zero: its first cumulative value is all increase', () => {
@@ -161,5 +161,14 @@ describe('producer scopes: what is shared and what is per producer', () => {
     const r = agg.apply(batch({ producer: 'p1', grouping: { instance: 'a-very-long-host-name' }, points: [counter('c_total', 4), counter('d_total', 1)] }), 1000);
     expect(r).toMatchObject({ accepted: 0, rejected: 2, limitHits: { maxLabelValueLength: 2 } });
     expect(agg.collect(1000)).toEqual([]);
+  });
+
+  it('a total never becomes +Inf: a rule total over gauges refuses +Inf and values past 1e300 as invalid', () => {
+    const agg = new PartitionAggregate(options({ rules: [{ match: 'temp', outputs: ['total'] }] }));
+    agg.apply(batch({ producer: 'p1', points: [point('temp', 'gauge', 5)] }), 1000);
+    const r = agg.apply(batch({ producer: 'p2', points: [point('temp', 'gauge', Infinity)] }), 1000);
+    expect(r).toMatchObject({ accepted: 0, invalid: 1 });
+    expect(agg.apply(batch({ producer: 'p3', points: [point('temp', 'gauge', 1e301)] }), 1000)).toMatchObject({ invalid: 1 });
+    expect(byId(agg.collect(1000))).toEqual({ 'temp:total{}': 5 });
   });
 });

@@ -38,7 +38,7 @@ describe('a source partition names the family and type of every output series', 
     expect(types['up']).toEqual({ metricFamilyName: 'up', type: 'unknown' });
     expect(types['temp:avg']).toEqual({ metricFamilyName: 'temp:avg', type: 'gauge' });
     expect(types['temp:histogram_bucket']).toEqual({ metricFamilyName: 'temp:histogram', type: 'histogram' });
-    expect(Object.values(types).find((m) => m.metricFamilyName.startsWith('lat:'))).toEqual({ metricFamilyName: 'lat:histogram', type: 'histogram' });
+    expect(Object.values(types).find((m) => (m as { metricFamilyName: string }).metricFamilyName.startsWith('lat:'))).toEqual({ metricFamilyName: 'lat:histogram', type: 'histogram' });
   });
 
   it('keeps help and unit from metadata that comes with a push, and its families through a checkpoint', () => {
