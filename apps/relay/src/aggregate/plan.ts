@@ -51,7 +51,7 @@ export class Planner {
       if (rule.keepInput) keepDefault = true;
       const grouped: Array<[string, string]> = [];
       if (rule.by !== undefined) {
-        for (const l of rule.by) if (labels[l] !== undefined && l !== '__name__') grouped.push([l, labels[l]!]);
+        for (const l of rule.by) if (Object.hasOwn(labels, l) && l !== '__name__') grouped.push([l, labels[l]!]);
       } else if (rule.without !== undefined) {
         for (const l of Object.keys(labels)) {
           if (l !== '__name__' && !rule.without.has(l) && !this.producerLabelSet.has(l)) grouped.push([l, labels[l]!]);

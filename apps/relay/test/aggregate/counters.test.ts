@@ -172,3 +172,11 @@ describe('producer scopes: what is shared and what is per producer', () => {
     expect(byId(agg.collect(1000))).toEqual({ 'temp:total{}': 5 });
   });
 });
+
+describe('rule labels named like Object.prototype members', () => {
+  it('a `by: [constructor]` rule leaves the label out of series that lack it (no inherited member taken for a value)', () => {
+    const agg = new PartitionAggregate(options({ rules: [{ match: 'c_total', by: ['constructor'], outputs: ['total'] }] }));
+    agg.apply(batch({ producer: 'p1', points: [counter('c_total', 2), counter('c_total', 3, { constructor: 'x' })] }), 1000);
+    expect(byId(agg.collect(1000))).toEqual({ 'c_total:by_constructor_total{}': 2, 'c_total:by_constructor_total{constructor="x"}': 3 });
+  });
+});
