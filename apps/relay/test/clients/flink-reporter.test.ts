@@ -1,8 +1,9 @@
 // Flink as its users run it: a Flink 2.2 job in a local MiniCluster, Flink's own PrometheusPushGatewayReporter pushing
 // to a relay (real Kafka, real Prometheus) with the relay's token in hostUrl, and the relay configured with the Flink
 // preset of apps/relay/README.md, read from there. Two runs of the job, each its own random job name, each DELETEing
-// its group at shutdown: Prometheus shows N after the first, 2N after the second (parallelism 2: the sum of its two
-// subtasks), and Flink's gauges end with the DELETE. The job (test/flink) is built once per machine (build.ts).
+// its group at shutdown: Prometheus shows N after the first; after the second (parallelism 2, and each subtask's first
+// attempt failing after K records) 2N + 2K: the sum over its subtasks and their attempts. Flink's gauges end with the
+// DELETE. The job (test/flink) is built once per machine (build.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
@@ -16,6 +17,8 @@ import { ensureFlinkJob, FLINK_JOB_DIR, run, type FlinkJob } from '../flink/buil
 const README = join(FLINK_JOB_DIR, '..', '..', 'README.md');
 const TOKEN = 'flink/token-81c7';
 const N = 1000;
+/** Records each first attempt of the second run counts before it fails. */
+const K = 100;
 const OPERATOR = 'flink_taskmanager_job_task_operator_numRecordsIn:by_job_name_operator_name_task_name_total{operator_name="count"}';
 const USER = 'flink_taskmanager_job_task_operator_recordsMapped:by_job_name_operator_name_task_name_total{operator_name="count"}';
 const GAUGE = 'flink_taskmanager_Status_JVM_Memory_Heap_Used';
@@ -66,7 +69,7 @@ afterAll(async () => {
 });
 
 /** One run of the job, to its end: the JVM exits after its MiniCluster closed, the reporter's DELETE sent. */
-async function runFlinkJob(parallelism: number): Promise<number> {
+async function runFlinkJob(parallelism: number, failAfter = 0): Promise<number> {
   const args = [
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
@@ -80,6 +83,8 @@ async function runFlinkJob(parallelism: number): Promise<number> {
     String(parallelism),
     '--job',
     'count-records',
+    '--fail-after',
+    String(failAfter),
     ...Object.entries(flinkOptions).map(([k, v]) => `${k}=${v}`),
   ];
   const result = await run('java', args, { timeoutMs: 180_000 });
@@ -90,7 +95,7 @@ async function runFlinkJob(parallelism: number): Promise<number> {
 
 const value = async (q: string) => (await prom.query(q))[0]?.value;
 
-it('Flink reporter → relay (token in hostUrl, README preset): N, then 2N over a second run with parallelism 2; totals outlive the DELETE, gauges do not', async () => {
+it('Flink reporter → relay (token in hostUrl, README preset): N, then 2N (+ what failed attempts counted) over a second run with parallelism 2 and a failover; totals outlive the DELETE, gauges do not', async () => {
   const firstMs = await runFlinkJob(1);
   expect(await eventually(() => value(OPERATOR), (v) => v === N, 20_000)).toBe(N);
   expect(await eventually(() => value(USER), (v) => v === N, 20_000)).toBe(N);
@@ -101,10 +106,12 @@ it('Flink reporter → relay (token in hostUrl, README preset): N, then 2N over 
   await new Promise((r) => setTimeout(r, 1500));
   expect(await value(OPERATOR)).toBe(N);
 
-  // A second run: a new random job name, new job and attempt ids, two subtasks of the map.
-  const secondMs = await runFlinkJob(2);
-  expect(await eventually(() => value(OPERATOR), (v) => v === 2 * N, 20_000)).toBe(2 * N);
-  expect(await eventually(() => value(USER), (v) => v === 2 * N, 20_000)).toBe(2 * N);
+  // A second run: a new random job name, new job ids, two subtasks of the map, and a task failover: each subtask's
+  // first attempt fails after K records (reported); its second attempt (new attempt id and number) reads its input
+  // again. The operator's total is the sum over subtasks and attempts: N more, plus what the failed attempts counted.
+  const secondMs = await runFlinkJob(2, K);
+  expect(await eventually(() => value(OPERATOR), (v) => v === 2 * N + 2 * K, 20_000)).toBe(2 * N + 2 * K);
+  expect(await eventually(() => value(USER), (v) => v === 2 * N + 2 * K, 20_000)).toBe(2 * N + 2 * K);
   // One series per operator: subtasks, attempts and runs summed, never apart.
   expect((await prom.query('count by (__name__) ({__name__=~"flink_taskmanager_job_task_operator_recordsMapped.*"})')).map((s) => [s.labels['__name__'], s.value])).toEqual([
     ['flink_taskmanager_job_task_operator_recordsMapped:by_job_name_operator_name_task_name_total', 1],
