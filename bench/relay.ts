@@ -717,12 +717,16 @@ function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafka
     ...row(`  same, after ${STEADY_FLUSHES}+ flushes (owners' state and garbage not yet collected included)`, (r) => r.flush?.rssPerSeriesFlushed, bytes),
     ...row(`RSS per active output series at ${fmt(any.find((r) => r.mem)?.mem?.series ?? BIG)}`, (r) => r.mem?.rssPerSeries, bytes, `${fmt(peers.peer1m)} B (prom-client)`),
   ];
-  if (before) lines.push('', ...costs(pick(before, (r) => r.flush?.cpuPerFlush), pick(after!, (r) => r.flush?.cpuPerFlush), pick(after!, (r) => r.flush?.partialsPerFlush), pick(before, (r) => r.ingest.emitter?.cpuPerM), pick(after!, (r) => r.ingest.emitter?.cpuPerM), pick(after!, (r) => r.ingest.emitter?.forwarded), e?.messages));
+  if (before) {
+    const both = (get: (r: RunFigures) => number | undefined) => [pick(before, get), pick(after!, get)] as const;
+    lines.push('', ...costs(both((r) => r.flush?.cpuPerFlush), pick(after!, (r) => r.flush?.partialsPerFlush), both((r) => r.ingest.emitter?.cpuPerM), pick(after!, (r) => r.ingest.emitter?.forwarded), e?.messages, both((r) => r.ingest.home?.cpuPerM), any.find((r) => r.ingest.home)?.ingest.home));
+  }
   return lines;
 }
 
 /** Where the repartition stage costs, from this run's figures. */
-function costs(flushBefore: number[], flushAfter: number[], partials: number[], ingestBefore: number[], ingestAfter: number[], forwarded: number[], messages: number | undefined): string[] {
+type Pair = readonly [before: number[], after: number[]];
+function costs([flushBefore, flushAfter]: Pair, partials: number[], [ingestBefore, ingestAfter]: Pair, forwarded: number[], messages: number | undefined, [homeBefore, homeAfter]: Pair, home: IngestFigures | undefined): string[] {
   const out = ['Where the repartition stage costs, from the figures above:'];
   if (flushBefore.length && flushAfter.length && partials.length) {
     const perK = ((median(flushAfter) - median(flushBefore)) / (median(partials) / 1000)) * 1000;
@@ -738,7 +742,14 @@ function costs(flushBefore: number[], flushAfter: number[], partials: number[], 
     out.push(
       `- per push that lands off its producer's home partition: forwarded (produced again, acknowledged, consumed and decoded`,
       `  again) — ${fmt(median(forwarded))} of ${fmt(messages)} pushes with the emitter's partitioning, where the relay's CPU per million input`,
-      `  samples went from ${median(ingestBefore).toFixed(3)} to ${median(ingestAfter).toFixed(3)} s; pushes already on their home partition (the HTTP ingest's) pay none of it.`,
+      `  samples went from ${median(ingestBefore).toFixed(3)} to ${median(ingestAfter).toFixed(3)} s; pushes already on their home partition (the HTTP ingest's) pay none of it;`,
+    );
+  }
+  if (homeBefore.length && homeAfter.length) {
+    out.push(
+      `- not per input sample otherwise: with every push on its home partition the relay's CPU per million input samples was`,
+      `  ${median(homeBefore).toFixed(3)} s before and ${median(homeAfter).toFixed(3)} s after (a flush publishes one partial per live series of each source partition:`,
+      `  ${fmt(home?.outSeries ?? Number.NaN)} here, little beside ${fmt(home?.samples ?? Number.NaN)} input samples).`,
     );
   }
   return out;
