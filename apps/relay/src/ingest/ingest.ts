@@ -8,7 +8,7 @@ import type { IngestAuth } from './auth.js';
 import { gunzipBody, readBody } from './body.js';
 import { IngestError } from './errors.js';
 import { IngestWorker } from './offload.js';
-import { partialWriteError, preparePush } from './prepare.js';
+import { partialWriteError, snappyPush } from './prepare.js';
 import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
 import { isPushgatewayPath, parsePushPath, pushMessage } from './pushgateway.js';
@@ -197,7 +197,7 @@ export function createIngest(options: IngestOptions): Ingest {
     if (body.length > inlineBodyBytes) {
       message = pushMessage(group, op, await worker.push(input), producerLabels, input.runId, true);
     } else {
-      message = preparePush(input);
+      message = snappyPush(input);
     }
     let messages: IngestMessage[] = [message];
     if (op === 'delete' && Object.keys(group.grouping).length === 0 && options.partitions) {

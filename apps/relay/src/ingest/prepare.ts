@@ -3,6 +3,7 @@
 // pushes and in the ingest's worker thread (worker.ts) for big pushes and every Remote Write request.
 import { compress } from '@prom-relay/codec';
 import type { TimeSeries } from '@prom-relay/codec';
+import { HEADER } from '@prom-relay/emitter';
 import type { PushOp } from '@prom-relay/emitter';
 import { DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
 import type { DecodeErrorCode, DecodeOptions, RecordHeaders } from '../decode/index.js';
@@ -87,6 +88,18 @@ export function preparePush(input: PushInput): IngestMessage {
 export function compressedPush(input: PushInput): Buffer {
   const { message } = checkedPush(input);
   return Buffer.from(compress(message.value));
+}
+
+/**
+ * preparePush, its checked text snappy-compressed (`content-encoding: snappy`; a delete's empty body stays as is).
+ * kafkajs copies a record about five times, zero-fills its growing buffers and computes CRC32C in JavaScript: measured
+ * with the relay's producer, 134-161 us of CPU per 5.9 KB text record vs 64-87 us for the same push compressed to
+ * 1.3 KB (8 us to compress; the consumer spends 5 us to decompress); the broker stores and serves a quarter of the bytes.
+ */
+export function snappyPush(input: PushInput): IngestMessage {
+  const { message } = checkedPush(input);
+  if (input.op === 'delete') return message;
+  return { key: message.key, value: Buffer.from(compress(message.value)), headers: { ...message.headers, [HEADER.contentEncoding]: 'snappy' } };
 }
 
 /** preparePush, also saying whether the text was converted (protobuf delimited). */

@@ -46,9 +46,11 @@ describe('Pushgateway API', () => {
     expect(sent).toHaveLength(1);
     const [msg] = sent[0]!;
     expect(msg!.key).toBe('job=nightly,region=eu');
-    expect(msg!.value.toString()).toBe(TEXT);
+    // Written snappy-compressed: kafkajs, the broker and the consumer handle a quarter of the bytes.
+    expect(Buffer.from(decompress(msg!.value)).toString()).toBe(TEXT);
     expect(msg!.headers).toEqual({
       'content-type': 'text/plain; version=0.0.4',
+      'content-encoding': 'snappy',
       'prom-relay-job': 'nightly',
       'prom-relay-grouping': 'instance=host-1&region=eu',
       'prom-relay-producer': 'pushgateway/job=nightly&instance=host-1&region=eu',
@@ -76,7 +78,7 @@ describe('Pushgateway API', () => {
     expect((await send(url, 'POST', '/metrics/job/j', { 'content-encoding': 'gzip' }, gzipSync(TEXT))).status).toBe(200);
     expect((await send(url, 'DELETE', '/metrics/job/j', {})).status).toBe(202);
     expect(sent.map((m) => m[0]!.headers['prom-relay-op'])).toEqual(['add', 'delete']);
-    expect(sent[0]![0]!.value.toString()).toBe(TEXT);
+    expect(Buffer.from(decompress(sent[0]![0]!.value)).toString()).toBe(TEXT);
     expect(sent[1]![0]!.value.length).toBe(0);
   });
 

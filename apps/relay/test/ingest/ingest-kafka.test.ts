@@ -10,8 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectKafka } from '../../src/kafka/index.js';
 import type { RelayProducer } from '../../src/kafka/index.js';
 import { readUntil, topicMessageCount } from './kafka-read.js';
+import type { ReadMessage } from './kafka-read.js';
 import { serveIngest } from './serve.js';
 import type { ServedIngest } from './serve.js';
+
+/** The text a push message carries: the ingest writes pushes snappy-compressed (`content-encoding: snappy`). */
+function pushedText(m: Pick<ReadMessage, 'value' | 'headers'>): string {
+  return m.headers['content-encoding'] === 'snappy' ? Buffer.from(decompress(m.value)).toString() : m.value.toString();
+}
 
 const USER = 'team-a';
 const PASSWORD = 'pw-team-a';
@@ -64,10 +70,10 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
       expect(m.producerId).toBe(`pushgateway/job=batch-report&instance=${m.grouping.instance}&region=eu`);
     }
     const expected = await registry.metrics();
-    expect(messages[0]!.value.toString()).toBe(expected);
-    expect(messages[1]!.value.toString()).toBe(expected);
+    expect(pushedText(messages[0]!)).toBe(expected);
+    expect(pushedText(messages[1]!)).toBe(expected);
     expect(messages[2]!.value.length).toBe(0);
-    const families = parseExposition(messages[0]!.value.toString());
+    const families = parseExposition(pushedText(messages[0]!));
     expect(families.map((f) => [f.name, f.type])).toEqual([['rows_written_total', 'counter'], ['queue_depth', 'gauge'], ['step_seconds', 'histogram']]);
   }, 60_000);
 
@@ -88,7 +94,7 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
     expect(metas.map((m) => m.op)).toEqual(['push', 'add']);
     expect(metas[0]).toMatchObject({ job: 'nightly/export', grouping: { instance: 'host-1', path: '/var/data' } });
     expect(messages[0]!.key).toBe('job=nightly%2Fexport,path=%2Fvar%2Fdata');
-    expect(messages[0]!.value.toString()).toBe(await registry.metrics());
+    expect(pushedText(messages[0]!)).toBe(await registry.metrics());
   }, 60_000);
 
   it('malformed, oversized and unauthenticated requests get 400/413/401 and leave Kafka untouched', async () => {
@@ -125,7 +131,7 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
     const served = await serveIngest({
       send: (messages) => {
         sends.push(new Set(messages.map((m) => m.key)).size);
-        for (const m of messages) handed.set(String(m.key), [...(handed.get(String(m.key)) ?? []), m.value.toString()]);
+        for (const m of messages) handed.set(String(m.key), [...(handed.get(String(m.key)) ?? []), pushedText(m)]);
         return producer.send(topic, messages);
       },
     });
@@ -157,7 +163,7 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
 
     const messages = await readUntil(brokers, topic, (all) => all.length >= GROUPS * (PUSHES + SEQUENTIAL));
     const landed = new Map<string, string[]>();
-    for (const m of messages) landed.set(m.key, [...(landed.get(m.key) ?? []), m.value.toString()]);
+    for (const m of messages) landed.set(m.key, [...(landed.get(m.key) ?? []), pushedText(m)]);
     expect([...landed.keys()].sort()).toEqual(Array.from({ length: GROUPS }, (_, g) => `job=order,shard=s${g}`));
     for (const [key, bodies] of landed) {
       expect(bodies).toHaveLength(PUSHES + SEQUENTIAL);

@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { parseExposition } from '@prom-relay/codec';
+import { decompress, parseExposition } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { IngestError, metricFamiliesToText } from '../../src/ingest/index.js';
 import type { IngestMessage } from '../../src/ingest/index.js';
@@ -86,7 +86,8 @@ describe('metricFamiliesToText', () => {
       });
       expect(res.status).toBe(200);
       expect(sent[0]!.headers['content-type']).toBe('text/plain; version=0.0.4');
-      expect(sent[0]!.value.toString()).toBe('# TYPE rows_total counter\nrows_total 5\n');
+      expect(sent[0]!.headers['content-encoding']).toBe('snappy');
+      expect(Buffer.from(decompress(sent[0]!.value)).toString()).toBe('# TYPE rows_total counter\nrows_total 5\n');
     } finally {
       await served.close();
     }
