@@ -91,10 +91,9 @@ export function compressedPush(input: PushInput): Buffer {
 }
 
 /**
- * preparePush, its checked text snappy-compressed (`content-encoding: snappy`; a delete's empty body stays as is).
- * kafkajs copies a record about five times, zero-fills its growing buffers and computes CRC32C in JavaScript: measured
- * with the relay's producer, 134-161 us of CPU per 5.9 KB text record vs 64-87 us for the same push compressed to
- * 1.3 KB (8 us to compress; the consumer spends 5 us to decompress); the broker stores and serves a quarter of the bytes.
+ * preparePush, its checked text snappy-compressed (`content-encoding: snappy`; a delete's empty body stays as is):
+ * 5.9 KB becomes 1.3 KB for ~8 us (the consumer spends ~5 us to decompress); the broker's CPU per push fell by a third
+ * and Kafka stores a quarter of the bytes (the ingest README, Speed).
  */
 export function snappyPush(input: PushInput): IngestMessage {
   const { message } = checkedPush(input);
