@@ -210,8 +210,9 @@ const aggregationSchema = z
 
 const repartitionSchema = z
   .strictObject({
-    /** internal topic: source partitions publish their partials there, keyed to the owner of each output series */
-    topic: z.string().min(1).default('prom-relay.partials'),
+    /** internal topic: source partitions publish their partials there, keyed to the owner of each output series;
+     *  default `<kafka.group_id>.partials` (one per deployment: two groups must never share it) */
+    topic: z.string().min(1).optional(),
     /** partitions of that topic when the relay creates it; 0: as many as the first input topic has */
     partitions: int(0, 0, 10_000),
     /** how long the topic keeps partials: a relay restoring an owner partition replays from its checkpoint */
