@@ -59,6 +59,8 @@ export interface OutputSample {
   at?: number;
   /** the labels' canonical key (`labelsKey`), when the aggregate has it at hand */
   key?: string;
+  /** counters written by an owner: when the output series began (ms), sent as the RW 2.0 start timestamp */
+  start?: number;
 }
 
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */

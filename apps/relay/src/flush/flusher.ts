@@ -60,7 +60,13 @@ function toSeries(samples: OutputSample[], timestamp: number): TimeSeries[] {
   const out: TimeSeries[] = new Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i]!;
-    out[i] = { labels: s.labels, samples: [s.stale ? { ...STALE, timestamp } : { value: s.value, timestamp }] };
+    // A counter's start timestamp (RW 2.0; 1.0 has no field for it) lies before the sample's, as the spec requires.
+    const sample: Sample = s.stale
+      ? { ...STALE, timestamp }
+      : s.start !== undefined && s.start > 0 && s.start < timestamp
+        ? { value: s.value, timestamp, startTimestamp: s.start }
+        : { value: s.value, timestamp };
+    out[i] = { labels: s.labels, samples: [sample] };
   }
   return out;
 }

@@ -32,6 +32,8 @@ class Combined {
     readonly labels: Labels,
     readonly mode: CombineMode,
     public seen: number,
+    /** when this output series began (ms): the start timestamp of a counter */
+    readonly start: number,
   ) {}
 
   live(): number {
@@ -103,7 +105,7 @@ type EntryState = [source: string, value: EncodedNumber, count: number, at: numb
 export interface CombineState {
   format: typeof STATE_FORMAT;
   version: 1;
-  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[]]>;
+  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[], start?: number]>;
   /** metadata of the families written (absent in states written before metadata was carried) */
   families?: ReturnType<OwnerFamilies['toState']>;
 }
@@ -149,7 +151,7 @@ export class SeriesCombiner {
       let c = this.series.get(id);
       if (c === undefined) {
         if (p.stale) continue;
-        c = new Combined(id, labelsFromKey(p.key), p.combine, now);
+        c = new Combined(id, labelsFromKey(p.key), p.combine, now, now);
         this.series.set(id, c);
       }
       if (c.mode !== p.combine) {
@@ -236,7 +238,7 @@ export class SeriesCombiner {
         this.series.delete(id);
         continue;
       }
-      out.push({ labels: c.labels, value: c.value() });
+      out.push(c.mode === 'total' ? { labels: c.labels, value: c.value(), start: c.start } : { labels: c.labels, value: c.value() });
     }
     return out;
   }
@@ -251,7 +253,7 @@ export class SeriesCombiner {
     for (const c of this.series.values()) {
       const entries: EntryState[] = [];
       for (const [src, e] of c.sources) entries.push([src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen]);
-      series.push([c.key, c.mode, enc(c.base), c.seen, entries]);
+      series.push([c.key, c.mode, enc(c.base), c.seen, entries, c.start]);
     }
     return { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
   }
@@ -263,9 +265,9 @@ export class SeriesCombiner {
     }
     const combiner = new SeriesCombiner(opts);
     combiner.families = OwnerFamilies.fromState(s.families);
-    for (const [id, mode, base, seen, entries] of s.series) {
+    for (const [id, mode, base, seen, entries, start] of s.series) {
       const key = mode === 'total' || mode === 'last' ? id : id.slice(mode.length + 1);
-      const c = new Combined(id, labelsFromKey(key), mode, seen);
+      const c = new Combined(id, labelsFromKey(key), mode, seen, start ?? seen);
       c.base = dec(base);
       for (const [src, value, count, at, offset, retired, eseen] of entries) {
         c.sources.set(src, { value: dec(value), count, at, offset, retired: retired === 1, seen: eseen });

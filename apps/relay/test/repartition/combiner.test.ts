@@ -140,3 +140,17 @@ describe('partials on the wire', () => {
   });
 });
 
+
+describe('start timestamps', () => {
+  it('a combined counter starts when its first partial arrived, through a checkpoint; gauges carry none', () => {
+    const c = new SeriesCombiner(opts);
+    c.apply({ kind: 'partials', source: 't/0', offset: 1, series: [p('total', 5), p('last', 1, { key: 'g="1",', at: 10 })] }, 1000);
+    c.apply({ kind: 'partials', source: 't/1', offset: 1, series: [p('total', 2)] }, 1500);
+    const restored = SeriesCombiner.fromState(JSON.parse(JSON.stringify(c.toState())), opts);
+    for (const x of [c, restored]) {
+      const out = x.collect(2000);
+      expect(out.find((s) => s.labels['__name__'] === 'rows_total')).toMatchObject({ value: 7, start: 1000 });
+      expect(out.find((s) => s.labels['g'] === '1')?.start).toBeUndefined();
+    }
+  });
+});
