@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,11 @@ describe('startGoBuilds (Prometheus 3 and VictoriaMetrics built in the backgroun
 
     // Stopped mid-build (go is compiling or linking): killed too.
     const running = startGoBuilds([join(root, 'uses-vm')]);
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Wait until the build is under way (its staging folder exists): how long that takes depends on the machine's load.
+    const started = Date.now();
+    while (!(existsSync(cache) && readdirSync(cache).some((f) => f.includes('.partial-'))) && Date.now() - started < 30_000) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(readdirSync(cache).some((f) => f.includes('.partial-'))).toBe(true);
     await running!.stop();
     expect(cachedGoBinary(GO_BINARIES.victoriaMetrics, cache)).toBeUndefined();
