@@ -1,5 +1,5 @@
 // The types that cross the relay's stage boundaries: decode -> aggregate -> flush -> checkpoint.
-import type { Labels, MetricMetadata } from '@prom-relay/codec';
+import type { Histogram, Labels, MetricMetadata } from '@prom-relay/codec';
 
 export type Temporality = 'cumulative' | 'delta';
 export type InputMetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
@@ -24,6 +24,11 @@ export interface InputPoint {
    *  grouping must mean equal labels. Decoders set it when it is cheaper than the labels (e.g. the raw series text
    *  of an exposition line); the aggregate caches its series lookup by it. Absent: the aggregate derives one. */
   key?: string;
+  /**
+   * A native histogram sample (Remote Write `histograms`, the Go client's protobuf push): the codec's wire form,
+   * integer (deltas) or float (counts). Its point has `type: 'histogram'`, `family` = `__name__` (no suffix), `value` 0.
+   */
+  histogram?: Histogram;
 }
 
 /** One decoded Kafka message: a producer's push. Applied to the aggregate atomically. */
