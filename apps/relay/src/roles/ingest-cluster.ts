@@ -1,29 +1,18 @@
 // `prom-relay ingest` on every core: node:cluster workers share the listening port (the primary accepts and hands
 // connections round-robin), each with its own Kafka producer. The ingest holds no state, so a worker that dies is
-// simply forked again. /metrics and the status page answer for all workers: the worker a request reaches asks the
-// primary, which gathers every worker's metrics (prom-client's AggregatorRegistry sums them) or status, merges, answers.
-import cluster, { type Worker } from 'node:cluster';
+// simply forked again. /metrics and the status page answer for all workers (worker-cluster.ts); /readyz answers for
+// the worker the request reached (each has its own Kafka producer).
 import type { Logger } from 'pino';
-import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { RateLimitedLog } from '../log/index.js';
-import { mergeSnapshots, type StatusSnapshot } from '../status/index.js';
+import { runPrimary, startWorker, type ClusterRole, type WorkerRelay, type WorkerStartOptions } from './worker-cluster.js';
 
-type Kind = 'metrics' | 'status';
-const GATHER = 'prom-relay:gather';
-const GATHERED = 'prom-relay:gathered';
-const COLLECT = 'prom-relay:collect';
-const COLLECTED = 'prom-relay:collected';
+export type { WorkerRelay } from './worker-cluster.js';
 
-interface Message {
-  type: string;
-  id: number;
-  kind?: Kind;
-  data?: unknown;
-  error?: string;
-}
-
-/** How long the primary waits for the workers' answers; a worker that has not answered by then is left out (and named). */
-const COLLECT_TIMEOUT_MS = 3000;
+const INGEST: ClusterRole = {
+  name: 'ingest',
+  help: { restarts: 'Ingest workers forked again after one exited unexpectedly.', workers: 'Ingest worker processes alive, sharing the HTTP port.' },
+  startedOn: 'listening',
+  sharedReadiness: false,
+};
 
 export interface IngestPrimaryOptions {
   workers: number;
@@ -34,212 +23,12 @@ export interface IngestPrimaryOptions {
   host: string;
 }
 
-function isMessage(m: unknown): m is Message {
-  return typeof m === 'object' && m !== null && typeof (m as Message).type === 'string' && typeof (m as Message).id === 'number';
-}
-
-/**
- * The primary: forks the workers, logs `relay started` once every one listens, forks a worker again when one dies
- * (counted in prom_relay_ingest_worker_restarts_total), answers the workers' gather requests, and on SIGTERM/SIGINT
- * stops them all. Resolves with the exit code.
- */
+/** The ingest primary: forks `workers` ingest workers and keeps them running (see runPrimary). Resolves with the exit code. */
 export function runIngestPrimary(o: IngestPrimaryOptions): Promise<number> {
-  const { logger } = o;
-  const slow = new RateLimitedLog(logger);
-  const registry = new Registry();
-  const restarts = new Counter({ name: 'prom_relay_ingest_worker_restarts_total', help: 'Ingest workers forked again after one exited unexpectedly.', registers: [registry] });
-  new Gauge({
-    name: 'prom_relay_ingest_workers',
-    help: 'Ingest worker processes alive, sharing the HTTP port.',
-    registers: [registry],
-    collect() {
-      this.set(Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected()).length);
-    },
-  });
-  let collectId = 0;
-  const pending = new Map<number, { answers: Map<number, unknown>; expected: Set<number>; done: () => void }>();
-  let stopping = false;
-  let started = false;
-  let backoffMs = 1000;
-
-  const collect = async (kind: Kind): Promise<{ answers: unknown[]; missing: number[] }> => {
-    const id = collectId++;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
-    const answers = new Map<number, unknown>();
-    const expected = new Set(workers.map((w) => w.id));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, COLLECT_TIMEOUT_MS);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      pending.set(id, { answers, expected, done });
-      for (const w of workers) w.send({ type: COLLECT, id, kind } satisfies Message);
-      if (expected.size === 0) done();
-    });
-    pending.delete(id);
-    const missing = [...expected].filter((w) => !answers.has(w));
-    if (missing.length > 0) slow.warn(`collect:${kind}`, { kind, missing }, 'ingest workers did not answer in time: left out of this answer');
-    return { answers: [...answers.values()], missing };
-  };
-
-  const gather = async (kind: Kind): Promise<unknown> => {
-    const { answers } = await collect(kind);
-    if (kind === 'metrics') {
-      const all = [...(answers as MetricObjectWithValues<MetricValue<string>>[][]), await registry.getMetricsAsJSON()];
-      return AggregatorRegistry.aggregate(all).metrics();
-    }
-    return mergeSnapshots(answers as StatusSnapshot[]);
-  };
-
-  return new Promise<number>((resolve) => {
-    const listening = new Map<number, string>();
-    /** forked and not exited (cluster.workers may still list an exited worker until its IPC channel closes) */
-    const alive = new Map<number, Worker>();
-    let exitCode = 0;
-    const fork = (index: number) => {
-      const w = cluster.fork({ PROM_RELAY_INGEST_WORKER: String(index) });
-      alive.set(index, w);
-      const forkedAt = Date.now();
-      w.on('message', (m: unknown) => {
-        if (!isMessage(m)) return;
-        if (m.type === COLLECTED) {
-          const p = pending.get(m.id);
-          if (!p) return;
-          if (m.error === undefined) p.answers.set(w.id, m.data);
-          else p.expected.delete(w.id);
-          if ([...p.expected].every((id) => p.answers.has(id))) p.done();
-        } else if (m.type === GATHER && m.kind) {
-          gather(m.kind).then(
-            (data) => w.isConnected() && w.send({ type: GATHERED, id: m.id, data } satisfies Message),
-            (err: unknown) => w.isConnected() && w.send({ type: GATHERED, id: m.id, error: err instanceof Error ? err.message : String(err) } satisfies Message),
-          );
-        }
-      });
-      w.on('listening', (address) => {
-        const host = o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
-        listening.set(index, `http://${host}:${address.port}`);
-        if (!started && listening.size === o.workers) {
-          started = true;
-          logger.info({ role: 'ingest', workers: o.workers, url: listening.get(0) ?? [...listening.values()][0], pid: process.pid }, 'relay started');
-        }
-      });
-      w.on('exit', (code, signal) => {
-        alive.delete(index);
-        for (const p of pending.values()) if (p.expected.delete(w.id) && [...p.expected].every((id) => p.answers.has(id))) p.done();
-        if (stopping) {
-          if (code !== 0) exitCode = 1;
-          if (alive.size === 0) resolve(exitCode);
-          return;
-        }
-        if (!started) {
-          // A worker that cannot start (Kafka unreachable, port taken) fails the whole start, as one process would.
-          logger.fatal({ worker: index, code, signal }, 'an ingest worker could not start; stopping');
-          stopping = true;
-          exitCode = 1;
-          for (const other of alive.values()) other.process.kill('SIGTERM');
-          if (alive.size === 0) resolve(1);
-          return;
-        }
-        if (Date.now() - forkedAt > 60_000) backoffMs = 1000;
-        logger.error({ worker: index, code, signal, restartInMs: backoffMs }, 'ingest worker exited; forking it again');
-        restarts.inc();
-        setTimeout(() => !stopping && fork(index), backoffMs).unref();
-        backoffMs = Math.min(backoffMs * 2, 30_000);
-      });
-    };
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal, workers: alive.size, deadlineMs: o.shutdownTimeoutMs }, 'shutting down');
-      for (const w of alive.values()) w.process.kill('SIGTERM');
-      if (alive.size === 0) resolve(exitCode);
-      const deadline = setTimeout(() => {
-        logger.error({ deadlineMs: o.shutdownTimeoutMs }, 'shutdown deadline passed; killing the ingest workers');
-        for (const w of alive.values()) w.process.kill('SIGKILL');
-        resolve(1);
-      }, o.shutdownTimeoutMs + 1000);
-      deadline.unref();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    for (let i = 0; i < o.workers; i++) fork(i);
-  });
+  return runPrimary({ ...o, role: INGEST });
 }
 
-/** What a worker's relay offers the primary. */
-export interface WorkerRelay {
-  metrics: { registry: Registry };
-  snapshot(): StatusSnapshot;
-}
-
-/**
- * Starts an ingest worker: its /metrics and status page answer for every worker (through the primary), it answers the
- * primary's collect requests with its own, and it stops when its primary is gone (the IPC channel closes).
- */
-export async function startIngestWorker<R extends WorkerRelay>(
-  start: (opts: { worker: number; metricsText: () => Promise<string>; statusSnapshot: () => Promise<StatusSnapshot> }) => Promise<R>,
-): Promise<R> {
-  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-  let relay: R | undefined;
-  answerCollects({
-    metrics: async () => {
-      if (!relay) throw new Error('still starting');
-      return relay.metrics.registry.getMetricsAsJSON();
-    },
-    status: () => {
-      if (!relay) throw new Error('still starting');
-      return relay.snapshot();
-    },
-  });
-  relay = await start({ worker: Number(process.env.PROM_RELAY_INGEST_WORKER ?? 0), metricsText: () => gatherFromPrimary('metrics'), statusSnapshot: () => gatherFromPrimary('status') });
-  return relay;
-}
-
-/** The worker's side: answers the primary's collect requests with this worker's metrics or status. */
-function answerCollects(local: { metrics(): Promise<unknown>; status(): unknown }): void {
-  process.on('message', (m: unknown) => {
-    if (!isMessage(m) || m.type !== COLLECT || !process.send) return;
-    const send = process.send.bind(process);
-    Promise.resolve()
-      .then(() => (m.kind === 'metrics' ? local.metrics() : local.status()))
-      .then(
-        (data) => send({ type: COLLECTED, id: m.id, data } satisfies Message),
-        (err: unknown) => send({ type: COLLECTED, id: m.id, error: err instanceof Error ? err.message : String(err) } satisfies Message),
-      );
-  });
-}
-
-let gatherId = 0;
-const gathers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-let listening = false;
-
-/** The worker's side: asks the primary for every worker's metrics (text) or status (merged snapshot). */
-export function gatherFromPrimary(kind: 'metrics'): Promise<string>;
-export function gatherFromPrimary(kind: 'status'): Promise<StatusSnapshot>;
-export function gatherFromPrimary(kind: Kind): Promise<unknown> {
-  if (!process.send) return Promise.reject(new Error('not an ingest worker'));
-  if (!listening) {
-    listening = true;
-    process.on('message', (m: unknown) => {
-      if (!isMessage(m) || m.type !== GATHERED) return;
-      const g = gathers.get(m.id);
-      if (!g) return;
-      gathers.delete(m.id);
-      if (m.error !== undefined) g.reject(new Error(m.error));
-      else g.resolve(m.data);
-    });
-  }
-  const id = gatherId++;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      gathers.delete(id);
-      reject(new Error(`the ingest primary did not answer within ${COLLECT_TIMEOUT_MS * 2} ms`));
-    }, COLLECT_TIMEOUT_MS * 2);
-    gathers.set(id, {
-      resolve: (v) => (clearTimeout(timer), resolve(v)),
-      reject: (e) => (clearTimeout(timer), reject(e)),
-    });
-    process.send!({ type: GATHER, id, kind } satisfies Message);
-  });
+/** Starts an ingest worker: its /metrics and status page answer for every worker, through the primary. */
+export function startIngestWorker<R extends WorkerRelay>(start: (opts: WorkerStartOptions) => Promise<R>): Promise<R> {
+  return startWorker(INGEST, start);
 }
