@@ -1,4 +1,5 @@
-// Codec benchmark: Remote Write 1.0 / 2.0 encode+compress and decompress+decode against npm prometheus-remote-write.
+// Codec benchmark: Remote Write 1.0 / 2.0 encode+compress and decompress+decode against npm prometheus-remote-write, and native
+// histograms against protobufjs reflection (bench/lib/codec-histograms.ts).
 // Run: node --conditions=@prom-relay/source --import tsx bench/codec.ts   (one markdown section on stdout, progress on stderr)
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import {
   encodeWriteRequestV2Snappy,
 } from '@prom-relay/codec';
 import type { WriteRequest } from '@prom-relay/codec';
+import { HIST_SERIES, histogramOps } from './lib/codec-histograms.js';
 
 const require = createRequire(import.meta.url);
 const peer = require('prometheus-remote-write') as {
@@ -122,6 +124,23 @@ const decOurs2 = add('ours decodeWriteRequestV2Snappy', () => decodeWriteRequest
 const decPeerCold = add('peer, unseen labels', (i) => (pending = peer.deserialize(snappyjs.uncompress(coldBodies[i % COLD_REQUESTS]!))), COLD_BATCH);
 const decOursCold = add('ours, unseen labels', (i) => decodeWriteRequestSnappy(coldBodies[i % COLD_REQUESTS]!), COLD_BATCH);
 
+// Native histograms: protobufjs reflection is the peer (prometheus-remote-write has no histograms) and the oracle.
+const hist = histogramOps();
+const histCases: Case[] = [];
+function addHist(name: string, op: () => unknown): Case {
+  const c: Case = { name, op, batch: BATCH, times: [] };
+  histCases.push(c);
+  return c;
+}
+const hEncReflect1 = addHist('histograms: protobufjs RW 1.0 encode', hist.encReflect1);
+const hEncOurs1 = addHist('histograms: ours RW 1.0 encode', hist.encOurs1);
+const hEncReflect2 = addHist('histograms: protobufjs RW 2.0 encode', hist.encReflect2);
+const hEncOurs2 = addHist('histograms: ours RW 2.0 encode', hist.encOurs2);
+const hDecReflect1 = addHist('histograms: protobufjs RW 1.0 decode', hist.decReflect1);
+const hDecOurs1 = addHist('histograms: ours RW 1.0 decode', hist.decOurs1);
+const hDecReflect2 = addHist('histograms: protobufjs RW 2.0 decode', hist.decReflect2);
+const hDecOurs2 = addHist('histograms: ours RW 2.0 decode', hist.decOurs2);
+
 /** CPU time (user + system) of this process in ms: the machine is shared, so wall time would measure the neighbours. */
 function cpuMs(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);
@@ -131,7 +150,7 @@ function cpuMs(since: NodeJS.CpuUsage): number {
 // Runs are interleaved (every case once per round) so load changes hit every implementation alike. The
 // "never seen" cases run in rounds of their own, after the others, so they do not empty the others' caches.
 let coldIndex = 0;
-for (const group of [cases, coldCases]) {
+for (const group of [cases, coldCases, histCases]) {
   for (let round = -1; round < RUNS; round++) {
     for (const c of group) {
       // No forced gc() between cases: a collected, shrunken heap makes the next case pay for regrowing it
@@ -144,7 +163,7 @@ for (const group of [cases, coldCases]) {
       const ms = cpuMs(started) / c.batch;
       if (round >= 0) c.times.push(ms);
     }
-    log(`${group === cases ? 'round' : 'cold round'} ${round + 1}/${RUNS} done`);
+    log(`${group === cases ? 'round' : group === coldCases ? 'cold round' : 'histogram round'} ${round + 1}/${RUNS} done`);
   }
 }
 
@@ -152,7 +171,7 @@ function median(c: Case): number {
   const sorted = [...c.times].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
-for (const c of [...cases, ...coldCases]) log(`${c.name}: median ${median(c).toFixed(3)} ms (${c.times.map((t) => t.toFixed(2)).join(' ')})`);
+for (const c of [...cases, ...coldCases, ...histCases]) log(`${c.name}: median ${median(c).toFixed(3)} ms (${c.times.map((t) => t.toFixed(2)).join(' ')})`);
 
 const fmtMs = (c: Case) => median(c).toFixed(2);
 const rate = (c: Case) => Math.round(SERIES / (median(c) / 1000)).toLocaleString('en-US');
@@ -178,6 +197,23 @@ const rows = [
   ['', `${peerName}, label values never seen before`, fmtMs(decPeerCold), rate(decPeerCold), '1.0×', ''],
   ['', '@prom-relay/codec `decodeWriteRequestSnappy`, label values never seen before', fmtMs(decOursCold), rate(decOursCold), vs(decPeerCold, decOursCold), ''],
   ['RW 2.0 decompress + decode', '**@prom-relay/codec: `decodeWriteRequestV2Snappy(body)`**', fmtMs(decOurs2), rate(decOurs2), vs(decPeer, decOurs2, true), ''],
+];
+
+const histRate = (c: Case) => Math.round(HIST_SERIES / (median(c) / 1000)).toLocaleString('en-US');
+const histBuckets = hist.request.timeseries.reduce((n, t) => n + t.histograms![0]!.positiveSpans.reduce((m, s) => m + s.length, 0), 0);
+const histFloats = hist.request.timeseries.filter((t) => t.histograms![0]!.isFloat).length;
+const hb = hist.bytes;
+const histRow = (op: string, name: string, c: Case, peerCase: Case, bytes: string, bold = false) =>
+  [op, bold ? `**${name}**` : name, fmtMs(c), histRate(c), c === peerCase ? '1.0×' : vs(peerCase, c, bold), bytes];
+const histRows = [
+  histRow('RW 1.0 encode + compress', 'protobufjs reflection over proto/ + snappyjs', hEncReflect1, hEncReflect1, `${kib(hb.reflect1Raw)} → ${kib(hb.reflect1)}`),
+  histRow('', '@prom-relay/codec: `encodeWriteRequestSnappy(req)`', hEncOurs1, hEncReflect1, `${kib(hb.ours1Raw)} → ${kib(hb.ours1)}`, true),
+  histRow('RW 2.0 encode + compress', 'protobufjs reflection over proto/ + snappyjs (symbols table built beforehand)', hEncReflect2, hEncReflect2, `${kib(hb.reflect2Raw)} → ${kib(hb.reflect2)}`),
+  histRow('', '@prom-relay/codec: `encodeWriteRequestV2Snappy(req)`', hEncOurs2, hEncReflect2, `${kib(hb.ours2Raw)} → ${kib(hb.ours2)}`, true),
+  histRow('RW 1.0 decompress + decode', 'protobufjs reflection over proto/ + snappyjs', hDecReflect1, hDecReflect1, ''),
+  histRow('', '@prom-relay/codec: `decodeWriteRequestSnappy(body)`', hDecOurs1, hDecReflect1, '', true),
+  histRow('RW 2.0 decompress + decode', 'protobufjs reflection over proto/ + snappyjs', hDecReflect2, hDecReflect2, ''),
+  histRow('', '@prom-relay/codec: `decodeWriteRequestV2Snappy(body)`', hDecOurs2, hDecReflect2, '', true),
 ];
 
 // Bytes by label shape: RW 2.0's symbols table pays off when values repeat within a request.
@@ -229,6 +265,22 @@ const out = [
   '| labels | RW 1.0 | RW 2.0 |',
   '| --- | ---: | ---: |',
   ...sizeRows,
+  '',
+  '### Native histograms',
+  '',
+  `Workload: one WriteRequest of ${HIST_SERIES.toLocaleString('en-US')} series × 6 labels × 1 native histogram sample, schema 3 ` +
+    `(the Go client's \`NativeHistogramBucketFactor: 1.1\`), zero threshold 2^-128, 3 positive spans, ${Math.min(...hist.request.timeseries.map((t) => t.histograms![0]!.positiveSpans.reduce((m, s) => m + s.length, 0)))} ` +
+    `to ${Math.max(...hist.request.timeseries.map((t) => t.histograms![0]!.positiveSpans.reduce((m, s) => m + s.length, 0)))} populated buckets ` +
+    `(${histBuckets.toLocaleString('en-US')} in all); ${histFloats} of them float histograms (counts), the others integer (deltas); ` +
+    'metadata (type histogram, help) in both versions. The peer is protobufjs reflection over proto/ (prometheus-remote-write has no ' +
+    'histograms), given its native form (label pairs, RW 2.0 symbols and refs) built outside the timed loop; its decode rows stop at its message objects (int64 fields as \`Long\`, no \`toObject\`). It is also the oracle: ' +
+    'before timing, protobufjs decodes our RW 1.0 and 2.0 bytes and we decode its bytes, and all four give back every histogram of the ' +
+    'workload exactly (spans, deltas or counts, zero bucket, sum, count, reset hint, timestamp), the labels and the metadata. ' +
+    `CPU milliseconds per request, median of ${RUNS} interleaved rounds of ${BATCH}; histogram samples/s = ${HIST_SERIES.toLocaleString('en-US')} / that time.`,
+  '',
+  '| operation | implementation | CPU ms / request | histogram samples / s | vs protobufjs | bytes (raw → snappy) |',
+  '| --- | --- | ---: | ---: | ---: | --- |',
+  ...histRows.map((r) => `| ${r.join(' | ')} |`),
   '',
 ];
 process.stdout.write(`${out.join('\n')}\n`);
