@@ -85,7 +85,7 @@ function decodeBody(
 ): InputPoint[] {
   switch (format) {
     case 'text':
-      return decodeExpositionText(utf8(body, 'PROM_RELAY_DECODE_TEXT'), job, grouping, limits);
+      return decodeExpositionText(utf8(body, 'PROM_RELAY_DECODE_TEXT'), job, grouping, limits, metadata);
     case 'json-lines':
       return decodeJsonLines(utf8(body, 'PROM_RELAY_DECODE_JSON'), job, grouping, limits);
     case 'remote-write-v1':

@@ -1,5 +1,5 @@
 import { parseFloatToken } from '@prom-relay/codec';
-import type { ExpositionLimits, Labels } from '@prom-relay/codec';
+import type { ExpositionLimits, Labels, MetricMetadata } from '@prom-relay/codec';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import { limitOf, tooManyLabels, valueTooLong } from './limits.js';
@@ -15,6 +15,8 @@ interface Family {
   type: InputMetricType;
   typed: boolean;
   hasHelp: boolean;
+  /** the HELP text, unescaped (`\\` and `\n`), when the family has one */
+  help?: string;
   hasSamples: boolean;
 }
 
@@ -68,10 +70,21 @@ class ParseFailure extends Error {
  * (Pushgateway does the same). Empty label values are dropped (an empty value is an absent label).
  * Time is linear in the text. A label set beyond `limits` (labels per series, the metric name counted; label value
  * length after unescaping) throws PROM_RELAY_DECODE_LIMIT with line and column, before the excess is read further.
+ * With `metadataOut`, the HELP text of every family that has samples is appended to it (with the family's type),
+ * once per family after the parse: HELP costs nothing on the per-sample path.
  */
-export function decodeExpositionText(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): InputPoint[] {
+export function decodeExpositionText(
+  text: string,
+  job: string,
+  grouping: Labels,
+  limits: ExpositionLimits = {},
+  metadataOut?: MetricMetadata[],
+): InputPoint[] {
   try {
-    return new TextParser(text, job, grouping, limits).parse();
+    const parser = new TextParser(text, job, grouping, limits);
+    const points = parser.parse();
+    if (metadataOut !== undefined) parser.helpOf(metadataOut);
+    return points;
   } catch (error) {
     if (error instanceof ParseFailure) {
       throw new DecodeError(error.code, `line ${error.line}, column ${error.column}: ${error.message}`, {
@@ -127,6 +140,13 @@ class TextParser {
     return this.points;
   }
 
+  /** Type and HELP of the families with a HELP line and samples (a HELP line alone describes nothing sent). */
+  helpOf(out: MetricMetadata[]): void {
+    for (const f of this.families.values()) {
+      if (f.help !== undefined && f.help !== '' && f.hasSamples) out.push({ metricFamilyName: f.name, type: f.type === 'untyped' ? 'unknown' : f.type, help: f.help });
+    }
+  }
+
   private fail(message: string, pos = this.pos, code: ParseFailure['code'] = 'PROM_RELAY_DECODE_TEXT'): never {
     throw new ParseFailure(this.line, pos - this.lineStart + 1, message, code);
   }
@@ -178,7 +198,10 @@ class TextParser {
     const existing = this.families.get(name);
     if (keyword === 'HELP') {
       if (existing?.hasHelp) this.fail(`second HELP line for metric ${name}`, keywordAt);
-      (existing ?? this.newFamily(name, 'untyped')).hasHelp = true;
+      const family = existing ?? this.newFamily(name, 'untyped');
+      family.hasHelp = true;
+      // As the codec reads it: everything after the one blank that ends the name.
+      family.help = unescapeHelp(t.slice(Math.min(this.pos + 1, this.end), this.end));
       return;
     }
     this.skipBlanks();
@@ -363,6 +386,12 @@ class TextParser {
     }
     this.fail(`value of label ${t.slice(nameAt, nameAt + nameLen)} is not closed with '"'`);
   }
+}
+
+/** HELP text escapes: `\\` and `\n`; any other backslash is kept as written (the codec and the Go parser agree). */
+function unescapeHelp(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
 }
 
 function skipBlanksIn(text: string, pos: number): number {

@@ -188,6 +188,16 @@ describe('decodeRecord: JSON lines', () => {
   });
 });
 
+describe('decodeRecord: metadata', () => {
+  it('a text body hands on its # HELP lines as batch metadata (with the family type); a body without HELP has none', () => {
+    const body = '# HELP jobs_total Jobs finished.\n# TYPE jobs_total counter\njobs_total 3\n# HELP idle Described, never sent.\n';
+    const batch = decodeRecord(record(base, body), {});
+    expect(batch.points).toHaveLength(1);
+    expect(batch.metadata).toEqual([{ metricFamilyName: 'jobs_total', type: 'counter', help: 'Jobs finished.' }]);
+    expect(decodeRecord(record(base, '# TYPE jobs_total counter\njobs_total 3\n'), {}).metadata).toBeUndefined();
+  });
+});
+
 describe('decodeRecord: Remote Write', () => {
   const req: WriteRequest = {
     timeseries: [

@@ -1,5 +1,5 @@
 import { CodecError, parseExposition } from '@prom-relay/codec';
-import type { ExpositionLimits, Labels } from '@prom-relay/codec';
+import type { ExpositionLimits, Labels, MetricMetadata } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, decodeExpositionText } from '../../src/decode/index.js';
 import type { InputPoint } from '../../src/model.js';
@@ -19,6 +19,13 @@ function viaCodec(text: string, job: string, grouping: Labels, limits: Expositio
     }
   }
   return points;
+}
+
+/** The HELP of the codec's families that have samples, as decode promises to hand it on. */
+function helpViaCodec(text: string): MetricMetadata[] {
+  return parseExposition(text)
+    .filter((f) => f.help !== undefined && f.help !== '' && f.samples.length > 0)
+    .map((f) => ({ metricFamilyName: f.name, type: f.type === 'untyped' ? 'unknown' : f.type, help: f.help! }));
 }
 
 function canonical(points: InputPoint[]): string[] {
@@ -136,9 +143,11 @@ describe('decodeExpositionText', () => {
         const at = Math.floor(rand() * (text.length + 1));
         text = rand() < 0.5 ? text.slice(0, at) + pick(['"', '{', '}', ',', '=', ' ', '\\', '#', '\n', 'é']) + text.slice(at) : text.slice(0, at) + text.slice(at + 1);
       }
-      const mine = outcome(() => decodeExpositionText(text, 'job1', GROUPING));
+      const help: MetricMetadata[] = [];
+      const mine = outcome(() => decodeExpositionText(text, 'job1', GROUPING, {}, help));
       const codec = outcome(() => viaCodec(text, 'job1', GROUPING));
       expect(mine, text).toEqual(codec);
+      if ('ok' in mine) expect(help, text).toEqual(helpViaCodec(text));
       if ('ok' in mine && mine.ok.length > 0) valid++;
     }
     expect(valid).toBeGreaterThan(300); // the comparison covered real samples, not only errors
@@ -202,6 +211,36 @@ describe('decodeExpositionText', () => {
     expect(Object.keys(decodeExpositionText(`m{${many.join(',')}} 1`, 'j', {})[0]!.labels)).toHaveLength(20_002);
     expect(fail(`m{${many.join(',')},l7="x"} 1`, {})).toMatchObject({ code: 'PROM_RELAY_DECODE_TEXT', message: expect.stringMatching(/duplicate label l7$/) });
     expect(() => decodeExpositionText('m 1', 'j', {}, { maxLabelsPerSeries: 0 })).toThrow(/positive integer/);
+  });
+
+  it('hands on the HELP of each family (unescaped) with its type, once per family, only for families with samples', () => {
+    const text = [
+      '# HELP rows_total Rows written, by table.',
+      '# TYPE rows_total counter',
+      'rows_total{table="a"} 1',
+      'rows_total{table="b"} 2',
+      '# TYPE latency_seconds histogram',
+      '# HELP latency_seconds Time per \\\\batch\\n (seconds); \\t kept',
+      'latency_seconds_bucket{le="+Inf"} 3',
+      'latency_seconds_sum 0.75',
+      'latency_seconds_count 3',
+      '# HELP temp_celsius   leading blanks after the first are kept\r',
+      'temp_celsius 21',
+      '# HELP no_samples described but never sent',
+      '# HELP empty_help ',
+      'empty_help 1',
+      'plain 4',
+    ].join('\n');
+    const help: MetricMetadata[] = [];
+    const points = decodeExpositionText(text, 'j', {}, {}, help);
+    expect(points).toHaveLength(8);
+    expect(help).toEqual([
+      { metricFamilyName: 'rows_total', type: 'counter', help: 'Rows written, by table.' },
+      { metricFamilyName: 'latency_seconds', type: 'histogram', help: 'Time per \\batch\n (seconds); \\t kept' },
+      { metricFamilyName: 'temp_celsius', type: 'unknown', help: '  leading blanks after the first are kept' },
+    ]);
+    // Without somewhere to put it, nothing is collected and the points are the same.
+    expect(canonical(decodeExpositionText(text, 'j', {}))).toEqual(canonical(points));
   });
 
   it('gives equal keys only to equal label sets', () => {
