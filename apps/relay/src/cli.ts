@@ -13,7 +13,9 @@ import { versionLine } from './version.js';
 const USAGE = `usage:
   prom-relay run [--config relay.yaml]           run the relay: HTTP ingest and aggregator in one process
   prom-relay ingest [--config relay.yaml]        only the HTTP ingest (stateless; ingest.workers processes, default one per CPU)
-  prom-relay aggregate [--config relay.yaml]     only the aggregator: consume, aggregate, flush, checkpoint
+  prom-relay aggregate [--config relay.yaml] [--processes N]
+                                                 only the aggregator: consume, aggregate, flush, checkpoint
+                                                 (N processes in the consumer group; default aggregation.processes, 1)
   prom-relay check-config [--config relay.yaml]  print the effective config (secrets masked) or every error
   prom-relay end-job [--config relay.yaml] <job>  end a job's totals now (as DELETE /metrics/job/<job>: every partition)
   prom-relay version                             print the version (also --version, -v)
@@ -67,6 +69,13 @@ async function run(config: RelayConfig, role: RelayRole): Promise<number> {
       return runIngestPrimary({ workers: config.ingest.workers, logger, shutdownTimeoutMs: config.shutdown.timeout, host: config.server.host });
     }
     return lifecycle(startIngestWorker((opts) => startRelayRole(config, logger, 'ingest', opts)), config, logger);
+  }
+  if (role === 'aggregate' && config.aggregation.processes > 1) {
+    const { runAggregatePrimary, startAggregateWorker } = await import('./roles/aggregate-cluster.js');
+    if (cluster.isPrimary) {
+      return runAggregatePrimary({ processes: config.aggregation.processes, logger, shutdownTimeoutMs: config.shutdown.timeout, host: config.server.host });
+    }
+    return lifecycle(startAggregateWorker((opts) => startRelayRole(config, logger, 'aggregate', opts)), config, logger);
   }
   return lifecycle(startRelayRole(config, logger, role), config, logger);
 }
@@ -129,7 +138,7 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      options: { config: { type: 'string', short: 'c' }, processes: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
     });
   } catch (err) {
     io.err(`${(err as Error).message}\n${USAGE}`);
@@ -157,6 +166,14 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     case 'aggregate': {
       const config = load(file, io);
       if (!config) return 1;
+      if (parsed.values.processes !== undefined) {
+        const n = Number(parsed.values.processes);
+        if (command !== 'aggregate' || !Number.isInteger(n) || n < 1 || n > 1024) {
+          io.err(`--processes: ${command === 'aggregate' ? `expected an integer from 1 to 1024; got ${JSON.stringify(parsed.values.processes)}` : 'only prom-relay aggregate takes it'}\n${USAGE}`);
+          return 2;
+        }
+        config.aggregation.processes = n;
+      }
       return run(config, command);
     }
     case 'end-job': {

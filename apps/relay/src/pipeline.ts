@@ -44,16 +44,19 @@ export interface Relay {
   flush(): Promise<FlushResult | undefined>;
   /** this process's status page data */
   snapshot(): StatusSnapshot;
+  /** this process's readiness (what /readyz answers when it is not one of several workers) */
+  readiness(): Readiness;
   /** stop consuming, final flush and checkpoint, leave the group; bounded by shutdown.timeout */
   stop(): Promise<void>;
 }
 
-/** How a process that is one of several ingest workers answers /metrics and the status page for all of them. */
+/** How a process that is one of several workers (ingest, aggregate) answers /metrics, the status page and /readyz for all of them. */
 export interface StartOptions {
-  /** this process is ingest worker number `worker` of several sharing the port (their primary logs `relay started`) */
+  /** this process is worker number `worker` of several sharing the port (their primary logs `relay started`) */
   worker?: number;
   metricsText?: () => Promise<string>;
   statusSnapshot?: () => Promise<StatusSnapshot>;
+  readiness?: () => Promise<Readiness>;
 }
 
 export function aggregateOptions(config: RelayConfig): AggregateOptions {
@@ -421,7 +424,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
       ...serverConnectionOptions(config.server, metrics),
       logger: logger.child({ stage: 'server' }),
       ...(ingest ? { ingest: ingest.ingest } : {}),
-      readiness,
+      readiness: opts.readiness ?? readiness,
       // Behind the ingest's credentials when they are configured: the page names jobs, producers and topics.
       status: { snapshot: opts.statusSnapshot ?? (async () => snapshot()), ...(auth ? { auth: createCredentialCheck(auth) } : {}) },
     });
@@ -429,7 +432,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
 
     await Promise.all(stages.map((s) => s.start()));
     if (opts.worker === undefined) logger.info({ owner, role, url: server.url, topics: k.topics, group: k.group_id }, 'relay started');
-    else logger.info({ owner, role, worker: opts.worker, pid: process.pid, url: server.url }, 'ingest worker started');
+    else logger.info({ owner, role, worker: opts.worker, pid: process.pid, url: server.url }, `${role} worker started`);
 
     let stopping: Promise<void> | undefined;
     const stop = async () => {
@@ -448,6 +451,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
       failed,
       flush: async () => aggregator?.flush(),
       snapshot,
+      readiness,
       stop: () => (stopping ??= stop()),
     };
   } catch (err) {

@@ -205,6 +205,8 @@ const aggregationSchema = z
     max_labels_per_series: int(64, 1),
     max_label_value_length: int(2048, 1),
     rules: z.array(ruleSchema).default([]),
+    /** `prom-relay aggregate` only: aggregator processes (node:cluster), each a member of the consumer group; default 1 */
+    processes: int(1, 1, 1024),
   })
   .prefault({});
 

@@ -22,7 +22,8 @@ export interface RelayServerOptions {
   registry: Registry;
   /** answers /metrics instead of `registry` (the ingest's workers: every worker's metrics aggregated) */
   metricsText?: () => Promise<string>;
-  readiness: () => Readiness;
+  /** this process's readiness, or (several workers sharing the port) every worker's, gathered */
+  readiness: () => Readiness | Promise<Readiness>;
   /** the status page (`/`, HTML) and its data (`/api/v1/status`, JSON); behind `auth` when that requires credentials */
   status?: { snapshot(): Promise<StatusSnapshot>; auth?: CredentialCheck };
   /** answers the request when it is an ingest route (true) */
@@ -77,7 +78,7 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
       return;
     }
     if (req.method === 'GET' && path === '/readyz') {
-      const r = opts.readiness();
+      const r = await opts.readiness();
       sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r.checks });
       return;
     }
