@@ -319,6 +319,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     partitions: () => source.flushable(),
     logger: logger.child({ stage: 'flush' }),
     sendTimeoutMs,
+    sendMetadata: config.remote_write.send_metadata,
     onFlush: (r) => {
       metrics.flushed(r);
       repartitionMetrics.published.inc(r.partialsPublished);

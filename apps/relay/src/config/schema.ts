@@ -153,6 +153,8 @@ const remoteWriteSchema = z
   .strictObject({
     url: httpUrl('http://localhost:9090/api/v1/write'),
     protocol: protocolVersion.default('auto'),
+    /** type, help and unit of the written families with each flush (RW 1.0 `metadata`, RW 2.0 per series), as Prometheus' own `send_metadata` */
+    send_metadata: bool(true),
     username: z.string().optional(),
     ...secretPair('password'),
     ...secretPair('bearer_token'),

@@ -51,6 +51,8 @@ export interface FlusherOptions {
   now?: () => number;
   /** how long one flush may spend sending (retries included) */
   sendTimeoutMs: number;
+  /** false: no type, help or unit with the flush (`remote_write.send_metadata`); default true */
+  sendMetadata?: boolean;
   onFlush?: (result: FlushResult) => void;
 }
 
@@ -135,10 +137,10 @@ export class Flusher {
       };
       p.lastFlushTimestamp = timestamp;
       if (p.role === 'source') {
-        const describe = p.aggregate.metadataOf?.bind(p.aggregate);
+        const describe = this.opts.sendMetadata === false ? undefined : p.aggregate.metadataOf?.bind(p.aggregate);
         out.push({ partition: p, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
       } else {
-        const metadata = p.aggregate.metadata?.(timestamp);
+        const metadata = this.opts.sendMetadata === false ? undefined : p.aggregate.metadata?.(timestamp);
         out.push({ partition: p, checkpoint, series: toSeries(samples, timestamp), ...(metadata ? { metadata } : {}) });
       }
     }

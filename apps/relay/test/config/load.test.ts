@@ -156,6 +156,14 @@ describe('loadConfig', () => {
     expect(issues).toEqual([expect.objectContaining({ path: 'remote_write.protocol', message: 'expected 1.0, 2.0 or auto; got 3' })]);
   });
 
+  it('sends metadata unless remote_write.send_metadata is false (file or env)', () => {
+    expect(loadConfig({ text: '', env: {} }).remote_write.send_metadata).toBe(true);
+    expect(loadConfig({ text: 'remote_write:\n  send_metadata: false\n', env: {} }).remote_write.send_metadata).toBe(false);
+    expect(loadConfig({ text: '', env: { PROM_RELAY_REMOTE_WRITE__SEND_METADATA: 'false' } }).remote_write.send_metadata).toBe(false);
+    const issues = issuesOf(() => loadConfig({ text: 'remote_write:\n  send_metadata: maybe\n', env: {} }));
+    expect(issues.map((i) => i.path)).toEqual(['remote_write.send_metadata']);
+  });
+
   it('refuses remote write options the client would refuse at start, with their key paths', () => {
     const issues = issuesOf(() =>
       loadConfig({ text: 'remote_write:\n  timeout: 0s\n  concurrency: 1000\n  headers:\n    Content-Encoding: gzip\n    "bad name": x\n', env: {} }),
