@@ -2,10 +2,13 @@
 // with its type — counters, classic histograms, gauges, rule outputs typed by what they are — and each output counter
 // with its start timestamp. Prometheus 3 (built from the Go module proxy by @prom-relay/infra) shows the types as
 // `__type__` labels (type-and-unit-labels) and a start timestamp as a zero sample (created-timestamp-zero-ingestion).
+// Acceptance of issue 11: Prometheus 3's own `prometheus_api_remote_write_without_metadata_appended_samples_total` stays 0
+// while the relayed samples are appended; with `remote_write.send_metadata: false` it counts them.
 import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, jobPush, kafkaProducer, Ledger, newRun, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { metricSum } from '../e2e/receivers.js';
 
 let prom: PrometheusServer;
 let relay: RelayProcess | undefined;
@@ -63,4 +66,37 @@ it('Prometheus 3 gets the type of every relayed series and a start timestamp on 
   const gauge = await prom.querySeries('{__name__="e2e_rows_total:by_table_max"}[10m]');
   expect(gauge[0]!.samples.every((x) => x.value === 4)).toBe(true);
   expect(await stopRelay(relay)).toBe(0);
+
+  // Prometheus scrapes nothing here: every sample it appended was relayed, and each one came with its metadata.
+  expect(await appended()).toBeGreaterThan(0);
+  expect(await withoutMetadata()).toBe(0);
 }, 900_000);
+
+const appended = () => metricSum(prom.url, 'prometheus_tsdb_head_samples_appended_total');
+const withoutMetadata = () => metricSum(prom.url, 'prometheus_api_remote_write_without_metadata_appended_samples_total');
+
+it('with remote_write.send_metadata false the relayed series arrive untyped, counted by Prometheus 3 as without metadata', async () => {
+  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
+  relay = await startRelayProcess(
+    writeRelayConfig({
+      brokers: testKafkaBrokers(),
+      topic,
+      groupId: testTopicName('relay'),
+      dlqTopic: testTopicName('dlq'),
+      checkpointTopic: testTopicName('ckpt'),
+      remoteWriteUrl: prom.remoteWriteUrl,
+      extra: { remote_write: { url: prom.remoteWriteUrl, send_metadata: false, retry_max_elapsed: '2s', timeout: '2s' } },
+    }),
+  );
+  const [appendedBefore, withoutBefore] = [await appended(), await withoutMetadata()];
+  await producer.send({ topic, acks: -1, messages: [jobPush(newRun('untyped'), { users: 4 }, new Ledger(), 2)] });
+  const rows = await eventually(() => prom.query('e2e_rows_total{job="untyped"}'), (v) => v.length > 0, 30_000);
+  expect(rows[0]!.labels['__type__']).toBeUndefined();
+  expect(await stopRelay(relay)).toBe(0);
+  const relayed = (await appended()) - appendedBefore;
+  expect(relayed).toBeGreaterThan(0);
+  // Every relayed sample but the start timestamps' zero samples (appended beside, outside the handler's count).
+  const counted = (await withoutMetadata()) - withoutBefore;
+  expect(counted).toBeGreaterThan(0);
+  expect(counted).toBeLessThanOrEqual(relayed);
+}, 120_000);
