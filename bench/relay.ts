@@ -7,16 +7,18 @@
 // Run: node --conditions=@prom-relay/source --import tsx --expose-gc bench/relay.ts   (prints one markdown section)
 // Options: BENCH_PARTS=ingest,flush,mem (default all); BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every relay
 // child of the current tree to <dir>/<its input topic>/ (stopped with SIGTERM so the profile is written); summarise
-// them with `node bench/cpuprofile-top.mjs <dir>/<topic>/*.cpuprofile`.
+// them with `node bench/cpuprofile-top.mjs <dir>/<topic>/*.cpuprofile`. The flush part also runs the current tree's
+// relay with `remote_write.send_metadata: false` beside it (each round, order alternating): the cost of the metadata.
+// BENCH_PROMETHEUS=3: the receiver is Prometheus 3.16 (Remote Write 2.0, metadata per series) instead of 2.42 (1.0).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { startKafka, startPrometheus, type KafkaServer, type PrometheusServer } from '@prom-relay/infra';
+import { startKafka, startPrometheus, startPrometheus3, type KafkaServer, type PrometheusServer } from '@prom-relay/infra';
 import kafkajs from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
 import { stringify } from 'yaml';
@@ -47,6 +49,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BASELINE = process.env.BENCH_RELAY_BASELINE ?? '2c451c5';
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'ingest,flush,mem').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const PROMETHEUS3 = process.env.BENCH_PROMETHEUS === '3';
+const RECEIVER = PROMETHEUS3 ? 'Prometheus 3.16 (Remote Write 2.0)' : 'Prometheus 2.42';
 /** How often the bench reads the relay's /metrics: each read costs the relay ~2 ms of CPU, counted in its figures. */
 const POLL_MS = 250;
 
@@ -145,7 +149,7 @@ interface RelayChild {
   repartition: boolean;
 }
 
-async function startRelay(env: Env, checkout: Checkout, topic: string, flushInterval: string, profile: boolean): Promise<RelayChild> {
+async function startRelay(env: Env, checkout: Checkout, topic: string, flushInterval: string, profile: boolean, sendMetadata = true): Promise<RelayChild> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
   const file = join(dir, 'relay.yaml');
   const groupId = `bench-${randomUUID().slice(0, 8)}`;
@@ -153,7 +157,7 @@ async function startRelay(env: Env, checkout: Checkout, topic: string, flushInte
     file,
     stringify({
       kafka: { brokers: env.kafka.brokers, topics: [topic], group_id: groupId, checkpoint_topic: `ckpt-${topic}`, dlq_topic: `dlq-${topic}` },
-      remote_write: { url: env.prom.remoteWriteUrl, max_samples_per_request: 10_000, concurrency: 4 },
+      remote_write: { url: env.prom.remoteWriteUrl, max_samples_per_request: 10_000, concurrency: 4, ...(sendMetadata ? {} : { send_metadata: false }) },
       aggregation: { max_series_per_job: 1_000_000 },
       flush: { interval: flushInterval },
       server: { host: '127.0.0.1', port: 0 },
@@ -402,13 +406,15 @@ interface FlushFigures {
   owned: number;
 }
 
-async function flushRun(env: Env, checkout: Checkout, tag: string, profile: boolean): Promise<FlushFigures> {
-  const topic = `bench-100k-${tag}`;
+async function flushRun(env: Env, checkout: Checkout, tag: string, profile: boolean, sendMetadata = true): Promise<FlushFigures> {
+  const topic = `bench-100k-${tag}${sendMetadata ? '' : '-nometa'}`;
+  // Series of their own in Prometheus (the count below waits for them): `${tag}a…` with metadata, `${tag}n…` without.
+  const shard = `${tag}${sendMetadata ? 'a' : 'n'}`;
   await createTopic(env, topic);
-  const r = await startRelay(env, checkout, topic, '4s', profile);
+  const r = await startRelay(env, checkout, topic, '4s', profile, sendMetadata);
   await sleep(1000);
   const base = rssBytes(r.pid);
-  const messages = distinctSeriesMessages(FLUSH_SERIES, `${tag}a`);
+  const messages = distinctSeriesMessages(FLUSH_SERIES, shard);
   await produceAll(env.kafka, topic, messages);
   await waitInputConsumed(env, r, topic, messages.length, 300_000);
   await sleep(300);
@@ -421,7 +427,7 @@ async function flushRun(env: Env, checkout: Checkout, tag: string, profile: bool
     const f = await nextFlush(r.url);
     firstSeconds += f.seconds;
     firstFlushes += f.count;
-    const inProm = (await promValue(env.prom, `count(bench_series_total{shard=~"${tag}a.*"})`)) ?? 0;
+    const inProm = (await promValue(env.prom, `count(bench_series_total{shard=~"${shard}.*"})`)) ?? 0;
     if (inProm >= FLUSH_SERIES) break;
     if (firstFlushes > 20) throw new Error(`only ${inProm} series in Prometheus after ${firstFlushes} flushes`);
   }
@@ -535,6 +541,8 @@ async function peerFlushSeconds(prom: PrometheusServer, n: number): Promise<numb
 interface RunFigures {
   ingest: Partial<Record<Placement, IngestFigures>>;
   flush?: FlushFigures;
+  /** the same flush with `remote_write.send_metadata: false` (current tree only) */
+  flushNoMeta?: FlushFigures;
   mem?: MemFigures;
 }
 
@@ -562,13 +570,27 @@ async function runAll(env: Env, checkout: Checkout, tag: string, profile: boolea
       log(`${tag} ${checkout.label} ingest (${placement}): ${fmt(f.samplesPerSec)} samples/s, ${f.cpuPerM.toFixed(3)} relay CPU-s/M (broker ${f.brokerCpuPerM.toFixed(3)}); to Prometheus ${fmt(f.sinkSamplesPerSec)} samples/s, ${f.sinkCpuPerM.toFixed(3)} CPU-s/M (broker ${f.sinkBrokerCpuPerM.toFixed(3)}); forwarded ${f.forwarded} of ${f.messages}, partials ${f.partialsPublished}, flushes ${f.flushes}, series ${f.outSeries}`);
     }
   }
-  const f = PARTS.has('flush') ? (out.flush = await part(what('flush'), failures, () => flushRun(env, checkout, tag, profile))) : undefined;
-  if (f) {
-    log(`${tag} ${checkout.label} flush ${f.series}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B`);
+  const logFlush = (f: FlushFigures, variant: string) =>
+    log(`${tag} ${checkout.label} flush ${f.series}${variant}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B`);
+  if (PARTS.has('flush')) {
+    // Beside it, the flush without metadata (a relay that knows send_metadata), first or second by turns.
+    const noMeta = knowsSendMetadata(checkout);
+    const round = Number(tag.slice(1, tag.indexOf('v')));
+    for (const withMeta of noMeta && round % 2 === 1 ? [false, true] : noMeta ? [true, false] : [true]) {
+      const f = await part(what(withMeta ? 'flush' : 'flush without metadata'), failures, () => flushRun(env, checkout, tag, profile, withMeta));
+      if (withMeta) out.flush = f;
+      else out.flushNoMeta = f;
+      if (f) logFlush(f, withMeta ? '' : ' (send_metadata: false)');
+    }
   }
   const m = PARTS.has('mem') ? (out.mem = await part(what(`${fmt(BIG)} series`), failures, () => memRun(env, checkout, tag))) : undefined;
   if (m) log(`${tag} ${checkout.label} RSS per series at ${m.series}: ${fmt(m.rssPerSeries)} B`);
   return out;
+}
+
+/** Whether the relay of this checkout has `remote_write.send_metadata` (its config schema refuses unknown keys). */
+function knowsSendMetadata(checkout: Checkout): boolean {
+  return readFileSync(join(checkout.root, 'apps/relay/src/config/schema.ts'), 'utf8').includes('send_metadata');
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
@@ -593,7 +615,7 @@ async function main(): Promise<void> {
   const checkouts = baseline ? [baseline, current] : [current];
   log(`relays: ${checkouts.map((c) => `${c.label} (${c.root})`).join(', ')}; ${ROUNDS} round(s), parts ${[...PARTS].join(',')}`);
   log('starting Kafka and Prometheus');
-  const [kafka, prom] = await Promise.all([startKafka({ heap: '1g', startTimeoutMs: 300_000 }), startPrometheus()]);
+  const [kafka, prom] = await Promise.all([startKafka({ heap: '1g', startTimeoutMs: 300_000 }), PROMETHEUS3 ? startPrometheus3() : startPrometheus()]);
   const client = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = client.admin();
   await admin.connect();
@@ -656,7 +678,7 @@ function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafka
   const lines = [
     '## Relay: one process with the real broker and Prometheus',
     '',
-    `Workload: \`prom-relay run\` as a child process, Kafka ${kafkaVersion} and Prometheus 2.42 on the same 2-core machine.`,
+    `Workload: \`prom-relay run\` as a child process, Kafka ${kafkaVersion} and ${RECEIVER} on the same 2-core machine.`,
     before
       ? `The relay of ${before.label} (the last commit before the repartition stage) and of the current tree (${after!.label}) ran interleaved, ${ROUNDS} rounds (before, after, before, after …) against the same broker and Prometheus in one session; each cell is the median of the rounds with every round in brackets.`
       : `${ROUNDS} round(s); each cell is the median of the rounds with every round in brackets.`,
@@ -721,11 +743,43 @@ function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafka
     ...row(`  same, after ${STEADY_FLUSHES}+ flushes (owners' state and garbage not yet collected included)`, (r) => r.flush?.rssPerSeriesFlushed, bytes),
     ...row(`RSS per active output series at ${fmt(any.find((r) => r.mem)?.mem?.series ?? BIG)}`, (r) => r.mem?.rssPerSeries, bytes, `${fmt(peers.peer1m)} B (prom-client)`),
   ];
+  lines.push(...metadataTable(after!, pick, { s3, c3, bytes, n0 }));
   if (before) {
     const both = (get: (r: RunFigures) => number | undefined) => [pick(before, get), pick(after!, get)] as const;
     lines.push('', ...costs(both((r) => r.flush?.cpuPerFlush), pick(after!, (r) => r.flush?.partialsPerFlush), both((r) => r.ingest.emitter?.cpuPerM), pick(after!, (r) => r.ingest.emitter?.forwarded), e?.messages, both((r) => r.ingest.scattered?.cpuPerM), any.find((r) => r.ingest.scattered)?.ingest.scattered));
   }
   return lines;
+}
+
+/** The flush of the current tree with metadata beside the same flush with `remote_write.send_metadata: false`. */
+function metadataTable(
+  current: Checkout,
+  pick: (c: Checkout | undefined, get: (r: RunFigures) => number | undefined) => number[],
+  f: Record<'s3' | 'c3' | 'bytes' | 'n0', (n: number) => string>,
+): string[] {
+  const rows: string[] = [];
+  const row = (measure: string, get: (fl: FlushFigures) => number, format: (n: number) => string) => {
+    const w = pick(current, (r) => (r.flush ? get(r.flush) : undefined));
+    const wo = pick(current, (r) => (r.flushNoMeta ? get(r.flushNoMeta) : undefined));
+    if (w.length && wo.length) rows.push(`| ${measure} | ${cell(w, format)} | ${cell(wo, format)} | ${ratio(wo, w)} |`);
+  };
+  row(`flush of ${fmt(FLUSH_SERIES)} series, steady state (median of ${STEADY_FLUSHES})`, (fl) => median(fl.steady), f.s3);
+  row('  relay CPU-s per flush cycle (steady state)', (fl) => fl.cpuPerFlush, f.c3);
+  row('  broker CPU-s per flush cycle', (fl) => fl.brokerCpuPerFlush, f.c3);
+  row(`flush of ${fmt(FLUSH_SERIES)} series, first (new series, until all are in Prometheus)`, (fl) => fl.firstSeconds, f.s3);
+  row(`RSS per active output series at ${fmt(FLUSH_SERIES)}`, (fl) => fl.rssPerSeries, f.bytes);
+  row(`  same, after ${STEADY_FLUSHES}+ flushes`, (fl) => fl.rssPerSeriesFlushed, f.bytes);
+  if (rows.length === 0) return [];
+  return [
+    '',
+    `Metadata (issue 11): the flush above (${current.label}) with its metadata (\`remote_write.send_metadata: true\`, the default: the family's`,
+    "type, and help where the input has it — here one counter family) beside the same relay with `send_metadata: false`, measured in",
+    `the same rounds (order alternating), receiver ${RECEIVER}.`,
+    '',
+    '| measure | with metadata | without | with ÷ without |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows,
+  ];
 }
 
 /** Where the repartition stage costs, from this run's figures. */
