@@ -1,5 +1,6 @@
 // The types that cross the relay's stage boundaries: decode -> aggregate -> flush -> checkpoint.
 import type { Histogram, Labels, MetricMetadata } from '@prom-relay/codec';
+import type { NativeHistogram } from './aggregate/native-histogram.js';
 
 export type Temporality = 'cumulative' | 'delta';
 export type InputMetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
@@ -48,7 +49,7 @@ export interface IngestBatch {
 }
 
 /** How the partials of one output series from several source partitions combine (see aggregate/combine.ts). */
-export type CombineMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg';
+export type CombineMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg' | 'native';
 
 /** One output series as the flush sends it. */
 export interface OutputSample {
@@ -66,6 +67,8 @@ export interface OutputSample {
   key?: string;
   /** counters written by an owner: when the output series began (ms), sent as the RW 2.0 start timestamp */
   start?: number;
+  /** `native`: the running total of a native histogram (`value` is its count) */
+  histogram?: NativeHistogram;
 }
 
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */

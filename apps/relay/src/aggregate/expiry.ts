@@ -7,7 +7,8 @@
 import type { OutputSample } from '../model.js';
 import type { ResolvedOptions } from './options.js';
 import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, recomputeLast } from './outputs.js';
-import { NEVER_FED, targetList } from './series.js';
+import { cloneHistogram } from './native-histogram.js';
+import { NEVER_FED, NativeOutputSeries, targetList } from './series.js';
 import type { AggregateStore, Contribution, InputSeries, OutputSeries, ProducerState } from './series.js';
 
 /** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
@@ -31,7 +32,10 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
     if (gauge === null) {
       // A total (counter, histogram part, summary _sum/_count): kept and flushed until not fed for counterTtlMs.
       if (now - s.lastFed >= counterTtl) emitStale(store, s, out);
-      else out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
+      else if (s instanceof NativeOutputSeries) {
+        // A copy: the flush sends it after this returns, while later pushes go on changing the running histogram.
+        out.push({ labels: s.labels, value: s.hist.count, combine: 'native', key: labelsKeyOf(s), histogram: cloneHistogram(s.hist) });
+      } else out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
       continue;
     }
     if (now - s.lastFed >= ttl) {
@@ -93,6 +97,7 @@ function forgetProducer(store: AggregateStore, producer: ProducerState): void {
   endProducerGauges(producer);
   for (const pscope of producer.scopes.values()) {
     for (const input of pscope.counters.keys()) input.holders--;
+    if (pscope.natives !== null) for (const input of pscope.natives.keys()) input.holders--;
   }
   store.producers.delete(producer.id);
 }

@@ -5,7 +5,8 @@
  * already passed. Runs per point: no allocation beyond a producer's first contribution to an input.
  */
 import { feedTarget } from './outputs.js';
-import { HAS_GAUGE, HAS_TOTAL, NEVER_FED, OutputSeries, contributionOf, targetList } from './series.js';
+import { addInto, increaseOf, type NativeHistogram } from './native-histogram.js';
+import { HAS_GAUGE, HAS_TOTAL, NEVER_FED, NativeOutputSeries, OutputSeries, contributionOf, targetList } from './series.js';
 import type { AggregateStore, Contribution, InputSeries, ProducerScope, Targets } from './series.js';
 
 /** A point of a push in sequence (or without one): a counter adds its increase, a gauge contribution takes the value. */
@@ -73,6 +74,33 @@ export function feedLate(store: AggregateStore, pscope: ProducerScope, input: In
     if (t.gauge === null) {
       if (increase > 0 || t.lastFed === NEVER_FED) feedTarget(t, null, v, increase, now);
     } else if (c !== null) feedTarget(t, c, v, 0, now);
+  }
+  return true;
+}
+
+/**
+ * A native histogram point: the producer's previous cumulative histogram turns it into an increase (all of it on a
+ * reset, or for a new producer, or for a delta), which every target's running histogram takes in. `late` (a forwarded
+ * push the producer already passed) applies only what goes beyond the baseline, like `feedLate` for counters.
+ * Answers whether it changed anything.
+ */
+export function feedNative(pscope: ProducerScope, input: InputSeries, targets: Targets, h: NativeHistogram, delta: boolean, now: number, late: boolean): boolean {
+  const natives = (pscope.natives ??= new Map());
+  const last = natives.get(input);
+  let inc: NativeHistogram | null;
+  if (late) {
+    if (delta) return false;
+    inc = last === undefined ? h : increaseOf(last, h);
+    if (inc === null || inc.count <= 0) return false;
+  } else {
+    inc = delta || last === undefined ? h : (increaseOf(last, h) ?? h);
+  }
+  if (last === undefined) input.holders++;
+  if (!delta) natives.set(input, h);
+  input.lastFed = now;
+  for (const t of targetList(targets)) {
+    t.lastFed = now;
+    if (t instanceof NativeOutputSeries) addInto(t.hist, inc);
   }
   return true;
 }

@@ -113,5 +113,7 @@ export function combineOf(mode: OutputMode): CombineMode {
     case 'count':
     case 'valueHistogram':
       return 'sum';
+    case 'native':
+      return 'native';
   }
 }

@@ -6,13 +6,14 @@
  */
 import type { IngestBatch, InputPoint, OutputSample } from '../model.js';
 import { collectOutputs, endGroupGauges, endJob, isWholeJob } from './expiry.js';
-import { feed, feedLate } from './feed.js';
+import { feed, feedLate, feedNative } from './feed.js';
 import { intern, labelsKey, ownString, ownedSortedLabels } from './labels.js';
 import { resolveOptions } from './options.js';
 import type { AggregateOptions, ResolvedOptions } from './options.js';
+import { fromWire, histogramProblem } from './native-histogram.js';
 import { newGaugeState } from './outputs.js';
 import { Planner } from './plan.js';
-import { AggregateStore, GAUGE_MODES, HAS_TOTAL, InputSeries, NEVER_FED, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
+import { AggregateStore, GAUGE_MODES, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
 import { contributionOf, hasDropped } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
 import { readState, writeState } from './state.js';
@@ -171,7 +172,7 @@ export class PartitionAggregate {
         } else {
           targets = input.targets;
           if (targets === null || hasDropped(targets)) {
-            const t = this.materialize(this.planner.plan(point.labels, input.family, input.type, producer.id).specs, batch.job);
+            const t = this.materialize(this.planner.plan(point.labels, input.family, input.type, producer.id, (input.flags & NATIVE) !== 0).specs, batch.job);
             if (typeof t === 'string') failure = t;
             else targets = input.targets = t;
           }
@@ -179,6 +180,9 @@ export class PartitionAggregate {
         // A running total takes only finite, non-negative inputs up to 1e300 (the decoder's bound): it can never become +Inf,
         // also when a `total` rule reads gauges the decoder cannot judge.
         if (failure === null && (input.flags & HAS_TOTAL) !== 0 && !(point.value >= 0 && point.value <= 1e300)) failure = 'invalid';
+        // A native histogram feeds native outputs only (and a plain value never does); the decoder checked its counts.
+        if (failure === null && ((input.flags & NATIVE) !== 0) !== (point.histogram !== undefined)) failure = 'invalid';
+        if (failure === null && point.histogram !== undefined && (histogramProblem(point.histogram) !== null || (Array.isArray(targets) && targets.length === 0))) failure = 'invalid';
       }
       if (failure !== null) {
         result.rejected++;
@@ -206,7 +210,10 @@ export class PartitionAggregate {
       }
       const point = points[i]!;
       const delta = (point.temporality ?? batch.temporality) === 'delta';
-      if (!late) {
+      if (point.histogram !== undefined) {
+        if (feedNative(pscope, input, targets, fromWire(point.histogram), delta, now, late)) result.accepted++;
+        else result.duplicates++;
+      } else if (!late) {
         feed(store, pscope, input, targets, point.value, delta, now, seq ?? -1);
         result.accepted++;
       } else if (feedLate(store, pscope, input, targets, point.value, delta, now, seq!)) result.accepted++;
@@ -227,7 +234,7 @@ export class PartitionAggregate {
     if (count > this.opts.limits.maxLabelsPerSeries) return 'maxLabelsPerSeries';
     // The type it is read as (a rule's inputType, else its own): kept by the input series until it expires.
     const type = this.planner.inputType(labels, point.family, point.type);
-    const plan = this.planner.plan(labels, point.family, type, producerId);
+    const plan = this.planner.plan(labels, point.family, type, producerId, point.histogram !== undefined);
     let targets: Targets | null = null;
     if ((plan.flags & PER_PRODUCER) === 0) {
       const t = this.materialize(plan.specs, job);
@@ -256,7 +263,7 @@ export class PartitionAggregate {
       for (const spec of fresh) {
         const labels = ownedSortedLabels(spec.labels);
         const gauge = GAUGE_MODES.has(spec.mode) ? newGaugeState(spec.mode, labels, spec.buckets) : null;
-        const series = new OutputSeries(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge);
+        const series = new (spec.mode === 'native' ? NativeOutputSeries : OutputSeries)(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge);
         series.rule = spec.rule;
         this.store.addOutput(series);
       }

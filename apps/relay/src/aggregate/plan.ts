@@ -8,7 +8,7 @@ import type { Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
 import { labelsKey, sortedLabelsFrom } from './labels.js';
 import type { CompiledRule } from './options.js';
-import { HAS_GAUGE, HAS_TOTAL, PER_PRODUCER } from './series.js';
+import { HAS_GAUGE, HAS_TOTAL, NATIVE, PER_PRODUCER } from './series.js';
 import type { InputPlan, OutputMode } from './series.js';
 
 export class Planner {
@@ -37,8 +37,12 @@ export class Planner {
     return type;
   }
 
-  /** Which output series an input label set feeds: the rules that match it, else (or also, keepInput) the default. */
-  plan(labels: Labels, family: string, type: InputMetricType, producerId: string): InputPlan {
+  /**
+   * Which output series an input label set feeds: the rules that match it, else (or also, keepInput) the default.
+   * A native histogram (`native`) feeds `native` outputs only: its default one and rules' `histogram` and `total`
+   * outputs (the other outputs take plain values; a rule with only those leaves it out).
+   */
+  plan(labels: Labels, family: string, type: InputMetricType, producerId: string, native = false): InputPlan {
     const name = labels['__name__'] ?? family;
     const plan: InputPlan = { specs: [], flags: 0 };
     let matched = false;
@@ -58,7 +62,9 @@ export class Planner {
         }
       }
       for (const output of rule.outputs) {
-        if (output === 'histogram') {
+        if (native) {
+          if (output === 'histogram' || output === 'total') addSpec(plan, [...grouped, ['__name__', `${name}:${rule.nameInfix}${output}`]], 'native', null, true);
+        } else if (output === 'histogram') {
           const part = type === 'histogram' ? histogramPart(name, family) : null;
           if (part !== null) {
             const entries = [...grouped, ['__name__', `${family}:${rule.nameInfix}histogram${part}`] as [string, string]];
@@ -83,7 +89,9 @@ export class Planner {
         }
         entries.push([l, labels[l]!]);
       }
-      if (quantile) {
+      if (native) {
+        addSpec(plan, entries, 'native', null, false);
+      } else if (quantile) {
         // Quantiles cannot be merged: one series per producer, named by its producer label or its id.
         plan.flags |= PER_PRODUCER;
         if (!hasProducerLabel) entries.push(['producer', producerId]);
@@ -116,7 +124,7 @@ function addSpec(plan: InputPlan, entries: Array<[string, string]>, mode: Output
   const key = outputKey(labels, mode);
   if (plan.specs.some((s) => s.key === key)) return;
   plan.specs.push({ key, labels, mode, buckets, rule });
-  plan.flags |= mode === 'total' ? HAS_TOTAL : HAS_GAUGE;
+  plan.flags |= mode === 'total' ? HAS_TOTAL : mode === 'native' ? NATIVE : HAS_GAUGE;
 }
 
 /** `_bucket`, `_sum` or `_count` when `name` is that part of histogram `family`. */

@@ -6,9 +6,10 @@
 import type { Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
 import { labelsKey, ownString } from './labels.js';
+import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
 
 /** How an output series turns its inputs into one value. */
-export type OutputMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg' | 'count' | 'valueHistogram';
+export type OutputMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg' | 'count' | 'valueHistogram' | 'native';
 
 export type LimitKind = 'maxSeries' | 'maxSeriesPerJob' | 'maxLabelsPerSeries' | 'maxLabelValueLength';
 
@@ -21,6 +22,8 @@ export const HAS_TOTAL = 1;
 export const HAS_GAUGE = 2;
 /** Summary quantiles: each producer gets its own output series, so targets live on the producer's contribution. */
 export const PER_PRODUCER = 4;
+/** Native histogram inputs: per-producer cumulative histograms, merged into `native` outputs (native-histogram.ts). */
+export const NATIVE = 8;
 
 /** What a gauge-mode output keeps: its live contributions. */
 export class GaugeState {
@@ -57,6 +60,11 @@ export class OutputSeries {
     public lastFed: number,
     readonly gauge: GaugeState | null,
   ) {}
+}
+
+/** A `native` output: the running total of a native histogram (its `value` is unused). */
+export class NativeOutputSeries extends OutputSeries {
+  hist: NativeHistogram = emptyHistogram();
 }
 
 /** One output series (the common case, no array) or several. */
@@ -104,6 +112,8 @@ export class ProducerScope {
   /** Last cumulative value per counter-like input: the baseline of the next increase. */
   readonly counters = new Map<InputSeries, number>();
   gauges: Map<InputSeries, Contribution> | null = null;
+  /** Last cumulative native histogram per NATIVE input: the baseline of the next increase. */
+  natives: Map<InputSeries, NativeHistogram> | null = null;
   constructor(
     readonly producer: ProducerState,
     readonly key: string,

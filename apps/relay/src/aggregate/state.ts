@@ -9,7 +9,8 @@ import type { InputMetricType } from '../model.js';
 import { AggregateError } from './errors.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
-import { InputSeries, NEVER_FED, OutputSeries, ProducerScope, ProducerState, contributionOf } from './series.js';
+import { histogramFromState, histogramToState, type HistogramState } from './native-histogram.js';
+import { InputSeries, NEVER_FED, NativeOutputSeries, OutputSeries, ProducerScope, ProducerState, contributionOf } from './series.js';
 import type { AggregateStore, Contribution, OutputMode, Targets } from './series.js';
 
 const STATE_FORMAT = 'prom-relay.aggregate';
@@ -17,7 +18,8 @@ const STATE_FORMAT = 'prom-relay.aggregate';
 type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
 type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, inGauges: 0 | 1, targets: number[] | null, seq?: number];
 type InputState = [key: string, family: string, type: InputMetricType, flags: number, groupKey: string | null, lastFed: number, targets: number[] | null];
-type ProducerScopeState = [key: string, counters: Array<number | EncodedNumber>, gauges: ContributionState[] | null];
+/** natives: input index and the producer's last cumulative native histogram, flat (absent when none) */
+type ProducerScopeState = [key: string, counters: Array<number | EncodedNumber>, gauges: ContributionState[] | null, natives?: Array<number | HistogramState>];
 
 /** What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). Output and input series are
  *  columns (one array per field); `strings` holds label names, modes, jobs, families and types once each. */
@@ -36,6 +38,8 @@ export interface AggregateState {
     gauges: Array<[output: number, tick: number, contribs: number[], buckets: number[] | null]>;
     /** indices of the outputs that are a rule's (absent in states written before it existed: see `ruleOutput`) */
     rule?: number[];
+    /** `native` outputs: index and running histogram, flat (absent when none) */
+    native?: Array<number | HistogramState>;
   };
   /** Input series, by scope in `scopes` order; targets: one output index, several, or null. */
   inputs: {
@@ -135,7 +139,11 @@ export function writeState(store: AggregateStore): AggregateState {
           gauges.push([c.input.stateIndex, encodeNumber(c.value), c.lastFed + epoch, c.tick, c.inGauges ? 1 : 0, targetsOf(c.targets), c.seq]);
         }
       }
-      scopes.push([pscope.key, counters, gauges]);
+      if (pscope.natives !== null && pscope.natives.size > 0) {
+        const natives: Array<number | HistogramState> = [];
+        for (const [input, h] of pscope.natives) natives.push(input.stateIndex, histogramToState(h));
+        scopes.push([pscope.key, counters, gauges, natives]);
+      } else scopes.push([pscope.key, counters, gauges]);
     }
     producers.push([p.id, p.job, p.lastSeq, p.lastSeen + epoch, scopes]);
   }
@@ -143,6 +151,7 @@ export function writeState(store: AggregateStore): AggregateState {
   for (const s of store.outputs.values()) {
     if (s.lastFed === NEVER_FED) continue;
     if (s.rule) outputs.rule!.push(s.stateIndex);
+    if (s instanceof NativeOutputSeries) (outputs.native ??= []).push(s.stateIndex, histogramToState(s.hist));
     if (s.gauge !== null) {
       const contribs: number[] = [];
       for (const c of s.gauge.contribs) {
@@ -181,7 +190,7 @@ export function readState(state: unknown, store: AggregateStore): void {
       const key = outputKey(labels, mode);
       const gauge = g === null ? null : newGaugeState(mode, labels, g[2]);
       if (gauge !== null) gauge.tick = g![0];
-      const series = new OutputSeries(key, labels, mode, job, lastFed - store.epoch, gauge);
+      const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(key, labels, mode, job, lastFed - store.epoch, gauge);
       series.rule = rule ?? ruleOutput(labels);
       series.value = decodeNumber(value);
       // Not in the state: the last feed is the best estimate of when a `last` value was applied.
@@ -189,6 +198,12 @@ export function readState(state: unknown, store: AggregateStore): void {
       store.addOutput(series);
       return series;
     });
+    const native = given.version === 2 ? (given.outputs.native ?? []) : [];
+    for (let i = 0; i < native.length; i += 2) {
+      const series = outputs[native[i] as number];
+      if (!(series instanceof NativeOutputSeries)) throw new Error(`output ${String(native[i])} is not a native histogram`);
+      series.hist = histogramFromState(native[i + 1]);
+    }
     const targetsFrom = (idx: number[] | null): Targets | null => {
       if (idx === null) return null;
       return idx.length === 1 ? outputs[idx[0]!]! : idx.map((i) => outputs[i]!);
@@ -209,8 +224,16 @@ export function readState(state: unknown, store: AggregateStore): void {
       const p = new ProducerState(id, job, lastSeen - store.epoch);
       p.lastSeq = lastSeq;
       const byScope: ProducerScope[] = [];
-      for (const [key, counters, gauges] of scopes) {
+      for (const [key, counters, gauges, natives] of scopes) {
         const pscope = new ProducerScope(p, key);
+        if (natives !== undefined) {
+          pscope.natives = new Map();
+          for (let i = 0; i < natives.length; i += 2) {
+            const input = inputs[natives[i] as number]!;
+            pscope.natives.set(input, histogramFromState(natives[i + 1]));
+            input.holders++;
+          }
+        }
         for (let i = 0; i < counters.length; i += 2) {
           const input = inputs[counters[i] as number]!;
           pscope.counters.set(input, decodeNumber(counters[i + 1] as EncodedNumber));

@@ -1,5 +1,6 @@
-import { CodecError, decodeWriteRequest, decodeWriteRequestV2, validateLabels } from '@prom-relay/codec';
-import type { Labels, MetricMetadata, MetricType, TimeSeries, WriteRequest } from '@prom-relay/codec';
+import { CodecError, decodeWriteRequest, decodeWriteRequestV2, float64Words, validateLabels } from '@prom-relay/codec';
+import type { Histogram, Labels, MetricMetadata, MetricType, TimeSeries, WriteRequest } from '@prom-relay/codec';
+import { histogramProblem } from '../aggregate/native-histogram.js';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import { checkCounterValues } from './validate.js';
@@ -50,12 +51,14 @@ export function familyResolver(metadata: readonly MetricMetadata[] | undefined):
 
 /**
  * The points of series `i` (one per sample, in order; staleness markers skipped), appended to `out`. Throws
- * DecodeError naming the series: UNSUPPORTED (native histograms), LABELS, VALUE (a counter-like value a total cannot
- * take). The consumer and the HTTP ingest (which refuses exactly the series this refuses) both call it.
+ * DecodeError naming the series: UNSUPPORTED (gauge histograms, custom buckets), LABELS, VALUE (a counter-like value
+ * a total cannot take, a malformed native histogram). The consumer and the HTTP ingest (which refuses exactly the
+ * series this refuses) both call it. Native histogram samples become points of their own (`histogram` set).
  */
 export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, job: string, grouping: Labels, out: InputPoint[]): void {
-  if (ts.histograms !== undefined && ts.histograms.length > 0) {
-    throw new DecodeError('PROM_RELAY_DECODE_UNSUPPORTED', `series ${i} (${ts.labels['__name__'] ?? '?'}) carries native histograms, which the relay does not aggregate`);
+  const histograms = ts.histograms ?? [];
+  if (histograms.length > 0 && ts.samples.length > 0) {
+    throw new DecodeError('PROM_RELAY_DECODE_VALUE', `series ${i} (${ts.labels['__name__'] ?? '?'}) carries both float samples and native histograms`);
   }
   try {
     validateLabels(ts.labels);
@@ -64,6 +67,10 @@ export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver
     throw new DecodeError('PROM_RELAY_DECODE_LABELS', `series ${i}: ${message}`, { cause });
   }
   const name = ts.labels['__name__']!;
+  if (histograms.length > 0) {
+    histogramPoints(histograms, i, name, ts.labels, job, grouping, out);
+    return;
+  }
   const [family, type] = familyOf(name);
   const start = out.length;
   for (const sample of ts.samples) {
@@ -91,4 +98,22 @@ export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string,
   const points: InputPoint[] = [];
   for (const [i, ts] of req.timeseries.entries()) seriesPoints(ts, i, familyOf, job, grouping, points);
   return points;
+}
+
+/** Words of the staleness marker as `float64Words` gives them. */
+const [STALE_LO, STALE_HI] = [0x00000002, 0x7ff00000];
+
+function histogramPoints(histograms: Histogram[], i: number, name: string, seriesLabels: Labels, job: string, grouping: Labels, out: InputPoint[]): void {
+  for (const h of histograms) {
+    const [lo, hi] = float64Words(h.sum);
+    if (lo === STALE_LO && hi === STALE_HI) continue; // a staleness marker: nothing to aggregate
+    const problem = histogramProblem(h);
+    if (problem !== null) {
+      const code = h.resetHint === 'gauge' || problem.startsWith('schema') ? 'PROM_RELAY_DECODE_UNSUPPORTED' : 'PROM_RELAY_DECODE_VALUE';
+      throw new DecodeError(code, `series ${i} (${name}): native histogram: ${problem}`);
+    }
+    const labels: Labels = { ...seriesLabels, job };
+    for (const g of Object.keys(grouping)) labels[g] = grouping[g]!;
+    out.push({ family: name, type: 'histogram', labels, value: 0, histogram: h });
+  }
 }

@@ -7,6 +7,7 @@ import type { MetricMetadata, Sample, TimeSeries } from '@prom-relay/codec';
 import type { CheckpointStore } from '../checkpoint/index.js';
 import type { RelayConsumer } from '../kafka/index.js';
 import type { Checkpoint, OutputSample } from '../model.js';
+import { toWire } from '../aggregate/native-histogram.js';
 import type { PartialsPublisher, SourceSnapshot } from '../repartition/index.js';
 import type { OwnedPartition } from '../source/index.js';
 
@@ -68,7 +69,9 @@ function toSeries(samples: OutputSample[], timestamp: number): TimeSeries[] {
       : s.start !== undefined && s.start > 0 && s.start < timestamp
         ? { value: s.value, timestamp, startTimestamp: s.start }
         : { value: s.value, timestamp };
-    out[i] = { labels: s.labels, samples: [sample] };
+    // A native histogram's running total goes out as a histogram sample (its staleness marker as a float one, which
+    // Prometheus turns into a stale histogram).
+    out[i] = s.histogram !== undefined && !s.stale ? { labels: s.labels, samples: [], histograms: [toWire(s.histogram, timestamp, s.start)] } : { labels: s.labels, samples: [sample] };
   }
   return out;
 }

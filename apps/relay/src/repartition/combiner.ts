@@ -3,6 +3,7 @@
 import type { Labels } from '@prom-relay/codec';
 import type { MetricMetadata } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
+import { addInto, emptyHistogram, histogramFromState, histogramToState, type HistogramState, type NativeHistogram } from '../aggregate/native-histogram.js';
 import { OwnerFamilies } from './metadata.js';
 import { labelsFromKey, type PartialBatch } from './partials.js';
 
@@ -21,11 +22,15 @@ interface SourceEntry {
   retired: boolean;
   /** when this owner last heard from the source about this series (ms) */
   seen: number;
+  /** native: the source's running histogram (`value` is its count) */
+  hist?: NativeHistogram;
 }
 
 class Combined {
   /** total: what retired or reset sources had reached: the output never goes below it */
   base = 0;
+  /** native: the same as a histogram */
+  baseHist: NativeHistogram | null = null;
   readonly sources = new Map<string, SourceEntry>();
   constructor(
     readonly key: string,
@@ -42,9 +47,25 @@ class Combined {
     return n;
   }
 
+  /** native: a retired or reset source's histogram stays in the output */
+  keep(e: SourceEntry): void {
+    if (e.hist === undefined) return;
+    addInto((this.baseHist ??= emptyHistogram()), e.hist);
+    e.hist = undefined;
+  }
+
+  /** native: the base and every live source's histogram merged (at the coarsest schema among them). */
+  histogram(): NativeHistogram {
+    const h = emptyHistogram();
+    if (this.baseHist !== null) addInto(h, this.baseHist);
+    for (const e of this.sources.values()) if (e.hist !== undefined) addInto(h, e.hist);
+    return h;
+  }
+
   value(): number {
     let v: number;
     switch (this.mode) {
+      case 'native':
       case 'total': {
         v = this.base;
         for (const e of this.sources.values()) v += e.value;
@@ -100,12 +121,12 @@ export interface CombineResult {
 }
 
 type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
-type EntryState = [source: string, value: EncodedNumber, count: number, at: number, offset: number, retired: 0 | 1, seen: number];
+type EntryState = [source: string, value: EncodedNumber, count: number, at: number, offset: number, retired: 0 | 1, seen: number, hist?: HistogramState];
 
 export interface CombineState {
   format: typeof STATE_FORMAT;
   version: 1;
-  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[], start?: number]>;
+  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[], start?: number, baseHist?: HistogramState]>;
   /** metadata of the families written (absent in states written before metadata was carried) */
   families?: ReturnType<OwnerFamilies['toState']>;
 }
@@ -147,14 +168,15 @@ export class SeriesCombiner {
     const offset = batch.offset;
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     for (const p of batch.series) {
-      const id = p.combine === 'total' || p.combine === 'last' ? p.key : `${p.combine}\u0000${p.key}`;
+      // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
+      const id = p.combine === 'total' || p.combine === 'last' || p.combine === 'native' ? p.key : `${p.combine}\u0000${p.key}`;
       let c = this.series.get(id);
       if (c === undefined) {
         if (p.stale) continue;
         c = new Combined(id, labelsFromKey(p.key), p.combine, now, now);
         this.series.set(id, c);
       }
-      if (c.mode !== p.combine) {
+      if (c.mode !== p.combine || (p.combine === 'native' && !p.stale && p.histogram === undefined)) {
         result.conflicts++;
         continue;
       }
@@ -165,6 +187,10 @@ export class SeriesCombiner {
       }
       result.applied++;
       c.seen = now;
+      if (c.mode === 'native') {
+        result.resets += this.applyNative(c, e, src, p.stale ? undefined : p.histogram!, offset, now);
+        continue;
+      }
       if (c.mode === 'total') {
         if (p.stale) {
           // The source's series ended: what it counted stays in the output.
@@ -216,6 +242,44 @@ export class SeriesCombiner {
     return result;
   }
 
+  /** `total`'s rules for a native histogram: retired sources fold into the base, a lower count is a reset. */
+  private applyNative(c: Combined, e: SourceEntry | undefined, src: string, h: NativeHistogram | undefined, offset: number, now: number): number {
+    if (h === undefined) {
+      if (e !== undefined) {
+        if (!e.retired) {
+          c.keep(e);
+          e.value = 0;
+          e.retired = true;
+        }
+        e.offset = offset;
+        e.seen = now;
+      }
+      return 0;
+    }
+    if (e === undefined) {
+      c.sources.set(src, { value: h.count, count: 0, at: 0, offset, retired: false, seen: now, hist: h });
+      return 0;
+    }
+    let reset = 0;
+    if (e.retired) {
+      if (offset > e.offset) {
+        e.retired = false;
+        e.value = h.count;
+        e.hist = h;
+      }
+    } else {
+      if (h.count < e.value) {
+        c.keep(e);
+        reset = 1;
+      }
+      e.value = h.count;
+      e.hist = h;
+    }
+    e.offset = offset;
+    e.seen = now;
+    return reset;
+  }
+
   /**
    * Every owned output series, one sample each. A series whose every source ended (or that no source fed for
    * `ttlMs`) comes out once with `stale: true` and is dropped.
@@ -227,8 +291,11 @@ export class SeriesCombiner {
       for (const [src, e] of c.sources) {
         if (now - e.seen < ttl) continue;
         // A source silent this long is gone (its partition's state was dropped): a counter keeps what it counted.
-        if (c.mode === 'total') {
-          if (!e.retired) c.base += e.value;
+        if (c.mode === 'total' || c.mode === 'native') {
+          if (!e.retired) {
+            c.base += e.value;
+            c.keep(e);
+          }
           e.value = 0;
           e.retired = true;
         } else c.sources.delete(src);
@@ -238,7 +305,10 @@ export class SeriesCombiner {
         this.series.delete(id);
         continue;
       }
-      out.push(c.mode === 'total' ? { labels: c.labels, value: c.value(), start: c.start } : { labels: c.labels, value: c.value() });
+      if (c.mode === 'native') {
+        const histogram = c.histogram();
+        out.push({ labels: c.labels, value: histogram.count, start: c.start, histogram });
+      } else out.push(c.mode === 'total' ? { labels: c.labels, value: c.value(), start: c.start } : { labels: c.labels, value: c.value() });
     }
     return out;
   }
@@ -252,8 +322,13 @@ export class SeriesCombiner {
     const series: CombineState['series'] = [];
     for (const c of this.series.values()) {
       const entries: EntryState[] = [];
-      for (const [src, e] of c.sources) entries.push([src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen]);
-      series.push([c.key, c.mode, enc(c.base), c.seen, entries, c.start]);
+      for (const [src, e] of c.sources) {
+        const row: EntryState = [src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen];
+        if (e.hist !== undefined) row.push(histogramToState(e.hist));
+        entries.push(row);
+      }
+      if (c.baseHist !== null) series.push([c.key, c.mode, enc(c.base), c.seen, entries, c.start, histogramToState(c.baseHist)]);
+      else series.push([c.key, c.mode, enc(c.base), c.seen, entries, c.start]);
     }
     return { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
   }
@@ -265,12 +340,15 @@ export class SeriesCombiner {
     }
     const combiner = new SeriesCombiner(opts);
     combiner.families = OwnerFamilies.fromState(s.families);
-    for (const [id, mode, base, seen, entries, start] of s.series) {
-      const key = mode === 'total' || mode === 'last' ? id : id.slice(mode.length + 1);
+    for (const [id, mode, base, seen, entries, start, baseHist] of s.series) {
+      const key = mode === 'total' || mode === 'last' || mode === 'native' ? id : id.slice(mode.length + 1);
       const c = new Combined(id, labelsFromKey(key), mode, seen, start ?? seen);
       c.base = dec(base);
-      for (const [src, value, count, at, offset, retired, eseen] of entries) {
-        c.sources.set(src, { value: dec(value), count, at, offset, retired: retired === 1, seen: eseen });
+      if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
+      for (const [src, value, count, at, offset, retired, eseen, hist] of entries) {
+        const e: SourceEntry = { value: dec(value), count, at, offset, retired: retired === 1, seen: eseen };
+        if (hist !== undefined) e.hist = histogramFromState(hist);
+        c.sources.set(src, e);
       }
       combiner.series.set(id, c);
     }

@@ -67,7 +67,7 @@ export class FamilyTable {
       // Rule outputs `<metric>:<infix>histogram_bucket` (merged histograms, value histograms) are histograms.
       if (family.endsWith('histogram') && family.includes(':')) return { type: 'histogram', metricFamilyName: family };
     }
-    return { type: sample.combine === 'total' ? 'counter' : 'gauge', metricFamilyName: name };
+    return { type: sample.combine === 'total' ? 'counter' : sample.combine === 'native' ? 'histogram' : 'gauge', metricFamilyName: name };
   }
 
   toState(): Array<[string, MetricType, string | null, string | null, number]> {

@@ -3,6 +3,7 @@
 import { gunzipSync, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Labels, MetricMetadata, MetricType } from '@prom-relay/codec';
+import { histogramFromState, histogramToState, type HistogramState, type NativeHistogram } from '../aggregate/native-histogram.js';
 import type { CombineMode, OutputSample } from '../model.js';
 
 const gzipAsync = promisify(gzip);
@@ -19,6 +20,8 @@ export interface PartialSeries {
   count?: number;
   /** last: when the value was applied (ms) */
   at?: number;
+  /** native: the source's running native histogram (`value` is its count) */
+  histogram?: NativeHistogram;
 }
 
 /** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
@@ -35,12 +38,12 @@ export interface PartialBatch {
 export const PARTIALS_CONTENT_TYPE = 'application/vnd.prom-relay.partials.v1+json';
 export const PARTIALS_HEADERS = { contentType: 'content-type', source: 'prom-relay-partials-source', offset: 'prom-relay-partials-offset' } as const;
 
-const MODE_CODE: Record<CombineMode, string> = { total: 't', last: 'l', sum: 's', min: 'n', max: 'x', avg: 'a' };
-const CODE_MODE: Record<string, CombineMode> = { t: 'total', l: 'last', s: 'sum', n: 'min', x: 'max', a: 'avg' };
+const MODE_CODE: Record<CombineMode, string> = { total: 't', last: 'l', sum: 's', min: 'n', max: 'x', avg: 'a', native: 'h' };
+const CODE_MODE: Record<string, CombineMode> = { t: 'total', l: 'last', s: 'sum', n: 'min', x: 'max', a: 'avg', h: 'native' };
 
 type WireNumber = number | 'NaN' | '+Inf' | '-Inf';
-/** [mode, key, value, stale, sum?, count?, at?] */
-type WireSeries = [string, string, WireNumber, 0 | 1, WireNumber?, number?, number?];
+/** [mode, key, value, stale, sum?, count?, at?]; native: [mode, key, value, stale, histogram] */
+type WireSeries = [string, string, WireNumber, 0 | 1, (WireNumber | HistogramState)?, number?, number?];
 
 function toWire(v: number): WireNumber {
   if (Number.isFinite(v)) return v;
@@ -62,6 +65,7 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : 0];
     if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
     else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
+    else if (p.combine === 'native' && !p.stale && p.histogram !== undefined) row.push(histogramToState(p.histogram));
     series[i] = row;
   }
   const meta = (batch.metadata ?? []).map((m) => [m.metricFamilyName, m.type, m.help ?? '', m.unit ?? '']);
@@ -85,6 +89,7 @@ export function decodePartials(value: Buffer): PartialBatch {
       p.sum = fromWire(row[4]);
       p.count = Number(row[5]);
     } else if (combine === 'last') p.at = Number(row[6]);
+    else if (combine === 'native' && !p.stale) p.histogram = histogramFromState(row[4]);
     series[i] = p;
   }
   const batch: PartialBatch = { kind: 'partials', source: parsed.src, offset: parsed.off, series };
@@ -160,5 +165,6 @@ export function toPartial(s: OutputSample, key: string): PartialSeries {
     p.sum = s.sum ?? s.value;
     p.count = s.count ?? 1;
   } else if (p.combine === 'last') p.at = s.at ?? 0;
+  else if (p.combine === 'native' && s.histogram !== undefined) p.histogram = s.histogram;
   return p;
 }

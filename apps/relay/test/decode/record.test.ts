@@ -256,19 +256,20 @@ describe('decodeRecord: Remote Write', () => {
     expect(decodeRecord(record(rw, series(label('__name__', 'x'), label('ok', 'v'))), {}).points).toHaveLength(1);
   });
 
-  it('garbage is a PROTOBUF error; native histograms are UNSUPPORTED', () => {
+  it('garbage is a PROTOBUF error; native histograms become points, gauge histograms and custom buckets are UNSUPPORTED', () => {
     expect(decodeError(() => decodeRecord(record(rw, Buffer.from([0x0a, 0xff, 0xff])), {})).code).toBe('PROM_RELAY_DECODE_PROTOBUF');
-    const native: WriteRequest = {
-      timeseries: [
-        {
-          labels: { __name__: 'nh' },
-          samples: [],
-          histograms: [
-            { count: 1, sum: 1, schema: 0, zeroThreshold: 0, zeroCount: 0, negativeSpans: [], negativeDeltas: [], negativeCounts: [], positiveSpans: [], positiveDeltas: [], positiveCounts: [], resetHint: 'unknown', timestamp: 1 },
-          ],
-        },
-      ],
-    };
-    expect(decodeError(() => decodeRecord(record(rw, Buffer.from(encodeWriteRequest(native))), {})).code).toBe('PROM_RELAY_DECODE_UNSUPPORTED');
+    const h = { count: 3, sum: 4.5, schema: 0, zeroThreshold: 0.001, zeroCount: 1, negativeSpans: [], negativeDeltas: [], negativeCounts: [], positiveSpans: [{ offset: 1, length: 2 }], positiveDeltas: [1, 0], positiveCounts: [], resetHint: 'unknown' as const, timestamp: 1 };
+    const native = (histogram: typeof h | Record<string, unknown>): WriteRequest => ({ timeseries: [{ labels: { __name__: 'nh' }, samples: [], histograms: [histogram as typeof h] }] });
+    const decoded = decodeRecord(record(rw, Buffer.from(encodeWriteRequest(native(h)))), {});
+    expect(decoded.points).toHaveLength(1);
+    expect(decoded.points[0]).toMatchObject({ family: 'nh', type: 'histogram', value: 0, labels: { __name__: 'nh' }, histogram: { count: 3, positiveDeltas: [1, 0], positiveSpans: [{ offset: 1, length: 2 }] } });
+    const refused = (bad: Record<string, unknown>) => decodeError(() => decodeRecord(record(rw, Buffer.from(encodeWriteRequest(native({ ...h, ...bad })))), {}));
+    expect(refused({ resetHint: 'gauge' }).code).toBe('PROM_RELAY_DECODE_UNSUPPORTED');
+    expect(refused({ resetHint: 'gauge' }).message).toContain('gauge histogram');
+    expect(refused({ schema: -53 }).code).toBe('PROM_RELAY_DECODE_UNSUPPORTED');
+    // spans for 2 buckets, 3 deltas; a delta that takes a bucket below zero
+    expect(refused({ positiveDeltas: [1, 0, 1] }).message).toMatch(/spans hold 2 buckets but 3 deltas/);
+    expect(refused({ positiveDeltas: [1, -2] }).code).toBe('PROM_RELAY_DECODE_VALUE');
   });
+
 });
