@@ -24,7 +24,7 @@ export const DECODE_ERROR_CODES = [
   'PROM_RELAY_DECODE_TOO_LARGE',
   /** A label set that breaks the Prometheus rules (bad metric or label name, `__name__` missing). */
   'PROM_RELAY_DECODE_LABELS',
-  /** Valid input the relay does not aggregate (native histograms). */
+  /** Valid input the relay does not aggregate (gauge histograms, custom-bucket native histograms). */
   'PROM_RELAY_DECODE_UNSUPPORTED',
   /** A counter-like value (counter, histogram part, summary `_sum`/`_count`) that is NaN, infinite, negative or above 1e300. */
   'PROM_RELAY_DECODE_VALUE',

@@ -14,7 +14,7 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_VALUE',
   /** One series twice in a pushed body, as Pushgateway refuses it. */
   'PROM_RELAY_INGEST_DUPLICATE',
-  /** Valid input the relay does not aggregate: Remote Write native histograms. */
+  /** Valid input the relay does not aggregate: gauge histograms and custom-bucket native histograms. */
   'PROM_RELAY_INGEST_UNSUPPORTED',
   /** A series past the label limits (labels per series, label value length) the consumer enforces. */
   'PROM_RELAY_INGEST_LIMIT',
