@@ -68,8 +68,8 @@ function request(values: number[], schema: number, float: boolean, rows: number)
 }
 
 /** A Remote Write 1.0 body as a scraping Prometheus sends it: job and instance in the labels. */
-function withTarget(req: WriteRequest): Uint8Array {
-  return encodeWriteRequestSnappy({ ...req, timeseries: req.timeseries.map((t) => ({ ...t, labels: { ...t.labels, job: 'nh', instance: 'rw1-sender' } })) });
+function withTarget(req: WriteRequest, job: string): Uint8Array {
+  return encodeWriteRequestSnappy({ ...req, timeseries: req.timeseries.map((t) => ({ ...t, labels: { ...t.labels, job, instance: 'rw1-sender' } })) });
 }
 
 interface PromHistogram {
@@ -84,7 +84,7 @@ async function histogramAt(promql: string): Promise<PromHistogram | undefined> {
   return body.data.result[0]?.histogram?.[1];
 }
 
-it('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on Prometheus 3 exactly as the observations say', async () => {
+it.each(['2.0', '1.0'])('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on Prometheus 3 exactly as the observations say (relay sends %s)', async (protocol) => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
   relay = await startRelayProcess(
     writeRelayConfig({
@@ -94,8 +94,10 @@ it('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on P
       dlqTopic: testTopicName('dlq'),
       checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: prom.remoteWriteUrl,
+      extra: { remote_write: { url: prom.remoteWriteUrl, protocol, retry_max_elapsed: '2s', timeout: '2s' } },
     }),
   );
+  const job = `nh-${protocol}`;
   const random = rng(20261201);
   const observe = () => {
     const r = random();
@@ -137,7 +139,7 @@ it('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on P
             value: Buffer.from(encodeWriteRequestV2(request(s.values, p.schema, p.float, s.rows))),
             headers: {
               'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
-              'prom-relay-job': 'nh',
+              'prom-relay-job': job,
               'prom-relay-grouping': `instance=${p.id}`,
               'prom-relay-producer': s.run,
               'prom-relay-seq': String(s.seq++),
@@ -158,7 +160,7 @@ it('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on P
     const res = await fetch(`${relay.url}/api/v1/write`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
-      body: withTarget(request(values, 0, false, (round + 1) * 7)),
+      body: withTarget(request(values, 0, false, (round + 1) * 7), job),
     });
     expect(res.status, await res.text()).toBe(204);
   }
@@ -166,7 +168,7 @@ it('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on P
 
   // The oracle: all observations bucketed at schema 0, written straight to Prometheus 3.
   const oracle: WriteRequest = {
-    timeseries: [{ labels: { __name__: 'oracle_latency_seconds' }, samples: [], histograms: [histogramOf(all, 0, false, Date.now())] }],
+    timeseries: [{ labels: { __name__: 'oracle_latency_seconds', protocol }, samples: [], histograms: [histogramOf(all, 0, false, Date.now())] }],
     metadata: [{ metricFamilyName: 'oracle_latency_seconds', type: 'histogram', help: 'The oracle.' }],
   };
   const oracleRes = await fetch(prom.remoteWriteUrl, {
@@ -177,20 +179,20 @@ it('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on P
   expect(oracleRes.status, await oracleRes.text()).toBe(204);
 
   const merged = await eventually(
-    () => histogramAt('nh_latency_seconds{job="nh",route="/api"}'),
+    () => histogramAt(`nh_latency_seconds{job="${job}",route="/api"}`),
     (h) => h !== undefined && Number(h.count) === all.length,
     60_000,
   );
-  const want = (await histogramAt('oracle_latency_seconds'))!;
+  const want = (await histogramAt(`oracle_latency_seconds{protocol="${protocol}"}`))!;
   expect(Number(merged!.count)).toBe(all.length);
   expect(merged!.buckets).toEqual(want.buckets);
   expect(Number(merged!.sum)).toBeCloseTo(Number(want.sum), 6);
   for (const q of [0.1, 0.5, 0.9, 0.99]) {
-    const [got] = await prom.query(`histogram_quantile(${q}, nh_latency_seconds{job="nh"})`);
-    const [expected] = await prom.query(`histogram_quantile(${q}, oracle_latency_seconds)`);
+    const [got] = await prom.query(`histogram_quantile(${q}, nh_latency_seconds{job="${job}"})`);
+    const [expected] = await prom.query(`histogram_quantile(${q}, oracle_latency_seconds{protocol="${protocol}"})`);
     expect(got!.value).toBeCloseTo(expected!.value, 9);
   }
-  const [rows] = await eventually(() => prom.query('nh_rows_total{job="nh"}'), (v) => v.length === 1 && v[0]!.value === rowsTotal, 30_000);
+  const [rows] = await eventually(() => prom.query(`nh_rows_total{job="${job}"}`), (v) => v.length === 1 && v[0]!.value === rowsTotal, 30_000);
   expect(rows!.value).toBe(rowsTotal);
   expect(await stopRelay(relay)).toBe(0);
   expect(await metricSum(prom.url, 'prometheus_api_remote_write_without_metadata_appended_samples_total')).toBe(0);
