@@ -7,6 +7,7 @@ import type { Admin, Consumer, KafkaConfig, LogEntry, Producer, SASLOptions } fr
 import type { Logger } from 'pino';
 import { KafkaError } from '../errors.js';
 import { kafkaErrorType, rootMessage } from './errors.js';
+import { installProduceEncoder } from './produce-encoder.js';
 import { retryWhileStarting } from './retry.js';
 import type {
   ConsumerHandlers,
@@ -350,6 +351,8 @@ class KafkajsAdmin implements RelayAdmin {
 export function connectKafka(opts: KafkaConnectionOptions): KafkaConnection {
   // kafkajs 2.2.4 re-arms a 1 ms timer per idle connection forever (see the emitter's kafkajs-idle-loop.ts).
   fixKafkajsIdleLoop({ allQueues: true });
+  // kafkajs builds a produce request from an allocation per field; this writes the same bytes at once (produce-encoder.ts).
+  installProduceEncoder();
   const kafka = new Kafka(kafkaConfig(opts));
   const brokers = opts.brokers.join(',');
   const retry = opts.logger ? { logger: opts.logger } : {};
