@@ -126,7 +126,7 @@ export function seriesIdentity(key: string, overridden: ReadonlySet<string>): st
     const end = ++pos; // past the closing quote
     while (pos < key.length && isBlank(key.charCodeAt(pos))) pos++;
     if (key.charCodeAt(pos) === 44) pos++;
-    const skip = end === quote + 2 || (overridden.size > 0 && overridden.has(key.slice(nameStart, nameEnd)));
+    const skip = end === quote + 2 || (overridden.size > 0 && isOverridden(key, nameStart, nameEnd, overridden));
     if (skip) {
       canonical = false;
     } else {
@@ -175,6 +175,24 @@ export function seriesIdentity(key: string, overridden: ReadonlySet<string>): st
   let out = `${name}{`;
   for (let i = 0; i < n; i++) out += (i > 0 ? ',' : '') + key.slice(pairs[i * 3]!, pairs[i * 3 + 2]!);
   return `${out}}`;
+}
+
+/** The names of the last `overridden` set seriesIdentity saw (one set per message: converted once, not per label). */
+let overriddenSet: ReadonlySet<string> | undefined;
+let overriddenNames: string[] = [];
+
+/** Whether the label name `key[start, end)` is one of `overridden`, compared in place (no slice per label). */
+function isOverridden(key: string, start: number, end: number, overridden: ReadonlySet<string>): boolean {
+  if (overridden !== overriddenSet || overridden.size !== overriddenNames.length) {
+    overriddenSet = overridden;
+    overriddenNames = [...overridden];
+  }
+  const len = end - start;
+  for (let i = 0; i < overriddenNames.length; i++) {
+    const o = overriddenNames[i]!;
+    if (o.length === len && key.startsWith(o, start)) return true;
+  }
+  return false;
 }
 
 /** Scratch for seriesIdentity: per pair its name start, name end and the end of its quoted value. */
@@ -231,13 +249,14 @@ export function checkDuplicateSeries(points: readonly InputPoint[], overridden: 
   const seen = new Set<string>();
   for (const p of points) {
     const key = p.key !== undefined ? seriesIdentity(p.key, overridden) : labelsIdentity(p.labels, overridden);
-    if (seen.has(key)) {
+    const before = seen.size;
+    // One hash lookup: the set did not grow when the identity was already in it.
+    if (seen.add(key).size === before) {
       throw new DecodeError(
         'PROM_RELAY_DECODE_DUPLICATE',
         `series ${describeSeries(p.labels)} appears more than once in the body (after the job and grouping labels override the body's)`,
       );
     }
-    seen.add(key);
   }
 }
 
