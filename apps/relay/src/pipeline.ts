@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AggregateOptions } from './aggregate/index.js';
 import { CheckpointStore } from './checkpoint/index.js';
 import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig } from './config/index.js';
-import { decodeRecord, headerString, parseGrouping } from './decode/index.js';
+import { decodeRecord, headerString, parseGrouping, type DecodeOptions } from './decode/index.js';
 import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
 import { createIngest, type Ingest, type IngestAuth, type IngestMessage } from './ingest/index.js';
@@ -23,6 +23,8 @@ import { KafkaReachability } from './roles/kafka-reachability.js';
 import { RateLimitedLog } from './log/index.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, serverConnectionOptions, startRelayServer, type Readiness, type RelayServer } from './server/index.js';
+import { ExemplarDrops } from './server/exemplars-dropped.js';
+import type { ExemplarPath } from './server/metrics.js';
 import { buildSnapshot, errorText, StatusRecorder, type RelayRole, type StatusSnapshot } from './status/index.js';
 import { RELAY_VERSION } from './version.js';
 
@@ -108,6 +110,14 @@ function remoteWriteClient(config: RelayConfig, metrics: RelayMetrics, logger: L
   });
 }
 
+/** One exemplar counter and log per process, whichever stages see exemplars (the ingest, the consumer). */
+const exemplarDrops = new WeakMap<Shared, ExemplarDrops>();
+function exemplarsDropped(sh: Shared, path: ExemplarPath, count: number): void {
+  let drops = exemplarDrops.get(sh);
+  if (drops === undefined) exemplarDrops.set(sh, (drops = new ExemplarDrops(sh.metrics, sh.logger.child({ stage: 'exemplars' }))));
+  drops.dropped(path, count);
+}
+
 function ingestAuth(config: RelayConfig): IngestAuth | undefined {
   const { username, password, credentials, bearer_tokens: bearer } = config.ingest;
   const basic = credentials.flatMap((c) => (c.password === undefined ? [] : [{ username: c.username, password: c.password }]));
@@ -180,6 +190,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
     ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
     // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
     decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
+    onExemplarsDropped: (count, version) => exemplarsDropped(sh, version === 2 ? 'remote_write_v2' : 'remote_write_v1', count),
     log: (entry) => {
       // Every answered request is counted; refusals are logged at most 5 lines per error code per 10 s (a flood of
       // bad pushes cannot flood the log), accepted ones at debug.
@@ -276,7 +287,13 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
   });
   metrics.stalledPartitions = () => deadLetters.stalled();
   const aggOpts = aggregateOptions(config);
-  const decodeOptions = { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } };
+  const decodeOptions: DecodeOptions = {
+    limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length },
+    // Counted where the message landed, not again for its forwarded copy.
+    onExemplarsDropped: (count, format, record) => {
+      if (record.headers[FORWARDED_HEADER] === undefined) exemplarsDropped(sh, format === 'remote-write-v2' ? 'kafka_remote_write_v2' : 'kafka_remote_write_v1', count);
+    },
+  };
   const source: KafkaSource = new KafkaSource({
     consumer,
     highWatermarks: (topic) => admin.highWatermarks(topic),

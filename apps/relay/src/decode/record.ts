@@ -30,6 +30,8 @@ export interface DecodeOptions {
   defaultTemporality?: Temporality;
   /** Label limits (and JSON nesting depth) enforced while text and JSON lines bodies are parsed: see DecodeLimits. */
   limits?: DecodeLimits;
+  /** Called for a Remote Write message that decoded and carried exemplars (the relay drops them): how many, and where. */
+  onExemplarsDropped?: (count: number, format: 'remote-write-v1' | 'remote-write-v2', record: KafkaRecord) => void;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -69,9 +71,13 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
     }
   }
   const metadata: MetricMetadata[] = [];
-  batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {}, metadata);
+  const dropped = { exemplars: 0 };
+  batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {}, metadata, dropped);
   if (metadata.length > 0) batch.metadata = metadata;
   validateBatch(batch, headers.format);
+  if (dropped.exemplars > 0 && (headers.format === 'remote-write-v1' || headers.format === 'remote-write-v2')) {
+    opts.onExemplarsDropped?.(dropped.exemplars, headers.format, record);
+  }
   return batch;
 }
 
@@ -82,6 +88,7 @@ function decodeBody(
   grouping: IngestBatch['grouping'],
   limits: DecodeLimits,
   metadata: MetricMetadata[],
+  dropped: { exemplars: number },
 ): InputPoint[] {
   switch (format) {
     case 'text':
@@ -89,9 +96,9 @@ function decodeBody(
     case 'json-lines':
       return decodeJsonLines(utf8(body, 'PROM_RELAY_DECODE_JSON'), job, grouping, limits);
     case 'remote-write-v1':
-      return decodeRemoteWrite(body, 1, job, grouping, metadata);
+      return decodeRemoteWrite(body, 1, job, grouping, metadata, dropped);
     case 'remote-write-v2':
-      return decodeRemoteWrite(body, 2, job, grouping, metadata);
+      return decodeRemoteWrite(body, 2, job, grouping, metadata, dropped);
   }
 }
 

@@ -90,8 +90,17 @@ export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver
 }
 
 /** A Remote Write 1.0 or 2.0 body (already decompressed) to points; every sample of a series becomes a point, in order. */
-export function decodeRemoteWrite(body: Uint8Array, version: 1 | 2, job: string, grouping: Labels, metadataOut?: MetricMetadata[]): InputPoint[] {
+export function decodeRemoteWrite(
+  body: Uint8Array,
+  version: 1 | 2,
+  job: string,
+  grouping: Labels,
+  metadataOut?: MetricMetadata[],
+  dropped?: { exemplars: number },
+): InputPoint[] {
   const req = parseRemoteWrite(body, version);
+  // Exemplars are not carried to the output: the caller counts them (prom_relay_exemplars_dropped_total).
+  if (dropped !== undefined) for (const ts of req.timeseries) dropped.exemplars += ts.exemplars?.length ?? 0;
   // Help and unit ride along to the output (types come with every point).
   if (metadataOut !== undefined) for (const m of req.metadata ?? []) if (m.help || m.unit) metadataOut.push(m);
   const familyOf = familyResolver(req.metadata);

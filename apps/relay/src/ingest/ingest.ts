@@ -13,6 +13,7 @@ import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
 import { isPushgatewayPath, parsePushPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
+import type { RemoteWriteVersion } from './remote-write.js';
 
 export type IngestApi = 'pushgateway' | 'remote_write';
 
@@ -49,6 +50,8 @@ export interface IngestOptions {
   sendTimeoutMs?: number;
   /** Structured log sink; never receives credentials or bodies. */
   log?: (entry: IngestLogEntry) => void;
+  /** Exemplars of a Remote Write request left out of what was produced (the relay does not carry them), once Kafka acknowledged the rest. */
+  onExemplarsDropped?: (count: number, version: RemoteWriteVersion) => void;
   /**
    * The ingest topic's partition count, read when needed: a whole-job DELETE (`/metrics/job/<job>`, no grouping
    * labels) is produced to every partition, as the job's groups live on all of them. Absent: one message, keyed.
@@ -231,11 +234,13 @@ export function createIngest(options: IngestOptions): Ingest {
       decode,
     });
     await produce(prepared.messages);
+    if (prepared.dropped.exemplars > 0) options.onExemplarsDropped?.(prepared.dropped.exemplars, version);
     const { written } = prepared;
     if (version === 2) {
       // Only what Kafka acknowledged: a partial write counts the series written, not the ones refused.
       res.setHeader('x-prometheus-remote-write-samples-written', String(written.samples));
       res.setHeader('x-prometheus-remote-write-histograms-written', String(written.histograms));
+      // Always 0: exemplars are dropped (prepare.ts), never counted as written.
       res.setHeader('x-prometheus-remote-write-exemplars-written', String(written.exemplars));
     }
     // Partial write, as Prometheus does: the good series are in Kafka; the 400 names the refused ones.

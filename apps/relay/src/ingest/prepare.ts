@@ -136,6 +136,8 @@ export interface PreparedRemoteWrite {
   messages: IngestMessage[];
   /** what the messages carry: the `X-Prometheus-Remote-Write-*-Written` counts once Kafka acknowledged */
   written: { series: number; samples: number; histograms: number; exemplars: number };
+  /** exemplars of the written series, left out of the messages (the relay does not carry exemplars): never written */
+  dropped: { exemplars: number };
   refused: SeriesRefusal[];
   refusedSeries: number;
 }
@@ -148,8 +150,10 @@ export interface PreparedRemoteWrite {
 export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCache): PreparedRemoteWrite {
   const req = decodeRemoteWrite(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.contentEncoding, input.version, input.maxBodyBytes);
   metadata.learn(req.metadata);
+  // Exemplars go no further than here: left out of the messages, counted as dropped for the series written.
+  const exemplarsOf = withoutExemplars(req.timeseries);
   const opts = { producerLabels: input.producerLabels, version: input.version };
-  const out: PreparedRemoteWrite = { messages: [], written: { series: 0, samples: 0, histograms: 0, exemplars: 0 }, refused: [], refusedSeries: 0 };
+  const out: PreparedRemoteWrite = { messages: [], written: { series: 0, samples: 0, histograms: 0, exemplars: 0 }, dropped: { exemplars: 0 }, refused: [], refusedSeries: 0 };
   const refuse = (r: SeriesRefusal) => {
     out.refused.push(r);
     out.refusedSeries += r.series;
@@ -194,10 +198,21 @@ export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCa
     for (const ts of series) {
       out.written.samples += ts.samples.length;
       out.written.histograms += ts.histograms?.length ?? 0;
-      out.written.exemplars += ts.exemplars?.length ?? 0;
+      if (exemplarsOf !== undefined) out.dropped.exemplars += exemplarsOf.get(ts) ?? 0;
     }
   }
   return out;
+}
+
+/** Removes the exemplars of every series; how many each had, when any had some. */
+function withoutExemplars(series: TimeSeries[]): Map<TimeSeries, number> | undefined {
+  let counts: Map<TimeSeries, number> | undefined;
+  for (const ts of series) {
+    if (ts.exemplars === undefined) continue;
+    if (ts.exemplars.length > 0) (counts ??= new Map()).set(ts, ts.exemplars.length);
+    delete ts.exemplars;
+  }
+  return counts;
 }
 
 function check(message: IngestMessage, decode: DecodeOptions): DecodeError | undefined {

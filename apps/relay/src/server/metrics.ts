@@ -5,6 +5,10 @@ import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
 import { RELAY_VERSION } from '../version.js';
 
+/** The `path` values of prom_relay_exemplars_dropped_total. */
+export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2'] as const;
+export type ExemplarPath = (typeof EXEMPLAR_PATHS)[number];
+
 export class RelayMetrics {
   readonly registry: Registry;
   readonly messagesConsumed: Counter<'topic' | 'partition'>;
@@ -19,6 +23,7 @@ export class RelayMetrics {
   readonly samplesFailed: Counter;
   readonly samplesRetried: Counter;
   readonly remoteWriteFallbacks: Counter<'reason'>;
+  readonly exemplarsDropped: Counter<'path'>;
   readonly restores: Counter<'from'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
   readonly httpConnectionsRefused: Counter;
@@ -100,6 +105,13 @@ export class RelayMetrics {
       registers,
     });
     for (const reason of ['unsupported_media_type', 'not_written']) this.remoteWriteFallbacks.inc({ reason }, 0);
+    this.exemplarsDropped = new Counter({
+      name: 'prom_relay_exemplars_dropped_total',
+      help: 'Exemplars received and not carried (the relay aggregates samples; exemplars never reach the output and are never counted as written), by input: remote_write_v1, remote_write_v2 (HTTP ingest), kafka_remote_write_v1, kafka_remote_write_v2 (Remote Write messages on the topic).',
+      labelNames: ['path'],
+      registers,
+    });
+    for (const path of EXEMPLAR_PATHS) this.exemplarsDropped.inc({ path }, 0);
     this.deadLettersTruncated = new Counter({
       name: 'prom_relay_dead_letters_truncated_total',
       help: 'Dead letters cut down to fit the DLQ topic max.message.bytes (headers prom-relay-dlq-truncated and -original-bytes), by error code.',
