@@ -38,6 +38,17 @@ function isBlank(c: number): boolean {
 
 /** A number token: plain decimals take the fast path; anything else is checked like the codec does. */
 function parseNumber(t: string, start: number, end: number): number | undefined {
+  // Up to 15 digits, no dot: an integer read digit by digit is exact (below 2^53), no token string needed.
+  if (end > start && end - start <= 15) {
+    let v = 0;
+    let i = start;
+    for (; i < end; i++) {
+      const d = t.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === end) return v;
+  }
   let simple = end > start;
   for (let i = start; i < end; i++) {
     const c = t.charCodeAt(i);
@@ -167,6 +178,22 @@ class TextParser {
     this.parseSample();
   }
 
+  /**
+   * The metric name of a sample line: when it is the previous line's (samples of a family come together), that string
+   * again, compared in place instead of copied out of the text.
+   */
+  private readMetricName(): string {
+    const t = this.t;
+    const start = this.pos;
+    const last = this.lastName;
+    const end = start + last.length;
+    if (this.lastFamily !== null && last.length > 0 && end <= this.end && t.startsWith(last, start) && (end === this.end || !isNameChar(t.charCodeAt(end), true))) {
+      this.pos = end;
+      return last;
+    }
+    return this.readName(true, 'a metric name');
+  }
+
   private readName(colon: boolean, what: string): string {
     const t = this.t;
     const start = this.pos;
@@ -251,7 +278,7 @@ class TextParser {
   private parseSample(): void {
     const t = this.t;
     const nameStart = this.pos;
-    const name = this.readName(true, 'a metric name');
+    const name = this.readMetricName();
     let seen = 0;
     const afterName = this.pos;
     this.skipBlanks();

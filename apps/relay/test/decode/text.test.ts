@@ -125,7 +125,7 @@ describe('decodeExpositionText', () => {
     const rand = rng(7);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const names = ['a', 'b_total', 'h', 'h_bucket', 'h_sum', 'h_count', 's', 's_sum', 's_count', 'x:y'];
-    const values = ['1', '0', '-2.5', '1e3', '.5', '5.', 'NaN', '+Inf', '-inf', 'Inf', '0x1', '1_0', '--1', '.', '+.5e-2', '1e400', '-0', '+5', 'nan', 'Infinity', '007', '1.2.3', '1e', 'e1'];
+    const values = ['1', '0', '-2.5', '1e3', '.5', '5.', 'NaN', '+Inf', '-inf', 'Inf', '0x1', '1_0', '--1', '.', '+.5e-2', '1e400', '-0', '+5', 'nan', 'Infinity', '007', '1.2.3', '1e', 'e1', '123456789012345', '1234567890123456', '000000000000042', '9007199254740993'];
     const labelValues = ['v', '', 'a\\"b', 'line\\nbreak', 'back\\\\slash', 'ünï', 'bad\\t'];
     const line = () => {
       const r = rand();
