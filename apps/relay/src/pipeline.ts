@@ -294,6 +294,18 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       if (record.headers[FORWARDED_HEADER] === undefined) exemplarsDropped(sh, format === 'remote-write-v2' ? 'kafka_remote_write_v2' : 'kafka_remote_write_v1', count);
     },
   };
+  // An owner shares the key string and labels of a series with the source partition here that feeds it, if any.
+  const combineOpts = {
+    ...rp.combine,
+    shared: (id: string) => {
+      for (const p of source.owned()) {
+        if (p.role !== 'source') continue;
+        const found = (p.aggregate as SourceState).aggregate.outputSeries(id);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
+  };
   const source: KafkaSource = new KafkaSource({
     consumer,
     highWatermarks: (topic) => admin.highWatermarks(topic),
@@ -314,8 +326,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     },
     states: {
       role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
-      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(rp.combine) : SourceState.create(aggOpts, rp.combine.ttlMs)),
-      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, rp.combine) : SourceState.fromState(state, aggOpts, rp.combine.ttlMs)),
+      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(combineOpts) : SourceState.create(aggOpts, rp.combine.ttlMs)),
+      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, combineOpts) : SourceState.fromState(state, aggOpts, rp.combine.ttlMs)),
     },
     homes: rp.homes,
     events: {

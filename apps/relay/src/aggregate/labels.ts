@@ -47,11 +47,20 @@ export function internValue(s: string): string {
 
 /** A label set with names in sorted order and strings owned (safe to keep for the life of a series). */
 export function ownedSortedLabels(labels: Labels): Labels {
-  const out: Labels = {};
   const names = Object.keys(labels).sort();
-  for (const name of names) {
-    setLabel(out, intern(name), internValue(labels[name]!));
-  }
+  let json = '{';
+  for (let i = 0; i < names.length; i++) json += (i > 0 ? ',' : '') + JSON.stringify(names[i]) + ':""';
+  return keptLabels(json + '}', names, (name) => labels[name]!);
+}
+
+/**
+ * A label set kept for the life of a series, from the JSON object text of its names (values are filled in): built by
+ * JSON.parse, whose objects hold exactly their properties in-object (64 B for 5 labels, where `{}` plus assignments
+ * takes 96 B), with interned names and values.
+ */
+export function keptLabels(json: string, names: readonly string[], valueOf: (name: string, i: number) => string): Labels {
+  const out = JSON.parse(json) as Labels;
+  for (let i = 0; i < names.length; i++) setLabel(out, names[i]!, internValue(valueOf(names[i]!, i)));
   return out;
 }
 

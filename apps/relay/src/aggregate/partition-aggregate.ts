@@ -4,6 +4,7 @@
  * feeds the values (feed.ts). `collect` (expiry.ts) and `toState` / `fromState` (state.ts) delegate; all of them
  * work on the same tables (`AggregateStore`, series.ts).
  */
+import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint, OutputSample } from '../model.js';
 import { collectOutputs, endGroupGauges, endJob, isWholeJob } from './expiry.js';
 import { feed, feedLate, feedNative } from './feed.js';
@@ -57,6 +58,11 @@ export class PartitionAggregate {
 
   get seriesCount(): number {
     return this.store.outputs.size;
+  }
+
+  /** The key string and labels of an output series, by its key (an owner in this process shares them: no copy). */
+  outputSeries(key: string): { key: string; labels: Labels } | undefined {
+    return this.store.outputs.get(key);
   }
 
   /** Producers currently remembered (for metrics). */

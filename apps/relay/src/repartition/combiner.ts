@@ -11,6 +11,8 @@ const STATE_FORMAT = 'prom-relay.combine';
 
 /** What one source partition last said about one output series. */
 interface SourceEntry {
+  /** the source partition, `<topic>/<partition>` (one shared string per source) */
+  readonly src: string;
   value: number;
   /** avg: count behind `value` (a sum) */
   count: number;
@@ -20,30 +22,51 @@ interface SourceEntry {
   offset: number;
   /** total: the source's series ended (stale); its value lives on in `base` until a newer offset restarts it */
   retired: boolean;
-  /** when this owner last heard from the source about this series (ms) */
+  /** when this owner last heard from the source about this series (ms since the combiner's epoch: a small integer) */
   seen: number;
   /** native: the source's running histogram (`value` is its count) */
   hist?: NativeHistogram;
 }
+
+const NO_SOURCES: SourceEntry[] = [];
 
 class Combined {
   /** total: what retired or reset sources had reached: the output never goes below it */
   base = 0;
   /** native: the same as a histogram */
   baseHist: NativeHistogram | null = null;
-  readonly sources = new Map<string, SourceEntry>();
+  /** One entry per source partition: an array, not a Map (one or a few sources per series; 100k series each). */
+  sources: SourceEntry[] = NO_SOURCES;
   constructor(
     readonly key: string,
     readonly labels: Labels,
     readonly mode: CombineMode,
+    /** ms since the combiner's epoch */
     public seen: number,
-    /** when this output series began (ms): the start timestamp of a counter */
+    /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
     readonly start: number,
   ) {}
 
+  find(src: string): SourceEntry | undefined {
+    const list = this.sources;
+    for (let i = 0; i < list.length; i++) if (list[i]!.src === src) return list[i];
+    return undefined;
+  }
+
+  add(e: SourceEntry): void {
+    // A literal of one: an empty array's first push would reserve room for 17.
+    if (this.sources.length === 0) this.sources = [e];
+    else this.sources.push(e);
+  }
+
+  remove(e: SourceEntry): void {
+    const i = this.sources.indexOf(e);
+    if (i >= 0) this.sources.splice(i, 1);
+  }
+
   live(): number {
     let n = 0;
-    for (const e of this.sources.values()) if (!e.retired) n++;
+    for (const e of this.sources) if (!e.retired) n++;
     return n;
   }
 
@@ -58,7 +81,7 @@ class Combined {
   histogram(): NativeHistogram {
     const h = emptyHistogram();
     if (this.baseHist !== null) addInto(h, this.baseHist);
-    for (const e of this.sources.values()) if (e.hist !== undefined) addInto(h, e.hist);
+    for (const e of this.sources) if (e.hist !== undefined) addInto(h, e.hist);
     return h;
   }
 
@@ -68,33 +91,33 @@ class Combined {
       case 'native':
       case 'total': {
         v = this.base;
-        for (const e of this.sources.values()) v += e.value;
+        for (const e of this.sources) v += e.value;
         return v;
       }
       case 'last': {
         let best: SourceEntry | undefined;
-        for (const e of this.sources.values()) if (best === undefined || e.at > best.at) best = e;
+        for (const e of this.sources) if (best === undefined || e.at > best.at) best = e;
         return best?.value ?? NaN;
       }
       case 'min': {
         v = Infinity;
-        for (const e of this.sources.values()) if (e.value < v || Number.isNaN(e.value)) v = e.value;
+        for (const e of this.sources) if (e.value < v || Number.isNaN(e.value)) v = e.value;
         return v;
       }
       case 'max': {
         v = -Infinity;
-        for (const e of this.sources.values()) if (e.value > v || Number.isNaN(e.value)) v = e.value;
+        for (const e of this.sources) if (e.value > v || Number.isNaN(e.value)) v = e.value;
         return v;
       }
       case 'sum': {
         v = 0;
-        for (const e of this.sources.values()) v += e.value;
+        for (const e of this.sources) v += e.value;
         return v;
       }
       case 'avg': {
         let sum = 0;
         let count = 0;
-        for (const e of this.sources.values()) {
+        for (const e of this.sources) {
           sum += e.value;
           count += e.count;
         }
@@ -107,6 +130,11 @@ class Combined {
 export interface CombineOptions {
   /** an output series not fed by any source this long ends (safety net: sources send every live series each flush) */
   ttlMs: number;
+  /**
+   * The key string and labels of an output series this process already holds (a source partition's aggregate here),
+   * by the series' id: shared instead of parsed again, which halves what an owner costs per series in one relay.
+   */
+  shared?: (id: string) => { key: string; labels: Labels } | undefined;
 }
 
 export interface CombineResult {
@@ -148,6 +176,10 @@ function dec(v: EncodedNumber): number {
 export class SeriesCombiner {
   private readonly series = new Map<string, Combined>();
   private families = new OwnerFamilies();
+  /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
+  private readonly epoch = Date.now();
+  /** one string per source partition name (each partials message brings its own copy) */
+  private readonly sourceNames = new Map<string, string>();
 
   constructor(private readonly opts: CombineOptions) {}
 
@@ -164,31 +196,33 @@ export class SeriesCombiner {
 
   apply(batch: PartialBatch, now: number): CombineResult {
     const result: CombineResult = { applied: 0, outdated: 0, conflicts: 0, resets: 0 };
-    const src = batch.source;
+    let src = this.sourceNames.get(batch.source);
+    if (src === undefined) this.sourceNames.set(batch.source, (src = batch.source));
     const offset = batch.offset;
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
+    const t = now - this.epoch;
     for (const p of batch.series) {
       // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
       const id = p.combine === 'total' || p.combine === 'last' || p.combine === 'native' ? p.key : `${p.combine}\u0000${p.key}`;
       let c = this.series.get(id);
       if (c === undefined) {
         if (p.stale) continue;
-        c = new Combined(id, labelsFromKey(p.key), p.combine, now, now);
-        this.series.set(id, c);
+        c = this.create(id, p.key, p.combine, t, t);
+        this.series.set(c.key, c);
       }
       if (c.mode !== p.combine || (p.combine === 'native' && !p.stale && p.histogram === undefined)) {
         result.conflicts++;
         continue;
       }
-      const e = c.sources.get(src);
+      const e = c.find(src);
       if (e !== undefined && offset < e.offset) {
         result.outdated++;
         continue;
       }
       result.applied++;
-      c.seen = now;
+      c.seen = t;
       if (c.mode === 'native') {
-        result.resets += this.applyNative(c, e, src, p.stale ? undefined : p.histogram!, offset, now);
+        result.resets += this.applyNative(c, e, src, p.stale ? undefined : p.histogram!, offset, t);
         continue;
       }
       if (c.mode === 'total') {
@@ -201,12 +235,12 @@ export class SeriesCombiner {
           }
           if (e !== undefined) {
             e.offset = offset;
-            e.seen = now;
+            e.seen = t;
           }
           continue;
         }
         if (e === undefined) {
-          c.sources.set(src, { value: p.value, count: 0, at: 0, offset, retired: false, seen: now });
+          c.add({ src, value: p.value, count: 0, at: 0, offset, retired: false, seen: t });
         } else if (e.retired) {
           // Started again after it ended: only a newer state counts from zero; the same offset is the ended one.
           if (offset > e.offset) {
@@ -214,7 +248,7 @@ export class SeriesCombiner {
             e.value = p.value;
           }
           e.offset = offset;
-          e.seen = now;
+          e.seen = t;
         } else {
           if (p.value < e.value) {
             // The source's running total restarted (its series expired without the word reaching us): keep what it had.
@@ -223,21 +257,21 @@ export class SeriesCombiner {
           }
           e.value = p.value;
           e.offset = offset;
-          e.seen = now;
+          e.seen = t;
         }
         continue;
       }
       if (p.stale) {
-        c.sources.delete(src);
+        if (e !== undefined) c.remove(e);
         continue;
       }
-      const entry: SourceEntry = e ?? { value: 0, count: 0, at: 0, offset, retired: false, seen: now };
+      const entry: SourceEntry = e ?? { src, value: 0, count: 0, at: 0, offset, retired: false, seen: t };
       entry.value = p.combine === 'avg' ? (p.sum ?? p.value) : p.value;
       entry.count = p.count ?? 0;
       entry.at = p.at ?? 0;
       entry.offset = offset;
-      entry.seen = now;
-      if (e === undefined) c.sources.set(src, entry);
+      entry.seen = t;
+      if (e === undefined) c.add(entry);
     }
     return result;
   }
@@ -257,7 +291,7 @@ export class SeriesCombiner {
       return 0;
     }
     if (e === undefined) {
-      c.sources.set(src, { value: h.count, count: 0, at: 0, offset, retired: false, seen: now, hist: h });
+      c.add({ src, value: h.count, count: 0, at: 0, offset, retired: false, seen: now, hist: h });
       return 0;
     }
     let reset = 0;
@@ -284,11 +318,13 @@ export class SeriesCombiner {
    * Every owned output series, one sample each. A series whose every source ended (or that no source fed for
    * `ttlMs`) comes out once with `stale: true` and is dropped.
    */
-  collect(now: number): OutputSample[] {
+  collect(nowMs: number): OutputSample[] {
     const out: OutputSample[] = [];
     const ttl = this.opts.ttlMs;
+    const now = nowMs - this.epoch;
     for (const [id, c] of this.series) {
-      for (const [src, e] of c.sources) {
+      for (let i = c.sources.length - 1; i >= 0; i--) {
+        const e = c.sources[i]!;
         if (now - e.seen < ttl) continue;
         // A source silent this long is gone (its partition's state was dropped): a counter keeps what it counted.
         if (c.mode === 'total' || c.mode === 'native') {
@@ -298,17 +334,18 @@ export class SeriesCombiner {
           }
           e.value = 0;
           e.retired = true;
-        } else c.sources.delete(src);
+        } else c.sources.splice(i, 1);
       }
       if (c.live() === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
         this.series.delete(id);
         continue;
       }
+      const start = c.start + this.epoch;
       if (c.mode === 'native') {
         const histogram = c.histogram();
-        out.push({ labels: c.labels, value: histogram.count, start: c.start, histogram });
-      } else out.push(c.mode === 'total' ? { labels: c.labels, value: c.value(), start: c.start } : { labels: c.labels, value: c.value() });
+        out.push({ labels: c.labels, value: histogram.count, start, histogram });
+      } else out.push(c.mode === 'total' ? { labels: c.labels, value: c.value(), start } : { labels: c.labels, value: c.value() });
     }
     return out;
   }
@@ -318,17 +355,25 @@ export class SeriesCombiner {
     return this.families.current(now, this.opts.ttlMs);
   }
 
+  /** A new combined series: its key string and labels shared with this process's aggregate where it has them. */
+  private create(id: string, key: string, mode: CombineMode, seen: number, start: number): Combined {
+    const shared = this.opts.shared?.(id);
+    if (shared !== undefined && shared.key === id) return new Combined(shared.key, shared.labels, mode, seen, start);
+    return new Combined(id, shared?.labels ?? labelsFromKey(key), mode, seen, start);
+  }
+
   toState(): CombineState {
     const series: CombineState['series'] = [];
     for (const c of this.series.values()) {
       const entries: EntryState[] = [];
-      for (const [src, e] of c.sources) {
-        const row: EntryState = [src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen];
+      for (const e of c.sources) {
+        const row: EntryState = [e.src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen + this.epoch];
         if (e.hist !== undefined) row.push(histogramToState(e.hist));
         entries.push(row);
       }
-      if (c.baseHist !== null) series.push([c.key, c.mode, enc(c.base), c.seen, entries, c.start, histogramToState(c.baseHist)]);
-      else series.push([c.key, c.mode, enc(c.base), c.seen, entries, c.start]);
+      const [seen, start] = [c.seen + this.epoch, c.start + this.epoch];
+      if (c.baseHist !== null) series.push([c.key, c.mode, enc(c.base), seen, entries, start, histogramToState(c.baseHist)]);
+      else series.push([c.key, c.mode, enc(c.base), seen, entries, start]);
     }
     return { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
   }
@@ -340,17 +385,20 @@ export class SeriesCombiner {
     }
     const combiner = new SeriesCombiner(opts);
     combiner.families = OwnerFamilies.fromState(s.families);
+    const epoch = combiner.epoch;
     for (const [id, mode, base, seen, entries, start, baseHist] of s.series) {
       const key = mode === 'total' || mode === 'last' || mode === 'native' ? id : id.slice(mode.length + 1);
-      const c = new Combined(id, labelsFromKey(key), mode, seen, start ?? seen);
+      const c = combiner.create(id, key, mode, seen - epoch, (start ?? seen) - epoch);
       c.base = dec(base);
       if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
-      for (const [src, value, count, at, offset, retired, eseen, hist] of entries) {
-        const e: SourceEntry = { value: dec(value), count, at, offset, retired: retired === 1, seen: eseen };
+      for (const [source, value, count, at, offset, retired, eseen, hist] of entries) {
+        let src = combiner.sourceNames.get(source);
+        if (src === undefined) combiner.sourceNames.set(source, (src = source));
+        const e: SourceEntry = { src, value: dec(value), count, at, offset, retired: retired === 1, seen: eseen - epoch };
         if (hist !== undefined) e.hist = histogramFromState(hist);
-        c.sources.set(src, e);
+        c.add(e);
       }
-      combiner.series.set(id, c);
+      combiner.series.set(c.key, c);
     }
     return combiner;
   }

@@ -4,6 +4,7 @@ import { gunzipSync, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Labels, MetricMetadata, MetricType } from '@prom-relay/codec';
 import { histogramFromState, histogramToState, type HistogramState, type NativeHistogram } from '../aggregate/native-histogram.js';
+import { intern, keptLabels } from '../aggregate/labels.js';
 import type { CombineMode, OutputSample } from '../model.js';
 
 const gzipAsync = promisify(gzip);
@@ -104,9 +105,11 @@ export function decodePartials(value: Buffer): PartialBatch {
   return batch;
 }
 
-/** Parses a `labelsKey` back into labels: `name="json string",` repeated. */
+/** Parses a `labelsKey` back into labels: `name="json string",` repeated (names sorted, values interned). */
 export function labelsFromKey(key: string): Labels {
-  const labels: Labels = Object.create(null) as Labels;
+  const names: string[] = [];
+  const values: string[] = [];
+  let json = '{';
   let i = 0;
   while (i < key.length) {
     const eq = key.indexOf('=', i);
@@ -121,11 +124,12 @@ export function labelsFromKey(key: string): Labels {
       else j++;
     }
     if (j >= key.length || key.charCodeAt(j + 1) !== 44) throw new Error(`malformed series key at ${eq}`);
-    labels[name] = JSON.parse(key.slice(eq + 1, j + 1)) as string;
+    values.push(JSON.parse(key.slice(eq + 1, j + 1)) as string);
+    names.push(intern(name));
+    json += (names.length > 1 ? ',' : '') + JSON.stringify(name) + ':""';
     i = j + 2;
   }
-  // A plain object again (the codec's helpers expect one), with names in key order (sorted).
-  return Object.assign({}, labels);
+  return keptLabels(json + '}', names, (_name, k) => values[k]!);
 }
 
 const SUFFIXES = ['_bucket', '_sum', '_count'];

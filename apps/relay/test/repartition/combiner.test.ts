@@ -154,3 +154,25 @@ describe('start timestamps', () => {
     }
   });
 });
+
+describe('SeriesCombiner memory: what one relay holds once', () => {
+  it('shares the key string and labels of a series its own source aggregate holds; parses the others', () => {
+    const labels = { __name__: 'rows_total', job: 'x' };
+    const held = { key: KEY, labels };
+    const c = new SeriesCombiner({ ...opts, shared: (id) => (id === KEY ? held : undefined) });
+    const other = labelsKey({ __name__: 'rows_total', job: 'y' });
+    apply(c, 't/0', 1, p('total', 5), { key: other, combine: 'total', value: 7, stale: false });
+    const out = c.collect(2000);
+    expect(out.find((s) => s.labels['job'] === 'x')!.labels).toBe(labels);
+    expect(out.find((s) => s.labels['job'] === 'y')!.labels).toEqual({ __name__: 'rows_total', job: 'y' });
+    expect(out.map((s) => s.value)).toEqual([5, 7]);
+  });
+
+  it('labelsFromKey gives back the labels, own properties only, for any label value', () => {
+    const labels = { __name__: 'a', __proto__x: '"quoted",\\ and , commas=', empty: '', zz: 'ünïcödé' };
+    expect(labelsFromKey(labelsKey(labels))).toEqual(labels);
+    const proto = labelsFromKey(labelsKey(JSON.parse('{"__name__":"b","__proto__":"v"}') as Record<string, string>));
+    expect(Object.keys(proto)).toEqual(['__name__', '__proto__']);
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+  });
+});
