@@ -15,8 +15,9 @@ interface Family {
   type: InputMetricType;
   typed: boolean;
   hasHelp: boolean;
-  /** the HELP text, unescaped (`\\` and `\n`), when the family has one */
-  help?: string;
+  /** where the HELP text lies in the body (escaped; -1: none): sliced and unescaped only when handed on */
+  helpAt: number;
+  helpEnd: number;
   hasSamples: boolean;
 }
 
@@ -154,7 +155,9 @@ class TextParser {
   /** Type and HELP of the families with a HELP line and samples (a HELP line alone describes nothing sent). */
   helpOf(out: MetricMetadata[]): void {
     for (const f of this.families.values()) {
-      if (f.help !== undefined && f.help !== '' && f.hasSamples) out.push({ metricFamilyName: f.name, type: f.type === 'untyped' ? 'unknown' : f.type, help: f.help });
+      if (f.helpEnd > f.helpAt && f.hasSamples) {
+        out.push({ metricFamilyName: f.name, type: f.type === 'untyped' ? 'unknown' : f.type, help: unescapeHelp(this.t.slice(f.helpAt, f.helpEnd)) });
+      }
     }
   }
 
@@ -227,8 +230,9 @@ class TextParser {
       if (existing?.hasHelp) this.fail(`second HELP line for metric ${name}`, keywordAt);
       const family = existing ?? this.newFamily(name, 'untyped');
       family.hasHelp = true;
-      // As the codec reads it: everything after the one blank that ends the name.
-      family.help = unescapeHelp(t.slice(Math.min(this.pos + 1, this.end), this.end));
+      // As the codec reads it: everything after the one blank that ends the name (kept as positions until handed on).
+      family.helpAt = Math.min(this.pos + 1, this.end);
+      family.helpEnd = this.end;
       return;
     }
     this.skipBlanks();
@@ -248,7 +252,7 @@ class TextParser {
   }
 
   private newFamily(name: string, type: InputMetricType): Family {
-    const family: Family = { name, type, typed: false, hasHelp: false, hasSamples: false };
+    const family: Family = { name, type, typed: false, hasHelp: false, helpAt: -1, helpEnd: -1, hasSamples: false };
     this.families.set(name, family);
     return family;
   }
@@ -417,8 +421,21 @@ class TextParser {
 
 /** HELP text escapes: `\\` and `\n`; any other backslash is kept as written (the codec and the Go parser agree). */
 function unescapeHelp(text: string): string {
-  if (!text.includes('\\')) return text;
-  return text.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
+  let at = text.indexOf('\\');
+  if (at === -1) return text;
+  let out = '';
+  let run = 0;
+  while (at !== -1 && at + 1 < text.length) {
+    const next = text.charCodeAt(at + 1);
+    if (next === 92 || next === 110) {
+      out += text.slice(run, at) + (next === 110 ? '\n' : '\\');
+      run = at + 2;
+      at = text.indexOf('\\', run);
+    } else {
+      at = text.indexOf('\\', at + 1);
+    }
+  }
+  return out + text.slice(run);
 }
 
 function skipBlanksIn(text: string, pos: number): number {

@@ -230,15 +230,20 @@ describe('decodeExpositionText', () => {
       '# HELP empty_help ',
       'empty_help 1',
       'plain 4',
+      '# HELP odd_escapes a\\\\nb \\x tail\\',
+      'odd_escapes 1',
     ].join('\n');
     const help: MetricMetadata[] = [];
     const points = decodeExpositionText(text, 'j', {}, {}, help);
-    expect(points).toHaveLength(8);
+    expect(points).toHaveLength(9);
     expect(help).toEqual([
       { metricFamilyName: 'rows_total', type: 'counter', help: 'Rows written, by table.' },
       { metricFamilyName: 'latency_seconds', type: 'histogram', help: 'Time per \\batch\n (seconds); \\t kept' },
       { metricFamilyName: 'temp_celsius', type: 'unknown', help: '  leading blanks after the first are kept' },
+      // `\\` then `n` is a backslash and an n; `\x` and a last lone backslash stay as written.
+      { metricFamilyName: 'odd_escapes', type: 'unknown', help: 'a\\nb \\x tail\\' },
     ]);
+    expect(help.at(-1)!.help).toBe(helpViaCodec(text).at(-1)!.help);
     // Without somewhere to put it, nothing is collected and the points are the same.
     expect(canonical(decodeExpositionText(text, 'j', {}))).toEqual(canonical(points));
   });
