@@ -12,7 +12,7 @@ export type RecordHeaders = Record<string, HeaderValue>;
 /** The header names of docs/message-format.md, from the one module that writes them. */
 export const HEADERS = HEADER;
 
-export type BodyFormat = 'text' | 'json-lines' | 'remote-write-v1' | 'remote-write-v2';
+export type BodyFormat = 'text' | 'json-lines' | 'remote-write-v1' | 'remote-write-v2' | 'metric-family';
 
 export interface MessageHeaders {
   format: BodyFormat | null; // null: no content-type (allowed for op delete)
@@ -73,7 +73,8 @@ function required(headers: RecordHeaders, name: string): string {
   return value;
 }
 
-/** `text/plain; version=0.0.4`, `application/x-ndjson`, `application/x-protobuf[;proto=...]`. */
+/** `text/plain; version=0.0.4`, `application/x-ndjson`, `application/x-protobuf[;proto=...]`, and the Go client's
+ *  `application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited`. */
 export function parseContentType(value: string): BodyFormat {
   const [mediaRaw, ...paramParts] = value.split(';');
   const media = mediaRaw!.trim().toLowerCase();
@@ -100,8 +101,14 @@ export function parseContentType(value: string): BodyFormat {
       if (proto === 'io.prometheus.write.v2.Request') return 'remote-write-v2';
       return bad(`unknown proto ${JSON.stringify(proto)}`);
     }
+    case 'application/vnd.google.protobuf': {
+      if (params.get('proto') !== 'io.prometheus.client.MetricFamily') return bad('only proto=io.prometheus.client.MetricFamily is read');
+      const encoding = params.get('encoding');
+      if (encoding !== undefined && encoding !== 'delimited') return bad('only encoding=delimited is read');
+      return 'metric-family';
+    }
     default:
-      return bad('expected text/plain; version=0.0.4, application/x-ndjson or application/x-protobuf');
+      return bad('expected text/plain; version=0.0.4, application/x-ndjson, application/x-protobuf or application/vnd.google.protobuf (MetricFamily, delimited)');
   }
 }
 

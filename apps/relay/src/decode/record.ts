@@ -6,6 +6,7 @@ import { DecodeError } from './errors.js';
 import { parseHeaders } from './headers.js';
 import type { RecordHeaders } from './headers.js';
 import { decodeJsonLines } from './json-lines.js';
+import { decodeMetricFamilies } from './metric-family.js';
 import type { DecodeLimits } from './limits.js';
 import { decodeRemoteWrite } from './remote-write.js';
 import { decodeExpositionText } from './text.js';
@@ -99,6 +100,8 @@ function decodeBody(
       return decodeRemoteWrite(body, 1, job, grouping, metadata, dropped);
     case 'remote-write-v2':
       return decodeRemoteWrite(body, 2, job, grouping, metadata, dropped);
+    case 'metric-family':
+      return decodeMetricFamilies(body, job, grouping, limits, metadata);
   }
 }
 

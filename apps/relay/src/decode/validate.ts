@@ -262,10 +262,10 @@ export function checkDuplicateSeries(points: readonly InputPoint[], overridden: 
 
 /**
  * Every check of a decoded batch: counter-like values finite, not negative and within MAX_COUNTER_INPUT (all formats);
- * no series twice in a text body (a registry snapshot). JSON lines and Remote Write are sequences of samples, where
+ * no series twice in a text or protobuf MetricFamily body (a registry snapshot). JSON lines and Remote Write are sequences of samples, where
  * one series may come several times in order (Prometheus sends one series in several entries of a request).
  */
 export function validateBatch(batch: IngestBatch, format: BodyFormat): void {
   checkCounterValues(batch.points);
-  if (format === 'text') checkDuplicateSeries(batch.points, new Set(['job', ...Object.keys(batch.grouping)]));
+  if (format === 'text' || format === 'metric-family') checkDuplicateSeries(batch.points, new Set(['job', ...Object.keys(batch.grouping)]));
 }

@@ -198,7 +198,8 @@ export function createIngest(options: IngestOptions): Ingest {
     // The consumer's own checks; a big body in the worker thread, so the event loop keeps answering.
     let message: IngestMessage;
     if (body.length > inlineBodyBytes) {
-      message = pushMessage(group, op, await worker.push(input), producerLabels, input.runId, true);
+      const pushed = await worker.push(input);
+      message = pushMessage(group, op, pushed.snappy, producerLabels, input.runId, true, pushed.contentType);
     } else {
       message = snappyPush(input);
     }

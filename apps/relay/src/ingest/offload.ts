@@ -10,7 +10,7 @@ import type { PreparedRemoteWrite, PushInput, RemoteWriteInput } from './prepare
 export type WorkerTask = { id: number; kind: 'push'; input: PushInput } | { id: number; kind: 'remote-write'; input: RemoteWriteInput };
 
 export type WorkerReply =
-  | { id: number; ok: true; push: { snappy: Uint8Array } }
+  | { id: number; ok: true; push: { snappy: Uint8Array; contentType?: string } }
   | { id: number; ok: true; remoteWrite: PreparedRemoteWrite }
   | { id: number; ok: false; code: IngestErrorCode; message: string };
 
@@ -44,9 +44,15 @@ export class IngestWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  /** Checks a push in the thread; resolves with its text (converted when it was protobuf) snappy-compressed. */
-  push(input: PushInput): Promise<Buffer> {
-    return this.run({ id: 0, kind: 'push', input }).then((reply) => asBuffer((reply as { push: { snappy: Uint8Array } }).push.snappy));
+  /**
+   * Checks a push in the thread; resolves with its text (converted when it was protobuf) snappy-compressed, or its
+   * protobuf body as it came when it carries native histograms (`contentType` then says so).
+   */
+  push(input: PushInput): Promise<{ snappy: Buffer; contentType?: string }> {
+    return this.run({ id: 0, kind: 'push', input }).then((reply) => {
+      const push = (reply as { push: { snappy: Uint8Array; contentType?: string } }).push;
+      return { snappy: asBuffer(push.snappy), ...(push.contentType !== undefined ? { contentType: push.contentType } : {}) };
+    });
   }
 
   remoteWrite(input: RemoteWriteInput): Promise<PreparedRemoteWrite> {

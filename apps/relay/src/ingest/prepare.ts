@@ -10,7 +10,7 @@ import type { DecodeErrorCode, DecodeOptions, RecordHeaders } from '../decode/in
 import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
 import type { IngestErrorCode } from './errors.js';
-import { pushMessage, pushedText } from './pushgateway.js';
+import { pushMessage, pushedBody } from './pushgateway.js';
 import type { PushGroup } from './pushgateway.js';
 import { decodeRemoteWrite, groupMessage, groupMetadata, groupSeries } from './remote-write.js';
 import type { MetadataCache, RemoteWriteVersion } from './remote-write.js';
@@ -85,9 +85,9 @@ export function preparePush(input: PushInput): IngestMessage {
  * preparePush for a big body, in the worker: the checked text comes back snappy-compressed, so the event loop copies
  * and checksums a third of the bytes when kafkajs encodes the record (the consumer reads `content-encoding: snappy`).
  */
-export function compressedPush(input: PushInput): Buffer {
-  const { message } = checkedPush(input);
-  return Buffer.from(compress(message.value));
+export function compressedPush(input: PushInput): { snappy: Buffer; contentType?: string } {
+  const { message, contentType } = checkedPush(input);
+  return { snappy: Buffer.from(compress(message.value)), ...(contentType !== undefined ? { contentType } : {}) };
 }
 
 /**
@@ -101,17 +101,18 @@ export function snappyPush(input: PushInput): IngestMessage {
   return { key: message.key, value: Buffer.from(compress(message.value)), headers: { ...message.headers, [HEADER.contentEncoding]: 'snappy' } };
 }
 
-/** preparePush, also saying whether the text was converted (protobuf delimited). */
-export function checkedPush(input: PushInput): { message: IngestMessage; converted: boolean } {
-  const text = input.op === 'delete' ? Buffer.alloc(0) : pushedText(input.body, input.contentType);
-  const message = pushMessage(input.group, input.op, text, input.producerLabels, input.runId);
+/** preparePush, also saying whether the text was converted (protobuf delimited) and the content type when not text. */
+export function checkedPush(input: PushInput): { message: IngestMessage; converted: boolean; contentType?: string } {
+  const pushed = input.op === 'delete' ? { body: Buffer.alloc(0) } : pushedBody(input.body, input.contentType);
+  const text = pushed.body;
+  const message = pushMessage(input.group, input.op, text, input.producerLabels, input.runId, false, pushed.contentType);
   try {
     checkMessage(message, input.decode);
   } catch (err) {
     if (err instanceof DecodeError) throw refusal(err, 'PROM_RELAY_INGEST_PATH');
     throw err;
   }
-  return { message, converted: text !== input.body && input.op !== 'delete' };
+  return { message, converted: text !== input.body && input.op !== 'delete', ...(pushed.contentType !== undefined ? { contentType: pushed.contentType } : {}) };
 }
 
 export interface RemoteWriteInput {

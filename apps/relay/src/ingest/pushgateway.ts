@@ -5,7 +5,7 @@ import type { Grouping, MetricsMessage, PushOp } from '@prom-relay/emitter';
 import { controlCharacter } from '../decode/index.js';
 import { IngestError } from './errors.js';
 import { groupProducerId } from './producer-id.js';
-import { isMetricFamilyProtobuf, metricFamiliesToText } from './metric-family-proto.js';
+import { isMetricFamilyProtobuf, metricFamiliesMessageBody } from './metric-family-proto.js';
 
 export const PUSHGATEWAY_PREFIX = '/metrics/job';
 
@@ -85,28 +85,41 @@ export function pushProducerId(group: PushGroup): string {
   return groupProducerId('pushgateway', group.job, group.grouping);
 }
 
+/** What a push's message carries: its body, and the content type when it is not text exposition 0.0.4. */
+export interface PushedBody {
+  body: Buffer;
+  contentType?: string;
+}
+
 /**
- * The text exposition a message carries: the body unchanged, or the protobuf delimited format converted. Not checked
- * here: the message is checked by the consumer's own decodeRecord before it is produced (prepare.ts).
+ * The body a message carries: text exposition unchanged, or the protobuf delimited format converted to text, or kept
+ * as it is (MetricFamily content type) when it carries native histograms. Not checked here: the message is checked by
+ * the consumer's own decodeRecord before it is produced (prepare.ts).
  */
-export function pushedText(body: Buffer, contentType: string | undefined): Buffer {
-  if (contentType !== undefined && isMetricFamilyProtobuf(contentType)) {
-    return Buffer.from(metricFamiliesToText(body), 'utf8');
-  }
+export function pushedBody(body: Buffer, contentType: string | undefined): PushedBody {
+  if (contentType !== undefined && isMetricFamilyProtobuf(contentType)) return metricFamiliesMessageBody(body);
   if (contentType !== undefined && /openmetrics/i.test(contentType)) {
     throw new IngestError('PROM_RELAY_INGEST_MEDIA_TYPE', `Content-Type ${contentType} is not taken: push text exposition 0.0.4 or the protobuf delimited format`);
   }
-  return body;
+  return { body };
 }
 
 /**
  * The one message a Pushgateway request becomes. `runId` (the request's `prom-relay-producer` header) marks one job
  * run: without it every push to a group continues one producer, so a new run's counters count from its predecessor's.
  */
-export function pushMessage(group: PushGroup, op: PushOp, text: Buffer, producerLabels: readonly string[], runId?: string, snappy = false): MetricsMessage {
+export function pushMessage(
+  group: PushGroup,
+  op: PushOp,
+  text: Buffer,
+  producerLabels: readonly string[],
+  runId?: string,
+  snappy = false,
+  contentType: string = CONTENT_TYPE.text,
+): MetricsMessage {
   const producerId = runId === undefined ? pushProducerId(group) : `${pushProducerId(group)}/run=${runId}`;
   return buildMessage(
-    { contentType: CONTENT_TYPE.text, job: group.job, grouping: group.grouping, producerId, op, ...(snappy ? { contentEncoding: 'snappy' as const } : {}) },
+    { contentType, job: group.job, grouping: group.grouping, producerId, op, ...(snappy ? { contentEncoding: 'snappy' as const } : {}) },
     text,
     producerLabels,
   );

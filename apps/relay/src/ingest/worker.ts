@@ -18,7 +18,7 @@ function run(task: WorkerTask): WorkerReply {
   try {
     if (task.kind === 'push') {
       const input: PushInput = { ...task.input, body: asBuffer(task.input.body) };
-      return { id: task.id, ok: true, push: { snappy: compressedPush(input) } };
+      return { id: task.id, ok: true, push: compressedPush(input) };
     }
     const input: RemoteWriteInput = task.input;
     return { id: task.id, ok: true, remoteWrite: prepareRemoteWrite(input, metadata) };
