@@ -12,7 +12,8 @@ import { NEVER_FED, NativeOutputSeries, targetList } from './series.js';
 import type { AggregateStore, Contribution, InputSeries, OutputSeries, ProducerState } from './series.js';
 
 /** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
-export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number): OutputSample[] {
+export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number, onlyFed = false): OutputSample[] {
+  const gen = store.generation++;
   const now = nowMs - store.epoch;
   const ttl = opts.seriesTtlMs;
   const counterTtl = opts.counterTtlMs;
@@ -32,6 +33,7 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
     if (gauge === null) {
       // A total (counter, histogram part, summary _sum/_count): kept and flushed until not fed for counterTtlMs.
       if (now - s.lastFed >= counterTtl) emitStale(store, s, out);
+      else if (onlyFed && s.fedGen !== gen) continue;
       else if (s instanceof NativeOutputSeries) {
         // A copy: the flush sends it after this returns, while later pushes go on changing the running histogram.
         out.push({ labels: s.labels, value: s.hist.count, combine: 'native', key: labelsKeyOf(s), histogram: cloneHistogram(s.hist) });

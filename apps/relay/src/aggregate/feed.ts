@@ -33,8 +33,9 @@ export function feed(store: AggregateStore, pscope: ProducerScope, input: InputS
     c.seq = seq;
   }
   input.lastFed = now;
-  if (targets instanceof OutputSeries) feedTarget(targets, c, v, increase, now);
-  else for (let j = 0; j < targets.length; j++) feedTarget(targets[j]!, c, v, increase, now);
+  const gen = store.generation;
+  if (targets instanceof OutputSeries) feedTarget(targets, c, v, increase, now, gen);
+  else for (let j = 0; j < targets.length; j++) feedTarget(targets[j]!, c, v, increase, now, gen);
 }
 
 /**
@@ -72,8 +73,8 @@ export function feedLate(store: AggregateStore, pscope: ProducerScope, input: In
   input.lastFed = now;
   for (const t of targetList(targets)) {
     if (t.gauge === null) {
-      if (increase > 0 || t.lastFed === NEVER_FED) feedTarget(t, null, v, increase, now);
-    } else if (c !== null) feedTarget(t, c, v, 0, now);
+      if (increase > 0 || t.lastFed === NEVER_FED) feedTarget(t, null, v, increase, now, store.generation);
+    } else if (c !== null) feedTarget(t, c, v, 0, now, store.generation);
   }
   return true;
 }
@@ -84,7 +85,7 @@ export function feedLate(store: AggregateStore, pscope: ProducerScope, input: In
  * push the producer already passed) applies only what goes beyond the baseline, like `feedLate` for counters.
  * Answers whether it changed anything.
  */
-export function feedNative(pscope: ProducerScope, input: InputSeries, targets: Targets, h: NativeHistogram, delta: boolean, now: number, late: boolean): boolean {
+export function feedNative(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, h: NativeHistogram, delta: boolean, now: number, late: boolean): boolean {
   const natives = (pscope.natives ??= new Map());
   const last = natives.get(input);
   let inc: NativeHistogram | null;
@@ -100,6 +101,7 @@ export function feedNative(pscope: ProducerScope, input: InputSeries, targets: T
   input.lastFed = now;
   for (const t of targetList(targets)) {
     t.lastFed = now;
+    t.fedGen = store.generation;
     if (t instanceof NativeOutputSeries) addInto(t.hist, inc);
   }
   return true;

@@ -10,8 +10,9 @@ import { GaugeState } from './series.js';
 import type { Contribution, OutputMode, OutputSeries } from './series.js';
 
 /** A fed value reaches output `t`: a total adds the increase, a gauge mode takes the contribution in. */
-export function feedTarget(t: OutputSeries, c: Contribution | null, v: number, increase: number, now: number): void {
+export function feedTarget(t: OutputSeries, c: Contribution | null, v: number, increase: number, now: number, gen: number): void {
   t.lastFed = now;
+  t.fedGen = gen;
   const gauge = t.gauge;
   if (gauge === null) {
     t.value += increase;

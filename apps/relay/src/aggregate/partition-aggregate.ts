@@ -217,7 +217,7 @@ export class PartitionAggregate {
       const point = points[i]!;
       const delta = (point.temporality ?? batch.temporality) === 'delta';
       if (point.histogram !== undefined) {
-        if (feedNative(pscope, input, targets, fromWire(point.histogram), delta, now, late)) result.accepted++;
+        if (feedNative(store, pscope, input, targets, fromWire(point.histogram), delta, now, late)) result.accepted++;
         else result.duplicates++;
       } else if (!late) {
         feed(store, pscope, input, targets, point.value, delta, now, seq ?? -1);
@@ -284,10 +284,11 @@ export class PartitionAggregate {
    * Every active output series, one sample each (a `histogram` output over plain values: its `_bucket`s, `_sum` and
    * `_count`). A series not fed for `seriesTtlMs` (`counterTtlMs` for totals), a gauge whose producers all ended, or a
    * default output of a job that a whole-job delete ended, comes out once with `stale: true` and is dropped; producers
-   * silent for `producerTtlMs` are forgotten.
+   * silent for `producerTtlMs` are forgotten. `onlyFed`: totals (counter-like and native outputs) not fed since the
+   * last collect are left out (they are unchanged); gauge-mode outputs and ends always come out.
    */
-  collect(nowMs: number): OutputSample[] {
-    return collectOutputs(this.store, this.opts, nowMs);
+  collect(nowMs: number, opts: { onlyFed?: boolean } = {}): OutputSample[] {
+    return collectOutputs(this.store, this.opts, nowMs, opts.onlyFed === true);
   }
 
   /** Compact JSON-serialisable state (state.ts): columns of numbers and strings, indices instead of references. */

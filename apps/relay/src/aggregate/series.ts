@@ -43,15 +43,16 @@ export class GaugeState {
 
 /** One output series: what the flush sends. */
 export class OutputSeries {
-  dropped = false;
+  /** DROPPED and RULE (one field for both: 100k series each) */
+  private bits = 0;
+  /** the aggregate's collect generation when it was last fed: a source publishes only what was fed since (see collect) */
+  fedGen = 0;
   /** total: running total; last: the latest value. */
   value = 0;
   /** last: when `value` was applied (relative time, like lastFed). */
   valueAt = 0;
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
   stateIndex = -1;
-  /** A rule's output (it may combine jobs), not a job's default output: a whole-job delete leaves it alone. */
-  rule = false;
   constructor(
     readonly key: string,
     readonly labels: Labels,
@@ -60,6 +61,24 @@ export class OutputSeries {
     public lastFed: number,
     readonly gauge: GaugeState | null,
   ) {}
+
+  /** Left the tables (expired, ended, or never shown): inputs pointing here resolve their targets again. */
+  get dropped(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+
+  set dropped(v: boolean) {
+    this.bits = v ? this.bits | 1 : this.bits & ~1;
+  }
+
+  /** A rule's output (it may combine jobs), not a job's default output: a whole-job delete leaves it alone. */
+  get rule(): boolean {
+    return (this.bits & 2) !== 0;
+  }
+
+  set rule(v: boolean) {
+    this.bits = v ? this.bits | 2 : this.bits & ~2;
+  }
 }
 
 /** A `native` output: the running total of a native histogram (its `value` is unused). */
@@ -167,6 +186,8 @@ export class AggregateStore {
   ended: OutputSeries[] = [];
   /** Update order of gauge contributions: which one a `last` output took its value from. */
   tick = 0;
+  /** How many times `collect` ran: an output fed since the last one has `fedGen === generation`. */
+  generation = 0;
   /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
   readonly epoch = Date.now();
 

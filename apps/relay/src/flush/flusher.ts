@@ -199,7 +199,8 @@ export class Flusher {
     // The send goes first: its request is on the wire while the checkpoint is serialised and produced.
     const metadata = snapshots.flatMap((s) => s.metadata ?? []);
     const sending = series.length === 0 ? undefined : this.send(series, metadata, result, sendTimeoutMs);
-    const publishing = partials.length === 0 ? undefined : this.publish(partials, result);
+    const sources = snapshots.flatMap((s) => (s.partials ? [s.partition] : []));
+    const publishing = partials.length === 0 ? undefined : this.publish(partials, sources, result);
     const checkpointing = this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
     try {
       result.checkpointBytes = await checkpointing;
@@ -228,14 +229,16 @@ export class Flusher {
   }
 
   /** Source partitions' partials to their owners; a failure is carried by the next flush (it republishes every live series). */
-  private async publish(partials: SourceSnapshot[], result: FlushResult): Promise<boolean> {
+  private async publish(partials: SourceSnapshot[], partitions: OwnedPartition[], result: FlushResult): Promise<boolean> {
     try {
       const r = await this.opts.publisher.publish(partials);
       result.partialsPublished = r.partials;
       return true;
     } catch (err) {
       result.error = err;
-      this.opts.logger.warn({ err }, 'publishing partials failed; the next flush publishes them again');
+      // What this flush had to say is lost: the next one says everything again.
+      for (const p of partitions) p.aggregate.publishAll?.();
+      this.opts.logger.warn({ err }, 'publishing partials failed; the next flush publishes every live series again');
       return false;
     }
   }

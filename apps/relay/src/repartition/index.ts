@@ -9,4 +9,4 @@ export { FORWARDED_HEADER, ProducerHomes, homePartition, murmur2 } from './homes
 export { startRepartition } from './setup.js';
 export type { Repartition } from './setup.js';
 export { FamilyTable, OwnerFamilies } from './metadata.js';
-export { SourceState } from './source-state.js';
+export { FULL_PUBLISH_EVERY_MS, SourceState } from './source-state.js';

@@ -6,8 +6,13 @@ import type { IngestBatch, OutputSample } from '../model.js';
 import { FamilyTable } from './metadata.js';
 
 const STATE_FORMAT = 'prom-relay.source';
+/** Every live series is published at least this often (and on the first flush of a state), unchanged ones too. */
+export const FULL_PUBLISH_EVERY_MS = 30 * 60_000;
 
 export class SourceState {
+  /** when every live series was last collected for publishing (undefined: never, or the publish failed) */
+  private lastFull: number | undefined;
+
   constructor(
     readonly aggregate: PartitionAggregate,
     private readonly families: FamilyTable,
@@ -41,9 +46,22 @@ export class SourceState {
     return result;
   }
 
+  /**
+   * What to publish: every live series on the first flush of this state, every `FULL_PUBLISH_EVERY_MS` and after a
+   * failed publish (`publishAll`); otherwise the totals fed since the last flush, every gauge-mode output and every
+   * end. An owner keeps what it was told, so an unchanged total need not be told again each flush (at 100k series that
+   * was 100k partials a flush, most of a flush's CPU).
+   */
   collect(now: number): OutputSample[] {
     this.families.expire(now, this.familyTtlMs);
-    return this.aggregate.collect(now);
+    const full = this.lastFull === undefined || now - this.lastFull >= FULL_PUBLISH_EVERY_MS;
+    if (full) this.lastFull = now;
+    return this.aggregate.collect(now, { onlyFed: !full });
+  }
+
+  /** The last publish failed: the next collect gives every live series again. */
+  publishAll(): void {
+    this.lastFull = undefined;
   }
 
   /** Family and type of an output series (see FamilyTable.metadataOf). */

@@ -16,6 +16,8 @@ export interface PartitionState {
   collect(now: number): OutputSample[];
   readonly seriesCount: number;
   toState(): unknown;
+  /** source partitions: the next collect gives every live series (what the last one gave was not published) */
+  publishAll?(): void;
   /** source partitions: family and type (help, unit) of an output series */
   metadataOf?(sample: OutputSample): MetricMetadata;
   /** owner partitions: metadata of the families written */
