@@ -289,10 +289,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
   const aggOpts = aggregateOptions(config);
   const decodeOptions: DecodeOptions = {
     limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length },
-    // Counted where the message landed, not again for its forwarded copy.
-    onExemplarsDropped: (count, format, record) => {
-      if (record.headers[FORWARDED_HEADER] === undefined) exemplarsDropped(sh, format === 'remote-write-v2' ? 'kafka_remote_write_v2' : 'kafka_remote_write_v1', count);
-    },
+    // A message is decoded once, at its home: one landed elsewhere is forwarded undecoded.
+    onExemplarsDropped: (count, format) => exemplarsDropped(sh, format === 'remote-write-v2' ? 'kafka_remote_write_v2' : 'kafka_remote_write_v1', count),
   };
   // An owner shares the key string and labels of a series with the source partition here that feeds it, if any.
   const combineOpts = {
@@ -317,11 +315,9 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     decode: (record) => {
       if (record.topic === rp.topic) return decodePartials(record.value ?? Buffer.alloc(0));
       const batch = decodeRecord(record, decodeOptions);
-      // The jobs table of the status page: a forwarded copy was counted where it landed.
-      if (record.headers[FORWARDED_HEADER] === undefined) {
-        const ts = Number(record.timestamp);
-        recorder.pushed({ job: batch.job, grouping: batch.grouping, producerId: batch.producerId, op: batch.op, at: Number.isFinite(ts) && ts > 0 ? ts : Date.now() });
-      }
+      // The jobs table of the status page (a message is decoded once, at its home: see homes.ts).
+      const ts = Number(record.timestamp);
+      recorder.pushed({ job: batch.job, grouping: batch.grouping, producerId: batch.producerId, op: batch.op, at: Number.isFinite(ts) && ts > 0 ? ts : Date.now() });
       return batch;
     },
     states: {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { buildMessageKey } from '@prom-relay/emitter';
 import type { KafkaRecord, RelayAdmin, RelayProducer } from '../kafka/index.js';
+import { parseHeaders } from '../decode/headers.js';
 import type { IngestBatch } from '../model.js';
 
 export const FORWARDED_HEADER = 'prom-relay-forwarded-from';
@@ -48,6 +49,8 @@ export class ProducerHomes {
     private readonly topics: string[],
     private readonly producerLabels: readonly string[],
     private readonly logger: Logger,
+    /** the decoder's temporality for a record without the header */
+    private readonly defaultTemporality: 'cumulative' | 'delta' = 'cumulative',
   ) {}
 
   /** Reads the partition count of every input topic now, then every minute (a topic can grow). */
@@ -75,7 +78,7 @@ export class ProducerHomes {
   }
 
   /** Where a decoded push belongs; undefined: apply it where it is (delta pushes need no home: they only add). */
-  partitionOf(record: KafkaRecord, batch: IngestBatch): number | undefined {
+  partitionOf(record: KafkaRecord, batch: Pick<IngestBatch, 'temporality' | 'op' | 'job' | 'grouping'>): number | undefined {
     if (batch.temporality === 'delta' && batch.op !== 'delete') return undefined;
     // A whole-job delete (no grouping labels) is produced to every partition and applied in each (docs/message-format.md).
     if (batch.op === 'delete' && Object.keys(batch.grouping).length === 0) return undefined;
@@ -84,16 +87,37 @@ export class ProducerHomes {
     return homePartition(buildMessageKey(batch.job, batch.grouping, this.producerLabels), n);
   }
 
-  /** The record again, on its home partition, with its timestamp and a header naming where it came from. */
-  async forward(record: KafkaRecord, partition: number): Promise<void> {
-    await this.producer.send(record.topic, [
-      {
+  /**
+   * Where a record of an input topic belongs, from its headers alone (job, grouping, temporality and op are headers):
+   * a push landed elsewhere is forwarded without decoding its body here (its home decodes it once). Undefined: apply
+   * it where it is — already forwarded, not an input topic, or headers the decoder will refuse (it dead-letters them).
+   */
+  homeOf(record: KafkaRecord): number | undefined {
+    if (record.headers[FORWARDED_HEADER] !== undefined || !this.partitions.has(record.topic)) return undefined;
+    let headers: ReturnType<typeof parseHeaders>;
+    try {
+      headers = parseHeaders(record.headers ?? {}, this.defaultTemporality);
+    } catch {
+      return undefined;
+    }
+    return this.partitionOf(record, headers);
+  }
+
+  /** The records again, each on its home partition, with its timestamp and a header naming where it came from: one
+   *  produce request for them all. Resolves once Kafka acknowledged every one. */
+  async forward(records: ReadonlyArray<{ record: KafkaRecord; partition: number }>): Promise<void> {
+    const byTopic = new Map<string, Parameters<RelayProducer['send']>[1]>();
+    for (const { record, partition } of records) {
+      let messages = byTopic.get(record.topic);
+      if (messages === undefined) byTopic.set(record.topic, (messages = []));
+      messages.push({
         key: record.key,
         value: record.value,
         headers: { ...record.headers, [FORWARDED_HEADER]: `${record.topic}/${record.partition}/${record.offset}` },
         partition,
         timestamp: record.timestamp,
-      },
-    ]);
+      });
+    }
+    await Promise.all([...byTopic].map(([topic, messages]) => this.producer.send(topic, messages)));
   }
 }

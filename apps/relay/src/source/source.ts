@@ -45,14 +45,17 @@ export interface KafkaSourceOptions {
   onFatal?: (err: Error) => void;
   /** producer homes: where a push belongs (undefined: where it is). A push elsewhere is forwarded, not applied. */
   homes?: {
-    partitionOf(record: KafkaRecord, batch: IngestBatch): number | undefined;
-    /** produces the record to its home partition, marked forwarded; resolves once Kafka acknowledged */
-    forward(record: KafkaRecord, partition: number): Promise<void>;
+    /** the record's home partition, from its headers (undefined: apply it where it is) */
+    homeOf(record: KafkaRecord): number | undefined;
+    /** produces the records to their home partitions, marked forwarded; resolves once Kafka acknowledged all */
+    forward(records: ReadonlyArray<{ record: KafkaRecord; partition: number }>): Promise<void>;
   };
 }
 
 
 const HEARTBEAT_EVERY = 500;
+/** Forwards sent in one produce request at most (each waits for the ones before it to be acknowledged). */
+const MAX_FORWARDS = 500;
 
 function recordBytes(r: KafkaRecord): number {
   return (r.value?.length ?? 0) + (r.key?.length ?? 0);
@@ -208,14 +211,15 @@ export class KafkaSource {
     return owned;
   }
 
-  /** Retries a forward until Kafka takes it; false when the partition moved away or the relay stops meanwhile. */
-  private async forwardUntilDone(record: KafkaRecord, home: number, key: string, ctx: BatchContext): Promise<boolean> {
+  /** Retries forwards until Kafka takes them; false when the partition moved away or the relay stops meanwhile. */
+  private async forwardUntilDone(records: Array<{ record: KafkaRecord; partition: number }>, key: string, ctx: BatchContext): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.opts.homes!.forward(record, home);
+        await this.opts.homes!.forward(records);
         return true;
       } catch (err) {
-        this.opts.logger.error({ err, partition: key, offset: record.offset, home, attempt }, 'forwarding a push to its home partition failed; retrying');
+        const from = records[0]!.record.offset;
+        this.opts.logger.error({ err, partition: key, offset: from, records: records.length, attempt }, 'forwarding pushes to their home partitions failed; retrying');
       }
       await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
       if (!this.partitions.has(key) || this.stopping || !ctx.isRunning()) return false;
@@ -250,6 +254,19 @@ export class KafkaSource {
     let consumedThrough: string | undefined;
     let count = 0;
     let bytes = 0;
+    // Pushes that belong elsewhere, forwarded together (one produce request) before anything after them is applied:
+    // the offset moves past a forwarded push only once its copy is in Kafka.
+    const forwards: Array<{ record: KafkaRecord; partition: number }> = [];
+    const forwardPending = async (): Promise<boolean> => {
+      if (forwards.length === 0) return true;
+      if (!(await this.forwardUntilDone(forwards, key, ctx))) return false;
+      for (const f of forwards) this.opts.events?.forwarded?.(f.record, f.partition);
+      const last = forwards[forwards.length - 1]!.record.offset;
+      p.nextOffset = BigInt(last) + 1n;
+      consumedThrough = last;
+      forwards.length = 0;
+      return true;
+    };
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const offset = BigInt(record.offset);
@@ -259,6 +276,19 @@ export class KafkaSource {
         continue;
       }
       if (!ctx.isRunning() || this.stopping) break;
+      const home = this.opts.homes?.homeOf(record);
+      if (home !== undefined && home !== record.partition) {
+        // Applied at home, not here, and decoded there (once).
+        forwards.push({ record, partition: home });
+        count++;
+        bytes += recordBytes(record);
+        if (forwards.length >= MAX_FORWARDS) {
+          if (!(await forwardPending())) return consumedThrough;
+          await ctx.heartbeat();
+        }
+        continue;
+      }
+      if (!(await forwardPending())) return consumedThrough;
       let decoded: IngestBatch | PartialBatch | undefined;
       try {
         decoded = this.opts.decode(record);
@@ -278,18 +308,7 @@ export class KafkaSource {
         this.opts.events?.deadLetter?.(reason.code);
         if (!this.partitions.has(key)) return consumedThrough;
       }
-      if (decoded !== undefined && !('kind' in decoded) && this.opts.homes) {
-        if (record.headers[FORWARDED_HEADER] !== undefined) decoded.forwarded = true;
-        else {
-          const home = this.opts.homes.partitionOf(record, decoded);
-          if (home !== undefined && home !== record.partition) {
-            // Applied at home, not here; the offset moves past it only once the forwarded copy is in Kafka.
-            if (!(await this.forwardUntilDone(record, home, key, ctx))) return consumedThrough;
-            this.opts.events?.forwarded?.(record, home);
-            decoded = undefined;
-          }
-        }
-      }
+      if (decoded !== undefined && !('kind' in decoded) && record.headers[FORWARDED_HEADER] !== undefined) decoded.forwarded = true;
       if (decoded) {
         const result = p.aggregate.apply(decoded, applyTime(record, this.now()));
         this.opts.events?.applied?.(p, result);
@@ -305,6 +324,7 @@ export class KafkaSource {
         await ctx.heartbeat();
       }
     }
+    if (ctx.isRunning() && !this.stopping && !(await forwardPending())) return consumedThrough;
     if (count > 0) this.opts.events?.consumed?.(batch, count, bytes);
     return consumedThrough;
   }

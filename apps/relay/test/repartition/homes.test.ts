@@ -2,7 +2,10 @@
 // kafkajs's own partitioner for many keys (lengths 0–40, ASCII and multi-byte) and partition counts.
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { homePartition } from '../../src/repartition/index.js';
+import { buildMessageKey } from '@prom-relay/emitter';
+import { pino } from 'pino';
+import type { KafkaRecord, ProducedMessage } from '../../src/kafka/index.js';
+import { FORWARDED_HEADER, ProducerHomes, homePartition } from '../../src/repartition/index.js';
 
 const { Partitioners } = kafkajs;
 
@@ -18,5 +21,61 @@ describe('homePartition', () => {
         expect({ key, partitions, p: homePartition(key, partitions) }).toEqual({ key, partitions, p: theirs });
       }
     }
+  });
+});
+
+describe('ProducerHomes: a push landed elsewhere is forwarded from its headers, undecoded, together with its neighbours', () => {
+  const record = (partition: number, headers: Record<string, string>, value = 'not even a valid body'): KafkaRecord => ({
+    topic: 'metrics',
+    partition,
+    offset: String(partition * 10),
+    key: null,
+    value: Buffer.from(value),
+    headers,
+    timestamp: '1700000000000',
+  });
+  const push = { 'content-type': 'text/plain; version=0.0.4', 'prom-relay-job': 'nightly', 'prom-relay-producer': 'p1', 'prom-relay-grouping': 'instance=h1&region=eu' };
+
+  async function homes() {
+    const sent: Array<[string, ProducedMessage[]]> = [];
+    const h = new ProducerHomes(
+      { highWatermarks: async () => new Map([0, 1, 2, 3, 4].map((p) => [p, '0'])) } as never,
+      { send: async (topic: string, messages: ProducedMessage[]) => void sent.push([topic, messages]) } as never,
+      ['metrics'],
+      ['instance'],
+      pino({ level: 'silent' }),
+    );
+    await h.start();
+    h.stop();
+    return { h, sent };
+  }
+
+  it('homeOf reads the home from the headers: the key the format prescribes, murmur2, as the decoder would see it', async () => {
+    const { h } = await homes();
+    const expected = homePartition(buildMessageKey('nightly', { instance: 'h1', region: 'eu' }, ['instance']), 5);
+    expect(h.homeOf(record(0, push))).toBe(expected);
+    const decoded = { job: 'nightly', grouping: { instance: 'h1', region: 'eu' }, temporality: 'cumulative' as const, op: 'push' as const };
+    expect(h.homeOf(record(0, push))).toBe(h.partitionOf(record(0, push), decoded));
+    // Applied where they are: a forwarded copy, a delta push, a whole-job delete, headers the decoder refuses, another topic.
+    expect(h.homeOf(record(0, { ...push, [FORWARDED_HEADER]: 'metrics/3/7' }))).toBeUndefined();
+    expect(h.homeOf(record(0, { ...push, 'prom-relay-temporality': 'delta' }))).toBeUndefined();
+    expect(h.homeOf(record(0, { 'prom-relay-job': 'nightly', 'prom-relay-producer': 'p1', 'prom-relay-op': 'delete' }))).toBeUndefined();
+    expect(h.homeOf(record(0, { ...push, 'prom-relay-seq': 'seven' }))).toBeUndefined();
+    expect(h.homeOf({ ...record(0, push), topic: 'other' })).toBeUndefined();
+  });
+
+  it('forward sends many records in one produce request per topic, each to its partition, marked and with its timestamp', async () => {
+    const { h, sent } = await homes();
+    await h.forward([
+      { record: record(0, push), partition: 3 },
+      { record: record(1, push), partition: 2 },
+    ]);
+    expect(sent).toHaveLength(1);
+    const [topic, messages] = sent[0]!;
+    expect(topic).toBe('metrics');
+    expect(messages.map((m) => [m.partition, m.headers?.[FORWARDED_HEADER], m.timestamp])).toEqual([
+      [3, 'metrics/0/0', '1700000000000'],
+      [2, 'metrics/1/10', '1700000000000'],
+    ]);
   });
 });
