@@ -119,7 +119,12 @@ class TextParser {
   private end = 0;
   private pos = 0;
   private lastName = '';
+  private lastNameHash = 0;
   private lastFamily: Family | null = null;
+  /** Sum of the pair hashes of the label set being scanned (see identityHash): pairs the series identity keeps. */
+  private pairsHash = 0;
+  /** The hash of the last label value scanned (its text as written, escapes and all). */
+  private valueHash = 0;
   /** Names of the label set being scanned, once it has more than LINEAR_SCAN_LABELS of them. */
   private nameSet: Set<string> | undefined;
   private readonly maxLabels: number;
@@ -194,7 +199,9 @@ class TextParser {
       this.pos = end;
       return last;
     }
-    return this.readName(true, 'a metric name');
+    const name = this.readName(true, 'a metric name');
+    this.lastNameHash = hashRun(name, 0, name.length);
+    return name;
   }
 
   private readName(colon: boolean, what: string): string {
@@ -283,6 +290,8 @@ class TextParser {
     const t = this.t;
     const nameStart = this.pos;
     const name = this.readMetricName();
+    const nameHash = this.lastNameHash;
+    this.pairsHash = 0;
     let seen = 0;
     const afterName = this.pos;
     this.skipBlanks();
@@ -320,7 +329,7 @@ class TextParser {
       this.fail(`summary sample ${name} has no "quantile" label`, this.lineStart);
     }
     family.hasSamples = true;
-    this.points.push(new TextPoint(family.name, family.type, value!, t.slice(nameStart, keyEnd), this.header));
+    this.points.push(new TextPoint(family.name, family.type, value!, t.slice(nameStart, keyEnd), this.header, finishHash(nameHash + this.pairsHash)));
   }
 
   /**
@@ -364,7 +373,10 @@ class TextParser {
       this.skipBlanks();
       if (t.charCodeAt(this.pos) !== 34 || this.pos >= this.end) this.fail(`expected '"' to start the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
       this.pos++;
+      const valueAt = this.pos;
       this.scanQuoted(nameAt, nameLen);
+      // The series identity leaves out empty values and the labels the headers override (validate.ts seriesIdentity).
+      if (this.pos - 1 > valueAt && !this.isOverridden(nameAt, nameLen)) this.pairsHash = (this.pairsHash + pairHash(hashRun(t, nameAt, nameAt + nameLen), this.valueHash)) | 0;
       this.skipBlanks();
       const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
       if (c === 44) this.pos++;
@@ -392,24 +404,37 @@ class TextParser {
     return false;
   }
 
+  /** Whether the label name at `nameAt` is `job` or a grouping label: the headers' value replaces the body's. */
+  private isOverridden(nameAt: number, nameLen: number): boolean {
+    const t = this.t;
+    if (nameLen === 3 && t.startsWith('job', nameAt)) return true;
+    const names = this.header.groupingNames;
+    for (let i = 0; i < names.length; i++) if (names[i]!.length === nameLen && t.startsWith(names[i]!, nameAt)) return true;
+    return false;
+  }
+
   /** Moves past a label value and its closing quote, checking its escapes and its length (escapes count as one). */
   private scanQuoted(nameAt: number, nameLen: number): void {
     const t = this.t;
     const valueAt = this.pos;
     const max = this.maxValueLength;
     let length = 0;
+    let h = HASH_SEED;
     while (this.pos < this.end) {
       const c = t.charCodeAt(this.pos);
       if (c === 34) {
         this.pos++;
+        this.valueHash = h;
         return;
       }
+      h = Math.imul(h ^ c, HASH_PRIME);
       if (++length > max) this.fail(valueTooLong(t.slice(nameAt, nameAt + nameLen), max), valueAt, 'PROM_RELAY_DECODE_LIMIT');
       if (c === 92) {
         const next = this.pos + 1 < this.end ? t.charCodeAt(this.pos + 1) : -1;
         if (next !== 92 && next !== 34 && next !== 110) {
           this.fail(next === -1 ? `value of label ${t.slice(nameAt, nameAt + nameLen)} ends inside an escape` : `invalid escape "\\${t[this.pos + 1]}" in the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
         }
+        h = Math.imul(h ^ next, HASH_PRIME);
         this.pos += 2;
         continue;
       }
@@ -417,6 +442,41 @@ class TextParser {
     }
     this.fail(`value of label ${t.slice(nameAt, nameAt + nameLen)} is not closed with '"'`);
   }
+}
+
+/**
+ * Series identity hashes (FNV-1a over the text as written; pairs combined by addition, so their order does not count):
+ * equal series identities (validate.ts seriesIdentity) have equal hashes, and the duplicate check compares identities
+ * only where hashes are equal.
+ */
+const HASH_SEED = 0x811c9dc5 | 0;
+const HASH_PRIME = 16777619;
+
+function hashRun(t: string, start: number, end: number): number {
+  let h = HASH_SEED;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ t.charCodeAt(i), HASH_PRIME);
+  return h;
+}
+
+function pairHash(name: number, value: number): number {
+  let h = Math.imul(name ^ 0x5bd1e995, 0x85ebca6b) ^ value;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function finishHash(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The identity hash of a point this decoder made, when the duplicate check leaves out exactly the labels its headers
+ * override (`job` and the grouping labels, as validateBatch does); otherwise undefined.
+ */
+export function textIdentityHash(p: InputPoint, overridden: ReadonlySet<string>): number | undefined {
+  if (!(p instanceof TextPoint)) return undefined;
+  return p.identityHashFor(overridden);
 }
 
 /** HELP text escapes: `\\` and `\n`; any other backslash is kept as written (the codec and the Go parser agree). */
@@ -459,6 +519,18 @@ interface HeaderLabels {
   job: string;
   grouping: Labels;
   groupingNames: string[];
+  /** a set found equal to `job` plus the grouping names (the identity hashes' overridden labels) */
+  sameOverridden?: ReadonlySet<string>;
+}
+
+/** Whether `overridden` is exactly `job` plus the header's grouping names. */
+function overridesHeader(header: HeaderLabels, overridden: ReadonlySet<string>): boolean {
+  if (header.sameOverridden === overridden) return true;
+  const names = new Set(['job', ...header.groupingNames]);
+  if (names.size !== overridden.size) return false;
+  for (const n of names) if (!overridden.has(n)) return false;
+  header.sameOverridden = overridden;
+  return true;
 }
 
 /**
@@ -474,7 +546,12 @@ class TextPoint implements InputPoint {
     readonly value: number,
     readonly key: string,
     private readonly header: HeaderLabels,
+    private readonly identityHash: number,
   ) {}
+
+  identityHashFor(overridden: ReadonlySet<string>): number | undefined {
+    return overridesHeader(this.header, overridden) ? this.identityHash : undefined;
+  }
 
   get labels(): Labels {
     return (this.parsed ??= labelsFromSeries(this.key, this.header));

@@ -4,6 +4,7 @@ import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import type { BodyFormat } from './headers.js';
+import { textIdentityHash } from './text.js';
 
 /**
  * Largest counter-like input taken. Prometheus allows any float, but no real counter comes near it, and a running
@@ -246,6 +247,7 @@ function labelsIdentity(labels: Labels, overridden: ReadonlySet<string>): string
  * and `x{b="2",a="1"}` are one series.
  */
 export function checkDuplicateSeries(points: readonly InputPoint[], overridden: ReadonlySet<string> = new Set(['job'])): void {
+  if (checkByHashes(points, overridden)) return;
   const seen = new Set<string>();
   for (const p of points) {
     const key = p.key !== undefined ? seriesIdentity(p.key, overridden) : labelsIdentity(p.labels, overridden);
@@ -258,6 +260,46 @@ export function checkDuplicateSeries(points: readonly InputPoint[], overridden: 
       );
     }
   }
+}
+
+/** Scratch for checkByHashes: an open-addressing table of point indices + 1 and their identity hashes. */
+let slots = new Int32Array(256);
+let slotHashes = new Int32Array(256);
+
+/**
+ * checkDuplicateSeries for points of the text decoder, which hashed each series identity while parsing: identities
+ * are built and compared only for equal hashes. False when a point has no hash for `overridden` (the caller checks).
+ */
+function checkByHashes(points: readonly InputPoint[], overridden: ReadonlySet<string>): boolean {
+  const n = points.length;
+  let size = 16;
+  while (size < n * 2) size <<= 1;
+  if (slots.length < size) {
+    slots = new Int32Array(size);
+    slotHashes = new Int32Array(size);
+  }
+  const mask = size - 1;
+  slots.fill(0, 0, size);
+  for (let i = 0; i < n; i++) {
+    const p = points[i]!;
+    const h = textIdentityHash(p, overridden);
+    if (h === undefined || p.key === undefined) return false;
+    let slot = h & mask;
+    for (;;) {
+      const at = slots[slot]!;
+      if (at === 0) break;
+      if (slotHashes[slot] === h && seriesIdentity(points[at - 1]!.key!, overridden) === seriesIdentity(p.key, overridden)) {
+        throw new DecodeError(
+          'PROM_RELAY_DECODE_DUPLICATE',
+          `series ${describeSeries(p.labels)} appears more than once in the body (after the job and grouping labels override the body's)`,
+        );
+      }
+      slot = (slot + 1) & mask;
+    }
+    slots[slot] = i + 1;
+    slotHashes[slot] = h;
+  }
+  return true;
 }
 
 /**

@@ -110,4 +110,62 @@ describe('series identity read from the written text', () => {
     }
     expect(mismatches).toEqual([]);
   }, 60_000);
+
+  it('the check by identity hashes (hashed while parsing) refuses exactly the bodies the identity strings refuse, naming the same series', async () => {
+    const { decodeExpositionText, checkDuplicateSeries, DecodeError: Err } = await import('../../src/decode/index.js');
+    const { seriesIdentity, describeSeries } = await import('../../src/decode/validate.js');
+    const { textIdentityHash } = await import('../../src/decode/text.js');
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const names = ['a', 'b', 'job', 'g', 'h'];
+    const values = ['', '1', '2', 'x\\"y', 'n\\n'];
+    const blank = () => [' ', '', '', '\t'][rnd(4)];
+    const overridden = new Set(['job', 'g', 'h']);
+    const series = () => {
+      const chosen = names.filter(() => rnd(10) < 4);
+      for (let k = chosen.length - 1; k > 0; k--) {
+        const j = rnd(k + 1);
+        [chosen[k], chosen[j]] = [chosen[j]!, chosen[k]!];
+      }
+      const pairs = chosen.map((n) => `${blank()}${n}${blank()}=${blank()}"${values[rnd(values.length)]}"${blank()}`);
+      const braces = chosen.length > 0 || rnd(2) === 0 ? `{${pairs.join(',')}${chosen.length > 0 && rnd(3) === 0 ? ',' : ''}}` : '';
+      return `${['m', 'm', 'n'][rnd(3)]}${rnd(4) === 0 ? ' ' : ''}${braces} ${rnd(100)}`;
+    };
+    let refused = 0;
+    for (let i = 0; i < 5000; i++) {
+      const body = `${Array.from({ length: 1 + rnd(12) }, series).join('\n')}\n`;
+      const points = decodeExpositionText(body, 'j', { g: 'G', h: 'H' });
+      // Equal identities have equal hashes (the property the check rests on).
+      const byIdentity = new Map<string, number>();
+      let expected: string | undefined; // the series the error names: the first point seen before
+      for (const p of points) {
+        const id = seriesIdentity(p.key!, overridden);
+        const hash = textIdentityHash(p, overridden);
+        expect(hash, body).toBeDefined();
+        if (byIdentity.has(id)) {
+          expect(hash, body).toBe(byIdentity.get(id));
+          expected ??= describeSeries(p.labels);
+        }
+        byIdentity.set(id, hash!);
+      }
+      let got: string | undefined;
+      try {
+        checkDuplicateSeries(points, overridden);
+      } catch (err) {
+        expect(err).toBeInstanceOf(Err);
+        got = (err as Error).message;
+      }
+      if (expected === undefined) expect(got, body).toBeUndefined();
+      else {
+        refused++;
+        expect(got, body).toContain(expected);
+      }
+    }
+    expect(refused).toBeGreaterThan(500);
+    // A set other than the headers' overridden labels gets no hash: the check then compares identity strings.
+    expect(textIdentityHash(decodeExpositionText('m{a="1"} 1\n', 'j', { g: 'G' })[0]!, new Set(['job']))).toBeUndefined();
+  }, 60_000);
 });
