@@ -8,7 +8,7 @@
 //   settle (every partition owned, /readyz 200, no assignment for 3 s), idle for IDLE_S seconds, then the backlog is
 //   produced and the relays' CPU summed until the sink holds the exact total. Start-up and idle CPU apart.
 // Run: node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts   (prints one markdown section)
-// Options: BENCH_PRODUCERS (2000), BENCH_PUSHES (15 per producer: 3M samples), BENCH_ROUNDS (2), BENCH_PARTS
+// Options: BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS (2000), BENCH_PUSHES (15 per producer: 3M samples), BENCH_ROUNDS (3), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`).
 import { randomUUID } from 'node:crypto';
@@ -30,7 +30,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PARTITIONS = 4;
 const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 2000);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 15);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'cores,scaleout').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const IDLE_S = 5;
@@ -178,6 +178,8 @@ async function coresRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     await untilExact(sink, expected, [relay], `--processes ${processes}`);
     // Every process's CPU since it was forked: start-up included.
     const whole = cpuBetween(new Map(), treeOf([relay]));
+    const seen = relay.child.logs.filter((l) => l.msg === 'partitions assigned' || (l.msg === 'partition restored' && l.from === 'checkpoint'));
+    if (process.env.BENCH_TRACE) for (const l of seen) log(`  ${Number(l.time) - t0} ms ${String(l.msg)} ${JSON.stringify(l.assignment ?? l.partition ?? '')}`);
     // The steady part starts at 10 % consumed, and not before the group's last assignment (start-up rebalances).
     const settled = points.findIndex((p) => p.assignments === points.at(-1)!.assignments);
     const a = points.find((p, i) => i >= settled && p.consumed >= 0.1 * messages) ?? points[settled]!;
@@ -274,7 +276,11 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const seconds = (Date.now() - t0) / 1000;
     const brokerCpu = brokerPid ? cpuSeconds(brokerPid) - broker0 : Number.NaN;
     const after = relays.flatMap((r, i) => r.child.logs.slice(logsAt[i]));
-    const partials = (await Promise.all(relays.map(async (r) => sumOf(await scrape(r.url!), 'prom_relay_partials_published_total')))).reduce((a, b) => a + b, 0);
+    const texts = await Promise.all(relays.map((r) => scrape(r.url!)));
+    const partials = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_partials_published_total'), 0);
+    const flushes = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_flushes_total'), 0);
+    const checkpointBytes = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_checkpoint_bytes'), 0);
+    log(`${setup.name}: ${flushes} flushes since start, last checkpoints ${fmt(checkpointBytes / 1024)} KiB in all`);
     return {
       setup: setup.name,
       relays: setup.relays,
@@ -298,7 +304,8 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
 }
 
 async function main(): Promise<void> {
-  const cli = await bundleRelay();
+  // BENCH_RELAY_CLI: an already built relay (e.g. a patched copy of .cache/bench-relay) instead of bundling the tree.
+  const cli = process.env.BENCH_RELAY_CLI ?? (await bundleRelay());
   log('starting Kafka');
   // Kafka's own default initial rebalance delay (the test broker sets 0): members that start together (the workers of
   // `--processes N`, relays started at once) are assigned together, not one after the other with a rebalance between.

@@ -11,7 +11,7 @@ import { areaSections, keptSection, sectionBlock } from './sections.mjs';
 const FILE = 'BENCHMARKS.md';
 const order = ['codec', 'push-client', 'relay-core', 'relay', 'relay-scale', 'ingest', 'peers-kafka', 'peers-http', 'infra'];
 // Minutes per area before it counts as failed; the relay area runs two relays interleaved, several rounds.
-const TIMEOUT_MIN = { relay: 90, 'peers-kafka': 45 };
+const TIMEOUT_MIN = { relay: 90, 'relay-scale': 45, 'peers-kafka': 45 };
 const args = process.argv.slice(2);
 const update = args.includes('--update');
 const only = args.filter((a) => a !== '--update');
