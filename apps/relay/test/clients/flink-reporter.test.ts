@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { extractBlocks } from '../docs/markdown-blocks.js';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { ensureFlinkJob, FLINK_JOB_DIR, run, type FlinkJob } from '../flink/build.js';
 
 const README = join(FLINK_JOB_DIR, '..', '..', 'README.md');
@@ -45,12 +45,8 @@ beforeAll(async () => {
   const readme = readmeBlocks();
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'flink', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       ingest: { bearer_tokens: [TOKEN] },

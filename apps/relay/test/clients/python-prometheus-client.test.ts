@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { run } from '../flink/build.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -43,12 +43,8 @@ beforeAll(async () => {
   await ensurePythonClient();
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'python', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { ingest: { credentials: [{ username: 'etl', password: PASSWORD }] } },
   });

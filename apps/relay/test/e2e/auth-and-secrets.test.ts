@@ -1,8 +1,8 @@
 // Auth on the HTTP ingest of a running relay, and no secret in anything it writes, whatever the requests.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
 
 const SECRETS = { teamA: 'pass-of-team-a-7f3', token: 'bearer-token-of-team-b-91c', remoteWrite: 'rw-password-55e', wrong: 'a-wrong-password-0d2' };
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -13,12 +13,8 @@ let relay: RelayProcess | undefined;
 beforeAll(async () => {
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       // Prometheus 2.42 ignores the credentials; the relay must still send them and never print them.

@@ -1,6 +1,6 @@
 // The relay SIGKILLed in the middle of a stream and started again: totals exact, no output counter ever decreases.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   kafkaProducer,
@@ -11,8 +11,8 @@ import {
   sleep,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from './harness.js';
 
 let prom: PrometheusServer;
@@ -31,12 +31,8 @@ afterAll(async () => {
 
 it('keeps every total exact through a SIGKILL and a restart, and no counter ever goes down', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
   });
   const first = await startRelayProcess(config);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { stringify } from 'yaml';
+import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 
 const RELAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REPO_DIR = resolve(RELAY_DIR, '../..');
@@ -48,6 +49,11 @@ export function writeRelayConfig(c: RelayTestConfig): string {
   };
   writeFileSync(file, stringify(config));
   return file;
+}
+
+/** `writeRelayConfig` on the test broker, with the test's own consumer group, DLQ and checkpoint topics. */
+export function testRelayConfig(c: Omit<RelayTestConfig, 'brokers' | 'groupId' | 'dlqTopic' | 'checkpointTopic'>): string {
+  return writeRelayConfig({ brokers: testKafkaBrokers(), groupId: testTopicName('relay'), dlqTopic: testTopicName('dlq'), checkpointTopic: testTopicName('ckpt'), ...c });
 }
 
 export interface RelayProcess {

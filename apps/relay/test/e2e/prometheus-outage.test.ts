@@ -1,7 +1,7 @@
 // Prometheus down for a while during the stream, then back: the relay keeps aggregating and checkpointing,
 // and the next good flush delivers the totals; nothing is lost.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   eventually,
@@ -12,8 +12,8 @@ import {
   sleep,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from './harness.js';
 
 let prom: PrometheusServer;
@@ -38,12 +38,8 @@ async function metric(url: string, re: RegExp): Promise<number> {
 it('delivers every total after Prometheus comes back', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: prom.remoteWriteUrl,
     }),
   );

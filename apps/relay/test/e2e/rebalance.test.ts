@@ -1,6 +1,6 @@
 // Two relays in one group: one joins mid-stream and later stops; partitions move both ways, totals stay exact.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   eventually,
@@ -12,8 +12,8 @@ import {
   sleep,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from './harness.js';
 
 let prom: PrometheusServer;
@@ -38,12 +38,8 @@ const assignedPartitions = (r: RelayProcess): number => {
 
 it('splits the partitions when a relay joins mid-stream and moves them back when it stops; totals exact, counters never down', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
   });
   const a = await startRelayProcess(config);

@@ -3,7 +3,7 @@
 // receivers (which answer 204 to a 2.0 body and store nothing) cost exactly one fallback, and no batch is lost or
 // stored twice: the samples each receiver says it stored equal the samples the relay counted as sent.
 // (2.0 against a 1.0-only receiver is the regression test remote-write-2.0-to-1.0-receiver-is-not-silent.)
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventually,
@@ -15,8 +15,8 @@ import {
   sleep,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from './harness.js';
 import { metricSum, RECEIVERS, startReceiver, type ReceiverName, type TestReceiver } from './receivers.js';
 
@@ -62,12 +62,8 @@ async function relayInto(receiver: TestReceiver, protocol: '1.0' | '2.0' | 'auto
   // Settled: the previous relay's final flush may still be missing from VictoriaMetrics's (lagging) count.
   const storedBefore = await settledStored(receiver);
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: receiver.remoteWriteUrl,
     // Flushes 3 s apart leave quiet windows in which sent and stored can be compared.
     flushInterval: '3s',

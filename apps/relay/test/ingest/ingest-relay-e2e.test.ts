@@ -1,10 +1,10 @@
 // Pushgateway clients pointed at the running relay: what the relay delivers to Prometheus is the sum over machines.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { PushgatewayClient } from '@prom-relay/push-client';
 import { Counter, Pushgateway, Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Ledger, orderViolations, settledTotals, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { Ledger, orderViolations, settledTotals, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 const USER = 'jobs';
 const PASSWORD = 'pw-jobs';
@@ -28,12 +28,8 @@ function machine(): { registry: Registry; rows: Counter } {
 
 it("prom-client's Pushgateway and our PushgatewayClient: the relay's output counters are the totals over machines", async () => {
   const topic = await createTestTopic({ prefix: 'ingest-e2e', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { ingest: { username: USER, password: PASSWORD } },
   });

@@ -4,7 +4,7 @@
 // Prometheus ends with every exact total, no counter sample ever lower than the one before; /metrics, /readyz and the
 // status page answer for both processes.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   eventually,
@@ -16,8 +16,8 @@ import {
   sleep,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
@@ -42,12 +42,8 @@ const PARTITIONS = 4;
 
 it('two aggregator processes, one SIGKILLed and forked again: exact totals, never down, one /metrics and /readyz', async () => {
   const topic = await createTestTopic({ prefix: 'procs', partitions: PARTITIONS });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { aggregation: { series_ttl: '10m', processes: 2 } },
   });

@@ -3,9 +3,9 @@
 // with series_ttl 2s, counter_ttl 1m and runs 5 s apart, against a real Kafka, the relay as a process and a real
 // Prometheus. Before counter_ttl, the total ended with series_ttl and the next run started it again (12, gap, 3).
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, sleep, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
 let relay: RelayProcess | undefined;
@@ -13,12 +13,8 @@ let relay: RelayProcess | undefined;
 beforeAll(async () => {
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     flushInterval: '500ms',
     extra: { aggregation: { series_ttl: '2s', counter_ttl: '1m' } },

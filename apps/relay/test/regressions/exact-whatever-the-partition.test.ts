@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { buildMessage, CONTENT_TYPE, createEmitter } from '@prom-relay/emitter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -18,8 +18,8 @@ import {
   seriesKey,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
@@ -44,12 +44,8 @@ function textBody(lines: string[]): Buffer {
 
 it('sums one job written by kcat, the emitter and the ingest, a rule across 6 jobs on every partition, null keys and round-robin pushes: exact, never down', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 5 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       aggregation: {

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { encodeWriteRequest, encodeWriteRequestV2, type WriteRequest } from '@prom-relay/codec';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { startPrometheus, startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 
 let receiver: PrometheusServer;
@@ -24,12 +24,8 @@ beforeAll(async () => {
   [receiver] = await Promise.all([startPrometheus(), connect()]);
   topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: receiver.remoteWriteUrl,
     }),
   );

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { compress, encodeWriteRequest, encodeWriteRequestV2, parseExposition } from '@prom-relay/codec';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   eventually,
@@ -17,8 +17,8 @@ import {
   settledTotals,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from '../e2e/harness.js';
 import { RW1, RW2, send, TEXT } from './ingest-helpers.js';
 
@@ -133,12 +133,8 @@ function sum(metrics: string, name: string): number {
 
 it(`mutated bodies on every path beside legitimate producers: legit totals exact, nothing stalls, the relay answers (seed ${SEED})`, async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 3 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
   });
   relay = await startRelayProcess(config);

@@ -5,10 +5,10 @@
 // that its /metrics answers for both.
 import { randomUUID } from 'node:crypto';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/status/index.js';
-import { Ledger, orderViolations, settledTotals, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { Ledger, orderViolations, settledTotals, sleep, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
 const relays: RelayProcess[] = [];
@@ -69,12 +69,8 @@ function ingestRequests(metrics: string): number {
 
 it('keeps answering 2xx to every push while the aggregator is SIGKILLed and restarted; totals exact', async () => {
   const topic = await createTestTopic({ prefix: 'roles', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { ingest: { workers: 2 } },
   });

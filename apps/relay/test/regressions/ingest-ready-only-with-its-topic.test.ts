@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createKafkaTopic } from '@prom-relay/infra';
-import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 let relay: RelayProcess | undefined;
 
@@ -17,12 +17,8 @@ afterAll(() => {
 
 it('answers /readyz 503 naming the missing ingest topic, and 200 once it exists', async () => {
   const topic = `late-ingest-${randomUUID().slice(0, 8)}`;
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: 'http://127.0.0.1:9/api/v1/write',
     extra: { ingest: { workers: 1 } },
   });

@@ -1,8 +1,8 @@
 // An ingest worker that dies is forked again by the primary, counted (prom_relay_ingest_worker_restarts_total) and
 // logged, while the other worker keeps taking pushes; /metrics then sums the new worker with the survivor.
-import { testKafkaBrokers, testTopicName, createTestTopic } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 let relay: RelayProcess | undefined;
 
@@ -23,12 +23,8 @@ async function push(url: string, n: number): Promise<number> {
 
 it('forks a killed ingest worker again, counts and logs it, and the survivor keeps taking pushes', async () => {
   const topic = await createTestTopic({ prefix: 'fork', partitions: 1 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: 'http://127.0.0.1:9/api/v1/write',
     extra: { ingest: { workers: 2 } },
   });

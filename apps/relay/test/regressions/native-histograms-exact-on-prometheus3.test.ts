@@ -6,10 +6,10 @@
 // came with its metadata.
 import { encodeWriteRequestSnappy, encodeWriteRequestV2, encodeWriteRequestV2Snappy, type Histogram, type TimeSeries, type WriteRequest } from '@prom-relay/codec';
 import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toWire, type NativeHistogram } from '../../src/aggregate/native-histogram.js';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 import { rng } from '../aggregate/fixtures.js';
 
@@ -87,12 +87,8 @@ async function histogramAt(promql: string): Promise<PromHistogram | undefined> {
 it.each(['2.0', '1.0'])('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on Prometheus 3 exactly as the observations say (relay sends %s)', async (protocol) => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
   relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: prom.remoteWriteUrl,
       extra: { remote_write: { url: prom.remoteWriteUrl, protocol, retry_max_elapsed: '2s', timeout: '2s' } },
     }),

@@ -3,9 +3,9 @@
 // nothing the relay process writes (debug logs included), whatever the request.
 import { compress, encodeWriteRequest } from '@prom-relay/codec';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 const TOKEN = 'flink/push+token-3e9a';
 const IN_URL = encodeURIComponent(TOKEN);
@@ -17,12 +17,8 @@ let relay: RelayProcess | undefined;
 beforeAll(async () => {
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { ingest: { bearer_tokens: [TOKEN] }, log: { level: 'debug' } },
   });

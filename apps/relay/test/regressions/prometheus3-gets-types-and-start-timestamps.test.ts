@@ -5,9 +5,9 @@
 // Acceptance of issue 11: Prometheus 3's own `prometheus_api_remote_write_without_metadata_appended_samples_total` stays 0
 // while the relayed samples are appended; with `remote_write.send_metadata: false` it counts them.
 import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, jobPush, kafkaProducer, Ledger, newRun, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, jobPush, kafkaProducer, Ledger, newRun, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 
 let prom: PrometheusServer;
@@ -27,12 +27,8 @@ afterAll(async () => {
 it('Prometheus 3 gets the type of every relayed series and a start timestamp on each output counter', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: prom.remoteWriteUrl,
       extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total', 'max'], keep_input: true }] } },
     }),
@@ -78,12 +74,8 @@ const withoutMetadata = () => metricSum(prom.url, 'prometheus_api_remote_write_w
 it('with remote_write.send_metadata false the relayed series arrive untyped, counted by Prometheus 3 as without metadata', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: prom.remoteWriteUrl,
       extra: { remote_write: { url: prom.remoteWriteUrl, send_metadata: false, retry_max_elapsed: '2s', timeout: '2s' } },
     }),

@@ -2,9 +2,9 @@
 // VictoriaMetrics v1.151 answer 204 to every request (they read the 2.0 body as an empty 1.0 request) and store
 // nothing; the relay counted every sample as sent and /readyz stayed 200. Now the 204 without
 // X-Prometheus-Remote-Write-Samples-Written counts the samples failed, fails the flush (/readyz 503) and says why.
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, jobPush, kafkaProducer, Ledger, newRun, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, jobPush, kafkaProducer, Ledger, newRun, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { metricSum, startReceiver, type ReceiverName, type TestReceiver } from '../e2e/receivers.js';
 
 const { producer, connect } = kafkaProducer(testKafkaBrokers());
@@ -28,12 +28,8 @@ describe.each(['Prometheus 2.42', 'VictoriaMetrics'] as const)('protocol 2.0 in 
   it('counts the samples failed (never sent), fails /readyz and logs why; the receiver holds nothing', async () => {
     const receiver = receivers.get(name)!;
     const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
-    const config = writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    const config = testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: receiver.remoteWriteUrl,
       extra: { remote_write: { url: receiver.remoteWriteUrl, protocol: '2.0', retry_max_elapsed: '2s', timeout: '2s' } },
     });

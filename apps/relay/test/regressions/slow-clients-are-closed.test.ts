@@ -4,10 +4,10 @@
 // server.max_connections, counts and logs both (rate-limited), and meanwhile /healthz answers and a normal push lands.
 import { connect, type Socket } from 'node:net';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { relayConfigSchema } from '../../src/config/index.js';
-import { eventually, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, sleep, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 const HEADERS_TIMEOUT = 2000;
 const REQUEST_TIMEOUT = 4000;
@@ -22,12 +22,8 @@ let port: number;
 beforeAll(async () => {
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       server: { host: '127.0.0.1', port: 0, headers_timeout: '2s', request_timeout: '4s', keep_alive_timeout: '3s', max_connections: MAX_CONNECTIONS },

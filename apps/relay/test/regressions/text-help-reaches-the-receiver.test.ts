@@ -4,9 +4,9 @@
 // 1.0 metadata and answers it on /api/v1/metadata, which Prometheus 3 does only for its scrape targets.
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 let vm: VictoriaMetricsServer;
 let relay: RelayProcess | undefined;
@@ -33,12 +33,8 @@ async function metadata(metric: string): Promise<Metadata> {
 it('the HELP of a text push reaches the receiver with the type, for plain families and histograms', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
+    testRelayConfig({
       topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
       remoteWriteUrl: vm.remoteWriteUrl,
     }),
   );

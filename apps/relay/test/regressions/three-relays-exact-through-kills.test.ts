@@ -2,7 +2,7 @@
 // every output series is fed from several partitions and owned by one relay): one relay SIGKILLed and restarted, one
 // joining mid-stream and leaving. Every total exact; no raw sample of any counter ever lower than the one before.
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   kafkaProducer,
@@ -13,8 +13,8 @@ import {
   sleep,
   startRelayProcess,
   stopRelay,
-  writeRelayConfig,
   type RelayProcess,
+  testRelayConfig,
 } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
@@ -35,12 +35,8 @@ const PARTITIONS = 4;
 
 it('three relays, random partitions, one SIGKILLed and restarted, one joining and leaving: exact, never down', async () => {
   const topic = await createTestTopic({ prefix: 'metrics', partitions: PARTITIONS });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total'], keep_input: true }] } },
   });

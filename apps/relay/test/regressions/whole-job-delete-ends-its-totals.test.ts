@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildMessageKey, DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { homePartition } from '../../src/repartition/index.js';
-import { eventually, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, sleep, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 const PARTITIONS = 4;
 const RELAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,12 +23,8 @@ let relay: RelayProcess | undefined;
 beforeAll(async () => {
   prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: PARTITIONS });
-  const config = (configFile = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = (configFile = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'etl_rows_total', by: ['table'], outputs: ['total'], keep_input: true }] } },
   }));

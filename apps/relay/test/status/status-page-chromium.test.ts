@@ -8,11 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/status/index.js';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const SHOTS = join(REPO, '.cache/status-page');
@@ -49,12 +49,8 @@ async function status(url: string): Promise<StatusSnapshot> {
 it('renders partitions, jobs with producers, dead letters, flushes and the masked config of a running relay', async () => {
   expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: infra/setup.sh installs Debian's chromium`).toBe(true);
   const topic = await createTestTopic({ prefix: 'status', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
+  const config = testRelayConfig({
     topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { ingest: { username: USER, password: INGEST_SECRET } },
   });
