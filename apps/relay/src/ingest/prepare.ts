@@ -16,6 +16,11 @@ import { decodeRemoteWrite, groupMessage, groupMetadata, groupSeries } from './r
 import type { MetadataCache, RemoteWriteVersion } from './remote-write.js';
 import type { IngestMessage } from './ingest.js';
 
+/** A Buffer over compress()'s fresh array, not a copy of it. */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
 /** What the consumer would refuse, as the ingest answers it. */
 function ingestCode(code: DecodeErrorCode, headerCode: IngestErrorCode): IngestErrorCode {
   switch (code) {
@@ -87,7 +92,7 @@ export function preparePush(input: PushInput): IngestMessage {
  */
 export function compressedPush(input: PushInput): { snappy: Buffer; contentType?: string } {
   const { message, contentType } = checkedPush(input);
-  return { snappy: Buffer.from(compress(message.value)), ...(contentType !== undefined ? { contentType } : {}) };
+  return { snappy: asBuffer(compress(message.value)), ...(contentType !== undefined ? { contentType } : {}) };
 }
 
 /**
@@ -98,7 +103,7 @@ export function compressedPush(input: PushInput): { snappy: Buffer; contentType?
 export function snappyPush(input: PushInput): IngestMessage {
   const { message } = checkedPush(input);
   if (input.op === 'delete') return message;
-  return { key: message.key, value: Buffer.from(compress(message.value)), headers: { ...message.headers, [HEADER.contentEncoding]: 'snappy' } };
+  return { key: message.key, value: asBuffer(compress(message.value)), headers: { ...message.headers, [HEADER.contentEncoding]: 'snappy' } };
 }
 
 /** preparePush, also saying whether the text was converted (protobuf delimited) and the content type when not text. */
