@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
 import type { AggregateOptions } from '../apps/relay/src/aggregate/index.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
+import { SeriesCombiner, decodePartials, encodePartials, toPartial } from '../apps/relay/src/repartition/index.js';
 import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
 
 setFlagsFromString('--expose-gc');
@@ -180,6 +181,26 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
     kept.left = m.value.seriesCount;
     return { heap: m.heap, rss: m.rss, collectMs, stateBytes: 0, kept };
   }
+  if (what === 'owner' || what === 'owner-apart') {
+    // The owner's side of the same series: the partials of one source partition, through the wire format (fresh
+    // strings, as from Kafka), combined by a SeriesCombiner. 'owner': in the relay that holds the source aggregate
+    // (key strings and labels shared with it, as pipeline.ts wires it); 'owner-apart': on another relay.
+    const agg = buildAggregate(n);
+    const samples = agg.collect(Date.now());
+    const messages: Buffer[] = [];
+    for (let i = 0; i < samples.length; i += 5_000) {
+      const series = samples.slice(i, i + 5_000).map((x) => toPartial(x, x.key!));
+      messages.push(await encodePartials({ source: 'metrics/0', offset: 1, series }));
+    }
+    samples.length = 0;
+    const m = memory(() => {
+      const c = new SeriesCombiner({ ttlMs: 3_600_000, ...(what === 'owner' ? { shared: (id: string) => agg.outputSeries(id) } : {}) });
+      for (const message of messages) c.apply(decodePartials(message), Date.now());
+      return c;
+    });
+    if (m.value.seriesCount !== n) throw new Error(`owner holds ${m.value.seriesCount} series, expected ${n}`);
+    return { heap: m.heap, rss: m.rss, collectMs: timeMs(() => m.value.collect(Date.now()), 3), stateBytes: 0 };
+  }
   if (what === 'relay') {
     const m = memory(() => buildAggregate(n));
     const collectMs = timeMs(() => m.value.collect(Date.now()), 3);
@@ -221,6 +242,9 @@ async function main() {
   log('100k series (child processes)');
   const r100k = inChild('relay', 100_000);
   const pc100k = inChild('prom-client', 100_000);
+  log('owner state of 100k series (child processes)');
+  const owner100k = inChild('owner', 100_000);
+  const apart100k = inChild('owner-apart', 100_000);
   log('1M series (child process)');
   const r1m = inChild('relay', 1_000_000);
   log('1M kept totals (child process)');
@@ -236,7 +260,9 @@ async function main() {
     `${fmt(2000)} producers (own id and instance) × 3 pushes; "steady": 100 producers × 60 pushes. Best of 3 runs.`,
     "Decode peer: the codec's generic `parseExposition` on the same bodies, parsing only (no aggregation).",
     'Collect/memory, each in a fresh process: output series fed through the same decode path (one producer per 100 series,',
-    '3 labels + job); heap and RSS growth after GC, divided by the series count. Peer: prom-client holding the same number',
+    '3 labels + job); heap and RSS growth after GC, divided by the series count. The owner rows: the same series as the',
+    "partials of one source partition (through the wire format) in a `SeriesCombiner`: a relay holds both the aggregate",
+    'and the owner state of its series, so its memory per series is the sum of the two. Peer: prom-client holding the same number',
     'of counter series (same labels) in a Registry, rendered with `registry.metrics()`.',
     '',
     '| measure | prom-relay | peer (same run) |',
@@ -247,6 +273,9 @@ async function main() {
     `| output all of 1M series | ${r1m.collectMs.toFixed(1)} ms (\`collect()\`) | — |`,
     `| heap per active series at 100k | ${fmt(r100k.heap / 100_000)} B | ${fmt(pc100k.heap / 100_000)} B (prom-client) |`,
     `| RSS growth per active series at 100k | ${fmt(r100k.rss / 100_000)} B | ${fmt(pc100k.rss / 100_000)} B (prom-client) |`,
+    `| owner state (repartition stage) per series at 100k, in the relay that holds the source: heap / RSS growth | ${fmt(owner100k.heap / 100_000)} B / ${fmt(owner100k.rss / 100_000)} B | — |`,
+    `| the same on another relay (nothing to share) | ${fmt(apart100k.heap / 100_000)} B / ${fmt(apart100k.rss / 100_000)} B | — |`,
+    `| owner \`collect()\` of 100k series | ${owner100k.collectMs.toFixed(1)} ms | — |`,
     `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | — |`,
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | — |`,
     `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,

@@ -29,16 +29,19 @@ const native: Histogram = {
   resetHint: 'no',
   timestamp: 1_700_000_000_000,
 };
+// A gauge histogram: no exact merge in the relay, refused (a counter native histogram is written and applied).
+const gaugeHistogram: Histogram = { ...native, resetHint: 'gauge' };
 
 const at = 1_700_000_000_000;
 const good: TimeSeries = { labels: { __name__: 'rw_good_total', instance: 'i1', job: 'app' }, samples: [{ value: 5, timestamp: at }] };
 const goodOtherTarget: TimeSeries = { labels: { __name__: 'rw_good_total', instance: 'i2', job: 'app' }, samples: [{ value: 7, timestamp: at }] };
 const noName: TimeSeries = { labels: { instance: 'i1', job: 'app', x: 'y' }, samples: [{ value: 1, timestamp: at }] };
 const emptySet: TimeSeries = { labels: {}, samples: [{ value: 1, timestamp: at }] };
-const nativeSeries: TimeSeries = { labels: { __name__: 'rw_latency_seconds', instance: 'i1', job: 'app' }, samples: [], histograms: [native] };
+const nativeSeries: TimeSeries = { labels: { __name__: 'rw_latency_seconds', instance: 'i2', job: 'app' }, samples: [], histograms: [native] };
+const gaugeHistogramSeries: TimeSeries = { labels: { __name__: 'rw_queue_seconds', instance: 'i1', job: 'app' }, samples: [], histograms: [gaugeHistogram] };
 
 const request: WriteRequest = {
-  timeseries: [good, noName, emptySet, nativeSeries, goodOtherTarget],
+  timeseries: [good, noName, emptySet, gaugeHistogramSeries, nativeSeries, goodOtherTarget],
   metadata: [{ metricFamilyName: 'rw_good_total', type: 'counter', help: '', unit: '' }],
 };
 
@@ -74,22 +77,22 @@ async function appliedByConsumer(topic: string, count: number): Promise<Map<stri
 }
 
 describe('the ingest acknowledges only what the consumer applies', () => {
-  it('Remote Write 1.0: good series written, the series without __name__, the empty label set and the native histogram named in a 400', async () => {
+  it('Remote Write 1.0: good series and a native histogram written, the series without __name__, the empty label set and the gauge histogram named in a 400', async () => {
     const topic = await createTestTopic({ prefix: 'never-acks-rw1' });
     const url = await ingestFor(topic);
     logs = [];
     const res = await send(url, 'POST', '/api/v1/write', RW1, Buffer.from(compress(encodeWriteRequest(request))));
     expect(res.status).toBe(400);
-    expect(res.text).toMatch(/^PROM_RELAY_INGEST_(LABELS|UNSUPPORTED): 3 series refused, 2 written \(2 samples\)/);
+    expect(res.text).toMatch(/^PROM_RELAY_INGEST_(LABELS|UNSUPPORTED): 3 series refused, 3 written \(2 samples\)/);
     expect(res.text).toContain('has no __name__');
-    expect(res.text).toContain('rw_latency_seconds{instance="i1",job="app"}');
-    expect(res.text).toContain('native histograms');
+    expect(res.text).toContain('rw_queue_seconds{instance="i1",job="app"}');
+    expect(res.text).toContain('gauge histogram');
     // the 400 is counted under its code (what prom_relay_ingest_requests_total{code} is fed from)
     expect(logs.map((l) => [l.status, l.code])).toEqual([[400, res.text.slice(0, res.text.indexOf(':'))]]);
 
     // both targets' good series are in Kafka, and the consumer applies every message there
     const applied = await appliedByConsumer(topic, 2);
-    expect(Object.fromEntries(applied)).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7 });
+    expect(Object.fromEntries(applied)).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7, 'rw_latency_seconds/i2': 0 });
   }, 60_000);
 
   it('Remote Write 2.0: the *-Written headers count only the series written', async () => {
@@ -98,10 +101,10 @@ describe('the ingest acknowledges only what the consumer applies', () => {
     const res = await send(url, 'POST', '/api/v1/write', RW2, Buffer.from(compress(encodeWriteRequestV2(request))));
     expect(res.status).toBe(400);
     expect(res.headers['x-prometheus-remote-write-samples-written']).toBe('2');
-    expect(res.headers['x-prometheus-remote-write-histograms-written']).toBe('0');
-    expect(res.text).toContain('native histograms');
+    expect(res.headers['x-prometheus-remote-write-histograms-written']).toBe('1');
+    expect(res.text).toContain('gauge histogram');
     const applied = await appliedByConsumer(topic, 2);
-    expect(Object.fromEntries(applied)).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7 });
+    expect(Object.fromEntries(applied)).toEqual({ 'rw_good_total/i1': 5, 'rw_good_total/i2': 7, 'rw_latency_seconds/i2': 0 });
   }, 60_000);
 
   it('a request with nothing the consumer refuses is written whole: 204', async () => {
