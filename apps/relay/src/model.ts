@@ -1,5 +1,5 @@
 // The types that cross the relay's stage boundaries: decode -> aggregate -> flush -> checkpoint.
-import type { Histogram, Labels, MetricMetadata } from '@prom-relay/codec';
+import type { Exemplar, Histogram, Labels, MetricMetadata } from '@prom-relay/codec';
 import type { NativeHistogram } from './aggregate/native-histogram.js';
 
 export type Temporality = 'cumulative' | 'delta';
@@ -30,6 +30,11 @@ export interface InputPoint {
    * integer (deltas) or float (counts). Its point has `type: 'histogram'`, `family` = `__name__` (no suffix), `value` 0.
    */
   histogram?: Histogram;
+  /**
+   * The latest exemplar of the input series (Remote Write), within the limits (exemplars.ts): on the series' last
+   * point only. The aggregate keeps the latest per output series and hands it to the flush once.
+   */
+  exemplar?: Exemplar;
 }
 
 /** One decoded Kafka message: a producer's push. Applied to the aggregate atomically. */
@@ -69,6 +74,8 @@ export interface OutputSample {
   start?: number;
   /** `native`: the running total of a native histogram (`value` is its count) */
   histogram?: NativeHistogram;
+  /** the latest exemplar of the series, set only when new since the last collect (sent once) */
+  exemplar?: Exemplar;
 }
 
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */

@@ -18,6 +18,15 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
   const ttl = opts.seriesTtlMs;
   const counterTtl = opts.counterTtlMs;
   const out: OutputSample[] = [];
+  // The latest exemplar of a series goes out with its sample once: when it came since the last collect.
+  const exemplars = store.exemplars.size > 0 ? store.exemplars : null;
+  const push = (s: OutputSeries, sample: OutputSample): void => {
+    if (exemplars !== null) {
+      const held = exemplars.get(s);
+      if (held !== undefined && held.gen === gen) sample.exemplar = held.exemplar;
+    }
+    out.push(sample);
+  };
   if (store.ended.length > 0) {
     // Ended by a whole-job delete: the stale sample goes first, so an owner sees the end before a new run's value.
     for (const s of store.ended) out.push({ labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) });
@@ -36,8 +45,8 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
       else if (onlyFed && s.fedGen !== gen) continue;
       else if (s instanceof NativeOutputSeries) {
         // A copy: the flush sends it after this returns, while later pushes go on changing the running histogram.
-        out.push({ labels: s.labels, value: s.hist.count, combine: 'native', key: labelsKeyOf(s), histogram: cloneHistogram(s.hist) });
-      } else out.push({ labels: s.labels, value: s.value, combine: 'total', key: s.key });
+        push(s, { labels: s.labels, value: s.hist.count, combine: 'native', key: labelsKeyOf(s), histogram: cloneHistogram(s.hist) });
+      } else push(s, { labels: s.labels, value: s.value, combine: 'total', key: s.key });
       continue;
     }
     if (now - s.lastFed >= ttl) {
@@ -58,15 +67,15 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
     }
     if (s.mode === 'last') {
       if (expiredLast) recomputeLast(s);
-      out.push({ labels: s.labels, value: s.value, combine: 'last', at: s.valueAt + store.epoch, key: s.key });
+      push(s, { labels: s.labels, value: s.value, combine: 'last', at: s.valueAt + store.epoch, key: s.key });
     } else if (s.mode === 'valueHistogram') {
       emitValueHistogram(gauge, out);
     } else if (s.mode === 'avg') {
       let sum = 0;
       for (const c of contribs) sum += c.value;
-      out.push({ labels: s.labels, value: sum / contribs.size, combine: 'avg', sum, count: contribs.size, key: labelsKeyOf(s) });
+      push(s, { labels: s.labels, value: sum / contribs.size, combine: 'avg', sum, count: contribs.size, key: labelsKeyOf(s) });
     } else {
-      out.push({ labels: s.labels, value: gaugeValue(s.mode, contribs), combine: combineOf(s.mode), key: labelsKeyOf(s) });
+      push(s, { labels: s.labels, value: gaugeValue(s.mode, contribs), combine: combineOf(s.mode), key: labelsKeyOf(s) });
     }
   }
   sweep(store, opts, now);

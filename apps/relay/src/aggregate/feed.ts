@@ -4,6 +4,8 @@
  * every target output moves (outputs.ts). `feedLate` is the same for a push whose sequence number the producer
  * already passed. Runs per point: no allocation beyond a producer's first contribution to an input.
  */
+import type { Exemplar } from '@prom-relay/codec';
+import { isNewerExemplar } from '../exemplars.js';
 import { feedTarget } from './outputs.js';
 import { addInto, increaseOf, type NativeHistogram } from './native-histogram.js';
 import { HAS_GAUGE, HAS_TOTAL, NEVER_FED, NativeOutputSeries, OutputSeries, contributionOf, targetList } from './series.js';
@@ -105,4 +107,20 @@ export function feedNative(store: AggregateStore, pscope: ProducerScope, input: 
     if (t instanceof NativeOutputSeries) addInto(t.hist, inc);
   }
   return true;
+}
+
+/**
+ * A fed point's exemplar: the latest of every target output series (by timestamp; see isNewerExemplar), stamped
+ * with the current generation so the next `collect` hands it on once.
+ */
+export function feedExemplar(store: AggregateStore, targets: Targets, exemplar: Exemplar): void {
+  const gen = store.generation;
+  for (const t of targetList(targets)) {
+    const held = store.exemplars.get(t);
+    if (held === undefined) store.exemplars.set(t, { exemplar, gen });
+    else if (isNewerExemplar(exemplar, held.exemplar)) {
+      held.exemplar = exemplar;
+      held.gen = gen;
+    }
+  }
 }

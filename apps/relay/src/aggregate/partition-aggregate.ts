@@ -7,7 +7,7 @@
 import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint, OutputSample } from '../model.js';
 import { collectOutputs, endGroupGauges, endJob, isWholeJob } from './expiry.js';
-import { feed, feedLate, feedNative } from './feed.js';
+import { feed, feedExemplar, feedLate, feedNative } from './feed.js';
 import { intern, labelsKey, ownString, ownedSortedLabels } from './labels.js';
 import { resolveOptions } from './options.js';
 import type { AggregateOptions, ResolvedOptions } from './options.js';
@@ -216,14 +216,18 @@ export class PartitionAggregate {
       }
       const point = points[i]!;
       const delta = (point.temporality ?? batch.temporality) === 'delta';
-      if (point.histogram !== undefined) {
-        if (feedNative(store, pscope, input, targets, fromWire(point.histogram), delta, now, late)) result.accepted++;
-        else result.duplicates++;
-      } else if (!late) {
+      let fed: boolean;
+      if (point.histogram !== undefined) fed = feedNative(store, pscope, input, targets, fromWire(point.histogram), delta, now, late);
+      else if (!late) {
         feed(store, pscope, input, targets, point.value, delta, now, seq ?? -1);
-        result.accepted++;
-      } else if (feedLate(store, pscope, input, targets, point.value, delta, now, seq!)) result.accepted++;
-      else result.duplicates++;
+        fed = true;
+      } else fed = feedLate(store, pscope, input, targets, point.value, delta, now, seq!);
+      if (!fed) {
+        result.duplicates++;
+        continue;
+      }
+      result.accepted++;
+      if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar);
     }
     result.duplicate = late && result.accepted === 0;
     return result;

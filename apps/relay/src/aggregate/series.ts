@@ -3,7 +3,7 @@
  * tables that hold them (`AggregateStore`). Plain classes with fixed fields (the hot paths see one shape each); the
  * logic that changes them lives in feed.ts (values in), expiry.ts (what ends), outputs.ts (output values).
  */
-import type { Labels } from '@prom-relay/codec';
+import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
 import { labelsKey, ownString } from './labels.js';
 import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
@@ -190,6 +190,11 @@ export class AggregateStore {
   generation = 0;
   /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
   readonly epoch = Date.now();
+  /**
+   * The latest exemplar of each output series that had one (only those pay for it), with the `generation` it came in:
+   * `collect` hands it on once, when it came since the last collect. Not in the state: a restart forgets it.
+   */
+  readonly exemplars = new Map<OutputSeries, { exemplar: Exemplar; gen: number }>();
 
   scopeOf(key: string): Scope {
     let scope = this.scopes.get(key);
@@ -208,6 +213,7 @@ export class AggregateStore {
   dropOutput(series: OutputSeries): void {
     series.dropped = true;
     this.outputs.delete(series.key);
+    if (this.exemplars.size > 0) this.exemplars.delete(series);
     const left = (this.seriesPerJob.get(series.job) ?? 1) - 1;
     if (left <= 0) this.seriesPerJob.delete(series.job);
     else this.seriesPerJob.set(series.job, left);

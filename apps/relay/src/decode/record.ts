@@ -31,7 +31,7 @@ export interface DecodeOptions {
   defaultTemporality?: Temporality;
   /** Label limits (and JSON nesting depth) enforced while text and JSON lines bodies are parsed: see DecodeLimits. */
   limits?: DecodeLimits;
-  /** Called for a Remote Write message that decoded and carried exemplars (the relay drops them): how many, and where. */
+  /** Called for a Remote Write message that decoded and carried exemplars over the limits (dropped): how many, and where. */
   onExemplarsDropped?: (count: number, format: 'remote-write-v1' | 'remote-write-v2', record: KafkaRecord) => void;
 }
 

@@ -1,6 +1,7 @@
 import { CodecError, decodeWriteRequest, decodeWriteRequestV2, float64Words, validateLabels } from '@prom-relay/codec';
 import type { Histogram, Labels, MetricMetadata, MetricType, TimeSeries, WriteRequest } from '@prom-relay/codec';
 import { histogramProblem } from '../aggregate/native-histogram.js';
+import { latestExemplar } from '../exemplars.js';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import { checkCounterValues } from './validate.js';
@@ -53,9 +54,19 @@ export function familyResolver(metadata: readonly MetricMetadata[] | undefined):
  * The points of series `i` (one per sample, in order; staleness markers skipped), appended to `out`. Throws
  * DecodeError naming the series: UNSUPPORTED (gauge histograms, custom buckets), LABELS, VALUE (a counter-like value
  * a total cannot take, a malformed native histogram). The consumer and the HTTP ingest (which refuses exactly the
- * series this refuses) both call it. Native histogram samples become points of their own (`histogram` set).
+ * series this refuses) both call it. Native histogram samples become points of their own (`histogram` set). The
+ * series' latest exemplar within the limits rides on its last point (`exemplar`); `dropped.exemplars` counts those
+ * over the limits (the others are older than the latest: superseded, like earlier samples, not dropped).
  */
-export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, job: string, grouping: Labels, out: InputPoint[]): void {
+export function seriesPoints(
+  ts: TimeSeries,
+  i: number,
+  familyOf: FamilyResolver,
+  job: string,
+  grouping: Labels,
+  out: InputPoint[],
+  dropped?: { exemplars: number },
+): void {
   const histograms = ts.histograms ?? [];
   if (histograms.length > 0 && ts.samples.length > 0) {
     throw new DecodeError('PROM_RELAY_DECODE_VALUE', `series ${i} (${ts.labels['__name__'] ?? '?'}) carries both float samples and native histograms`);
@@ -67,10 +78,19 @@ export function seriesPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver
     throw new DecodeError('PROM_RELAY_DECODE_LABELS', `series ${i}: ${message}`, { cause });
   }
   const name = ts.labels['__name__']!;
-  if (histograms.length > 0) {
-    histogramPoints(histograms, i, name, ts.labels, job, grouping, out);
-    return;
+  const start = out.length;
+  if (histograms.length > 0) histogramPoints(histograms, i, name, ts.labels, job, grouping, out);
+  else floatPoints(ts, i, familyOf, name, job, grouping, out);
+  if (ts.exemplars !== undefined && ts.exemplars.length > 0) {
+    const { latest, overLimit } = latestExemplar(ts.exemplars);
+    if (dropped !== undefined) dropped.exemplars += overLimit;
+    if (latest === undefined) return;
+    if (out.length > start) out[out.length - 1]!.exemplar = latest;
+    else if (dropped !== undefined) dropped.exemplars++; // only staleness markers: no point to carry it
   }
+}
+
+function floatPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, name: string, job: string, grouping: Labels, out: InputPoint[]): void {
   const [family, type] = familyOf(name);
   const start = out.length;
   for (const sample of ts.samples) {
@@ -99,13 +119,12 @@ export function decodeRemoteWrite(
   dropped?: { exemplars: number },
 ): InputPoint[] {
   const req = parseRemoteWrite(body, version);
-  // Exemplars are not carried to the output: the caller counts them (prom_relay_exemplars_dropped_total).
-  if (dropped !== undefined) for (const ts of req.timeseries) dropped.exemplars += ts.exemplars?.length ?? 0;
   // Help and unit ride along to the output (types come with every point).
   if (metadataOut !== undefined) for (const m of req.metadata ?? []) if (m.help || m.unit) metadataOut.push(m);
   const familyOf = familyResolver(req.metadata);
   const points: InputPoint[] = [];
-  for (const [i, ts] of req.timeseries.entries()) seriesPoints(ts, i, familyOf, job, grouping, points);
+  // Exemplars over the limits are left out here: the caller counts them (prom_relay_exemplars_dropped_total).
+  for (const [i, ts] of req.timeseries.entries()) seriesPoints(ts, i, familyOf, job, grouping, points, dropped);
   return points;
 }
 

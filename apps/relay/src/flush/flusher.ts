@@ -71,7 +71,11 @@ function toSeries(samples: OutputSample[], timestamp: number): TimeSeries[] {
         : { value: s.value, timestamp };
     // A native histogram's running total goes out as a histogram sample (its staleness marker as a float one, which
     // Prometheus turns into a stale histogram).
-    out[i] = s.histogram !== undefined && !s.stale ? { labels: s.labels, samples: [], histograms: [toWire(s.histogram, timestamp, s.start)] } : { labels: s.labels, samples: [sample] };
+    const series: TimeSeries =
+      s.histogram !== undefined && !s.stale ? { labels: s.labels, samples: [], histograms: [toWire(s.histogram, timestamp, s.start)] } : { labels: s.labels, samples: [sample] };
+    // The series' latest exemplar, new since the last flush (RW 1.0 and 2.0 both carry it; the owner stamped one without a timestamp).
+    if (s.exemplar !== undefined && !s.stale) series.exemplars = [s.exemplar];
+    out[i] = series;
   }
   return out;
 }

@@ -50,7 +50,7 @@ export interface IngestOptions {
   sendTimeoutMs?: number;
   /** Structured log sink; never receives credentials or bodies. */
   log?: (entry: IngestLogEntry) => void;
-  /** Exemplars of a Remote Write request left out of what was produced (the relay does not carry them), once Kafka acknowledged the rest. */
+  /** Exemplars of a Remote Write request left out of what was produced (over the limits), once Kafka acknowledged the rest. */
   onExemplarsDropped?: (count: number, version: RemoteWriteVersion) => void;
   /**
    * The ingest topic's partition count, read when needed: a whole-job DELETE (`/metrics/job/<job>`, no grouping
@@ -241,7 +241,7 @@ export function createIngest(options: IngestOptions): Ingest {
       // Only what Kafka acknowledged: a partial write counts the series written, not the ones refused.
       res.setHeader('x-prometheus-remote-write-samples-written', String(written.samples));
       res.setHeader('x-prometheus-remote-write-histograms-written', String(written.histograms));
-      // Always 0: exemplars are dropped (prepare.ts), never counted as written.
+      // The exemplars within the limits, in the messages Kafka acknowledged; those over the limits are dropped (prepare.ts).
       res.setHeader('x-prometheus-remote-write-exemplars-written', String(written.exemplars));
     }
     // Partial write, as Prometheus does: the good series are in Kafka; the 400 names the refused ones.

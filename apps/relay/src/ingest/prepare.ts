@@ -7,6 +7,7 @@ import { HEADER } from '@prom-relay/emitter';
 import type { PushOp } from '@prom-relay/emitter';
 import { DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
 import type { DecodeErrorCode, DecodeOptions, RecordHeaders } from '../decode/index.js';
+import { exemplarWithinLimits } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
 import type { IngestErrorCode } from './errors.js';
@@ -142,7 +143,7 @@ export interface PreparedRemoteWrite {
   messages: IngestMessage[];
   /** what the messages carry: the `X-Prometheus-Remote-Write-*-Written` counts once Kafka acknowledged */
   written: { series: number; samples: number; histograms: number; exemplars: number };
-  /** exemplars of the written series, left out of the messages (the relay does not carry exemplars): never written */
+  /** exemplars of the written series over the limits (exemplars.ts), left out of the messages: never written */
   dropped: { exemplars: number };
   refused: SeriesRefusal[];
   refusedSeries: number;
@@ -156,8 +157,9 @@ export interface PreparedRemoteWrite {
 export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCache): PreparedRemoteWrite {
   const req = decodeRemoteWrite(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength), input.contentEncoding, input.version, input.maxBodyBytes);
   metadata.learn(req.metadata);
-  // Exemplars go no further than here: left out of the messages, counted as dropped for the series written.
-  const exemplarsOf = withoutExemplars(req.timeseries);
+  // Exemplars over the limits go no further than here: left out of the messages, counted as dropped for the series
+  // written; the others go on (the consumer carries the latest of each series to the output).
+  const exemplarsOf = overLimitExemplars(req.timeseries);
   const opts = { producerLabels: input.producerLabels, version: input.version };
   const out: PreparedRemoteWrite = { messages: [], written: { series: 0, samples: 0, histograms: 0, exemplars: 0 }, dropped: { exemplars: 0 }, refused: [], refusedSeries: 0 };
   const refuse = (r: SeriesRefusal) => {
@@ -204,19 +206,23 @@ export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCa
     for (const ts of series) {
       out.written.samples += ts.samples.length;
       out.written.histograms += ts.histograms?.length ?? 0;
+      out.written.exemplars += ts.exemplars?.length ?? 0;
       if (exemplarsOf !== undefined) out.dropped.exemplars += exemplarsOf.get(ts) ?? 0;
     }
   }
   return out;
 }
 
-/** Removes the exemplars of every series; how many each had, when any had some. */
-function withoutExemplars(series: TimeSeries[]): Map<TimeSeries, number> | undefined {
+/** Removes the exemplars over the limits from every series; how many each lost, when any lost some. */
+function overLimitExemplars(series: TimeSeries[]): Map<TimeSeries, number> | undefined {
   let counts: Map<TimeSeries, number> | undefined;
   for (const ts of series) {
-    if (ts.exemplars === undefined) continue;
-    if (ts.exemplars.length > 0) (counts ??= new Map()).set(ts, ts.exemplars.length);
-    delete ts.exemplars;
+    const exemplars = ts.exemplars;
+    if (exemplars === undefined) continue;
+    const kept = exemplars.filter(exemplarWithinLimits);
+    if (kept.length < exemplars.length) (counts ??= new Map()).set(ts, exemplars.length - kept.length);
+    if (kept.length > 0) ts.exemplars = kept;
+    else delete ts.exemplars;
   }
   return counts;
 }

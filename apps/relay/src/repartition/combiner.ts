@@ -1,7 +1,8 @@
 // The owner's side of the repartition stage: one partition of the partials topic, holding the latest partial of
 // every source partition for each output series it owns, combining them into the one value that is flushed.
-import type { Labels } from '@prom-relay/codec';
+import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { MetricMetadata } from '@prom-relay/codec';
+import { isNewerExemplar } from '../exemplars.js';
 import type { CombineMode, OutputSample } from '../model.js';
 import { addInto, emptyHistogram, histogramFromState, histogramToState, type HistogramState, type NativeHistogram } from '../aggregate/native-histogram.js';
 import { OwnerFamilies } from './metadata.js';
@@ -29,6 +30,18 @@ interface SourceEntry {
 }
 
 const NO_SOURCES: SourceEntry[] = [];
+
+/**
+ * The latest exemplar of an output series (kept by timestamp; see isNewerExemplar), `fresh` until a collect sent it.
+ * `sent`: the timestamp of the last one sent (ms; 0 none). Prometheus refuses an exemplar older than the last one it
+ * stored for a series (in Remote Write 2.0 with a 400 for the whole request), so none at or below it goes out again,
+ * also after a restart: `sent` is in the state (the exemplar itself is not).
+ */
+interface HeldExemplar {
+  exemplar: Exemplar | null;
+  fresh: boolean;
+  sent: number;
+}
 
 class Combined {
   /** total: what retired or reset sources had reached: the output never goes below it */
@@ -157,6 +170,8 @@ export interface CombineState {
   series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[], start?: number, baseHist?: HistogramState]>;
   /** metadata of the families written (absent in states written before metadata was carried) */
   families?: ReturnType<OwnerFamilies['toState']>;
+  /** series id and timestamp of the last exemplar sent, for series that sent one (absent in older states) */
+  exemplarsSent?: Array<[id: string, sent: number]>;
 }
 
 function enc(v: number): EncodedNumber {
@@ -180,6 +195,8 @@ export class SeriesCombiner {
   private readonly epoch = Date.now();
   /** one string per source partition name (each partials message brings its own copy) */
   private readonly sourceNames = new Map<string, string>();
+  /** by series id: only series that had an exemplar pay for one */
+  private readonly exemplars = new Map<string, HeldExemplar>();
 
   constructor(private readonly opts: CombineOptions) {}
 
@@ -221,6 +238,7 @@ export class SeriesCombiner {
       }
       result.applied++;
       c.seen = t;
+      if (p.exemplar !== undefined && !p.stale) this.holdExemplar(c.key, p.exemplar);
       if (c.mode === 'native') {
         result.resets += this.applyNative(c, e, src, p.stale ? undefined : p.histogram!, offset, t);
         continue;
@@ -274,6 +292,31 @@ export class SeriesCombiner {
       if (e === undefined) c.add(entry);
     }
     return result;
+  }
+
+  /** The newest exemplar of a series: kept when newer than the one held and than the last one sent. */
+  private holdExemplar(id: string, e: Exemplar): void {
+    const held = this.exemplars.get(id);
+    if (held === undefined) {
+      this.exemplars.set(id, { exemplar: e, fresh: true, sent: 0 });
+      return;
+    }
+    if (e.timestamp !== undefined && e.timestamp !== 0 && e.timestamp <= held.sent) return;
+    if (!isNewerExemplar(e, held.exemplar ?? undefined)) return;
+    held.exemplar = e;
+    held.fresh = true;
+  }
+
+  /** The exemplar to send with a series' sample at `nowMs`, once; one without a timestamp is stamped with the flush's. */
+  private takeExemplar(id: string, nowMs: number): Exemplar | undefined {
+    const held = this.exemplars.get(id);
+    if (held === undefined || !held.fresh || held.exemplar === null) return undefined;
+    held.fresh = false;
+    const e = held.exemplar;
+    const ts = e.timestamp !== undefined && e.timestamp !== 0 ? e.timestamp : nowMs;
+    if (ts <= held.sent) return undefined;
+    held.sent = ts;
+    return ts === e.timestamp ? e : { ...e, timestamp: ts };
   }
 
   /** `total`'s rules for a native histogram: retired sources fold into the base, a lower count is a reset. */
@@ -339,13 +382,20 @@ export class SeriesCombiner {
       if (c.live() === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
         this.series.delete(id);
+        if (this.exemplars.size > 0) this.exemplars.delete(id);
         continue;
       }
       const start = c.start + this.epoch;
+      let sample: OutputSample;
       if (c.mode === 'native') {
         const histogram = c.histogram();
-        out.push({ labels: c.labels, value: histogram.count, start, histogram });
-      } else out.push(c.mode === 'total' ? { labels: c.labels, value: c.value(), start } : { labels: c.labels, value: c.value() });
+        sample = { labels: c.labels, value: histogram.count, start, histogram };
+      } else sample = c.mode === 'total' ? { labels: c.labels, value: c.value(), start } : { labels: c.labels, value: c.value() };
+      if (this.exemplars.size > 0) {
+        const exemplar = this.takeExemplar(id, nowMs);
+        if (exemplar !== undefined) sample.exemplar = exemplar;
+      }
+      out.push(sample);
     }
     return out;
   }
@@ -375,7 +425,11 @@ export class SeriesCombiner {
       if (c.baseHist !== null) series.push([c.key, c.mode, enc(c.base), seen, entries, start, histogramToState(c.baseHist)]);
       else series.push([c.key, c.mode, enc(c.base), seen, entries, start]);
     }
-    return { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
+    const state: CombineState = { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
+    const sent: Array<[string, number]> = [];
+    for (const [id, held] of this.exemplars) if (held.sent > 0) sent.push([id, held.sent]);
+    if (sent.length > 0) state.exemplarsSent = sent;
+    return state;
   }
 
   static fromState(state: unknown, opts: CombineOptions): SeriesCombiner {
@@ -399,6 +453,12 @@ export class SeriesCombiner {
         c.add(e);
       }
       combiner.series.set(c.key, c);
+    }
+    // Only when each exemplar was sent: an older one must not follow a restart (the exemplars themselves are gone).
+    if (Array.isArray(s.exemplarsSent)) {
+      for (const [id, sent] of s.exemplarsSent) {
+        if (combiner.series.has(id) && typeof sent === 'number') combiner.exemplars.set(id, { exemplar: null, fresh: false, sent });
+      }
     }
     return combiner;
   }

@@ -2,7 +2,7 @@
 // and which partition of the partials topic owns an output series (the relay's own hash, never the producer's).
 import { gunzipSync, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { Labels, MetricMetadata, MetricType } from '@prom-relay/codec';
+import type { Exemplar, Labels, MetricMetadata, MetricType } from '@prom-relay/codec';
 import { histogramFromState, histogramToState, type HistogramState, type NativeHistogram } from '../aggregate/native-histogram.js';
 import { intern, keptLabels } from '../aggregate/labels.js';
 import type { CombineMode, OutputSample } from '../model.js';
@@ -23,6 +23,8 @@ export interface PartialSeries {
   at?: number;
   /** native: the source's running native histogram (`value` is its count) */
   histogram?: NativeHistogram;
+  /** the series' latest exemplar, new since the source's last publish (sent once) */
+  exemplar?: Exemplar;
 }
 
 /** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
@@ -43,8 +45,32 @@ const MODE_CODE: Record<CombineMode, string> = { total: 't', last: 'l', sum: 's'
 const CODE_MODE: Record<string, CombineMode> = { t: 'total', l: 'last', s: 'sum', n: 'min', x: 'max', a: 'avg', h: 'native' };
 
 type WireNumber = number | 'NaN' | '+Inf' | '-Inf';
-/** [mode, key, value, stale, sum?, count?, at?]; native: [mode, key, value, stale, histogram] */
-type WireSeries = [string, string, WireNumber, 0 | 1, (WireNumber | HistogramState)?, number?, number?];
+/** An exemplar on the wire: [labels, value, timestamp?] (no timestamp: left out). */
+type WireExemplar = [Labels, WireNumber, number?];
+/**
+ * [mode, key, value, stale, sum?, count?, at?, exemplar?]; native: [mode, key, value, stale, histogram, 0, 0, exemplar?].
+ * The exemplar came later (index 7): a row with one pads the fields its mode leaves unused with 0, so a decoder that
+ * knows nothing of exemplars reads it as before; a row without one is what it always was.
+ */
+type WireSeries = [string, string, WireNumber, 0 | 1, (WireNumber | HistogramState)?, number?, number?, WireExemplar?];
+
+const EXEMPLAR_AT = 7;
+
+function exemplarToWire(e: Exemplar): WireExemplar {
+  return e.timestamp !== undefined && e.timestamp !== 0 ? [e.labels, toWire(e.value), e.timestamp] : [e.labels, toWire(e.value)];
+}
+
+function exemplarFromWire(v: unknown, i: number): Exemplar {
+  if (!Array.isArray(v) || v[0] === null || typeof v[0] !== 'object' || Array.isArray(v[0])) throw new Error(`partial ${i}: malformed exemplar`);
+  const labels: Labels = {};
+  for (const [name, value] of Object.entries(v[0] as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new Error(`partial ${i}: exemplar label ${name} is not a string`);
+    labels[name] = value;
+  }
+  const e: Exemplar = { labels, value: fromWire(v[1]) };
+  if (typeof v[2] === 'number' && v[2] !== 0) e.timestamp = v[2];
+  return e;
+}
 
 function toWire(v: number): WireNumber {
   if (Number.isFinite(v)) return v;
@@ -67,6 +93,10 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
     else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
     else if (p.combine === 'native' && !p.stale && p.histogram !== undefined) row.push(histogramToState(p.histogram));
+    if (p.exemplar !== undefined && !p.stale) {
+      while (row.length < EXEMPLAR_AT) row.push(0);
+      row.push(exemplarToWire(p.exemplar));
+    }
     series[i] = row;
   }
   const meta = (batch.metadata ?? []).map((m) => [m.metricFamilyName, m.type, m.help ?? '', m.unit ?? '']);
@@ -91,6 +121,7 @@ export function decodePartials(value: Buffer): PartialBatch {
       p.count = Number(row[5]);
     } else if (combine === 'last') p.at = Number(row[6]);
     else if (combine === 'native' && !p.stale) p.histogram = histogramFromState(row[4]);
+    if (row.length > EXEMPLAR_AT && row[EXEMPLAR_AT] !== null && !p.stale) p.exemplar = exemplarFromWire(row[EXEMPLAR_AT], i);
     series[i] = p;
   }
   const batch: PartialBatch = { kind: 'partials', source: parsed.src, offset: parsed.off, series };
@@ -170,5 +201,6 @@ export function toPartial(s: OutputSample, key: string): PartialSeries {
     p.count = s.count ?? 1;
   } else if (p.combine === 'last') p.at = s.at ?? 0;
   else if (p.combine === 'native' && s.histogram !== undefined) p.histogram = s.histogram;
+  if (s.exemplar !== undefined && !p.stale) p.exemplar = s.exemplar;
   return p;
 }

@@ -1,6 +1,6 @@
-// The relay does not carry exemplars (it aggregates samples; an exemplar belongs to one producer's raw observation).
-// Every exemplar received is dropped here, never silently: prom_relay_exemplars_dropped_total{path} and a log line at
-// most once per path per minute (a sender that always attaches exemplars cannot flood the log).
+// The relay carries the latest exemplar of each output series, within the spec's limits (src/exemplars.ts). One over
+// the limits is dropped where it enters, never silently: prom_relay_exemplars_dropped_total{path} and a log line at
+// most once per path per minute (a sender that always attaches such exemplars cannot flood the log).
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../log/index.js';
 import type { ExemplarPath, RelayMetrics } from './metrics.js';
@@ -23,7 +23,7 @@ export class ExemplarDrops {
     this.log.warn(
       `exemplars/${path}`,
       { path, exemplars: count, code: 'PROM_RELAY_EXEMPLARS_DROPPED' },
-      'exemplars dropped: the relay does not carry exemplars (counted in prom_relay_exemplars_dropped_total, never as written)',
+      'exemplars dropped: label names and values together over 128 UTF-8 characters (counted in prom_relay_exemplars_dropped_total, never as written)',
     );
   }
 }
