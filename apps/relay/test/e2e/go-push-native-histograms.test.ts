@@ -1,0 +1,76 @@
+// Native histograms from the Go client's protobuf push, end to end (issue 11 item 4): the Go job of
+// test/ingest/go-push/native (client_golang's push package, NativeHistogramBucketFactor 1.1) pushes from two machines
+// into a running relay's Pushgateway API; Prometheus 3 receives the relay's output. `instance` is the producer label:
+// the two pushes merge, as counters do, and a repeated push of the same cumulative registry adds nothing.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+
+const run = promisify(execFile);
+const GO_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
+/** The observations of test/ingest/go-push/native/main.go. */
+const LOAD = [0, 0.0013, 0.0042, 0.0042, 0.031, 0.25, 0.25, 0.25, 1, 1.7, 2.5, 60, -0.3];
+const SAVE = [0.005, 0.07, 0.07, 0.4, 3];
+
+let prom: PrometheusServer;
+let relay: RelayProcess | undefined;
+let goJob: string;
+
+beforeAll(async () => {
+  goJob = join(mkdtempSync(join(tmpdir(), 'go-push-native-')), 'native');
+  const build = run('go', ['build', '-buildvcs=false', '-o', goJob, './native'], { cwd: GO_MODULE, timeout: 240_000 }).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ENOENT' ? 'the Go toolchain (go) is not on PATH: it builds the Go push client this test runs' : `go build failed: ${err.message}`);
+  });
+  prom = await startPrometheus3();
+  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
+  const config = writeRelayConfig({
+    brokers: testKafkaBrokers(),
+    topic,
+    groupId: testTopicName('relay'),
+    dlqTopic: testTopicName('dlq'),
+    checkpointTopic: testTopicName('ckpt'),
+    remoteWriteUrl: prom.remoteWriteUrl,
+  });
+  [relay] = await Promise.all([startRelayProcess(config), build]);
+}, 900_000);
+
+afterAll(async () => {
+  if (relay) await stopRelay(relay);
+  await prom?.stop();
+});
+
+async function one(promql: string): Promise<number> {
+  const r = await prom.query(promql);
+  return r.length === 1 ? r[0]!.value : NaN;
+}
+
+it("merges the Go client's native histograms pushed from two machines, exactly, on Prometheus 3", async () => {
+  const push = (instance: string) => run(goJob, [relay!.url, 'go-native', instance], { timeout: 30_000 });
+  await push('host-1');
+  await push('host-2');
+  await push('host-1'); // the same cumulative registry again: nothing new observed
+
+  const load = 'go_job_latency_seconds{job="go-native",stage="load"}';
+  expect(await eventually(() => one(`histogram_count(${load})`), (v) => v === 2 * LOAD.length, 30_000)).toBe(2 * LOAD.length);
+  expect(await one(`histogram_sum(${load})`)).toBeCloseTo(2 * LOAD.reduce((a, b) => a + b, 0), 9);
+  // Both machines observed the same: the merged distribution's quantiles are each machine's; the median of LOAD is
+  // 0.25, in the schema-3 bucket (2^(-17/8), 2^(-16/8)].
+  const median = await one(`histogram_quantile(0.5, ${load})`);
+  expect(median).toBeGreaterThan(2 ** (-17 / 8));
+  expect(median).toBeLessThanOrEqual(2 ** (-16 / 8));
+
+  // Native and classic buckets: both merged.
+  expect(await eventually(() => one('histogram_count(go_job_save_seconds{job="go-native"})'), (v) => v === 2 * SAVE.length, 30_000)).toBe(2 * SAVE.length);
+  expect(await one('go_job_save_seconds_count{job="go-native"}')).toBe(2 * SAVE.length);
+  expect(await one('go_job_save_seconds_bucket{job="go-native",le="0.1"}')).toBe(2 * SAVE.filter((v) => v <= 0.1).length);
+  // No observations: an empty native histogram.
+  expect(await eventually(() => one('histogram_count(go_job_idle_seconds{job="go-native"})'), (v) => v === 0, 30_000)).toBe(0);
+  expect(await one('go_job_rows_total{job="go-native"}')).toBe(84);
+}, 120_000);
