@@ -4,8 +4,8 @@
 // with stream aggregation `total` without instance, Remote Write to a counting sink. Both interleaved, same clients,
 // same bodies; CPU from /proc (the ingest's processes; the broker's apart).
 // Run: node --conditions=@prom-relay/source --import tsx bench/peers-http.ts   (prints one markdown section)
-// Options: BENCH_DURATION_MS (default 10000), BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_INGEST_WORKERS (1,2,1+--max-semi-space-size=8: one
-// relay configuration per value), BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes),
+// Options: BENCH_DURATION_MS (default 10000), BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_INGEST_WORKERS
+// (1,2,1+--max-semi-space-size=4+MALLOC_ARENA_MAX=2: one relay configuration per value, node flags and environment after `+`), BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes),
 // BENCH_RELAY_BASELINE=<git ref> (also that commit's ingest with 1 worker, interleaved: before/after in one run),
 // BENCH_RELAY_ROOT=<folder> (the relay measured is that tree's, e.g. another worktree; default this one).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,8 +28,8 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = 2000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
-/** Relay configurations: `<workers>` or `<workers>+<node flag>` (e.g. `1+--max-semi-space-size=8`). */
-const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2,1+--max-semi-space-size=8').split(',').map((v) => {
+/** Relay configurations: `<workers>` or `<workers>+<node flag or NAME=value env>...` (e.g. `1+--max-semi-space-size=8+MALLOC_ARENA_MAX=2`). */
+const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2,1+--max-semi-space-size=4+MALLOC_ARENA_MAX=2').split(',').map((v) => {
   const [workers, ...flags] = v.split('+');
   return { workers: Number(workers), flags };
 });
@@ -81,9 +81,12 @@ async function startRelayIngest(cli: string, kafka: KafkaServer, workers: number
     }),
   );
   const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, `workers-${workers}${label ? '-baseline' : ''}${flags.length ? '-flags' : ''}`)}`] : [];
-  const name = `relay ingest${label} (${workers} worker${workers > 1 ? 's' : ''}${flags.length ? `, node ${flags.join(' ')}` : ''})`;
+  const name = `relay ingest${label} (${workers} worker${workers > 1 ? 's' : ''}${flags.length ? `, ${flags.map((f) => (f.startsWith('-') ? `node ${f}` : f)).join(', ')}` : ''})`;
   // Node flags reach the cluster workers too (they inherit the primary's execArgv).
-  const child = startChild(name, process.execPath, [...flags, ...prof, cli, 'ingest', '--config', file]);
+  // `NAME=value` items are the process's environment (e.g. MALLOC_ARENA_MAX=2), the rest node flags.
+  const env = Object.fromEntries(flags.filter((f) => /^[A-Z_]+=/.test(f)).map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+  const nodeFlags = flags.filter((f) => !/^[A-Z_]+=/.test(f));
+  const child = startChild(name, process.execPath, [...nodeFlags, ...prof, cli, 'ingest', '--config', file], { env: { ...process.env, ...env } });
   const url = await waitFor(child, "'relay started'", () => child.logs.find((l) => l.msg === 'relay started')?.url as string | undefined);
   await waitFor(child, 'readiness', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
   const host = new URL(url).host;
@@ -131,7 +134,22 @@ async function measure(peer: Peer, brokerPid: number | undefined): Promise<Run> 
   });
   clearInterval(sampler);
   rss = Math.max(rss, treeRss(peer.child.pid, peer.exe));
+  if (peer.exe === 'node') log(`${peer.name} memory after the window: ${await heapOf(peer.url)}`);
   return { load, cpu, broker, rss };
+}
+
+/** Where a relay's memory is (its /metrics, after the window): what the RSS column is made of. */
+async function heapOf(url: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const mib = (name: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`prom_relay_${name} `) || l.startsWith(`prom_relay_${name}{`));
+      return line ? `${(Number(line.split(' ').pop()) / MiB).toFixed(0)}` : '?';
+    };
+    return `rss ${mib('process_resident_memory_bytes')} MiB, heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`;
+  } catch (err) {
+    return `unknown (${(err as Error).message})`;
+  }
 }
 
 async function main(): Promise<void> {
@@ -193,7 +211,8 @@ function section(peers: Peer[], runs: Map<Peer, Run[]>, kafkaVersion: string, re
   const rows = peers.map((p) => {
     const vsVm = (f: (r: Run) => number) => (p === vm ? '' : ` (${(stat(p, f) / stat(vm, f)).toFixed(2)}×)`);
     const broker = p === vm ? 'none (no broker)' : `${fmt(stat(p, brokerPer1k), 3)} CPU-s`;
-    return `| ${p.name} | ${fmt(stat(p, rate))}${vsVm(rate)} (${range(p, rate)}) | **${fmt(stat(p, perCpu))}**${vsVm(perCpu)} (${range(p, perCpu)}) | ${fmt(stat(p, ingestPer1k), 3)} CPU-s | ${broker} | ${fmt(stat(p, (r) => r.load.p50), 1)} ms | ${fmt(stat(p, (r) => r.load.p99), 1)} ms (${range(p, (r) => r.load.p99, 1)}) | ${fmt(Math.max(...runs.get(p)!.map((r) => r.rss)) / MiB)} MiB |`;
+    const withBroker = p === vm ? '—' : fmt(stat(p, (r) => r.load.ok / (r.cpu + r.broker)));
+    return `| ${p.name} | ${fmt(stat(p, rate))}${vsVm(rate)} (${range(p, rate)}) | **${fmt(stat(p, perCpu))}**${vsVm(perCpu)} (${range(p, perCpu)}) | ${fmt(stat(p, ingestPer1k), 3)} CPU-s | ${broker} | ${withBroker} | ${fmt(stat(p, (r) => r.load.p50), 1)} ms | ${fmt(stat(p, (r) => r.load.p99), 1)} ms (${range(p, (r) => r.load.p99, 1)}) | ${fmt(Math.max(...runs.get(p)!.map((r) => r.rss)) / MiB)} MiB |`;
   });
   const failed = peers.map((p) => `${p.name} ${runs.get(p)!.reduce((n, r) => n + r.load.failed, 0)}`).join(', ');
   const relays = peers.filter((p) => p !== vm);
@@ -221,8 +240,8 @@ server's processes during the measured window; for the relay the primary and its
   for a staleness interval after start), Remote Write to a counting sink; state in memory only, acknowledged before
   anything is durable.
 
-| server | pushes/s | pushes per CPU-second of the server | server CPU per 1,000 pushes | broker CPU per 1,000 pushes | p50 | p99 | peak RSS |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| server | pushes/s | pushes per CPU-second of the server | server CPU per 1,000 pushes | broker CPU per 1,000 pushes | pushes per CPU-second, server + broker | p50 | p99 | peak RSS |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 Failed requests: ${failed}. Issue 14 goal 1 in this run: ${goal.join('; ')}.
