@@ -35,6 +35,12 @@ export interface InputPoint {
    * point only. The aggregate keeps the latest per output series and hands it to the flush once.
    */
   exemplar?: Exemplar;
+  /**
+   * The point only carries `exemplar` (a series of exemplars alone, as Prometheus sends them beside the samples): no
+   * value. The aggregate gives the exemplar to the output series of the input series with these labels, when it has
+   * one, and creates nothing.
+   */
+  exemplarOnly?: true;
 }
 
 /** One decoded Kafka message: a producer's push. Applied to the aggregate atomically. */

@@ -330,7 +330,12 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
       deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
       forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
-      applied: (p, result) => (p.role === 'owner' ? repartitionMetrics.combined(result as CombineResult) : metrics.applied(result)),
+      applied: (p, result) => {
+        if (p.role === 'owner') return repartitionMetrics.combined(result as CombineResult);
+        metrics.applied(result);
+        const unmatched = (result as { exemplarsUnmatched?: number }).exemplarsUnmatched ?? 0;
+        if (unmatched > 0) exemplarsDropped(sh, 'no_sample', unmatched);
+      },
       restored: (_p, from) => metrics.restores.inc({ from }),
     },
   });

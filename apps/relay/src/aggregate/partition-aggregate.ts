@@ -33,6 +33,8 @@ export interface ApplyResult {
   invalid: number;
   /** Series creations refused, by limit. */
   limitHits: Record<LimitKind, number>;
+  /** Exemplars alone (`exemplarOnly` points) of an input series no sample fed yet: not carried. */
+  exemplarsUnmatched: number;
 }
 
 type Failure = LimitKind | 'invalid';
@@ -80,6 +82,7 @@ export class PartitionAggregate {
       rejected: 0,
       invalid: 0,
       limitHits: { maxSeries: 0, maxSeriesPerJob: 0, maxLabelsPerSeries: 0, maxLabelValueLength: 0 },
+      exemplarsUnmatched: 0,
     };
     if (batch.op === 'delete' && isWholeJob(batch.grouping)) {
       // The job ends, in every partition it was produced to (the ingest writes it to all of them): no producer state.
@@ -159,6 +162,16 @@ export class PartitionAggregate {
       scratchInputs[i] = null;
       const key = point.key ?? labelsKey(point.labels, keySkip);
       let input = scope.inputs.get(key);
+      if (point.exemplarOnly === true) {
+        // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.
+        const targets = input === undefined ? null : (input.flags & PER_PRODUCER) !== 0 ? (pscope.gauges?.get(input)?.targets ?? null) : input.targets;
+        if (targets === null || hasDropped(targets)) result.exemplarsUnmatched++;
+        else {
+          scratch[i] = targets;
+          scratchInputs[i] = input!;
+        }
+        continue;
+      }
       let failure: Failure | null = null;
       if (input === undefined) {
         const created = this.createInput(scope, key, point, producer.id, batch.job);
@@ -210,11 +223,16 @@ export class PartitionAggregate {
       const input = scratchInputs[i]!;
       scratch[i] = null;
       scratchInputs[i] = null;
-      if (rejectedGroups !== null && input.groupKey !== null && rejectedGroups.has(input.groupKey)) {
+      const point = points[i]!;
+      const rejected = rejectedGroups !== null && input.groupKey !== null && rejectedGroups.has(input.groupKey);
+      if (point.exemplarOnly === true) {
+        if (!late && !rejected) feedExemplar(store, targets, point.exemplar!);
+        continue;
+      }
+      if (rejected) {
         result.rejected++;
         continue;
       }
-      const point = points[i]!;
       const delta = (point.temporality ?? batch.temporality) === 'delta';
       let fed: boolean;
       if (point.histogram !== undefined) fed = feedNative(store, pscope, input, targets, fromWire(point.histogram), delta, now, late);

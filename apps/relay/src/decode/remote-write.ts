@@ -1,7 +1,8 @@
 import { CodecError, decodeWriteRequest, decodeWriteRequestV2, float64Words, validateLabels } from '@prom-relay/codec';
 import type { Histogram, Labels, MetricMetadata, MetricType, TimeSeries, WriteRequest } from '@prom-relay/codec';
 import { histogramProblem } from '../aggregate/native-histogram.js';
-import { latestExemplar } from '../exemplars.js';
+import { labelsKey } from '../aggregate/labels.js';
+import { isNewerExemplar, latestExemplar } from '../exemplars.js';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import { checkCounterValues } from './validate.js';
@@ -86,8 +87,35 @@ export function seriesPoints(
     if (dropped !== undefined) dropped.exemplars += overLimit;
     if (latest === undefined) return;
     if (out.length > start) out[out.length - 1]!.exemplar = latest;
-    else if (dropped !== undefined) dropped.exemplars++; // only staleness markers: no point to carry it
+    else if (ts.samples.length === 0 && histograms.length === 0) {
+      // Exemplars alone (Prometheus sends a scrape's exemplars as series of their own, beside its samples): a point
+      // that carries only the exemplar, to the output series of a sample of the same labels (decodeRemoteWrite).
+      const [family, type] = familyOf(name);
+      out.push({ family, type, labels: pointLabels(ts.labels, job, grouping), value: 0, exemplar: latest, exemplarOnly: true });
+    } else if (dropped !== undefined) dropped.exemplars++; // only staleness markers: no point to carry it
   }
+}
+
+function pointLabels(seriesLabels: Labels, job: string, grouping: Labels): Labels {
+  const labels: Labels = { ...seriesLabels, job };
+  for (const g of Object.keys(grouping)) labels[g] = grouping[g]!;
+  return labels;
+}
+
+/**
+ * Exemplar-only points onto the last point of a series of the same labels in the request, where there is one (the
+ * newer exemplar kept); the others stay (the aggregate gives their exemplar to the series' output when it knows it).
+ */
+function mergeExemplarOnly(points: InputPoint[]): InputPoint[] {
+  const last = new Map<string, InputPoint>();
+  for (const p of points) if (p.exemplarOnly !== true) last.set(labelsKey(p.labels), p);
+  return points.filter((p) => {
+    if (p.exemplarOnly !== true) return true;
+    const target = last.get(labelsKey(p.labels));
+    if (target === undefined) return true;
+    if (isNewerExemplar(p.exemplar!, target.exemplar)) target.exemplar = p.exemplar!;
+    return false;
+  });
 }
 
 function floatPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, name: string, job: string, grouping: Labels, out: InputPoint[]): void {
@@ -95,9 +123,7 @@ function floatPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, name: 
   const start = out.length;
   for (const sample of ts.samples) {
     if (sample.stale) continue; // a staleness marker carries no value to aggregate
-    const labels: Labels = { ...ts.labels, job };
-    for (const g of Object.keys(grouping)) labels[g] = grouping[g]!;
-    out.push({ family, type, labels, value: sample.value });
+    out.push({ family, type, labels: pointLabels(ts.labels, job, grouping), value: sample.value });
   }
   if (out.length > start) {
     try {
@@ -124,8 +150,12 @@ export function decodeRemoteWrite(
   const familyOf = familyResolver(req.metadata);
   const points: InputPoint[] = [];
   // Exemplars over the limits are left out here: the caller counts them (prom_relay_exemplars_dropped_total).
-  for (const [i, ts] of req.timeseries.entries()) seriesPoints(ts, i, familyOf, job, grouping, points, dropped);
-  return points;
+  let exemplarOnly = false;
+  for (const [i, ts] of req.timeseries.entries()) {
+    seriesPoints(ts, i, familyOf, job, grouping, points, dropped);
+    if (ts.samples.length === 0 && !ts.histograms?.length && ts.exemplars?.length) exemplarOnly = true;
+  }
+  return exemplarOnly ? mergeExemplarOnly(points) : points;
 }
 
 /** Words of the staleness marker as `float64Words` gives them. */
@@ -140,8 +170,6 @@ function histogramPoints(histograms: Histogram[], i: number, name: string, serie
       const code = h.resetHint === 'gauge' || problem.startsWith('schema') ? 'PROM_RELAY_DECODE_UNSUPPORTED' : 'PROM_RELAY_DECODE_VALUE';
       throw new DecodeError(code, `series ${i} (${name}): native histogram: ${problem}`);
     }
-    const labels: Labels = { ...seriesLabels, job };
-    for (const g of Object.keys(grouping)) labels[g] = grouping[g]!;
-    out.push({ family: name, type: 'histogram', labels, value: 0, histogram: h });
+    out.push({ family: name, type: 'histogram', labels: pointLabels(seriesLabels, job, grouping), value: 0, histogram: h });
   }
 }

@@ -1,6 +1,7 @@
 // The relay carries the latest exemplar of each output series, within the spec's limits (src/exemplars.ts). One over
-// the limits is dropped where it enters, never silently: prom_relay_exemplars_dropped_total{path} and a log line at
-// most once per path per minute (a sender that always attaches such exemplars cannot flood the log).
+// the limits is dropped where it enters, and one sent alone for a series no sample fed yet where the aggregate finds no
+// output for it (path `no_sample`), never silently: prom_relay_exemplars_dropped_total{path} and a log line at most
+// once per path per minute (a sender that always attaches such exemplars cannot flood the log).
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../log/index.js';
 import type { ExemplarPath, RelayMetrics } from './metrics.js';
@@ -23,7 +24,9 @@ export class ExemplarDrops {
     this.log.warn(
       `exemplars/${path}`,
       { path, exemplars: count, code: 'PROM_RELAY_EXEMPLARS_DROPPED' },
-      'exemplars dropped: label names and values together over 128 UTF-8 characters (counted in prom_relay_exemplars_dropped_total, never as written)',
+      path === 'no_sample'
+        ? 'exemplars dropped: sent alone for a series no sample had fed yet (counted in prom_relay_exemplars_dropped_total)'
+        : 'exemplars dropped: label names and values together over 128 UTF-8 characters (counted in prom_relay_exemplars_dropped_total, never as written)',
     );
   }
 }

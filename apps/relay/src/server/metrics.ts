@@ -5,8 +5,8 @@ import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
 import { RELAY_VERSION } from '../version.js';
 
-/** The `path` values of prom_relay_exemplars_dropped_total. */
-export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2'] as const;
+/** The `path` values of prom_relay_exemplars_dropped_total (`no_sample`: the aggregate's, see ExemplarDrops). */
+export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2', 'no_sample'] as const;
 export type ExemplarPath = (typeof EXEMPLAR_PATHS)[number];
 
 export class RelayMetrics {
@@ -107,7 +107,7 @@ export class RelayMetrics {
     for (const reason of ['unsupported_media_type', 'not_written']) this.remoteWriteFallbacks.inc({ reason }, 0);
     this.exemplarsDropped = new Counter({
       name: 'prom_relay_exemplars_dropped_total',
-      help: 'Exemplars received and not carried: over the limits (label names and values together more than 128 UTF-8 characters), never counted as written; the others reach the output (the latest per output series). By input: remote_write_v1, remote_write_v2 (HTTP ingest), kafka_remote_write_v1, kafka_remote_write_v2 (Remote Write messages on the topic).',
+      help: 'Exemplars received and not carried, never counted as written (the others reach the output: the latest per output series). Over the limits (label names and values together more than 128 UTF-8 characters), by input: remote_write_v1, remote_write_v2 (HTTP ingest), kafka_remote_write_v1, kafka_remote_write_v2 (Remote Write messages on the topic); no_sample: sent alone for a series no sample had fed yet.',
       labelNames: ['path'],
       registers,
     });

@@ -1,14 +1,16 @@
-// Guards issue 11 item 5: the relay does not carry exemplars, and says so. Before, the Remote Write ingest answered
-// `X-Prometheus-Remote-Write-Exemplars-Written: <every exemplar>` and the consumer dropped them without a trace: a
-// Prometheus 3 sender believed them stored. Now every exemplar is dropped with prom_relay_exemplars_dropped_total{path}
-// and a rate-limited log line, and the 2.0 ingest answers Exemplars-Written: 0 — which a real Prometheus 3 sender
-// (scraping an OpenMetrics target with exemplars, `send_exemplars: true`) counts as failed exemplars, its samples
-// delivered. Remote Write messages with exemplars produced straight to Kafka (1.0 and 2.0) are counted too.
+// Guards issue 11 item 5: exemplars are carried to the output, the latest per output series, within the spec's limits.
+// Before, the relay dropped every exemplar (counted in prom_relay_exemplars_dropped_total, Exemplars-Written: 0): a
+// Prometheus 3 sender's exemplars never reached the store. Now a real Prometheus 3 sender (an OpenMetrics target
+// with exemplars on a counter and a histogram bucket, `send_exemplars: true`, RW 2.0) writes into the ingest, the relay
+// writes to a Prometheus 3 receiver with exemplar storage, and `/api/v1/query_exemplars` there returns the latest
+// exemplar the target served; the sender counts none failed. Exemplars over the limits (label names and values more
+// than 128 UTF-8 characters) are dropped and counted, never counted as written: at the ingest (its Exemplars-Written
+// says how many it kept) and in Remote Write messages on Kafka.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodeWriteRequest, encodeWriteRequestV2, type WriteRequest } from '@prom-relay/codec';
+import { compress, encodeWriteRequest, encodeWriteRequestV2, type Exemplar, type WriteRequest } from '@prom-relay/codec';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { startPrometheus, startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
+import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
@@ -21,14 +23,10 @@ const cleanups: (() => Promise<unknown>)[] = [];
 const { producer, connect } = kafkaProducer(testKafkaBrokers());
 
 beforeAll(async () => {
-  [receiver] = await Promise.all([startPrometheus(), connect()]);
+  // Prometheus 3.16 (v0.316.0) still keeps exemplars only with the feature flag.
+  [receiver] = await Promise.all([startPrometheus3({ features: ['exemplar-storage'] }), connect()]);
   topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(
-    testRelayConfig({
-      topic,
-      remoteWriteUrl: receiver.remoteWriteUrl,
-    }),
-  );
+  relay = await startRelayProcess(testRelayConfig({ topic, remoteWriteUrl: receiver.remoteWriteUrl }));
 }, 900_000);
 
 afterAll(async () => {
@@ -40,19 +38,50 @@ afterAll(async () => {
 
 const dropped = (path: string) => metricSum(relay.url, 'prom_relay_exemplars_dropped_total', `path="${path}"`);
 
-/** An OpenMetrics target: a counter that grows by one per scrape, each scrape with a new exemplar. */
-async function exemplarTarget(): Promise<{ url: string; server: Server }> {
+interface StoredExemplar {
+  trace: string | undefined;
+  value: number;
+  timestamp: number;
+}
+
+/** The exemplars the receiver stored for `selector` in the last 10 minutes, oldest first. */
+async function stored(selector: string): Promise<StoredExemplar[]> {
+  const end = Date.now() / 1000 + 60;
+  const url = `${receiver.url}/api/v1/query_exemplars?query=${encodeURIComponent(selector)}&start=${end - 660}&end=${end}`;
+  const body = (await (await fetch(url)).json()) as { status: string; data: { exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[] };
+  expect(body.status).toBe('success');
+  const all = body.data.flatMap((s) => s.exemplars.map((e) => ({ trace: e.labels['trace_id'], value: Number(e.value), timestamp: e.timestamp })));
+  return all.sort((a, b) => a.timestamp - b.timestamp);
+}
+const latest = async (selector: string) => (await stored(selector)).at(-1);
+
+/** An OpenMetrics target: a counter and a histogram that grow per scrape, each scrape with new exemplars. */
+async function exemplarTarget(): Promise<{ url: string; server: Server; scrapes: () => number }> {
   let scrapes = 0;
   const server = createServer((_req, res) => {
     scrapes++;
+    const n = scrapes;
     res.setHeader('content-type', 'application/openmetrics-text; version=1.0.0; charset=utf-8');
-    res.end(`# TYPE ex_requests counter\nex_requests_total ${scrapes} # {trace_id="t${scrapes}"} 0.5\n# EOF\n`);
+    res.end(
+      [
+        '# TYPE ex_requests counter',
+        `ex_requests_total ${n} # {trace_id="t${n}"} 0.5`,
+        '# TYPE ex_latency_seconds histogram',
+        'ex_latency_seconds_bucket{le="0.1"} 0',
+        `ex_latency_seconds_bucket{le="0.5"} ${n} # {trace_id="h${n}"} 0.25`,
+        `ex_latency_seconds_bucket{le="+Inf"} ${n}`,
+        `ex_latency_seconds_sum ${n * 0.25}`,
+        `ex_latency_seconds_count ${n}`,
+        '# EOF',
+        '',
+      ].join('\n'),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { url: `127.0.0.1:${(server.address() as AddressInfo).port}`, server, scrapes: () => scrapes };
 }
 
-it('a Prometheus 3 sender (RW 2.0, send_exemplars) gets Exemplars-Written 0: its exemplars count as failed, its samples arrive', async () => {
+it('a Prometheus 3 sender (RW 2.0, send_exemplars): the receiver stores the latest exemplar of the relayed counter and histogram bucket, none failed', async () => {
   const target = await exemplarTarget();
   cleanups.push(() => new Promise((r) => target.server.close(r)));
   const sender = await startPrometheus3({
@@ -70,49 +99,80 @@ it('a Prometheus 3 sender (RW 2.0, send_exemplars) gets Exemplars-Written 0: its
   });
   cleanups.push(() => sender.stop());
 
-  // The relayed counter reaches the relay's receiver; the exemplars stop at the ingest, counted.
   await eventually(() => receiver.query('ex_requests_total{job="exemplars"}'), (v) => v.length === 1 && v[0]!.value >= 3, 60_000);
-  await eventually(() => dropped('remote_write_v2'), (n) => n >= 3, 30_000);
-  // Quiet the target (scrapes fail from now on: no new exemplars), then compare what the sender counted.
+  await eventually(() => latest('ex_requests_total{job="exemplars"}'), (e) => e !== undefined, 30_000);
+  // Quiet the target (scrapes fail from now on: no new exemplars); the last one it served must arrive, as the latest.
   await new Promise((r) => target.server.close(r));
   target.server.closeAllConnections();
+  const n = target.scrapes();
+  const counter = await eventually(() => latest('ex_requests_total{job="exemplars"}'), (e) => e?.trace === `t${n}`, 30_000);
+  expect(counter).toMatchObject({ trace: `t${n}`, value: 0.5 });
+  const bucket = await eventually(() => latest('ex_latency_seconds_bucket{job="exemplars",le="0.5"}'), (e) => e?.trace === `h${n}`, 30_000);
+  expect(bucket).toMatchObject({ trace: `h${n}`, value: 0.25 });
+  // The receiver's exemplars of the counter are the target's, in order: one per relay flush at most, none repeated.
+  const traces = (await stored('ex_requests_total{job="exemplars"}')).map((e) => Number(e.trace!.slice(1)));
+  expect(traces.length).toBeGreaterThanOrEqual(2);
+  expect(traces).toEqual([...new Set(traces)].sort((a, b) => a - b));
+  // Nothing was over the limits: nothing dropped, and the sender counts every exemplar written.
   const counts = async () => ({
     sent: await metricSum(sender.url, 'prometheus_remote_storage_exemplars_total'),
     failed: await metricSum(sender.url, 'prometheus_remote_storage_exemplars_failed_total'),
     samplesFailed: await metricSum(sender.url, 'prometheus_remote_storage_samples_failed_total'),
-    dropped: await dropped('remote_write_v2'),
   });
-  let last = await counts();
-  const settled = await eventually(
-    async () => {
-      const now = await counts();
-      const same = JSON.stringify(now) === JSON.stringify(last);
-      last = now;
-      return { same, now };
-    },
-    (r) => r.same && r.now.sent > 0 && r.now.dropped === r.now.sent,
-    30_000,
-    1500,
-  );
-  // Every exemplar the sender sent was dropped and counted, none acknowledged as written; no sample failed.
-  expect(settled.now.sent).toBeGreaterThanOrEqual(3);
-  expect(settled.now.dropped).toBe(settled.now.sent);
-  expect(settled.now.failed).toBe(settled.now.sent);
-  expect(settled.now.samplesFailed).toBe(0);
-  expect(await dropped('remote_write_v1')).toBe(0);
-  const line = await relay.waitForLog((l) => l.code === 'PROM_RELAY_EXEMPLARS_DROPPED' && l.path === 'remote_write_v2', 10_000);
-  expect(line.msg).toMatch(/exemplars dropped/);
-}, 180_000);
+  const settled = await eventually(counts, (c) => c.sent >= 2 * n - 2, 30_000);
+  expect(settled.sent).toBeGreaterThanOrEqual(6);
+  expect(settled.failed).toBe(0);
+  expect(settled.samplesFailed).toBe(0);
+  expect(await dropped('remote_write_v2')).toBe(0);
+}, 240_000);
 
-it('Remote Write messages with exemplars on Kafka (1.0 and 2.0): samples applied, exemplars counted by their path', async () => {
-  const req = (value: number): WriteRequest => ({
+/** Label names and values of `n` characters together. */
+const sized = (n: number, timestamp: number, trace = 'x'): Exemplar => ({ labels: { trace_id: trace.padEnd(n - 'trace_id'.length, '.') }, value: 7, timestamp });
+
+it('the ingest keeps exemplars within the limits (Exemplars-Written says how many) and drops the ones over, counted', async () => {
+  const now = Date.now();
+  const req: WriteRequest = {
+    timeseries: [
+      {
+        labels: { __name__: 'ov_rows_total', job: 'ov', instance: 'i1' },
+        samples: [{ value: 4, timestamp: now }],
+        exemplars: [sized(128, now - 10, 'fits'), sized(129, now, 'over')],
+      },
+    ],
+    metadata: [{ metricFamilyName: 'ov_rows_total', type: 'counter' }],
+  };
+  const before = await dropped('remote_write_v2');
+  const res = await fetch(`${relay.url}/api/v1/write`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+      'content-encoding': 'snappy',
+      'x-prometheus-remote-write-version': '2.0.0',
+    },
+    body: Buffer.from(compress(encodeWriteRequestV2(req))),
+  });
+  expect(res.status).toBe(204);
+  expect(res.headers.get('x-prometheus-remote-write-samples-written')).toBe('1');
+  expect(res.headers.get('x-prometheus-remote-write-exemplars-written')).toBe('1');
+  expect(await dropped('remote_write_v2')).toBe(before + 1);
+  // The one within the limits is the series' latest that reaches the receiver (the later one over them never does).
+  const e = await eventually(() => latest('ov_rows_total{job="ov"}'), (x) => x !== undefined, 30_000);
+  expect(e?.trace).toBe(sized(128, 0, 'fits').labels['trace_id']);
+  expect(e?.timestamp).toBe((now - 10) / 1000);
+  const line = await relay.waitForLog((l) => l.code === 'PROM_RELAY_EXEMPLARS_DROPPED' && l.path === 'remote_write_v2', 10_000);
+  expect(line.exemplars).toBe(1);
+}, 120_000);
+
+it('Remote Write messages on Kafka (1.0 and 2.0): the latest exemplar within the limits reaches the receiver, those over counted by path', async () => {
+  const req = (value: number, at: number): WriteRequest => ({
     timeseries: [
       {
         labels: { __name__: 'kx_rows_total', table: 'users' },
-        samples: [{ value, timestamp: Date.now() }],
+        samples: [{ value, timestamp: at }],
         exemplars: [
-          { labels: { trace_id: `a${value}` }, value: 1, timestamp: Date.now() },
-          { labels: { trace_id: `b${value}` }, value: 2, timestamp: Date.now() },
+          { labels: { trace_id: `late${value}` }, value: 2, timestamp: at - 5 },
+          { labels: { trace_id: `k${value}` }, value: 1, timestamp: at - 1 },
+          sized(200, at, 'over'),
         ],
       },
     ],
@@ -121,15 +181,19 @@ it('Remote Write messages with exemplars on Kafka (1.0 and 2.0): samples applied
   const message = (version: 1 | 2, value: number, seq: number) =>
     buildMessage(
       { contentType: version === 2 ? CONTENT_TYPE.remoteWriteV2 : CONTENT_TYPE.remoteWriteV1, job: 'kx', grouping: { instance: 'k1' }, producerId: 'kx-run', sequence: seq },
-      Buffer.from(version === 2 ? encodeWriteRequestV2(req(value)) : encodeWriteRequest(req(value))),
+      Buffer.from(version === 2 ? encodeWriteRequestV2(req(value, Date.now())) : encodeWriteRequest(req(value, Date.now()))),
     );
   const [v1Before, v2Before] = [await dropped('kafka_remote_write_v1'), await dropped('kafka_remote_write_v2')];
   await producer.send({ topic, acks: -1, messages: [message(1, 5, 0)] });
+  await eventually(() => latest('kx_rows_total{job="kx"}'), (e) => e?.trace === 'k5', 30_000);
   await producer.send({ topic, acks: -1, messages: [message(2, 9, 1)] });
 
   await eventually(() => receiver.query('kx_rows_total{job="kx"}'), (v) => v.length === 1 && v[0]!.value === 9, 30_000);
-  expect(await eventually(() => dropped('kafka_remote_write_v1'), (n) => n - v1Before === 2, 10_000)).toBe(v1Before + 2);
-  expect(await eventually(() => dropped('kafka_remote_write_v2'), (n) => n - v2Before === 2, 10_000)).toBe(v2Before + 2);
+  const e = await eventually(() => latest('kx_rows_total{job="kx"}'), (x) => x?.trace === 'k9', 30_000);
+  expect(e).toMatchObject({ trace: 'k9', value: 1 });
+  expect((await stored('kx_rows_total{job="kx"}')).map((x) => x.trace)).toEqual(['k5', 'k9']);
+  expect(await eventually(() => dropped('kafka_remote_write_v1'), (n) => n - v1Before === 1, 10_000)).toBe(v1Before + 1);
+  expect(await eventually(() => dropped('kafka_remote_write_v2'), (n) => n - v2Before === 1, 10_000)).toBe(v2Before + 1);
   const line = await relay.waitForLog((l) => l.code === 'PROM_RELAY_EXEMPLARS_DROPPED' && l.path === 'kafka_remote_write_v1', 10_000);
-  expect(line.exemplars).toBe(2);
+  expect(line.exemplars).toBe(1);
 }, 120_000);

@@ -41,6 +41,21 @@ describe('decode', () => {
     });
   }
 
+  it("exemplars sent alone (as Prometheus sends them) join the request's point of the same labels, or go on alone", () => {
+    const alone: WriteRequest = {
+      timeseries: [
+        { labels: { __name__: 'rows_total', table: 'users' }, samples: [], exemplars: [ex('e1', 1, 900)] },
+        { labels: { __name__: 'rows_total', table: 'users' }, samples: [{ value: 3, timestamp: 1000 }] },
+        { labels: { __name__: 'rows_total', table: 'orders' }, samples: [], exemplars: [ex('e2', 2, 950)] },
+      ],
+    };
+    const points = decodeRemoteWrite(encodeWriteRequestV2(alone), 2, 'j', {});
+    expect(points).toHaveLength(2);
+    expect(points[0]).toMatchObject({ value: 3, exemplar: ex('e1', 1, 900) });
+    expect(points[0]!.exemplarOnly).toBeUndefined();
+    expect(points[1]).toMatchObject({ labels: { table: 'orders', job: 'j' }, exemplar: ex('e2', 2, 950), exemplarOnly: true });
+  });
+
   it('counts code points, not UTF-16 units: 128 characters pass, 129 do not', () => {
     const emoji = { labels: { t: '😀'.repeat(127) }, value: 0 };
     expect(exemplarLabelChars(emoji)).toBe(128);
@@ -86,6 +101,19 @@ describe('aggregate', () => {
     expect(agg.collect(5000).every((s) => s.stale === true && s.exemplar === undefined)).toBe(true);
     agg.apply(batch({ producer: 'p1', seq: 2, points: [withEx(2, ex('z', 1, 10))] }), 6000);
     expect(agg.collect(6500).map((s) => s.exemplar?.labels['trace_id'])).toEqual(['z', 'z']);
+  });
+
+  it('an exemplar alone goes to the outputs of its series when a sample fed it, else it is counted unmatched', () => {
+    const agg = new PartitionAggregate(options());
+    const alone = { ...point(name, 'counter', 0), exemplar: ex('alone', 1, 100), exemplarOnly: true as const };
+    expect(agg.apply(batch({ producer: 'p1', seq: 1, points: [alone] }), 1000)).toMatchObject({ accepted: 0, exemplarsUnmatched: 1 });
+    expect(agg.collect(1500)).toEqual([]);
+    agg.apply(batch({ producer: 'p1', seq: 2, points: [withEx(5)] }), 2000);
+    const r = agg.apply(batch({ producer: 'p1', seq: 3, points: [alone] }), 2500);
+    expect(r).toMatchObject({ accepted: 0, rejected: 0, exemplarsUnmatched: 0 });
+    const out = agg.collect(3000);
+    // The value is the sample's alone: the exemplar's point fed nothing.
+    expect(out).toEqual([expect.objectContaining({ value: 5, exemplar: ex('alone', 1, 100) })]);
   });
 
   it('a replayed push (a duplicate sequence number) brings no exemplar', () => {
