@@ -5,7 +5,8 @@
 // writes to a Prometheus 3 receiver with exemplar storage, and `/api/v1/query_exemplars` there returns the latest
 // exemplar the target served; the sender counts none failed. Exemplars over the limits (label names and values more
 // than 128 UTF-8 characters) are dropped and counted, never counted as written: at the ingest (its Exemplars-Written
-// says how many it kept) and in Remote Write messages on Kafka.
+// says how many it kept) and in Remote Write messages on Kafka. A relay writing Remote Write 1.0 carries them too,
+// native histogram series included.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compress, encodeWriteRequest, encodeWriteRequestV2, type Exemplar, type WriteRequest } from '@prom-relay/codec';
@@ -18,20 +19,28 @@ import { metricSum } from '../e2e/receivers.js';
 
 let receiver: PrometheusServer;
 let relay: RelayProcess;
+/** the same, writing Remote Write 1.0 */
+let relayV1: RelayProcess;
 let topic: string;
+let topicV1: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 const { producer, connect } = kafkaProducer(testKafkaBrokers());
 
 beforeAll(async () => {
   // Prometheus 3.16 (v0.316.0) still keeps exemplars only with the feature flag.
   [receiver] = await Promise.all([startPrometheus3({ features: ['exemplar-storage'] }), connect()]);
-  topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(testRelayConfig({ topic, remoteWriteUrl: receiver.remoteWriteUrl }));
+  [topic, topicV1] = await Promise.all([createTestTopic({ prefix: 'metrics', partitions: 2 }), createTestTopic({ prefix: 'metrics', partitions: 1 })]);
+  const v1 = { remote_write: { url: receiver.remoteWriteUrl, protocol: '1.0', retry_max_elapsed: '2s', timeout: '2s' } };
+  [relay, relayV1] = await Promise.all([
+    startRelayProcess(testRelayConfig({ topic, remoteWriteUrl: receiver.remoteWriteUrl })),
+    startRelayProcess(testRelayConfig({ topic: topicV1, remoteWriteUrl: receiver.remoteWriteUrl, extra: v1 })),
+  ]);
 }, 900_000);
 
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
   if (relay) await stopRelay(relay);
+  if (relayV1) await stopRelay(relayV1);
   await producer.disconnect();
   await receiver?.stop();
 });
@@ -196,4 +205,46 @@ it('Remote Write messages on Kafka (1.0 and 2.0): the latest exemplar within the
   expect(await eventually(() => dropped('kafka_remote_write_v2'), (n) => n - v2Before === 1, 10_000)).toBe(v2Before + 1);
   const line = await relay.waitForLog((l) => l.code === 'PROM_RELAY_EXEMPLARS_DROPPED' && l.path === 'kafka_remote_write_v1', 10_000);
   expect(line.exemplars).toBe(1);
+}, 120_000);
+
+it('Remote Write 1.0 out carries them too, for a native histogram series as well', async () => {
+  const at = Date.now();
+  const req: WriteRequest = {
+    timeseries: [
+      { labels: { __name__: 'w1_rows_total' }, samples: [{ value: 3, timestamp: at }], exemplars: [{ labels: { trace_id: 'w1' }, value: 1, timestamp: at - 1 }] },
+      {
+        labels: { __name__: 'w1_latency_seconds' },
+        samples: [],
+        histograms: [
+          {
+            count: 3,
+            sum: 1.5,
+            schema: 0,
+            zeroThreshold: 0,
+            zeroCount: 0,
+            negativeSpans: [],
+            negativeDeltas: [],
+            negativeCounts: [],
+            positiveSpans: [{ offset: 0, length: 1 }],
+            positiveDeltas: [3],
+            positiveCounts: [],
+            resetHint: 'unknown',
+            timestamp: at,
+          },
+        ],
+        exemplars: [{ labels: { trace_id: 'h1' }, value: 0.5, timestamp: at - 2 }],
+      },
+    ],
+    metadata: [
+      { metricFamilyName: 'w1_rows_total', type: 'counter' },
+      { metricFamilyName: 'w1_latency_seconds', type: 'histogram' },
+    ],
+  };
+  const headers = { contentType: CONTENT_TYPE.remoteWriteV2, job: 'w1', grouping: { instance: 'a' }, producerId: 'w1-run', sequence: 0 };
+  await producer.send({ topic: topicV1, acks: -1, messages: [buildMessage(headers, Buffer.from(encodeWriteRequestV2(req)))] });
+  const counter = await eventually(() => latest('w1_rows_total{job="w1"}'), (e) => e !== undefined, 30_000);
+  expect(counter).toEqual({ trace: 'w1', value: 1, timestamp: (at - 1) / 1000 });
+  const histogram = await eventually(() => latest('w1_latency_seconds{job="w1"}'), (e) => e !== undefined, 30_000);
+  expect(histogram).toEqual({ trace: 'h1', value: 0.5, timestamp: (at - 2) / 1000 });
+  expect(await receiver.query('histogram_count(w1_latency_seconds{job="w1"})')).toEqual([expect.objectContaining({ value: 3 })]);
 }, 120_000);
