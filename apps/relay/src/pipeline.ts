@@ -224,6 +224,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
 /** The aggregator stage: consume, decode, aggregate, repartition, flush, checkpoint; no ingest routes. */
 async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<Stage & { source: KafkaSource; flush(): Promise<FlushResult>; partialsTopic: string }> {
   const { config, logger, admin, producer, connection, owner, metrics, recorder } = sh;
+  const aggregateRefusals = new RateLimitedLog(logger.child({ stage: 'aggregate' }));
   const k = config.kafka;
   const replication = k.topic_replication_factor ? { replicationFactor: k.topic_replication_factor } : {};
   const inputTopics = new InputTopics({
@@ -333,6 +334,11 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       applied: (p, result) => {
         if (p.role === 'owner') return repartitionMetrics.combined(result as CombineResult);
         metrics.applied(result);
+        const conflicts = (result as { typeConflicts?: number }).typeConflicts ?? 0;
+        if (conflicts > 0) {
+          aggregateRefusals.log('warn', `type_conflict/${p.key}`, { partition: p.key, points: conflicts, code: 'PROM_RELAY_AGGREGATE_TYPE_CONFLICT' },
+            'points refused: their output series exists as another type (one name pushed as counter and as gauge under one job)');
+        }
         const unmatched = (result as { exemplarsUnmatched?: number }).exemplarsUnmatched ?? 0;
         if (unmatched > 0) exemplarsDropped(sh, 'no_sample', unmatched);
       },

@@ -17,6 +17,7 @@ import { Planner } from './plan.js';
 import { AggregateStore, GAUGE_MODES, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
 import { contributionOf, hasDropped } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
+import { retireUntypedInput } from './retype.js';
 import { readState, writeState } from './state.js';
 import type { AggregateState } from './state.js';
 
@@ -31,13 +32,15 @@ export interface ApplyResult {
   rejected: number;
   /** Points whose value a counter cannot take (negative or NaN cumulative value or delta). */
   invalid: number;
+  /** Points whose output series exists as another kind (a counter's total where a gauge's last value is, or back). */
+  typeConflicts: number;
   /** Series creations refused, by limit. */
   limitHits: Record<LimitKind, number>;
   /** Exemplars alone (`exemplarOnly` points) of an input series no sample fed yet: not carried. */
   exemplarsUnmatched: number;
 }
 
-type Failure = LimitKind | 'invalid';
+type Failure = LimitKind | 'invalid' | 'conflict';
 
 /**
  * The aggregation state of one Kafka partition: counters as running totals of increases over all producers, gauges
@@ -81,6 +84,7 @@ export class PartitionAggregate {
       duplicates: 0,
       rejected: 0,
       invalid: 0,
+      typeConflicts: 0,
       limitHits: { maxSeries: 0, maxSeriesPerJob: 0, maxLabelsPerSeries: 0, maxLabelValueLength: 0 },
       exemplarsUnmatched: 0,
     };
@@ -173,6 +177,12 @@ export class PartitionAggregate {
         continue;
       }
       let failure: Failure | null = null;
+      if (input !== undefined && input.type === 'untyped' && point.type !== 'untyped' && point.histogram === undefined && (input.flags & HAS_TOTAL) === 0) {
+        // Created before its type was known (a Remote Write 1.0 sender's samples before its metadata): it starts again
+        // as what it is; its gauge values leave (retype.ts).
+        retireUntypedInput(this.store, scope, input);
+        input = undefined;
+      }
       if (input === undefined) {
         const created = this.createInput(scope, key, point, producer.id, batch.job);
         if (typeof created === 'string') failure = created;
@@ -206,6 +216,7 @@ export class PartitionAggregate {
       if (failure !== null) {
         result.rejected++;
         if (failure === 'invalid') result.invalid++;
+        else if (failure === 'conflict') result.typeConflicts++;
         else result.limitHits[failure]++;
         if (point.type === 'histogram' || point.type === 'summary') {
           (rejectedGroups ??= new Set()).add(input?.groupKey ?? this.planner.groupKeyOf(point.labels, point.family));
@@ -251,7 +262,7 @@ export class PartitionAggregate {
     return result;
   }
 
-  private createInput(scope: Scope, key: string, point: InputPoint, producerId: string, job: string): InputSeries | LimitKind {
+  private createInput(scope: Scope, key: string, point: InputPoint, producerId: string, job: string): InputSeries | LimitKind | 'conflict' {
     const labels = point.labels;
     let count = 0;
     for (const name in labels) {
@@ -277,12 +288,17 @@ export class PartitionAggregate {
     return input;
   }
 
-  /** The output series of `specs`, creating missing ones; refuses, creating nothing, when a limit would be passed. */
-  private materialize(specs: OutputSpec[], job: string): Targets | LimitKind {
+  /**
+   * The output series of `specs`, creating missing ones; refuses, creating nothing, when a limit would be passed or
+   * when an output of the same name is another kind (`total` and `last` share names: a counter and a gauge of one name).
+   */
+  private materialize(specs: OutputSpec[], job: string): Targets | LimitKind | 'conflict' {
     const outputs = this.store.outputs;
     let fresh: OutputSpec[] | null = null;
     for (const spec of specs) {
-      if (!outputs.has(spec.key) && !fresh?.some((f) => f.key === spec.key)) (fresh ??= []).push(spec);
+      const existing = outputs.get(spec.key);
+      if (existing !== undefined && existing.mode !== spec.mode) return 'conflict';
+      if (existing === undefined && !fresh?.some((f) => f.key === spec.key)) (fresh ??= []).push(spec);
     }
     if (fresh !== null) {
       if (outputs.size + fresh.length > this.opts.limits.maxSeries) return 'maxSeries';

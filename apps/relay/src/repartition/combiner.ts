@@ -227,6 +227,12 @@ export class SeriesCombiner {
         c = this.create(id, p.key, p.combine, t, t);
         this.series.set(c.key, c);
       }
+      if (c.mode !== p.combine && !p.stale && c.sources.length === 0 && c.mode !== 'total' && c.mode !== 'native') {
+        // Every source of a gauge-mode series left (an untyped series ended to start again typed, see retype.ts): the
+        // name is free for the new kind.
+        c = this.create(id, p.key, p.combine, t, t);
+        this.series.set(c.key, c);
+      }
       if (c.mode !== p.combine || (p.combine === 'native' && !p.stale && p.histogram === undefined)) {
         result.conflicts++;
         continue;

@@ -73,7 +73,7 @@ export class RelayMetrics {
     });
     this.pointsRejected = new Counter({
       name: 'prom_relay_points_rejected_total',
-      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence), invalid value, or limit.',
+      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence), invalid value, type_conflict (the output series exists as another type), or limit.',
       labelNames: ['reason'],
       registers,
     });
@@ -224,11 +224,13 @@ export class RelayMetrics {
   /** Counts what an aggregate's apply() reports: duplicates, invalid values and limit hits. */
   applied(result: unknown): void {
     if (typeof result !== 'object' || result === null) return;
-    const r = result as { duplicates?: number; invalid?: number; rejected?: number; limitHits?: Record<string, number> };
+    const r = result as { duplicates?: number; invalid?: number; typeConflicts?: number; rejected?: number; limitHits?: Record<string, number> };
     if (r.duplicates) this.pointsRejected.inc({ reason: 'duplicate' }, r.duplicates);
     if (r.invalid) this.pointsRejected.inc({ reason: 'invalid' }, r.invalid);
+    if (r.typeConflicts) this.pointsRejected.inc({ reason: 'type_conflict' }, r.typeConflicts);
     const limited = r.limitHits ? Object.values(r.limitHits).reduce((a, b) => a + b, 0) : 0;
-    if (r.rejected && r.rejected > (r.invalid ?? 0)) this.pointsRejected.inc({ reason: 'limit' }, r.rejected - (r.invalid ?? 0));
+    const other = (r.invalid ?? 0) + (r.typeConflicts ?? 0);
+    if (r.rejected && r.rejected > other) this.pointsRejected.inc({ reason: 'limit' }, r.rejected - other);
     if (limited > 0) for (const [limit, n] of Object.entries(r.limitHits!)) if (n > 0) this.limitHits.inc({ limit }, n);
   }
 
