@@ -108,11 +108,10 @@ async function one(prom: PrometheusServer, promql: string): Promise<number> {
 const bucketIndex = (v: number) => Math.ceil(Math.log2(Math.abs(v)) * 8);
 
 /**
- * A sender's prometheus.yml. RW 1.0 carries metadata in requests of its own, which the ingest remembers for later
- * series: its samples wait 5 s (`batch_send_deadline`) so that the metadata sent every second reaches the ingest
- * first. (Samples before any metadata arrive untyped, and the relay keeps a series' first type: the counter and the
- * classic histogram would then be read as gauges, last value, not summed; with Prometheus's default metadata interval
- * of 1m that is the first minute of every RW 1.0 sender.) RW 2.0 carries each series' metadata with it.
+ * A sender's prometheus.yml. RW 1.0 carries metadata in requests of its own, every 10 s here (1m by default), which
+ * the ingest remembers for later series: the samples before it arrive untyped and are read as gauges until the first
+ * typed ones, when the relay starts each series again as what it is (aggregate/retype.ts) — the counters and classic
+ * histogram below are summed exactly in the end. RW 2.0 carries each series' metadata with it.
  */
 function senderConfig(job: string, target: string, ingest: string, version: '1.0' | '2.0'): string {
   return [
@@ -125,8 +124,8 @@ function senderConfig(job: string, target: string, ingest: string, version: '1.0
     `  - url: ${ingest}/api/v1/write`,
     `    protobuf_message: ${version === '2.0' ? 'io.prometheus.write.v2.Request' : 'prometheus.WriteRequest'}`,
     '    send_native_histograms: true',
-    `    queue_config: { batch_send_deadline: ${version === '1.0' ? '5s' : '1s'}, min_backoff: 100ms, max_backoff: 1s }`,
-    '    metadata_config: { send: true, send_interval: 1s }',
+    '    queue_config: { batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }',
+    `    metadata_config: { send: true, send_interval: ${version === '1.0' ? '10s' : '1s'} }`,
   ].join('\n');
 }
 
