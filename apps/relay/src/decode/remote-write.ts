@@ -107,8 +107,11 @@ function pointLabels(seriesLabels: Labels, job: string, grouping: Labels): Label
  * newer exemplar kept); the others stay (the aggregate gives their exemplar to the series' output when it knows it).
  */
 function mergeExemplarOnly(points: InputPoint[]): InputPoint[] {
+  // Only points of the names exemplars came alone for are keyed (a request may hold thousands of other series).
+  const names = new Set<string>();
+  for (const p of points) if (p.exemplarOnly === true) names.add(p.labels['__name__']!);
   const last = new Map<string, InputPoint>();
-  for (const p of points) if (p.exemplarOnly !== true) last.set(labelsKey(p.labels), p);
+  for (const p of points) if (p.exemplarOnly !== true && names.has(p.labels['__name__']!)) last.set(labelsKey(p.labels), p);
   return points.filter((p) => {
     if (p.exemplarOnly !== true) return true;
     const target = last.get(labelsKey(p.labels));
