@@ -6,10 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { areaSections, keptSection, sectionBlock } from './sections.mjs';
+import { AREAS as order, areaSections, keptSection, sectionBlock } from './sections.mjs';
 
 const FILE = 'BENCHMARKS.md';
-const order = ['codec', 'push-client', 'relay-core', 'relay', 'relay-scale', 'ingest', 'peers-kafka', 'peers-http', 'infra'];
 // Minutes per area before it counts as failed; the relay area runs two relays interleaved, several rounds.
 const TIMEOUT_MIN = { relay: 90, 'relay-scale': 45, 'peers-kafka': 45 };
 const args = process.argv.slice(2);

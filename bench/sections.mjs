@@ -2,6 +2,9 @@
 // Each section bench/run.mjs writes starts with `<!-- bench:<area> last-good:<date> -->` (invisible once rendered);
 // older files are read by the section footer `_(bench/<area>.ts, …)_` and the header's date.
 
+/** Every bench/<area>.ts, in the order of BENCHMARKS.md: an area missing here would lose its section on a full run. */
+export const AREAS = ['codec', 'push-client', 'text-parse', 'relay-core', 'relay', 'relay-scale', 'ingest', 'peers-kafka', 'peers-http', 'infra'];
+
 const MARKER = /^<!-- bench:([\w-]+) last-good:(\d{4}-\d{2}-\d{2}) -->$/;
 const NOTE = /^> The [\w-]+ benchmark failed on /;
 
@@ -20,7 +23,10 @@ export function areaSections(text, areas) {
   for (const { lines } of chunks) {
     const body = lines.join('\n').trimEnd();
     const marker = MARKER.exec(lines[0]);
-    const footer = /_\(bench\/([\w-]+)\.ts, [^)]*?(?:, (\d{4}-\d{2}-\d{2}))?\)_/.exec(body);
+    // The footer names the script; a date in it, if any, is when its figures were measured (it may span lines and
+    // hold parentheses of its own).
+    const footer = /_\(bench\/([\w-]+)\.ts\b([\s\S]*?)\)_\s*$/.exec(body);
+    if (footer) footer[2] = /(\d{4}-\d{2}-\d{2})/.exec(footer[2] ?? '')?.[1];
     const failedHeading = /^## ([\w-]+)$/.exec(lines[0]);
     const area = marker?.[1] ?? footer?.[1] ?? failedHeading?.[1];
     if (!area || !areas.includes(area)) continue;
