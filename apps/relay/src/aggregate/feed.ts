@@ -111,7 +111,8 @@ export function feedNative(store: AggregateStore, pscope: ProducerScope, input: 
 
 /**
  * A fed point's exemplar: the latest of every target output series (by timestamp; see isNewerExemplar), stamped
- * with the current generation so the next `collect` hands it on once.
+ * with the current generation so the next `collect` hands it on once (and a total it came to alone, unchanged, is
+ * collected with it: `fedGen`).
  */
 export function feedExemplar(store: AggregateStore, targets: Targets, exemplar: Exemplar): void {
   const gen = store.generation;
@@ -121,6 +122,7 @@ export function feedExemplar(store: AggregateStore, targets: Targets, exemplar: 
     else if (isNewerExemplar(exemplar, held.exemplar)) {
       held.exemplar = exemplar;
       held.gen = gen;
-    }
+    } else continue;
+    t.fedGen = gen;
   }
 }

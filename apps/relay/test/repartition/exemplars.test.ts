@@ -114,6 +114,10 @@ describe('aggregate', () => {
     const out = agg.collect(3000);
     // The value is the sample's alone: the exemplar's point fed nothing.
     expect(out).toEqual([expect.objectContaining({ value: 5, exemplar: ex('alone', 1, 100) })]);
+    // A source publishes only the totals fed since its last flush: one an exemplar came to alone is one of them.
+    expect(agg.collect(3500, { onlyFed: true })).toEqual([]);
+    agg.apply(batch({ producer: 'p1', seq: 4, points: [{ ...alone, exemplar: ex('alone2', 1, 200) }] }), 4000);
+    expect(agg.collect(4500, { onlyFed: true })).toEqual([expect.objectContaining({ value: 5, exemplar: ex('alone2', 1, 200) })]);
   });
 
   it('a replayed push (a duplicate sequence number) brings no exemplar', () => {
