@@ -47,10 +47,13 @@ function ingestCode(code: DecodeErrorCode, headerCode: IngestErrorCode): IngestE
   }
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** The message as the consumer will read it: header values as UTF-8 bytes, as Kafka delivers them. */
 function asRecord(message: IngestMessage): Parameters<typeof decodeRecord>[0] {
   const headers: RecordHeaders = {};
-  for (const [name, value] of Object.entries(message.headers)) headers[name] = Buffer.from(value, 'utf8');
+  // An ASCII value reads back from its UTF-8 bytes as the same string: it is handed over as is (no encode and decode).
+  for (const [name, value] of Object.entries(message.headers)) headers[name] = ASCII.test(value) ? value : Buffer.from(value, 'utf8');
   return { topic: '', partition: -1, offset: '-1', key: Buffer.from(message.key), value: message.value, headers };
 }
 
