@@ -35,6 +35,9 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? 'cores,scaleout').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const IDLE_S = 5;
 const FLUSH = process.env.BENCH_FLUSH ?? '2s';
+const PIN = process.env.BENCH_PIN;
+/** scale-out: messages produced and consumed before the measured part (the first push of each producer) */
+const WARMUP = PRODUCERS;
 const POLL_MS = 250;
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -112,7 +115,9 @@ function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSi
 
 async function startAggregate(cli: string, file: string, processes: number, name: string, profile = false): Promise<Relay> {
   const prof = profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const child = startChild(name, process.execPath, [...prof, cli, 'aggregate', '--config', file, '--processes', String(processes)]);
+  const args = [...prof, cli, 'aggregate', '--config', file, '--processes', String(processes)];
+  // BENCH_PIN=<cpu>: every relay on that one CPU (taskset), to tell contention between relays from work they duplicate.
+  const child = PIN === undefined ? startChild(name, process.execPath, args) : startChild(name, 'taskset', ['-c', PIN, process.execPath, ...args]);
   const started = await waitFor(child, "'relay started'", () => child.logs.find((l) => l.msg === 'relay started'));
   return { child, url: String(started.url) };
 }
@@ -209,6 +214,8 @@ interface ScaleRun {
   setup: string;
   relays: number;
   startCpu: number;
+  /** the warm-up pushes (WARMUP messages) after the group settled */
+  warmupCpu: number;
   idleCpuPerS: number;
   /** from the first record produced to the exact total in the sink */
   cpu: number;
@@ -256,18 +263,21 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const logsAt = relays.map((r) => r.child.logs.length);
     const start = treeOf(relays);
     const startCpu = [...start.values()].reduce((a, b) => a + b, 0);
+    // Warm-up: the first push of every producer (every relay process compiles its hot paths; each producer and
+    // series is created), consumed before the measured part: a cost per process, measured apart like the start-up.
+    const consumedNow = async () => (await Promise.all(relays.map(async (r) => sumOf(await scrape(r.url!), 'prom_relay_messages_consumed_total', { topic })))).reduce((a, b) => a + b, 0);
+    await produce(kafka, topic, messages.slice(0, WARMUP));
+    while ((await consumedNow()) < WARMUP) await sleep(500);
+    const warm = treeOf(relays);
+    const warmupCpu = cpuBetween(start, warm);
     await sleep(IDLE_S * 1000);
     const cpu0 = treeOf(relays);
-    const idleCpuPerS = cpuBetween(start, cpu0) / IDLE_S;
+    const idleCpuPerS = cpuBetween(warm, cpu0) / IDLE_S;
     const broker0 = brokerPid ? cpuSeconds(brokerPid) : Number.NaN;
     const t0 = Date.now();
-    const producing = produce(kafka, topic, messages);
+    const producing = produce(kafka, topic, messages.slice(WARMUP));
     // Lag 0: every record consumed (the relays' /metrics, every 500 ms).
-    for (;;) {
-      const consumed = (await Promise.all(relays.map(async (r) => sumOf(await scrape(r.url!), 'prom_relay_messages_consumed_total', { topic })))).reduce((a, b) => a + b, 0);
-      if (consumed >= messages.length) break;
-      await sleep(500);
-    }
+    while ((await consumedNow()) < messages.length) await sleep(500);
     const lag0Cpu = cpuBetween(cpu0, treeOf(relays));
     const lag0Seconds = (Date.now() - t0) / 1000;
     await producing;
@@ -285,6 +295,7 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
       setup: setup.name,
       relays: setup.relays,
       startCpu,
+      warmupCpu,
       idleCpuPerS,
       cpu,
       seconds,
@@ -338,7 +349,7 @@ async function main(): Promise<void> {
         for (const s of round % 2 === 0 ? setups : [...setups].reverse()) {
           const r = await scaleRun(cli, kafka, brokerPid, messages, expected, s, `r${round}-${s.relays}`);
           scale.push(r);
-          log(`#${round + 1} ${s.name}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s; start ${r.startCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}`);
+          log(`#${round + 1} ${s.name}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s; start ${r.startCpu.toFixed(2)}, warm-up ${r.warmupCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}`);
         }
       }
     }
@@ -385,14 +396,16 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     out.push(
       '',
       '**Scale-out without waste**: relays started on an empty topic (one group), left to settle (every partition of the',
-      `input and partials topics owned, \`/readyz\` 200 on each, no assignment for 3 s: start-up CPU), idle ${IDLE_S} s (idle CPU), then`,
-      'the backlog produced (by the bench, its CPU not counted) and the relays\' CPU summed from the first record to the exact total in the sink.',
+      `input and partials topics owned, \`/readyz\` 200 on each, no assignment for 3 s: start-up CPU); then a warm-up, the first push of`,
+      `each producer (${fmt(WARMUP)} messages: every process compiles its hot paths, every producer and series is created; warm-up CPU),`,
+      `idle ${IDLE_S} s (idle CPU), then the other ${fmt(messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
+      'CPU summed from the first of them to lag 0 (every record consumed: the relays\' /metrics every 500 ms) and on to the exact total in the sink.',
       '',
-      '| setup | relay CPU-s to lag 0 | input samples per relay CPU-s | relay CPU-s to the exact total in the sink | wall to lag 0, to exact | broker CPU-s | start-up CPU-s (all relays) | idle CPU-s per s | assignments / restores after settling | partials published | load average | totals |',
+      '| setup | relay CPU-s to lag 0 | input samples per relay CPU-s | relay CPU-s to the exact total in the sink | wall to lag 0, to exact | broker CPU-s | start-up, warm-up CPU-s (all relays) | idle CPU-s per s | assignments / restores after settling | partials published | load average | totals |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
       ...[1, 2].map(
         (n) =>
-          `| ${n === 1 ? 'one relay' : 'two relays'} | ${cell(of(n, (r) => r.lag0Cpu), 2)} | ${fmt(samples / median(of(n, (r) => r.lag0Cpu)))} | ${cell(of(n, (r) => r.cpu), 2)} | ${fmt(median(of(n, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(n, (r) => r.seconds)), 1)} s | ${fmt(median(of(n, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(n, (r) => r.startCpu)), 2)} | ${fmt(median(of(n, (r) => r.idleCpuPerS)), 3)} | ${of(n, (r) => r.assignments).join(', ')} / ${of(n, (r) => r.restores).join(', ')} | ${fmt(median(of(n, (r) => r.partials)))} | ${of(n, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.relays === n).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
+          `| ${n === 1 ? 'one relay' : 'two relays'} | ${cell(of(n, (r) => r.lag0Cpu), 2)} | ${fmt(((messages - WARMUP) * 100) / median(of(n, (r) => r.lag0Cpu)))} | ${cell(of(n, (r) => r.cpu), 2)} | ${fmt(median(of(n, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(n, (r) => r.seconds)), 1)} s | ${fmt(median(of(n, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(n, (r) => r.startCpu)), 2)}, ${fmt(median(of(n, (r) => r.warmupCpu)), 2)} | ${fmt(median(of(n, (r) => r.idleCpuPerS)), 3)} | ${of(n, (r) => r.assignments).join(', ')} / ${of(n, (r) => r.restores).join(', ')} | ${fmt(median(of(n, (r) => r.partials)))} | ${of(n, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.relays === n).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
       ),
       '',
       `Two relays used ${(median(of(2, (r) => r.lag0Cpu)) / median(of(1, (r) => r.lag0Cpu))).toFixed(2)}× the CPU of one to consume the backlog (lag 0; goal: ≤ 1.1×), ${ratio.toFixed(2)}× to the exact total in the sink (the last flushes: every flush costs each relay its fixed part, and the partials take one more hop).`,
