@@ -18,12 +18,15 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
   const ttl = opts.seriesTtlMs;
   const counterTtl = opts.counterTtlMs;
   const out: OutputSample[] = [];
-  // The latest exemplar of a series goes out with its sample once: when it came since the last collect.
+  // The latest exemplar of a series goes out with its sample once: when it came since the last collect. A full
+  // collect (a source's first, every 30 min, after a failed publish) also repeats the previous collect's, which a
+  // failed publish lost; an owner keeps a repeated one once (same timestamp).
   const exemplars = store.exemplars.size > 0 ? store.exemplars : null;
+  const since = onlyFed ? gen : gen - 1;
   const push = (s: OutputSeries, sample: OutputSample): void => {
     if (exemplars !== null) {
       const held = exemplars.get(s);
-      if (held !== undefined && held.gen === gen) sample.exemplar = held.exemplar;
+      if (held !== undefined && held.gen >= since) sample.exemplar = held.exemplar;
     }
     out.push(sample);
   };

@@ -112,9 +112,12 @@ export function feedNative(store: AggregateStore, pscope: ProducerScope, input: 
 /**
  * A fed point's exemplar: the latest of every target output series (by timestamp; see isNewerExemplar), stamped
  * with the current generation so the next `collect` hands it on once (and a total it came to alone, unchanged, is
- * collected with it: `fedGen`).
+ * collected with it: `fedGen`). One without a timestamp takes the push's (`atMs`, the record's: a replay stamps the
+ * same), as Prometheus stamps a scraped one with the scrape's: from here on the newest is told by timestamp alone, so
+ * an owner told one twice (a full publish repeats the last flush's) keeps it once.
  */
-export function feedExemplar(store: AggregateStore, targets: Targets, exemplar: Exemplar): void {
+export function feedExemplar(store: AggregateStore, targets: Targets, exemplar: Exemplar, atMs: number): void {
+  if (exemplar.timestamp === undefined || exemplar.timestamp === 0) exemplar = { ...exemplar, timestamp: atMs };
   const gen = store.generation;
   for (const t of targetList(targets)) {
     const held = store.exemplars.get(t);

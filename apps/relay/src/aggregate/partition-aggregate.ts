@@ -237,7 +237,7 @@ export class PartitionAggregate {
       const point = points[i]!;
       const rejected = rejectedGroups !== null && input.groupKey !== null && rejectedGroups.has(input.groupKey);
       if (point.exemplarOnly === true) {
-        if (!late && !rejected) feedExemplar(store, targets, point.exemplar!);
+        if (!late && !rejected) feedExemplar(store, targets, point.exemplar!, nowMs);
         continue;
       }
       if (rejected) {
@@ -256,7 +256,7 @@ export class PartitionAggregate {
         continue;
       }
       result.accepted++;
-      if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar);
+      if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar, nowMs);
     }
     result.duplicate = late && result.accepted === 0;
     return result;

@@ -75,20 +75,30 @@ describe('aggregate', () => {
     agg.apply(batch({ producer: 'p1', seq: 1, points: [withEx(1, ex('a', 1, 100))] }), 1000);
     // Another producer feeding the same output series with an older exemplar: the newer one stays.
     agg.apply(batch({ producer: 'p2', seq: 1, points: [withEx(1, ex('old', 1, 50))] }), 1000);
-    let out = agg.collect(2000);
+    const fed = { onlyFed: true };
+    let out = agg.collect(2000, fed);
     expect(out).toHaveLength(1);
     expect(out[0]!.value).toBe(2);
     expect(out[0]!.exemplar).toEqual(ex('a', 1, 100));
     // Not again: nothing new came.
     agg.apply(batch({ producer: 'p1', seq: 2, points: [withEx(3)] }), 3000);
-    out = agg.collect(4000);
+    out = agg.collect(4000, fed);
     expect(out[0]!.value).toBe(4);
     expect(out[0]!.exemplar).toBeUndefined();
     // An exemplar older than the one held is not new.
     agg.apply(batch({ producer: 'p1', seq: 3, points: [withEx(4, ex('older', 1, 90))] }), 5000);
-    expect(agg.collect(6000)[0]!.exemplar).toBeUndefined();
+    expect(agg.collect(6000, fed)[0]!.exemplar).toBeUndefined();
     agg.apply(batch({ producer: 'p1', seq: 4, points: [withEx(5, ex('b', 2, 200))] }), 7000);
-    expect(agg.collect(8000)[0]!.exemplar).toEqual(ex('b', 2, 200));
+    expect(agg.collect(8000, fed)[0]!.exemplar).toEqual(ex('b', 2, 200));
+    // A full collect (what a source does after a failed publish) repeats the previous collect's, and no older one.
+    expect(agg.collect(9000)[0]!.exemplar).toEqual(ex('b', 2, 200));
+    expect(agg.collect(10_000)[0]!.exemplar).toBeUndefined();
+  });
+
+  it('stamps an exemplar without a timestamp with the push it came with', () => {
+    const agg = new PartitionAggregate(options());
+    agg.apply(batch({ producer: 'p1', seq: 1, points: [withEx(1, ex('untimed', 1))] }), 1234);
+    expect(agg.collect(2000)[0]!.exemplar).toEqual(ex('untimed', 1, 1234));
   });
 
   it('gives every target of a point the exemplar (a rule output and the default one), and forgets it with the series', () => {
@@ -125,7 +135,8 @@ describe('aggregate', () => {
     agg.apply(batch({ producer: 'p1', seq: 5, points: [withEx(1, ex('a', 1, 100))] }), 1000);
     agg.collect(2000);
     agg.apply(batch({ producer: 'p1', seq: 5, points: [withEx(1, ex('a2', 1, 300))] }), 3000);
-    expect(agg.collect(4000)[0]!.exemplar).toBeUndefined();
+    expect(agg.collect(4000, { onlyFed: true })).toEqual([]);
+    expect(agg.collect(5000)[0]!.exemplar).toBeUndefined();
   });
 });
 
