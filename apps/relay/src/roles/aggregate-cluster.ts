@@ -5,7 +5,7 @@
 // again. One HTTP port, one /metrics (summed), one status page (partitions of every worker) and one /readyz (ready
 // when every worker is) for the whole: worker-cluster.ts.
 import type { Logger } from 'pino';
-import { mergeSnapshots, type StatusSnapshot } from '../status/index.js';
+import { mergeSnapshots, RECENT_DEAD_LETTERS, RECENT_FLUSHES, type StatusSnapshot } from '../status/index.js';
 import { runPrimary, startWorker, type ClusterRole, type WorkerRelay, type WorkerStartOptions } from './worker-cluster.js';
 
 /** The workers' snapshots as one: jobs and checks merged, every worker's partitions, flushes and dead letters. */
@@ -33,8 +33,8 @@ export function mergeAggregatorSnapshots(snapshots: StatusSnapshot[]): StatusSna
   return {
     ...merged,
     partitions,
-    flushes: { recent: recentFlushes.slice(0, snapshots[0]!.flushes?.recent.length ?? 20), minutes: [...minutes.values()].sort((a, b) => a.minute - b.minute) },
-    deadLetters: { byReason, recent: recentLetters.slice(0, 10) },
+    flushes: { recent: recentFlushes.slice(0, RECENT_FLUSHES), minutes: [...minutes.values()].sort((a, b) => a.minute - b.minute) },
+    deadLetters: { byReason, recent: recentLetters.slice(0, RECENT_DEAD_LETTERS) },
   };
 }
 
