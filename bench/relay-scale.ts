@@ -369,7 +369,8 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     'on the same 2-core machine); `prom-relay aggregate` (the working tree bundled as deployed, flush every 2 s) into a',
     `counting Remote Write sink, checked against ground truth (${fmt(expected)} for \`sum(bench_rows_total)\`). CPU: user + system`,
     'time from /proc of the relay process and its children (the cluster primary and every worker); the broker apart.',
-    `Each cell: the median of ${ROUNDS} rounds with every round in brackets; the setups alternate.`,
+    `Each cell: the median of ${ROUNDS} rounds with every round in brackets; the setups alternate. Command: \`node bench/run.mjs relay-scale\``,
+    '(part of `npm run bench`), or `node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts` for the section alone.',
   ];
   if (cores.length) {
     const of = (n: number, f: (r: CoresRun) => number) => cores.filter((r) => r.processes === n).map(f);
