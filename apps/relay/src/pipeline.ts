@@ -59,6 +59,8 @@ export interface StartOptions {
   metricsText?: () => Promise<string>;
   statusSnapshot?: () => Promise<StatusSnapshot>;
   readiness?: () => Promise<Readiness>;
+  /** awaited before the stages start (the consumer joins its group): the aggregate processes of one primary join together */
+  beforeJoin?: () => Promise<void>;
 }
 
 export function aggregateOptions(config: RelayConfig): AggregateOptions {
@@ -467,6 +469,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
     });
     closers.push(() => server.close());
 
+    await opts.beforeJoin?.();
     await Promise.all(stages.map((s) => s.start()));
     if (opts.worker === undefined) logger.info({ owner, role, url: server.url, topics: k.topics, group: k.group_id }, 'relay started');
     else logger.info({ owner, role, worker: opts.worker, pid: process.pid, url: server.url }, `${role} worker started`);

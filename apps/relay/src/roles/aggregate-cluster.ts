@@ -48,6 +48,8 @@ const AGGREGATE: ClusterRole = {
   startedOn: 'started',
   // A probe must not see "ready" from one process while another is still restoring its partitions.
   sharedReadiness: true,
+  // Assigned together at the first start: no worker consumes alone and then hands partitions over.
+  joinTogether: true,
   mergeStatus: mergeAggregatorSnapshots,
 };
 

@@ -17,6 +17,10 @@ const GATHERED = 'prom-relay:gathered';
 const COLLECT = 'prom-relay:collect';
 const COLLECTED = 'prom-relay:collected';
 const STARTED = 'prom-relay:started';
+const JOIN_READY = 'prom-relay:join-ready';
+const JOIN = 'prom-relay:join';
+/** A worker that waits longer than this for the others joins anyway (logged): a slow start must not stall the rest. */
+const JOIN_WAIT_MS = 60_000;
 
 interface Message {
   type: string;
@@ -39,6 +43,12 @@ export interface ClusterRole {
   startedOn: 'listening' | 'started';
   /** /readyz answers for every worker (ready when all are), not only for the worker the request reached */
   sharedReadiness: boolean;
+  /**
+   * At the first start, every worker waits until all are set up before its consumer joins the group: they are
+   * assigned their partitions together, instead of the first taking every partition and the others then taking some
+   * over (a rebalance, a restore and a replay of what the first had consumed meanwhile). A worker forked again joins at once.
+   */
+  joinTogether?: boolean;
   /** merges the workers' status snapshots (default: mergeSnapshots, jobs merged) */
   mergeStatus?: (snapshots: StatusSnapshot[]) => StatusSnapshot;
 }
@@ -128,6 +138,9 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
   return new Promise<number>((resolve) => {
     /** per worker index, its URL once started */
     const ready = new Map<number, string>();
+    /** workers set up and waiting to join their group (first start only) */
+    const waiting = new Map<number, Worker>();
+    let joined = false;
     /** forked and not exited (cluster.workers may still list an exited worker until its IPC channel closes) */
     const alive = new Map<number, Worker>();
     let exitCode = 0;
@@ -156,6 +169,12 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
             (data) => w.isConnected() && w.send({ type: GATHERED, id: m.id, data } satisfies Message),
             (err: unknown) => w.isConnected() && w.send({ type: GATHERED, id: m.id, error: err instanceof Error ? err.message : String(err) } satisfies Message),
           );
+        } else if (m.type === JOIN_READY) {
+          waiting.set(index, w);
+          if (!joined && waiting.size < o.workers) return;
+          joined = true;
+          for (const ww of waiting.values()) if (ww.isConnected()) ww.send({ type: JOIN, id: 0 } satisfies Message);
+          waiting.clear();
         } else if (m.type === STARTED && role.startedOn === 'started') {
           workerStarted(index, String(m.data));
         }
@@ -221,6 +240,25 @@ export interface WorkerStartOptions {
   statusSnapshot: () => Promise<StatusSnapshot>;
   /** only when the role shares readiness */
   readiness?: () => Promise<Readiness>;
+  /** only when the role joins together: resolves once every worker is set up (or after JOIN_WAIT_MS) */
+  beforeJoin?: () => Promise<void>;
+}
+
+/** The worker's side of joining together: tells the primary it is set up, resolves when the primary says join. */
+function joinWhenAllReady(): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, JOIN_WAIT_MS);
+    function done() {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve();
+    }
+    function onMessage(m: unknown) {
+      if (isMessage(m) && m.type === JOIN) done();
+    }
+    process.on('message', onMessage);
+    process.send?.({ type: JOIN_READY, id: 0 } satisfies Message);
+  });
 }
 
 /**
@@ -250,6 +288,7 @@ export async function startWorker<R extends WorkerRelay>(role: ClusterRole, star
     metricsText: () => gatherFromPrimary('metrics'),
     statusSnapshot: () => gatherFromPrimary('status'),
     ...(role.sharedReadiness ? { readiness: () => gatherFromPrimary('readiness') } : {}),
+    ...(role.joinTogether ? { beforeJoin: joinWhenAllReady } : {}),
   });
   process.send?.({ type: STARTED, id: 0, data: relay.url } satisfies Message);
   return relay;
