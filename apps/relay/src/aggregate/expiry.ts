@@ -58,9 +58,12 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
     }
     const contribs = gauge.contribs;
     let expiredLast = false;
+    // Fed since the last collect, or a contribution left since (expired here, deleted, its producer forgotten).
+    let changed = s.fedGen === gen;
     for (const c of contribs) {
       if (now - c.lastFed >= ttl) {
         contribs.delete(c);
+        changed = true;
         if (c.tick === gauge.tick) expiredLast = true;
       }
     }
@@ -68,6 +71,7 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
       emitStale(store, s, out);
       continue;
     }
+    if (onlyFed && !changed) continue;
     if (s.mode === 'last') {
       if (expiredLast) recomputeLast(s);
       push(s, { labels: s.labels, value: s.value, combine: 'last', at: s.valueAt + store.epoch, key: s.key });
@@ -108,7 +112,7 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
 }
 
 function forgetProducer(store: AggregateStore, producer: ProducerState): void {
-  endProducerGauges(producer);
+  endProducerGauges(producer, store.generation);
   for (const pscope of producer.scopes.values()) {
     for (const input of pscope.counters.keys()) input.holders--;
     if (pscope.natives !== null) for (const input of pscope.natives.keys()) input.holders--;
@@ -123,7 +127,7 @@ export function endGroupGauges(store: AggregateStore, producer: ProducerState, s
   if (pscope === undefined || pscope.gauges === null || scope === undefined) return;
   for (const c of pscope.gauges.values()) {
     if (scope.inputs.get(c.input.key) !== c.input) continue; // another group of this producer
-    leaveGauges(c);
+    leaveGauges(c, store.generation);
     pscope.gauges.delete(c.input);
     c.input.holders--;
   }
@@ -159,7 +163,7 @@ export function endJob(store: AggregateStore, job: string): void {
       if (pscope.gauges === null) continue;
       for (const c of pscope.gauges.values()) {
         if (!inputs.has(c.input)) continue;
-        leaveGauges(c);
+        leaveGauges(c, store.generation);
         pscope.gauges.delete(c.input);
         c.input.holders--;
       }
@@ -168,24 +172,27 @@ export function endJob(store: AggregateStore, job: string): void {
 }
 
 /** Every gauge of the producer drops out (it expired). */
-function endProducerGauges(producer: ProducerState): void {
+function endProducerGauges(producer: ProducerState, gen: number): void {
   for (const pscope of producer.scopes.values()) {
     if (pscope.gauges === null) continue;
     for (const c of pscope.gauges.values()) {
-      leaveGauges(c);
+      leaveGauges(c, gen);
       c.input.holders--;
     }
     pscope.gauges = null;
   }
 }
 
-function leaveGauges(c: Contribution): void {
+/** `c` leaves the gauge-mode outputs it fed; each is marked changed (`gen`: published at the next collect). */
+function leaveGauges(c: Contribution, gen: number): void {
   if (!c.inGauges) return;
   c.inGauges = false;
   const targets = c.targets ?? c.input.targets;
   if (targets === null) return;
   for (const t of targetList(targets)) {
     const gauge = t.gauge;
-    if (gauge !== null && gauge.contribs.delete(c) && t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
+    if (gauge === null || !gauge.contribs.delete(c)) continue;
+    t.fedGen = gen;
+    if (t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
   }
 }

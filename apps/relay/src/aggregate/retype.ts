@@ -27,6 +27,9 @@ export function retireUntypedInput(store: AggregateStore, scope: Scope, input: I
     if (gauge.contribs.size === 0 && !t.dropped) {
       store.dropOutput(t);
       if (t.lastFed !== NEVER_FED) store.ended.push(t);
-    } else if (lastLeft && t.mode === 'last') recomputeLast(t);
+    } else {
+      t.fedGen = store.generation;
+      if (lastLeft && t.mode === 'last') recomputeLast(t);
+    }
   }
 }

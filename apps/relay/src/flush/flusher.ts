@@ -80,9 +80,18 @@ function toSeries(samples: OutputSample[], timestamp: number): TimeSeries[] {
   return out;
 }
 
+/**
+ * A source partition nothing was applied to since its last checkpoint is not checkpointed again (its state changes
+ * only by records, and by expiry, which a restore re-derives from the times it keeps) — but at least this often.
+ */
+export const UNCHANGED_CHECKPOINT_EVERY_MS = 5 * 60_000;
+
 interface Snapshot {
   partition: OwnedPartition;
-  checkpoint: Checkpoint;
+  /** the timestamp of this flush for the partition */
+  timestamp: number;
+  /** absent: nothing applied since the last checkpoint (see UNCHANGED_CHECKPOINT_EVERY_MS) */
+  checkpoint?: Checkpoint;
   /** owner partitions: what goes out through Remote Write */
   series: TimeSeries[];
   /** source partitions: what goes to the owners */
@@ -134,21 +143,20 @@ export class Flusher {
       if (p.nextOffset === undefined) continue;
       const timestamp = Math.max(now, p.lastFlushTimestamp + 1);
       const samples = p.aggregate.collect(timestamp);
-      const checkpoint: Checkpoint = {
-        version: 1,
-        topic: p.topic,
-        partition: p.partition,
-        offset: p.nextOffset.toString(),
-        lastFlushTimestamp: timestamp,
-        state: p.aggregate.toState(),
-      };
+      // Owners write samples: their checkpoint carries the last flush timestamp, which a relay taking over with a clock
+      // behind must still pass, so it is written every flush.
+      const unchanged =
+        p.role === 'source' && p.checkpointedOffset === p.nextOffset && p.lastCheckpointAt !== undefined && now - p.lastCheckpointAt < UNCHANGED_CHECKPOINT_EVERY_MS;
+      const checkpoint: Checkpoint | undefined = unchanged
+        ? undefined
+        : { version: 1, topic: p.topic, partition: p.partition, offset: p.nextOffset.toString(), lastFlushTimestamp: timestamp, state: p.aggregate.toState() };
       p.lastFlushTimestamp = timestamp;
       if (p.role === 'source') {
         const describe = this.opts.sendMetadata === false ? undefined : p.aggregate.metadataOf?.bind(p.aggregate);
-        out.push({ partition: p, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
+        out.push({ partition: p, timestamp, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
       } else {
         const metadata = this.opts.sendMetadata === false ? undefined : p.aggregate.metadata?.(timestamp);
-        out.push({ partition: p, checkpoint, series: toSeries(samples, timestamp), ...(metadata ? { metadata } : {}) });
+        out.push({ partition: p, timestamp, checkpoint, series: toSeries(samples, timestamp), ...(metadata ? { metadata } : {}) });
       }
     }
     return out;
@@ -181,7 +189,7 @@ export class Flusher {
     const snapshots = this.snapshot();
     const result: FlushResult = {
       status: 'empty',
-      timestamp: Math.max(0, ...snapshots.map((s) => s.checkpoint.lastFlushTimestamp)),
+      timestamp: Math.max(0, ...snapshots.map((s) => s.timestamp)),
       partitions: snapshots.length,
       series: snapshots.reduce((n, s) => n + s.series.length, 0),
       samplesSent: 0,
@@ -205,7 +213,8 @@ export class Flusher {
     const sending = series.length === 0 ? undefined : this.send(series, metadata, result, sendTimeoutMs);
     const sources = snapshots.flatMap((s) => (s.partials ? [s.partition] : []));
     const publishing = partials.length === 0 ? undefined : this.publish(partials, sources, result);
-    const checkpointing = this.opts.checkpoints.write(snapshots.map((s) => s.checkpoint));
+    const changed = snapshots.filter((s) => s.checkpoint !== undefined);
+    const checkpointing = changed.length === 0 ? Promise.resolve([]) : this.opts.checkpoints.write(changed.map((s) => s.checkpoint!));
     try {
       result.checkpointBytes = await checkpointing;
     } catch (err) {
@@ -217,14 +226,20 @@ export class Flusher {
       return finish();
     }
     const at = this.now();
-    snapshots.forEach((s, i) => {
+    changed.forEach((s, i) => {
       s.partition.lastCheckpointAt = at;
       s.partition.lastCheckpointBytes = result.checkpointBytes[i];
+      s.partition.checkpointedOffset = BigInt(s.checkpoint!.offset);
     });
+    // An unchanged partition's checkpoint still covers its state: it is as fresh as this flush.
+    for (const s of snapshots) if (s.checkpoint === undefined) s.partition.lastCheckpointAt = at;
     // Group offsets only serve lag monitoring: a failed commit (mid-rebalance) changes no total.
-    const committing = this.opts.consumer
-      .commit(snapshots.map((s) => ({ topic: s.checkpoint.topic, partition: s.checkpoint.partition, offset: s.checkpoint.offset })))
-      .catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'offset commit failed'));
+    const committing =
+      changed.length === 0
+        ? undefined
+        : this.opts.consumer
+            .commit(changed.map((s) => ({ topic: s.checkpoint!.topic, partition: s.checkpoint!.partition, offset: s.checkpoint!.offset })))
+            .catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'offset commit failed'));
     const published = await publishing;
     await Promise.all([sending, committing]);
     if (series.length === 0) result.status = 'success';

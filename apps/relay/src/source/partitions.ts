@@ -48,6 +48,8 @@ export class OwnedPartition {
   /** not flushed until the state covers this offset: the high watermark when another owner's state was taken on */
   catchUpTo: bigint | undefined;
   lastCheckpointAt: number | undefined;
+  /** the offset the last checkpoint written or restored covers: a partition still there needs no new one */
+  checkpointedOffset: bigint | undefined;
   lastCheckpointBytes: number | undefined;
 
   constructor(

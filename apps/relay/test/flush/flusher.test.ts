@@ -142,3 +142,37 @@ describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
     expect(await checkpoints.latest({ topic: 'metrics', partition: 1 })).toBeUndefined();
   }, 30_000);
 });
+
+describe('Flusher: a source partition nothing was applied to is not checkpointed again', () => {
+  it('writes its checkpoint once while its offset stands, again once it moves; owners every flush', async () => {
+    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+    const written: string[] = [];
+    const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
+      write: (cps: Parameters<CheckpointStore['write']>[0]) => {
+        for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
+        return checkpoints.write(cps);
+      },
+    });
+    const agg = new PartitionAggregate(OPTS);
+    const source = new OwnedPartition('metrics', 1, 'source', agg, { nextOffset: 3n });
+    const owner = partitionWithTotals(0);
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: { publish: async () => ({ messages: 0, partials: 0, bytes: 0 }) },
+      checkpoints: counting,
+      consumer,
+      partitions: () => [source, owner],
+      logger,
+      sendTimeoutMs: 5000,
+    });
+    await flusher.flush();
+    await flusher.flush();
+    await flusher.flush();
+    expect(written).toEqual(['metrics/1@3', 'metrics/0@5', 'metrics/0@5', 'metrics/0@5']);
+    source.nextOffset = 4n;
+    await flusher.flush();
+    expect(written.slice(4)).toEqual(['metrics/1@4', 'metrics/0@5']);
+    // Its checkpoint still covers its state: as fresh as the last flush.
+    expect(Date.now() - source.lastCheckpointAt!).toBeLessThan(5_000);
+  }, 60_000);
+});
