@@ -322,8 +322,8 @@ export class PartitionAggregate {
    * Every active output series, one sample each (a `histogram` output over plain values: its `_bucket`s, `_sum` and
    * `_count`). A series not fed for `seriesTtlMs` (`counterTtlMs` for totals), a gauge whose producers all ended, or a
    * default output of a job that a whole-job delete ended, comes out once with `stale: true` and is dropped; producers
-   * silent for `producerTtlMs` are forgotten. `onlyFed`: totals (counter-like and native outputs) not fed since the
-   * last collect are left out (they are unchanged); gauge-mode outputs and ends always come out.
+   * silent for `producerTtlMs` are forgotten. `onlyFed`: outputs not fed since the last collect (gauge-mode ones: and
+   * no contribution left) are left out, as unchanged; ends always come out.
    */
   collect(nowMs: number, opts: { onlyFed?: boolean } = {}): OutputSample[] {
     return collectOutputs(this.store, this.opts, nowMs, opts.onlyFed === true);

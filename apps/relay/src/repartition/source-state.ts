@@ -48,9 +48,9 @@ export class SourceState {
 
   /**
    * What to publish: every live series on the first flush of this state, every `FULL_PUBLISH_EVERY_MS` and after a
-   * failed publish (`publishAll`); otherwise the totals fed since the last flush, every gauge-mode output and every
-   * end. An owner keeps what it was told, so an unchanged total need not be told again each flush (at 100k series that
-   * was 100k partials a flush, most of a flush's CPU).
+   * failed publish (`publishAll`); otherwise the outputs fed since the last flush (a gauge-mode one also when a
+   * contribution left) and every end. An owner keeps what it was told, so an unchanged series need not be told again
+   * each flush (at 100k series that was 100k partials a flush).
    */
   collect(now: number): OutputSample[] {
     this.families.expire(now, this.familyTtlMs);
