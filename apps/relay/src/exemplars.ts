@@ -29,8 +29,16 @@ export function exemplarLabelChars(e: Exemplar): number {
   return n;
 }
 
-/** Whether the exemplar is within the limits the relay can deliver it under. */
-export function exemplarWithinLimits(e: Exemplar): boolean {
+/**
+ * Prometheus's Remote Write receiver refuses an exemplar timestamped more than this ahead of its clock (`maxAheadTime`,
+ * 10 minutes in 3.16). The relay drops one where it enters: delivered, it could not be stored, and an owner would hold
+ * back every later exemplar of its series until then (it never sends one older than the last it sent).
+ */
+export const EXEMPLAR_MAX_AHEAD_MS = 10 * 60_000;
+
+/** Whether the exemplar is within the limits the relay can deliver it under (label set size, timestamp ahead of `nowMs`). */
+export function exemplarWithinLimits(e: Exemplar, nowMs: number): boolean {
+  if (e.timestamp !== undefined && e.timestamp > nowMs + EXEMPLAR_MAX_AHEAD_MS) return false;
   return exemplarLabelChars(e) <= EXEMPLAR_MAX_LABEL_CHARS;
 }
 
@@ -50,12 +58,12 @@ export function isNewerExemplar(candidate: Exemplar, current: Exemplar | undefin
  * The latest exemplar of a series within the limits (by timestamp; the last one when none has one), and how many
  * were over the limits. `undefined` when none is left.
  */
-export function latestExemplar(exemplars: readonly Exemplar[] | undefined): { latest: Exemplar | undefined; overLimit: number } {
+export function latestExemplar(exemplars: readonly Exemplar[] | undefined, nowMs = Date.now()): { latest: Exemplar | undefined; overLimit: number } {
   let latest: Exemplar | undefined;
   let overLimit = 0;
   if (exemplars === undefined) return { latest, overLimit };
   for (const e of exemplars) {
-    if (!exemplarWithinLimits(e)) overLimit++;
+    if (!exemplarWithinLimits(e, nowMs)) overLimit++;
     else if (isNewerExemplar(e, latest)) latest = e;
   }
   return { latest, overLimit };

@@ -219,10 +219,11 @@ export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCa
 /** Removes the exemplars over the limits from every series; how many each lost, when any lost some. */
 function overLimitExemplars(series: TimeSeries[]): Map<TimeSeries, number> | undefined {
   let counts: Map<TimeSeries, number> | undefined;
+  const now = Date.now();
   for (const ts of series) {
     const exemplars = ts.exemplars;
     if (exemplars === undefined) continue;
-    const kept = exemplars.filter(exemplarWithinLimits);
+    const kept = exemplars.filter((e) => exemplarWithinLimits(e, now));
     if (kept.length < exemplars.length) (counts ??= new Map()).set(ts, exemplars.length - kept.length);
     if (kept.length > 0) ts.exemplars = kept;
     else delete ts.exemplars;

@@ -107,7 +107,7 @@ export class RelayMetrics {
     for (const reason of ['unsupported_media_type', 'not_written']) this.remoteWriteFallbacks.inc({ reason }, 0);
     this.exemplarsDropped = new Counter({
       name: 'prom_relay_exemplars_dropped_total',
-      help: 'Exemplars received and not carried, never counted as written (the others reach the output: the latest per output series). Over the limits (label names and values together more than 128 UTF-8 characters), by input: remote_write_v1, remote_write_v2 (HTTP ingest), kafka_remote_write_v1, kafka_remote_write_v2 (Remote Write messages on the topic); no_sample: sent alone for a series no sample had fed yet.',
+      help: 'Exemplars received and not carried, never counted as written (the others reach the output: the latest per output series). Over the limits (label names and values together more than 128 UTF-8 characters, or a timestamp more than 10 minutes ahead), by input: remote_write_v1, remote_write_v2 (HTTP ingest), kafka_remote_write_v1, kafka_remote_write_v2 (Remote Write messages on the topic); no_sample: sent alone for a series no sample had fed yet.',
       labelNames: ['path'],
       registers,
     });

@@ -56,6 +56,12 @@ describe('decode', () => {
     expect(points[1]).toMatchObject({ labels: { table: 'orders', job: 'j' }, exemplar: ex('e2', 2, 950), exemplarOnly: true });
   });
 
+  it('drops an exemplar more than 10 minutes ahead of the clock (Prometheus refuses it)', () => {
+    const now = 1_000_000_000;
+    const ahead = ex('ahead', 1, now + 10 * 60_000 + 1);
+    expect(latestExemplar([ex('ok', 1, now + 10 * 60_000), ahead], now)).toEqual({ latest: ex('ok', 1, now + 10 * 60_000), overLimit: 1 });
+  });
+
   it('counts code points, not UTF-16 units: 128 characters pass, 129 do not', () => {
     const emoji = { labels: { t: '😀'.repeat(127) }, value: 0 };
     expect(exemplarLabelChars(emoji)).toBe(128);
