@@ -11,7 +11,7 @@ import { IngestWorker } from './offload.js';
 import { partialWriteError, snappyPush } from './prepare.js';
 import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
-import { isPushgatewayPath, parsePushPath, pushMessage } from './pushgateway.js';
+import { cachedPushPath, isPushgatewayPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
 import type { RemoteWriteVersion } from './remote-write.js';
 
@@ -179,7 +179,7 @@ export function createIngest(options: IngestOptions): Ingest {
       res.setHeader('allow', 'PUT, POST, DELETE');
       throw new IngestError('PROM_RELAY_INGEST_METHOD', `method ${method} is not taken here: use PUT, POST or DELETE`);
     }
-    const group = parsePushPath(pathname);
+    const group = cachedPushPath(pathname);
     let body: Buffer = Buffer.alloc(0);
     if (op !== 'delete') {
       body = await readBody(req, maxBodyBytes);

@@ -49,6 +49,22 @@ export function isPushgatewayPath(pathname: string): boolean {
   return pathname.startsWith(`${PUSHGATEWAY_PREFIX}/`) || pathname.startsWith(`${PUSHGATEWAY_PREFIX}@base64/`);
 }
 
+/** Parsed paths (frozen, shared): a keep-alive client pushes to its group again and again. Emptied when full. */
+const MAX_CACHED_PATHS = 10_000;
+const parsedPaths = new Map<string, PushGroup>();
+
+/** parsePushPath, remembered per path (a path that fails is parsed again each time, so its error stays exact). */
+export function cachedPushPath(pathname: string): PushGroup {
+  let group = parsedPaths.get(pathname);
+  if (group === undefined) {
+    const parsed = parsePushPath(pathname);
+    group = Object.freeze({ job: parsed.job, grouping: Object.freeze(parsed.grouping) });
+    if (parsedPaths.size >= MAX_CACHED_PATHS) parsedPaths.clear();
+    parsedPaths.set(pathname, group);
+  }
+  return group;
+}
+
 /** Parses the group from a Pushgateway path; throws IngestError PATH naming the problem. */
 export function parsePushPath(pathname: string): PushGroup {
   const segments = pathname.slice('/metrics/'.length).split('/');
@@ -117,10 +133,27 @@ export function pushMessage(
   snappy = false,
   contentType: string = CONTENT_TYPE.text,
 ): MetricsMessage {
+  // Key and headers depend on the group and these options only: built once per group (of a cached path) and variant.
+  const variant = `${op}\n${snappy ? 1 : 0}\n${contentType}\n${runId ?? ''}\n${producerLabels.join('\n')}`;
+  const variants = builtMessages.get(group);
+  const built = variants?.get(variant);
+  if (built !== undefined) return { key: built.key, value: text, headers: built.headers as Record<string, string> };
   const producerId = runId === undefined ? pushProducerId(group) : `${pushProducerId(group)}/run=${runId}`;
-  return buildMessage(
+  const message = buildMessage(
     { contentType, job: group.job, grouping: group.grouping, producerId, op, ...(snappy ? { contentEncoding: 'snappy' as const } : {}) },
     text,
     producerLabels,
   );
+  if (Object.isFrozen(group)) {
+    // Only for groups of cachedPushPath (kept while the path is): their messages share one frozen headers object.
+    const headers = Object.freeze(message.headers);
+    if (variants === undefined) builtMessages.set(group, new Map([[variant, { key: message.key, headers }]]));
+    else if (variants.size < MAX_VARIANTS) variants.set(variant, { key: message.key, headers });
+    return { key: message.key, value: text, headers: headers as Record<string, string> };
+  }
+  return message;
 }
+
+/** Per cached group, key and headers by op, encoding, content type, run and producer labels (a few per group). */
+const builtMessages = new WeakMap<PushGroup, Map<string, { key: string; headers: Readonly<Record<string, string>> }>>();
+const MAX_VARIANTS = 16;
