@@ -3,6 +3,10 @@ import type { ExpositionLimits, Labels, MetricMetadata } from '@prom-relay/codec
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import { limitOf, tooManyLabels, valueTooLong } from './limits.js';
+import { HASH_PRIME, HASH_SEED, finishHash, growInt32, hashRun, isBlank, isNameChar, isNameStart, pairHash, sameChars, skipBlanksIn, unescapeHelp } from './text-lexing.js';
+import { TextPoint, type HeaderLabels } from './text-point.js';
+
+export { textIdentityHash } from './text-point.js';
 
 /**
  * Text exposition 0.0.4 straight to aggregate input points, in one pass over the body: no intermediate families,
@@ -24,18 +28,6 @@ interface Family {
 const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 /** Up to this many labels a duplicate name is found by comparing with each earlier one; beyond, with a Set (linear). */
 const LINEAR_SCAN_LABELS = 8;
-
-function isNameStart(c: number, colon: boolean): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (colon && c === 58);
-}
-
-function isNameChar(c: number, colon: boolean): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57) || (colon && c === 58);
-}
-
-function isBlank(c: number): boolean {
-  return c === 32 || c === 9;
-}
 
 /** A number token: plain decimals take the fast path; anything else is checked like the codec does. */
 function parseNumber(t: string, start: number, end: number): number | undefined {
@@ -442,171 +434,4 @@ class TextParser {
     }
     this.fail(`value of label ${t.slice(nameAt, nameAt + nameLen)} is not closed with '"'`);
   }
-}
-
-/**
- * Series identity hashes (FNV-1a over the text as written; pairs combined by addition, so their order does not count):
- * equal series identities (validate.ts seriesIdentity) have equal hashes, and the duplicate check compares identities
- * only where hashes are equal.
- */
-const HASH_SEED = 0x811c9dc5 | 0;
-const HASH_PRIME = 16777619;
-
-function hashRun(t: string, start: number, end: number): number {
-  let h = HASH_SEED;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ t.charCodeAt(i), HASH_PRIME);
-  return h;
-}
-
-function pairHash(name: number, value: number): number {
-  let h = Math.imul(name ^ 0x5bd1e995, 0x85ebca6b) ^ value;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-function finishHash(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
-  return h ^ (h >>> 16);
-}
-
-/**
- * The identity hash of a point this decoder made, when the duplicate check leaves out exactly the labels its headers
- * override (`job` and the grouping labels, as validateBatch does); otherwise undefined.
- */
-export function textIdentityHash(p: InputPoint, overridden: ReadonlySet<string>): number | undefined {
-  if (!(p instanceof TextPoint)) return undefined;
-  return p.identityHashFor(overridden);
-}
-
-/** HELP text escapes: `\\` and `\n`; any other backslash is kept as written (the codec and the Go parser agree). */
-function unescapeHelp(text: string): string {
-  let at = text.indexOf('\\');
-  if (at === -1) return text;
-  let out = '';
-  let run = 0;
-  while (at !== -1 && at + 1 < text.length) {
-    const next = text.charCodeAt(at + 1);
-    if (next === 92 || next === 110) {
-      out += text.slice(run, at) + (next === 110 ? '\n' : '\\');
-      run = at + 2;
-      at = text.indexOf('\\', run);
-    } else {
-      at = text.indexOf('\\', at + 1);
-    }
-  }
-  return out + text.slice(run);
-}
-
-function skipBlanksIn(text: string, pos: number): number {
-  while (pos < text.length && isBlank(text.charCodeAt(pos))) pos++;
-  return pos;
-}
-
-function sameChars(t: string, a: number, b: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (t.charCodeAt(a + i) !== t.charCodeAt(b + i)) return false;
-  return true;
-}
-
-function growInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const bigger = new Int32Array(a.length * 2);
-  bigger.set(a);
-  return bigger;
-}
-
-/** The labels every point of one message gets from its headers. */
-interface HeaderLabels {
-  job: string;
-  grouping: Labels;
-  groupingNames: string[];
-  /** a set found equal to `job` plus the grouping names (the identity hashes' overridden labels) */
-  sameOverridden?: ReadonlySet<string>;
-}
-
-/** Whether `overridden` is exactly `job` plus the header's grouping names. */
-function overridesHeader(header: HeaderLabels, overridden: ReadonlySet<string>): boolean {
-  if (header.sameOverridden === overridden) return true;
-  const names = new Set(['job', ...header.groupingNames]);
-  if (names.size !== overridden.size) return false;
-  for (const n of names) if (!overridden.has(n)) return false;
-  header.sameOverridden = overridden;
-  return true;
-}
-
-/**
- * A point of the text decoder. Its labels are parsed from the series text (`key`, already validated) on first use:
- * the aggregate needs them only for series it has not seen. Being a getter, `labels` is not copied by object spread.
- */
-class TextPoint implements InputPoint {
-  private parsed: Labels | undefined;
-
-  constructor(
-    readonly family: string,
-    readonly type: InputMetricType,
-    readonly value: number,
-    readonly key: string,
-    private readonly header: HeaderLabels,
-    private readonly identityHash: number,
-  ) {}
-
-  identityHashFor(overridden: ReadonlySet<string>): number | undefined {
-    return overridesHeader(this.header, overridden) ? this.identityHash : undefined;
-  }
-
-  get labels(): Labels {
-    return (this.parsed ??= labelsFromSeries(this.key, this.header));
-  }
-
-  toJSON(): InputPoint {
-    return { family: this.family, type: this.type, labels: this.labels, value: this.value, key: this.key };
-  }
-}
-
-/** Labels of a validated series text `name{a="x",...}`: escapes resolved, empty values dropped, header labels last. */
-function labelsFromSeries(text: string, header: HeaderLabels): Labels {
-  let pos = 0;
-  while (pos < text.length && isNameChar(text.charCodeAt(pos), true)) pos++;
-  const labels: Labels = { __name__: text.slice(0, pos) };
-  pos = skipBlanksIn(text, pos);
-  if (text.charCodeAt(pos) === 123) {
-    pos++;
-    for (;;) {
-      pos = skipBlanksIn(text, pos);
-      if (pos >= text.length || text.charCodeAt(pos) === 125) break;
-      const nameAt = pos;
-      while (isNameChar(text.charCodeAt(pos), false)) pos++;
-      const name = text.slice(nameAt, pos);
-      pos = skipBlanksIn(text, pos);
-      pos++; // =
-      pos = skipBlanksIn(text, pos);
-      pos++; // opening quote
-      let value = '';
-      let runStart = pos;
-      for (;;) {
-        const c = text.charCodeAt(pos);
-        if (c === 34) break;
-        if (c === 92) {
-          value += text.slice(runStart, pos);
-          const next = text.charCodeAt(pos + 1);
-          value += next === 110 ? '\n' : next === 34 ? '"' : '\\';
-          pos += 2;
-          runStart = pos;
-          continue;
-        }
-        pos++;
-      }
-      value += text.slice(runStart, pos);
-      pos++; // closing quote
-      if (value !== '') {
-        if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
-        else labels[name] = value;
-      }
-      pos = skipBlanksIn(text, pos);
-      if (text.charCodeAt(pos) === 44) pos++;
-    }
-  }
-  // Header labels override the body's, as Pushgateway does.
-  labels['job'] = header.job;
-  for (const g of header.groupingNames) labels[g] = header.grouping[g]!;
-  return labels;
 }
