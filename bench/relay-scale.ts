@@ -8,7 +8,7 @@
 //   settle (every partition owned, /readyz 200, no assignment for 3 s), idle for IDLE_S seconds, then the backlog is
 //   produced and the relays' CPU summed until the sink holds the exact total. Start-up and idle CPU apart.
 // Run: node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts   (prints one markdown section)
-// Options: BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS (2000), BENCH_PUSHES (15 per producer: 3M samples), BENCH_ROUNDS (3), BENCH_PARTS
+// Options: BENCH_FLUSH (2s, every-core part), BENCH_SCALEOUT_FLUSH (10s), BENCH_PIN (a CPU for every relay), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS (2000), BENCH_PUSHES (15 per producer: 3M samples), BENCH_ROUNDS (3), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`).
 import { randomUUID } from 'node:crypto';
@@ -34,7 +34,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'cores,scaleout').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const IDLE_S = 5;
+/** flush interval of the every-core part (short: the run is a few seconds) and of the scale-out part (the relay's default) */
 const FLUSH = process.env.BENCH_FLUSH ?? '2s';
+const SCALEOUT_FLUSH = process.env.BENCH_SCALEOUT_FLUSH ?? '10s';
 const PIN = process.env.BENCH_PIN;
 /** scale-out: messages produced and consumed before the measured part (the first push of each producer) */
 const WARMUP = PRODUCERS;
@@ -97,7 +99,7 @@ interface Relay {
   url?: string;
 }
 
-function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSink): string {
+function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSink, flush = FLUSH): string {
   const file = join(mkdtempSync(join(tmpdir(), 'relay-scale-')), 'relay.yaml');
   writeFileSync(
     file,
@@ -105,7 +107,7 @@ function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSi
       kafka: { brokers: kafka.brokers, topics: [topic], group_id: group, checkpoint_topic: `ckpt-${group}`, dlq_topic: `dlq-${group}`, topic_partitions: PARTITIONS },
       remote_write: { url: sink.url, max_samples_per_request: 10_000, concurrency: 4 },
       aggregation: { max_series_per_job: 1_000_000 },
-      flush: { interval: FLUSH },
+      flush: { interval: flush },
       server: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     }),
@@ -255,7 +257,7 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
   const topic = `scale-out-${tag}`;
   await createTopic(kafka, topic);
   const group = `scale-${randomUUID().slice(0, 8)}`;
-  const file = configFile(kafka, topic, group, sink);
+  const file = configFile(kafka, topic, group, sink, SCALEOUT_FLUSH);
   const relays = await Promise.all(Array.from({ length: setup.relays }, (_, i) => startAggregate(cli, file, setup.processes, `${setup.name} #${i + 1}`, true)));
   try {
     // The partials topic has as many partitions as the input topic.
@@ -366,7 +368,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     '',
     `Workload: ${fmt(messages)} text messages of 100 samples (61 counters, 3 histograms of 11 buckets; ${fmt(samples)} samples) from`,
     `${fmt(PRODUCERS)} short-lived producers (${PUSHES} pushes each), keyed as the emitter keys them, on ${PARTITIONS} partitions (Kafka ${kafkaVersion},`,
-    'on the same 2-core machine); `prom-relay aggregate` (the working tree bundled as deployed, flush every 2 s) into a',
+    'on the same 2-core machine); `prom-relay aggregate` (the working tree bundled as deployed) into a',
     `counting Remote Write sink, checked against ground truth (${fmt(expected)} for \`sum(bench_rows_total)\`). CPU: user + system`,
     'time from /proc of the relay process and its children (the cluster primary and every worker); the broker apart.',
     `Each cell: the median of ${ROUNDS} rounds with every round in brackets; the setups alternate. Command: \`node bench/run.mjs relay-scale\``,
@@ -377,7 +379,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     const speedup = median(of(2, (r) => r.rate)) / median(of(1, (r) => r.rate));
     out.push(
       '',
-      '**Every core** (`prom-relay aggregate --processes N`): a fresh group on the pre-filled topic each run; rate and CPU over',
+      `**Every core** (\`prom-relay aggregate --processes N\`, flush every ${FLUSH}): a fresh group on the pre-filled topic each run; rate and CPU over`,
       "the steady part, from 10 % to 90 % of the backlog consumed (the relay's one `/metrics`, summed over its workers, read",
       'every 250 ms); "whole run": from `relay started` until the sink holds the exact total (start-up rebalances, the last flushes).',
       '',
@@ -396,7 +398,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     const ratio = median(of(2, (r) => r.cpu)) / median(of(1, (r) => r.cpu));
     out.push(
       '',
-      '**Scale-out without waste**: relays started on an empty topic (one group), left to settle (every partition of the',
+      `**Scale-out without waste** (flush every ${SCALEOUT_FLUSH}, the relay's default): relays started on an empty topic (one group), left to settle (every partition of the`,
       `input and partials topics owned, \`/readyz\` 200 on each, no assignment for 3 s: start-up CPU); then a warm-up, the first push of`,
       `each producer (${fmt(WARMUP)} messages: every process compiles its hot paths, every producer and series is created; warm-up CPU),`,
       `idle ${IDLE_S} s (idle CPU), then the other ${fmt(messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
@@ -409,7 +411,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
           `| ${n === 1 ? 'one relay' : 'two relays'} | ${cell(of(n, (r) => r.lag0Cpu), 2)} | ${fmt(((messages - WARMUP) * 100) / median(of(n, (r) => r.lag0Cpu)))} | ${cell(of(n, (r) => r.cpu), 2)} | ${fmt(median(of(n, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(n, (r) => r.seconds)), 1)} s | ${fmt(median(of(n, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(n, (r) => r.startCpu)), 2)}, ${fmt(median(of(n, (r) => r.warmupCpu)), 2)} | ${fmt(median(of(n, (r) => r.idleCpuPerS)), 3)} | ${of(n, (r) => r.assignments).join(', ')} / ${of(n, (r) => r.restores).join(', ')} | ${fmt(median(of(n, (r) => r.partials)))} | ${of(n, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.relays === n).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
       ),
       '',
-      `Two relays used ${(median(of(2, (r) => r.lag0Cpu)) / median(of(1, (r) => r.lag0Cpu))).toFixed(2)}× the CPU of one to consume the backlog (lag 0; goal: ≤ 1.1×), ${ratio.toFixed(2)}× to the exact total in the sink. Start-up and warm-up are per process and measured apart; the idle column is the flush cycle with this state (every 2 s: checkpoint, partials of the series changed, Remote Write of the owned ones), paid per relay per second.`,
+      `Two relays used ${(median(of(2, (r) => r.lag0Cpu)) / median(of(1, (r) => r.lag0Cpu))).toFixed(2)}× the CPU of one to consume the backlog (lag 0; goal: ≤ 1.1×), ${ratio.toFixed(2)}× to the exact total in the sink. Start-up and warm-up are per process and measured apart; the idle column is the flush cycle with this state (every ${SCALEOUT_FLUSH}: checkpoint, partials of the series changed, Remote Write of the owned ones), paid per relay per second.`,
     );
   }
   return `${out.join('\n')}\n`;
