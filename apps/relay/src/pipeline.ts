@@ -358,6 +358,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     logger: logger.child({ stage: 'flush' }),
     sendTimeoutMs,
     sendMetadata: config.remote_write.send_metadata,
+    sourceCheckpointIntervalMs: config.flush.source_checkpoint_interval,
     onFlush: (r) => {
       metrics.flushed(r);
       repartitionMetrics.published.inc(r.partialsPublished);
@@ -391,7 +392,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       source.stopConsuming();
       deadLetters.stop();
       // Half the shutdown budget for the final send: the checkpoint and leaving the group need the rest.
-      const final = await flusher.flush({ sendTimeoutMs: Math.min(sendTimeoutMs, config.shutdown.timeout / 2) }).catch((err: unknown) => {
+      const final = await flusher.flush({ sendTimeoutMs: Math.min(sendTimeoutMs, config.shutdown.timeout / 2), checkpointAll: true }).catch((err: unknown) => {
         logger.error({ err }, 'final flush failed');
         return undefined;
       });

@@ -230,6 +230,9 @@ const repartitionSchema = z
 const flushSchema = z
   .strictObject({
     interval: duration('10s'),
+    /** a source partition (an input topic's) is checkpointed at most this often while records are applied: less
+     *  serialisation per flush, a longer (exact) replay after a crash; owners are checkpointed every flush */
+    source_checkpoint_interval: duration('30s'),
   })
   .prefault({});
 

@@ -52,6 +52,8 @@ export interface FlusherOptions {
   now?: () => number;
   /** how long one flush may spend sending (retries included) */
   sendTimeoutMs: number;
+  /** a source partition's checkpoint at most this often while records are applied (`flush.source_checkpoint_interval`; default every flush) */
+  sourceCheckpointIntervalMs?: number;
   /** false: no type, help or unit with the flush (`remote_write.send_metadata`); default true */
   sendMetadata?: boolean;
   onFlush?: (result: FlushResult) => void;
@@ -125,9 +127,10 @@ export class Flusher {
   }
 
   /** One flush; concurrent callers wait for the flush in progress, then run their own. `sendTimeoutMs` bounds its send. */
-  async flush(opts: { sendTimeoutMs?: number } = {}): Promise<FlushResult> {
+  /** `checkpointAll`: every partition whose state moved is checkpointed now (the final flush at shutdown). */
+  async flush(opts: { sendTimeoutMs?: number; checkpointAll?: boolean } = {}): Promise<FlushResult> {
     while (this.running) await this.running.catch(() => undefined);
-    this.running = this.flushOnce(opts.sendTimeoutMs ?? this.opts.sendTimeoutMs);
+    this.running = this.flushOnce(opts.sendTimeoutMs ?? this.opts.sendTimeoutMs, opts.checkpointAll === true);
     try {
       return await this.running;
     } finally {
@@ -135,7 +138,7 @@ export class Flusher {
     }
   }
 
-  private snapshot(): Snapshot[] {
+  private snapshot(checkpointAll: boolean): Snapshot[] {
     const now = this.now();
     const out: Snapshot[] = [];
     // Synchronous per partition: collect, state and offset describe the same moment.
@@ -143,11 +146,7 @@ export class Flusher {
       if (p.nextOffset === undefined) continue;
       const timestamp = Math.max(now, p.lastFlushTimestamp + 1);
       const samples = p.aggregate.collect(timestamp);
-      // Owners write samples: their checkpoint carries the last flush timestamp, which a relay taking over with a clock
-      // behind must still pass, so it is written every flush.
-      const unchanged =
-        p.role === 'source' && p.checkpointedOffset === p.nextOffset && p.lastCheckpointAt !== undefined && now - p.lastCheckpointAt < UNCHANGED_CHECKPOINT_EVERY_MS;
-      const checkpoint: Checkpoint | undefined = unchanged
+      const checkpoint: Checkpoint | undefined = !this.checkpointDue(p, now, checkpointAll)
         ? undefined
         : { version: 1, topic: p.topic, partition: p.partition, offset: p.nextOffset.toString(), lastFlushTimestamp: timestamp, state: p.aggregate.toState() };
       p.lastFlushTimestamp = timestamp;
@@ -160,6 +159,19 @@ export class Flusher {
       }
     }
     return out;
+  }
+
+  /**
+   * Owners are checkpointed every flush: their checkpoint carries the last flush timestamp, which a relay taking over
+   * with a clock behind must still pass. A source partition (nothing it writes carries a timestamp) at most every
+   * `sourceCheckpointIntervalMs` while records are applied to it, every UNCHANGED_CHECKPOINT_EVERY_MS while none are:
+   * a crash replays at most that much, exactly as before (replay is exact); every flush pays less serialisation.
+   */
+  private checkpointDue(p: OwnedPartition, now: number, checkpointAll: boolean): boolean {
+    if (p.role !== 'source' || p.checkpointWrittenAt === undefined || p.checkpointedOffset === undefined) return true;
+    const age = now - p.checkpointWrittenAt;
+    if (p.checkpointedOffset === p.nextOffset) return age >= UNCHANGED_CHECKPOINT_EVERY_MS;
+    return checkpointAll || age >= (this.opts.sourceCheckpointIntervalMs ?? 0);
   }
 
   private async send(series: TimeSeries[], metadata: MetricMetadata[], result: FlushResult, sendTimeoutMs: number): Promise<void> {
@@ -184,9 +196,9 @@ export class Flusher {
     }
   }
 
-  private async flushOnce(sendTimeoutMs: number): Promise<FlushResult> {
+  private async flushOnce(sendTimeoutMs: number, checkpointAll: boolean): Promise<FlushResult> {
     const started = performance.now();
-    const snapshots = this.snapshot();
+    const snapshots = this.snapshot(checkpointAll);
     const result: FlushResult = {
       status: 'empty',
       timestamp: Math.max(0, ...snapshots.map((s) => s.timestamp)),
@@ -230,9 +242,11 @@ export class Flusher {
       s.partition.lastCheckpointAt = at;
       s.partition.lastCheckpointBytes = result.checkpointBytes[i];
       s.partition.checkpointedOffset = BigInt(s.checkpoint!.offset);
+      s.partition.checkpointWrittenAt = at;
     });
-    // An unchanged partition's checkpoint still covers its state: it is as fresh as this flush.
-    for (const s of snapshots) if (s.checkpoint === undefined) s.partition.lastCheckpointAt = at;
+    // An unchanged partition's checkpoint still covers its state: it is as fresh as this flush (one with records not
+    // yet checkpointed shows its true age).
+    for (const s of snapshots) if (s.checkpoint === undefined && s.partition.checkpointedOffset === s.partition.nextOffset) s.partition.lastCheckpointAt = at;
     // Group offsets only serve lag monitoring: a failed commit (mid-rebalance) changes no total.
     const committing =
       changed.length === 0

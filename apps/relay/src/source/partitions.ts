@@ -50,6 +50,8 @@ export class OwnedPartition {
   lastCheckpointAt: number | undefined;
   /** the offset the last checkpoint written or restored covers: a partition still there needs no new one */
   checkpointedOffset: bigint | undefined;
+  /** when that checkpoint was written (or restored) */
+  checkpointWrittenAt: number | undefined;
   lastCheckpointBytes: number | undefined;
 
   constructor(

@@ -191,6 +191,7 @@ export class KafkaSource {
       owned.lastCheckpointAt = this.now();
       owned.lastCheckpointBytes = stored.bytes;
       owned.checkpointedOffset = BigInt(cp.offset);
+      owned.checkpointWrittenAt = owned.lastCheckpointAt;
     } else {
       owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.role(tp), this.opts.states.create(tp), {});
     }

@@ -176,3 +176,43 @@ describe('Flusher: a source partition nothing was applied to is not checkpointed
     expect(Date.now() - source.lastCheckpointAt!).toBeLessThan(5_000);
   }, 60_000);
 });
+
+describe('Flusher: flush.source_checkpoint_interval', () => {
+  it('checkpoints a source partition with new records at most that often; the final flush checkpoints it whatever', async () => {
+    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+    const written: string[] = [];
+    const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
+      write: (cps: Parameters<CheckpointStore['write']>[0]) => {
+        for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
+        return checkpoints.write(cps);
+      },
+    });
+    const source = new OwnedPartition('metrics', 1, 'source', new PartitionAggregate(OPTS), { nextOffset: 3n });
+    let now = 1_000_000;
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: { publish: async () => ({ messages: 0, partials: 0, bytes: 0 }) },
+      checkpoints: counting,
+      consumer,
+      partitions: () => [source],
+      logger,
+      now: () => now,
+      sendTimeoutMs: 5000,
+      sourceCheckpointIntervalMs: 30_000,
+    });
+    await flusher.flush();
+    source.nextOffset = 10n;
+    now += 10_000;
+    await flusher.flush();
+    expect(written).toEqual(['metrics/1@3']);
+    // Its checkpoint lags the records applied: the age shows it.
+    expect(now - source.lastCheckpointAt!).toBe(10_000);
+    now += 25_000;
+    await flusher.flush();
+    expect(written).toEqual(['metrics/1@3', 'metrics/1@10']);
+    source.nextOffset = 12n;
+    now += 1_000;
+    await flusher.flush({ checkpointAll: true });
+    expect(written).toEqual(['metrics/1@3', 'metrics/1@10', 'metrics/1@12']);
+  }, 60_000);
+});
