@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { buildMessage, CONTENT_TYPE, HEADER } from '@prom-relay/emitter';
+import { HEADER } from '@prom-relay/emitter';
 import { startKafka, type KafkaServer } from '@prom-relay/infra';
 import kafkajs from 'kafkajs';
 import { stringify } from 'yaml';
@@ -18,6 +18,9 @@ import { peerBinary, peerLabel } from './lib/go-peers.js';
 import { cpuSeconds, findPid, rssBytes } from './lib/proc.js';
 import { bundleRelay } from './lib/relay-bundle.js';
 import { startRwSink, type RwSink } from './lib/rw-sink.js';
+import { fmt, median, textWorkload } from './lib/text-workload.js';
+
+const MiB = 2 ** 20;
 
 const log = (msg: string) => process.stderr.write(`[peers-kafka] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,41 +28,6 @@ const PARTITIONS = 4;
 const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 2000);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const REPO = join(dirname(new URL(import.meta.url).pathname), '..');
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const MiB = 2 ** 20;
-const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
-
-/** 100 samples in text exposition: 61 cumulative counters and 3 histograms (11 buckets, sum, count); as bench/relay.ts. */
-function body(push: number, seed: number): string {
-  const lines = ['# TYPE bench_rows_total counter'];
-  for (let t = 0; t < 61; t++) lines.push(`bench_rows_total{table="t${t}",status="ok"} ${(push + 1) * ((t % 7) + seed)}`);
-  lines.push('# TYPE bench_latency_seconds histogram');
-  for (let op = 0; op < 3; op++) {
-    let cum = 0;
-    for (let b = 0; b < BUCKETS.length; b++) {
-      cum += (push + 1) * (b + 1);
-      lines.push(`bench_latency_seconds_bucket{op="op${op}",le="${BUCKETS[b]}"} ${cum}`);
-    }
-    lines.push(`bench_latency_seconds_sum{op="op${op}"} ${(push + 1) * 1.5}`, `bench_latency_seconds_count{op="op${op}"} ${cum}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** Every producer a UUID (a job run), its pushes interleaved with the others' as they would arrive. */
-function workload(): { messages: kafkajs.Message[]; expected: number } {
-  const producers = Array.from({ length: PRODUCERS }, (_, p) => ({ id: randomUUID(), job: `bench-${p % 40}`, instance: `i-${p}`, seed: 1 + (p % 13) }));
-  const messages: kafkajs.Message[] = [];
-  for (let push = 0; push < PUSHES; push++) {
-    for (const p of producers) {
-      messages.push(buildMessage({ contentType: CONTENT_TYPE.text, job: p.job, grouping: { instance: p.instance }, producerId: p.id, sequence: push }, Buffer.from(body(push, p.seed))));
-    }
-  }
-  let expected = 0;
-  for (const p of producers) for (let t = 0; t < 61; t++) expected += PUSHES * ((t % 7) + p.seed);
-  return { messages, expected };
-}
 
 async function fill(kafka: KafkaServer, topic: string, messages: kafkajs.Message[]): Promise<void> {
   const client = new kafkajs.Kafka({ brokers: kafka.brokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -220,7 +188,7 @@ async function main(): Promise<void> {
   const relay: Run[] = [];
   const telegraf: Run[] = [];
   try {
-    const { messages, expected } = workload();
+    const { messages, expected } = textWorkload(PRODUCERS, PUSHES);
     const samples = messages.length * 100;
     const topic = 'bench-peers-kafka';
     log(`filling ${topic}: ${fmt(messages.length)} messages, ${fmt(samples)} samples`);
