@@ -98,8 +98,11 @@ export function feedNative(store: AggregateStore, pscope: ProducerScope, input: 
   } else {
     inc = delta || last === undefined ? h : (increaseOf(last, h) ?? h);
   }
-  if (last === undefined) input.holders++;
-  if (!delta) natives.set(input, h);
+  // A baseline holds the input (a delta keeps none).
+  if (!delta) {
+    if (last === undefined) input.holders++;
+    natives.set(input, h);
+  }
   input.lastFed = now;
   for (const t of targetList(targets)) {
     t.lastFed = now;

@@ -85,6 +85,7 @@ export class Combined {
     let v: number;
     switch (this.mode) {
       case 'native':
+        return this.histogram().count;
       case 'total': {
         v = this.base;
         for (const e of this.sources) v += e.value;

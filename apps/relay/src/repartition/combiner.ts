@@ -261,8 +261,8 @@ export class SeriesCombiner {
         // A source silent this long is gone (its partition's state was dropped): a counter keeps what it counted.
         if (c.mode === 'total' || c.mode === 'native') {
           if (!e.retired) {
-            c.base += e.value;
-            c.keep(e);
+            if (c.mode === 'total') c.base += e.value;
+            else c.keep(e);
           }
           e.value = 0;
           e.retired = true;

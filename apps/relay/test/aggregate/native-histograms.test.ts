@@ -201,3 +201,15 @@ describe('native histogram wire form', () => {
     expect(fromWire(toWire({ ...h, float: true }, 1))).toEqual({ ...h, float: true });
   });
 });
+
+describe('native histograms pushed as deltas', () => {
+  it('each push adds all it carries, and keeps no baseline holding the input series beyond its lifetime', () => {
+    const agg = new PartitionAggregate(options({ seriesTtlMs: 1000, counterTtlMs: 1000, producerTtlMs: 500 }));
+    for (const at of [1000, 1100]) agg.apply({ ...batch({ producer: 'a', points: [nhPoint('latency_seconds', observe([1, 2], 0, 0.001))] }), temporality: 'delta' }, at);
+    expect(only(agg.collect(1200)).histogram!.count).toBe(4);
+    // Not fed for the series TTL: the output ends, and with no baseline left the input series goes too.
+    const later = agg.collect(5000);
+    expect(later.map((s) => s.stale)).toEqual([true]);
+    expect(agg.toState().inputs.key).toEqual([]);
+  });
+});
