@@ -1,14 +1,16 @@
 /**
  * deploy/monitoring: the rules pass `promtool check rules` and their unit tests (`promtool test rules`), every alert
  * has a test that makes it fire, the dashboard is well-formed, and every metric name a rule or a dashboard query
- * uses is one a real relay exports (read from its /metrics after it consumed, flushed and dead-lettered a little).
+ * uses is one a real relay exports (read from its /metrics after it consumed, flushed and dead-lettered a little; the
+ * worker processes' metrics from an `aggregate --processes 2` and an `ingest` relay with 2 workers, whose primaries
+ * export them: a `run` relay has no workers).
  */
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { eventually, kafkaProducer, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
@@ -23,6 +25,7 @@ interface Rule {
   record?: string;
   alert?: string;
   expr: string;
+  labels?: { severity?: string };
 }
 interface RuleFile {
   groups: { name: string; rules: Rule[] }[];
@@ -125,6 +128,14 @@ describe('deploy/monitoring rules', () => {
     expect(untested, 'alerts whose unit tests still pass when the alert can never fire').toEqual([]);
   }, PROMTOOL_TIMEOUT);
 
+  it('are each listed in deploy/README.md with their severity', () => {
+    const rows = new Map(
+      [...readFileSync(join(DEPLOY, 'README.md'), 'utf8').matchAll(/^\| `(PromRelay\w+)` \| .* \| (\w+) \|$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    const alerts = rules().groups.flatMap((g) => g.rules.filter((r) => r.alert));
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(alerts.map((r) => [r.alert!, r.labels?.severity])));
+  });
+
   it('name only recorded series that a rule records', () => {
     const recorded = new Set(rules().groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
     const used = expressions()
@@ -164,25 +175,40 @@ describe('deploy/monitoring dashboard', () => {
   });
 });
 
+/** The relays whose /metrics the names are read from: each role that exports names of its own. */
+const ROLES = ['run', 'aggregate --processes 2', 'ingest (2 workers)'] as const;
+type Role = (typeof ROLES)[number];
+
 describe('metric names in rules and dashboard', () => {
   let prom: PrometheusServer;
   let relay: RelayProcess;
+  const others: RelayProcess[] = [];
   let metricsText: string;
+  /** per role, the names its /metrics exports */
+  const exportedBy = new Map<Role, Set<string>>();
 
   beforeAll(async () => {
     prom = await startPrometheus();
     const brokers = testKafkaBrokers();
     const topic = testTopicName('mixin');
-    relay = await startRelayProcess(
+    const config = (name: string, t: string, extra?: Record<string, unknown>) =>
       writeRelayConfig({
         brokers,
-        topic,
-        groupId: testTopicName('mixin-group'),
-        dlqTopic: testTopicName('mixin-dlq'),
-        checkpointTopic: testTopicName('mixin-checkpoints'),
+        topic: t,
+        groupId: testTopicName(`${name}-group`),
+        dlqTopic: testTopicName(`${name}-dlq`),
+        checkpointTopic: testTopicName(`${name}-checkpoints`),
         remoteWriteUrl: prom.remoteWriteUrl,
-      }),
-    );
+        ...(extra ? { extra } : {}),
+      });
+    // The primaries of `aggregate --processes N` and of a multi-worker `ingest` export the worker metrics
+    // (prom_relay_<role>_workers, prom_relay_<role>_worker_restarts_total); each gets a topic of its own.
+    const [aggTopic, ingestTopic] = await Promise.all([createTestTopic({ prefix: 'mixin-agg', partitions: 2 }), createTestTopic({ prefix: 'mixin-ingest', partitions: 1 })]);
+    const workerRelays = Promise.all([
+      startRelayProcess(config('mixin-agg', aggTopic, { aggregation: { series_ttl: '10m', processes: 2 } }), { role: 'aggregate' }),
+      startRelayProcess(config('mixin-ingest', ingestTopic, { ingest: { workers: 2 } }), { role: 'ingest' }),
+    ]).then((rs) => (others.push(...rs), rs));
+    relay = await startRelayProcess(config('mixin', topic));
     // A little of everything: a push through the ingest, one good and one undecodable record through Kafka.
     const push = await fetch(`${relay.url}/metrics/job/mixin/instance/a`, {
       method: 'PUT',
@@ -208,10 +234,14 @@ describe('metric names in rules and dashboard', () => {
       (t) => /^prom_relay_samples_sent_total \d*[1-9]/m.test(t) && /^prom_relay_checkpoint_age_seconds\{/m.test(t) && /^prom_relay_dead_letters_total\{/m.test(t),
       45_000,
     );
-  }, 120_000);
+    exportedBy.set('run', exportedNames(metricsText));
+    const [aggregate, ingest] = await workerRelays;
+    exportedBy.set('aggregate --processes 2', exportedNames(await (await fetch(`${aggregate!.url}/metrics`)).text()));
+    exportedBy.set('ingest (2 workers)', exportedNames(await (await fetch(`${ingest!.url}/metrics`)).text()));
+  }, 180_000);
 
   afterAll(async () => {
-    if (relay) await stopRelay(relay);
+    await Promise.all([relay, ...others].filter((r) => r !== undefined).map((r) => stopRelay(r)));
     await prom?.stop();
   });
 
@@ -222,10 +252,15 @@ describe('metric names in rules and dashboard', () => {
     expect(exported.has('prom_relay_flushes_totl')).toBe(false);
     expect(exported.has('prom_relay_flushes_total')).toBe(true);
     expect(exported.has('prom_relay_flush_duration_seconds_bucket')).toBe(true);
+    // The worker metrics are the primaries' own: only the roles that fork workers export them.
+    for (const role of ['aggregate', 'ingest'] as const) {
+      const name = `prom_relay_${role}_worker_restarts_total`;
+      expect(ROLES.filter((r) => exportedBy.get(r)!.has(name)), name).toEqual([ROLES.find((r) => r.startsWith(role))]);
+    }
   }, 600_000);
 
-  it('are all exported by a running relay (or recorded by a rule, or Prometheus\'s own up)', async () => {
-    const exported = exportedNames(metricsText);
+  it('are all exported by a running relay of some role (or recorded by a rule, or Prometheus\'s own up)', async () => {
+    const exported = new Set(ROLES.flatMap((r) => [...exportedBy.get(r)!]));
     const recorded = new Set(rules().groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
     const exprs = expressions();
     const results = await namesUsed(exprs.map((e) => e.expr));
@@ -235,7 +270,7 @@ describe('metric names in rules and dashboard', () => {
       if (r.error) problems.push(`${exprs[i]!.where}: ${r.error}`);
       for (const n of r.names) {
         used.add(n);
-        if (!exported.has(n) && !recorded.has(n) && n !== 'up') problems.push(`${exprs[i]!.where}: ${n} is not exported by the relay`);
+        if (!exported.has(n) && !recorded.has(n) && n !== 'up') problems.push(`${exprs[i]!.where}: ${n} is exported by no relay (${ROLES.join(', ')})`);
       }
     });
     expect(problems).toEqual([]);
@@ -250,6 +285,8 @@ describe('metric names in rules and dashboard', () => {
       'prom_relay_limit_hits_total',
       'prom_relay_partitions_owned',
       'prom_relay_build_info',
+      'prom_relay_aggregate_worker_restarts_total',
+      'prom_relay_ingest_worker_restarts_total',
     ]) {
       expect(used.has(n), n).toBe(true);
     }
