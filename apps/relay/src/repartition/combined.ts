@@ -8,7 +8,7 @@ import type { CombineMode } from '../model.js';
 /** What one source partition last said about one output series. */
 export interface SourceEntry {
   /** the source partition, `<topic>/<partition>` (one shared string per source) */
-  readonly src: string;
+  src: string;
   value: number;
   /** avg: count behind `value` (a sum) */
   count: number;
@@ -19,20 +19,37 @@ export interface SourceEntry {
   /** total: the source's series ended (stale); its value lives on in `base` until a newer offset restarts it */
   retired: boolean;
   /** when this owner last heard from the source about this series (ms since the combiner's epoch: a small integer) */
-  seen: number;
+  heard: number;
   /** native: the source's running histogram (`value` is its count) */
-  hist?: NativeHistogram;
+  hist: NativeHistogram | undefined;
 }
 
-const NO_SOURCES: SourceEntry[] = [];
+/** A source entry of its own: the second and later sources of a series (few series have one). */
+export function sourceEntry(src: string, offset: number, heard: number): SourceEntry {
+  return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined };
+}
 
-export class Combined {
+/**
+ * One output series as its owner holds it. Its first source is kept in the object itself (it *is* that entry: most
+ * series have exactly one source partition, and an entry object plus an array cost an owner ~140 B per series more);
+ * further sources go to `more`. Entries are read by position: `entry(i)` for i < `size`.
+ */
+export class Combined implements SourceEntry {
   /** total: what retired or reset sources had reached: the output never goes below it */
   base = 0;
   /** native: the same as a histogram */
   baseHist: NativeHistogram | null = null;
-  /** One entry per source partition: an array, not a Map (one or a few sources per series; 100k series each). */
-  sources: SourceEntry[] = NO_SOURCES;
+  // The first source, inline ('' when the series has none).
+  src = '';
+  value = 0;
+  count = 0;
+  at = 0;
+  offset = 0;
+  retired = false;
+  heard = 0;
+  hist: NativeHistogram | undefined = undefined;
+  /** The second and later sources (null while there are none). */
+  more: SourceEntry[] | null = null;
   constructor(
     readonly key: string,
     readonly labels: Labels,
@@ -43,26 +60,65 @@ export class Combined {
     readonly start: number,
   ) {}
 
+  /** How many sources the series has. */
+  get size(): number {
+    return this.src === '' ? 0 : 1 + (this.more === null ? 0 : this.more.length);
+  }
+
+  /** The i-th source (0 ≤ i < size). */
+  entry(i: number): SourceEntry {
+    return i === 0 ? this : this.more![i - 1]!;
+  }
+
   find(src: string): SourceEntry | undefined {
-    const list = this.sources;
-    for (let i = 0; i < list.length; i++) if (list[i]!.src === src) return list[i];
+    if (this.src === src) return this;
+    const more = this.more;
+    if (more !== null) for (let i = 0; i < more.length; i++) if (more[i]!.src === src) return more[i];
     return undefined;
   }
 
-  add(e: SourceEntry): void {
-    // A literal of one: an empty array's first push would reserve room for 17.
-    if (this.sources.length === 0) this.sources = [e];
-    else this.sources.push(e);
+  /** A new source, with its offset and time; its value is the caller's to set. */
+  add(src: string, offset: number, heard: number): SourceEntry {
+    if (this.src === '') {
+      this.src = src;
+      this.value = 0;
+      this.count = 0;
+      this.at = 0;
+      this.offset = offset;
+      this.retired = false;
+      this.heard = heard;
+      this.hist = undefined;
+      return this;
+    }
+    const e = sourceEntry(src, offset, heard);
+    if (this.more === null) this.more = [e];
+    else this.more.push(e);
+    return e;
   }
 
   remove(e: SourceEntry): void {
-    const i = this.sources.indexOf(e);
-    if (i >= 0) this.sources.splice(i, 1);
+    if (e !== this) {
+      const i = this.more?.indexOf(e) ?? -1;
+      if (i >= 0) this.more!.splice(i, 1);
+      if (this.more?.length === 0) this.more = null;
+      return;
+    }
+    // The first source leaves: the next one (if any) takes its place.
+    const next = this.more === null ? undefined : this.more.shift();
+    if (this.more?.length === 0) this.more = null;
+    this.src = next?.src ?? '';
+    this.value = next?.value ?? 0;
+    this.count = next?.count ?? 0;
+    this.at = next?.at ?? 0;
+    this.offset = next?.offset ?? 0;
+    this.retired = next?.retired ?? false;
+    this.heard = next?.heard ?? 0;
+    this.hist = next?.hist;
   }
 
   live(): number {
     let n = 0;
-    for (const e of this.sources) if (!e.retired) n++;
+    for (let i = 0, size = this.size; i < size; i++) if (!this.entry(i).retired) n++;
     return n;
   }
 
@@ -77,44 +133,58 @@ export class Combined {
   histogram(): NativeHistogram {
     const h = emptyHistogram();
     if (this.baseHist !== null) addInto(h, this.baseHist);
-    for (const e of this.sources) if (e.hist !== undefined) addInto(h, e.hist);
+    for (let i = 0, size = this.size; i < size; i++) {
+      const e = this.entry(i);
+      if (e.hist !== undefined) addInto(h, e.hist);
+    }
     return h;
   }
 
-  value(): number {
+  /** The one value the flush writes, by mode. */
+  combinedValue(): number {
     let v: number;
     switch (this.mode) {
       case 'native':
         return this.histogram().count;
       case 'total': {
         v = this.base;
-        for (const e of this.sources) v += e.value;
+        for (let i = 0, size = this.size; i < size; i++) v += this.entry(i).value;
         return v;
       }
       case 'last': {
         let best: SourceEntry | undefined;
-        for (const e of this.sources) if (best === undefined || e.at > best.at) best = e;
+        for (let i = 0, size = this.size; i < size; i++) {
+          const e = this.entry(i);
+          if (best === undefined || e.at > best.at) best = e;
+        }
         return best?.value ?? NaN;
       }
       case 'min': {
         v = Infinity;
-        for (const e of this.sources) if (e.value < v || Number.isNaN(e.value)) v = e.value;
+        for (let i = 0, size = this.size; i < size; i++) {
+          const x = this.entry(i).value;
+          if (x < v || Number.isNaN(x)) v = x;
+        }
         return v;
       }
       case 'max': {
         v = -Infinity;
-        for (const e of this.sources) if (e.value > v || Number.isNaN(e.value)) v = e.value;
+        for (let i = 0, size = this.size; i < size; i++) {
+          const x = this.entry(i).value;
+          if (x > v || Number.isNaN(x)) v = x;
+        }
         return v;
       }
       case 'sum': {
         v = 0;
-        for (const e of this.sources) v += e.value;
+        for (let i = 0, size = this.size; i < size; i++) v += this.entry(i).value;
         return v;
       }
       case 'avg': {
         let sum = 0;
         let count = 0;
-        for (const e of this.sources) {
+        for (let i = 0, size = this.size; i < size; i++) {
+          const e = this.entry(i);
           sum += e.value;
           count += e.count;
         }

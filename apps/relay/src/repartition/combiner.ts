@@ -110,7 +110,7 @@ export class SeriesCombiner {
         c = this.create(id, p.key, p.combine, t, t);
         this.series.set(c.key, c);
       }
-      if (c.mode !== p.combine && !p.stale && c.sources.length === 0 && c.mode !== 'total' && c.mode !== 'native') {
+      if (c.mode !== p.combine && !p.stale && c.size === 0 && c.mode !== 'total' && c.mode !== 'native') {
         // Every source of a gauge-mode series left (an untyped series ended to start again typed, see retype.ts): the
         // name is free for the new kind.
         c = this.create(id, p.key, p.combine, t, t);
@@ -142,12 +142,12 @@ export class SeriesCombiner {
           }
           if (e !== undefined) {
             e.offset = offset;
-            e.seen = t;
+            e.heard = t;
           }
           continue;
         }
         if (e === undefined) {
-          c.add({ src, value: p.value, count: 0, at: 0, offset, retired: false, seen: t });
+          c.add(src, offset, t).value = p.value;
         } else if (e.retired) {
           // Started again after it ended: only a newer state counts from zero; the same offset is the ended one.
           if (offset > e.offset) {
@@ -155,7 +155,7 @@ export class SeriesCombiner {
             e.value = p.value;
           }
           e.offset = offset;
-          e.seen = t;
+          e.heard = t;
         } else {
           if (p.value < e.value) {
             // The source's running total restarted (its series expired without the word reaching us): keep what it had.
@@ -164,7 +164,7 @@ export class SeriesCombiner {
           }
           e.value = p.value;
           e.offset = offset;
-          e.seen = t;
+          e.heard = t;
         }
         continue;
       }
@@ -172,13 +172,12 @@ export class SeriesCombiner {
         if (e !== undefined) c.remove(e);
         continue;
       }
-      const entry: SourceEntry = e ?? { src, value: 0, count: 0, at: 0, offset, retired: false, seen: t };
+      const entry: SourceEntry = e ?? c.add(src, offset, t);
       entry.value = p.combine === 'avg' ? (p.sum ?? p.value) : p.value;
       entry.count = p.count ?? 0;
       entry.at = p.at ?? 0;
       entry.offset = offset;
-      entry.seen = t;
-      if (e === undefined) c.add(entry);
+      entry.heard = t;
     }
     return result;
   }
@@ -218,12 +217,14 @@ export class SeriesCombiner {
           e.retired = true;
         }
         e.offset = offset;
-        e.seen = now;
+        e.heard = now;
       }
       return 0;
     }
     if (e === undefined) {
-      c.add({ src, value: h.count, count: 0, at: 0, offset, retired: false, seen: now, hist: h });
+      const added = c.add(src, offset, now);
+      added.value = h.count;
+      added.hist = h;
       return 0;
     }
     let reset = 0;
@@ -242,7 +243,7 @@ export class SeriesCombiner {
       e.hist = h;
     }
     e.offset = offset;
-    e.seen = now;
+    e.heard = now;
     return reset;
   }
 
@@ -255,9 +256,9 @@ export class SeriesCombiner {
     const ttl = this.opts.ttlMs;
     const now = nowMs - this.epoch;
     for (const [id, c] of this.series) {
-      for (let i = c.sources.length - 1; i >= 0; i--) {
-        const e = c.sources[i]!;
-        if (now - e.seen < ttl) continue;
+      for (let i = c.size - 1; i >= 0; i--) {
+        const e = c.entry(i);
+        if (now - e.heard < ttl) continue;
         // A source silent this long is gone (its partition's state was dropped): a counter keeps what it counted.
         if (c.mode === 'total' || c.mode === 'native') {
           if (!e.retired) {
@@ -266,7 +267,7 @@ export class SeriesCombiner {
           }
           e.value = 0;
           e.retired = true;
-        } else c.sources.splice(i, 1);
+        } else c.remove(e);
       }
       if (c.live() === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
@@ -279,7 +280,7 @@ export class SeriesCombiner {
       if (c.mode === 'native') {
         const histogram = c.histogram();
         sample = { labels: c.labels, value: histogram.count, start, histogram };
-      } else sample = c.mode === 'total' ? { labels: c.labels, value: c.value(), start } : { labels: c.labels, value: c.value() };
+      } else sample = c.mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
       if (this.exemplars.size > 0) {
         const exemplar = this.takeExemplar(id, nowMs);
         if (exemplar !== undefined) sample.exemplar = exemplar;
@@ -305,8 +306,9 @@ export class SeriesCombiner {
     const series: CombineState['series'] = [];
     for (const c of this.series.values()) {
       const entries: EntryState[] = [];
-      for (const e of c.sources) {
-        const row: EntryState = [e.src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.seen + this.epoch];
+      for (let i = 0, size = c.size; i < size; i++) {
+        const e = c.entry(i);
+        const row: EntryState = [e.src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.heard + this.epoch];
         if (e.hist !== undefined) row.push(histogramToState(e.hist));
         entries.push(row);
       }
@@ -337,9 +339,12 @@ export class SeriesCombiner {
       for (const [source, value, count, at, offset, retired, eseen, hist] of entries) {
         let src = combiner.sourceNames.get(source);
         if (src === undefined) combiner.sourceNames.set(source, (src = source));
-        const e: SourceEntry = { src, value: dec(value), count, at, offset, retired: retired === 1, seen: eseen - epoch };
+        const e = c.add(src, offset, eseen - epoch);
+        e.value = dec(value);
+        e.count = count;
+        e.at = at;
+        e.retired = retired === 1;
         if (hist !== undefined) e.hist = histogramFromState(hist);
-        c.add(e);
       }
       combiner.series.set(c.key, c);
     }

@@ -81,6 +81,42 @@ describe('SeriesCombiner', () => {
     expect(value(c)).toEqual([5]);
   });
 
+  it('the first source of a series leaving keeps the others: every gauge mode, through a state round trip', () => {
+    // An owner keeps a series' first source in the series itself and the others beside it: the first leaving (stale or
+    // silent past the TTL) must hand its place to the next one, not lose or duplicate it.
+    for (const [combine, extra, after] of [
+      ['sum', {}, 5 + 7],
+      ['min', {}, 5],
+      ['max', {}, 7],
+      ['avg', { count: 1 }, (5 + 7) / 2],
+      ['last', {}, 7],
+    ] as const) {
+      const c = new SeriesCombiner(opts);
+      const word = (v: number, at: number) => p(combine, v, { ...extra, ...(combine === 'avg' ? { sum: v } : {}), at });
+      apply(c, 't/0', 1, word(100, 10));
+      apply(c, 't/1', 1, word(5, 20));
+      apply(c, 't/2', 1, word(7, 30));
+      apply(c, 't/0', 2, p(combine, NaN, { stale: true }));
+      expect(value(c), combine).toEqual([after]);
+      const restored = SeriesCombiner.fromState(JSON.parse(JSON.stringify(c.toState())), opts);
+      expect(value(restored), combine).toEqual([after]);
+      // The source that took the first place leaves too: one is left, then none (the series ends once).
+      apply(restored, 't/1', 2, p(combine, NaN, { stale: true }));
+      expect(value(restored), combine).toEqual([7]);
+      apply(restored, 't/2', 2, p(combine, NaN, { stale: true }));
+      expect(value(restored), combine).toEqual(['stale']);
+      expect(restored.seriesCount).toBe(0);
+    }
+    // A total: the first source silent past the TTL keeps what it counted, the next ones go on adding.
+    const c = new SeriesCombiner(opts);
+    c.apply({ kind: 'partials', source: 't/0', offset: 1, series: [p('total', 100)] }, 1000);
+    c.apply({ kind: 'partials', source: 't/1', offset: 1, series: [p('total', 5)] }, 50_000);
+    c.apply({ kind: 'partials', source: 't/2', offset: 1, series: [p('total', 7)] }, 50_000);
+    expect(c.collect(62_000).map((s) => s.value)).toEqual([112]);
+    c.apply({ kind: 'partials', source: 't/1', offset: 2, series: [p('total', 6)] }, 62_000);
+    expect(c.collect(63_000).map((s) => s.value)).toEqual([113]);
+  });
+
   it('drops a source silent past the TTL, keeping what it counted', () => {
     const c = new SeriesCombiner({ ttlMs: 100 });
     c.apply({ kind: 'partials', source: 't/0', offset: 1, series: [p('total', 5)] }, 1000);
