@@ -74,7 +74,7 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
     if (onlyFed && !changed) continue;
     if (s.mode === 'last') {
       if (expiredLast) recomputeLast(s);
-      push(s, { labels: s.labels, value: s.value, combine: 'last', at: s.valueAt + store.epoch, key: s.key });
+      push(s, { labels: s.labels, value: s.value, combine: 'last', at: s.gauge!.valueAt + store.epoch, key: s.key });
     } else if (s.mode === 'valueHistogram') {
       emitValueHistogram(gauge, out);
     } else if (s.mode === 'avg') {

@@ -21,7 +21,7 @@ export function feedTarget(t: OutputSeries, c: Contribution | null, v: number, i
     c!.inGauges = true;
     if (t.mode === 'last') {
       t.value = v;
-      t.valueAt = now;
+      gauge.valueAt = now;
       gauge.tick = c!.tick;
     }
   }
@@ -33,7 +33,7 @@ export function recomputeLast(s: OutputSeries): void {
   for (const c of s.gauge!.contribs) if (best === null || c.tick > best.tick) best = c;
   if (best !== null) {
     s.value = best.value;
-    s.valueAt = best.lastFed;
+    s.gauge!.valueAt = best.lastFed;
     s.gauge!.tick = best.tick;
   }
 }

@@ -29,6 +29,8 @@ export const NATIVE = 8;
 export class GaugeState {
   /** Update order of the contribution the `last` value came from. */
   tick = 0;
+  /** last: when the output's value was applied (relative time, like lastFed). */
+  valueAt = 0;
   readonly contribs = new Set<Contribution>();
   /** valueHistogram: `labelsKey` of each part. */
   readonly partKeys: string[] | null;
@@ -41,26 +43,33 @@ export class GaugeState {
   }
 }
 
+const OUTPUT_MODES: readonly OutputMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'count', 'valueHistogram', 'native'];
+
 /** One output series: what the flush sends. */
 export class OutputSeries {
-  /** DROPPED and RULE (one field for both: 100k series each) */
-  private bits = 0;
+  /** DROPPED (bit 0), RULE (bit 1) and the mode (bits 2-5, an index into OUTPUT_MODES): one field, 100k series each. */
+  private bits: number;
   /** the aggregate's collect generation when it was last fed: a source publishes only what was fed since (see collect) */
   fedGen = 0;
   /** total: running total; last: the latest value. */
   value = 0;
-  /** last: when `value` was applied (relative time, like lastFed). */
-  valueAt = 0;
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
   stateIndex = -1;
   constructor(
     readonly key: string,
     readonly labels: Labels,
-    readonly mode: OutputMode,
+    mode: OutputMode,
     readonly job: string,
     public lastFed: number,
+    /** gauge modes: the live contributions (and, for `last`, when its value was applied) */
     readonly gauge: GaugeState | null,
-  ) {}
+  ) {
+    this.bits = OUTPUT_MODES.indexOf(mode) << 2;
+  }
+
+  get mode(): OutputMode {
+    return OUTPUT_MODES[this.bits >> 2]!;
+  }
 
   /** Left the tables (expired, ended, or never shown): inputs pointing here resolve their targets again. */
   get dropped(): boolean {
@@ -93,6 +102,10 @@ export type Targets = OutputSeries | OutputSeries[];
  * One input series of a scope (job + grouping labels other than producer labels): shared by every producer of that
  * scope; what is per producer (counter baselines, gauge values) lives in the producer's state.
  */
+const INPUT_TYPES: readonly InputMetricType[] = ['counter', 'gauge', 'histogram', 'summary', 'untyped'];
+/** Input flags take the low bits of InputSeries.bits, the type the bits above. */
+const FLAG_BITS = 4;
+
 export class InputSeries {
   targets: Targets | null = null;
   /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
@@ -100,14 +113,31 @@ export class InputSeries {
   lastFed = 0;
   /** Position in the last `toState`; every live input gets one there. */
   stateIndex = -1;
+  /** the flags and the type in one field (100k inputs each) */
+  private readonly bits: number;
   constructor(
     readonly key: string,
     readonly family: string,
-    readonly type: InputMetricType,
-    readonly flags: number,
-    /** Histogram/summary instance (family + labels without le/quantile/producer labels) for atomic rejection. */
+    type: InputMetricType,
+    flags: number,
+    /**
+     * Histogram/summary instance (family + labels without le/quantile/producer labels) for atomic rejection; one
+     * string shared by the series of one instance where they are created together (see PartitionAggregate.createInput).
+     */
     readonly groupKey: string | null,
-  ) {}
+  ) {
+    this.bits = flags | (INPUT_TYPES.indexOf(type) << FLAG_BITS);
+  }
+
+  /** HAS_TOTAL, HAS_GAUGE, PER_PRODUCER, NATIVE */
+  get flags(): number {
+    return this.bits & ((1 << FLAG_BITS) - 1);
+  }
+
+  /** the type it is read as (a rule's inputType, else its own) */
+  get type(): InputMetricType {
+    return INPUT_TYPES[this.bits >> FLAG_BITS]!;
+  }
 }
 
 /** One producer's gauge value for one input series. */

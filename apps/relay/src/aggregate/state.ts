@@ -194,7 +194,7 @@ export function readState(state: unknown, store: AggregateStore): void {
       series.rule = rule ?? ruleOutput(labels);
       series.value = decodeNumber(value);
       // Not in the state: the last feed is the best estimate of when a `last` value was applied.
-      series.valueAt = series.lastFed;
+      if (series.gauge !== null) series.gauge.valueAt = series.lastFed;
       store.addOutput(series);
       return series;
     });
@@ -209,10 +209,13 @@ export function readState(state: unknown, store: AggregateStore): void {
       return idx.length === 1 ? outputs[idx[0]!]! : idx.map((i) => outputs[i]!);
     };
     const inputs: InputSeries[] = [];
+    // The series of one histogram or summary share their group key string, as when they were created.
+    let lastGroup: string | null = null;
     for (const [scopeKey, scopeInputs] of s.scopes) {
       const scope = store.scopeOf(scopeKey);
       for (const [key, family, type, flags, groupKey, lastFed, targets] of scopeInputs) {
-        const input = new InputSeries(key, family, type, flags, groupKey);
+        if (groupKey !== lastGroup && groupKey !== null) lastGroup = groupKey;
+        const input = new InputSeries(key, family, type, flags, groupKey === null ? null : lastGroup);
         input.lastFed = lastFed - store.epoch;
         input.targets = targetsFrom(targets);
         scope.inputs.set(key, input);
