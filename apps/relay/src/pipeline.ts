@@ -298,14 +298,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
   // An owner shares the key string and labels of a series with the source partition here that feeds it, if any.
   const combineOpts = {
     ...rp.combine,
-    shared: (id: string) => {
-      for (const p of source.owned()) {
-        if (p.role !== 'source') continue;
-        const found = (p.aggregate as SourceState).aggregate.outputSeries(id);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    },
+    shared: (id: string) => source.findOwned((p) => (p.role === 'source' ? (p.aggregate as SourceState).aggregate.outputSeries(id) : undefined)),
   };
   const source: KafkaSource = new KafkaSource({
     consumer,

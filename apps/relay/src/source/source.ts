@@ -116,7 +116,21 @@ export class KafkaSource {
 
   /** Partitions owned and restored, not fenced by a rebalance: metrics read them. */
   owned(): OwnedPartition[] {
-    return [...this.partitions.values()].filter((p) => !p.fenced && this.assigned.has(p.key) && !this.restoring.has(p.key));
+    return [...this.partitions.values()].filter((p) => this.isOwned(p));
+  }
+
+  /** The first answer `fn` gives for an owned partition, without building the list (it runs per new owner series). */
+  findOwned<T>(fn: (p: OwnedPartition) => T | undefined): T | undefined {
+    for (const p of this.partitions.values()) {
+      if (!this.isOwned(p)) continue;
+      const found = fn(p);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  private isOwned(p: OwnedPartition): boolean {
+    return !p.fenced && this.assigned.has(p.key) && !this.restoring.has(p.key);
   }
 
   /** Owned partitions whose replay has caught up: only they are flushed and checkpointed. */
