@@ -4,7 +4,7 @@ import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import type { BodyFormat } from './headers.js';
-import { textIdentityHash } from './text.js';
+import { textIdentityHash } from './text-point.js';
 
 /**
  * Largest counter-like input taken. Prometheus allows any float, but no real counter comes near it, and a running

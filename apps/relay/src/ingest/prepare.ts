@@ -5,8 +5,10 @@ import { compress } from '@prom-relay/codec';
 import type { TimeSeries } from '@prom-relay/codec';
 import { HEADER } from '@prom-relay/emitter';
 import type { PushOp } from '@prom-relay/emitter';
-import { DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
-import type { DecodeErrorCode, DecodeOptions, RecordHeaders } from '../decode/index.js';
+import { isUtf8 } from 'node:buffer';
+import { DEFAULT_MAX_MESSAGE_BYTES, DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
+import type { DecodeErrorCode, DecodeOptions, MessageHeaders, RecordHeaders } from '../decode/index.js';
+import { textBodyPasses } from '../decode/text.js';
 import { exemplarWithinLimits } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
@@ -59,7 +61,38 @@ function asRecord(message: IngestMessage): Parameters<typeof decodeRecord>[0] {
 
 /** Throws the consumer's DecodeError when it would dead-letter or refuse this message. */
 export function checkMessage(message: IngestMessage, decode: DecodeOptions): void {
+  if (surelyTaken(message, decode)) return;
   decodeRecord(asRecord(message), decode);
+}
+
+/** parseHeaders of a cached group's shared, frozen headers (pushgateway.ts pushMessage), once per headers object. */
+const parsedHeaders = new WeakMap<object, { temporality: DecodeOptions['defaultTemporality']; headers: MessageHeaders }>();
+
+/**
+ * True when decodeRecord is sure to take this message, found for less work: a text push of a cached group, its
+ * headers parsed once, its body checked by textBodyPasses (the consumer's parse, no points). Anything else, and any
+ * doubt, is false: checkMessage then runs decodeRecord itself, whose answer (and error) is the one given.
+ */
+function surelyTaken(message: IngestMessage, decode: DecodeOptions): boolean {
+  const shared = message.headers;
+  if (!Object.isFrozen(shared)) return false;
+  let cached = parsedHeaders.get(shared);
+  if (cached === undefined || cached.temporality !== decode.defaultTemporality) {
+    let headers: MessageHeaders;
+    try {
+      headers = parseHeaders(asRecord(message).headers, decode.defaultTemporality ?? 'cumulative');
+    } catch {
+      return false;
+    }
+    cached = { temporality: decode.defaultTemporality, headers };
+    parsedHeaders.set(shared, cached);
+  }
+  const h = cached.headers;
+  const value = message.value;
+  // decodeRecord's own order: a delete or an empty body has no points; a text body is size-checked, UTF-8, parsed.
+  if (h.op === 'delete' || h.format !== 'text' || h.snappy || value.length === 0) return false;
+  if (value.length > (decode.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) || !isUtf8(value)) return false;
+  return textBodyPasses(value.toString('utf8'), h.job, h.grouping, decode.limits ?? {});
 }
 
 /** A DecodeError as an ingest answer; text errors name line and column once. */
