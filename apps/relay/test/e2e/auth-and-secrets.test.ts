@@ -1,17 +1,16 @@
 // Auth on the HTTP ingest of a running relay, and no secret in anything it writes, whatever the requests.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
+import { beforeAll, expect, it } from 'vitest';
+import { eventually, relayTestEnvironment, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
 
 const SECRETS = { teamA: 'pass-of-team-a-7f3', token: 'bearer-token-of-team-b-91c', remoteWrite: 'rw-password-55e', wrong: 'a-wrong-password-0d2' };
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-let prom: PrometheusServer;
+const env = relayTestEnvironment({ producer: false });
 let relay: RelayProcess | undefined;
 
 beforeAll(async () => {
-  prom = await startPrometheus();
+  const prom = env.prom;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
   const config = testRelayConfig({
     topic,
@@ -23,13 +22,8 @@ beforeAll(async () => {
       log: { level: 'debug' },
     },
   });
-  relay = await startRelayProcess(config);
+  relay = await env.startRelay(config);
 }, 90_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await prom?.stop();
-});
 
 it('answers 401 without valid credentials, takes each configured one, and never writes a secret', async () => {
   const push = (authorization: string | undefined, value: number) =>
@@ -47,7 +41,7 @@ it('answers 401 without valid credentials, takes each configured one, and never 
   expect((await push(`Bearer ${SECRETS.token}`, 3)).status).toBe(200);
 
   // Only the two authenticated pushes count: 2 + 3.
-  const total = async () => (await prom.query('secured_rows_total{job="secured"}'))[0]?.value;
+  const total = async () => (await env.prom.query('secured_rows_total{job="secured"}'))[0]?.value;
   expect(await eventually(total, (v) => v === 5, 20_000)).toBe(5);
   expect(await stopRelay(relay!)).toBe(0);
 

@@ -1,26 +1,14 @@
 // A checkpoint that does not decode: the relay never starts that partition empty (it would lower totals); it retries,
 // stays unready, and goes on once an operator tombstones the checkpoint.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CHECKPOINT_HEADERS } from '../../src/checkpoint/index.js';
-import { kafkaProducer, Ledger, promTotals, runFleet, settledTotals, sleep, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+import { Ledger, promTotals, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, writeRelayConfig } from './harness.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 it('retries a corrupt checkpoint instead of starting empty, and recovers after a tombstone', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
   const checkpointTopic = await createTestTopic({ prefix: 'ckpt', compacted: true });
   await producer.send({
@@ -38,7 +26,7 @@ it('retries a corrupt checkpoint instead of starting empty, and recovers after a
     pauseMs: 0,
     ledger,
   });
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     writeRelayConfig({
       brokers: testKafkaBrokers(),
       topic,

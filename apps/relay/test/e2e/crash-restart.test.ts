@@ -1,42 +1,18 @@
 // The relay SIGKILLed in the middle of a stream and started again: totals exact, no output counter ever decreases.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  kafkaProducer,
-  Ledger,
-  orderViolations,
-  runFleet,
-  settledTotals,
-  sleep,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from './harness.js';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from './harness.js';
 
-let prom: PrometheusServer;
-const relays: RelayProcess[] = [];
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 it('keeps every total exact through a SIGKILL and a restart, and no counter ever goes down', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   const config = testRelayConfig({
     topic,
     remoteWriteUrl: prom.remoteWriteUrl,
   });
-  const first = await startRelayProcess(config);
-  relays.push(first);
+  const first = await env.startRelay(config);
   const ledger = new Ledger();
   const fleet = runFleet({
     send: (messages) => producer.send({ topic, acks: -1, messages }).then(() => undefined),
@@ -53,8 +29,7 @@ it('keeps every total exact through a SIGKILL and a restart, and no counter ever
   first.kill('SIGKILL');
   await first.exited;
   await sleep(500);
-  const second = await startRelayProcess(config);
-  relays.push(second);
+  const second = await env.startRelay(config);
   await fleet;
 
   const seen = await settledTotals(prom, ledger, 45_000);

@@ -1,33 +1,20 @@
 // Many short-lived producers, poison mixed in: Prometheus ends with exactly the sums, each poison once in the DLQ.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  kafkaProducer,
-  Ledger,
-  runFleet,
-  seriesKey,
-  startRelayProcess,
-  stopRelay,
-  writeRelayConfig,
-  type RelayProcess,
-} from './harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually, Ledger, relayTestEnvironment, runFleet, seriesKey, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
 
-let prom: PrometheusServer;
+const env = relayTestEnvironment();
 let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
 let topic: string;
 const dlqTopic = testTopicName('dlq');
 
 async function promTotals(): Promise<Map<string, number>> {
-  const vector = await prom.query('{__name__=~"e2e_.*"}');
+  const vector = await env.prom.query('{__name__=~"e2e_.*"}');
   return new Map(vector.map((s) => [seriesKey(s.labels), s.value]));
 }
 
 beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
   topic = await createTestTopic({ prefix: 'metrics', partitions: 3 });
   const config = writeRelayConfig({
     brokers: testKafkaBrokers(),
@@ -35,22 +22,16 @@ beforeAll(async () => {
     groupId: testTopicName('relay'),
     dlqTopic,
     checkpointTopic: testTopicName('ckpt'),
-    remoteWriteUrl: prom.remoteWriteUrl,
+    remoteWriteUrl: env.prom.remoteWriteUrl,
   });
-  relay = await startRelayProcess(config);
+  relay = await env.startRelay(config);
 }, 90_000);
-
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await producer.disconnect();
-  await prom?.stop();
-});
 
 describe('relay end to end, real Kafka and Prometheus', () => {
   it('sums many overlapping short-lived producers exactly; every poison message lands in the DLQ once', async () => {
     const ledger = new Ledger();
     const sent = await runFleet({
-      send: (messages) => producer.send({ topic, acks: -1, messages }).then(() => undefined),
+      send: (messages) => env.producer.send({ topic, acks: -1, messages }).then(() => undefined),
       jobs: ['e2e-export', 'e2e-import', 'e2e-report'],
       runs: 45,
       pushesPerRun: 5,
@@ -107,10 +88,10 @@ describe('relay end to end, real Kafka and Prometheus', () => {
     await push('host-1', 5);
     await push('host-2', 3);
     await push('host-1', 9); // the same machine again: its increase (4) counts, not its whole value
-    const total = async () => (await prom.query('ingest_http_rows_total{job="http-ingest"}'))[0]?.value;
+    const total = async () => (await env.prom.query('ingest_http_rows_total{job="http-ingest"}'))[0]?.value;
     // 5 (host-1) + 3 (host-2) + 4 (host-1 from 5 to 9)
     expect(await eventually(total, (v) => v === 12, 20_000)).toBe(12);
-    const series = await prom.query('ingest_http_rows_total');
+    const series = await env.prom.query('ingest_http_rows_total');
     expect(series).toHaveLength(1);
     expect(series[0]!.labels).toMatchObject({ job: 'http-ingest', table: 'users' });
     expect(series[0]!.labels.instance).toBeUndefined();

@@ -1,40 +1,23 @@
 // A Go job using the Prometheus Go client's push package, unchanged, pointed at a running relay's ingest.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
+import { beforeAll, expect, it } from 'vitest';
+import { buildGoProgram, eventually, relayTestEnvironment, type RelayProcess, testRelayConfig } from './harness.js';
 
 const run = promisify(execFile);
 const GO_JOB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
 
-let prom: PrometheusServer;
+const env = relayTestEnvironment({ producer: false });
 let relay: RelayProcess | undefined;
 let goJob: string;
 
 beforeAll(async () => {
-  goJob = join(mkdtempSync(join(tmpdir(), 'go-push-')), 'go-push');
-  const build = run('go', ['build', '-buildvcs=false', '-o', goJob, '.'], { cwd: GO_JOB_DIR, timeout: 240_000 }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(err.code === 'ENOENT' ? 'the Go toolchain (go) is not on PATH: it builds the Go push client this test runs' : `go build failed: ${err.message}`);
-  });
-  prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
-  [relay] = await Promise.all([startRelayProcess(config), build]);
+  [goJob, relay] = await Promise.all([buildGoProgram(GO_JOB_DIR), env.startRelay(testRelayConfig({ topic, remoteWriteUrl: env.prom.remoteWriteUrl }))]);
 }, 300_000);
-
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await prom?.stop();
-});
 
 it("takes pushes from the Go client's push package (protobuf delimited) and sums job runs exactly", async () => {
   const push = (instance: string, value: number, runId: string) => run(goJob, [relay!.url, 'go-nightly', instance, String(value), runId], { timeout: 30_000 });
@@ -43,6 +26,7 @@ it("takes pushes from the Go client's push package (protobuf delimited) and sums
   await push('host-1', 5, 'run-1');
   await push('host-2', 4, 'run-2');
   await push('host-1', 7, 'run-3');
+  const prom = env.prom;
   const total = async () => (await prom.query('go_job_rows_total{job="go-nightly"}'))[0]?.value;
   expect(await eventually(total, (v) => v === 16, 20_000)).toBe(16);
   const series = await prom.query('go_job_rows_total');

@@ -3,15 +3,13 @@
 // into a running relay's Pushgateway API; Prometheus 3 receives the relay's output. `instance` is the producer label:
 // the two pushes merge, as counters do, and a repeated push of the same cumulative registry adds nothing.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+import { startPrometheus3 } from '@prom-relay/infra';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { buildGoProgram, eventually, relayTestEnvironment, type RelayProcess, testRelayConfig } from './harness.js';
 
 const run = promisify(execFile);
 const GO_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
@@ -19,35 +17,18 @@ const GO_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go
 const LOAD = [0, 0.0013, 0.0042, 0.0042, 0.031, 0.25, 0.25, 0.25, 1, 1.7, 2.5, 60, -0.3];
 const SAVE = [0.005, 0.07, 0.07, 0.4, 3];
 
-let prom: PrometheusServer;
+// The first run on a machine builds Prometheus 3 (minutes).
+const env = relayTestEnvironment({ receiver: startPrometheus3, producer: false, timeoutMs: 900_000 });
 let relay: RelayProcess | undefined;
 let goJob: string;
 
 beforeAll(async () => {
-  goJob = join(mkdtempSync(join(tmpdir(), 'go-push-native-')), 'native');
-  const build = run('go', ['build', '-buildvcs=false', '-o', goJob, './native'], { cwd: GO_MODULE, timeout: 240_000 }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(err.code === 'ENOENT' ? 'the Go toolchain (go) is not on PATH: it builds the Go push client this test runs' : `go build failed: ${err.message}`);
-  });
-  prom = await startPrometheus3();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
-    topic,
-    groupId: testTopicName('relay'),
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
-  [relay] = await Promise.all([startRelayProcess(config), build]);
-}, 900_000);
-
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await prom?.stop();
-});
+  [goJob, relay] = await Promise.all([buildGoProgram(GO_MODULE, { pkg: './native' }), env.startRelay(testRelayConfig({ topic, remoteWriteUrl: env.prom.remoteWriteUrl }))]);
+}, 300_000);
 
 async function one(promql: string): Promise<number> {
-  const r = await prom.query(promql);
+  const r = await env.prom.query(promql);
   return r.length === 1 ? r[0]!.value : NaN;
 }
 

@@ -1,26 +1,14 @@
 // Group offsets ahead of the checkpoint (committed by something else, or a checkpoint lost): the relay seeks back to
 // the checkpointed offset, so the records in between are counted, exactly once.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { kafkaProducer, Ledger, runFleet, settledTotals, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from './harness.js';
+import { expect, it } from 'vitest';
+import { Ledger, relayTestEnvironment, runFleet, settledTotals, stopRelay, writeRelayConfig } from './harness.js';
 
-let prom: PrometheusServer;
-const relays: RelayProcess[] = [];
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 it('seeks back to the checkpoint when the group offset is ahead of it', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
   const groupId = testTopicName('relay');
   const config = writeRelayConfig({
@@ -34,8 +22,7 @@ it('seeks back to the checkpoint when the group offset is ahead of it', async ()
   const ledger = new Ledger();
   const send = (messages: { key: string; value: Buffer; headers: Record<string, string> }[]) =>
     producer.send({ topic, acks: -1, messages }).then(() => undefined);
-  const first = await startRelayProcess(config);
-  relays.push(first);
+  const first = await env.startRelay(config);
   await runFleet({ send, jobs: ['ahead-a'], runs: 6, pushesPerRun: 4, overlap: 3, pauseMs: 20, ledger });
   await settledTotals(prom, ledger, 30_000);
   expect(await stopRelay(first)).toBe(0);
@@ -48,8 +35,7 @@ it('seeks back to the checkpoint when the group offset is ahead of it', async ()
   await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: high!.high }] });
   await admin.disconnect();
 
-  const second = await startRelayProcess(config);
-  relays.push(second);
+  const second = await env.startRelay(config);
   const seen = await settledTotals(prom, ledger, 30_000);
   for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });
   expect(await stopRelay(second)).toBe(0);

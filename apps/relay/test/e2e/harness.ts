@@ -1,12 +1,16 @@
-// End-to-end harness: the relay as a real child process, short-lived jobs as real Kafka producers.
-import { spawn, type ChildProcess } from 'node:child_process';
+// End-to-end harness: the relay as a real child process, short-lived jobs as real Kafka producers, and the test file's
+// environment around them (relayTestEnvironment: a store, a producer, the relays it started, torn down after all).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
+import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 
@@ -142,6 +146,85 @@ export async function stopRelay(relay: RelayProcess): Promise<number | null> {
   if (relay.child.exitCode !== null) return relay.child.exitCode;
   relay.kill('SIGTERM');
   return relay.exited;
+}
+
+/** SIGKILLs a relay that still runs, and the worker processes it forked (`aggregate --processes N`, `ingest` workers). */
+export function killRelay(relay: RelayProcess): void {
+  if (relay.child.exitCode !== null || relay.child.signalCode !== null) return;
+  // The workers stop themselves when their primary's IPC channel closes; SIGKILL them too, not to leave any behind.
+  for (const l of relay.logs) {
+    if (typeof l.msg !== 'string' || !l.msg.endsWith(' worker started') || typeof l.pid !== 'number') continue;
+    try {
+      process.kill(l.pid, 'SIGKILL');
+    } catch {
+      // already gone (a worker the test killed)
+    }
+  }
+  relay.kill('SIGKILL');
+}
+
+/** What a test file's relays write to and are fed from; its fields answer once the file's beforeAll ran. */
+export interface RelayTestEnvironment<R> {
+  /** the store (default a Prometheus 2.42) */
+  readonly prom: R;
+  /** an idempotent Kafka producer on the test broker, connected */
+  readonly producer: Producer;
+  /** every relay started through startRelay, in order */
+  readonly relays: RelayProcess[];
+  /** startRelayProcess, and SIGKILLed (with its workers) after all if it still runs then */
+  startRelay(configFile: string, opts?: { role?: 'run' | 'ingest' | 'aggregate' }): Promise<RelayProcess>;
+}
+
+type Stoppable = { stop(): Promise<unknown> };
+
+/**
+ * The usual lifecycle of an end-to-end test file, registered with vitest: beforeAll starts the store (a Prometheus
+ * 2.42, or what `receiver` starts) and connects a Kafka producer; afterAll kills the relays the file started and
+ * still running, disconnects the producer and stops the store.
+ */
+export function relayTestEnvironment<R extends Stoppable | Stoppable[] = PrometheusServer>(
+  opts: { receiver?: () => Promise<R>; producer?: boolean; timeoutMs?: number } = {},
+): RelayTestEnvironment<R> {
+  let store: R | undefined;
+  const kafka = opts.producer === false ? undefined : kafkaProducer(testKafkaBrokers());
+  const relays: RelayProcess[] = [];
+  beforeAll(async () => {
+    [store] = await Promise.all([(opts.receiver ?? (startPrometheus as unknown as () => Promise<R>))(), kafka?.connect()]);
+  }, opts.timeoutMs ?? 60_000);
+  afterAll(async () => {
+    for (const r of relays) killRelay(r);
+    await kafka?.producer.disconnect();
+    await Promise.all([store ?? []].flat().map((s) => s.stop()));
+  });
+  return {
+    get prom() {
+      if (store === undefined) throw new Error('relayTestEnvironment: the store is not started (read it inside a hook or test)');
+      return store;
+    },
+    get producer() {
+      if (!kafka) throw new Error('relayTestEnvironment: made with producer: false');
+      return kafka.producer;
+    },
+    relays,
+    async startRelay(configFile, o) {
+      const relay = await startRelayProcess(configFile, o);
+      relays.push(relay);
+      return relay;
+    },
+  };
+}
+
+/** `go build` of the package `pkg` (default `.`) of the Go module in `moduleDir`, into a fresh temporary folder; answers the binary. */
+export async function buildGoProgram(moduleDir: string, opts: { pkg?: string; what?: string } = {}): Promise<string> {
+  const pkg = opts.pkg ?? '.';
+  const binary = join(mkdtempSync(join(tmpdir(), 'go-build-')), basename(pkg === '.' ? moduleDir : pkg));
+  try {
+    await promisify(execFile)('go', ['build', '-buildvcs=false', '-o', binary, pkg], { cwd: moduleDir, timeout: 240_000 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.code === 'ENOENT' ? `the Go toolchain (go) is not on PATH: it builds ${opts.what ?? 'the Go push client'} this test runs` : `go build failed: ${e.message}`);
+  }
+  return binary;
 }
 
 export interface JobRun {

@@ -1,34 +1,10 @@
 // Prometheus down for a while during the stream, then back: the relay keeps aggregating and checkpointing,
 // and the next good flush delivers the totals; nothing is lost.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  eventually,
-  kafkaProducer,
-  Ledger,
-  runFleet,
-  settledTotals,
-  sleep,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from './harness.js';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { eventually, Ledger, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from './harness.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 async function metric(url: string, re: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -36,8 +12,9 @@ async function metric(url: string, re: RegExp): Promise<number> {
 }
 
 it('delivers every total after Prometheus comes back', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     testRelayConfig({
       topic,
       remoteWriteUrl: prom.remoteWriteUrl,
@@ -78,7 +55,7 @@ it('delivers every total after Prometheus comes back', async () => {
 
   const seen = await settledTotals(prom, ledger, 45_000);
   for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });
-  await eventually(async () => (await fetch(`${relay!.url}/readyz`)).status, (s) => s === 200, 10_000);
+  await eventually(async () => (await fetch(`${relay.url}/readyz`)).status, (s) => s === 200, 10_000);
   expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
   expect(await stopRelay(relay)).toBe(0);
 }, 150_000);

@@ -1,34 +1,9 @@
 // Two relays in one group: one joins mid-stream and later stops; partitions move both ways, totals stay exact.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  eventually,
-  kafkaProducer,
-  Ledger,
-  orderViolations,
-  runFleet,
-  settledTotals,
-  sleep,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from './harness.js';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
 
-let prom: PrometheusServer;
-const relays: RelayProcess[] = [];
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 const assignedPartitions = (r: RelayProcess): number => {
   const last = [...r.logs].reverse().find((l) => l.msg === 'partitions assigned');
@@ -37,13 +12,13 @@ const assignedPartitions = (r: RelayProcess): number => {
 };
 
 it('splits the partitions when a relay joins mid-stream and moves them back when it stops; totals exact, counters never down', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
   const config = testRelayConfig({
     topic,
     remoteWriteUrl: prom.remoteWriteUrl,
   });
-  const a = await startRelayProcess(config);
-  relays.push(a);
+  const a = await env.startRelay(config);
   await eventually(async () => assignedPartitions(a), (n) => n === 4, 30_000);
 
   const ledger = new Ledger();
@@ -58,8 +33,7 @@ it('splits the partitions when a relay joins mid-stream and moves them back when
   });
   // Scale out while jobs emit: the second relay takes some partitions over from the first one's checkpoints.
   await sleep(1500);
-  const b = await startRelayProcess(config);
-  relays.push(b);
+  const b = await env.startRelay(config);
   await eventually(async () => [assignedPartitions(a), assignedPartitions(b)], ([x, y]) => x! > 0 && y! > 0 && x! + y! === 4, 30_000);
   expect(assignedPartitions(a) + assignedPartitions(b)).toBe(4);
   expect(assignedPartitions(b)).toBeGreaterThan(0);

@@ -3,52 +3,24 @@
 // repartition stage combines across processes); one worker SIGKILLed mid-stream is forked again, counted and logged.
 // Prometheus ends with every exact total, no counter sample ever lower than the one before; /metrics, /readyz and the
 // status page answer for both processes.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  eventually,
-  kafkaProducer,
-  Ledger,
-  orderViolations,
-  runFleet,
-  settledTotals,
-  sleep,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from '../e2e/harness.js';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from '../e2e/harness.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) {
-    // The workers stop themselves when their primary's IPC channel closes; SIGKILL them too, not to leave any behind.
-    for (const l of relay.logs) if (l.msg === 'aggregate worker started') process.kill(Number(l.pid), 'SIGKILL');
-    relay.kill('SIGKILL');
-  }
-  await producer.disconnect();
-  await prom?.stop();
-});
+// Its teardown SIGKILLs the aggregator processes too (killRelay), should the test fail with them running.
+const env = relayTestEnvironment();
 
 const PARTITIONS = 4;
 
 it('two aggregator processes, one SIGKILLed and forked again: exact totals, never down, one /metrics and /readyz', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'procs', partitions: PARTITIONS });
   const config = testRelayConfig({
     topic,
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { aggregation: { series_ttl: '10m', processes: 2 } },
   });
-  relay = await startRelayProcess(config, { role: 'aggregate' });
-  const r = relay;
+  const r = await env.startRelay(config, { role: 'aggregate' });
   const started = () => r.logs.filter((l) => l.msg === 'aggregate worker started');
   // The primary's `relay started` comes once both processes joined the group.
   expect(r.logs.find((l) => l.msg === 'relay started')).toMatchObject({ role: 'aggregate', workers: 2 });

@@ -6,35 +6,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { buildMessage, CONTENT_TYPE, createEmitter } from '@prom-relay/emitter';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  kafkaProducer,
-  Ledger,
-  orderViolations,
-  settledTotals,
-  seriesKey,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from '../e2e/harness.js';
+import { expect, it } from 'vitest';
+import { Ledger, orderViolations, relayTestEnvironment, settledTotals, seriesKey, stopRelay, testRelayConfig } from '../e2e/harness.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 const key = (labels: Record<string, string>) => seriesKey(labels);
 
@@ -43,6 +20,7 @@ function textBody(lines: string[]): Buffer {
 }
 
 it('sums one job written by kcat, the emitter and the ingest, a rule across 6 jobs on every partition, null keys and round-robin pushes: exact, never down', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 5 });
   const config = testRelayConfig({
     topic,
@@ -54,7 +32,7 @@ it('sums one job written by kcat, the emitter and the ingest, a rule across 6 jo
       },
     },
   });
-  relay = await startRelayProcess(config);
+  const relay = await env.startRelay(config);
   await relay.waitForLog((l) => l.msg === 'partitions assigned', 30_000);
   const ledger = new Ledger();
   const rows = key({ __name__: 'e2e_rows_written_total', job: 'nightly-export', table: 'users' });

@@ -5,36 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { compress, encodeWriteRequest, encodeWriteRequestV2, parseExposition } from '@prom-relay/codec';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  eventually,
-  kafkaProducer,
-  Ledger,
-  orderViolations,
-  runFleet,
-  settledTotals,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from '../e2e/harness.js';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, stopRelay, testRelayConfig } from '../e2e/harness.js';
 import { RW1, RW2, send, TEXT } from './ingest-helpers.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 /** mulberry32: a failing run can be replayed from the seed in the test name. */
 function prng(seed: number): () => number {
@@ -132,12 +108,13 @@ function sum(metrics: string, name: string): number {
 }
 
 it(`mutated bodies on every path beside legitimate producers: legit totals exact, nothing stalls, the relay answers (seed ${SEED})`, async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 3 });
   const config = testRelayConfig({
     topic,
     remoteWriteUrl: prom.remoteWriteUrl,
   });
-  relay = await startRelayProcess(config);
+  const relay = await env.startRelay(config);
   const url = relay.url;
 
   // The relay's health while under attack: /healthz latency, RSS and event-loop delay, sampled throughout.

@@ -5,27 +5,16 @@
 // from the raw observations at the coarsest schema. Counters in the same bodies stay exact, and every relayed sample
 // came with its metadata.
 import { encodeWriteRequestSnappy, encodeWriteRequestV2, encodeWriteRequestV2Snappy, type Histogram, type TimeSeries, type WriteRequest } from '@prom-relay/codec';
-import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startPrometheus3 } from '@prom-relay/infra';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
 import { toWire, type NativeHistogram } from '../../src/aggregate/native-histogram.js';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { eventually, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 import { rng } from '../aggregate/fixtures.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus3(), connect()]);
-}, 900_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+// The first run on a machine builds Prometheus 3 (minutes).
+const env = relayTestEnvironment({ receiver: startPrometheus3, timeoutMs: 900_000 });
 
 /** The bucket of |v| at `schema`, from the definition (not the relay's code). */
 function bucketOf(v: number, schema: number): number {
@@ -79,14 +68,15 @@ interface PromHistogram {
 }
 
 async function histogramAt(promql: string): Promise<PromHistogram | undefined> {
-  const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const res = await fetch(`${env.prom.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
   const body = (await res.json()) as { data: { result: Array<{ histogram?: [number, PromHistogram] }> } };
   return body.data.result[0]?.histogram?.[1];
 }
 
 it.each(['2.0', '1.0'])('four producers of one native histogram, at schemas 3, 2, 1 and 0, merge on Prometheus 3 exactly as the observations say (relay sends %s)', async (protocol) => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     testRelayConfig({
       topic,
       remoteWriteUrl: prom.remoteWriteUrl,

@@ -3,37 +3,14 @@
 // Now the DLQ is created large enough for the ingest's largest body, and a larger dead letter is cut to fit.
 import { randomUUID } from 'node:crypto';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../../src/dlq/index.js';
-import {
-  jobPush,
-  kafkaProducer,
-  Ledger,
-  newRun,
-  settledTotals,
-  startRelayProcess,
-  stopRelay,
-  writeRelayConfig,
-  type RelayProcess,
-} from '../e2e/harness.js';
+import { jobPush, Ledger, newRun, relayTestEnvironment, settledTotals, writeRelayConfig } from '../e2e/harness.js';
 
 const MB = 1024 * 1024;
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 /** A text exposition body of about `bytes` whose last line cannot be parsed (a label set never closed). */
 function poison(bytes: number) {
@@ -62,10 +39,11 @@ async function readDlq(topic: string, count: number) {
 }
 
 it('dead-letters a 2 MB and a 20 MB bad record (the larger one cut to fit) and applies the good record after them', async () => {
+  const { prom, producer } = env;
   // The input topic takes 20 MB records: the relay must cope with whatever its topic accepts.
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1, config: { 'max.message.bytes': 32 * MB } });
   const dlqTopic = testTopicName('dlq');
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     writeRelayConfig({ brokers: testKafkaBrokers(), topic, groupId: testTopicName('relay'), dlqTopic, checkpointTopic: testTopicName('ckpt'), remoteWriteUrl: prom.remoteWriteUrl }),
   );
 

@@ -3,43 +3,27 @@
 // process_start_time_seconds its default registry writes), so three runs pushing 3, 5 and 2 give 10 in Prometheus.
 // Before, the runs were read as one producer continuing its counter: 3, then 5 (+2), then a reset (+2): 7.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { beforeAll, expect, it } from 'vitest';
+import { buildGoProgram, eventually, relayTestEnvironment, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 const run = promisify(execFile);
 const GO_JOB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'go-default-registry');
 
-let prom: PrometheusServer;
+const env = relayTestEnvironment({ producer: false });
 let relay: RelayProcess | undefined;
 let goJob: string;
 
 beforeAll(async () => {
-  goJob = join(mkdtempSync(join(tmpdir(), 'go-default-registry-')), 'go-default-registry');
-  const build = run('go', ['build', '-buildvcs=false', '-o', goJob, '.'], { cwd: GO_JOB_DIR, timeout: 240_000 }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(err.code === 'ENOENT' ? 'the Go toolchain (go) is not on PATH: it builds the Go push client this test runs' : `go build failed: ${err.message}`);
-  });
-  prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
-  [relay] = await Promise.all([startRelayProcess(config), build]);
+  [goJob, relay] = await Promise.all([buildGoProgram(GO_JOB_DIR), env.startRelay(testRelayConfig({ topic, remoteWriteUrl: env.prom.remoteWriteUrl }))]);
 }, 300_000);
 
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await prom?.stop();
-});
-
 it('three runs of a Go job (default registry, no run header, one grouping key) pushing 3, 5 and 2 give 10', async () => {
+  const prom = env.prom;
   const total = async () => (await prom.query('go_cron_rows_total{job="go-cron"}'))[0]?.value;
   const expected = [3, 8, 10];
   for (const [i, value] of [3, 5, 2].entries()) {

@@ -4,29 +4,19 @@
 // `__type__` labels (type-and-unit-labels) and a start timestamp as a zero sample (created-timestamp-zero-ingestion).
 // Acceptance of issue 11: Prometheus 3's own `prometheus_api_remote_write_without_metadata_appended_samples_total` stays 0
 // while the relayed samples are appended; with `remote_write.send_metadata: false` it counts them.
-import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, jobPush, kafkaProducer, Ledger, newRun, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { startPrometheus3 } from '@prom-relay/infra';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { eventually, jobPush, Ledger, newRun, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus3({ features: ['type-and-unit-labels', 'created-timestamp-zero-ingestion'] }), connect()]);
-}, 900_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+// The first run on a machine builds Prometheus 3 (minutes).
+const env = relayTestEnvironment({ receiver: () => startPrometheus3({ features: ['type-and-unit-labels', 'created-timestamp-zero-ingestion'] }), timeoutMs: 900_000 });
 
 it('Prometheus 3 gets the type of every relayed series and a start timestamp on each output counter', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     testRelayConfig({
       topic,
       remoteWriteUrl: prom.remoteWriteUrl,
@@ -68,12 +58,13 @@ it('Prometheus 3 gets the type of every relayed series and a start timestamp on 
   expect(await withoutMetadata()).toBe(0);
 }, 900_000);
 
-const appended = () => metricSum(prom.url, 'prometheus_tsdb_head_samples_appended_total');
-const withoutMetadata = () => metricSum(prom.url, 'prometheus_api_remote_write_without_metadata_appended_samples_total');
+const appended = () => metricSum(env.prom.url, 'prometheus_tsdb_head_samples_appended_total');
+const withoutMetadata = () => metricSum(env.prom.url, 'prometheus_api_remote_write_without_metadata_appended_samples_total');
 
 it('with remote_write.send_metadata false the relayed series arrive untyped, counted by Prometheus 3 as without metadata', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     testRelayConfig({
       topic,
       remoteWriteUrl: prom.remoteWriteUrl,

@@ -5,37 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { createKafkaTopic, startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { createKafkaTopic } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  eventually,
-  jobPush,
-  kafkaProducer,
-  Ledger,
-  newRun,
-  settledTotals,
-  startRelayProcess,
-  stopRelay,
-  writeRelayConfig,
-  type RelayProcess,
-} from '../e2e/harness.js';
+import { expect, it } from 'vitest';
+import { eventually, jobPush, Ledger, newRun, relayTestEnvironment, settledTotals, writeRelayConfig } from '../e2e/harness.js';
 
-let prom: PrometheusServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 it('shows a partition waiting on its dead letter in /readyz, a metric and an error line, then moves on', async () => {
+  const { prom, producer } = env;
   const brokers = testKafkaBrokers();
   const groupId = testTopicName('relay');
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
@@ -48,7 +26,7 @@ it('shows a partition waiting on its dead letter in /readyz, a metric and an err
   const config = writeRelayConfig({ brokers, topic, groupId, dlqTopic, checkpointTopic, remoteWriteUrl: prom.remoteWriteUrl });
   // The operator manages topics and forgot the DLQ; a long session keeps the partition on this relay throughout.
   writeFileSync(config, readFileSync(config, 'utf8').replace('kafka:\n', 'kafka:\n  create_topics: false\n').replace('session_timeout: 6s', 'session_timeout: 45s'));
-  relay = await startRelayProcess(config);
+  const relay = await env.startRelay(config);
   const url = relay.url;
 
   const bad = buildMessage(

@@ -3,36 +3,25 @@
 // The receiver is VictoriaMetrics v1.151 (built from the Go module proxy by @prom-relay/infra): it keeps Remote Write
 // 1.0 metadata and answers it on /api/v1/metadata, which Prometheus 3 does only for its scrape targets.
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { startVictoriaMetrics, type VictoriaMetricsServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { startVictoriaMetrics } from '@prom-relay/infra';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { eventually, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
 
-let vm: VictoriaMetricsServer;
-let relay: RelayProcess | undefined;
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  // VictoriaMetrics is built once per machine (minutes, started by the root globalSetup).
-  [vm] = await Promise.all([startVictoriaMetrics(), connect()]);
-}, 30 * 60_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await producer.disconnect();
-  await vm?.stop();
-});
+// VictoriaMetrics is built once per machine (minutes, started by the root globalSetup).
+const env = relayTestEnvironment({ receiver: startVictoriaMetrics, timeoutMs: 30 * 60_000 });
 
 type Metadata = Record<string, Array<{ type: string; help: string; unit: string }>>;
 
 async function metadata(metric: string): Promise<Metadata> {
-  const res = await fetch(`${vm.url}/api/v1/metadata?metric=${metric}`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${env.prom.url}/api/v1/metadata?metric=${metric}`, { signal: AbortSignal.timeout(10_000) });
   return ((await res.json()) as { data: Metadata }).data;
 }
 
 it('the HELP of a text push reaches the receiver with the type, for plain families and histograms', async () => {
+  const { prom: vm, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(
+  const relay = await env.startRelay(
     testRelayConfig({
       topic,
       remoteWriteUrl: vm.remoteWriteUrl,

@@ -1,50 +1,23 @@
 // Guards issue 9 with several relays: three relays in one group while every push lands on a random partition (so
 // every output series is fed from several partitions and owned by one relay): one relay SIGKILLed and restarted, one
 // joining mid-stream and leaving. Every total exact; no raw sample of any counter ever lower than the one before.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  kafkaProducer,
-  Ledger,
-  orderViolations,
-  runFleet,
-  settledTotals,
-  sleep,
-  startRelayProcess,
-  stopRelay,
-  type RelayProcess,
-  testRelayConfig,
-} from '../e2e/harness.js';
+import { createTestTopic } from '@prom-relay/infra/testing';
+import { expect, it } from 'vitest';
+import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from '../e2e/harness.js';
 
-let prom: PrometheusServer;
-const relays: RelayProcess[] = [];
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [prom] = await Promise.all([startPrometheus(), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.kill('SIGKILL');
-  await producer.disconnect();
-  await prom?.stop();
-});
+const env = relayTestEnvironment();
 
 const PARTITIONS = 4;
 
 it('three relays, random partitions, one SIGKILLed and restarted, one joining and leaving: exact, never down', async () => {
+  const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: PARTITIONS });
   const config = testRelayConfig({
     topic,
     remoteWriteUrl: prom.remoteWriteUrl,
     extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total'], keep_input: true }] } },
   });
-  const start = async () => {
-    const r = await startRelayProcess(config);
-    relays.push(r);
-    return r;
-  };
+  const start = () => env.startRelay(config);
   const [a, b] = await Promise.all([start(), start()]);
   await Promise.all([a!, b!].map((r) => r.waitForLog((l) => l.msg === 'partition restored', 30_000)));
 

@@ -1,25 +1,14 @@
 // Guards the repartition stage's topic: two relay deployments (two consumer groups) on one Kafka cluster each get their
 // own partials topic (`<group_id>.partials`), so neither writes the other's series to its Prometheus.
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
+import { startPrometheus } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, kafkaProducer, Ledger, jobPush, newRun, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { expect, it } from 'vitest';
+import { eventually, Ledger, jobPush, newRun, relayTestEnvironment, stopRelay, writeRelayConfig } from '../e2e/harness.js';
 
-let proms: PrometheusServer[] = [];
-const relays: RelayProcess[] = [];
-const { producer, connect } = kafkaProducer(testKafkaBrokers());
-
-beforeAll(async () => {
-  [proms] = await Promise.all([Promise.all([startPrometheus(), startPrometheus()]), connect()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.kill('SIGKILL');
-  await producer.disconnect();
-  await Promise.all(proms.map((p) => p.stop()));
-});
+const env = relayTestEnvironment({ receiver: () => Promise.all([startPrometheus(), startPrometheus()]) });
 
 it('two groups on one broker: each Prometheus holds the series of its own deployment only', async () => {
+  const { prom: proms, producer } = env;
   const deployments = await Promise.all(
     ['team-a', 'team-b'].map(async (team, i) => {
       const topic = await createTestTopic({ prefix: `metrics-${team}`, partitions: 2 });
@@ -32,8 +21,7 @@ it('two groups on one broker: each Prometheus holds the series of its own deploy
         checkpointTopic: testTopicName('ckpt'),
         remoteWriteUrl: proms[i]!.remoteWriteUrl,
       });
-      const relay = await startRelayProcess(config);
-      relays.push(relay);
+      const relay = await env.startRelay(config);
       return { team, topic, groupId, relay, prom: proms[i]! };
     }),
   );
