@@ -4,12 +4,11 @@ import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { MetricMetadata } from '@prom-relay/codec';
 import { isNewerExemplar } from '../exemplars.js';
 import type { CombineMode, OutputSample } from '../model.js';
-import { histogramFromState, histogramToState, type HistogramState, type NativeHistogram } from '../aggregate/native-histogram.js';
+import type { NativeHistogram } from '../aggregate/native-histogram.js';
+import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
 import { Combined, type SourceEntry } from './combined.js';
 import { OwnerFamilies } from './metadata.js';
 import { labelsFromKey, type PartialBatch } from './partials.js';
-
-const STATE_FORMAT = 'prom-relay.combine';
 
 /**
  * The latest exemplar of an output series (kept by timestamp; see isNewerExemplar), `fresh` until a collect sent it.
@@ -42,29 +41,6 @@ export interface CombineResult {
   conflicts: number;
   /** total partials that went down at a newer offset: counted as a reset of that source */
   resets: number;
-}
-
-type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
-type EntryState = [source: string, value: EncodedNumber, count: number, at: number, offset: number, retired: 0 | 1, seen: number, hist?: HistogramState];
-
-export interface CombineState {
-  format: typeof STATE_FORMAT;
-  version: 1;
-  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[], start?: number, baseHist?: HistogramState]>;
-  /** metadata of the families written (absent in states written before metadata was carried) */
-  families?: ReturnType<OwnerFamilies['toState']>;
-  /** series id and timestamp of the last exemplar sent, for series that sent one (absent in older states) */
-  exemplarsSent?: Array<[id: string, sent: number]>;
-}
-
-function enc(v: number): EncodedNumber {
-  if (Number.isFinite(v)) return v;
-  return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
-}
-
-function dec(v: EncodedNumber): number {
-  if (typeof v === 'number') return v;
-  return v === 'NaN' ? NaN : v === '+Inf' ? Infinity : -Infinity;
 }
 
 /**
@@ -302,52 +278,30 @@ export class SeriesCombiner {
     return new Combined(id, shared?.labels ?? labelsFromKey(key), mode, seen, start);
   }
 
+  /** Columns of every series (combiner-state.ts), the families' metadata and when each series last sent an exemplar. */
   toState(): CombineState {
-    const series: CombineState['series'] = [];
-    for (const c of this.series.values()) {
-      const entries: EntryState[] = [];
-      for (let i = 0, size = c.size; i < size; i++) {
-        const e = c.entry(i);
-        const row: EntryState = [e.src, enc(e.value), e.count, e.at, e.offset, e.retired ? 1 : 0, e.heard + this.epoch];
-        if (e.hist !== undefined) row.push(histogramToState(e.hist));
-        entries.push(row);
-      }
-      const [seen, start] = [c.seen + this.epoch, c.start + this.epoch];
-      if (c.baseHist !== null) series.push([c.key, c.mode, enc(c.base), seen, entries, start, histogramToState(c.baseHist)]);
-      else series.push([c.key, c.mode, enc(c.base), seen, entries, start]);
-    }
-    const state: CombineState = { format: STATE_FORMAT, version: 1, series, families: this.families.toState() };
+    const state: CombineState = { format: COMBINE_STATE_FORMAT, version: 2, ...writeCombineState(this.series, this.epoch), families: this.families.toState() };
     const sent: Array<[string, number]> = [];
     for (const [id, held] of this.exemplars) if (held.sent > 0) sent.push([id, held.sent]);
     if (sent.length > 0) state.exemplarsSent = sent;
     return state;
   }
 
+  /** A combiner that gives exactly the same future results as the one `state` (version 1 or 2) came from. */
   static fromState(state: unknown, opts: CombineOptions): SeriesCombiner {
-    const s = state as CombineState;
-    if (s === null || typeof s !== 'object' || s.format !== STATE_FORMAT || s.version !== 1 || !Array.isArray(s.series)) {
-      throw new Error(`not a combiner state (expected format ${STATE_FORMAT} version 1)`);
-    }
     const combiner = new SeriesCombiner(opts);
+    const restored = readCombineState(state, {
+      create: (id, key, mode, seen, start) => combiner.create(id, key, mode, seen, start),
+      source: (name) => {
+        let src = combiner.sourceNames.get(name);
+        if (src === undefined) combiner.sourceNames.set(name, (src = name));
+        return src;
+      },
+      epoch: combiner.epoch,
+    });
+    for (const c of restored) combiner.series.set(c.key, c);
+    const s = state as CombineState;
     combiner.families = OwnerFamilies.fromState(s.families);
-    const epoch = combiner.epoch;
-    for (const [id, mode, base, seen, entries, start, baseHist] of s.series) {
-      const key = mode === 'total' || mode === 'last' || mode === 'native' ? id : id.slice(mode.length + 1);
-      const c = combiner.create(id, key, mode, seen - epoch, (start ?? seen) - epoch);
-      c.base = dec(base);
-      if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
-      for (const [source, value, count, at, offset, retired, eseen, hist] of entries) {
-        let src = combiner.sourceNames.get(source);
-        if (src === undefined) combiner.sourceNames.set(source, (src = source));
-        const e = c.add(src, offset, eseen - epoch);
-        e.value = dec(value);
-        e.count = count;
-        e.at = at;
-        e.retired = retired === 1;
-        if (hist !== undefined) e.hist = histogramFromState(hist);
-      }
-      combiner.series.set(c.key, c);
-    }
     // Only when each exemplar was sent: an older one must not follow a restart (the exemplars themselves are gone).
     if (Array.isArray(s.exemplarsSent)) {
       for (const [id, sent] of s.exemplarsSent) {

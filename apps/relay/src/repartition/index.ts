@@ -1,5 +1,6 @@
 export { SeriesCombiner } from './combiner.js';
-export type { CombineOptions, CombineResult, CombineState } from './combiner.js';
+export type { CombineOptions, CombineResult } from './combiner.js';
+export type { CombineState } from './combiner-state.js';
 export { PartialsPublisher } from './publisher.js';
 export type { PublishResult, SourceSnapshot } from './publisher.js';
 export { PARTIALS_CONTENT_TYPE, PARTIALS_HEADERS, decodePartials, encodePartials, labelsFromKey, ownerPartition, toPartial } from './partials.js';

@@ -1,0 +1,190 @@
+/**
+ * The checkpoint form of an owner's combined series (`SeriesCombiner.toState` / `fromState`): JSON-serialisable,
+ * numbers ±Inf/NaN as strings. Version 2 keeps the series and their source entries as columns (one array per field,
+ * source names in a table, times relative to one epoch), so that writing 100k series allocates a few arrays, not
+ * several per series (version 1: 61 MB of arrays and 189 ms of JSON.stringify per 100k series, every flush — an
+ * owner is checkpointed every flush). Version 1 is still read.
+ */
+import type { CombineMode } from '../model.js';
+import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
+import { Combined } from './combined.js';
+import type { OwnerFamilies } from './metadata.js';
+
+export const COMBINE_STATE_FORMAT = 'prom-relay.combine';
+
+type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
+type EntryState = [source: string, value: EncodedNumber, count: number, at: number, offset: number, retired: 0 | 1, seen: number, hist?: HistogramState];
+
+/** Version 1: one array per series and one per source entry (still restored). */
+export interface CombineStateV1 {
+  format: typeof COMBINE_STATE_FORMAT;
+  version: 1;
+  series: Array<[key: string, mode: CombineMode, base: EncodedNumber, seen: number, entries: EntryState[], start?: number, baseHist?: HistogramState]>;
+  families?: ReturnType<OwnerFamilies['toState']>;
+  exemplarsSent?: Array<[id: string, sent: number]>;
+}
+
+/** What `toState` writes: columns per series, and per source entry in series order (`entries[i]` of series i). */
+export interface CombineState {
+  format: typeof COMBINE_STATE_FORMAT;
+  version: 2;
+  /** ms since the Unix epoch that `seen`, `start` and `heard` count from */
+  epoch: number;
+  /** source partition names, once each */
+  sources: string[];
+  series: {
+    key: string[];
+    /** index into COMBINE_MODES */
+    mode: number[];
+    base: EncodedNumber[];
+    seen: number[];
+    start: number[];
+    /** how many source entries the series has (they follow in `entries`, in order) */
+    entries: number[];
+    /** native series with a base histogram: series index and histogram, flat */
+    baseHist: Array<number | HistogramState>;
+  };
+  entries: {
+    /** index into `sources` */
+    src: number[];
+    value: EncodedNumber[];
+    count: number[];
+    /** last: when the source applied the value (ms since the Unix epoch, as the source said it) */
+    at: number[];
+    offset: number[];
+    retired: Array<0 | 1>;
+    heard: number[];
+    /** entries with a histogram: entry index and histogram, flat */
+    hist: Array<number | HistogramState>;
+  };
+  families?: ReturnType<OwnerFamilies['toState']>;
+  /** series id and timestamp of the last exemplar sent, for series that sent one */
+  exemplarsSent?: Array<[id: string, sent: number]>;
+}
+
+const COMBINE_MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
+
+function enc(v: number): EncodedNumber {
+  if (Number.isFinite(v)) return v;
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+}
+
+function dec(v: EncodedNumber): number {
+  if (typeof v === 'number') return v;
+  return v === 'NaN' ? NaN : v === '+Inf' ? Infinity : -Infinity;
+}
+
+/** The series of a combiner as state columns; `epoch` is the combiner's (its times are relative to it). */
+export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: number): Pick<CombineState, 'epoch' | 'sources' | 'series' | 'entries'> {
+  // Columns sized once (no copies while they grow): the series, then their entries.
+  let m = 0;
+  for (const c of all.values()) m += c.size;
+  const n = all.size;
+  const column = <T>(length: number) => new Array<T>(length);
+  const series: CombineState['series'] = { key: column(n), mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
+  const entries: CombineState['entries'] = { src: column(m), value: column(m), count: column(m), at: column(m), offset: column(m), retired: column(m), heard: column(m), hist: [] };
+  const sourceIndex = new Map<string, number>();
+  let i = 0;
+  let j = 0;
+  for (const c of all.values()) {
+    series.key[i] = c.key;
+    series.mode[i] = COMBINE_MODES.indexOf(c.mode);
+    series.base[i] = enc(c.base);
+    series.seen[i] = c.seen;
+    series.start[i] = c.start;
+    series.entries[i] = c.size;
+    if (c.baseHist !== null) series.baseHist.push(i, histogramToState(c.baseHist));
+    for (let k = 0, size = c.size; k < size; k++, j++) {
+      const e = c.entry(k);
+      let src = sourceIndex.get(e.src);
+      if (src === undefined) sourceIndex.set(e.src, (src = sourceIndex.size));
+      if (e.hist !== undefined) entries.hist.push(j, histogramToState(e.hist));
+      entries.src[j] = src;
+      entries.value[j] = enc(e.value);
+      entries.count[j] = e.count;
+      entries.at[j] = e.at;
+      entries.offset[j] = e.offset;
+      entries.retired[j] = e.retired ? 1 : 0;
+      entries.heard[j] = e.heard;
+    }
+    i++;
+  }
+  return { epoch, sources: [...sourceIndex.keys()], series, entries };
+}
+
+/** What a combiner is rebuilt from: its series, created through `create` (which shares labels where it can). */
+export interface CombineRestore {
+  create(id: string, key: string, mode: CombineMode, seen: number, start: number): Combined;
+  /** one string per source partition name */
+  source(name: string): string;
+  /** the combiner's epoch (times in the state are rebased onto it) */
+  epoch: number;
+}
+
+function fail(why: string): never {
+  throw new Error(`not a combiner state (format ${COMBINE_STATE_FORMAT} version 1 or 2): ${why}`);
+}
+
+/** The key of series `id` (ids of modes other than total/last/native carry the mode in front). */
+function keyOf(id: string, mode: CombineMode): string {
+  return mode === 'total' || mode === 'last' || mode === 'native' ? id : id.slice(mode.length + 1);
+}
+
+/** The series of a version 1 or 2 state, in order. */
+export function readCombineState(state: unknown, into: CombineRestore): Combined[] {
+  const s = state as CombineState | CombineStateV1;
+  if (s === null || typeof s !== 'object' || s.format !== COMBINE_STATE_FORMAT) fail('unknown format');
+  if (s.version === 1) return readV1(s, into);
+  if (s.version !== 2) fail(`version ${String((s as { version?: unknown }).version)}`);
+  const { series: cols, entries: ent } = s;
+  if (!Array.isArray(s.sources) || !Array.isArray(cols?.key) || !Array.isArray(ent?.src)) fail('columns missing');
+  const n = cols.key.length;
+  const shift = s.epoch - into.epoch;
+  const sources = s.sources.map((name) => into.source(name));
+  const baseHists = new Map<number, HistogramState>();
+  for (let i = 0; i < cols.baseHist.length; i += 2) baseHists.set(cols.baseHist[i] as number, cols.baseHist[i + 1] as HistogramState);
+  const hists = new Map<number, HistogramState>();
+  for (let i = 0; i < ent.hist.length; i += 2) hists.set(ent.hist[i] as number, ent.hist[i + 1] as HistogramState);
+  const out: Combined[] = new Array(n);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const mode = COMBINE_MODES[cols.mode[i]!];
+    if (mode === undefined) fail(`series ${i} has mode ${cols.mode[i]}`);
+    const c = into.create(cols.key[i]!, keyOf(cols.key[i]!, mode), mode, cols.seen[i]! + shift, cols.start[i]! + shift);
+    c.base = dec(cols.base[i]!);
+    const baseHist = baseHists.get(i);
+    if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
+    for (let end = j + cols.entries[i]!; j < end; j++) {
+      const src = sources[ent.src[j]!];
+      if (src === undefined) fail(`entry ${j} names source ${ent.src[j]}`);
+      const e = c.add(src, ent.offset[j]!, ent.heard[j]! + shift);
+      e.value = dec(ent.value[j]!);
+      e.count = ent.count[j]!;
+      e.at = ent.at[j]!;
+      e.retired = ent.retired[j] === 1;
+      const hist = hists.get(j);
+      if (hist !== undefined) e.hist = histogramFromState(hist);
+    }
+    out[i] = c;
+  }
+  return out;
+}
+
+function readV1(s: CombineStateV1, into: CombineRestore): Combined[] {
+  if (!Array.isArray(s.series)) fail('series missing');
+  const epoch = into.epoch;
+  return s.series.map(([id, mode, base, seen, entries, start, baseHist]) => {
+    const c = into.create(id, keyOf(id, mode), mode, seen - epoch, (start ?? seen) - epoch);
+    c.base = dec(base);
+    if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
+    for (const [source, value, count, at, offset, retired, eseen, hist] of entries) {
+      const e = c.add(into.source(source), offset, eseen - epoch);
+      e.value = dec(value);
+      e.count = count;
+      e.at = at;
+      e.retired = retired === 1;
+      if (hist !== undefined) e.hist = histogramFromState(hist);
+    }
+    return c;
+  });
+}
