@@ -167,6 +167,8 @@ class TextParser {
   private nameAt = 0;
   private lastNameHash = 0;
   private lastFamily: Family | null = null;
+  /** the family of the last HELP or TYPE line (found or made there) */
+  private commentFamily: Family | null = null;
   /** Sum of the pair hashes of the label set being scanned (see identityHash): pairs the series identity keeps. */
   private pairsHash = 0;
   /** The hash of the last label value scanned (its text as written, escapes and all). */
@@ -241,10 +243,17 @@ class TextParser {
     const t = this.t;
     const start = this.pos;
     const last = this.lastName;
-    const end = start + last.length;
-    if (this.lastFamily !== null && last.length > 0 && end <= this.end && sameChars(t, this.lastNameAt, start, last.length) && (end === this.end || !isNameChar(t.charCodeAt(end), true))) {
-      this.pos = end;
-      return last;
+    const n = last.length;
+    const end = start + n;
+    if (this.lastFamily !== null && n > 0 && end <= this.end && (end === this.end || !isNameChar(t.charCodeAt(end), true))) {
+      // compared from its end: the names of one family's series differ there (`_bucket`, `_sum`, `_count`) if at all
+      const at = this.lastNameAt;
+      let i = n - 1;
+      while (i >= 0 && t.charCodeAt(start + i) === t.charCodeAt(at + i)) i--;
+      if (i < 0) {
+        this.pos = end;
+        return last;
+      }
     }
     this.nameAt = start;
     const name = this.readName(true, 'a metric name');
@@ -280,10 +289,13 @@ class TextParser {
     this.skipBlanks();
     const name = this.readName(true, 'a metric name');
     if (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) this.fail(`invalid character ${JSON.stringify(t[this.pos])} in metric name`);
-    const existing = this.families.get(name);
+    // HELP and TYPE of one family come together: the second finds the family the first one made or found.
+    const last = this.commentFamily;
+    const existing = last !== null && last.name === name ? last : this.families.get(name);
     if (keyword === 'HELP') {
       if (existing?.hasHelp) this.fail(`second HELP line for metric ${name}`, keywordAt);
       const family = existing ?? this.newFamily(name, 'untyped');
+      this.commentFamily = family;
       family.hasHelp = true;
       // As the codec reads it: everything after the one blank that ends the name (kept as positions until handed on).
       family.helpAt = Math.min(this.pos + 1, this.end);
@@ -301,8 +313,11 @@ class TextParser {
       if (existing.typed) this.fail(`second TYPE line for metric ${name}`, keywordAt);
       existing.type = type as InputMetricType;
       existing.typed = true;
+      this.commentFamily = existing;
     } else {
-      this.newFamily(name, type as InputMetricType).typed = true;
+      const family = this.newFamily(name, type as InputMetricType);
+      family.typed = true;
+      this.commentFamily = family;
     }
   }
 
@@ -316,7 +331,9 @@ class TextParser {
   private familyFor(name: string): Family {
     if (this.lastFamily !== null && name === this.lastName) return this.lastFamily;
     let family: Family | undefined;
-    const own = this.families.get(name);
+    // The first sample after a family's HELP and TYPE lines is usually of that family.
+    const commented = this.commentFamily;
+    const own = commented !== null && commented.name === name ? commented : this.families.get(name);
     if (own && own.type !== 'histogram') family = own;
     else {
       for (const suffix of ['_bucket', '_sum', '_count']) {
@@ -474,30 +491,34 @@ class TextParser {
   /** Moves past a label value and its closing quote, checking its escapes and its length (escapes count as one). */
   private scanQuoted(nameAt: number, nameLen: number): void {
     const t = this.t;
+    const end = this.end;
     const valueAt = this.pos;
     const max = this.maxValueLength;
+    let pos = valueAt;
     let length = 0;
     let h = HASH_SEED;
-    while (this.pos < this.end) {
-      const c = t.charCodeAt(this.pos);
+    while (pos < end) {
+      const c = t.charCodeAt(pos);
       if (c === 34) {
-        this.pos++;
+        this.pos = pos + 1;
         this.valueHash = h;
         return;
       }
       h = Math.imul(h ^ c, HASH_PRIME);
       if (++length > max) this.fail(valueTooLong(t.slice(nameAt, nameAt + nameLen), max), valueAt, 'PROM_RELAY_DECODE_LIMIT');
       if (c === 92) {
-        const next = this.pos + 1 < this.end ? t.charCodeAt(this.pos + 1) : -1;
+        const next = pos + 1 < end ? t.charCodeAt(pos + 1) : -1;
         if (next !== 92 && next !== 34 && next !== 110) {
-          this.fail(next === -1 ? `value of label ${t.slice(nameAt, nameAt + nameLen)} ends inside an escape` : `invalid escape "\\${t[this.pos + 1]}" in the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
+          this.pos = pos;
+          this.fail(next === -1 ? `value of label ${t.slice(nameAt, nameAt + nameLen)} ends inside an escape` : `invalid escape "\\${t[pos + 1]}" in the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
         }
         h = Math.imul(h ^ next, HASH_PRIME);
-        this.pos += 2;
+        pos += 2;
         continue;
       }
-      this.pos++;
+      pos++;
     }
+    this.pos = pos;
     this.fail(`value of label ${t.slice(nameAt, nameAt + nameLen)} is not closed with '"'`);
   }
 }
