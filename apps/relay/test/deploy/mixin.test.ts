@@ -9,11 +9,10 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { eventually, kafkaProducer, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { eventually, relayTestEnvironment, writeRelayConfig } from '../e2e/harness.js';
 import { DEPLOY, deployCheck, run, tool } from './tools.js';
 
 const MONITORING = join(DEPLOY, 'monitoring');
@@ -180,15 +179,12 @@ const ROLES = ['run', 'aggregate --processes 2', 'ingest (2 workers)'] as const;
 type Role = (typeof ROLES)[number];
 
 describe('metric names in rules and dashboard', () => {
-  let prom: PrometheusServer;
-  let relay: RelayProcess;
-  const others: RelayProcess[] = [];
+  const env = relayTestEnvironment();
   let metricsText: string;
   /** per role, the names its /metrics exports */
   const exportedBy = new Map<Role, Set<string>>();
 
   beforeAll(async () => {
-    prom = await startPrometheus();
     const brokers = testKafkaBrokers();
     const topic = testTopicName('mixin');
     const config = (name: string, t: string, extra?: Record<string, unknown>) =>
@@ -198,17 +194,17 @@ describe('metric names in rules and dashboard', () => {
         groupId: testTopicName(`${name}-group`),
         dlqTopic: testTopicName(`${name}-dlq`),
         checkpointTopic: testTopicName(`${name}-checkpoints`),
-        remoteWriteUrl: prom.remoteWriteUrl,
+        remoteWriteUrl: env.prom.remoteWriteUrl,
         ...(extra ? { extra } : {}),
       });
     // The primaries of `aggregate --processes N` and of a multi-worker `ingest` export the worker metrics
     // (prom_relay_<role>_workers, prom_relay_<role>_worker_restarts_total); each gets a topic of its own.
     const [aggTopic, ingestTopic] = await Promise.all([createTestTopic({ prefix: 'mixin-agg', partitions: 2 }), createTestTopic({ prefix: 'mixin-ingest', partitions: 1 })]);
     const workerRelays = Promise.all([
-      startRelayProcess(config('mixin-agg', aggTopic, { aggregation: { series_ttl: '10m', processes: 2 } }), { role: 'aggregate' }),
-      startRelayProcess(config('mixin-ingest', ingestTopic, { ingest: { workers: 2 } }), { role: 'ingest' }),
-    ]).then((rs) => (others.push(...rs), rs));
-    relay = await startRelayProcess(config('mixin', topic));
+      env.startRelay(config('mixin-agg', aggTopic, { aggregation: { series_ttl: '10m', processes: 2 } }), { role: 'aggregate' }),
+      env.startRelay(config('mixin-ingest', ingestTopic, { ingest: { workers: 2 } }), { role: 'ingest' }),
+    ]);
+    const relay = await env.startRelay(config('mixin', topic));
     // A little of everything: a push through the ingest, one good and one undecodable record through Kafka.
     const push = await fetch(`${relay.url}/metrics/job/mixin/instance/a`, {
       method: 'PUT',
@@ -216,8 +212,6 @@ describe('metric names in rules and dashboard', () => {
       body: '# TYPE mixin_rows_total counter\nmixin_rows_total{table="t"} 3\n',
     });
     expect(push.status).toBeLessThan(300);
-    const { producer, connect } = kafkaProducer(brokers);
-    await connect();
     const good = buildMessage(
       { contentType: CONTENT_TYPE.text, job: 'mixin', grouping: { instance: 'b' }, producerId: 'mixin-b', sequence: 0 },
       Buffer.from('# TYPE mixin_rows_total counter\nmixin_rows_total{table="t"} 4\n'),
@@ -226,8 +220,7 @@ describe('metric names in rules and dashboard', () => {
       { contentType: CONTENT_TYPE.text, job: 'mixin', grouping: { instance: 'c' }, producerId: 'mixin-c', sequence: 0 },
       Buffer.from('mixin_rows_total{table="t" 1\n'),
     );
-    await producer.send({ topic, messages: [good, bad] });
-    await producer.disconnect();
+    await env.producer.send({ topic, messages: [good, bad] });
     // Wait for a flush that delivered, a checkpoint, and the dead letter.
     metricsText = await eventually(
       async () => (await fetch(`${relay.url}/metrics`)).text(),
@@ -239,11 +232,6 @@ describe('metric names in rules and dashboard', () => {
     exportedBy.set('aggregate --processes 2', exportedNames(await (await fetch(`${aggregate!.url}/metrics`)).text()));
     exportedBy.set('ingest (2 workers)', exportedNames(await (await fetch(`${ingest!.url}/metrics`)).text()));
   }, 180_000);
-
-  afterAll(async () => {
-    await Promise.all([relay, ...others].filter((r) => r !== undefined).map((r) => stopRelay(r)));
-    await prom?.stop();
-  });
 
   it('reads a name the relay does not export as missing (the check itself works)', async () => {
     const exported = exportedNames(metricsText);

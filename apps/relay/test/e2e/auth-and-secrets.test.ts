@@ -1,7 +1,7 @@
 // Auth on the HTTP ingest of a running relay, and no secret in anything it writes, whatever the requests.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { beforeAll, expect, it } from 'vitest';
-import { eventually, relayTestEnvironment, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
+import { eventually, relayTestEnvironment, stopRelay, type RelayProcess } from './harness.js';
 
 const SECRETS = { teamA: 'pass-of-team-a-7f3', token: 'bearer-token-of-team-b-91c', remoteWrite: 'rw-password-55e', wrong: 'a-wrong-password-0d2' };
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -12,9 +12,8 @@ let relay: RelayProcess | undefined;
 beforeAll(async () => {
   const prom = env.prom;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
-  const config = testRelayConfig({
+  const config = env.relayConfig({
     topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       // Prometheus 2.42 ignores the credentials; the relay must still send them and never print them.
       remote_write: { url: prom.remoteWriteUrl, username: 'relay', password: SECRETS.remoteWrite, retry_max_elapsed: '2s', timeout: '2s' },

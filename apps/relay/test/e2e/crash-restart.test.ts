@@ -1,17 +1,14 @@
 // The relay SIGKILLed in the middle of a stream and started again: totals exact, no output counter ever decreases.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from './harness.js';
+import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from './harness.js';
 
 const env = relayTestEnvironment();
 
 it('keeps every total exact through a SIGKILL and a restart, and no counter ever goes down', async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
+  const config = env.relayConfig({ topic });
   const first = await env.startRelay(config);
   const ledger = new Ledger();
   const fleet = runFleet({

@@ -3,30 +3,22 @@ import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTestTopic } from '@prom-relay/infra/testing';
-import { beforeAll, expect, it } from 'vitest';
-import { buildGoProgram, eventually, relayTestEnvironment, type RelayProcess, testRelayConfig } from './harness.js';
+import { expect, it } from 'vitest';
+import { eventually, goProgramEnvironment } from './harness.js';
 
 const run = promisify(execFile);
 const GO_JOB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
 
-const env = relayTestEnvironment({ producer: false });
-let relay: RelayProcess | undefined;
-let goJob: string;
-
-beforeAll(async () => {
-  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  [goJob, relay] = await Promise.all([buildGoProgram(GO_JOB_DIR), env.startRelay(testRelayConfig({ topic, remoteWriteUrl: env.prom.remoteWriteUrl }))]);
-}, 300_000);
+const go = goProgramEnvironment(GO_JOB_DIR);
 
 it("takes pushes from the Go client's push package (protobuf delimited) and sums job runs exactly", async () => {
-  const push = (instance: string, value: number, runId: string) => run(goJob, [relay!.url, 'go-nightly', instance, String(value), runId], { timeout: 30_000 });
+  const { prom, relay, program: goJob } = go;
+  const push = (instance: string, value: number, runId: string) => run(goJob, [relay.url, 'go-nightly', instance, String(value), runId], { timeout: 30_000 });
   // Three cron runs on two machines, each run's counter starting at zero: every run counts in full
   // (without the run id header, host-1's second run would count only 7 - 5 = 2).
   await push('host-1', 5, 'run-1');
   await push('host-2', 4, 'run-2');
   await push('host-1', 7, 'run-3');
-  const prom = env.prom;
   const total = async () => (await prom.query('go_job_rows_total{job="go-nightly"}'))[0]?.value;
   expect(await eventually(total, (v) => v === 16, 20_000)).toBe(16);
   const series = await prom.query('go_job_rows_total');

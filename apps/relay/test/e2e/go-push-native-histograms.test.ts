@@ -7,9 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startPrometheus3 } from '@prom-relay/infra';
-import { createTestTopic } from '@prom-relay/infra/testing';
-import { beforeAll, expect, it } from 'vitest';
-import { buildGoProgram, eventually, relayTestEnvironment, type RelayProcess, testRelayConfig } from './harness.js';
+import { expect, it } from 'vitest';
+import { eventually, goProgramEnvironment } from './harness.js';
 
 const run = promisify(execFile);
 const GO_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
@@ -18,22 +17,16 @@ const LOAD = [0, 0.0013, 0.0042, 0.0042, 0.031, 0.25, 0.25, 0.25, 1, 1.7, 2.5, 6
 const SAVE = [0.005, 0.07, 0.07, 0.4, 3];
 
 // The first run on a machine builds Prometheus 3 (minutes).
-const env = relayTestEnvironment({ receiver: startPrometheus3, producer: false, timeoutMs: 900_000 });
-let relay: RelayProcess | undefined;
-let goJob: string;
-
-beforeAll(async () => {
-  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  [goJob, relay] = await Promise.all([buildGoProgram(GO_MODULE, { pkg: './native' }), env.startRelay(testRelayConfig({ topic, remoteWriteUrl: env.prom.remoteWriteUrl }))]);
-}, 300_000);
+const go = goProgramEnvironment(GO_MODULE, { pkg: './native', receiver: startPrometheus3, timeoutMs: 900_000 });
 
 async function one(promql: string): Promise<number> {
-  const r = await env.prom.query(promql);
+  const r = await go.prom.query(promql);
   return r.length === 1 ? r[0]!.value : NaN;
 }
 
 it("merges the Go client's native histograms pushed from two machines, exactly, on Prometheus 3", async () => {
-  const push = (instance: string) => run(goJob, [relay!.url, 'go-native', instance], { timeout: 30_000 });
+  const { relay, program: goJob } = go;
+  const push = (instance: string) => run(goJob, [relay.url, 'go-native', instance], { timeout: 30_000 });
   await push('host-1');
   await push('host-2');
   await push('host-1'); // the same cumulative registry again: nothing new observed

@@ -12,7 +12,7 @@ import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
-import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 
 const RELAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REPO_DIR = resolve(RELAY_DIR, '../..');
@@ -173,6 +173,8 @@ export interface RelayTestEnvironment<R> {
   readonly relays: RelayProcess[];
   /** startRelayProcess, and SIGKILLed (with its workers) after all if it still runs then */
   startRelay(configFile: string, opts?: { role?: 'run' | 'ingest' | 'aggregate' }): Promise<RelayProcess>;
+  /** testRelayConfig writing to the store (one with a remoteWriteUrl) */
+  relayConfig(c: Omit<RelayTestConfig, 'brokers' | 'groupId' | 'dlqTopic' | 'checkpointTopic' | 'remoteWriteUrl'>): string;
 }
 
 type Stoppable = { stop(): Promise<unknown> };
@@ -211,20 +213,57 @@ export function relayTestEnvironment<R extends Stoppable | Stoppable[] = Prometh
       relays.push(relay);
       return relay;
     },
+    relayConfig(c) {
+      const remoteWriteUrl = (store as { remoteWriteUrl?: unknown } | undefined)?.remoteWriteUrl;
+      if (typeof remoteWriteUrl !== 'string') throw new Error('relayTestEnvironment: the store is not started, or has no remoteWriteUrl');
+      return testRelayConfig({ ...c, remoteWriteUrl });
+    },
   };
 }
 
 /** `go build` of the package `pkg` (default `.`) of the Go module in `moduleDir`, into a fresh temporary folder; answers the binary. */
-export async function buildGoProgram(moduleDir: string, opts: { pkg?: string; what?: string } = {}): Promise<string> {
-  const pkg = opts.pkg ?? '.';
+export async function buildGoProgram(moduleDir: string, pkg = '.'): Promise<string> {
   const binary = join(mkdtempSync(join(tmpdir(), 'go-build-')), basename(pkg === '.' ? moduleDir : pkg));
   try {
     await promisify(execFile)('go', ['build', '-buildvcs=false', '-o', binary, pkg], { cwd: moduleDir, timeout: 240_000 });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new Error(e.code === 'ENOENT' ? `the Go toolchain (go) is not on PATH: it builds ${opts.what ?? 'the Go push client'} this test runs` : `go build failed: ${e.message}`);
+    throw new Error(e.code === 'ENOENT' ? `the Go toolchain (go) is not on PATH: it builds the Go program this test runs (${moduleDir})` : `go build failed: ${e.message}`);
   }
   return binary;
+}
+
+/**
+ * A relay test of a Go program (a job pushing with the Go client, a scrape target): relayTestEnvironment without a
+ * producer, whose beforeAll also builds the program (buildGoProgram) while one relay starts on a fresh 2-partition topic.
+ */
+export function goProgramEnvironment<R extends Stoppable & { remoteWriteUrl: string } = PrometheusServer>(
+  moduleDir: string,
+  opts: { pkg?: string; receiver?: () => Promise<R>; timeoutMs?: number } = {},
+): { readonly prom: R; readonly relay: RelayProcess; readonly program: string } {
+  const { pkg, ...envOpts } = opts;
+  const env = relayTestEnvironment<R>({ ...envOpts, producer: false });
+  let relay: RelayProcess | undefined;
+  let program: string | undefined;
+  beforeAll(async () => {
+    const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
+    [program, relay] = await Promise.all([buildGoProgram(moduleDir, pkg), env.startRelay(env.relayConfig({ topic }))]);
+  }, 300_000);
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('goProgramEnvironment: not set up (read it inside a test)');
+    return v;
+  };
+  return {
+    get prom() {
+      return env.prom;
+    },
+    get relay() {
+      return started(relay);
+    },
+    get program() {
+      return started(program);
+    },
+  };
 }
 
 export interface JobRun {

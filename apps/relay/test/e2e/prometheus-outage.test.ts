@@ -2,7 +2,7 @@
 // and the next good flush delivers the totals; nothing is lost.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, Ledger, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from './harness.js';
+import { eventually, Ledger, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from './harness.js';
 
 const env = relayTestEnvironment();
 
@@ -15,10 +15,7 @@ it('delivers every total after Prometheus comes back', async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   const relay = await env.startRelay(
-    testRelayConfig({
-      topic,
-      remoteWriteUrl: prom.remoteWriteUrl,
-    }),
+    env.relayConfig({ topic }),
   );
   const ledger = new Ledger();
   const fleet = runFleet({

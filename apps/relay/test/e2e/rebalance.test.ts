@@ -1,7 +1,7 @@
 // Two relays in one group: one joins mid-stream and later stops; partitions move both ways, totals stay exact.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, type RelayProcess, testRelayConfig } from './harness.js';
+import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, type RelayProcess } from './harness.js';
 
 const env = relayTestEnvironment();
 
@@ -14,10 +14,7 @@ const assignedPartitions = (r: RelayProcess): number => {
 it('splits the partitions when a relay joins mid-stream and moves them back when it stops; totals exact, counters never down', async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
+  const config = env.relayConfig({ topic });
   const a = await env.startRelay(config);
   await eventually(async () => assignedPartitions(a), (n) => n === 4, 30_000);
 

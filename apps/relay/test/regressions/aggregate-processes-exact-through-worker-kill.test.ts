@@ -5,7 +5,7 @@
 // status page answer for both processes.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from '../e2e/harness.js';
 
 // Its teardown SIGKILLs the aggregator processes too (killRelay), should the test fail with them running.
 const env = relayTestEnvironment();
@@ -15,11 +15,7 @@ const PARTITIONS = 4;
 it('two aggregator processes, one SIGKILLed and forked again: exact totals, never down, one /metrics and /readyz', async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'procs', partitions: PARTITIONS });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-    extra: { aggregation: { series_ttl: '10m', processes: 2 } },
-  });
+  const config = env.relayConfig({ topic, extra: { aggregation: { series_ttl: '10m', processes: 2 } } });
   const r = await env.startRelay(config, { role: 'aggregate' });
   const started = () => r.logs.filter((l) => l.msg === 'aggregate worker started');
   // The primary's `relay started` comes once both processes joined the group.

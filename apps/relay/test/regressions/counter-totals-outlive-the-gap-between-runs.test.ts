@@ -2,31 +2,23 @@
 // honestly named: an hourly job (runs an hour apart, more than series_ttl 5m, less than counter_ttl 26h) is played here
 // with series_ttl 2s, counter_ttl 1m and runs 5 s apart, against a real Kafka, the relay as a process and a real
 // Prometheus. Before counter_ttl, the total ended with series_ttl and the next run started it again (12, gap, 3).
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, sleep, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { beforeAll, expect, it } from 'vitest';
+import { eventually, relayTestEnvironment, sleep, type RelayProcess } from '../e2e/harness.js';
 
-let prom: PrometheusServer;
+const env = relayTestEnvironment({ producer: false });
 let relay: RelayProcess | undefined;
 
 beforeAll(async () => {
-  prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  const config = testRelayConfig({
+  const config = env.relayConfig({
     topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
     flushInterval: '500ms',
     extra: { aggregation: { series_ttl: '2s', counter_ttl: '1m' } },
   });
-  relay = await startRelayProcess(config);
+  relay = await env.startRelay(config);
   await relay.waitForLog((l) => l.msg === 'partitions assigned', 30_000);
 }, 120_000);
-
-afterAll(async () => {
-  if (relay) await stopRelay(relay);
-  await prom?.stop();
-});
 
 /** One run of the cron job: a fresh process (its own start time), pushing once with the Pushgateway API. */
 async function cronRun(backups: number, sizeBytes: number, startedAt: number): Promise<void> {
@@ -45,7 +37,7 @@ async function cronRun(backups: number, sizeBytes: number, startedAt: number): P
   expect(res.status).toBe(200);
 }
 
-const value = async (q: string) => (await prom.query(q))[0]?.value;
+const value = async (q: string) => (await env.prom.query(q))[0]?.value;
 
 it('totals continue across runs further apart than series_ttl (scaled: 5 s apart, series_ttl 2s, counter_ttl 1m); gauges expire', async () => {
   const t0 = Math.floor(Date.now() / 1000);
@@ -67,7 +59,7 @@ it('totals continue across runs further apart than series_ttl (scaled: 5 s apart
   expect(await eventually(() => value('backup_last_size_bytes{job="backup"}'), (v) => v === 310, 20_000)).toBe(310);
 
   // Never a gap and never down: every sample of the total since the first run, one series, written each flush.
-  const [series, ...others] = await prom.querySeries('backups_total{job="backup"}[1m]');
+  const [series, ...others] = await env.prom.querySeries('backups_total{job="backup"}[1m]');
   expect(others).toHaveLength(0);
   const samples = series!.samples;
   expect(samples[0]!.value).toBe(12);

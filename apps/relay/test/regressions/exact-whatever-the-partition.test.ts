@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestTopic, testKafkaBrokers } from '@prom-relay/infra/testing';
 import { buildMessage, CONTENT_TYPE, createEmitter } from '@prom-relay/emitter';
 import { expect, it } from 'vitest';
-import { Ledger, orderViolations, relayTestEnvironment, settledTotals, seriesKey, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { Ledger, orderViolations, relayTestEnvironment, settledTotals, seriesKey, stopRelay } from '../e2e/harness.js';
 
 const env = relayTestEnvironment();
 
@@ -22,9 +22,8 @@ function textBody(lines: string[]): Buffer {
 it('sums one job written by kcat, the emitter and the ingest, a rule across 6 jobs on every partition, null keys and round-robin pushes: exact, never down', async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 5 });
-  const config = testRelayConfig({
+  const config = env.relayConfig({
     topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       aggregation: {
         series_ttl: '10m',

@@ -7,7 +7,7 @@ import { compress, encodeWriteRequest, encodeWriteRequestV2, parseExposition } f
 import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, stopRelay } from '../e2e/harness.js';
 import { RW1, RW2, send, TEXT } from './ingest-helpers.js';
 
 const env = relayTestEnvironment();
@@ -110,10 +110,7 @@ function sum(metrics: string, name: string): number {
 it(`mutated bodies on every path beside legitimate producers: legit totals exact, nothing stalls, the relay answers (seed ${SEED})`, async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 3 });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
+  const config = env.relayConfig({ topic });
   const relay = await env.startRelay(config);
   const url = relay.url;
 

@@ -9,7 +9,7 @@ import { startPrometheus3 } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
 import { toWire, type NativeHistogram } from '../../src/aggregate/native-histogram.js';
-import { eventually, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { eventually, relayTestEnvironment, stopRelay } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 import { rng } from '../aggregate/fixtures.js';
 
@@ -77,11 +77,7 @@ it.each(['2.0', '1.0'])('four producers of one native histogram, at schemas 3, 2
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 4 });
   const relay = await env.startRelay(
-    testRelayConfig({
-      topic,
-      remoteWriteUrl: prom.remoteWriteUrl,
-      extra: { remote_write: { url: prom.remoteWriteUrl, protocol, retry_max_elapsed: '2s', timeout: '2s' } },
-    }),
+    env.relayConfig({ topic, extra: { remote_write: { url: prom.remoteWriteUrl, protocol, retry_max_elapsed: '2s', timeout: '2s' } } }),
   );
   const job = `nh-${protocol}`;
   const random = rng(20261201);

@@ -6,28 +6,20 @@ import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTestTopic } from '@prom-relay/infra/testing';
-import { beforeAll, expect, it } from 'vitest';
-import { buildGoProgram, eventually, relayTestEnvironment, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { expect, it } from 'vitest';
+import { eventually, goProgramEnvironment } from '../e2e/harness.js';
 
 const run = promisify(execFile);
 const GO_JOB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'go-default-registry');
 
-const env = relayTestEnvironment({ producer: false });
-let relay: RelayProcess | undefined;
-let goJob: string;
-
-beforeAll(async () => {
-  const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  [goJob, relay] = await Promise.all([buildGoProgram(GO_JOB_DIR), env.startRelay(testRelayConfig({ topic, remoteWriteUrl: env.prom.remoteWriteUrl }))]);
-}, 300_000);
+const go = goProgramEnvironment(GO_JOB_DIR);
 
 it('three runs of a Go job (default registry, no run header, one grouping key) pushing 3, 5 and 2 give 10', async () => {
-  const prom = env.prom;
+  const { prom, relay, program: goJob } = go;
   const total = async () => (await prom.query('go_cron_rows_total{job="go-cron"}'))[0]?.value;
   const expected = [3, 8, 10];
   for (const [i, value] of [3, 5, 2].entries()) {
-    await run(goJob, [relay!.url, 'go-cron', 'host-1', String(value)], { timeout: 30_000 });
+    await run(goJob, [relay.url, 'go-cron', 'host-1', String(value)], { timeout: 30_000 });
     // Each run lands before the next starts, as with a cron schedule.
     expect(await eventually(total, (v) => v === expected[i], 20_000)).toBe(expected[i]);
   }

@@ -7,7 +7,7 @@
 import { startPrometheus3 } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, jobPush, Ledger, newRun, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { eventually, jobPush, Ledger, newRun, relayTestEnvironment, stopRelay } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
 
 // The first run on a machine builds Prometheus 3 (minutes).
@@ -17,11 +17,7 @@ it('Prometheus 3 gets the type of every relayed series and a start timestamp on 
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   const relay = await env.startRelay(
-    testRelayConfig({
-      topic,
-      remoteWriteUrl: prom.remoteWriteUrl,
-      extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total', 'max'], keep_input: true }] } },
-    }),
+    env.relayConfig({ topic, extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total', 'max'], keep_input: true }] } } }),
   );
   const ledger = new Ledger();
   const run = newRun('typed');
@@ -65,11 +61,7 @@ it('with remote_write.send_metadata false the relayed series arrive untyped, cou
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   const relay = await env.startRelay(
-    testRelayConfig({
-      topic,
-      remoteWriteUrl: prom.remoteWriteUrl,
-      extra: { remote_write: { url: prom.remoteWriteUrl, send_metadata: false, retry_max_elapsed: '2s', timeout: '2s' } },
-    }),
+    env.relayConfig({ topic, extra: { remote_write: { url: prom.remoteWriteUrl, send_metadata: false, retry_max_elapsed: '2s', timeout: '2s' } } }),
   );
   const [appendedBefore, withoutBefore] = [await appended(), await withoutMetadata()];
   await producer.send({ topic, acks: -1, messages: [jobPush(newRun('untyped'), { users: 4 }, new Ledger(), 2)] });

@@ -3,11 +3,10 @@
 // their body too slowly within server.headers_timeout / server.request_timeout, refuses connections past
 // server.max_connections, counts and logs both (rate-limited), and meanwhile /healthz answers and a normal push lands.
 import { connect, type Socket } from 'node:net';
-import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { relayConfigSchema } from '../../src/config/index.js';
-import { eventually, sleep, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
+import { eventually, relayTestEnvironment, sleep, stopRelay, type RelayProcess } from '../e2e/harness.js';
 
 const HEADERS_TIMEOUT = 2000;
 const REQUEST_TIMEOUT = 4000;
@@ -15,28 +14,21 @@ const MAX_CONNECTIONS = 230;
 /** Node checks the timeouts on a timer (the relay sets it to a fifth of the shorter timeout) plus scheduling slack. */
 const SLACK = 1500;
 
-let prom: PrometheusServer;
+const env = relayTestEnvironment({ producer: false });
 let relay: RelayProcess;
 let port: number;
 
 beforeAll(async () => {
-  prom = await startPrometheus();
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
-  const config = testRelayConfig({
+  const config = env.relayConfig({
     topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
     extra: {
       server: { host: '127.0.0.1', port: 0, headers_timeout: '2s', request_timeout: '4s', keep_alive_timeout: '3s', max_connections: MAX_CONNECTIONS },
     },
   });
-  relay = await startRelayProcess(config);
+  relay = await env.startRelay(config);
   port = Number(new URL(relay.url).port);
 }, 90_000);
-
-afterAll(async () => {
-  if (relay && relay.child.exitCode === null) relay.kill('SIGKILL');
-  await prom?.stop();
-});
 
 interface RawClient {
   socket: Socket;
@@ -142,9 +134,9 @@ it('closes 200 slowloris clients and a trickled body within their timeouts, whil
   expect(slowLines.some((l) => typeof l.suppressed === 'number' || l.kind === 'request')).toBe(true);
 
   // The push made it through Kafka to Prometheus; the slow ones never did.
-  const total = async () => (await prom.query('attack_survived_total{job="during-attack"}'))[0]?.value;
+  const total = async () => (await env.prom.query('attack_survived_total{job="during-attack"}'))[0]?.value;
   expect(await eventually(total, (v) => v === 7, 20_000)).toBe(7);
-  expect(await prom.query('slow_total')).toEqual([]);
+  expect(await env.prom.query('slow_total')).toEqual([]);
 }, 60_000);
 
 it('refuses connections past server.max_connections at once, counts them, and serves again when they are gone', async () => {

@@ -6,7 +6,7 @@ import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { startVictoriaMetrics } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { eventually, relayTestEnvironment, stopRelay } from '../e2e/harness.js';
 
 // VictoriaMetrics is built once per machine (minutes, started by the root globalSetup).
 const env = relayTestEnvironment({ receiver: startVictoriaMetrics, timeoutMs: 30 * 60_000 });
@@ -22,10 +22,7 @@ it('the HELP of a text push reaches the receiver with the type, for plain famili
   const { prom: vm, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
   const relay = await env.startRelay(
-    testRelayConfig({
-      topic,
-      remoteWriteUrl: vm.remoteWriteUrl,
-    }),
+    env.relayConfig({ topic }),
   );
   const body = [
     '# HELP help_rows_total Rows the nightly export wrote, by table.',

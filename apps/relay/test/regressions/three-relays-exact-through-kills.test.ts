@@ -3,7 +3,7 @@
 // joining mid-stream and leaving. Every total exact; no raw sample of any counter ever lower than the one before.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay, testRelayConfig } from '../e2e/harness.js';
+import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from '../e2e/harness.js';
 
 const env = relayTestEnvironment();
 
@@ -12,11 +12,7 @@ const PARTITIONS = 4;
 it('three relays, random partitions, one SIGKILLed and restarted, one joining and leaving: exact, never down', async () => {
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: PARTITIONS });
-  const config = testRelayConfig({
-    topic,
-    remoteWriteUrl: prom.remoteWriteUrl,
-    extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total'], keep_input: true }] } },
-  });
+  const config = env.relayConfig({ topic, extra: { aggregation: { series_ttl: '10m', rules: [{ match: 'e2e_rows_total', by: ['table'], outputs: ['total'], keep_input: true }] } } });
   const start = () => env.startRelay(config);
   const [a, b] = await Promise.all([start(), start()]);
   await Promise.all([a!, b!].map((r) => r.waitForLog((l) => l.msg === 'partition restored', 30_000)));
