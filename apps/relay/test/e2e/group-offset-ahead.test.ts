@@ -3,7 +3,7 @@
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
-import { Ledger, relayTestEnvironment, runFleet, settledTotals, stopRelay, writeRelayConfig } from './harness.js';
+import { Ledger, relayTestEnvironment, runFleet, settledTotals, stopRelay } from './harness.js';
 
 const env = relayTestEnvironment();
 
@@ -11,14 +11,7 @@ it('seeks back to the checkpoint when the group offset is ahead of it', async ()
   const { prom, producer } = env;
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 1 });
   const groupId = testTopicName('relay');
-  const config = writeRelayConfig({
-    brokers: testKafkaBrokers(),
-    topic,
-    groupId,
-    dlqTopic: testTopicName('dlq'),
-    checkpointTopic: testTopicName('ckpt'),
-    remoteWriteUrl: prom.remoteWriteUrl,
-  });
+  const config = env.relayConfig({ topic, groupId });
   const ledger = new Ledger();
   const send = (messages: { key: string; value: Buffer; headers: Record<string, string> }[]) =>
     producer.send({ topic, acks: -1, messages }).then(() => undefined);

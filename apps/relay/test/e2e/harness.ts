@@ -55,8 +55,8 @@ export function writeRelayConfig(c: RelayTestConfig): string {
   return file;
 }
 
-/** `writeRelayConfig` on the test broker, with the test's own consumer group, DLQ and checkpoint topics. */
-export function testRelayConfig(c: Omit<RelayTestConfig, 'brokers' | 'groupId' | 'dlqTopic' | 'checkpointTopic'>): string {
+/** `writeRelayConfig` on the test broker, with the test's own consumer group (unless it names one), DLQ and checkpoint topics. */
+export function testRelayConfig(c: Omit<RelayTestConfig, 'brokers' | 'groupId' | 'dlqTopic' | 'checkpointTopic'> & { groupId?: string }): string {
   return writeRelayConfig({ brokers: testKafkaBrokers(), groupId: testTopicName('relay'), dlqTopic: testTopicName('dlq'), checkpointTopic: testTopicName('ckpt'), ...c });
 }
 
@@ -174,7 +174,7 @@ export interface RelayTestEnvironment<R> {
   /** startRelayProcess, and SIGKILLed (with its workers) after all if it still runs then */
   startRelay(configFile: string, opts?: { role?: 'run' | 'ingest' | 'aggregate' }): Promise<RelayProcess>;
   /** testRelayConfig writing to the store (one with a remoteWriteUrl) */
-  relayConfig(c: Omit<RelayTestConfig, 'brokers' | 'groupId' | 'dlqTopic' | 'checkpointTopic' | 'remoteWriteUrl'>): string;
+  relayConfig(c: Omit<RelayTestConfig, 'brokers' | 'groupId' | 'dlqTopic' | 'checkpointTopic' | 'remoteWriteUrl'> & { groupId?: string }): string;
 }
 
 type Stoppable = { stop(): Promise<unknown> };
@@ -262,6 +262,20 @@ export function goProgramEnvironment<R extends Stoppable & { remoteWriteUrl: str
     },
     get program() {
       return started(program);
+    },
+  };
+}
+
+/** A runFleet sender that puts every message on a random partition (kcat with a null key, a round-robin partitioner); counts what it sent. */
+export function randomPartitionSender(producer: Producer, topic: string, partitions: number): { send: FleetOptions['send']; readonly sent: number } {
+  let sent = 0;
+  return {
+    send: (messages) =>
+      producer
+        .send({ topic, acks: -1, messages: messages.map((m) => ({ ...m, partition: Math.floor(Math.random() * partitions) })) })
+        .then(() => void (sent += messages.length)),
+    get sent() {
+      return sent;
     },
   };
 }

@@ -5,7 +5,7 @@
 // status page answer for both processes.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from '../e2e/harness.js';
+import { eventually, Ledger, orderViolations, randomPartitionSender, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from '../e2e/harness.js';
 
 // Its teardown SIGKILLs the aggregator processes too (killRelay), should the test fail with them running.
 const env = relayTestEnvironment();
@@ -33,12 +33,9 @@ it('two aggregator processes, one SIGKILLed and forked again: exact totals, neve
   expect(ready.body).toMatchObject({ status: 'ready', workers: '2 of 2 answering' });
 
   const ledger = new Ledger();
-  let sent = 0;
+  const sender = randomPartitionSender(producer, topic, PARTITIONS);
   const fleet = runFleet({
-    send: (messages) =>
-      producer
-        .send({ topic, acks: -1, messages: messages.map((m) => ({ ...m, partition: Math.floor(Math.random() * PARTITIONS) })) })
-        .then(() => void (sent += messages.length)),
+    send: sender.send,
     jobs: ['procs-a', 'procs-b', 'procs-c'],
     runs: 80,
     pushesPerRun: 5,
@@ -54,7 +51,7 @@ it('two aggregator processes, one SIGKILLed and forked again: exact totals, neve
   await eventually(async () => started().length, (n) => n === 3, 60_000);
   expect(Number(started()[2]!.pid)).not.toBe(victim);
   await fleet;
-  expect(sent).toBeGreaterThan(100);
+  expect(sender.sent).toBeGreaterThan(100);
 
   const seen = await settledTotals(prom, ledger, 90_000);
   for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });

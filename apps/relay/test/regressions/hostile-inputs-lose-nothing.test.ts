@@ -8,24 +8,14 @@ import { buildMessage, CONTENT_TYPE } from '@prom-relay/emitter';
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
 import { eventually, Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, stopRelay } from '../e2e/harness.js';
+import { rng } from '../aggregate/fixtures.js';
 import { RW1, RW2, send, TEXT } from './ingest-helpers.js';
 
 const env = relayTestEnvironment();
 
-/** mulberry32: a failing run can be replayed from the seed in the test name. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SEED = Number(process.env['HOSTILE_SEED'] ?? 20261201);
-const rand = prng(SEED);
+// mulberry32: a failing run can be replayed from the seed in the test name.
+const rand = rng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 /** Bytes flipped, cut, repeated, or spliced with hostile fragments. */

@@ -3,7 +3,7 @@
 // joining mid-stream and leaving. Every total exact; no raw sample of any counter ever lower than the one before.
 import { createTestTopic } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { Ledger, orderViolations, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from '../e2e/harness.js';
+import { Ledger, orderViolations, randomPartitionSender, relayTestEnvironment, runFleet, settledTotals, sleep, stopRelay } from '../e2e/harness.js';
 
 const env = relayTestEnvironment();
 
@@ -18,13 +18,10 @@ it('three relays, random partitions, one SIGKILLed and restarted, one joining an
   await Promise.all([a!, b!].map((r) => r.waitForLog((l) => l.msg === 'partition restored', 30_000)));
 
   const ledger = new Ledger();
-  let sent = 0;
+  // Any partition at all: kcat with a null key, a round-robin partitioner, a client we do not control.
+  const sender = randomPartitionSender(producer, topic, PARTITIONS);
   const fleet = runFleet({
-    // Any partition at all: kcat with a null key, a round-robin partitioner, a client we do not control.
-    send: (messages) =>
-      producer
-        .send({ topic, acks: -1, messages: messages.map((m) => ({ ...m, partition: Math.floor(Math.random() * PARTITIONS) })) })
-        .then(() => void (sent += messages.length)),
+    send: sender.send,
     jobs: ['three-a', 'three-b', 'three-c', 'three-d'],
     runs: 70,
     pushesPerRun: 5,
@@ -45,7 +42,7 @@ it('three relays, random partitions, one SIGKILLed and restarted, one joining an
   await sleep(1500);
   expect(await stopRelay(c)).toBe(0);
   await fleet;
-  expect(sent).toBeGreaterThan(100);
+  expect(sender.sent).toBeGreaterThan(100);
 
   // Expected rule outputs: the ledger's per-job rows summed per table.
   for (const [key, value] of [...ledger.expected]) {

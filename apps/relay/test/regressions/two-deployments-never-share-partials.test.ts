@@ -1,9 +1,9 @@
 // Guards the repartition stage's topic: two relay deployments (two consumer groups) on one Kafka cluster each get their
 // own partials topic (`<group_id>.partials`), so neither writes the other's series to its Prometheus.
 import { startPrometheus } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic, testTopicName } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
-import { eventually, Ledger, jobPush, newRun, relayTestEnvironment, stopRelay, writeRelayConfig } from '../e2e/harness.js';
+import { eventually, Ledger, jobPush, newRun, relayTestEnvironment, stopRelay, testRelayConfig } from '../e2e/harness.js';
 
 const env = relayTestEnvironment({ receiver: () => Promise.all([startPrometheus(), startPrometheus()]) });
 
@@ -13,14 +13,7 @@ it('two groups on one broker: each Prometheus holds the series of its own deploy
     ['team-a', 'team-b'].map(async (team, i) => {
       const topic = await createTestTopic({ prefix: `metrics-${team}`, partitions: 2 });
       const groupId = testTopicName(`relay-${team}`);
-      const config = writeRelayConfig({
-        brokers: testKafkaBrokers(),
-        topic,
-        groupId,
-        dlqTopic: testTopicName('dlq'),
-        checkpointTopic: testTopicName('ckpt'),
-        remoteWriteUrl: proms[i]!.remoteWriteUrl,
-      });
+      const config = testRelayConfig({ topic, groupId, remoteWriteUrl: proms[i]!.remoteWriteUrl });
       const relay = await env.startRelay(config);
       return { team, topic, groupId, relay, prom: proms[i]! };
     }),
