@@ -138,11 +138,19 @@ export class Flusher {
     }
   }
 
-  private snapshot(checkpointAll: boolean): Snapshot[] {
+  private async snapshot(checkpointAll: boolean): Promise<Snapshot[]> {
     const now = this.now();
     const out: Snapshot[] = [];
-    // Synchronous per partition: collect, state and offset describe the same moment.
-    for (const p of this.opts.partitions()) {
+    const partitions = this.opts.partitions();
+    // Synchronous per partition: collect, state and offset describe the same moment. Between partitions the event
+    // loop runs (records, health checks, the group's heartbeats: a relay with 1M series would otherwise stop for the
+    // whole snapshot, seconds); a partition that stopped being ours meanwhile is left out.
+    for (let i = 0; i < partitions.length; i++) {
+      const p = partitions[i]!;
+      if (i > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!this.opts.partitions().includes(p)) continue;
+      }
       if (p.nextOffset === undefined) continue;
       const timestamp = Math.max(now, p.lastFlushTimestamp + 1);
       const samples = p.aggregate.collect(timestamp);
@@ -198,7 +206,7 @@ export class Flusher {
 
   private async flushOnce(sendTimeoutMs: number, checkpointAll: boolean): Promise<FlushResult> {
     const started = performance.now();
-    const snapshots = this.snapshot(checkpointAll);
+    const snapshots = await this.snapshot(checkpointAll);
     const result: FlushResult = {
       status: 'empty',
       timestamp: Math.max(0, ...snapshots.map((s) => s.timestamp)),

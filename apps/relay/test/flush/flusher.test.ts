@@ -216,3 +216,52 @@ describe('Flusher: flush.source_checkpoint_interval', () => {
     expect(written).toEqual(['metrics/1@3', 'metrics/1@10', 'metrics/1@12']);
   }, 60_000);
 });
+
+describe('Flusher: the snapshot lets the event loop run between partitions', () => {
+  it('runs timers between one partition and the next, and leaves out a partition that stopped being ours meanwhile', async () => {
+    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+    const written: string[] = [];
+    const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
+      write: (cps: Parameters<CheckpointStore['write']>[0]) => {
+        for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
+        return checkpoints.write(cps);
+      },
+    });
+    // Three owner partitions; the first one's collect schedules a timer and revokes the third (a rebalance).
+    const parts = [0, 1, 2].map((i) => {
+      const p = partitionWithTotals(0);
+      return new OwnedPartition('metrics', i, 'owner', p.aggregate, { nextOffset: BigInt(5 + i) });
+    });
+    let owned = [...parts];
+    const events: string[] = [];
+    const first = parts[0]!.aggregate;
+    const collect = first.collect.bind(first);
+    first.collect = (now: number) => {
+      events.push('collect 0');
+      setImmediate(() => {
+        events.push('event loop');
+        owned = owned.filter((p) => p !== parts[2]);
+      });
+      return collect(now);
+    };
+    const second = parts[1]!.aggregate;
+    const collect1 = second.collect.bind(second);
+    second.collect = (now: number) => {
+      events.push('collect 1');
+      return collect1(now);
+    };
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: noPartials,
+      checkpoints: counting,
+      consumer,
+      partitions: () => owned,
+      logger,
+      sendTimeoutMs: 5000,
+    });
+    const result = await flusher.flush();
+    expect(events).toEqual(['collect 0', 'event loop', 'collect 1']);
+    expect(result.partitions).toBe(2);
+    expect(written).toEqual(['metrics/0@5', 'metrics/1@6']);
+  }, 60_000);
+});
