@@ -140,7 +140,20 @@ export function compressedPush(input: PushInput): { snappy: Buffer; contentType?
 export function snappyPush(input: PushInput): IngestMessage {
   const { message } = checkedPush(input);
   if (input.op === 'delete') return message;
-  return { key: message.key, value: asBuffer(compress(message.value)), headers: { ...message.headers, [HEADER.contentEncoding]: 'snappy' } };
+  return { key: message.key, value: asBuffer(compress(message.value)), headers: withSnappy(message.headers) };
+}
+
+/** A cached group's shared headers with `content-encoding: snappy`, made once and shared too (frozen). */
+const snappyHeaders = new WeakMap<object, Readonly<Record<string, string>>>();
+
+function withSnappy(headers: Record<string, string>): Record<string, string> {
+  if (!Object.isFrozen(headers)) return { ...headers, [HEADER.contentEncoding]: 'snappy' };
+  let shared = snappyHeaders.get(headers);
+  if (shared === undefined) {
+    shared = Object.freeze({ ...headers, [HEADER.contentEncoding]: 'snappy' });
+    snappyHeaders.set(headers, shared);
+  }
+  return shared as Record<string, string>;
 }
 
 /** preparePush, also saying whether the text was converted (protobuf delimited) and the content type when not text. */

@@ -187,26 +187,57 @@ interface RecordPlan {
   valueLen: number;
   headers: FlatHeaders;
   headerLens: number[];
+  /** the headers' bytes (count first) when they are a shared block (sharedHeaders), else undefined */
+  block: Buffer | undefined;
   bodySize: number;
+}
+
+const NO_HEADERS: FlatHeaders = [];
+const NO_LENGTHS: number[] = [];
+
+/**
+ * The record bytes of a frozen headers object of strings (count, then each name and value), written once: the HTTP
+ * ingest's messages of one group share one such object (ingest/pushgateway.ts), so its records copy the block instead
+ * of encoding a dozen strings each. Undefined for any other headers (encoded per record, as before).
+ */
+const headerBlocks = new WeakMap<object, Buffer>();
+
+function sharedHeaders(headers: Record<string, unknown> | undefined): Buffer | undefined {
+  if (headers == null || !Object.isFrozen(headers)) return undefined;
+  let block = headerBlocks.get(headers);
+  if (block !== undefined) return block;
+  const flat = flatHeaders(headers);
+  // Buffers can change under a frozen object: only strings are encoded ahead.
+  if (flat === undefined || flat.some((v) => typeof v !== 'string')) return undefined;
+  let size = sizeOfVarInt(flat.length / 2);
+  for (const v of flat) size += sizeOfVarInt(bytesLength(v)) + bytesLength(v);
+  const w = new Writer(Buffer.alloc(size));
+  w.varint(flat.length / 2);
+  for (const v of flat) w.varBytes(v, bytesLength(v));
+  block = w.buf;
+  headerBlocks.set(headers, block);
+  return block;
 }
 
 /** Sizes of one record (kafkajs Record v0): attributes, timestamp delta 0, offset delta, key, value, headers. */
 function planRecord(m: Message, offsetDelta: number): RecordPlan | undefined {
-  const headers = flatHeaders(m.headers);
-  if (headers === undefined) return undefined;
   const keyLen = bytesLength(m.key);
   const valueLen = bytesLength(m.value);
-  const headerLens: number[] = new Array(headers.length);
   let size = 1 + 1 + sizeOfVarInt(offsetDelta);
   size += sizeOfVarInt(keyLen) + Math.max(keyLen, 0);
   size += sizeOfVarInt(valueLen) + Math.max(valueLen, 0);
+  const block = sharedHeaders(m.headers);
+  if (block !== undefined) return { keyLen, valueLen, headers: NO_HEADERS, headerLens: NO_LENGTHS, block, bodySize: size + block.length };
+  const headers = flatHeaders(m.headers);
+  if (headers === undefined) return undefined;
+  const headerLens: number[] = new Array(headers.length);
   size += sizeOfVarInt(headers.length / 2);
   for (let h = 0; h < headers.length; h++) {
     const n = bytesLength(headers[h]);
     headerLens[h] = n;
     size += sizeOfVarInt(n) + n;
   }
-  return { keyLen, valueLen, headers, headerLens, bodySize: size };
+  return { keyLen, valueLen, headers, headerLens, block: undefined, bodySize: size };
 }
 
 /**
@@ -275,6 +306,10 @@ export function encodeProduce(args: ProduceArgs, now = Date.now()): EncoderLike 
         w.varint(i);
         w.varBytes(m.key, r.keyLen);
         w.varBytes(m.value, r.valueLen);
+        if (r.block !== undefined) {
+          w.offset += r.block.copy(w.buf, w.offset);
+          continue;
+        }
         w.varint(r.headers.length / 2);
         for (let h = 0; h < r.headers.length; h += 2) {
           w.varBytes(r.headers[h], r.headerLens[h]!);

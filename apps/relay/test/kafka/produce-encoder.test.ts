@@ -34,6 +34,13 @@ function randomText(r: () => number, max: number): string {
 
 function randomArgs(r: () => number): ProduceArgs {
   const bytesOrText = (max: number) => (r() < 0.5 ? Buffer.from(randomText(r, max)) : randomText(r, max));
+  const shared = [
+    Object.freeze({ 'content-type': 'text/plain; version=0.0.4', 'prom-relay-job': randomText(r, 12), 'prom-relay-grouping': `instance=${randomText(r, 300)}` }),
+    Object.freeze({ 'prom-relay-op': 'push', multi: [randomText(r, 10), randomText(r, 10)] }),
+    Object.freeze({}),
+    // a Buffer can change under a frozen object: encoded per record
+    Object.freeze({ 'prom-relay-job': Buffer.from(randomText(r, 10)) }),
+  ];
   const topicData = Array.from({ length: 1 + Math.floor(r() * 2) }, (_, t) => ({
     topic: `topic-${t}-${randomText(r, 5)}`,
     partitions: Array.from({ length: 1 + Math.floor(r() * 3) }, (_, p) => ({
@@ -41,6 +48,8 @@ function randomArgs(r: () => number): ProduceArgs {
       firstSequence: Math.floor(r() * 2 ** 31),
       // up to 200 records: offset deltas past one varint byte
       messages: Array.from({ length: 1 + Math.floor(r() * 200) }, () => {
+        // Frozen headers shared by many records (as the HTTP ingest's are): written once as a block when all strings.
+        if (r() < 0.4) return { key: bytesOrText(40), value: bytesOrText(200), headers: shared[Math.floor(r() * shared.length)] };
         const headers: Record<string, string | Buffer | (string | Buffer)[]> = {};
         for (let h = 0; h < Math.floor(r() * 6); h++) headers[`h-${h}-${randomText(r, 4)}`] = r() < 0.2 ? [bytesOrText(10), bytesOrText(10)] : bytesOrText(r() < 0.1 ? 300 : 20);
         return { key: r() < 0.1 ? null : bytesOrText(40), value: r() < 0.05 ? null : bytesOrText(r() < 0.1 ? 3000 : 200), headers };
