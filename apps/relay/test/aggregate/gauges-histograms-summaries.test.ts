@@ -185,8 +185,8 @@ describe('series TTL and producer TTL', () => {
     const state = agg.toState();
     expect(state.outputs.value).toEqual([]);
     expect(state.inputs.key).toEqual([]);
-    expect(state.scopes).toEqual([]);
-    expect(state.producers).toEqual([]);
+    expect(state.scopes.key).toEqual([]);
+    expect(state.producers.id).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 // Lifetimes of output series: totals kept for counterTtlMs (the gap between the runs of an hourly or daily job),
 // gauges for seriesTtlMs; a whole-job delete (no grouping labels) ends a job's default outputs, counters included.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { batch, byId, counter, gauge, histogram, options, point } from './fixtures.js';
@@ -148,8 +149,10 @@ describe('whole-job delete (no grouping labels)', () => {
     let out = byId(restored.collect(3000));
     expect(out['rows_total{job="other",table="t"}']).toBe('stale');
     expect(out['rows_total:by_table_total{table="t"}']).toBe(115);
-    delete state.outputs.rule;
-    const old = PartitionAggregate.fromState(state, opts);
+    // fed() as a relay wrote it before outputs were marked (version 2 without `rule`, written by writeState as of
+    // c6afa5c with the field taken out)
+    const unmarked = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v2-unmarked.json', import.meta.url), 'utf8')) as unknown;
+    const old = PartitionAggregate.fromState(unmarked, opts);
     old.apply(batch({ producer: 'x', job: 'other', op: 'delete' }), 3000);
     out = byId(old.collect(3000));
     expect(out['rows_total{job="other",table="t"}']).toBe('stale');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AggregateError, PartitionAggregate } from '../../src/aggregate/index.js';
-import type { AggregateOptions, AggregateState } from '../../src/aggregate/index.js';
+import type { AggregateOptions } from '../../src/aggregate/index.js';
 import type { IngestBatch, InputPoint } from '../../src/model.js';
 import { batch, byId, counter, gauge, histogram, options, point, rng } from './fixtures.js';
 
@@ -116,38 +116,35 @@ describe('checkpoint state', () => {
   });
 
   it('restores a version 1 state (one array per series) written by an older relay', () => {
-    const agg = new PartitionAggregate(options());
-    agg.apply(batch({ producer: 'p1', seq: 0, points: [counter('a_total', 5), counter('b_total', 2)] }), 1000);
-    agg.apply(batch({ producer: 'p1', seq: 1, points: [counter('a_total', 7), counter('b_total', 3)] }), 2000);
-    const v2 = JSON.parse(JSON.stringify(agg.toState())) as AggregateState;
-    const o = v2.outputs;
-    let at = 0;
-    const outputs = o.value.map((value, i) => {
-      const labels: Record<string, string> = {};
-      const n = o.labels[at++] as number;
-      for (let j = 0; j < n; j++, at += 2) labels[v2.strings[o.labels[at] as number]!] = o.labels[at + 1] as string;
-      return [labels, v2.strings[o.mode[i]!], v2.strings[o.job[i]!], value, o.lastFed[i], null];
-    });
-    let k = 0;
-    const inp = v2.inputs;
-    const scopes = v2.scopes.map(([key, count]) => {
-      const rows = [];
-      for (let j = 0; j < count; j++, k++) {
-        const t = inp.targets[k]!;
-        rows.push([inp.key[k], v2.strings[inp.family[k]!], v2.strings[inp.type[k]!], inp.flags[k], inp.groupKey[k], inp.lastFed[k], typeof t === 'number' ? [t] : t]);
-      }
-      return [key, rows];
-    });
-    const v1 = { format: v2.format, version: 1, tick: v2.tick, outputs, scopes, producers: v2.producers };
+    // What a relay of version 1 wrote after p1 pushed a_total 5, b_total 2 (at 1000) and 7, 3 (at 2000).
+    const v1 = {
+      format: 'prom-relay.aggregate',
+      version: 1,
+      tick: 0,
+      outputs: [
+        [{ __name__: 'a_total', job: 'job1' }, 'total', 'job1', 7, 2000, null],
+        [{ __name__: 'b_total', job: 'job1' }, 'total', 'job1', 3, 2000, null],
+      ],
+      scopes: [
+        [
+          'job1',
+          [
+            ['__name__="a_total",job="job1",', 'a_total', 'counter', 1, null, 2000, [0]],
+            ['__name__="b_total",job="job1",', 'b_total', 'counter', 1, null, 2000, [1]],
+          ],
+        ],
+      ],
+      producers: [['p1', 'job1', 1, 2000, [['', [0, 7, 1, 3], null]]]],
+    };
     const restored = PartitionAggregate.fromState(v1, options());
     expect(byId(restored.collect(3000))).toEqual({ 'a_total{job="job1"}': 7, 'b_total{job="job1"}': 3 });
-    // the restored producer baselines hold: only the increase counts, and the next state is version 2 again
+    // the restored producer baselines hold: only the increase counts, and the next state is version 3
     restored.apply(batch({ producer: 'p1', seq: 2, points: [counter('a_total', 10), counter('b_total', 3)] }), 4000);
     expect(byId(restored.collect(5000))).toEqual({ 'a_total{job="job1"}': 10, 'b_total{job="job1"}': 3 });
-    expect(restored.toState().version).toBe(2);
+    expect(restored.toState().version).toBe(3);
   });
 
-  it('rejects a version 2 state whose columns do not match', () => {
+  it('rejects a version 3 state whose columns do not match', () => {
     const agg = new PartitionAggregate(options());
     agg.apply(batch({ producer: 'p1', points: [counter('a_total', 5)] }), 1000);
     const state = agg.toState();

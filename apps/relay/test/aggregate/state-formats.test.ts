@@ -1,0 +1,83 @@
+// The aggregate's checkpoint form: version 3 (columns, runs, one epoch) restores to exactly the same future as the
+// aggregate it came from, and a version 2 state written by the release before it (fixtures/aggregate-state-v2.json,
+// written by writeState as of c6afa5c) still restores to the future that release computed, so an upgrade in the
+// middle of a run changes no total.
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AggregateError, PartitionAggregate } from '../../src/aggregate/index.js';
+import { batch, counter, options } from './fixtures.js';
+import { SCENARIO_OPTIONS, cutAggregate, futureOf } from './state-scenario.js';
+
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v2.json', import.meta.url), 'utf8')) as {
+  state: { version: number; outputs: { lastFed: number[] } };
+  future: unknown;
+};
+const viaJson = <T>(x: T) => JSON.parse(JSON.stringify(x)) as T;
+
+describe('aggregate state', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('writes version 3 and restores it to the same future (every output mode, native histograms, quantiles per producer, non-finite values)', () => {
+    const state = viaJson(cutAggregate().toState());
+    expect(state.version).toBe(3);
+    expect(state.gauges.output.length).toBeGreaterThan(0);
+    expect(state.natives.length).toBeGreaterThan(0);
+    expect(state.targetList.length).toBeGreaterThan(0);
+    expect(JSON.stringify(state)).toMatch(/"NaN"|"[+-]Inf"/);
+    // Restored by a process started an hour later: its times count from another epoch.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 3_600_000);
+    const restored = PartitionAggregate.fromState(state, SCENARIO_OPTIONS);
+    expect(futureOf(restored)).toEqual(futureOf(cutAggregate()));
+  });
+
+  it('restores a version 2 state written by the previous release to the future that release computed', () => {
+    expect(fixture.state.version).toBe(2);
+    expect(futureOf(PartitionAggregate.fromState(fixture.state, SCENARIO_OPTIONS))).toEqual(fixture.future);
+    // and the scenario itself still computes that future (the fixture is not stale)
+    expect(futureOf(cutAggregate())).toEqual(fixture.future);
+  });
+
+  it('a restored version 2 state writes version 3 with the same future', () => {
+    const state = viaJson(PartitionAggregate.fromState(fixture.state, SCENARIO_OPTIONS).toState());
+    expect(state.version).toBe(3);
+    expect(futureOf(PartitionAggregate.fromState(state, SCENARIO_OPTIONS))).toEqual(fixture.future);
+  });
+
+  it('writes what repeats as runs: one metric of one job is a run in each of its columns, whatever the series count', () => {
+    const agg = new PartitionAggregate(options());
+    const points = Array.from({ length: 500 }, (_, i) => counter('rows_total', i, { shard: `s${i}`, status: 'ok' }));
+    agg.apply(batch({ producer: 'p1', grouping: { instance: 'a' }, points }), 1000);
+    const state = agg.toState();
+    // -500 then the value: 500 times the same
+    for (const column of [state.outputs.shape, state.outputs.mode, state.outputs.job, state.inputs.family, state.inputs.type, state.inputs.flags, state.inputs.group]) {
+      expect(column).toHaveLength(2);
+      expect(column[0]).toBe(-500);
+    }
+    // labels in name order: __name__, job, shard (a value each), status
+    const [name, job, shard, status] = state.outputs.labels.map((runs) => runs.map((v) => (v < 0 ? v : state.strings[v])));
+    expect([name, job, status]).toEqual([
+      [-500, 'rows_total'],
+      [-500, 'job1'],
+      [-500, 'ok'],
+    ]);
+    expect(shard).toEqual(points.map((p) => p.labels['shard']));
+    expect(state.outputs.value).toEqual(points.map((p) => p.value));
+  });
+
+  it('refuses what is not a state or is corrupt, naming why', () => {
+    expect(() => PartitionAggregate.fromState({ format: 'prom-relay.aggregate', version: 4 }, options())).toThrow(/not an aggregate state/);
+    const agg = new PartitionAggregate(options());
+    agg.apply(batch({ producer: 'p1', points: [counter('a_total', 5), counter('b_total', 5)] }), 1000);
+    const cut = viaJson(agg.toState());
+    cut.outputs.job = [cut.outputs.job[1]!]; // one value where two outputs need one each
+    expect(() => PartitionAggregate.fromState(cut, options())).toThrow(/corrupt.*outputs\.job ends early/);
+    const wrongString = viaJson(agg.toState());
+    wrongString.inputs.family = [-2, 99];
+    expect(() => PartitionAggregate.fromState(wrongString, options())).toThrow(/corrupt.*string index 99/);
+    const v2 = viaJson(fixture.state);
+    v2.outputs.lastFed.pop();
+    expect(() => PartitionAggregate.fromState(v2, SCENARIO_OPTIONS)).toThrow(AggregateError);
+    expect(() => PartitionAggregate.fromState(v2, SCENARIO_OPTIONS)).toThrow(/corrupt.*differ in length/);
+  });
+});
