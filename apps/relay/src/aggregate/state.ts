@@ -14,7 +14,7 @@ import { outputKey } from './plan.js';
 import { histogramFromState, histogramToState, type HistogramState } from './native-histogram.js';
 import { GAUGE_MODES, InputSeries, NEVER_FED, NativeOutputSeries, OutputSeries, ProducerScope, ProducerState, contributionOf } from './series.js';
 import type { AggregateStore, OutputMode, Targets } from './series.js';
-import { Columns, RunReader, RunWriter, StringTable, small, type Runs } from './state-columns.js';
+import { Columns, RunReader, RunWriter, StringTable, keepShape, small, type Runs } from './state-columns.js';
 import { decodeNumber, readRows, type EncodedNumber, type RowState, type StateV2 } from './state-legacy.js';
 
 const STATE_FORMAT = 'prom-relay.aggregate';
@@ -127,6 +127,8 @@ class StateWriter {
     return -2 - t.length;
   }
 }
+
+keepShape(new StateWriter(new Map(), 0, 1, 0));
 
 function indexOf(t: OutputSeries): number {
   return t.dropped || t.lastFed === NEVER_FED ? -1 : t.stateIndex;
