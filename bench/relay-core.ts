@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
 import type { AggregateOptions } from '../apps/relay/src/aggregate/index.js';
+import { encodeCheckpoint } from '../apps/relay/src/checkpoint/encoding.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
 import { SeriesCombiner, decodePartials, encodePartials, toPartial } from '../apps/relay/src/repartition/index.js';
 import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
@@ -158,6 +159,56 @@ interface MemoryFigures {
   stateBytes: number;
   /** kept: totals still there 2 h after their last feed, producers left then, series left after counter_ttl */
   kept?: { series: number; producers: number; left: number };
+  checkpoint?: CheckpointFigures;
+}
+
+/** One source partition's checkpoint as the flush takes it, each after two full GCs: medians of rounds 6-15 (the first
+ *  five warm the code up), CPU ms of the process and MB allocated. */
+interface CheckpointFigures {
+  toState: { ms: number; mb: number };
+  stringify: { ms: number; mb: number };
+  /** `encodeCheckpoint`: JSON.stringify and gzip (level 1, on the libuv pool: counted in the process CPU) */
+  encode: { ms: number };
+  jsonBytes: number;
+  gzipBytes: number;
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Run with a young generation large enough that no scavenge hides what a step allocates (heap growth = allocation). */
+async function checkpointFigures(agg: PartitionAggregate): Promise<CheckpointFigures> {
+  const runs: Array<{ state: number; stateMb: number; json: number; jsonMb: number; encode: number; jsonBytes: number; gzipBytes: number }> = [];
+  for (let r = 0; r < 15; r++) {
+    gc();
+    gc();
+    let heap = process.memoryUsage().heapUsed;
+    let cpu = cpuMs();
+    const state = agg.toState();
+    const run = { state: cpuMs() - cpu, stateMb: (process.memoryUsage().heapUsed - heap) / 1e6, json: 0, jsonMb: 0, encode: 0, jsonBytes: 0, gzipBytes: 0 };
+    heap = process.memoryUsage().heapUsed;
+    cpu = cpuMs();
+    const json = JSON.stringify(state);
+    run.json = cpuMs() - cpu;
+    run.jsonMb = (process.memoryUsage().heapUsed - heap) / 1e6;
+    run.jsonBytes = Buffer.byteLength(json);
+    gc();
+    cpu = cpuMs();
+    const gz = await encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: '1', lastFlushTimestamp: Date.now(), aggregate: state });
+    run.encode = cpuMs() - cpu;
+    run.gzipBytes = gz.length;
+    if (r >= 5) runs.push(run);
+  }
+  return {
+    toState: { ms: median(runs.map((r) => r.state)), mb: median(runs.map((r) => r.stateMb)) },
+    stringify: { ms: median(runs.map((r) => r.json)), mb: median(runs.map((r) => r.jsonMb)) },
+    encode: { ms: median(runs.map((r) => r.encode)) },
+    jsonBytes: runs[0]!.jsonBytes,
+    gzipBytes: runs[0]!.gzipBytes,
+  };
 }
 
 const HOUR = 3_600_000;
@@ -201,6 +252,11 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
     if (m.value.seriesCount !== n) throw new Error(`owner holds ${m.value.seriesCount} series, expected ${n}`);
     return { heap: m.heap, rss: m.rss, collectMs: timeMs(() => m.value.collect(Date.now()), 3), stateBytes: 0 };
   }
+  if (what === 'checkpoint') {
+    const agg = buildAggregate(n);
+    agg.collect(Date.now());
+    return { heap: 0, rss: 0, collectMs: 0, stateBytes: 0, checkpoint: await checkpointFigures(agg) };
+  }
   if (what === 'relay') {
     const m = memory(() => buildAggregate(n));
     const collectMs = timeMs(() => m.value.collect(Date.now()), 3);
@@ -213,8 +269,8 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
   return { heap: m.heap, rss: m.rss, collectMs: performance.now() - start, stateBytes: 0 };
 }
 
-function inChild(what: string, n: number): MemoryFigures {
-  const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', what, String(n)], {
+function inChild(what: string, n: number, flags: string[] = []): MemoryFigures {
+  const run = spawnSync(process.execPath, [...process.execArgv, ...flags, fileURLToPath(import.meta.url), '--child', what, String(n)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
@@ -245,6 +301,8 @@ async function main() {
   log('owner state of 100k series (child processes)');
   const owner100k = inChild('owner', 100_000);
   const apart100k = inChild('owner-apart', 100_000);
+  log('checkpoint of 100k series (child process)');
+  const cp = inChild('checkpoint', 100_000, ['--max-semi-space-size=1024']).checkpoint!;
   log('1M series (child process)');
   const r1m = inChild('relay', 1_000_000);
   log('1M kept totals (child process)');
@@ -279,6 +337,7 @@ async function main() {
     `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | — |`,
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | — |`,
     `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,
+    `| checkpoint of 100k series, CPU (allocated): \`toState()\` / \`JSON.stringify\` / \`encodeCheckpoint\` (stringify + gzip) | ${cp.toState.ms.toFixed(0)} ms (${cp.toState.mb.toFixed(1)} MB) / ${cp.stringify.ms.toFixed(0)} ms (${cp.stringify.mb.toFixed(1)} MB) / ${cp.encode.ms.toFixed(0)} ms; ${(cp.jsonBytes / 1e6).toFixed(1)} MB JSON, ${(cp.gzipBytes / 1e6).toFixed(2)} MB gzip'd | — |`,
     `| 1M kept totals, 2 h after their last feed (producers and inputs expired; default lifetimes): heap / RSS growth per total | ${fmt(k1m.heap / 1_000_000)} B / ${fmt(k1m.rss / 1_000_000)} B | — |`,
     `| output all of 1M kept totals | ${k1m.collectMs.toFixed(1)} ms (\`collect()\`); none left after \`counter_ttl\` | — |`,
     '',
