@@ -221,8 +221,8 @@ function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<Agg
   const bucketIndex = new Map<number[], number>();
   // The label names of the output at hand, and those of the last shape (outputs of one metric follow each other).
   const names: string[] = [];
-  let lastNames: string[] = [];
-  let lastShape = -1;
+  let lastNames: string[] | null = null;
+  let lastShape = 0;
   let rules = 0;
   let natives = 0;
   let g = 0;
@@ -236,8 +236,8 @@ function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<Agg
       (labels[k] ??= new RunWriter()).add(strings.at(LABEL_SLOT + k, s.labels[name]!));
       k++;
     }
-    let same = k === lastNames.length;
-    for (let j = 0; same && j < k; j++) same = names[j] === lastNames[j];
+    let same = lastNames !== null && k === lastNames.length;
+    for (let j = 0; same && j < k; j++) same = names[j] === lastNames![j];
     if (!same) {
       lastNames = names.slice(0, k);
       const key = JSON.stringify(lastNames);
@@ -468,6 +468,7 @@ function readColumns(s: AggregateState, store: AggregateStore): void {
   const targetsFrom = (t: number): Targets | null => {
     if (t >= 0) return output(t);
     if (t === -1) return null;
+    if (-2 - t > s.targetList.length - listed) throw new Error(`targets ${t}: targetList has ${s.targetList.length - listed} left`);
     const list: OutputSeries[] = new Array(-2 - t);
     for (let j = 0; j < list.length; j++) list[j] = output(s.targetList[listed++]!);
     return list;
