@@ -23,7 +23,7 @@ const STATE_FORMAT = 'prom-relay.aggregate';
  * What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). Each table is columns, in the
  * order of the aggregate's own tables; a reference is a row index. `targets` (of an input or a contribution): an
  * output index, -1 for none, or -2-k for k outputs listed next in `targetList`. A `Runs` column is a list of
- * non-negative integers where `-c, v` stands for c times v (repeated values, the rule in these columns, cost two).
+ * non-negative integers where `-c, v` stands for c times v (a run of one value, common there, costs two numbers).
  */
 export interface AggregateState {
   format: typeof STATE_FORMAT;
