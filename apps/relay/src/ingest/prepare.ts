@@ -1,6 +1,7 @@
-// From a request to the messages the ingest produces, each checked by the consumer's own decodeRecord first: the
-// ingest acknowledges only what the consumer will apply. Pure and synchronous: it runs on the event loop for small
-// pushes and in the ingest's worker thread (worker.ts) for big pushes and every Remote Write request.
+// From a request to the messages the ingest produces, each checked by the consumer's own decodeRecord first (a text
+// push of a cached group by textBodyPasses, the same parser without points, and by decodeRecord whenever that one is
+// not sure): the ingest acknowledges only what the consumer will apply. Pure and synchronous: it runs on the event
+// loop for small pushes and in the ingest's worker thread (worker.ts) for big pushes and every Remote Write request.
 import { compress } from '@prom-relay/codec';
 import type { TimeSeries } from '@prom-relay/codec';
 import { HEADER } from '@prom-relay/emitter';
