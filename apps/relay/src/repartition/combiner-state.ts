@@ -7,6 +7,7 @@
  */
 import type { CombineMode } from '../model.js';
 import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
+import { Columns } from '../aggregate/state-columns.js';
 import { Combined } from './combined.js';
 import type { OwnerFamilies } from './metadata.js';
 
@@ -80,7 +81,9 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
   let m = 0;
   for (const c of all.values()) m += c.size;
   const n = all.size;
-  const column = <T>(length: number) => new Array<T>(length);
+  // Packed columns (slices of one array of zeros): JSON.stringify writes them about twice as fast as `new Array(n)`'s holey ones.
+  const columns = new Columns(Math.max(n, m));
+  const column = <T>(length: number) => columns.of<T>(length);
   const series: CombineState['series'] = { key: column(n), mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
   const entries: CombineState['entries'] = { src: column(m), value: column(m), count: column(m), at: column(m), offset: column(m), retired: column(m), heard: column(m), hist: [] };
   const sourceIndex = new Map<string, number>();
