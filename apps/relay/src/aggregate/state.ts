@@ -50,7 +50,7 @@ export interface AggregateState {
     native: Array<number | HistogramState>;
   };
   /** outputs of a gauge mode: what they keep besides the output (`refs`: each contribution's scope and input) */
-  gauges: { output: number[]; tick: number[]; buckets: number[]; contribs: number[]; refs: number[] };
+  gauges: { output: number[]; tick: number[]; buckets: number[]; contribs: number[]; refs: number[]; valueAt?: number[] };
   /** valueHistogram bucket bounds, once each (`gauges.buckets` is an index, -1 for none) */
   bucketSets: number[][];
   /** scope key and how many of the inputs (in order) are its */
@@ -214,7 +214,7 @@ function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<Agg
   const mode = new RunWriter();
   const job = new RunWriter();
   const labels: RunWriter[] = [];
-  const gauges: AggregateState['gauges'] = { output: columns.of(n.gauges), tick: columns.of(n.gauges), buckets: columns.of(n.gauges), contribs: columns.of(n.gauges), refs: columns.of(n.refs) };
+  const gauges: AggregateState['gauges'] = { output: columns.of(n.gauges), tick: columns.of(n.gauges), buckets: columns.of(n.gauges), contribs: columns.of(n.gauges), refs: columns.of(n.refs), valueAt: columns.of(n.gauges) };
   const shapes: number[][] = [];
   const shapeIndex = new Map<string, number>();
   const bucketSets: number[][] = [];
@@ -262,6 +262,7 @@ function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<Agg
     if (s.gauge === null) continue;
     gauges.output[g] = i;
     gauges.tick[g] = s.gauge.tick;
+    gauges.valueAt![g] = w.time(s.gauge.valueAt);
     gauges.contribs[g] = s.gauge.contribs.size;
     const b = s.gauge.buckets;
     let bi = -1;
@@ -402,7 +403,7 @@ function readColumns(s: AggregateState, store: AggregateStore): void {
   const n = o.value.length;
   rows(n, 'outputs', { lastFed: o.lastFed });
   const ng = s.gauges.output.length;
-  rows(ng, 'gauges', { tick: s.gauges.tick, buckets: s.gauges.buckets, contribs: s.gauges.contribs });
+  rows(ng, 'gauges', { tick: s.gauges.tick, buckets: s.gauges.buckets, contribs: s.gauges.contribs, ...(s.gauges.valueAt !== undefined ? { valueAt: s.gauges.valueAt } : {}) });
   rows(2 * sum(s.gauges.contribs), 'gauges', { refs: s.gauges.refs });
   const nIn = sum(s.scopes.inputs);
   rows(s.scopes.key.length, 'scopes', { inputs: s.scopes.inputs });
@@ -447,8 +448,8 @@ function readColumns(s: AggregateState, store: AggregateStore): void {
     const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(outputKey(labels, mode), labels, mode, text(jobOf.next()), o.lastFed[i]! + shift, gauge);
     series.rule = rule[i] === 1;
     series.value = decodeNumber(o.value[i]!);
-    // Not in the state: the last feed is the best estimate of when a `last` value was applied.
-    if (gauge !== null) gauge.valueAt = series.lastFed;
+    // when the `last` value was applied (a state written before it was kept: the last feed, the best estimate)
+    if (gauge !== null) gauge.valueAt = s.gauges.valueAt === undefined ? series.lastFed : s.gauges.valueAt[g]! + shift;
     store.addOutput(series);
     outputs[i] = series;
   }
