@@ -56,6 +56,8 @@ export class SeriesCombiner {
   private readonly sourceNames = new Map<string, string>();
   /** by series id: only series that had an exemplar pay for one */
   private readonly exemplars = new Map<string, HeldExemplar>();
+  /** see multiSourceCount */
+  private multiSource = 0;
 
   constructor(private readonly opts: CombineOptions) {}
 
@@ -63,11 +65,12 @@ export class SeriesCombiner {
     return this.series.size;
   }
 
-  /** Output series currently fed by more than one source partition. */
+  /**
+   * Output series fed by more than one source partition, as of the last `collect` (which walks every series anyway: a
+   * metrics scrape must not, it came to 0.2 s of CPU per flush cycle at 100k series with /metrics read every second).
+   */
   get multiSourceCount(): number {
-    let n = 0;
-    for (const c of this.series.values()) if (c.live() > 1) n++;
-    return n;
+    return this.multiSource;
   }
 
   apply(batch: PartialBatch, now: number): CombineResult {
@@ -231,6 +234,7 @@ export class SeriesCombiner {
     const out: OutputSample[] = [];
     const ttl = this.opts.ttlMs;
     const now = nowMs - this.epoch;
+    let multiSource = 0;
     for (const [id, c] of this.series) {
       for (let i = c.size - 1; i >= 0; i--) {
         const e = c.entry(i);
@@ -245,12 +249,14 @@ export class SeriesCombiner {
           e.retired = true;
         } else c.remove(e);
       }
-      if (c.live() === 0 || now - c.seen >= ttl) {
+      const live = c.live();
+      if (live === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
         this.series.delete(id);
         if (this.exemplars.size > 0) this.exemplars.delete(id);
         continue;
       }
+      if (live > 1) multiSource++;
       const start = c.start + this.epoch;
       let sample: OutputSample;
       if (c.mode === 'native') {
@@ -263,6 +269,7 @@ export class SeriesCombiner {
       }
       out.push(sample);
     }
+    this.multiSource = multiSource;
     return out;
   }
 

@@ -45,7 +45,7 @@ export class RepartitionMetrics {
     });
     new Gauge({
       name: 'prom_relay_output_series_multi_source',
-      help: 'Owned output series fed from more than one source partition right now.',
+      help: 'Owned output series fed from more than one source partition, as of the last flush.',
       registers,
       collect() {
         this.set(combiners().reduce((n, c) => n + c.multiSourceCount, 0));
