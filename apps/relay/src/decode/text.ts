@@ -110,6 +110,7 @@ export function decodeExpositionText(
  * which answers exactly (the HTTP ingest calls it then). So a true here is always a true there, for less work.
  */
 export function textBodyPasses(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): boolean {
+  checkedSamples = -1;
   const parser = new TextParser(text, job, grouping, limits, null);
   try {
     parser.parse();
@@ -117,11 +118,33 @@ export function textBodyPasses(text: string, job: string, grouping: Labels, limi
     if (error instanceof ParseFailure) return false;
     throw error;
   }
-  return !parser.suspect && distinctHashes(checkHashes, parser.sampleCount);
+  if (parser.suspect || !distinctHashes(checkHashes, parser.sampleCount)) return false;
+  checkedSamples = parser.sampleCount;
+  return true;
 }
 
-/** The identity hashes of a check-only parse (textBodyPasses), one per sample: scratch reused by every parse. */
+/**
+ * Where the value of each sample of the body textBodyPasses last passed is written (`[at, end)` in the text) and
+ * whether its family may be counter-like (not a gauge nor untyped): what text-skeleton.ts keeps. Undefined after a "no".
+ */
+export function lastPassedValues(): { at: Int32Array; end: Int32Array; counterLike: Uint8Array } | undefined {
+  const n = checkedSamples;
+  if (n < 0) return undefined;
+  return { at: checkValueAt.slice(0, n), end: checkValueEnd.slice(0, n), counterLike: checkCounterLike.slice(0, n) };
+}
+
+/** A value token as a sample line's value: its number, or undefined where the parser refuses it. */
+export function parseValueToken(token: string): number | undefined {
+  return parseNumber(token, 0, token.length);
+}
+
+/** Per sample of a check-only parse (textBodyPasses): identity hash, value position, counter-like family. Scratch. */
 let checkHashes = new Int32Array(1024);
+let checkValueAt = new Int32Array(1024);
+let checkValueEnd = new Int32Array(1024);
+let checkCounterLike = new Uint8Array(1024);
+/** Samples of the body textBodyPasses last passed (-1 after a "no"). */
+let checkedSamples = -1;
 /** Open-addressing table of sample indices + 1 for distinctHashes. */
 let hashSlots = new Int32Array(2048);
 
@@ -376,7 +399,8 @@ class TextParser {
     if (this.pos >= this.end) this.fail(`missing value for ${name}`);
     const valueAt = this.pos;
     while (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) this.pos++;
-    const value = parseNumber(t, valueAt, this.pos);
+    const valueEnd = this.pos;
+    const value = parseNumber(t, valueAt, valueEnd);
     if (value === undefined) this.fail(`invalid value ${JSON.stringify(t.slice(valueAt, this.pos))}`, valueAt);
     this.skipBlanks();
     if (this.pos < this.end) {
@@ -401,10 +425,21 @@ class TextParser {
       return;
     }
     // Check only: what checkCounterValues and the duplicate check read, without a point.
-    if (!(value! >= 0 && value! <= MAX_COUNTER_INPUT) && family.type !== 'gauge' && family.type !== 'untyped') this.suspect = true;
+    const counterLike = family.type !== 'gauge' && family.type !== 'untyped';
+    if (counterLike && !(value! >= 0 && value! <= MAX_COUNTER_INPUT)) this.suspect = true;
     const n = this.sampleCount++;
-    if (n === checkHashes.length) checkHashes = growInt32(checkHashes);
+    if (n === checkHashes.length) {
+      checkHashes = growInt32(checkHashes);
+      checkValueAt = growInt32(checkValueAt);
+      checkValueEnd = growInt32(checkValueEnd);
+      const flags = new Uint8Array(checkHashes.length);
+      flags.set(checkCounterLike);
+      checkCounterLike = flags;
+    }
     checkHashes[n] = hash;
+    checkValueAt[n] = valueAt;
+    checkValueEnd[n] = valueEnd;
+    checkCounterLike[n] = counterLike ? 1 : 0;
   }
 
   /**

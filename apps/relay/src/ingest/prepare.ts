@@ -9,6 +9,7 @@ import type { PushOp } from '@prom-relay/emitter';
 import { isUtf8 } from 'node:buffer';
 import { DEFAULT_MAX_MESSAGE_BYTES, DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
 import type { DecodeErrorCode, DecodeOptions, MessageHeaders, RecordHeaders } from '../decode/index.js';
+import { TextSkeleton } from '../decode/text-skeleton.js';
 import { textBodyPasses } from '../decode/text.js';
 import { exemplarWithinLimits } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
@@ -67,7 +68,15 @@ export function checkMessage(message: IngestMessage, decode: DecodeOptions): voi
 }
 
 /** parseHeaders of a cached group's shared, frozen headers (pushgateway.ts pushMessage), once per headers object. */
-const parsedHeaders = new WeakMap<object, { temporality: DecodeOptions['defaultTemporality']; headers: MessageHeaders }>();
+const parsedHeaders = new WeakMap<object, CachedHeaders>();
+
+interface CachedHeaders {
+  temporality: DecodeOptions['defaultTemporality'];
+  headers: MessageHeaders;
+  /** the group's last body that passed, as a skeleton, checked with these limits */
+  skeleton?: TextSkeleton | undefined;
+  limits?: DecodeOptions['limits'];
+}
 
 /**
  * True when decodeRecord is sure to take this message, found for less work: a text push of a cached group, its
@@ -92,8 +101,41 @@ function surelyTaken(message: IngestMessage, decode: DecodeOptions): boolean {
   const value = message.value;
   // decodeRecord's own order: a delete or an empty body has no points; a text body is size-checked, UTF-8, parsed.
   if (h.op === 'delete' || h.format !== 'text' || h.snappy || value.length === 0) return false;
-  if (value.length > (decode.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) || !isUtf8(value)) return false;
-  return textBodyPasses(value.toString('utf8'), h.job, h.grouping, decode.limits ?? {});
+  if (value.length > (decode.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)) return false;
+  // The group's last passed body with other values (decode/text-skeleton.ts): the same lines, checked values only.
+  const skeleton = cached.skeleton;
+  if (skeleton !== undefined && cached.limits === decode.limits && skeleton.matches(value)) return true;
+  if (!isUtf8(value) || !textBodyPasses(value.toString('utf8'), h.job, h.grouping, decode.limits ?? {})) return false;
+  if (value.length <= MAX_SKELETON_BYTES) keepSkeleton(cached, TextSkeleton.ofPassed(value), decode.limits);
+  return true;
+}
+
+/** Bodies up to this size keep a skeleton; all skeletons together hold at most SKELETON_BUDGET bytes. */
+const MAX_SKELETON_BYTES = 64 * 1024;
+const SKELETON_BUDGET = 4 * 1024 * 1024;
+/** The groups holding a skeleton, oldest first, and the bytes they hold. */
+const skeletonHolders = new Set<CachedHeaders>();
+let skeletonBytes = 0;
+
+function keepSkeleton(cached: CachedHeaders, skeleton: TextSkeleton | undefined, limits: DecodeOptions['limits']): void {
+  if (cached.skeleton !== undefined) {
+    skeletonBytes -= cached.skeleton.size;
+    skeletonHolders.delete(cached);
+    cached.skeleton = undefined;
+  }
+  if (skeleton === undefined) return;
+  // Over budget: the oldest holders let theirs go (a changed body makes a new one; at worst a push is checked in full).
+  for (const holder of skeletonHolders) {
+    if (skeletonBytes + skeleton.size <= SKELETON_BUDGET) break;
+    skeletonBytes -= holder.skeleton!.size;
+    holder.skeleton = undefined;
+    skeletonHolders.delete(holder);
+  }
+  if (skeletonBytes + skeleton.size > SKELETON_BUDGET) return;
+  cached.skeleton = skeleton;
+  cached.limits = limits;
+  skeletonBytes += skeleton.size;
+  skeletonHolders.add(cached);
 }
 
 /** A DecodeError as an ingest answer; text errors name line and column once. */

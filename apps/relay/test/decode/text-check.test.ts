@@ -3,7 +3,8 @@
 import type { ExpositionLimits } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, decodeRecord } from '../../src/decode/index.js';
-import { textBodyPasses } from '../../src/decode/text.js';
+import { TextSkeleton } from '../../src/decode/text-skeleton.js';
+import { lastPassedValues, textBodyPasses } from '../../src/decode/text.js';
 import { rng } from '../aggregate/fixtures.js';
 
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -98,5 +99,77 @@ describe('textBodyPasses', () => {
       expect(consumer(text), text).toBe('taken');
       expect(textBodyPasses(text, 'job1', GROUPING), text).toBe(true);
     }
+  });
+});
+
+describe('TextSkeleton', () => {
+  /** The skeleton of a body textBodyPasses passes, and where its values are. */
+  function skeletonOf(text: string): { skeleton: TextSkeleton; at: Int32Array; end: Int32Array } | undefined {
+    if (!textBodyPasses(text, 'job1', GROUPING)) return undefined;
+    const values = lastPassedValues()!;
+    const skeleton = TextSkeleton.ofPassed(Buffer.from(text));
+    return skeleton && { skeleton, at: values.at, end: values.end };
+  }
+
+  it('matches only bodies decodeRecord takes: other values, other bytes, on many generated bodies', () => {
+    const rand = rng(41);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const names = ['a', 'b_total', 'h', 'h_bucket', 'h_sum', 'h_count', 's', 's_sum', 's_count', 'g'];
+    const values = ['1', '0', '42', '7.5', '1e3', '-0', '123456789012345'];
+    const line = () => {
+      const r = rand();
+      if (r < 0.15) return `# TYPE ${pick(['a', 'h', 's', 'b_total', 'g'])} ${pick(['counter', 'gauge', 'histogram', 'summary', 'untyped'])}`;
+      if (r < 0.2) return `# HELP ${pick(names)} some help`;
+      const labels = Array.from({ length: Math.floor(rand() * 3) }, (_, i) => `${pick(['le', 'quantile', 'k'])}${i}="${pick(['v', 'w', 'x y'])}"`);
+      return `${pick(names)}${labels.length ? `{${labels.join(',')}}` : ''} ${pick(values)}${rand() < 0.1 ? ' 1700000000000' : ''}`;
+    };
+    // New value tokens: taken and refused ones, longer and shorter, and tokens that are not one token.
+    const tokens = ['9', '0', '-1', '-0', 'NaN', '+Inf', '-Inf', '1e301', '1e300', '2.5', '.5', '1234567890123456', '9007199254740993', '0x1', 'abc', '1e', '', ' 5', '5 6', '5\r', 'ü', '12\n', '3\t', '1_0'];
+    let matched = 0;
+    let skeletons = 0;
+    for (let i = 0; i < 3000; i++) {
+      const text = Array.from({ length: 1 + Math.floor(rand() * 8) }, line).join('\n') + (rand() < 0.5 ? '\n' : '');
+      const built = skeletonOf(text);
+      if (built === undefined) continue;
+      skeletons++;
+      for (let v = 0; v < 4; v++) {
+        let next: string;
+        if (v < 3) {
+          // every value replaced (from the last, so earlier positions hold)
+          next = text;
+          for (let k = built.at.length - 1; k >= 0; k--) if (rand() < 0.7) next = next.slice(0, built.at[k]) + pick(tokens) + next.slice(built.end[k]);
+        } else {
+          const at = Math.floor(rand() * (text.length + 1));
+          next = text.slice(0, at) + pick(['"', '{', '}', ',', ' ', '#', '\n', 'x', '1', '-']) + text.slice(at + (rand() < 0.5 ? 1 : 0));
+        }
+        if (built.skeleton.matches(Buffer.from(next))) {
+          matched++;
+          expect(consumer(next), `${JSON.stringify(text)} -> ${JSON.stringify(next)}`).toBe('taken');
+        }
+      }
+    }
+    expect(skeletons).toBeGreaterThan(1000);
+    expect(matched).toBeGreaterThan(1500);
+  });
+
+  it('matches new values a running total takes, refuses the rest and any other change', () => {
+    const built = skeletonOf('# TYPE c counter\nc{k="1"} 5\ng 1\n')!;
+    const match = (text: string) => built.skeleton.matches(Buffer.from(text));
+    expect(match('# TYPE c counter\nc{k="1"} 5\ng 1\n')).toBe(true);
+    expect(match('# TYPE c counter\nc{k="1"} 70000.25\ng -3\n')).toBe(true);
+    expect(match('# TYPE c counter\nc{k="1"} -1\ng 1\n')).toBe(false);
+    expect(match('# TYPE c counter\nc{k="1"} NaN\ng 1\n')).toBe(false);
+    expect(match('# TYPE c counter\nc{k="1"} x\ng 1\n')).toBe(false);
+    expect(match('# TYPE c counter\nc{k="2"} 5\ng 1\n')).toBe(false);
+    expect(match('# TYPE c counter\nc{k="1"} 5\ng 1\ng 2\n')).toBe(false);
+    expect(match('# TYPE c counter\r\nc{k="1"} 5\r\ng 1\r\n')).toBe(false);
+    expect(match('# TYPE c counter\nc{k="1"} 5 1700000000000\ng 1\n')).toBe(false);
+    // a gauge takes any number
+    expect(consumer('# TYPE c counter\nc{k="1"} 70000.25\ng -3\n')).toBe('taken');
+    // only after a "yes", only ASCII
+    expect(textBodyPasses('a 1\na 2', 'job1', GROUPING)).toBe(false);
+    expect(lastPassedValues()).toBeUndefined();
+    expect(TextSkeleton.ofPassed(Buffer.from('a 1\na 2'))).toBeUndefined();
+    expect(skeletonOf('a{k="ü"} 1')).toBeUndefined();
   });
 });

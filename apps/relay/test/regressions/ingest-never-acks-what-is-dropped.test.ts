@@ -129,6 +129,28 @@ describe('the ingest acknowledges only what the consumer applies', () => {
     expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(1);
   }, 60_000);
 
+  it('a group pushing the same lines again (checked against its last body) is refused the moment a value is', async () => {
+    const topic = await createTestTopic({ prefix: 'never-acks-again' });
+    const url = await ingestFor(topic);
+    const body = (rows: string, gauge: string) => `# TYPE again_rows_total counter\nagain_rows_total{t="a"} ${rows}\n# TYPE again_temp gauge\nagain_temp ${gauge}\n`;
+    const push = (text: string) => send(url, 'PUT', '/metrics/job/again/instance/i1', TEXT, text);
+    expect((await push(body('5', '20'))).status).toBe(200);
+    // other values, same lines: a gauge may go negative, a counter may not, nor be a word
+    expect((await push(body('7.5', '-3'))).status).toBe(200);
+    const negative = await push(body('-1', '20'));
+    expect(negative.status).toBe(400);
+    expect(negative.text).toMatch(/^PROM_RELAY_INGEST_VALUE: counter series again_rows_total\{.*\} has value -1 \(negative\)/);
+    const word = await push(body('many', '20'));
+    expect(word.status).toBe(400);
+    expect(word.text).toMatch(/^PROM_RELAY_INGEST_BODY: text exposition does not parse \(line 2, column \d+\): invalid value "many"/);
+    // the same series twice, the lines otherwise as before
+    const twice = await push(`${body('9', '20')}again_rows_total{t="a"} 1\n`);
+    expect(twice.status).toBe(400);
+    expect(twice.text).toMatch(/^PROM_RELAY_INGEST_DUPLICATE/);
+    expect((await push(body('9', '21'))).status).toBe(200);
+    expect(await topicMessageCount(testKafkaBrokers(), topic)).toBe(3);
+  }, 60_000);
+
   it('a big push (decoded in the worker thread) is refused the same way', async () => {
     const topic = await createTestTopic({ prefix: 'never-acks-big' });
     const url = await ingestFor(topic);
