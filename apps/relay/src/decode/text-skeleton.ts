@@ -5,7 +5,8 @@
 // counter-like family's value is one a running total can take. Anything else is no match: the caller checks the body
 // in full. Used by the HTTP ingest (ingest/prepare.ts) for pushes of one cached group (same headers, same limits).
 import { isAscii } from 'node:buffer';
-import { lastPassedValues, parseValueToken } from './text.js';
+import { lastPassedValues } from './text-check.js';
+import { parseValueToken } from './text.js';
 import { MAX_COUNTER_INPUT } from './validate.js';
 
 export class TextSkeleton {

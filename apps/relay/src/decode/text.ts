@@ -4,6 +4,7 @@ import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import { limitOf, tooManyLabels, valueTooLong } from './limits.js';
 import { HASH_PRIME, HASH_SEED, finishHash, growInt32, hashRun, isBlank, isNameChar, isNameStart, pairHash, sameChars, skipBlanksIn, unescapeHelp } from './text-lexing.js';
+import { checkPassed, checkedSample, startCheck } from './text-check.js';
 import { TextPoint, type HeaderLabels } from './text-point.js';
 import { MAX_COUNTER_INPUT } from './validate.js';
 
@@ -110,7 +111,7 @@ export function decodeExpositionText(
  * which answers exactly (the HTTP ingest calls it then). So a true here is always a true there, for less work.
  */
 export function textBodyPasses(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): boolean {
-  checkedSamples = -1;
+  startCheck();
   const parser = new TextParser(text, job, grouping, limits, null);
   try {
     parser.parse();
@@ -118,56 +119,12 @@ export function textBodyPasses(text: string, job: string, grouping: Labels, limi
     if (error instanceof ParseFailure) return false;
     throw error;
   }
-  if (parser.suspect || !distinctHashes(checkHashes, parser.sampleCount)) return false;
-  checkedSamples = parser.sampleCount;
-  return true;
-}
-
-/**
- * Where the value of each sample of the body textBodyPasses last passed is written (`[at, end)` in the text) and
- * whether its family may be counter-like (not a gauge nor untyped): what text-skeleton.ts keeps. Undefined after a "no".
- */
-export function lastPassedValues(): { at: Int32Array; end: Int32Array; counterLike: Uint8Array } | undefined {
-  const n = checkedSamples;
-  if (n < 0) return undefined;
-  return { at: checkValueAt.slice(0, n), end: checkValueEnd.slice(0, n), counterLike: checkCounterLike.slice(0, n) };
+  return !parser.suspect && checkPassed(parser.sampleCount);
 }
 
 /** A value token as a sample line's value: its number, or undefined where the parser refuses it. */
 export function parseValueToken(token: string): number | undefined {
   return parseNumber(token, 0, token.length);
-}
-
-/** Per sample of a check-only parse (textBodyPasses): identity hash, value position, counter-like family. Scratch. */
-let checkHashes = new Int32Array(1024);
-let checkValueAt = new Int32Array(1024);
-let checkValueEnd = new Int32Array(1024);
-let checkCounterLike = new Uint8Array(1024);
-/** Samples of the body textBodyPasses last passed (-1 after a "no"). */
-let checkedSamples = -1;
-/** Open-addressing table of sample indices + 1 for distinctHashes. */
-let hashSlots = new Int32Array(2048);
-
-/** Whether the first `n` hashes are all different (equal ones may be one series: decodeRecord compares them). */
-function distinctHashes(hashes: Int32Array, n: number): boolean {
-  let size = 16;
-  while (size < n * 2) size <<= 1;
-  if (hashSlots.length < size) hashSlots = new Int32Array(size);
-  const slots = hashSlots;
-  slots.fill(0, 0, size);
-  const mask = size - 1;
-  for (let i = 0; i < n; i++) {
-    const h = hashes[i]!;
-    let slot = h & mask;
-    for (;;) {
-      const at = slots[slot]!;
-      if (at === 0) break;
-      if (hashes[at - 1] === h) return false;
-      slot = (slot + 1) & mask;
-    }
-    slots[slot] = i + 1;
-  }
-  return true;
 }
 
 class TextParser {
@@ -206,7 +163,7 @@ class TextParser {
     job: string,
     grouping: Labels,
     limits: ExpositionLimits,
-    /** the points made; null: check only (textBodyPasses), the identity hashes go to checkHashes */
+    /** the points made; null: check only (textBodyPasses), each sample to text-check.ts */
     private readonly points: InputPoint[] | null,
   ) {
     this.header = { job, grouping, groupingNames: Object.keys(grouping) };
@@ -427,19 +384,7 @@ class TextParser {
     // Check only: what checkCounterValues and the duplicate check read, without a point.
     const counterLike = family.type !== 'gauge' && family.type !== 'untyped';
     if (counterLike && !(value! >= 0 && value! <= MAX_COUNTER_INPUT)) this.suspect = true;
-    const n = this.sampleCount++;
-    if (n === checkHashes.length) {
-      checkHashes = growInt32(checkHashes);
-      checkValueAt = growInt32(checkValueAt);
-      checkValueEnd = growInt32(checkValueEnd);
-      const flags = new Uint8Array(checkHashes.length);
-      flags.set(checkCounterLike);
-      checkCounterLike = flags;
-    }
-    checkHashes[n] = hash;
-    checkValueAt[n] = valueAt;
-    checkValueEnd[n] = valueEnd;
-    checkCounterLike[n] = counterLike ? 1 : 0;
+    checkedSample(this.sampleCount++, hash, valueAt, valueEnd, counterLike);
   }
 
   /**

@@ -4,7 +4,8 @@ import type { ExpositionLimits } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, decodeRecord } from '../../src/decode/index.js';
 import { TextSkeleton } from '../../src/decode/text-skeleton.js';
-import { lastPassedValues, textBodyPasses } from '../../src/decode/text.js';
+import { lastPassedValues } from '../../src/decode/text-check.js';
+import { textBodyPasses } from '../../src/decode/text.js';
 import { rng } from '../aggregate/fixtures.js';
 
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
