@@ -206,9 +206,10 @@ function sharedHeaders(headers: Record<string, unknown> | undefined): Buffer | u
   if (headers == null || !Object.isFrozen(headers)) return undefined;
   let block = headerBlocks.get(headers);
   if (block !== undefined) return block;
+  // Buffers and arrays can change under a frozen object: only an object of strings is encoded ahead.
+  for (const name in headers) if (typeof headers[name] !== 'string') return undefined;
   const flat = flatHeaders(headers);
-  // Buffers can change under a frozen object: only strings are encoded ahead.
-  if (flat === undefined || flat.some((v) => typeof v !== 'string')) return undefined;
+  if (flat === undefined) return undefined;
   let size = sizeOfVarInt(flat.length / 2);
   for (const v of flat) size += sizeOfVarInt(bytesLength(v)) + bytesLength(v);
   const w = new Writer(Buffer.alloc(size));

@@ -80,6 +80,31 @@ describe('produce encoder', () => {
     }
   }, 60_000);
 
+  it('a frozen headers object whose array value changed is encoded anew, not from an earlier block', async () => {
+    vi.spyOn(Date, 'now').mockReturnValue(1_764_600_000_123);
+    const values = ['a', 'b'];
+    const headers = Object.freeze({ 'prom-relay-job': 'j', multi: values });
+    const args = (): ProduceArgs => ({
+      acks: -1,
+      timeout: 30_000,
+      transactionalId: null,
+      producerId: Long.fromValue(7),
+      producerEpoch: 0,
+      compression: 0,
+      topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages: [{ key: 'k', value: 'v', headers }] }] }],
+    });
+    const bytes = async () => {
+      const ours = encodeProduce(args())!;
+      return { ours: Buffer.from(ours.buf.subarray(0, ours.offset)), theirs: (await kafkajsV3(args()).encode()).buffer };
+    };
+    const first = await bytes();
+    expect(first.ours.equals(first.theirs)).toBe(true);
+    values[1] = 'changed';
+    const second = await bytes();
+    expect(second.ours.equals(second.theirs)).toBe(true);
+    expect(second.ours.equals(first.ours)).toBe(false);
+  });
+
   it('computes kafkajs CRC32C over every length and alignment', () => {
     const r = rng(7);
     const buf = Buffer.from(Array.from({ length: 300 }, () => Math.floor(r() * 256)));
