@@ -44,6 +44,19 @@ const noPartials = {
   publish: () => Promise.reject(new Error('an owner partition published partials')),
 };
 
+/** A checkpoint store on a fresh topic that also records each checkpoint written, as `<topic>/<partition>@<offset>`. */
+async function recordingStore(): Promise<{ counting: CheckpointStore; written: string[] }> {
+  const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+  const written: string[] = [];
+  const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
+    write: (cps: Parameters<CheckpointStore['write']>[0]) => {
+      for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
+      return checkpoints.write(cps);
+    },
+  });
+  return { counting, written };
+}
+
 async function store(topic: string, owner: string): Promise<CheckpointStore> {
   const s = new CheckpointStore({ connection, producer, admin, topic, groupId: testTopicName('g'), owner, maxMessageBytes: 1 << 20, createTopic: true, logger });
   stores.push(s);
@@ -145,14 +158,7 @@ describe('Flusher with a real checkpoint topic and a real Prometheus', () => {
 
 describe('Flusher: a source partition nothing was applied to is not checkpointed again', () => {
   it('writes its checkpoint once while its offset stands, again once it moves; owners every flush', async () => {
-    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
-    const written: string[] = [];
-    const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
-      write: (cps: Parameters<CheckpointStore['write']>[0]) => {
-        for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
-        return checkpoints.write(cps);
-      },
-    });
+    const { counting, written } = await recordingStore();
     const agg = new PartitionAggregate(OPTS);
     const source = new OwnedPartition('metrics', 1, 'source', agg, { nextOffset: 3n });
     const owner = partitionWithTotals(0);
@@ -179,14 +185,7 @@ describe('Flusher: a source partition nothing was applied to is not checkpointed
 
 describe('Flusher: flush.source_checkpoint_interval', () => {
   it('checkpoints a source partition with new records at most that often; the final flush checkpoints it whatever', async () => {
-    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
-    const written: string[] = [];
-    const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
-      write: (cps: Parameters<CheckpointStore['write']>[0]) => {
-        for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
-        return checkpoints.write(cps);
-      },
-    });
+    const { counting, written } = await recordingStore();
     const source = new OwnedPartition('metrics', 1, 'source', new PartitionAggregate(OPTS), { nextOffset: 3n });
     let now = 1_000_000;
     const flusher = new Flusher({
@@ -219,14 +218,7 @@ describe('Flusher: flush.source_checkpoint_interval', () => {
 
 describe('Flusher: the snapshot lets the event loop run between partitions', () => {
   it('runs timers between one partition and the next, and leaves out a partition that stopped being ours meanwhile', async () => {
-    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
-    const written: string[] = [];
-    const counting = Object.assign(Object.create(checkpoints) as CheckpointStore, {
-      write: (cps: Parameters<CheckpointStore['write']>[0]) => {
-        for (const cp of cps) written.push(`${cp.topic}/${cp.partition}@${cp.offset}`);
-        return checkpoints.write(cps);
-      },
-    });
+    const { counting, written } = await recordingStore();
     // Three owner partitions; the first one's collect schedules a timer and revokes the third (a rebalance).
     const parts = [0, 1, 2].map((i) => {
       const p = partitionWithTotals(0);
