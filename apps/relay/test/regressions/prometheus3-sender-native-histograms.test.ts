@@ -10,18 +10,14 @@
 // targets'; classic histogram buckets, `_sum` and `_count` likewise; the native histogram has the count and sum of both
 // targets' observations, and its histogram_quantile is the one PromQL computes over the two targets scraped directly
 // (the receiver scrapes them too, as job "reference") and falls in the bucket the observations put that quantile in.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { startPrometheus3, type PrometheusServer } from '@prom-relay/infra';
-import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { buildGoProgram, eventually, startRelayProcess, stopRelay, testRelayConfig, type RelayProcess } from '../e2e/harness.js';
 
-const run = promisify(execFile);
 const GO_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../ingest/go-push');
 
 /** What each target exposes: its counter, its gauge, and the observations feeding both its histograms. */
@@ -51,11 +47,7 @@ async function startTarget(binary: string, t: (typeof TARGETS)[number]): Promise
 }
 
 beforeAll(async () => {
-  const binary = join(mkdtempSync(join(tmpdir(), 'p3-target-')), 'target');
-  const build = run('go', ['build', '-buildvcs=false', '-o', binary, './target'], { cwd: GO_MODULE, timeout: 240_000 }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(err.code === 'ENOENT' ? 'the Go toolchain (go) is not on PATH: it builds the Go scrape target this test runs' : `go build failed: ${err.message}`);
-  });
-  await build;
+  const binary = await buildGoProgram(GO_MODULE, './target');
   for (const t of TARGETS) targets.push(await startTarget(binary, t));
   // The receiver also scrapes both targets itself: PromQL's own merge of the two native histograms, for reference.
   receiver = await startPrometheus3({
@@ -68,16 +60,7 @@ beforeAll(async () => {
     ].join('\n'),
   });
   const topic = await createTestTopic({ prefix: 'metrics', partitions: 2 });
-  relay = await startRelayProcess(
-    writeRelayConfig({
-      brokers: testKafkaBrokers(),
-      topic,
-      groupId: testTopicName('relay'),
-      dlqTopic: testTopicName('dlq'),
-      checkpointTopic: testTopicName('ckpt'),
-      remoteWriteUrl: receiver.remoteWriteUrl,
-    }),
-  );
+  relay = await startRelayProcess(testRelayConfig({ topic, remoteWriteUrl: receiver.remoteWriteUrl }));
 }, 900_000);
 
 afterAll(async () => {
