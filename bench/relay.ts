@@ -29,6 +29,7 @@ import { decodeRecord } from '../apps/relay/src/decode/index.js';
 import { homePartition } from '../apps/relay/src/repartition/index.js';
 import { baselineCheckout, currentCheckout, type Checkout } from './lib/baseline.js';
 import { cpuSeconds, findPid, rssBytes } from './lib/proc.js';
+import { textPushBody } from './lib/text-workload.js';
 
 const require = createRequire(import.meta.url);
 const peerRw = require('prometheus-remote-write') as {
@@ -56,24 +57,6 @@ const POLL_MS = 250;
 
 type Placement = 'emitter' | 'scattered';
 type Msg = { key: string; value: Buffer; headers: Record<string, string>; partition?: number };
-const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
-
-/** 100 samples in text exposition: 61 cumulative counters and 3 histograms (11 buckets, sum, count). */
-function ingestBody(push: number, seed: number): string {
-  const lines = ['# TYPE bench_rows_total counter'];
-  for (let t = 0; t < 61; t++) lines.push(`bench_rows_total{table="t${t}",status="ok"} ${(push + 1) * ((t % 7) + seed)}`);
-  lines.push('# TYPE bench_latency_seconds histogram');
-  for (let op = 0; op < 3; op++) {
-    let cum = 0;
-    for (let b = 0; b < BUCKETS.length; b++) {
-      cum += (push + 1) * (b + 1);
-      lines.push(`bench_latency_seconds_bucket{op="op${op}",le="${BUCKETS[b]}"} ${cum}`);
-    }
-    lines.push(`bench_latency_seconds_sum{op="op${op}"} ${(push + 1) * 1.5}`, `bench_latency_seconds_count{op="op${op}"} ${cum}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 /**
  * Many short-lived producers (a UUID each, counters from zero), pushes interleaved as they would arrive; jobs named
  * after the run (`bench-<tag>-<n>`). `emitter`: partitioned by the message key as the emitter's kafkajs producer does;
@@ -86,7 +69,7 @@ function ingestMessages(tag: string, placement: Placement): { messages: Msg[]; e
   const messages: Msg[] = [];
   for (let push = 0; push < INGEST_PUSHES; push++) {
     for (const p of producers) {
-      const m: Msg = buildMessage({ contentType: CONTENT_TYPE.text, job: p.job, grouping: { instance: p.instance }, producerId: p.id, sequence: push }, Buffer.from(ingestBody(push, p.seed)));
+      const m: Msg = buildMessage({ contentType: CONTENT_TYPE.text, job: p.job, grouping: { instance: p.instance }, producerId: p.id, sequence: push }, Buffer.from(textPushBody(push, p.seed)));
       // murmur2 of the producer id: a partitioner that disagrees with the key for 3 pushes in 4 (as librdkafka's CRC32 does).
       if (placement === 'scattered') m.partition = homePartition(p.id, PARTITIONS);
       messages.push(m);

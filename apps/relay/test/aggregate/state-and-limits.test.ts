@@ -3,6 +3,7 @@ import { AggregateError, PartitionAggregate } from '../../src/aggregate/index.js
 import type { AggregateOptions } from '../../src/aggregate/index.js';
 import type { IngestBatch, InputPoint } from '../../src/model.js';
 import { batch, byId, counter, gauge, histogram, options, point, rng } from './fixtures.js';
+import { SCENARIO_OPTIONS } from './state-scenario.js';
 
 const limits = (over: Partial<AggregateOptions['limits']>) => options({ limits: { maxSeries: 100, maxLabelsPerSeries: 30, maxLabelValueLength: 200, ...over } });
 
@@ -76,15 +77,8 @@ function workload(seed: number, messages: number): Array<{ batch: IngestBatch; n
   return out;
 }
 
-const ruleOptions = options({
-  seriesTtlMs: 20_000,
-  producerTtlMs: 60_000,
-  rules: [
-    { match: 'g', by: ['kind'], outputs: ['sum', 'min', 'max', 'avg', 'count', 'last', 'histogram'], keepInput: true },
-    { match: 'c_total', without: ['kind'], outputs: ['total', 'sum'], keepInput: true },
-    { match: 'lat', outputs: ['histogram'] },
-  ],
-});
+/** The scenario's rules (state-scenario.ts): every gauge rule output, a total over counters, a histogram. */
+const ruleOptions = SCENARIO_OPTIONS;
 
 describe('checkpoint state', () => {
   it('fromState(toState()) through JSON gives exactly the same future outputs', () => {
