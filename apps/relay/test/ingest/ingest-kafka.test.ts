@@ -128,10 +128,17 @@ describe('Pushgateway clients into the ingest, read back from Kafka', () => {
     // The order in which the ingest handed each group's pushes to Kafka: the order Kafka must keep per key.
     const handed = new Map<string, string[]>();
     const sends: number[] = [];
+    // The first send is held a moment, so the pushes behind it queue up and the next send carries several groups
+    // (without it, a fast enough ingest may hand every push over on its own and nothing here would be coalesced).
+    let held = false;
     const served = await serveIngest({
-      send: (messages) => {
+      send: async (messages) => {
         sends.push(new Set(messages.map((m) => m.key)).size);
         for (const m of messages) handed.set(String(m.key), [...(handed.get(String(m.key)) ?? []), pushedText(m)]);
+        if (!held) {
+          held = true;
+          await new Promise((r) => setTimeout(r, 300));
+        }
         return producer.send(topic, messages);
       },
     });
