@@ -29,40 +29,126 @@ export function sourceEntry(src: string, offset: number, heard: number): SourceE
   return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined };
 }
 
+/** What few series need: a base (sources retired or reset), native histograms, second and later sources. */
+class Rare {
+  base = 0;
+  baseHist: NativeHistogram | null = null;
+  /** native: the first source's running histogram */
+  hist: NativeHistogram | undefined = undefined;
+  more: SourceEntry[] | null = null;
+}
+
+const MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
+const MODE_LAST = MODES.indexOf('last');
+const MODE_AVG = MODES.indexOf('avg');
+const RETIRED = 1;
+
 /**
  * One output series as its owner holds it. Its first source is kept in the object itself (it *is* that entry: most
  * series have exactly one source partition, and an entry object plus an array cost an owner ~140 B per series more);
  * further sources go to `more`. Entries are read by position: `entry(i)` for i < `size`.
+ *
+ * Kept small (an owner holds one per output series): what most series never use (a base, histograms, more sources)
+ * lives in a `Rare` object made on first use; a `last` series' time and an `avg` series' count share one field; the
+ * mode and the first source's `retired` share another. Only `value` is a double field (each costs a 16 B box).
  */
 export class Combined implements SourceEntry {
-  /** total: what retired or reset sources had reached: the output never goes below it */
-  base = 0;
-  /** native: the same as a histogram */
-  baseHist: NativeHistogram | null = null;
   // The first source, inline ('' when the series has none).
   src = '';
   value = 0;
-  count = 0;
-  at = 0;
   offset = 0;
-  retired = false;
   heard = 0;
-  hist: NativeHistogram | undefined = undefined;
-  /** The second and later sources (null while there are none). */
-  more: SourceEntry[] | null = null;
+  /** last: the first source's `at`; avg: its `count`; else 0 */
+  private aux = 0;
+  /** the mode's index in MODES (bits 1 and up) and the first source's `retired` (bit 0) */
+  private bits: number;
+  private rare: Rare | null = null;
   constructor(
     readonly key: string,
     readonly labels: Labels,
-    readonly mode: CombineMode,
+    mode: CombineMode,
     /** ms since the combiner's epoch */
     public seen: number,
     /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
     readonly start: number,
-  ) {}
+  ) {
+    this.bits = MODES.indexOf(mode) << 1;
+  }
+
+  get mode(): CombineMode {
+    return MODES[this.bits >> 1]!;
+  }
+
+  /** total: what retired or reset sources had reached: the output never goes below it */
+  get base(): number {
+    return this.rare === null ? 0 : this.rare.base;
+  }
+
+  set base(v: number) {
+    if (v !== 0 || this.rare !== null) this.rareOf().base = v;
+  }
+
+  /** native: the same as a histogram */
+  get baseHist(): NativeHistogram | null {
+    return this.rare === null ? null : this.rare.baseHist;
+  }
+
+  set baseHist(h: NativeHistogram | null) {
+    if (h !== null || this.rare !== null) this.rareOf().baseHist = h;
+  }
+
+  get hist(): NativeHistogram | undefined {
+    return this.rare === null ? undefined : this.rare.hist;
+  }
+
+  set hist(h: NativeHistogram | undefined) {
+    if (h !== undefined || this.rare !== null) this.rareOf().hist = h;
+  }
+
+  get retired(): boolean {
+    return (this.bits & RETIRED) !== 0;
+  }
+
+  set retired(v: boolean) {
+    this.bits = v ? this.bits | RETIRED : this.bits & ~RETIRED;
+  }
+
+  /** avg only (0 for other modes) */
+  get count(): number {
+    return this.bits >> 1 === MODE_AVG ? this.aux : 0;
+  }
+
+  set count(v: number) {
+    if (this.bits >> 1 === MODE_AVG) this.aux = v;
+  }
+
+  /** last only (0 for other modes) */
+  get at(): number {
+    return this.bits >> 1 === MODE_LAST ? this.aux : 0;
+  }
+
+  set at(v: number) {
+    if (this.bits >> 1 === MODE_LAST) this.aux = v;
+  }
+
+  /** The second and later sources (null while there are none). */
+  private get more(): SourceEntry[] | null {
+    return this.rare === null ? null : this.rare.more;
+  }
+
+  private set more(m: SourceEntry[] | null) {
+    if (m !== null || this.rare !== null) this.rareOf().more = m;
+  }
+
+  private rareOf(): Rare {
+    return (this.rare ??= new Rare());
+  }
 
   /** How many sources the series has. */
   get size(): number {
-    return this.src === '' ? 0 : 1 + (this.more === null ? 0 : this.more.length);
+    if (this.src === '') return 0;
+    const more = this.rare === null ? null : this.rare.more;
+    return more === null ? 1 : 1 + more.length;
   }
 
   /** The i-th source (0 ≤ i < size). */
@@ -117,6 +203,7 @@ export class Combined implements SourceEntry {
   }
 
   live(): number {
+    if (this.rare === null) return this.src === '' || (this.bits & RETIRED) !== 0 ? 0 : 1;
     let n = 0;
     for (let i = 0, size = this.size; i < size; i++) if (!this.entry(i).retired) n++;
     return n;
@@ -147,7 +234,8 @@ export class Combined implements SourceEntry {
       case 'native':
         return this.histogram().count;
       case 'total': {
-        v = this.base;
+        if (this.rare === null) return this.src === '' ? 0 : this.value;
+        v = this.rare.base;
         for (let i = 0, size = this.size; i < size; i++) v += this.entry(i).value;
         return v;
       }

@@ -236,13 +236,14 @@ export class SeriesCombiner {
     const now = nowMs - this.epoch;
     let multiSource = 0;
     for (const [id, c] of this.series) {
+      const mode = c.mode;
       for (let i = c.size - 1; i >= 0; i--) {
         const e = c.entry(i);
         if (now - e.heard < ttl) continue;
         // A source silent this long is gone (its partition's state was dropped): a counter keeps what it counted.
-        if (c.mode === 'total' || c.mode === 'native') {
+        if (mode === 'total' || mode === 'native') {
           if (!e.retired) {
-            if (c.mode === 'total') c.base += e.value;
+            if (mode === 'total') c.base += e.value;
             else c.keep(e);
           }
           e.value = 0;
@@ -259,10 +260,10 @@ export class SeriesCombiner {
       if (live > 1) multiSource++;
       const start = c.start + this.epoch;
       let sample: OutputSample;
-      if (c.mode === 'native') {
+      if (mode === 'native') {
         const histogram = c.histogram();
         sample = { labels: c.labels, value: histogram.count, start, histogram };
-      } else sample = c.mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
+      } else sample = mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
       if (this.exemplars.size > 0) {
         const exemplar = this.takeExemplar(id, nowMs);
         if (exemplar !== undefined) sample.exemplar = exemplar;
