@@ -80,3 +80,14 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The bucket of |v| at a native histogram `schema`, from the definition (the smallest i with |v| <= 2^(i·2^-schema)): an
+ *  oracle that shares no code with the relay's reduction and merge. */
+export function bucketOf(v: number, schema: number): number {
+  const f = Math.pow(2, schema);
+  let i = Math.ceil(Math.log2(Math.abs(v)) * f);
+  // Correct log2 rounding at the edges.
+  while (Math.pow(2, (i - 1) / f) >= Math.abs(v)) i--;
+  while (Math.pow(2, i / f) < Math.abs(v)) i++;
+  return i;
+}

@@ -6,17 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { fromWire, toWire, type NativeHistogram } from '../../src/aggregate/native-histogram.js';
 import type { InputPoint, OutputSample } from '../../src/model.js';
-import { batch, options, rng } from './fixtures.js';
-
-/** The bucket of |v| at `schema`: the smallest i with |v| <= 2^(i·2^-schema). */
-function bucketOf(v: number, schema: number): number {
-  const f = Math.pow(2, schema);
-  let i = Math.ceil(Math.log2(Math.abs(v)) * f);
-  // Correct log2 rounding at the edges.
-  while (Math.pow(2, (i - 1) / f) >= Math.abs(v)) i--;
-  while (Math.pow(2, i / f) < Math.abs(v)) i++;
-  return i;
-}
+import { batch, bucketOf, options, rng } from './fixtures.js';
 
 /** What a client library exposes after observing `values`: a cumulative histogram, integer or float on the wire. */
 function observe(values: number[], schema: number, zeroThreshold: number, float = false): Histogram {

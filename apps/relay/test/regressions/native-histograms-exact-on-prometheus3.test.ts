@@ -11,19 +11,10 @@ import { expect, it } from 'vitest';
 import { toWire, type NativeHistogram } from '../../src/aggregate/native-histogram.js';
 import { eventually, relayTestEnvironment, stopRelay } from '../e2e/harness.js';
 import { metricSum } from '../e2e/receivers.js';
-import { rng } from '../aggregate/fixtures.js';
+import { bucketOf, rng } from '../aggregate/fixtures.js';
 
 // The first run on a machine builds Prometheus 3 (minutes).
 const env = relayTestEnvironment({ receiver: startPrometheus3, timeoutMs: 900_000 });
-
-/** The bucket of |v| at `schema`, from the definition (not the relay's code). */
-function bucketOf(v: number, schema: number): number {
-  const f = Math.pow(2, schema);
-  let i = Math.ceil(Math.log2(Math.abs(v)) * f);
-  while (Math.pow(2, (i - 1) / f) >= Math.abs(v)) i--;
-  while (Math.pow(2, i / f) < Math.abs(v)) i++;
-  return i;
-}
 
 const ZERO_THRESHOLD = 2.938735877055719e-39; // the Go client's default (2^-128)
 
