@@ -12,6 +12,9 @@ import type { AggregateStore, InputSeries, Scope } from './series.js';
 
 export function retireUntypedInput(store: AggregateStore, scope: Scope, input: InputSeries): void {
   scope.inputs.delete(input.key);
+  // Never numbered in a checkpoint again (state.ts): a producer's value that had already expired out of the outputs
+  // stays with the producer, pointing here, and is not written (it feeds nothing).
+  input.stateIndex = -1;
   if (input.targets === null) return;
   for (const t of targetList(input.targets)) {
     const gauge = t.gauge;

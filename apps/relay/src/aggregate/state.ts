@@ -197,8 +197,12 @@ function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, numbe
       pscopeIndex.set(pscope, pscopeIndex.size);
       n.counters += pscope.counters.size;
       if (pscope.gauges === null) continue;
-      n.contribs += pscope.gauges.size;
-      for (const c of pscope.gauges.values()) if (Array.isArray(c.targets)) n.targetList += c.targets.length;
+      for (const c of pscope.gauges.values()) {
+        // The input left its scope (retype.ts): what is left of the value feeds nothing, ever; it is not written.
+        if (c.input.stateIndex < 0) continue;
+        n.contribs++;
+        if (Array.isArray(c.targets)) n.targetList += c.targets.length;
+      }
     }
   }
   return [n, newest];
@@ -339,14 +343,15 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
     for (const pscope of producer.scopes.values()) {
       pscopes.key[ps] = pscope.key;
       pscopes.counters[ps] = pscope.counters.size;
-      pscopes.gauges[ps] = pscope.gauges === null ? 0 : pscope.gauges.size;
       // forEach: for-of over a Map's entries allocates an array per entry
       pscope.counters.forEach((v, input) => {
         counters.input[ci] = input.stateIndex;
         counters.value[ci++] = encodeNumber(v);
       });
       if (pscope.gauges !== null) {
+        const first = gi;
         for (const c of pscope.gauges.values()) {
+          if (c.input.stateIndex < 0) continue; // its input left (see numberRows)
           contribs.input[gi] = c.input.stateIndex;
           contribs.value[gi] = encodeNumber(c.value);
           contribs.lastFed[gi] = w.time(c.lastFed);
@@ -355,6 +360,7 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
           contribs.seq[gi] = small(c.seq);
           contribs.targets[gi++] = w.targets(c.targets);
         }
+        pscopes.gauges[ps] = gi - first;
       }
       if (pscope.natives !== null) for (const [input, h] of pscope.natives) natives.push(ps, input.stateIndex, histogramToState(h));
       ps++;
