@@ -13,6 +13,7 @@ import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
 import { cachedPushPath, isPushgatewayPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
+import { keepHeapSmall, workerResourceLimits } from './small-heap.js';
 import type { RemoteWriteVersion } from './remote-write.js';
 
 export type IngestApi = 'pushgateway' | 'remote_write';
@@ -67,6 +68,12 @@ export interface IngestOptions {
    * Write request; smaller pushes on the event loop (a thread hop costs more than they do). Default 64 KiB.
    */
   inlineBodyBytes?: number;
+  /**
+   * Keep the process's V8 heap small (small-heap.ts): the young generation capped at 2 x 4 MiB, the old generation
+   * grown 20% past its live size between major GCs, the worker thread's young generation capped alike. Process-wide:
+   * for a process that is the ingest alone (`prom-relay ingest` sets it); default off. `close` undoes it.
+   */
+  smallHeap?: boolean;
 }
 
 export interface Ingest {
@@ -145,7 +152,8 @@ export function createIngest(options: IngestOptions): Ingest {
   const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
   const decode: DecodeOptions = options.decode ?? {};
   const inlineBodyBytes = options.inlineBodyBytes ?? DEFAULT_INLINE_BODY_BYTES;
-  const worker = new IngestWorker();
+  const stopSmallHeap = options.smallHeap ? keepHeapSmall() : undefined;
+  const worker = new IngestWorker(options.smallHeap ? workerResourceLimits() : undefined);
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -281,7 +289,10 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   return {
-    close: () => worker.close(),
+    close: () => {
+      stopSmallHeap?.();
+      return worker.close();
+    },
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');

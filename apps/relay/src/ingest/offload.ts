@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import { IngestError } from './errors.js';
 import type { IngestErrorCode } from './errors.js';
 import type { IngestMessage } from './ingest.js';
@@ -29,20 +30,23 @@ function revive(message: IngestMessage): IngestMessage {
  * Starts the worker: the compiled `worker.js` directly; from TypeScript sources (tests, `--import tsx`) through tsx's
  * loader, registered inside the worker (a worker does not inherit the parent's `--import` hooks).
  */
-function startWorker(): Worker {
+function startWorker(resourceLimits: ResourceLimits | undefined): Worker {
   const self = fileURLToPath(import.meta.url);
-  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { resourceLimits });
   const entry = new URL('./worker.ts', import.meta.url).href;
   // require.resolve finds the package's CommonJS entry; its ES module twin sits beside it.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, execArgv: ['--conditions=@prom-relay/source'] });
+  return new Worker(code, { eval: true, execArgv: ['--conditions=@prom-relay/source'], resourceLimits });
 }
 
 export class IngestWorker {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+
+  /** `resourceLimits`: the thread's heap limits (the small-heap ingest caps its young generation, small-heap.ts). */
+  constructor(private readonly resourceLimits?: ResourceLimits) {}
 
   /**
    * Checks a push in the thread; resolves with its text (converted when it was protobuf) snappy-compressed, or its
@@ -84,7 +88,7 @@ export class IngestWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = startWorker();
+    const worker = startWorker(this.resourceLimits);
     // The thread never keeps the process alive: shutdown does not wait for it.
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
