@@ -208,6 +208,8 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
     // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
     decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
     onExemplarsDropped: (count, version) => exemplarsDropped(sh, version === 2 ? 'remote_write_v2' : 'remote_write_v1', count),
+    // `prom-relay ingest` is the ingest alone: its process keeps a small V8 heap (ingest README, Memory).
+    smallHeap: sh.role === 'ingest',
     log: (entry) => {
       // Every answered request is counted; refusals are logged at most 5 lines per error code per 10 s (a flood of
       // bad pushes cannot flood the log), accepted ones at debug.
