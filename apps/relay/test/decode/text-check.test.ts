@@ -174,3 +174,139 @@ describe('TextSkeleton', () => {
     expect(skeletonOf('a{k="ü"} 1')).toBeUndefined();
   });
 });
+
+describe('textBodyPasses and TextSkeleton on what real producers write', () => {
+  // Wider than the generators above: grouping labels in the headers that override body labels (several names),
+  // label sets past the linear duplicate scan (more than 8 labels), blanks around `=` and `,`, a trailing comma,
+  // escapes, empty and non-ASCII values, CRLF, trailing blanks, timestamps (valid and not), HELP escapes, and every
+  // spelling of a number the parser may or may not read (sign, hex, underscores, exponents, Inf/NaN in any case).
+  const VALUE_TOKENS = ['0', '1', '-1', '+1', '-0', '+0', '1.5', '.5', '5.', '1e3', '1E3', '1e+3', '1e-3', '-1e-3', '1e300', '1e301', '1e308', '1e309', '-1e309',
+    '4.9e-324', '1e-400', '123456789012345', '1234567890123456', '9007199254740993', '0x10', '0X1p3', '1_000', '0b1', '0o7', 'Inf', '+Inf', '-Inf', 'inf', '+inf',
+    'INF', 'Infinity', '-infinity', 'NaN', 'nan', '+NaN', '-nan', '', 'e3', '1e', '--1', '+-1', '1.2.3', '.', '1,5', '١', '１'];
+  const GROUPINGS: Array<Record<string, string>> = [{}, { instance: 'h1' }, { instance: 'h1', zone: 'z1' }, { zone: 'z1', dc: 'd' }];
+
+  function consumerWith(text: string, grouping: Record<string, string>, limits: ExpositionLimits = {}): 'taken' | string {
+    try {
+      decodeRecord(
+        {
+          topic: 't',
+          partition: 0,
+          offset: '0',
+          key: Buffer.from('job=job1'),
+          value: Buffer.from(text),
+          headers: {
+            'content-type': TEXT,
+            'prom-relay-job': 'job1',
+            ...(Object.keys(grouping).length > 0 ? { 'prom-relay-grouping': new URLSearchParams(grouping).toString() } : {}),
+            'prom-relay-producer': 'p',
+          },
+        },
+        { limits },
+      );
+      return 'taken';
+    } catch (error) {
+      if (error instanceof DecodeError) return error.code;
+      throw error;
+    }
+  }
+
+  function generator(seed: number) {
+    const rand = rng(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const blanks = () => pick(['', '', '', ' ', '\t', '  ']);
+    const names = ['a', 'b_total', 'h', 'h_bucket', 'h_sum', 'h_count', 's', 's_sum', 's_count', 'g', 'x:y', 'c'];
+    const labelNames = ['le', 'quantile', 'k', 'm', 'job', 'instance', 'zone', 'dc', 'l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'l7', 'l8', 'l9'];
+    const labelValues = ['v', 'w', '', 'h1', 'z1', 'a\\"b', 'line\\nbreak', 'back\\\\slash', 'ünï', 'x'.repeat(12), '0.5', '+Inf'];
+    const line = (): string => {
+      const r = rand();
+      if (r < 0.1) return `${blanks()}#${pick([' ', '\t', ''])}TYPE ${pick(['a', 'h', 's', 'b_total', 'g', 'c'])} ${pick(['counter', 'gauge', 'histogram', 'summary', 'untyped'])}${blanks()}`;
+      if (r < 0.14) return `# HELP ${pick(names)} ${pick(['help', 'with \\n newline', 'back\\\\slash', 'odd \\x escape', 'ünïcode', ''])}`;
+      if (r < 0.16) return pick(['', '#', '# a comment', '   ', '# TYPE', '# HELP']);
+      const n = rand() < 0.15 ? 9 + Math.floor(rand() * 4) : Math.floor(rand() * 4);
+      const used = new Set<string>();
+      const labels: string[] = [];
+      for (let i = 0; i < n; i++) {
+        let name = pick(labelNames);
+        if (used.has(name) && rand() < 0.9) name = `n${i}`;
+        used.add(name);
+        labels.push(`${blanks()}${name}${blanks()}=${blanks()}"${pick(labelValues)}"${blanks()}`);
+      }
+      const set = n > 0 || rand() < 0.05 ? `{${labels.join(',')}${rand() < 0.1 ? ',' : ''}}` : '';
+      const ts = rand() < 0.1 ? ` ${pick(['1700000000000', '-5', '+5', '1700000000000', '1.5', '99999999999999999999'])}` : '';
+      return `${blanks()}${pick(names)}${set}${pick([' ', ' ', '\t', '  '])}${rand() < 0.93 ? pick(['1', '0', '42', '7.5', '1e3', '-2', 'NaN', '3']) : pick(VALUE_TOKENS)}${ts}${blanks()}`;
+    };
+    /** Another spelling of a sample line, often the same series for the consumer: labels reordered, a header's label
+     *  given another value, an empty label added, blanks moved, another value. */
+    const respelled = (sample: string): string => {
+      const m = /^(\s*)([^{\s]+)(?:\{(.*)\})?[ \t]+(\S+)(.*)$/.exec(sample);
+      if (m === null) return sample;
+      let labels = m[3] === undefined ? [] : m[3].split(',').filter((l) => l.trim() !== '');
+      const r = rand();
+      if (r < 0.3) labels = labels.reverse();
+      else if (r < 0.8) {
+        // a label the headers override: given another value (added when the line has none)
+        const name = pick(['job', 'instance', 'zone', 'dc']);
+        const at = labels.findIndex((l) => new RegExp(`^\\s*${name}\\s*=`).test(l));
+        const label = `${name}="${pick(['other', 'h2', 'z1', ''])}"`;
+        if (at >= 0) labels[at] = label;
+        else labels.push(label);
+      } else if (!labels.some((l) => /^\s*e\s*=/.test(l))) labels.push('e=""');
+      return `${m[2]}${labels.length > 0 || m[3] !== undefined ? `{${labels.join(' , ')}}` : ''} ${pick(['3', '-1', 'NaN', '8'])}`;
+    };
+    const body = (): string => {
+      const eol = rand() < 0.15 ? '\r\n' : '\n';
+      const lines = Array.from({ length: 1 + Math.floor(rand() * 8) }, line);
+      for (let k = 0, n = lines.length; k < n; k++) if (rand() < 0.3) lines.push(respelled(lines[Math.floor(rand() * n)]!));
+      return lines.join(eol) + (rand() < 0.5 ? eol : '');
+    };
+    return { rand, pick, body };
+  }
+
+  it('passes only bodies decodeRecord takes, whatever the grouping labels, blanks, escapes, line ends and number spellings', () => {
+    const { rand, pick, body } = generator(2026);
+    const counts = { passed: 0, taken: 0 };
+    for (let i = 0; i < 5000; i++) {
+      const text = body();
+      const grouping = pick(GROUPINGS);
+      const limits: ExpositionLimits = rand() < 0.15 ? { maxLabelsPerSeries: 4 + Math.floor(rand() * 8), maxLabelValueLength: 4 + Math.floor(rand() * 10) } : {};
+      const verdict = consumerWith(text, grouping, limits);
+      if (textBodyPasses(text, 'job1', grouping, limits)) {
+        counts.passed++;
+        expect(verdict, `${JSON.stringify(text)} grouping ${JSON.stringify(grouping)} limits ${JSON.stringify(limits)}`).toBe('taken');
+      }
+      if (verdict === 'taken') counts.taken++;
+    }
+    expect(counts.taken).toBeGreaterThan(800);
+    expect(counts.passed).toBeGreaterThan(counts.taken * 0.8);
+  });
+
+  it('a skeleton matches only bodies decodeRecord takes: every number spelling as a new value, bytes changed anywhere', () => {
+    const { rand, pick, body } = generator(4102);
+    let skeletons = 0;
+    let matched = 0;
+    for (let i = 0; i < 4000; i++) {
+      const text = body();
+      const grouping = pick(GROUPINGS);
+      if (!textBodyPasses(text, 'job1', grouping)) continue;
+      const values = lastPassedValues()!;
+      const skeleton = TextSkeleton.ofPassed(Buffer.from(text));
+      if (skeleton === undefined) continue;
+      skeletons++;
+      for (let v = 0; v < 5; v++) {
+        let next = text;
+        if (v < 4) {
+          for (let k = values.at.length - 1; k >= 0; k--) if (rand() < 0.6) next = next.slice(0, values.at[k]) + pick(VALUE_TOKENS) + next.slice(values.end[k]);
+        } else {
+          const at = Math.floor(rand() * (text.length + 1));
+          next = text.slice(0, at) + pick(['"', '{', '}', ',', ' ', '\t', '#', '\n', '\r', 'x', '1', '-', '=', '\\', 'e', '.', 'ü']) + text.slice(at + (rand() < 0.5 ? 1 : 0));
+        }
+        if (skeleton.matches(Buffer.from(next))) {
+          matched++;
+          expect(consumerWith(next, grouping), `${JSON.stringify(text)} -> ${JSON.stringify(next)} grouping ${JSON.stringify(grouping)}`).toBe('taken');
+        }
+      }
+    }
+    expect(skeletons).toBeGreaterThan(500);
+    expect(matched).toBeGreaterThan(1000);
+  });
+});
