@@ -8,13 +8,23 @@
 //   settle (every partition owned, /readyz 200, no assignment for 3 s), idle for IDLE_S seconds, then the backlog is
 //   produced and the relays' CPU summed until the sink holds the exact total. Start-up and idle CPU apart.
 // Run: node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts   (prints one markdown section)
-// Options: BENCH_FLUSH (2s, every-core part), BENCH_SCALEOUT_FLUSH (10s), BENCH_PIN (a CPU for every relay), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (3, scale-out), BENCH_ROUNDS (3), BENCH_PARTS
+//   A third setup, one relay with the other core kept busy (a burner process, its CPU not counted), is the fair
+//   baseline for two relays on a 2-core machine: the relay's hot loop reads memory, and its CPU per record rises when
+//   the other core is busy, whatever keeps it busy (see BENCHMARKS.md).
+// Options: BENCH_FLUSH (2s, every-core part), BENCH_SCALEOUT_FLUSH (10s), BENCH_PIN (CPUs for the relays, `0` or
+// `0,1`: relay i on the i-th, modulo), BENCH_PIN_OTHERS (CPUs for the broker and this bench's producer),
+// BENCH_BURNER (spin: an ALU loop, or mem: a loop over 64 MiB) and BENCH_BURNER_PIN (its CPU), BENCH_SCALEOUT_SETUPS
+// (one,two,burner), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS
+// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (3, scale-out), BENCH_ROUNDS (3), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
-// `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`).
+// `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`; V8 samples wall time, so a relay preempted by another process
+// shows the preempted function as busy: compare CPU-seconds from /proc, not profile milliseconds, across setups).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startKafka, type KafkaServer } from '@prom-relay/infra';
 import kafkajs from 'kafkajs';
 import { stringify } from 'yaml';
@@ -37,7 +47,16 @@ const IDLE_S = 5;
 /** flush interval of the every-core part (short: the run is a few seconds) and of the scale-out part (the relay's default) */
 const FLUSH = process.env.BENCH_FLUSH ?? '2s';
 const SCALEOUT_FLUSH = process.env.BENCH_SCALEOUT_FLUSH ?? '10s';
-const PIN = process.env.BENCH_PIN;
+/** CPUs for the relays (taskset): relay i of a setup on PIN[i % PIN.length]; unset: wherever the scheduler puts them */
+const PIN = process.env.BENCH_PIN?.split(',');
+/** CPUs for the broker (all its threads) and this process (the bench's producer) */
+const PIN_OTHERS = process.env.BENCH_PIN_OTHERS;
+const BURNER = process.env.BENCH_BURNER ?? 'spin';
+const BURNER_PIN = process.env.BENCH_BURNER_PIN;
+/** BENCH_FETCH_STATS=<dir>: the relays count their consumer's fetches, batches and records (lib/kafka-fetch-stats.cjs), logged per relay for the lag-0 window */
+const FETCH_STATS = process.env.BENCH_FETCH_STATS;
+const FETCH_STATS_PRELOAD = fileURLToPath(new URL('./lib/kafka-fetch-stats.cjs', import.meta.url));
+const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
 /**
  * scale-out: messages produced and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every
  * producer (default 3): every producer and series is created and every process has compiled its hot paths to their
@@ -88,11 +107,13 @@ function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSi
   return file;
 }
 
-async function startAggregate(cli: string, file: string, processes: number, name: string, profile = false): Promise<Relay> {
+async function startAggregate(cli: string, file: string, processes: number, name: string, profile = false, index = 0): Promise<Relay> {
   const prof = profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const args = [...prof, cli, 'aggregate', '--config', file, '--processes', String(processes)];
-  // BENCH_PIN=<cpu>: every relay on that one CPU (taskset), to tell contention between relays from work they duplicate.
-  const child = PIN === undefined ? startChild(name, process.execPath, args) : startChild(name, 'taskset', ['-c', PIN, process.execPath, ...args]);
+  const stats = FETCH_STATS ? ['--require', FETCH_STATS_PRELOAD] : [];
+  const args = [...prof, ...stats, cli, 'aggregate', '--config', file, '--processes', String(processes)];
+  // BENCH_PIN: the relays on given CPUs (taskset), to tell contention between relays from work they duplicate.
+  const cpu = PIN?.[index % PIN.length];
+  const child = cpu === undefined ? startChild(name, process.execPath, args) : startChild(name, 'taskset', ['-c', cpu, process.execPath, ...args]);
   const started = await waitFor(child, "'relay started'", () => child.logs.find((l) => l.msg === 'relay started'));
   return { child, url: String(started.url) };
 }
@@ -107,6 +128,48 @@ function sumOf(text: string, name: string, match: Record<string, string> = {}): 
     if (Object.entries(match).every(([k, v]) => labels[k] === v)) sum += Number(m[2]);
   }
   return sum;
+}
+
+/**
+ * A process that keeps a core busy for the setup "one relay, the other core busy" (its CPU is not counted): `spin` an
+ * ALU loop that touches no memory, `mem` a loop over 64 MiB (the shared L3 and memory traffic as well).
+ */
+function startBurner(): Child {
+  const code =
+    BURNER === 'mem'
+      ? 'const a = new Float64Array(8 << 20); let s = 0; for (;;) for (let i = 0; i < a.length; i += 8) { s += a[i]; a[i] = s; }'
+      : 'let x = 0; for (;;) x = (x + 1) | 0;';
+  const args = ['-e', code];
+  return BURNER_PIN === undefined ? startChild('burner', process.execPath, args) : startChild('burner', 'taskset', ['-c', BURNER_PIN, process.execPath, ...args]);
+}
+
+/** Steal time of the machine (jiffies the hypervisor ran something else while a vCPU wanted to run), from /proc/stat. */
+function stealSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  return Number(fields[8] ?? 0) / 100;
+}
+
+interface FetchStats {
+  fetches: number;
+  batches: number;
+  records: number;
+  byTopic: Record<string, { batches: number; records: number }>;
+}
+const fetchStats = (r: Relay): FetchStats | undefined => {
+  if (!FETCH_STATS) return undefined;
+  try {
+    return JSON.parse(readFileSync(join(FETCH_STATS, `${r.child.pid}.json`), 'utf8')) as FetchStats;
+  } catch {
+    return undefined;
+  }
+};
+function fetchStatsBetween(a: FetchStats | undefined, b: FetchStats | undefined): string {
+  if (!a || !b) return '';
+  const topics = Object.keys(b.byTopic).map((t) => {
+    const [x, y] = [a.byTopic[t] ?? { batches: 0, records: 0 }, b.byTopic[t]!];
+    return `${t} ${y.batches - x.batches} batches ${y.records - x.records} records`;
+  });
+  return `${b.fetches - a.fetches} fetches (${topics.join(', ')})`;
 }
 
 const treeOf = (relays: Relay[]) => {
@@ -185,9 +248,29 @@ async function coresRun(cli: string, kafka: KafkaServer, brokerPid: number | und
   }
 }
 
+interface ScaleSetup {
+  key: 'one' | 'two' | 'burner';
+  name: string;
+  relays: number;
+  processes: number;
+}
+
+const SCALE_SETUPS: ScaleSetup[] = [
+  { key: 'one', name: 'one relay', relays: 1, processes: 1 },
+  { key: 'two', name: 'two relays', relays: 2, processes: 1 },
+  { key: 'burner', name: 'one relay, the other core busy', relays: 1, processes: 1 },
+];
+
 interface ScaleRun {
   setup: string;
+  key: ScaleSetup['key'];
   relays: number;
+  /** lag-0 CPU-s and records consumed by each relay (the split of the work) */
+  perRelay: { cpu: number; consumed: number }[];
+  /** the machine's steal time in the lag-0 window (the hypervisor running something else) */
+  steal: number;
+  /** CPU-s of the burner in the lag-0 window (not counted in the relays') */
+  burnerCpu: number;
   startCpu: number;
   /** the warm-up pushes (WARMUP messages) after the group settled */
   warmupCpu: number;
@@ -225,13 +308,14 @@ async function settle(relays: Relay[], partitions: number): Promise<void> {
   }
 }
 
-async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | undefined, messages: kafkajs.Message[], expected: number, setup: { name: string; relays: number; processes: number }, tag: string): Promise<ScaleRun> {
+async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | undefined, messages: kafkajs.Message[], expected: number, setup: ScaleSetup, tag: string): Promise<ScaleRun> {
   const sink = await startRwSink();
   const topic = `scale-out-${tag}`;
   await createTopic(kafka, topic);
   const group = `scale-${randomUUID().slice(0, 8)}`;
   const file = configFile(kafka, topic, group, sink, SCALEOUT_FLUSH);
-  const relays = await Promise.all(Array.from({ length: setup.relays }, (_, i) => startAggregate(cli, file, setup.processes, `${setup.name} #${i + 1}`, true)));
+  const relays = await Promise.all(Array.from({ length: setup.relays }, (_, i) => startAggregate(cli, file, setup.processes, `${setup.name} #${i + 1}`, true, i)));
+  let burner: Child | undefined;
   try {
     // The partials topic has as many partitions as the input topic.
     await settle(relays, 2 * PARTITIONS);
@@ -240,7 +324,8 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const startCpu = [...start.values()].reduce((a, b) => a + b, 0);
     // Warm-up: the first push of every producer (every relay process compiles its hot paths; each producer and
     // series is created), consumed before the measured part: a cost per process, measured apart like the start-up.
-    const consumedNow = async () => (await Promise.all(relays.map(async (r) => sumOf(await scrape(r.url!), 'prom_relay_messages_consumed_total', { topic })))).reduce((a, b) => a + b, 0);
+    const consumedEach = async () => Promise.all(relays.map(async (r) => sumOf(await scrape(r.url!), 'prom_relay_messages_consumed_total', { topic })));
+    const consumedNow = async () => (await consumedEach()).reduce((a, b) => a + b, 0);
     await produce(kafka, topic, messages.slice(0, WARMUP));
     while ((await consumedNow()) < WARMUP) await sleep(500);
     const warm = treeOf(relays);
@@ -248,16 +333,32 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     await sleep(IDLE_S * 1000);
     const cpu0 = treeOf(relays);
     const idleCpuPerS = cpuBetween(warm, cpu0) / IDLE_S;
+    // The other core kept busy from here to the exact total (started after the idle reading, which it would inflate).
+    if (setup.key === 'burner') {
+      burner = startBurner();
+      await sleep(200);
+    }
+    const consumed0 = await consumedEach();
+    const relay0 = relays.map((r) => treeOf([r]));
+    const fetch0 = relays.map(fetchStats);
+    const burner0 = burner ? cpuSeconds(burner.pid) : 0;
+    const steal0 = stealSeconds();
+    const cpuStart = treeOf(relays);
     const broker0 = brokerPid ? cpuSeconds(brokerPid) : Number.NaN;
     const t0 = Date.now();
     const producing = produce(kafka, topic, messages.slice(WARMUP));
     // Lag 0: every record consumed (the relays' /metrics, every 500 ms).
     while ((await consumedNow()) < messages.length) await sleep(500);
-    const lag0Cpu = cpuBetween(cpu0, treeOf(relays));
+    const lag0Cpu = cpuBetween(cpuStart, treeOf(relays));
     const lag0Seconds = (Date.now() - t0) / 1000;
+    const steal = stealSeconds() - steal0;
+    const burnerCpu = burner ? cpuSeconds(burner.pid) - burner0 : 0;
+    const consumed1 = await consumedEach();
+    const perRelay = relays.map((r, i) => ({ cpu: cpuBetween(relay0[i]!, treeOf([r])), consumed: consumed1[i]! - consumed0[i]! }));
+    if (FETCH_STATS) relays.forEach((r, i) => log(`${r.child.name} to lag 0: ${fetchStatsBetween(fetch0[i], fetchStats(r))}`));
     await producing;
     await untilExact(sink, expected, relays, setup.name);
-    const cpu = cpuBetween(cpu0, treeOf(relays));
+    const cpu = cpuBetween(cpuStart, treeOf(relays));
     const seconds = (Date.now() - t0) / 1000;
     const brokerCpu = brokerPid ? cpuSeconds(brokerPid) - broker0 : Number.NaN;
     const after = relays.flatMap((r, i) => r.child.logs.slice(logsAt[i]));
@@ -268,7 +369,11 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     log(`${setup.name}: ${flushes} flushes since start, last checkpoints ${fmt(checkpointBytes / 1024)} KiB in all`);
     return {
       setup: setup.name,
+      key: setup.key,
       relays: setup.relays,
+      perRelay,
+      steal,
+      burnerCpu,
       startCpu,
       warmupCpu,
       idleCpuPerS,
@@ -284,6 +389,7 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
       load: loadavg()[0]!,
     };
   } finally {
+    if (burner) await stopChild(burner, 5_000);
     await Promise.all(relays.map((r) => stopChild(r.child, 30_000)));
     await sink.close();
   }
@@ -297,6 +403,10 @@ async function main(): Promise<void> {
   // `--processes N`, relays started at once) are assigned together, not one after the other with a rebalance between.
   const kafka = await startKafka({ heap: '1g', startTimeoutMs: 300_000, brokerConfig: { 'group.initial.rebalance.delay.ms': 3000 } });
   const brokerPid = findPid('java', 'kafka.Kafka', dirname(kafka.logFile));
+  if (PIN_OTHERS !== undefined) {
+    // Every thread of the broker and of this process (the producer of the backlog) on those CPUs.
+    for (const pid of [brokerPid, process.pid]) if (pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', PIN_OTHERS, String(pid)], { stdio: 'ignore' });
+  }
   const cores: CoresRun[] = [];
   const scale: ScaleRun[] = [];
   try {
@@ -316,15 +426,15 @@ async function main(): Promise<void> {
       }
     }
     if (PARTS.has('scaleout')) {
-      const setups = [
-        { name: 'one relay', relays: 1, processes: 1 },
-        { name: 'two relays', relays: 2, processes: 1 },
-      ];
+      const setups = SCALE_SETUPS.filter((s) => SCALEOUT_SETUPS.has(s.key));
       for (let round = 0; round < ROUNDS; round++) {
-        for (const s of round % 2 === 0 ? setups : [...setups].reverse()) {
-          const r = await scaleRun(cli, kafka, brokerPid, messages, expected, s, `r${round}-${s.relays}`);
+        // The order rotates and reverses from round to round: every setup runs first, last and in the middle.
+        const order = round % 2 === 0 ? setups : [...setups].reverse();
+        for (const s of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
+          const r = await scaleRun(cli, kafka, brokerPid, messages, expected, s, `r${round}-${s.key}`);
           scale.push(r);
-          log(`#${round + 1} ${s.name}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s; start ${r.startCpu.toFixed(2)}, warm-up ${r.warmupCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}`);
+          const split = r.perRelay.map((p) => `${p.cpu.toFixed(2)} CPU-s for ${fmt(p.consumed)}`).join(' + ');
+          log(`#${round + 1} ${s.name}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s = ${split}; start ${r.startCpu.toFixed(2)}, warm-up ${r.warmupCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, burner ${r.burnerCpu.toFixed(2)}, steal ${r.steal.toFixed(2)} s, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}, load ${r.load.toFixed(1)}`);
         }
       }
     }
@@ -367,25 +477,52 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     );
   }
   if (scale.length) {
-    const of = (n: number, f: (r: ScaleRun) => number) => scale.filter((r) => r.relays === n).map(f);
-    const ratio = median(of(2, (r) => r.cpu)) / median(of(1, (r) => r.cpu));
+    const of = (key: ScaleSetup['key'], f: (r: ScaleRun) => number) => scale.filter((r) => r.key === key).map(f);
+    const has = (key: ScaleSetup['key']) => scale.some((r) => r.key === key);
+    const lag0 = (key: ScaleSetup['key']) => median(of(key, (r) => r.lag0Cpu));
+    const burnerNote =
+      BURNER === 'mem' ? 'a loop over 64 MiB' : 'an ALU loop that reads no memory';
     out.push(
       '',
       `**Scale-out without waste** (flush every ${SCALEOUT_FLUSH}, the relay's default): relays started on an empty topic (one group), left to settle (every partition of the`,
       `input and partials topics owned, \`/readyz\` 200 on each, no assignment for 3 s: start-up CPU); then a warm-up,`,
       `the first ${WARMUP_PUSHES === 1 ? 'push' : `${WARMUP_PUSHES} pushes`} of each producer (${fmt(WARMUP)} messages: every process compiles its hot paths, every producer and series is created; warm-up CPU),`,
       `idle ${IDLE_S} s (idle CPU), then the other ${fmt(messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
-      'CPU summed from the first of them to lag 0 (every record consumed: the relays\' /metrics every 500 ms) and on to the exact total in the sink.',
+      "CPU summed from the first of them to lag 0 (every record consumed: the relays' /metrics every 500 ms) and on to the exact total in the sink.",
+      ...(has('burner')
+        ? [
+            `"The other core busy": one relay while a burner process (${burnerNote}, its CPU not counted) keeps the second core busy from the`,
+            'first record to the exact total: the contention two relays meet on 2 cores (each has the other beside it), without a second relay.',
+          ]
+        : []),
+      ...(PIN || PIN_OTHERS || BURNER_PIN ? [`Pinned (taskset): relays ${PIN ? `on CPU ${PIN.join(', ')} (relay i on the i-th)` : 'unpinned'}, broker and producer ${PIN_OTHERS ?? 'unpinned'}, burner ${BURNER_PIN ?? 'unpinned'}.`] : []),
       '',
       '| setup | relay CPU-s to lag 0 | input samples per relay CPU-s | relay CPU-s to the exact total in the sink | wall to lag 0, to exact | broker CPU-s | start-up, warm-up CPU-s (all relays) | idle CPU-s per s | assignments / restores after settling | partials published | load average | totals |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-      ...[1, 2].map(
-        (n) =>
-          `| ${n === 1 ? 'one relay' : 'two relays'} | ${cell(of(n, (r) => r.lag0Cpu), 2)} | ${fmt(((messages - WARMUP) * 100) / median(of(n, (r) => r.lag0Cpu)))} | ${cell(of(n, (r) => r.cpu), 2)} | ${fmt(median(of(n, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(n, (r) => r.seconds)), 1)} s | ${fmt(median(of(n, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(n, (r) => r.startCpu)), 2)}, ${fmt(median(of(n, (r) => r.warmupCpu)), 2)} | ${fmt(median(of(n, (r) => r.idleCpuPerS)), 3)} | ${of(n, (r) => r.assignments).join(', ')} / ${of(n, (r) => r.restores).join(', ')} | ${fmt(median(of(n, (r) => r.partials)))} | ${of(n, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.relays === n).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
+      ...SCALE_SETUPS.filter((s) => has(s.key)).map(
+        ({ key, name }) =>
+          `| ${name} | ${cell(of(key, (r) => r.lag0Cpu), 2)} | ${fmt(((messages - WARMUP) * 100) / lag0(key))} | ${cell(of(key, (r) => r.cpu), 2)} | ${fmt(median(of(key, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(key, (r) => r.seconds)), 1)} s | ${fmt(median(of(key, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(key, (r) => r.startCpu)), 2)}, ${fmt(median(of(key, (r) => r.warmupCpu)), 2)} | ${fmt(median(of(key, (r) => r.idleCpuPerS)), 3)} | ${of(key, (r) => r.assignments).join(', ')} / ${of(key, (r) => r.restores).join(', ')} | ${fmt(median(of(key, (r) => r.partials)))} | ${of(key, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.key === key).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
       ),
       '',
-      `Two relays used ${(median(of(2, (r) => r.lag0Cpu)) / median(of(1, (r) => r.lag0Cpu))).toFixed(2)}× the CPU of one to consume the backlog (lag 0; goal: ≤ 1.1×), ${ratio.toFixed(2)}× to the exact total in the sink. Start-up and warm-up are per process and measured apart; the idle column is the flush cycle with this state (every ${SCALEOUT_FLUSH}: checkpoint, partials of the series changed, Remote Write of the owned ones), paid per relay per second.`,
     );
+    const lines: string[] = [];
+    if (has('one') && has('two')) {
+      const byRound = of('two', (r) => r.lag0Cpu).map((c, i) => (c / of('one', (r) => r.lag0Cpu)[i]!).toFixed(2) + '×');
+      lines.push(
+        `Two relays used ${(lag0('two') / lag0('one')).toFixed(2)}× the CPU of one relay alone to consume the backlog (lag 0; goal: ≤ 1.1×; by round ${byRound.join(', ')}), ${(median(of('two', (r) => r.cpu)) / median(of('one', (r) => r.cpu))).toFixed(2)}× to the exact total in the sink.`,
+      );
+    }
+    if (has('two') && has('burner')) {
+      const byRound = of('two', (r) => r.lag0Cpu).map((c, i) => (c / of('burner', (r) => r.lag0Cpu)[i]!).toFixed(2) + '×');
+      lines.push(
+        `Against one relay with the other core busy (the same contention, no scale-out): ${(lag0('two') / lag0('burner')).toFixed(2)}× (by round ${byRound.join(', ')}), ${(median(of('two', (r) => r.cpu)) / median(of('burner', (r) => r.cpu))).toFixed(2)}× to the exact total.`,
+      );
+    }
+    if (has('one') && has('burner')) lines.push(`The busy core alone made one relay use ${(lag0('burner') / lag0('one')).toFixed(2)}× its CPU to lag 0.`);
+    lines.push(
+      `Start-up and warm-up are per process and measured apart; the idle column is the flush cycle with this state (every ${SCALEOUT_FLUSH}: checkpoint, partials of the series changed, Remote Write of the owned ones), paid per relay per second.`,
+    );
+    out.push(lines.join(' '));
   }
   return `${out.join('\n')}\n`;
 }
