@@ -105,7 +105,7 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
   const ttl = opts.seriesTtlMs;
   for (const scope of store.scopes.values()) {
     for (const input of scope.inputs.values()) {
-      if (input.holders === 0 && now - input.lastFed >= ttl) scope.inputs.delete(input.key);
+      if (input.holders === 0 && now - input.lastFed >= ttl) scope.remove(input);
     }
     if (scope.inputs.size === 0) store.scopes.delete(scope.key);
   }

@@ -160,6 +160,9 @@ export class PartitionAggregate {
     const scratch = this.scratch;
     const scratchInputs = this.scratchInputs;
     let rejectedGroups: Set<string> | null = null;
+    // Producers of a job push the same series in the same order: the first miss (a series added, another producer's
+    // series) ends the positional lookup for the rest of this push, so a push unlike the last costs one comparison.
+    let positional = true;
 
     // Phase 1: resolve every point to its output series (creating series, checking limits) without changing values.
     for (let i = 0; i < n; i++) {
@@ -167,7 +170,12 @@ export class PartitionAggregate {
       scratch[i] = null;
       scratchInputs[i] = null;
       const key = point.key ?? labelsKey(point.labels, keySkip);
-      let input = scope.inputs.get(key);
+      // The series at this position in the last push to the scope, while the push follows it; else the hash lookup.
+      let input = positional ? scope.at(i, key) : undefined;
+      if (input === undefined) {
+        positional = false;
+        input = scope.inputs.get(key);
+      }
       if (point.exemplarOnly === true) {
         // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.
         const targets = input === undefined ? null : (input.flags & PER_PRODUCER) !== 0 ? (pscope.gauges?.get(input)?.targets ?? null) : input.targets;
@@ -190,6 +198,7 @@ export class PartitionAggregate {
         if (typeof created === 'string') failure = created;
         else input = created;
       }
+      if (input !== undefined) scope.remember(i, input);
       let targets: Targets | null = null;
       if (input !== undefined) {
         if ((input.flags & PER_PRODUCER) !== 0) {
@@ -293,7 +302,7 @@ export class PartitionAggregate {
     }
     const input = new InputSeries(ownString(key), intern(point.family), type, plan.flags, groupKey);
     input.targets = targets;
-    scope.inputs.set(input.key, input);
+    scope.add(input);
     return input;
   }
 

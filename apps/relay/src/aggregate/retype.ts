@@ -11,7 +11,7 @@ import { NEVER_FED, targetList } from './series.js';
 import type { AggregateStore, InputSeries, Scope } from './series.js';
 
 export function retireUntypedInput(store: AggregateStore, scope: Scope, input: InputSeries): void {
-  scope.inputs.delete(input.key);
+  scope.remove(input);
   // Never numbered in a checkpoint again (state.ts): a producer's value that had already expired out of the outputs
   // stays with the producer, pointing here, and is not written (it feeds nothing).
   input.stateIndex = -1;

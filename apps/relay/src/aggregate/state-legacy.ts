@@ -108,7 +108,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
       const input = new InputSeries(key, family, type, flags, groupKey === null ? null : lastGroup);
       input.lastFed = lastFed - store.epoch;
       input.targets = targetsFrom(targets);
-      scope.inputs.set(key, input);
+      scope.add(input);
       inputs.push(input);
     }
   }

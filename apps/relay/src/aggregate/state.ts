@@ -497,7 +497,7 @@ function readColumns(s: AggregateState, store: AggregateStore): void {
       const input = new InputSeries(inp.key[j]!, family, type, flags, group === 0 ? null : text(group - 1));
       input.lastFed = inp.lastFed[j]! + shift;
       input.targets = targetsFrom(inp.targets[j]!);
-      scope.inputs.set(input.key, input);
+      scope.add(input);
       inputs[j] = input;
     }
   }
