@@ -12,6 +12,10 @@ export const FULL_PUBLISH_EVERY_MS = 30 * 60_000;
 export class SourceState {
   /** when every live series was last collected for publishing (undefined: never, or the publish failed) */
   private lastFull: number | undefined;
+  /** the ends (stale samples) of the last collect: its outputs are gone from the aggregate, so a failed publish of them
+   *  is made good by saying them again (publishAll), not by saying every live series */
+  private lastEnds: OutputSample[] = [];
+  private carried: OutputSample[] = [];
 
   constructor(
     readonly aggregate: PartitionAggregate,
@@ -56,12 +60,23 @@ export class SourceState {
     this.families.expire(now, this.familyTtlMs);
     const full = this.lastFull === undefined || now - this.lastFull >= FULL_PUBLISH_EVERY_MS;
     if (full) this.lastFull = now;
-    return this.aggregate.collect(now, { onlyFed: !full });
+    const out = this.aggregate.collect(now, { onlyFed: !full });
+    const ends: OutputSample[] = [];
+    for (const s of out) if (s.stale === true) ends.push(s);
+    this.lastEnds = ends;
+    if (this.carried.length === 0) return out;
+    // Ends a failed publish lost go first: an owner ends the series before a new value of the same name.
+    const carried = this.carried;
+    this.carried = [];
+    this.lastEnds = carried.concat(ends);
+    return carried.concat(out);
   }
 
-  /** The last publish failed: the next collect gives every live series again. */
+  /** The last publish failed: the next collect gives every live series again, and the ends the failed one carried. */
   publishAll(): void {
     this.lastFull = undefined;
+    this.carried = this.lastEnds;
+    this.lastEnds = [];
   }
 
   /** Family and type of an output series (see FamilyTable.metadataOf). */
