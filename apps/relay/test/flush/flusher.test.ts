@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartitionAggregate, type AggregateOptions } from '../../src/aggregate/index.js';
 import { CheckpointStore } from '../../src/checkpoint/index.js';
-import { Flusher, type FlushResult } from '../../src/flush/index.js';
+import { Flusher, type FlushResult, type RemoteWriteSink } from '../../src/flush/index.js';
+import type { Checkpoint } from '../../src/model.js';
 import { connectKafka, type KafkaConnection, type RelayAdmin, type RelayConsumer, type RelayProducer } from '../../src/kafka/index.js';
 import { OwnedPartition } from '../../src/source/index.js';
 
@@ -255,5 +256,43 @@ describe('Flusher: the snapshot lets the event loop run between partitions', () 
     expect(events).toEqual(['collect 0', 'event loop', 'collect 1']);
     expect(result.partitions).toBe(2);
     expect(written).toEqual(['metrics/0@5', 'metrics/1@6']);
+  }, 60_000);
+});
+
+describe('Flusher: a written checkpoint lets go of its state', () => {
+  it('drops the state once the checkpoint is written, while the send still runs; the stored checkpoint has it all', async () => {
+    const checkpoints = await store(testTopicName('ckpt'), 'relay-a');
+    const held: Checkpoint[] = [];
+    let written!: () => void;
+    const wrote = new Promise<void>((resolve) => (written = resolve));
+    const recording = Object.assign(Object.create(checkpoints) as CheckpointStore, {
+      write: async (cps: Checkpoint[]) => {
+        held.push(...cps);
+        const bytes = await checkpoints.write(cps);
+        written();
+        return bytes;
+      },
+    });
+    // The send outlasts the checkpoint (a slow receiver): it answers only once released.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const sink: RemoteWriteSink = {
+      write: async (series) => {
+        await released;
+        return { status: 'success', counts: { samplesSent: series.length, samplesFailed: 0, samplesRetried: 0 } };
+      },
+    };
+    const flusher = new Flusher({ sink, publisher: noPartials, checkpoints: recording, consumer, partitions: () => [partitionWithTotals(0)], logger, sendTimeoutMs: 5000 });
+    const flushing = flusher.flush();
+    await wrote;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toHaveLength(1);
+    expect(held[0]!.state).toBeNull();
+    release();
+    expect((await flushing).status).toBe('success');
+    const stored = await checkpoints.latest({ topic: 'metrics', partition: 0 });
+    expect(stored?.checkpoint.offset).toBe('5');
+    const restored = PartitionAggregate.fromState(stored!.checkpoint.state, OPTS);
+    expect(restored.collect(Date.now()).map((s) => [s.labels.__name__, s.value])).toEqual([['flush_rows_total', 7]]);
   }, 60_000);
 });
