@@ -13,7 +13,7 @@ import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
 import { cachedPushPath, isPushgatewayPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
-import { keepHeapSmall, workerResourceLimits } from './small-heap.js';
+import { keepHeapSmall } from './small-heap.js';
 import type { RemoteWriteVersion } from './remote-write.js';
 
 export type IngestApi = 'pushgateway' | 'remote_write';
@@ -69,9 +69,9 @@ export interface IngestOptions {
    */
   inlineBodyBytes?: number;
   /**
-   * Keep the process's V8 heap small (small-heap.ts): the young generation capped at 2 x 4 MiB, the old generation
-   * grown 20% past its live size between major GCs, the worker thread's young generation capped alike. Process-wide:
-   * for a process that is the ingest alone (`prom-relay ingest` sets it); default off. `close` undoes it.
+   * Keep the process's V8 heap small (small-heap.ts): the young generation capped at 2 x 2 MiB, the old generation
+   * grown 20% past its live size between major GCs while the worker thread has no work. Process-wide: for a process
+   * that is the ingest alone (`prom-relay ingest` sets it); default off. `close` undoes it.
    */
   smallHeap?: boolean;
 }
@@ -152,8 +152,8 @@ export function createIngest(options: IngestOptions): Ingest {
   const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
   const decode: DecodeOptions = options.decode ?? {};
   const inlineBodyBytes = options.inlineBodyBytes ?? DEFAULT_INLINE_BODY_BYTES;
-  const stopSmallHeap = options.smallHeap ? keepHeapSmall() : undefined;
-  const worker = new IngestWorker(options.smallHeap ? workerResourceLimits() : undefined);
+  const smallHeap = options.smallHeap ? keepHeapSmall() : undefined;
+  const worker = new IngestWorker(smallHeap ? (busy) => smallHeap.workerBusy(busy) : undefined);
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -290,7 +290,7 @@ export function createIngest(options: IngestOptions): Ingest {
 
   return {
     close: () => {
-      stopSmallHeap?.();
+      smallHeap?.stop();
       return worker.close();
     },
     async handle(req, res) {

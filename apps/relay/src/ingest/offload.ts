@@ -2,7 +2,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ResourceLimits } from 'node:worker_threads';
 import { IngestError } from './errors.js';
 import type { IngestErrorCode } from './errors.js';
 import type { IngestMessage } from './ingest.js';
@@ -30,14 +29,14 @@ function revive(message: IngestMessage): IngestMessage {
  * Starts the worker: the compiled `worker.js` directly; from TypeScript sources (tests, `--import tsx`) through tsx's
  * loader, registered inside the worker (a worker does not inherit the parent's `--import` hooks).
  */
-function startWorker(resourceLimits: ResourceLimits | undefined): Worker {
+function startWorker(): Worker {
   const self = fileURLToPath(import.meta.url);
-  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { resourceLimits });
+  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
   const entry = new URL('./worker.ts', import.meta.url).href;
   // require.resolve finds the package's CommonJS entry; its ES module twin sits beside it.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, execArgv: ['--conditions=@prom-relay/source'], resourceLimits });
+  return new Worker(code, { eval: true, execArgv: ['--conditions=@prom-relay/source'] });
 }
 
 export class IngestWorker {
@@ -45,8 +44,8 @@ export class IngestWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  /** `resourceLimits`: the thread's heap limits (the small-heap ingest caps its young generation, small-heap.ts). */
-  constructor(private readonly resourceLimits?: ResourceLimits) {}
+  /** `onBusy(true)` when the thread gets work with none in flight, `onBusy(false)` when its last task is answered. */
+  constructor(private readonly onBusy?: (busy: boolean) => void) {}
 
   /**
    * Checks a push in the thread; resolves with its text (converted when it was protobuf) snappy-compressed, or its
@@ -78,6 +77,7 @@ export class IngestWorker {
     const worker = this.ensure();
     const id = ++this.nextId;
     return new Promise<WorkerReply>((resolve, reject) => {
+      if (this.pending.size === 0) this.onBusy?.(true);
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ ...task, id });
     }).then((reply) => {
@@ -88,19 +88,21 @@ export class IngestWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = startWorker(this.resourceLimits);
+    const worker = startWorker();
     // The thread never keeps the process alive: shutdown does not wait for it.
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.onBusy?.(false);
       p.resolve(reply);
     });
     const fail = (err: unknown) => {
       if (this.worker === worker) this.worker = undefined;
       const pending = [...this.pending.values()];
       this.pending.clear();
+      if (pending.length > 0) this.onBusy?.(false);
       const error = new IngestError('PROM_RELAY_INGEST_INTERNAL', `the ingest worker thread stopped: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       for (const p of pending) p.reject(error);
     };

@@ -4,30 +4,37 @@
 // `--max-semi-space-size` is read once, when the heap is set up, so a process cannot give it to itself; two other
 // flags are read at every GC and are set here at run time:
 // - `--semi-space-growth-factor`: 2 (V8's default) while the semi-space is below the cap, 1 once it reached it, so
-//   it grows 1 -> 2 -> 4 MiB and stops there (checked after every GC; V8 still shrinks it when allocation is low);
+//   it grows 1 -> 2 MiB and stops there (checked after every GC; V8 still shrinks it when allocation is low);
 //   one memory-reducing GC at the start brings back a semi-space that module loading already grew past the cap;
 // - `--heap-growing-percent`: the old generation's next limit is its live size plus this share (at least 8 MiB
-//   more, V8's own minimum step), not up to 4x.
+//   more, V8's own minimum step), not up to 4x. Not while the worker thread decodes a big body or a Remote Write
+//   request (`workerBusy`): its heap grows by tens of MiB per body, and a major GC every few MiB cost it ~50% more
+//   CPU; the flag is process-wide, so the main heap gets V8's growth back meanwhile too.
+// The worker thread's young generation is V8's 16 MiB semi-space from its start (`--min-semi-space-size`, read when
+// its heap is set up): what it grew to before, without depending on the growth factor the main heap sets.
 // Process-wide: only for a process that is the ingest alone. In `prom-relay run` the aggregator shares the process.
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 const MiB = 2 ** 20;
 
-/** The ingest's semi-space cap: 4 MiB, the young generation 8 MiB (V8's default 16 and 32 on 64-bit machines). */
-export const INGEST_SEMI_SPACE_MIB = 4;
-/** The old generation may grow 20% past its live size before the next major GC (V8: 30% to 300%, by GC speed). */
+/** The ingest's semi-space cap: 2 MiB, the young generation 4 MiB (V8's default 16 and 32 on 64-bit machines). */
+export const INGEST_SEMI_SPACE_MIB = 2;
+/** The old generation may grow 20% past its live size before the next major GC (V8: 10% to 300%, by GC speed). */
 export const INGEST_HEAP_GROWING_PERCENT = 20;
+/** The worker thread's semi-space, from its start: V8's default maximum on 64-bit machines. */
+export const WORKER_SEMI_SPACE_MIB = 16;
 
 export interface SmallHeapOptions {
   semiSpaceMiB?: number;
   heapGrowingPercent?: number;
 }
 
-/** What the ingest's worker thread gets: the same young generation cap, as the thread's own resource limit. */
-export function workerResourceLimits(semiSpaceMiB = INGEST_SEMI_SPACE_MIB): { maxYoungGenerationSizeMb: number } {
-  // V8 sizes a young generation as three semi-spaces (two, and as much again for large new objects).
-  return { maxYoungGenerationSizeMb: 3 * semiSpaceMiB };
+export interface SmallHeap {
+  /** Restores V8's defaults (tests; a process that keeps the small heap never calls it). */
+  stop(): void;
+  /** The worker thread has work (true) or none left (false): V8's old-generation growth meanwhile. */
+  workerBusy(busy: boolean): void;
 }
 
 /** The main heap's semi-space capacity now, in bytes (what new objects fill before a scavenge). */
@@ -36,17 +43,19 @@ export function semiSpaceBytes(): number {
   return s ? s.space_used_size + s.space_available_size : 0;
 }
 
-let stopActive: (() => void) | undefined;
+let active: SmallHeap | undefined;
 
 /**
  * Caps the process's young generation and tightens its old generation's growth (module header). Idempotent: a second
- * call while active returns the same stop. `stop` restores V8's defaults (tests; a process that keeps the cap never
- * calls it).
+ * call while active returns the same handle.
  */
-export function keepHeapSmall(options: SmallHeapOptions = {}): () => void {
-  if (stopActive) return stopActive;
+export function keepHeapSmall(options: SmallHeapOptions = {}): SmallHeap {
+  if (active) return active;
   const cap = (options.semiSpaceMiB ?? INGEST_SEMI_SPACE_MIB) * MiB;
-  v8.setFlagsFromString(`--heap-growing-percent=${options.heapGrowingPercent ?? INGEST_HEAP_GROWING_PERCENT}`);
+  const growingPercent = options.heapGrowingPercent ?? INGEST_HEAP_GROWING_PERCENT;
+  v8.setFlagsFromString(`--heap-growing-percent=${growingPercent}`);
+  // Heaps set up from now on (the worker thread's) start at this semi-space; the main heap's is set up already.
+  v8.setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MIB}`);
   let factor = 2;
   const check = () => {
     // Capacity is a whole number of 256 KiB pages, a little under the nominal size: 90% of the cap counts as reached.
@@ -59,15 +68,24 @@ export function keepHeapSmall(options: SmallHeapOptions = {}): () => void {
   observer.observe({ entryTypes: ['gc'] });
   check();
   if (semiSpaceBytes() > cap * 1.1) shrinkYoungGeneration();
-  const stop = () => {
-    if (stopActive !== stop) return;
-    stopActive = undefined;
-    observer.disconnect();
-    v8.setFlagsFromString('--semi-space-growth-factor=2');
-    v8.setFlagsFromString('--heap-growing-percent=0');
+  let relaxed = false;
+  const handle: SmallHeap = {
+    stop() {
+      if (active !== handle) return;
+      active = undefined;
+      observer.disconnect();
+      v8.setFlagsFromString('--semi-space-growth-factor=2');
+      v8.setFlagsFromString('--heap-growing-percent=0');
+      v8.setFlagsFromString('--min-semi-space-size=0');
+    },
+    workerBusy(busy) {
+      if (active !== handle || busy === relaxed) return;
+      relaxed = busy;
+      v8.setFlagsFromString(`--heap-growing-percent=${busy ? 0 : growingPercent}`);
+    },
   };
-  stopActive = stop;
-  return stop;
+  active = handle;
+  return handle;
 }
 
 /**

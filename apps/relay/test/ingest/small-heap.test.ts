@@ -1,6 +1,7 @@
 // The ingest's small heap (src/ingest/small-heap.ts): V8's young generation stops growing at the cap, a semi-space
-// already grown past it is brought back, and stop() gives V8 its growth back. Process-wide V8 flags: each case runs
-// in a node process of its own, with an allocation pattern that grows V8's default semi-space to its 16 MiB.
+// already grown past it is brought back, a worker thread started afterwards gets V8's full semi-space from its start,
+// and stop() gives V8 its growth back. Process-wide V8 flags: each case runs in a node process of its own, with an
+// allocation pattern that grows V8's default semi-space to its 16 MiB.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ const MiB = 2 ** 20;
 // Requests in flight: a ring of live objects replaced one by one, in chunks with the event loop turning between them
 // (as the ingest's requests do), so the semi-space fills with survivors and V8 grows it.
 const CHILD = `
+import { Worker } from 'node:worker_threads';
 import { keepHeapSmall, semiSpaceBytes } from ${JSON.stringify(SMALL_HEAP)};
 const ring = new Array(40000);
 let at = 0;
@@ -29,12 +31,18 @@ async function churn(rounds) {
 }
 const out = {};
 if (process.argv.includes('--grow-first')) out.before = await churn(600);
-const stop = process.argv.includes('--capped') ? keepHeapSmall() : undefined;
+const heap = process.argv.includes('--capped') ? keepHeapSmall() : undefined;
 await new Promise((resolve) => setTimeout(resolve, 200));
 out.afterStart = semiSpaceBytes();
 out.max = await churn(600);
-if (stop && process.argv.includes('--stop')) {
-  stop();
+if (process.argv.includes('--worker')) {
+  const code = "import v8 from 'node:v8'; import { parentPort } from 'node:worker_threads'; const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space'); parentPort.postMessage(s.space_used_size + s.space_available_size);";
+  const worker = new Worker(code, { eval: true });
+  out.workerAtStart = await new Promise((resolve) => worker.once('message', resolve));
+  await worker.terminate();
+}
+if (heap && process.argv.includes('--stop')) {
+  heap.stop();
   out.afterStop = await churn(600);
 }
 process.stdout.write(JSON.stringify(out));
@@ -50,20 +58,23 @@ function run(...flags: string[]): Record<string, number> {
 }
 
 describe('small heap (the ingest process)', () => {
-  it('the workload grows V8 default semi-space past the cap (the control)', () => {
-    expect(run().max).toBeGreaterThan(8 * MiB);
+  it('the workload grows V8 default semi-space past the cap, a worker thread starts small (the control)', () => {
+    const out = run('--worker');
+    expect(out.max).toBeGreaterThan(8 * MiB);
+    expect(out.workerAtStart).toBeLessThanOrEqual(2 * MiB);
   }, 60_000);
 
-  it('keeps the semi-space at 4 MiB under the same workload', () => {
-    const out = run('--capped');
-    expect(out.max).toBeLessThanOrEqual(4 * MiB);
+  it('keeps the semi-space at 2 MiB under the same workload; a worker thread starts with V8 16 MiB', () => {
+    const out = run('--capped', '--worker');
+    expect(out.max).toBeLessThanOrEqual(2 * MiB);
+    expect(out.workerAtStart).toBeGreaterThan(15 * MiB);
   }, 60_000);
 
   it('brings a semi-space grown past the cap back to it, and stop() lets V8 grow it again', () => {
     const out = run('--grow-first', '--capped', '--stop');
     expect(out.before).toBeGreaterThan(8 * MiB);
-    expect(out.afterStart).toBeLessThanOrEqual(4 * MiB);
-    expect(out.max).toBeLessThanOrEqual(4 * MiB);
-    expect(out.afterStop).toBeGreaterThan(4 * MiB);
+    expect(out.afterStart).toBeLessThanOrEqual(2 * MiB);
+    expect(out.max).toBeLessThanOrEqual(2 * MiB);
+    expect(out.afterStop).toBeGreaterThan(8 * MiB);
   }, 60_000);
 });
