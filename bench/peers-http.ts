@@ -5,7 +5,8 @@
 // same bodies; CPU from /proc (the ingest's processes; the broker's apart).
 // Run: node --conditions=@prom-relay/source --import tsx bench/peers-http.ts   (prints one markdown section)
 // Options: BENCH_DURATION_MS (default 10000), BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_INGEST_WORKERS
-// (1,2,1+--max-semi-space-size=4+MALLOC_ARENA_MAX=2: one relay configuration per value, node flags and environment after `+`), BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes),
+// (1,2: one relay configuration per value, node flags and environment after `+`, e.g. 1+MALLOC_ARENA_MAX=2),
+// BENCH_CPU_PROF=<dir> (V8 CPU profiles of the relay ingest processes),
 // BENCH_RELAY_BASELINE=<git ref> (also that commit's ingest with 1 worker, interleaved: before/after in one run),
 // BENCH_RELAY_ROOT=<folder> (the relay measured is that tree's, e.g. another worktree; default this one).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ const WARMUP_MS = 2000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 /** Relay configurations: `<workers>` or `<workers>+<node flag or NAME=value env>...` (e.g. `1+--max-semi-space-size=8+MALLOC_ARENA_MAX=2`). */
-const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2,1+--max-semi-space-size=4+MALLOC_ARENA_MAX=2').split(',').map((v) => {
+const WORKERS = (process.env.BENCH_INGEST_WORKERS ?? '1,2').split(',').map((v) => {
   const [workers, ...flags] = v.split('+');
   return { workers: Number(workers), flags };
 });
@@ -231,7 +232,8 @@ to its own group \`job=bench, instance=c<i>\`, one request at a time, for ${DURA
 ${ROUNDS} rounds, the peers interleaved, median shown with the range. CPU-seconds from /proc (utime+stime of the
 server's processes during the measured window; for the relay the primary and its worker processes).
 - **prom-relay ingest** (\`prom-relay ingest\`, the working tree bundled to JavaScript as deployed; \`ingest.workers\` processes,
-  log level info): \`PUT /metrics/job/bench/instance/c<i>\`, each body checked with the consumer's decodeRecord, produced
+  log level info, no node flags: the ingest role keeps its V8 heap small by itself, ingest README, Memory):
+  \`PUT /metrics/job/bench/instance/c<i>\`, each body checked with the consumer's decodeRecord, produced
   to Kafka ${kafkaVersion} (4 partitions, idempotent producer, acks=all), 200 only after the ack. Its broker's CPU is
   shown apart: it is the durability the relay pays for. ${fmt(relayAcked)} pushes acknowledged in the measured windows;
   ${fmt(inTopic)} records in the topic at the end (warm-ups included).
