@@ -90,12 +90,24 @@ interface PendingSend {
   messages: IngestMessage[];
   resolve: () => void;
   reject: (err: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
 }
 
-/** Coalesces concurrent requests' messages into few `send` calls (group commit); each caller waits for its own batch's ack. */
-function coalescedSend(send: IngestOptions['send'], maxConcurrent: number): (messages: IngestMessage[]) => Promise<void> {
+/**
+ * Coalesces concurrent requests' messages into few `send` calls (group commit); each caller waits for its own batch's
+ * ack, or fails after `timeoutMs` (kafkajs retries a dead broker for tens of seconds: the client is answered before its
+ * own timeout does; the messages may still be delivered). One promise and one timer per request.
+ */
+function coalescedSend(send: IngestOptions['send'], maxConcurrent: number, timeoutMs: number): (messages: IngestMessage[]) => Promise<void> {
   let pending: PendingSend[] = [];
   let inFlight = 0;
+  const settle = (batch: PendingSend[], err?: unknown) => {
+    for (const p of batch) {
+      clearTimeout(p.timer);
+      if (err === undefined) p.resolve();
+      else p.reject(err);
+    }
+  };
   const drain = () => {
     while (inFlight < maxConcurrent && pending.length > 0) {
       const batch = pending;
@@ -103,8 +115,8 @@ function coalescedSend(send: IngestOptions['send'], maxConcurrent: number): (mes
       inFlight++;
       const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((p) => p.messages);
       send(messages).then(
-        () => batch.forEach((p) => p.resolve()),
-        (err: unknown) => batch.forEach((p) => p.reject(err)),
+        () => settle(batch),
+        (err: unknown) => settle(batch, err ?? new Error('send failed')),
       ).finally(() => {
         inFlight--;
         drain();
@@ -113,7 +125,9 @@ function coalescedSend(send: IngestOptions['send'], maxConcurrent: number): (mes
   };
   return (messages) =>
     new Promise<void>((resolve, reject) => {
-      pending.push({ messages, resolve, reject });
+      const p: PendingSend = { messages, resolve, reject, timer: undefined };
+      p.timer = setTimeout(() => reject(new Error(`no acknowledgement within ${timeoutMs} ms`)), timeoutMs);
+      pending.push(p);
       drain();
     });
 }
@@ -147,9 +161,8 @@ export function createIngest(options: IngestOptions): Ingest {
   const producerLabels = options.producerLabels ?? DEFAULT_PRODUCER_LABELS;
   const remoteWriteJob = options.remoteWriteJob ?? 'remote_write';
   const credentials = createCredentialCheck(options.auth);
-  const send = coalescedSend(options.send, options.maxConcurrentSends ?? 1);
+  const send = coalescedSend(options.send, options.maxConcurrentSends ?? 1, options.sendTimeoutMs ?? 10_000);
   const log = options.log;
-  const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
   const decode: DecodeOptions = options.decode ?? {};
   const inlineBodyBytes = options.inlineBodyBytes ?? DEFAULT_INLINE_BODY_BYTES;
   const smallHeap = options.smallHeap ? keepHeapSmall() : undefined;
@@ -157,17 +170,10 @@ export function createIngest(options: IngestOptions): Ingest {
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    // kafkajs retries a dead broker for tens of seconds: answer the client before its own timeout does.
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no acknowledgement within ${sendTimeoutMs} ms`)), sendTimeoutMs);
-    });
     try {
-      await Promise.race([send(messages), deadline]);
+      await send(messages);
     } catch (err) {
       throw new IngestError('PROM_RELAY_INGEST_UNAVAILABLE', `Kafka did not acknowledge the metrics: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
