@@ -20,7 +20,7 @@
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`; V8 samples wall time, so a relay preempted by another process
 // shows the preempted function as busy: compare CPU-seconds from /proc, not profile milliseconds, across setups).
 import { randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -56,6 +56,10 @@ const BURNER_PIN = process.env.BENCH_BURNER_PIN;
 /** BENCH_FETCH_STATS=<dir>: the relays count their consumer's fetches, batches and records (lib/kafka-fetch-stats.cjs), logged per relay for the lag-0 window */
 const FETCH_STATS = process.env.BENCH_FETCH_STATS;
 const FETCH_STATS_PRELOAD = fileURLToPath(new URL('./lib/kafka-fetch-stats.cjs', import.meta.url));
+/** BENCH_PERF_STAT=1: `perf stat` (software events: context switches, migrations, page faults) of every relay over the lag-0 window, logged */
+const PERF_STAT = process.env.BENCH_PERF_STAT === '1';
+/** live: the backlog produced while the relays consume it (default); stopped: produced while the relays are stopped */
+const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'live';
 const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
 /**
  * scale-out: messages produced and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every
@@ -141,6 +145,32 @@ function startBurner(): Child {
       : 'let x = 0; for (;;) x = (x + 1) | 0;';
   const args = ['-e', code];
   return BURNER_PIN === undefined ? startChild('burner', process.execPath, args) : startChild('burner', 'taskset', ['-c', BURNER_PIN, process.execPath, ...args]);
+}
+
+/** User and system CPU-seconds of a process (not its children), from /proc. */
+function userSystem(pid: number): [number, number] {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+}
+
+/** `perf stat` of a process from now until the answered function is called, which answers its counts by event. */
+function perfStat(pid: number): () => Promise<Record<string, number>> {
+  const child = spawn('perf', ['stat', '-x', ',', '-e', 'task-clock,context-switches,cpu-migrations,page-faults', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return () =>
+    new Promise((resolve) => {
+      child.once('exit', () => {
+        const counts: Record<string, number> = {};
+        for (const line of err.split('\n')) {
+          const [value, , event] = line.split(',');
+          if (event && value && /^[\d.]+$/.test(value)) counts[event] = Number(value);
+        }
+        resolve(counts);
+      });
+      child.kill('SIGINT');
+    });
 }
 
 /** Steal time of the machine (jiffies the hypervisor ran something else while a vCPU wanted to run), from /proc/stat. */
@@ -333,6 +363,21 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     await sleep(IDLE_S * 1000);
     const cpu0 = treeOf(relays);
     const idleCpuPerS = cpuBetween(warm, cpu0) / IDLE_S;
+    // BENCH_SCALEOUT_BACKLOG=stopped: the relays are stopped (SIGSTOP; well inside the group's 30 s session) while the
+    // backlog is produced, and continued: they consume a backlog already in Kafka, at their own pace, the producer gone.
+    let producing: Promise<void> | undefined;
+    if (BACKLOG === 'stopped') {
+      const pids = relays.flatMap((r) => [...treeCpu(r.child.pid).keys()]);
+      const stoppedAt = Date.now();
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      try {
+        await produce(kafka, topic, messages.slice(WARMUP));
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+      }
+      log(`${setup.name}: backlog produced in ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s, the relays stopped meanwhile`);
+      producing = Promise.resolve();
+    }
     // The other core kept busy from here to the exact total (started after the idle reading, which it would inflate).
     if (setup.key === 'burner') {
       burner = startBurner();
@@ -341,12 +386,14 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const consumed0 = await consumedEach();
     const relay0 = relays.map((r) => treeOf([r]));
     const fetch0 = relays.map(fetchStats);
+    const us0 = relays.map((r) => userSystem(r.child.pid));
+    const perf = PERF_STAT ? relays.map((r) => perfStat(r.child.pid)) : [];
     const burner0 = burner ? cpuSeconds(burner.pid) : 0;
     const steal0 = stealSeconds();
     const cpuStart = treeOf(relays);
     const broker0 = brokerPid ? cpuSeconds(brokerPid) : Number.NaN;
     const t0 = Date.now();
-    const producing = produce(kafka, topic, messages.slice(WARMUP));
+    producing ??= produce(kafka, topic, messages.slice(WARMUP));
     // Lag 0: every record consumed (the relays' /metrics, every 500 ms).
     while ((await consumedNow()) < messages.length) await sleep(500);
     const lag0Cpu = cpuBetween(cpuStart, treeOf(relays));
@@ -355,7 +402,13 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const burnerCpu = burner ? cpuSeconds(burner.pid) - burner0 : 0;
     const consumed1 = await consumedEach();
     const perRelay = relays.map((r, i) => ({ cpu: cpuBetween(relay0[i]!, treeOf([r])), consumed: consumed1[i]! - consumed0[i]! }));
-    if (FETCH_STATS) relays.forEach((r, i) => log(`${r.child.name} to lag 0: ${fetchStatsBetween(fetch0[i], fetchStats(r))}`));
+    const counts = await Promise.all(perf.map((stop) => stop()));
+    relays.forEach((r, i) => {
+      const [u, sys] = userSystem(r.child.pid);
+      const c = counts[i];
+      const perfText = c ? `, ${c['context-switches']} context switches, ${c['cpu-migrations']} migrations, ${c['page-faults']} page faults` : '';
+      log(`${r.child.name} to lag 0: user ${(u - us0[i]![0]).toFixed(2)} s, system ${(sys - us0[i]![1]).toFixed(2)} s${perfText}${FETCH_STATS ? `; ${fetchStatsBetween(fetch0[i], fetchStats(r))}` : ''}`);
+    });
     await producing;
     await untilExact(sink, expected, relays, setup.name);
     const cpu = cpuBetween(cpuStart, treeOf(relays));
@@ -489,6 +542,9 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
       `the first ${WARMUP_PUSHES === 1 ? 'push' : `${WARMUP_PUSHES} pushes`} of each producer (${fmt(WARMUP)} messages: every process compiles its hot paths, every producer and series is created; warm-up CPU),`,
       `idle ${IDLE_S} s (idle CPU), then the other ${fmt(messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
       "CPU summed from the first of them to lag 0 (every record consumed: the relays' /metrics every 500 ms) and on to the exact total in the sink.",
+      ...(BACKLOG === 'stopped'
+        ? ['Here the backlog was produced while the relays were stopped (SIGSTOP), and their CPU summed from the moment they were continued: they consume a backlog already in Kafka, with no producer beside them (`BENCH_SCALEOUT_BACKLOG=stopped`).']
+        : []),
       ...(has('burner')
         ? [
             `"The other core busy": one relay while a burner process (${burnerNote}, its CPU not counted) keeps the second core busy from the`,
