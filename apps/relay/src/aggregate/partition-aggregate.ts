@@ -174,7 +174,8 @@ export class PartitionAggregate {
       let input = positional ? scope.at(i, key) : undefined;
       if (input === undefined) {
         positional = false;
-        input = scope.inputs.get(key);
+        // As written, else (a text series spelled another way: other label order or blanks) by its identity.
+        input = scope.inputs.get(key) ?? (point.key !== undefined ? scope.respelled(key) : undefined);
       }
       if (point.exemplarOnly === true) {
         // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.

@@ -7,6 +7,9 @@ import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
 import { labelsKey, ownString } from './labels.js';
 import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
+import { Scope } from './scope.js';
+
+export { Scope };
 
 /** How an output series turns its inputs into one value. */
 export type OutputMode = 'total' | 'last' | 'sum' | 'min' | 'max' | 'avg' | 'count' | 'valueHistogram' | 'native';
@@ -177,45 +180,6 @@ export class ProducerState {
     readonly job: string,
     public lastSeen: number,
   ) {}
-}
-
-/**
- * Input series of one job + grouping label set, looked up by the point key. Producers of one job push the same series
- * in the same order, push after push: `find` tries the input at the point's position in the last push to this scope
- * first (`at`: one string comparison), and hashes the key only when that is another series (a fresh key string is
- * hashed in full: ~75 % of `apply`'s time went to that lookup; see PartitionAggregate.apply). `recent` only ever holds inputs that are in `inputs`:
- * inputs leave through `remove`, which forgets it.
- */
-export class Scope {
-  /** Read and iterate freely; add and remove only through `add` and `remove`. */
-  readonly inputs = new Map<string, InputSeries>();
-  /** The inputs of the last push to this scope by point position (dense: filled from position 0 up). */
-  private recent: InputSeries[] = [];
-  constructor(readonly key: string) {}
-
-  /** The input series at position `i` of the last push, when it is the one named `key` (else undefined: look it up). */
-  at(i: number, key: string): InputSeries | undefined {
-    const recent = this.recent;
-    if (i >= recent.length) return undefined;
-    const hit = recent[i]!;
-    return hit.key === key ? hit : undefined;
-  }
-
-  /** `input` (in `inputs`) is the `i`-th point of the push being applied. */
-  remember(i: number, input: InputSeries): void {
-    const recent = this.recent;
-    if (i < recent.length) recent[i] = input;
-    else if (i === recent.length) recent.push(input);
-  }
-
-  add(input: InputSeries): void {
-    this.inputs.set(input.key, input);
-  }
-
-  remove(input: InputSeries): void {
-    this.inputs.delete(input.key);
-    if (this.recent.length > 0) this.recent = [];
-  }
 }
 
 /** An output series an input feeds, before it exists (see plan.ts). */
