@@ -69,7 +69,7 @@ export interface IngestOptions {
    */
   inlineBodyBytes?: number;
   /**
-   * Keep the process's V8 heap small (small-heap.ts): the young generation capped at 2 x 2 MiB, the old generation
+   * Keep the process's V8 heap small (small-heap.ts): the young generation capped at 2 x 4 MiB, the old generation
    * grown 20% past its live size between major GCs while the worker thread has no work. Process-wide: for a process
    * that is the ingest alone (`prom-relay ingest` sets it); default off. `close` undoes it.
    */

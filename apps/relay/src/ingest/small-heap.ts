@@ -4,7 +4,7 @@
 // `--max-semi-space-size` is read once, when the heap is set up, so a process cannot give it to itself; two other
 // flags are read at every GC and are set here at run time:
 // - `--semi-space-growth-factor`: 2 (V8's default) while the semi-space is below the cap, 1 once it reached it, so
-//   it grows 1 -> 2 MiB and stops there (checked after every GC; V8 still shrinks it when allocation is low);
+//   it grows 1 -> 2 -> 4 MiB and stops there (checked after every GC; V8 still shrinks it when allocation is low);
 //   one memory-reducing GC at the start brings back a semi-space that module loading already grew past the cap;
 // - `--heap-growing-percent`: the old generation's next limit is its live size plus this share (at least 8 MiB
 //   more, V8's own minimum step), not up to 4x. Not while the worker thread decodes a big body or a Remote Write
@@ -18,8 +18,8 @@ import v8 from 'node:v8';
 
 const MiB = 2 ** 20;
 
-/** The ingest's semi-space cap: 2 MiB, the young generation 4 MiB (V8's default 16 and 32 on 64-bit machines). */
-export const INGEST_SEMI_SPACE_MIB = 2;
+/** The ingest's semi-space cap: 4 MiB, the young generation 8 MiB (V8's default 16 and 32 on 64-bit machines). */
+export const INGEST_SEMI_SPACE_MIB = 4;
 /** The old generation may grow 20% past its live size before the next major GC (V8: 10% to 300%, by GC speed). */
 export const INGEST_HEAP_GROWING_PERCENT = 20;
 /** The worker thread's semi-space, from its start: V8's default maximum on 64-bit machines. */
