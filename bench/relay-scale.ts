@@ -58,6 +58,8 @@ const FETCH_STATS = process.env.BENCH_FETCH_STATS;
 const FETCH_STATS_PRELOAD = fileURLToPath(new URL('./lib/kafka-fetch-stats.cjs', import.meta.url));
 /** BENCH_PERF_STAT=1: `perf stat` (software events: context switches, migrations, page faults) of every relay over the lag-0 window, logged */
 const PERF_STAT = process.env.BENCH_PERF_STAT === '1';
+/** BENCH_RELAY_NODE_ARGS: node options for every relay (e.g. `--single-threaded-gc`), space-separated */
+const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** live: the backlog produced while the relays consume it (default); stopped: produced while the relays are stopped */
 const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'live';
 const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
@@ -114,7 +116,7 @@ function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSi
 async function startAggregate(cli: string, file: string, processes: number, name: string, profile = false, index = 0): Promise<Relay> {
   const prof = profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const stats = FETCH_STATS ? ['--require', FETCH_STATS_PRELOAD] : [];
-  const args = [...prof, ...stats, cli, 'aggregate', '--config', file, '--processes', String(processes)];
+  const args = [...prof, ...stats, ...NODE_ARGS, cli, 'aggregate', '--config', file, '--processes', String(processes)];
   // BENCH_PIN: the relays on given CPUs (taskset), to tell contention between relays from work they duplicate.
   const cpu = PIN?.[index % PIN.length];
   const child = cpu === undefined ? startChild(name, process.execPath, args) : startChild(name, 'taskset', ['-c', cpu, process.execPath, ...args]);
