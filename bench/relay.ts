@@ -302,8 +302,8 @@ async function waitPrometheus(prom: PrometheusServer, promql: string, expected: 
   }
 }
 
-/** The next successful flush(es), from the relay's own flush histogram: their summed duration and how many. */
-async function nextFlush(url: string): Promise<{ seconds: number; count: number }> {
+/** The next successful flush(es), from the relay's own flush histogram: their summed duration and how many; `onPoll` each poll. */
+async function nextFlush(url: string, onPoll?: () => void): Promise<{ seconds: number; count: number }> {
   const count = (t: string) => sumOf(t, 'prom_relay_flush_duration_seconds_count', { result: 'success' });
   const sum = (t: string) => sumOf(t, 'prom_relay_flush_duration_seconds_sum', { result: 'success' });
   const before = await scrape(url);
@@ -311,6 +311,7 @@ async function nextFlush(url: string): Promise<{ seconds: number; count: number 
   for (;;) {
     if (Date.now() > deadline) throw new Error('no successful flush within 180 s');
     await sleep(POLL_MS);
+    onPoll?.();
     const now = await scrape(url);
     const n = count(now) - count(before);
     if (n > 0) return { seconds: sum(now) - sum(before), count: n };
@@ -386,6 +387,8 @@ interface FlushFigures {
   partialsPerFlush: number;
   rssPerSeries: number;
   rssPerSeriesFlushed: number;
+  /** RSS read at every poll over the steady flushes, its mean: the single reading above lands anywhere between GCs */
+  rssPerSeriesSteadyMean: number;
   owned: number;
 }
 
@@ -421,8 +424,9 @@ async function flushRun(env: Env, checkout: Checkout, tag: string, profile: bool
   const broker0 = brokerCpu(env);
   const steady: number[] = [];
   let steadyFlushes = 0;
+  const rssReadings: number[] = [];
   while (steadyFlushes < STEADY_FLUSHES) {
-    const f = await nextFlush(r.url);
+    const f = await nextFlush(r.url, () => rssReadings.push(rssBytes(r.pid)));
     for (let i = 0; i < f.count; i++) steady.push(f.seconds / f.count);
     steadyFlushes += f.count;
   }
@@ -442,6 +446,7 @@ async function flushRun(env: Env, checkout: Checkout, tag: string, profile: bool
     partialsPerFlush: (sumOf(m1, 'prom_relay_partials_published_total') - sumOf(m0, 'prom_relay_partials_published_total')) / steadyFlushes,
     rssPerSeries: (rss - base) / series,
     rssPerSeriesFlushed: (rssFlushed - base) / series,
+    rssPerSeriesSteadyMean: (rssReadings.reduce((a, b) => a + b, 0) / rssReadings.length - base) / series,
     owned: sumOf(m1, 'prom_relay_output_series_owned'),
   };
 }
@@ -554,7 +559,7 @@ async function runAll(env: Env, checkout: Checkout, tag: string, profile: boolea
     }
   }
   const logFlush = (f: FlushFigures, variant: string) =>
-    log(`${tag} ${checkout.label} flush ${f.series}${variant}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B`);
+    log(`${tag} ${checkout.label} flush ${f.series}${variant}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B, mean over the steady flushes ${fmt(f.rssPerSeriesSteadyMean)} B`);
   if (PARTS.has('flush')) {
     // Beside it, the flush without metadata (a relay that knows send_metadata), first or second by turns.
     const noMeta = knowsSendMetadata(checkout);
@@ -693,7 +698,9 @@ function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafka
     `the partials) divided by 5. The peer pushes the same number of series once with prometheus-remote-write ${peerRwVersion}.`,
     'Memory: the relay process\'s RSS growth (/proc VmRSS, no forced GC; at 1M no flush ran, so no partials exist yet) divided',
     'by the output series of its source partitions; the peer is prom-client 15 holding the same label sets in one Counter,',
-    'measured the same way in a fresh process.',
+    'measured the same way in a fresh process. After flushes: one reading after the 5 steady flushes, and the mean of the',
+    `readings taken every ${POLL_MS} ms over them (garbage of the flushes rises and falls between full GCs: one reading lands`,
+    'anywhere in that range). The relay runs at V8\'s default heap limit (see deploy/README.md for what a limit changes).',
     '',
     'Measurement changes with the repartition stage (2026-12-01; both columns measured the new way): the relay consumes its',
     'partials topic too and forwards pushes as new records, so "consumed" is the input topic\'s counter up to every',
@@ -724,6 +731,7 @@ function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafka
     ...row('  partials published per flush', (r) => r.flush?.partialsPerFlush, n0),
     ...row(`RSS per active output series at ${fmt(fl?.series ?? FLUSH_SERIES)}`, (r) => r.flush?.rssPerSeries, bytes, `${fmt(peers.peer100k)} B (prom-client)`),
     ...row(`  same, after ${STEADY_FLUSHES}+ flushes (owners' state and garbage not yet collected included)`, (r) => r.flush?.rssPerSeriesFlushed, bytes),
+    ...row(`  same, mean over the ${STEADY_FLUSHES} flushes (RSS read every ${POLL_MS} ms)`, (r) => r.flush?.rssPerSeriesSteadyMean, bytes),
     ...row(`RSS per active output series at ${fmt(any.find((r) => r.mem)?.mem?.series ?? BIG)}`, (r) => r.mem?.rssPerSeries, bytes, `${fmt(peers.peer1m)} B (prom-client)`),
   ];
   lines.push(...metadataTable(after!, pick, { s3, c3, bytes, n0 }));
@@ -752,6 +760,7 @@ function metadataTable(
   row(`flush of ${fmt(FLUSH_SERIES)} series, first (new series, until all are in Prometheus)`, (fl) => fl.firstSeconds, f.s3);
   row(`RSS per active output series at ${fmt(FLUSH_SERIES)}`, (fl) => fl.rssPerSeries, f.bytes);
   row(`  same, after ${STEADY_FLUSHES}+ flushes`, (fl) => fl.rssPerSeriesFlushed, f.bytes);
+  row(`  same, mean over the ${STEADY_FLUSHES} flushes`, (fl) => fl.rssPerSeriesSteadyMean, f.bytes);
   if (rows.length === 0) return [];
   return [
     '',
