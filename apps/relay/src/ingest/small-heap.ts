@@ -8,7 +8,7 @@
 //   one memory-reducing GC at the start brings back a semi-space that module loading already grew past the cap;
 // - `--heap-growing-percent`: the old generation's next limit is its live size plus this share (at least 8 MiB
 //   more, V8's own minimum step), not up to 4x. Not while the worker thread decodes a big body or a Remote Write
-//   request (`workerBusy`): its heap grows by tens of MiB per body, and a major GC every few MiB cost it ~50% more
+//   request (`workerBusy`): its heap grows by tens of MiB per body, and a major GC every 8 MiB or so cost it ~50% more
 //   CPU; the flag is process-wide, so the main heap gets V8's growth back meanwhile too.
 // The worker thread's young generation is V8's 16 MiB semi-space from its start (`--min-semi-space-size`, read when
 // its heap is set up): what it grew to before, without depending on the growth factor the main heap sets.
