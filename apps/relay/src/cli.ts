@@ -12,7 +12,7 @@ import { versionLine } from './version.js';
 
 const USAGE = `usage:
   prom-relay run [--config relay.yaml]           run the relay: HTTP ingest and aggregator in one process
-  prom-relay ingest [--config relay.yaml]        only the HTTP ingest (stateless; ingest.workers processes, default one per CPU)
+  prom-relay ingest [--config relay.yaml]        only the HTTP ingest (stateless; ingest.workers processes, default 1)
   prom-relay aggregate [--config relay.yaml] [--processes N]
                                                  only the aggregator: consume, aggregate, flush, checkpoint
                                                  (N processes in the consumer group; default aggregation.processes, 1)

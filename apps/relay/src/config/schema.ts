@@ -1,5 +1,4 @@
 // The relay's config: one zod schema, every key with its default (documented in apps/relay/README.md).
-import { availableParallelism } from 'node:os';
 import { REMOTE_WRITE_PROTOCOL_HEADERS } from '@prom-relay/push-client';
 import { z } from 'zod';
 
@@ -271,8 +270,8 @@ const ingestSchema = z
     bearer_tokens: z.array(z.string().min(1)).default([]),
     /** files each holding one bearer token */
     bearer_token_files: z.array(z.string().min(1)).default([]),
-    /** `prom-relay ingest` only: worker processes sharing the port (node:cluster); default: the machine's CPUs */
-    workers: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(1).max(1024)).default(() => availableParallelism()),
+    /** `prom-relay ingest` only: worker processes sharing the port (node:cluster); default 1 (one process, under 100 MiB) */
+    workers: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(1).max(1024)).default(1),
   })
   .prefault({});
 
