@@ -43,7 +43,8 @@ const PUSHES = Number(process.env.BENCH_PUSHES ?? 30);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'cores,scaleout').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
-const IDLE_S = 5;
+/** idle seconds after the warm-up, before the measured backlog (BENCH_IDLE_S): longer, and flushes with the warm-up's state fall in it */
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 5);
 /** flush interval of the every-core part (short: the run is a few seconds) and of the scale-out part (the relay's default) */
 const FLUSH = process.env.BENCH_FLUSH ?? '2s';
 const SCALEOUT_FLUSH = process.env.BENCH_SCALEOUT_FLUSH ?? '10s';
@@ -365,17 +366,21 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     await sleep(IDLE_S * 1000);
     const cpu0 = treeOf(relays);
     const idleCpuPerS = cpuBetween(warm, cpu0) / IDLE_S;
+    // Read while the relays are idle (after the warm-up): /metrics cannot answer from a stopped or busy relay in time.
+    const consumed0 = await consumedEach();
     // BENCH_SCALEOUT_BACKLOG=stopped: the relays are stopped (SIGSTOP; well inside the group's 30 s session) while the
-    // backlog is produced, and continued: they consume a backlog already in Kafka, at their own pace, the producer gone.
+    // backlog is produced, and continued once every reading below is taken: they consume a backlog already in Kafka,
+    // at their own pace, the producer gone.
+    const stopped = BACKLOG === 'stopped' ? relays.flatMap((r) => [...treeCpu(r.child.pid).keys()]) : [];
     let producing: Promise<void> | undefined;
-    if (BACKLOG === 'stopped') {
-      const pids = relays.flatMap((r) => [...treeCpu(r.child.pid).keys()]);
+    if (stopped.length > 0) {
       const stoppedAt = Date.now();
-      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      for (const pid of stopped) process.kill(pid, 'SIGSTOP');
       try {
         await produce(kafka, topic, messages.slice(WARMUP));
-      } finally {
-        for (const pid of pids) process.kill(pid, 'SIGCONT');
+      } catch (err) {
+        for (const pid of stopped) process.kill(pid, 'SIGCONT');
+        throw err;
       }
       log(`${setup.name}: backlog produced in ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s, the relays stopped meanwhile`);
       producing = Promise.resolve();
@@ -385,16 +390,17 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
       burner = startBurner();
       await sleep(200);
     }
-    const consumed0 = await consumedEach();
     const relay0 = relays.map((r) => treeOf([r]));
     const fetch0 = relays.map(fetchStats);
     const us0 = relays.map((r) => userSystem(r.child.pid));
     const perf = PERF_STAT ? relays.map((r) => perfStat(r.child.pid)) : [];
+    if (PERF_STAT) await sleep(300); // perf attached before the window opens
     const burner0 = burner ? cpuSeconds(burner.pid) : 0;
     const steal0 = stealSeconds();
     const cpuStart = treeOf(relays);
     const broker0 = brokerPid ? cpuSeconds(brokerPid) : Number.NaN;
     const t0 = Date.now();
+    for (const pid of stopped) process.kill(pid, 'SIGCONT');
     producing ??= produce(kafka, topic, messages.slice(WARMUP));
     // Lag 0: every record consumed (the relays' /metrics, every 500 ms).
     while ((await consumedNow()) < messages.length) await sleep(500);
@@ -404,6 +410,8 @@ async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const burnerCpu = burner ? cpuSeconds(burner.pid) - burner0 : 0;
     const consumed1 = await consumedEach();
     const perRelay = relays.map((r, i) => ({ cpu: cpuBetween(relay0[i]!, treeOf([r])), consumed: consumed1[i]! - consumed0[i]! }));
+    const inWindow = perRelay.reduce((n, p) => n + p.consumed, 0);
+    if (inWindow !== messages.length - WARMUP) log(`${setup.name}: ${fmt(inWindow)} records consumed in the window, not ${fmt(messages.length - WARMUP)}: its CPU does not cover the backlog`);
     const counts = await Promise.all(perf.map((stop) => stop()));
     relays.forEach((r, i) => {
       const [u, sys] = userSystem(r.child.pid);
@@ -575,6 +583,11 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
       lines.push(
         `Against one relay with the other core busy (the same contention, no scale-out): ${(lag0('two') / lag0('burner')).toFixed(2)}× (by round ${byRound.join(', ')}), ${(median(of('two', (r) => r.cpu)) / median(of('burner', (r) => r.cpu))).toFixed(2)}× to the exact total.`,
       );
+    }
+    if (has('one') && has('two')) {
+      // Other work on the machine only ever adds CPU to a round: the cheapest round of each setup is its least disturbed.
+      const least = (key: ScaleSetup['key']) => Math.min(...of(key, (r) => r.lag0Cpu));
+      lines.push(`The cheapest round of each (other work on the machine only adds CPU): two relays ${least('two').toFixed(2)}, one relay ${least('one').toFixed(2)} CPU-s (${(least('two') / least('one')).toFixed(2)}×).`);
     }
     if (has('one') && has('burner')) lines.push(`The busy core alone made one relay use ${(lag0('burner') / lag0('one')).toFixed(2)}× its CPU to lag 0.`);
     lines.push(
