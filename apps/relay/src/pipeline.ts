@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { HEADER } from '@prom-relay/emitter';
 import { RemoteWriteClient } from '@prom-relay/push-client';
 import type { Logger } from 'pino';
-import type { AggregateOptions } from './aggregate/index.js';
+import type { AggregateOptions, TotalRules } from './aggregate/index.js';
 import { CheckpointStore } from './checkpoint/index.js';
 import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig } from './config/index.js';
 import { decodeRecord, headerString, parseGrouping, type DecodeOptions } from './decode/index.js';
@@ -86,6 +86,12 @@ export function aggregateOptions(config: RelayConfig): AggregateOptions {
       ...(r.buckets ? { buckets: r.buckets } : {}),
     })),
   };
+}
+
+/** The aggregation rules as plain data, for the ingest's check of values a rule reads as a running total. */
+function totalRulesOf(config: RelayConfig): TotalRules {
+  const agg = aggregateOptions(config);
+  return { rules: agg.rules, ...(agg.producerLabels ? { producerLabels: agg.producerLabels } : {}) };
 }
 
 function remoteWriteClient(config: RelayConfig, metrics: RelayMetrics, logger: Logger): RemoteWriteClient {
@@ -205,8 +211,12 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
     partitions: async () => (await sh.admin.highWatermarks(ingestTopic)).size,
     ...(auth ? { auth } : {}),
     ...(config.aggregation.producer_labels ? { producerLabels: config.aggregation.producer_labels } : {}),
-    // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take.
-    decode: { limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length } },
+    // The consumer's decode options: the ingest answers 2xx only for what decodeRecord will take, and, with the
+    // aggregation rules, only values the aggregate takes where a rule reads a gauge as a running total.
+    decode: {
+      limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length },
+      ...(config.aggregation.rules.length > 0 ? { totalRules: totalRulesOf(config) } : {}),
+    },
     onExemplarsDropped: (count, version) => exemplarsDropped(sh, version === 2 ? 'remote_write_v2' : 'remote_write_v1', count),
     // `prom-relay ingest` is the ingest alone: its process keeps a small V8 heap (ingest README, Memory).
     smallHeap: sh.role === 'ingest',

@@ -9,3 +9,5 @@ export type { AggregateErrorCode } from './errors.js';
 export { SeriesSelector, parseSelector } from './selector.js';
 export type { LabelMatcher, MatchOp } from './selector.js';
 export { labelsKey } from './labels.js';
+export { readsAsTotal } from './plan.js';
+export type { TotalRules } from './plan.js';

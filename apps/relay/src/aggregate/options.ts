@@ -129,6 +129,11 @@ export function resolveOptions(opts: AggregateOptions): ResolvedOptions {
   };
 }
 
+/** `rules` compiled as `resolveOptions` compiles them (errors name `rules[i]`). */
+export function compileRules(rules: readonly AggregationRule[]): CompiledRule[] {
+  return rules.map((rule, i) => compileRule(rule, `rules[${i}]`));
+}
+
 function compileRule(rule: AggregationRule, field: string): CompiledRule {
   if (rule === null || typeof rule !== 'object') fail(field, 'expected an object');
   if (typeof rule.match !== 'string') fail(`${field}.match`, 'expected a metric name or selector');

@@ -5,9 +5,9 @@
  * series is first seen, never per point.
  */
 import type { Labels } from '@prom-relay/codec';
-import type { InputMetricType } from '../model.js';
+import type { InputMetricType, InputPoint } from '../model.js';
 import { labelsKey, sortedLabelsFrom } from './labels.js';
-import type { CompiledRule } from './options.js';
+import { compileRules, DEFAULT_PRODUCER_LABELS, type AggregationRule, type CompiledRule } from './options.js';
 import { HAS_GAUGE, HAS_TOTAL, NATIVE, PER_PRODUCER } from './series.js';
 import type { InputPlan, OutputMode } from './series.js';
 
@@ -112,6 +112,47 @@ export class Planner {
     }
     return key;
   }
+}
+
+/** Aggregation rules as plain data (they cross to the ingest's worker thread), for `readsAsTotal`. */
+export interface TotalRules {
+  rules: AggregationRule[];
+  producerLabels?: string[];
+}
+
+const totalsCache = new Map<string, ((point: InputPoint) => boolean) | null>();
+const totalsByObject = new WeakMap<TotalRules, ((point: InputPoint) => boolean) | null>();
+
+/**
+ * For the HTTP ingest: whether these rules read a point that is not counter-like (a gauge, untyped, a summary
+ * quantile) as a running total, as the aggregate's input series would (`inputType: counter`, a `total` output): the
+ * aggregate refuses such a point's value outside 0..1e300, so the ingest must not answer 2xx for it. Null when no
+ * rule can. Compiled once per rule set.
+ */
+export function readsAsTotal(totals: TotalRules): ((point: InputPoint) => boolean) | null {
+  const same = totalsByObject.get(totals);
+  if (same !== undefined) return same;
+  // a copy (the worker thread gets one per task): by its text
+  const id = JSON.stringify(totals);
+  const known = totalsCache.get(id);
+  if (known !== undefined) {
+    totalsByObject.set(totals, known);
+    return known;
+  }
+  const rules = compileRules(totals.rules);
+  let check: ((point: InputPoint) => boolean) | null = null;
+  if (rules.some((r) => r.inputType === 'counter' || r.outputs.includes('total'))) {
+    const planner = new Planner(rules, new Set(totals.producerLabels ?? DEFAULT_PRODUCER_LABELS));
+    check = (point) => {
+      if (point.histogram !== undefined) return false;
+      const type = planner.inputType(point.labels, point.family, point.type);
+      return (planner.plan(point.labels, point.family, type, '').flags & HAS_TOTAL) !== 0;
+    };
+  }
+  if (totalsCache.size >= 16) totalsCache.clear();
+  totalsCache.set(id, check);
+  totalsByObject.set(totals, check);
+  return check;
 }
 
 /** Outputs of different modes may share labels (a rule's `last` and a default gauge cannot: names differ, but be safe). */

@@ -11,6 +11,7 @@ import type { DecodeLimits } from './limits.js';
 import { decodeRemoteWrite } from './remote-write.js';
 import { decodeExpositionText } from './text.js';
 import { validateBatch } from './validate.js';
+import { readsAsTotal, type TotalRules } from '../aggregate/plan.js';
 
 /** A Kafka message as kafkajs hands it over (the fields decode reads). */
 export interface KafkaRecord {
@@ -31,6 +32,13 @@ export interface DecodeOptions {
   defaultTemporality?: Temporality;
   /** Label limits (and JSON nesting depth) enforced while text and JSON lines bodies are parsed: see DecodeLimits. */
   limits?: DecodeLimits;
+  /**
+   * The aggregation rules, when a gauge, untyped or quantile point they read as a running total (`inputType: counter`,
+   * a `total` output) must have a running total's value (finite, 0 to 1e300), as the aggregate will require. The HTTP
+   * ingest passes its rules (a 2xx means the consumer applies the push); the consumer passes none (its aggregate
+   * refuses such a point alone, counted). Plain data: it crosses to the ingest's worker thread.
+   */
+  totalRules?: TotalRules;
   /** Called for a Remote Write message that decoded and carried exemplars over the limits (dropped): how many, and where. */
   onExemplarsDropped?: (count: number, format: 'remote-write-v1' | 'remote-write-v2', record: KafkaRecord) => void;
 }
@@ -75,7 +83,7 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
   const dropped = { exemplars: 0 };
   batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {}, metadata, dropped);
   if (metadata.length > 0) batch.metadata = metadata;
-  validateBatch(batch, headers.format);
+  validateBatch(batch, headers.format, opts.totalRules === undefined ? undefined : (readsAsTotal(opts.totalRules) ?? undefined));
   if (dropped.exemplars > 0 && (headers.format === 'remote-write-v1' || headers.format === 'remote-write-v2')) {
     opts.onExemplarsDropped?.(dropped.exemplars, headers.format, record);
   }

@@ -107,12 +107,16 @@ export function decodeExpositionText(
  * True when decodeRecord is sure to take this text body (with these header labels and limits): the same parse as
  * decodeExpositionText, building no points, then validateBatch's checks on what the parse kept per sample. False
  * does not mean refused: a body that does not parse, a value out of a running total's range in a family that is not
- * a gauge or untyped (the summary quantiles too), or two series with equal identity hashes are left to decodeRecord,
+ * a gauge or untyped (the summary quantiles too; in any family with `everyValueATotal`), or two series with equal
+ * identity hashes are left to decodeRecord,
  * which answers exactly (the HTTP ingest calls it then). So a true here is always a true there, for less work.
  */
-export function textBodyPasses(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): boolean {
+export function textBodyPasses(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}, everyValueATotal = false): boolean {
   startCheck();
   const parser = new TextParser(text, job, grouping, limits, null);
+  // Aggregation rules may read gauges as running totals (decodeRecord's readsAsTotal): every value is then suspect
+  // outside a running total's range, and each sample's value is one the skeleton checks.
+  parser.everyValueATotal = everyValueATotal;
   try {
     parser.parse();
   } catch (error) {
@@ -133,6 +137,8 @@ class TextParser {
   sampleCount = 0;
   /** A check-only parse saw a value a running total cannot take in a family that may be counter-like. */
   suspect = false;
+  /** A check-only parse for an ingest whose rules may read any family as a running total: every family counts as counter-like. */
+  everyValueATotal = false;
   private readonly header: HeaderLabels;
   private nameStarts = new Int32Array(16);
   private nameLens = new Int32Array(16);
@@ -382,7 +388,7 @@ class TextParser {
       return;
     }
     // Check only: what checkCounterValues and the duplicate check read, without a point.
-    const counterLike = family.type !== 'gauge' && family.type !== 'untyped';
+    const counterLike = this.everyValueATotal || (family.type !== 'gauge' && family.type !== 'untyped');
     if (counterLike && !(value! >= 0 && value! <= MAX_COUNTER_INPUT)) this.suspect = true;
     checkedSample(this.sampleCount++, hash, valueAt, valueEnd, counterLike);
   }

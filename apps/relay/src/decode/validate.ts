@@ -73,16 +73,19 @@ function formatValue(v: number): string {
 }
 
 /** Throws DecodeError VALUE for the first counter-like point whose value a running total cannot take. */
-export function checkCounterValues(points: readonly InputPoint[]): void {
+export function checkCounterValues(points: readonly InputPoint[], readsAsTotal?: (point: InputPoint) => boolean): void {
   for (const p of points) {
     const v = p.value;
     // Fast path: an ordinary non-negative finite value needs no type check.
     if (v >= 0 && v <= MAX_COUNTER_INPUT) continue;
-    if (!isCounterLike(p)) continue;
+    const byRule = !isCounterLike(p) && readsAsTotal !== undefined && readsAsTotal(p);
+    if (!isCounterLike(p) && !byRule) continue;
     const problem = counterValueProblem(v)!;
     throw new DecodeError(
       'PROM_RELAY_DECODE_VALUE',
-      `${p.type} series ${describeSeries(p.labels)} has value ${formatValue(v)} (${problem}): a ${p.type} value must be a finite number from 0 to ${MAX_COUNTER_INPUT}`,
+      byRule
+        ? `${p.type} series ${describeSeries(p.labels)} has value ${formatValue(v)} (${problem}): an aggregation rule reads it as a running total (inputType counter or a total output), whose values must be finite numbers from 0 to ${MAX_COUNTER_INPUT}`
+        : `${p.type} series ${describeSeries(p.labels)} has value ${formatValue(v)} (${problem}): a ${p.type} value must be a finite number from 0 to ${MAX_COUNTER_INPUT}`,
     );
   }
 }
@@ -307,7 +310,7 @@ function checkByHashes(points: readonly InputPoint[], overridden: ReadonlySet<st
  * no series twice in a text or protobuf MetricFamily body (a registry snapshot). JSON lines and Remote Write are sequences of samples, where
  * one series may come several times in order (Prometheus sends one series in several entries of a request).
  */
-export function validateBatch(batch: IngestBatch, format: BodyFormat): void {
-  checkCounterValues(batch.points);
+export function validateBatch(batch: IngestBatch, format: BodyFormat, readsAsTotal?: (point: InputPoint) => boolean): void {
+  checkCounterValues(batch.points, readsAsTotal);
   if (format === 'text' || format === 'metric-family') checkDuplicateSeries(batch.points, new Set(['job', ...Object.keys(batch.grouping)]));
 }

@@ -7,10 +7,11 @@ import type { TimeSeries } from '@prom-relay/codec';
 import { HEADER } from '@prom-relay/emitter';
 import type { PushOp } from '@prom-relay/emitter';
 import { isUtf8 } from 'node:buffer';
-import { DEFAULT_MAX_MESSAGE_BYTES, DecodeError, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DecodeError, checkCounterValues, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
 import type { DecodeErrorCode, DecodeOptions, MessageHeaders, RecordHeaders } from '../decode/index.js';
 import { TextSkeleton } from '../decode/text-skeleton.js';
 import { textBodyPasses } from '../decode/text.js';
+import { readsAsTotal } from '../aggregate/plan.js';
 import { exemplarWithinLimits } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
@@ -105,7 +106,7 @@ function surelyTaken(message: IngestMessage, decode: DecodeOptions): boolean {
   // The group's last passed body with other values (decode/text-skeleton.ts): the same lines, checked values only.
   const skeleton = cached.skeleton;
   if (skeleton !== undefined && cached.limits === decode.limits && skeleton.matches(value)) return true;
-  if (!isUtf8(value) || !textBodyPasses(value.toString('utf8'), h.job, h.grouping, decode.limits ?? {})) return false;
+  if (!isUtf8(value) || !textBodyPasses(value.toString('utf8'), h.job, h.grouping, decode.limits ?? {}, decode.totalRules !== undefined && readsAsTotal(decode.totalRules) !== null)) return false;
   if (value.length <= MAX_SKELETON_BYTES) keepSkeleton(cached, TextSkeleton.ofPassed(value), decode.limits);
   return true;
 }
@@ -271,12 +272,14 @@ export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCa
       }
       // Series by series, with the consumer's own rules: the good ones are written, the bad ones named.
       const familyOf = familyResolver(families);
+      const totals = input.decode.totalRules === undefined ? null : readsAsTotal(input.decode.totalRules);
       const good: TimeSeries[] = [];
       const scratch: InputPoint[] = [];
       for (const [k, ts] of group.series.entries()) {
         try {
           scratch.length = 0;
           seriesPoints(ts, group.indices[k]!, familyOf, group.job, group.grouping, scratch);
+          if (totals !== null) checkCounterValues(scratch, totals);
           good.push(ts);
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
