@@ -43,11 +43,15 @@ const PUSHES = Number(process.env.BENCH_PUSHES ?? 30);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'cores,scaleout').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
-/** idle seconds after the warm-up, before the measured backlog (BENCH_IDLE_S): longer, and flushes with the warm-up's state fall in it */
-const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 5);
 /** flush interval of the every-core part (short: the run is a few seconds) and of the scale-out part (the relay's default) */
 const FLUSH = process.env.BENCH_FLUSH ?? '2s';
 const SCALEOUT_FLUSH = process.env.BENCH_SCALEOUT_FLUSH ?? '10s';
+/**
+ * Idle seconds after the warm-up, before the measured backlog (BENCH_IDLE_S, default 5). The lag-0 window (5-20 s) is
+ * about one flush interval long, so which relays' flushes fall in it depends on the phase of their flush timers: with
+ * 15 s instead of 5 the same runs gave two relays 0.87x one relay's CPU instead of 1.27x (BENCHMARKS.md, 2026-12-02).
+ */
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 5);
 /** CPUs for the relays (taskset): relay i of a setup on PIN[i % PIN.length]; unset: wherever the scheduler puts them */
 const PIN = process.env.BENCH_PIN?.split(',');
 /** CPUs for the broker (all its threads) and this process (the bench's producer) */
