@@ -3,7 +3,7 @@
 // older files are read by the section footer `_(bench/<area>.ts, …)_` and the header's date.
 
 /** Every bench/<area>.ts, in the order of BENCHMARKS.md: an area missing here would lose its section on a full run. */
-export const AREAS = ['codec', 'push-client', 'text-parse', 'relay-core', 'relay', 'relay-scale', 'relay-contention', 'ingest', 'peers-kafka', 'peers-http', 'infra'];
+export const AREAS = ['codec', 'push-client', 'text-parse', 'relay-core', 'relay', 'relay-scale', 'ingest', 'peers-kafka', 'peers-http', 'infra'];
 
 const MARKER = /^<!-- bench:([\w-]+) last-good:(\d{4}-\d{2}-\d{2}) -->$/;
 const NOTE = /^> The [\w-]+ benchmark failed on /;

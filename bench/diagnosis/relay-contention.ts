@@ -3,7 +3,7 @@
 // is idle, kept busy by an ALU loop (no memory traffic), by a loop over 64 MiB (memory traffic), or by a twin of this
 // process doing the other half of the work (what a second relay is). No Kafka, no flush: only the machine changes between
 // conditions. CPU-seconds are the measured process's own (process.cpuUsage), so time it waits for its CPU is not counted.
-// Run: node --conditions=@prom-relay/source --import tsx bench/relay-contention.ts   (prints a markdown table)
+// Run: node --conditions=@prom-relay/source --import tsx bench/diagnosis/relay-contention.ts   (prints a markdown table)
 // Two more conditions put the other process on the measured process's CPU: time-sliced with it (the scheduler's
 // slices of a few ms), each comes back to caches the other filled.
 // Options: BENCH_CONTENTION_ROUNDS (6: every condition once per round, the order rotating), BENCH_PRODUCERS (2000),
@@ -11,10 +11,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
-import type { AggregateOptions } from '../apps/relay/src/aggregate/index.js';
-import { decodeRecord, type KafkaRecord } from '../apps/relay/src/decode/index.js';
-import { fmt, median, textWorkload } from './lib/text-workload.js';
+import { PartitionAggregate } from '../../apps/relay/src/aggregate/index.js';
+import type { AggregateOptions } from '../../apps/relay/src/aggregate/index.js';
+import { decodeRecord, type KafkaRecord } from '../../apps/relay/src/decode/index.js';
+import { fmt, median, textWorkload } from '../lib/text-workload.js';
 
 const log = (msg: string) => process.stderr.write(`[relay-contention] ${msg}\n`);
 const ROUNDS = Number(process.env.BENCH_CONTENTION_ROUNDS ?? 6);
