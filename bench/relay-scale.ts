@@ -8,9 +8,10 @@
 //   settle (every partition owned, /readyz 200, no assignment for 3 s), idle for IDLE_S seconds, then the backlog is
 //   produced and the relays' CPU summed until the sink holds the exact total. Start-up and idle CPU apart.
 // Run: node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts   (prints one markdown section)
-//   A third setup, one relay with the other core kept busy (a burner process, its CPU not counted), is the fair
-//   baseline for two relays on a 2-core machine: the relay's hot loop reads memory, and its CPU per record rises when
-//   the other core is busy, whatever keeps it busy (see BENCHMARKS.md).
+//   A third setup, one relay with the other core kept busy (a burner process, its CPU not counted), is a contention
+//   control: does one relay's CPU for the same records rise when the other core is busy? (Under other load it did,
+//   by 0.86-1.47x; on the quiet machine it did not, 0.85x; a twin running the same memory-bound loop is another
+//   matter: bench/diagnosis/relay-contention.ts. BENCHMARKS.md, 2026-12-02.)
 // Options: BENCH_FLUSH (2s, every-core part), BENCH_SCALEOUT_FLUSH (10s), BENCH_PIN (CPUs for the relays, `0` or
 // `0,1`: relay i on the i-th, modulo), BENCH_PIN_OTHERS (CPUs for the broker and this bench's producer),
 // BENCH_BURNER (spin: an ALU loop, or mem: a loop over 64 MiB) and BENCH_BURNER_PIN (its CPU), BENCH_SCALEOUT_SETUPS
