@@ -563,7 +563,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
       ...(has('burner')
         ? [
             `"The other core busy": one relay while a burner process (${burnerNote}, its CPU not counted) keeps the second core busy from the`,
-            'first record to the exact total: the contention two relays meet on 2 cores (each has the other beside it), without a second relay.',
+            'first record to the exact total: a contention control (is the relay slower with the other core busy?), without a second relay.',
           ]
         : []),
       ...(PIN || PIN_OTHERS || BURNER_PIN ? [`Pinned (taskset): relays ${PIN ? `on CPU ${PIN.join(', ')} (relay i on the i-th)` : 'unpinned'}, broker and producer ${PIN_OTHERS ?? 'unpinned'}, burner ${BURNER_PIN ?? 'unpinned'}.`] : []),
@@ -586,7 +586,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     if (has('two') && has('burner')) {
       const byRound = of('two', (r) => r.lag0Cpu).map((c, i) => (c / of('burner', (r) => r.lag0Cpu)[i]!).toFixed(2) + '×');
       lines.push(
-        `Against one relay with the other core busy (the same contention, no scale-out): ${(lag0('two') / lag0('burner')).toFixed(2)}× (by round ${byRound.join(', ')}), ${(median(of('two', (r) => r.cpu)) / median(of('burner', (r) => r.cpu))).toFixed(2)}× to the exact total.`,
+        `Against one relay with the other core busy (a contention control, no second relay): ${(lag0('two') / lag0('burner')).toFixed(2)}× (by round ${byRound.join(', ')}), ${(median(of('two', (r) => r.cpu)) / median(of('burner', (r) => r.cpu))).toFixed(2)}× to the exact total.`,
       );
     }
     if (has('one') && has('two')) {
