@@ -6,9 +6,9 @@
 // with an aggregate that never restarted. As in the relay, a state is taken right after a collect (flush/flusher.ts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
-import { toWire, type NativeHistogram } from '../../src/aggregate/native-histogram.js';
 import type { IngestBatch, InputPoint } from '../../src/model.js';
 import { batch, counter, gauge, histogram, options, point, rng } from './fixtures.js';
+import { nativePoint as scenarioNativePoint } from './state-scenario.js';
 
 const T0 = 1_764_000_000_000;
 const plain = (x: unknown) => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v instanceof Map ? [...v] : v));
@@ -45,21 +45,9 @@ const CONFIGS = [
   }),
 ];
 
+/** A native histogram point at schema 0 or 1 (by `count`), so producers at both schemas merge. */
 function nativePoint(name: string, count: number, float: boolean, labels: Record<string, string> = {}): InputPoint {
-  const h: NativeHistogram = {
-    schema: count % 2,
-    zeroThreshold: 0.001,
-    zeroCount: count % 3,
-    count: count + (count % 3),
-    sum: count * 1.5,
-    positive: new Map([
-      [1, Math.floor(count / 2)],
-      [4, count - Math.floor(count / 2)],
-    ]),
-    negative: new Map(),
-    float,
-  };
-  return { family: name, type: 'histogram', labels: { __name__: name, ...labels }, value: 0, histogram: { ...toWire(h, 0), resetHint: 'unknown' } };
+  return scenarioNativePoint(name, count, float, count % 2, labels);
 }
 
 /** Runs one workload; returns what went wrong (undefined: the restored aggregate said exactly what the original did). */

@@ -28,8 +28,13 @@ interface Step {
 }
 
 function native(count: number, float: boolean): InputPoint {
+  return nativePoint('rpc_seconds', count, float, 2);
+}
+
+/** A native histogram point of `count` observations (integer or float), at `schema`, as a sender writes it. */
+export function nativePoint(name: string, count: number, float: boolean, schema: number, labels: Record<string, string> = {}): InputPoint {
   const h: NativeHistogram = {
-    schema: 2,
+    schema,
     zeroThreshold: 0.001,
     zeroCount: count % 3,
     count: count + (count % 3),
@@ -41,7 +46,7 @@ function native(count: number, float: boolean): InputPoint {
     negative: new Map(),
     float,
   };
-  return { family: 'rpc_seconds', type: 'histogram', labels: { __name__: 'rpc_seconds' }, value: 0, histogram: { ...toWire(h, 0), resetHint: 'unknown' } };
+  return { family: name, type: 'histogram', labels: { __name__: name, ...labels }, value: 0, histogram: { ...toWire(h, 0), resetHint: 'unknown' } };
 }
 
 export function scenarioSteps(): Step[] {

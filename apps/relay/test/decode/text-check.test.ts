@@ -12,8 +12,8 @@ import { rng } from '../aggregate/fixtures.js';
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const GROUPING = { instance: 'h1' };
 
-/** What decodeRecord says of this body as a push of job1/instance=h1: taken, or the code it refuses it with. */
-function consumer(text: string, limits: ExpositionLimits = {}): 'taken' | string {
+/** What decodeRecord says of this body as a push of job1 with these grouping labels: taken, or the code it refuses it with. */
+function consumerWith(text: string, grouping: Record<string, string>, limits: ExpositionLimits = {}): 'taken' | string {
   try {
     decodeRecord(
       {
@@ -22,7 +22,12 @@ function consumer(text: string, limits: ExpositionLimits = {}): 'taken' | string
         offset: '0',
         key: Buffer.from('job=job1'),
         value: Buffer.from(text),
-        headers: { 'content-type': TEXT, 'prom-relay-job': 'job1', 'prom-relay-grouping': 'instance=h1', 'prom-relay-producer': 'p' },
+        headers: {
+          'content-type': TEXT,
+          'prom-relay-job': 'job1',
+          ...(Object.keys(grouping).length > 0 ? { 'prom-relay-grouping': new URLSearchParams(grouping).toString() } : {}),
+          'prom-relay-producer': 'p',
+        },
       },
       { limits },
     );
@@ -31,6 +36,11 @@ function consumer(text: string, limits: ExpositionLimits = {}): 'taken' | string
     if (error instanceof DecodeError) return error.code;
     throw error;
   }
+}
+
+/** The same as a push of job1/instance=h1. */
+function consumer(text: string, limits: ExpositionLimits = {}): 'taken' | string {
+  return consumerWith(text, { instance: 'h1' }, limits);
 }
 
 describe('textBodyPasses', () => {
@@ -185,31 +195,6 @@ describe('textBodyPasses and TextSkeleton on what real producers write', () => {
     '4.9e-324', '1e-400', '123456789012345', '1234567890123456', '9007199254740993', '0x10', '0X1p3', '1_000', '0b1', '0o7', 'Inf', '+Inf', '-Inf', 'inf', '+inf',
     'INF', 'Infinity', '-infinity', 'NaN', 'nan', '+NaN', '-nan', '', 'e3', '1e', '--1', '+-1', '1.2.3', '.', '1,5', '١', '１'];
   const GROUPINGS: Array<Record<string, string>> = [{}, { instance: 'h1' }, { instance: 'h1', zone: 'z1' }, { zone: 'z1', dc: 'd' }];
-
-  function consumerWith(text: string, grouping: Record<string, string>, limits: ExpositionLimits = {}): 'taken' | string {
-    try {
-      decodeRecord(
-        {
-          topic: 't',
-          partition: 0,
-          offset: '0',
-          key: Buffer.from('job=job1'),
-          value: Buffer.from(text),
-          headers: {
-            'content-type': TEXT,
-            'prom-relay-job': 'job1',
-            ...(Object.keys(grouping).length > 0 ? { 'prom-relay-grouping': new URLSearchParams(grouping).toString() } : {}),
-            'prom-relay-producer': 'p',
-          },
-        },
-        { limits },
-      );
-      return 'taken';
-    } catch (error) {
-      if (error instanceof DecodeError) return error.code;
-      throw error;
-    }
-  }
 
   /** Two samples of one series by the codec's own parse (header labels override, empty values dropped); undefined when it does not parse. */
   function duplicateByCodec(text: string, grouping: Record<string, string>): boolean | undefined {
