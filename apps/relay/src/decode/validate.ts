@@ -78,8 +78,8 @@ export function checkCounterValues(points: readonly InputPoint[], readsAsTotal?:
     const v = p.value;
     // Fast path: an ordinary non-negative finite value needs no type check.
     if (v >= 0 && v <= MAX_COUNTER_INPUT) continue;
-    const byRule = !isCounterLike(p) && readsAsTotal !== undefined && readsAsTotal(p);
-    if (!isCounterLike(p) && !byRule) continue;
+    const byRule = !isCounterLike(p);
+    if (byRule && (readsAsTotal === undefined || !readsAsTotal(p))) continue;
     const problem = counterValueProblem(v)!;
     throw new DecodeError(
       'PROM_RELAY_DECODE_VALUE',
