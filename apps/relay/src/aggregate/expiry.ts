@@ -104,10 +104,10 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
   }
   const ttl = opts.seriesTtlMs;
   for (const scope of store.scopes.values()) {
-    for (const input of scope.inputs.values()) {
+    for (const input of scope.values()) {
       if (input.holders === 0 && now - input.lastFed >= ttl) scope.remove(input);
     }
-    if (scope.inputs.size === 0) store.scopes.delete(scope.key);
+    if (scope.size === 0) store.scopes.delete(scope.key);
   }
 }
 
@@ -126,7 +126,7 @@ export function endGroupGauges(store: AggregateStore, producer: ProducerState, s
   const scope = store.scopes.get(scopeKey);
   if (pscope === undefined || pscope.gauges === null || scope === undefined) return;
   for (const c of pscope.gauges.values()) {
-    if (scope.inputs.get(c.input.key) !== c.input) continue; // another group of this producer
+    if (!scope.has(c.input)) continue; // another group of this producer
     leaveGauges(c, store.generation);
     pscope.gauges.delete(c.input);
     c.input.holders--;
@@ -155,7 +155,7 @@ export function endJob(store: AggregateStore, job: string): void {
   const inputs = new Set<InputSeries>();
   for (const scope of store.scopes.values()) {
     if (scope.key !== job && !scope.key.startsWith(prefix)) continue;
-    for (const input of scope.inputs.values()) inputs.add(input);
+    for (const input of scope.values()) inputs.add(input);
   }
   if (inputs.size === 0) return;
   for (const p of store.producers.values()) {

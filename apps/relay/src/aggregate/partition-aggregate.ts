@@ -175,7 +175,7 @@ export class PartitionAggregate {
       if (input === undefined) {
         positional = false;
         // As written, else (a text series spelled another way: other label order or blanks) by its identity.
-        input = scope.inputs.get(key) ?? (point.key !== undefined ? scope.respelled(key) : undefined);
+        input = scope.find(key, point.key !== undefined ? point : undefined);
       }
       if (point.exemplarOnly === true) {
         // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.

@@ -3,30 +3,35 @@
  *
  * A text point's key is its series as written (`name{a="1",b="2"}`): the same series may be written in another label
  * order or with other blanks (an exporter printing labels from a Go map, a hand-written push), and must stay one input
- * series, or a producer's counter would start from zero under each spelling. Such a key is first looked up as
- * written (the common case: a registry writes one order per family); when that misses, by its identity (the
- * decoder's `seriesIdentity`: pairs sorted, blanks, empty values and header-overridden labels left out), through an
- * index of identity hashes. A spelling found that way is not kept (a producer could write endless spellings): each
- * of its pushes takes that lookup again, its cost only.
+ * series, or a producer's counter would start from zero under each spelling. So text inputs are indexed by the hash
+ * of their identity (the decoder's `seriesIdentity`: pairs sorted, blanks, empty values and header-overridden labels
+ * left out), the very hash the text decoder computed for each point while parsing (`seriesIdentityHash` computes it
+ * again from a key, for a restore). A lookup compares the key as written with the inputs under that hash, and builds
+ * identities only when none is spelled the same (a respelled series or two identities sharing a hash). A spelling
+ * found that way is not kept (a producer could write endless spellings): each of its pushes takes that path again.
+ * One index for both (no map by the key as written beside it): it costs what the map by key cost.
+ *
+ * Keys the aggregate derived from labels (`labelsKey`: `name="…",…`, Remote Write and JSON points) are canonical
+ * already: indexed by the hash of the key, found by the key alone.
  *
  * Producers of a job push the same series in the same order, push after push: `at` tries the input at the point's
- * position in the last push to this scope first (one string comparison), and the key is hashed only when that is
- * another series (a fresh key string is hashed in full: ~75 % of `apply`'s time went to that lookup).
+ * position in the last push to this scope first (one string comparison), before any hashing.
  */
-import { seriesIdentity } from '../decode/validate.js';
-import { hashRun } from '../decode/text-lexing.js';
+import type { InputPoint } from '../model.js';
+import { seriesIdentity, seriesIdentityHash } from '../decode/validate.js';
+import { finishHash, hashRun } from '../decode/text-lexing.js';
+import { textIdentityHash } from '../decode/text-point.js';
 import type { InputSeries } from './series.js';
 
 export class Scope {
-  /** Read and iterate freely; add and remove only through `add` and `remove`. */
-  readonly inputs = new Map<string, InputSeries>();
-  /** The inputs of the last push to this scope by point position (dense: filled from position 0 up); only ever inputs in `inputs`. */
+  /** Inputs by the hash of their identity (text keys) or of their key (labels keys); an array where hashes meet. */
+  private readonly index = new Map<number, InputSeries | InputSeries[]>();
+  private count = 0;
+  /** The inputs of the last push to this scope by point position (dense: filled from position 0 up); only ever inputs in the index. */
   private recent: InputSeries[] = [];
-  /** Text inputs by the hash of their identity (an array where two identities share a hash). */
-  private readonly identities = new Map<number, InputSeries | InputSeries[]>();
   /** The labels the headers set in this scope (job and its grouping label names): left out of text identities. */
   private readonly overridden: ReadonlySet<string>;
-  /** The last key `respelled` hashed, and its identity hash. */
+  /** The last key `find` missed, and its hash: most often a new series' key, which `add` takes next. */
   private lastKey = '';
   private lastHash = 0;
 
@@ -38,6 +43,25 @@ export class Scope {
     this.overridden = names;
   }
 
+  /** How many input series the scope holds. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Every input series, in a deterministic order (a restore that adds them in this order gets it back). */
+  *values(): IterableIterator<InputSeries> {
+    for (const found of this.index.values()) {
+      if (!Array.isArray(found)) yield found;
+      else for (const input of found.slice()) yield input;
+    }
+  }
+
+  /** Whether `input` is this scope's. */
+  has(input: InputSeries): boolean {
+    const found = this.index.get(this.hashOf(input.key));
+    return found === input || (Array.isArray(found) && found.includes(input));
+  }
+
   /** The input series at position `i` of the last push, when it is the one named `key` (else undefined: look it up). */
   at(i: number, key: string): InputSeries | undefined {
     const recent = this.recent;
@@ -46,62 +70,90 @@ export class Scope {
     return hit.key === key ? hit : undefined;
   }
 
-  /** `input` (in `inputs`) is the `i`-th point of the push being applied. */
+  /** `input` (in the index) is the `i`-th point of the push being applied. */
   remember(i: number, input: InputSeries): void {
     const recent = this.recent;
     if (i < recent.length) recent[i] = input;
     else if (i === recent.length) recent.push(input);
   }
 
-  /** The text input series that `key` (a text point's key, not in `inputs`) writes another way, if any. */
-  respelled(key: string): InputSeries | undefined {
-    if (this.identities.size === 0) return undefined;
-    const identity = seriesIdentity(key, this.overridden);
-    const h = hashRun(identity, 0, identity.length);
-    // most often the key of a new series: `add` takes the hash from here
+  /**
+   * The input series of `key`: the point's key (`point.key`, a text series as written, its hash from the decoder when
+   * it has one) or the key the aggregate derived from its labels (no `point`).
+   */
+  find(key: string, point?: InputPoint): InputSeries | undefined {
+    const text = point !== undefined && point.key !== undefined;
+    const h = text ? (textIdentityHash(point, this.overridden) ?? seriesIdentityHash(key, this.overridden)) : keyHash(key);
+    const found = this.index.get(h);
+    if (found === undefined) {
+      this.lastKey = key;
+      this.lastHash = h;
+      return undefined;
+    }
+    if (!Array.isArray(found)) {
+      if (found.key === key) return found;
+    } else {
+      for (let i = 0; i < found.length; i++) if (found[i]!.key === key) return found[i];
+    }
     this.lastKey = key;
     this.lastHash = h;
-    const found = this.identities.get(h);
-    if (found === undefined) return undefined;
-    if (!Array.isArray(found)) return seriesIdentity(found.key, this.overridden) === identity ? found : undefined;
-    for (const input of found) if (seriesIdentity(input.key, this.overridden) === identity) return input;
+    if (!text) return undefined;
+    // Spelled another way, or another identity with the same hash: compare identities.
+    const identity = seriesIdentity(key, this.overridden);
+    if (!Array.isArray(found)) return isLabelsKey(found.key) || seriesIdentity(found.key, this.overridden) !== identity ? undefined : found;
+    for (const input of found) if (!isLabelsKey(input.key) && seriesIdentity(input.key, this.overridden) === identity) return input;
     return undefined;
   }
 
+  /** Input series by key as written or derived (no identity lookup). */
+  get(key: string): InputSeries | undefined {
+    const found = this.index.get(this.hashOf(key));
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return found.key === key ? found : undefined;
+    return found.find((input) => input.key === key);
+  }
+
   add(input: InputSeries): void {
-    this.inputs.set(input.key, input);
-    const h = this.identityHash(input.key);
-    if (h === undefined) return;
-    const found = this.identities.get(h);
-    if (found === undefined) this.identities.set(h, input);
+    const h = this.hashOf(input.key);
+    const found = this.index.get(h);
+    if (found === undefined) this.index.set(h, input);
     else if (Array.isArray(found)) found.push(input);
-    else this.identities.set(h, [found, input]);
+    else this.index.set(h, [found, input]);
+    this.count++;
   }
 
   remove(input: InputSeries): void {
-    this.inputs.delete(input.key);
     if (this.recent.length > 0) this.recent = [];
-    const h = this.identityHash(input.key);
-    if (h === undefined) return;
-    const found = this.identities.get(h);
-    if (found === input) this.identities.delete(h);
-    else if (Array.isArray(found)) {
+    const h = this.hashOf(input.key);
+    const found = this.index.get(h);
+    if (found === input) {
+      this.index.delete(h);
+      this.count--;
+    } else if (Array.isArray(found)) {
       const i = found.indexOf(input);
-      if (i >= 0) found.splice(i, 1);
-      if (found.length === 1) this.identities.set(h, found[0]!);
+      if (i < 0) return;
+      found.splice(i, 1);
+      if (found.length === 1) this.index.set(h, found[0]!);
+      this.count--;
     }
   }
 
-  /** The identity hash of a text key; undefined for a key the aggregate derived from labels (`labelsKey`: `name="…",…`). */
-  private identityHash(key: string): number | undefined {
-    if (key.length === 0) return undefined;
+  /** The index hash of an input's key. */
+  private hashOf(key: string): number {
     if (key === this.lastKey) return this.lastHash;
-    let i = 0;
-    while (i < key.length && isNameChar(key.charCodeAt(i))) i++;
-    if (key.charCodeAt(i) === 61) return undefined;
-    const identity = seriesIdentity(key, this.overridden);
-    return hashRun(identity, 0, identity.length);
+    return isLabelsKey(key) ? keyHash(key) : seriesIdentityHash(key, this.overridden);
   }
+}
+
+/** A key the aggregate derived from labels (`labelsKey`: a label name, then `=`; empty for no labels), not a text series as written. */
+function isLabelsKey(key: string): boolean {
+  let i = 0;
+  while (i < key.length && isNameChar(key.charCodeAt(i))) i++;
+  return key.length === 0 || (i < key.length && key.charCodeAt(i) === 61);
+}
+
+function keyHash(key: string): number {
+  return finishHash(hashRun(key, 0, key.length));
 }
 
 function isNameChar(c: number): boolean {

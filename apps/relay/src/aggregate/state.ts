@@ -187,7 +187,7 @@ function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, numbe
     if (s instanceof NativeOutputSeries) n.natives += 2;
   }
   for (const scope of store.scopes.values()) {
-    for (const input of scope.inputs.values()) {
+    for (const input of scope.values()) {
       input.stateIndex = n.inputs++;
       if (Array.isArray(input.targets)) n.targetList += input.targets.length;
     }
@@ -300,8 +300,8 @@ function writeInputs(store: AggregateStore, w: StateWriter, n: number): Pick<Agg
   let j = 0;
   for (const scope of store.scopes.values()) {
     scopes.key[sc] = scope.key;
-    scopes.inputs[sc++] = scope.inputs.size;
-    for (const input of scope.inputs.values()) {
+    scopes.inputs[sc++] = scope.size;
+    for (const input of scope.values()) {
       key[j] = input.key;
       family.add(strings.at(FAMILY, input.family));
       type.add(strings.at(TYPE, input.type));

@@ -4,6 +4,7 @@ import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import type { BodyFormat } from './headers.js';
+import { finishHash, hashRun, pairHash } from './text-lexing.js';
 import { textIdentityHash } from './text-point.js';
 
 /**
@@ -179,6 +180,48 @@ export function seriesIdentity(key: string, overridden: ReadonlySet<string>): st
   let out = `${name}{`;
   for (let i = 0; i < n; i++) out += (i > 0 ? ',' : '') + key.slice(pairs[i * 3]!, pairs[i * 3 + 2]!);
   return `${out}}`;
+}
+
+/**
+ * The hash of a text series' identity (seriesIdentity) from the series as written: the text decoder's own (text.ts
+ * parseSample: FNV-1a of the metric name, plus one pair hash per label it keeps, added so their order does not count),
+ * so a series it decoded with the same `overridden` labels gets the hash its point carries.
+ */
+export function seriesIdentityHash(key: string, overridden: ReadonlySet<string>): number {
+  let pos = 0;
+  while (pos < key.length && isSeriesNameChar(key.charCodeAt(pos))) pos++;
+  const nameHash = hashRun(key, 0, pos);
+  let pairsHash = 0;
+  const brace = key.indexOf('{', pos);
+  if (brace >= 0) {
+    pos = brace + 1;
+    for (;;) {
+      while (pos < key.length && isBlank(key.charCodeAt(pos))) pos++;
+      if (pos >= key.length || key.charCodeAt(pos) === 125) break;
+      const nameStart = pos;
+      while (pos < key.length && key.charCodeAt(pos) !== 61 && !isBlank(key.charCodeAt(pos))) pos++;
+      const nameEnd = pos;
+      while (pos < key.length && key.charCodeAt(pos) !== 34) pos++; // blanks, `=`, blanks up to the opening quote
+      const valueStart = ++pos;
+      while (pos < key.length) {
+        const c = key.charCodeAt(pos);
+        if (c === 92) pos += 2;
+        else if (c === 34) break;
+        else pos++;
+      }
+      const valueEnd = pos++;
+      if (valueEnd > valueStart && !(overridden.size > 0 && isOverridden(key, nameStart, nameEnd, overridden))) {
+        pairsHash = (pairsHash + pairHash(hashRun(key, nameStart, nameEnd), hashRun(key, valueStart, valueEnd))) | 0;
+      }
+      while (pos < key.length && isBlank(key.charCodeAt(pos))) pos++;
+      if (key.charCodeAt(pos) === 44) pos++;
+    }
+  }
+  return finishHash(nameHash + pairsHash);
+}
+
+function isSeriesNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 58;
 }
 
 /** The names of the last `overridden` set seriesIdentity saw (one set per message: converted once, not per label). */
