@@ -15,6 +15,7 @@ import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig
 import { decodeRecord, headerString, parseGrouping, type DecodeOptions } from './decode/index.js';
 import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
+import { keepAggregatorHeapSmall } from './heap/small-heap.js';
 import { createIngest, type Ingest, type IngestAuth, type IngestMessage } from './ingest/index.js';
 import { createCredentialCheck } from './ingest/auth.js';
 import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
@@ -454,6 +455,10 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
     const recorder = new StatusRecorder();
     const sh: Shared = { config, logger, role, owner, connection, admin, producer, metrics, recorder, closers };
 
+    // `aggregate` and `run`: the old generation kept near the aggregator's live state (apps/relay/README.md, Memory);
+    // `prom-relay ingest` keeps its own small heap (createIngest's smallHeap).
+    const heap = role !== 'ingest' ? keepAggregatorHeapSmall(config.aggregation.heap_growing_percent) : undefined;
+    if (heap) closers.push(async () => heap.stop());
     const ingest = role !== 'aggregate' && config.ingest.enabled ? ingestStage(sh) : undefined;
     if (role === 'ingest' && !ingest) throw new Error('prom-relay ingest with ingest.enabled false: nothing to run');
     if (role !== 'ingest') aggregator = await aggregatorStage(sh, fail);

@@ -1,6 +1,7 @@
 // The relay's config: one zod schema, every key with its default (documented in apps/relay/README.md).
 import { REMOTE_WRITE_PROTOCOL_HEADERS } from '@prom-relay/push-client';
 import { z } from 'zod';
+import { AGGREGATOR_HEAP_GROWING_PERCENT } from '../heap/small-heap.js';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -208,6 +209,9 @@ const aggregationSchema = z
     rules: z.array(ruleSchema).default([]),
     /** `prom-relay aggregate` only: aggregator processes (node:cluster), each a member of the consumer group; default 1 */
     processes: int(1, 1, 1024),
+    /** `prom-relay aggregate` and `run`: the old generation may grow this share past its live size before V8's next
+     *  major GC (heap/small-heap.ts); 0: V8's own growth, up to 4x */
+    heap_growing_percent: int(AGGREGATOR_HEAP_GROWING_PERCENT, 0, 1000),
   })
   .prefault({});
 

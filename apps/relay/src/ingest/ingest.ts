@@ -13,7 +13,7 @@ import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
 import { cachedPushPath, isPushgatewayPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
-import { keepHeapSmall } from './small-heap.js';
+import { activeSmallHeap, keepHeapSmall } from '../heap/small-heap.js';
 import type { RemoteWriteVersion } from './remote-write.js';
 
 export type IngestApi = 'pushgateway' | 'remote_write';
@@ -69,7 +69,7 @@ export interface IngestOptions {
    */
   inlineBodyBytes?: number;
   /**
-   * Keep the process's V8 heap small (small-heap.ts): the young generation capped at 2 x 4 MiB, the old generation
+   * Keep the process's V8 heap small (heap/small-heap.ts): the young generation capped at 2 x 4 MiB, the old generation
    * grown 20% past its live size between major GCs while the worker thread has no work. Process-wide: for a process
    * that is the ingest alone (`prom-relay ingest` sets it); default off. `close` undoes it.
    */
@@ -166,7 +166,8 @@ export function createIngest(options: IngestOptions): Ingest {
   const decode: DecodeOptions = options.decode ?? {};
   const inlineBodyBytes = options.inlineBodyBytes ?? DEFAULT_INLINE_BODY_BYTES;
   const smallHeap = options.smallHeap ? keepHeapSmall() : undefined;
-  const worker = new IngestWorker(smallHeap ? (busy) => smallHeap.workerBusy(busy) : undefined);
+  // The process's heap policy, whichever role set it (in `run` the aggregator's): V8's growth while the thread works.
+  const worker = new IngestWorker((busy) => activeSmallHeap()?.workerBusy(busy));
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatConfig, loadConfig, parseDuration } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { AGGREGATOR_HEAP_GROWING_PERCENT } from '../../src/heap/small-heap.js';
 
 function issuesOf(fn: () => unknown): { path: string; message: string; source?: string }[] {
   try {
@@ -162,6 +163,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ text: '', env: { PROM_RELAY_REMOTE_WRITE__SEND_METADATA: 'false' } }).remote_write.send_metadata).toBe(false);
     const issues = issuesOf(() => loadConfig({ text: 'remote_write:\n  send_metadata: maybe\n', env: {} }));
     expect(issues.map((i) => i.path)).toEqual(['remote_write.send_metadata']);
+  });
+
+  it('keeps the aggregator heap policy unless aggregation.heap_growing_percent is 0 (file or env)', () => {
+    expect(loadConfig({ text: '', env: {} }).aggregation.heap_growing_percent).toBe(AGGREGATOR_HEAP_GROWING_PERCENT);
+    expect(loadConfig({ text: 'aggregation:\n  heap_growing_percent: 0\n', env: {} }).aggregation.heap_growing_percent).toBe(0);
+    expect(loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT: '100' } }).aggregation.heap_growing_percent).toBe(100);
+    const issues = issuesOf(() => loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT: '-5' } }));
+    expect(issues.map((i) => [i.path, i.source])).toEqual([['aggregation.heap_growing_percent', 'env PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT']]);
   });
 
   it('refuses remote write options the client would refuse at start, with their key paths', () => {

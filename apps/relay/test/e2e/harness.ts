@@ -73,12 +73,15 @@ export interface RelayProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** Runs `prom-relay <role> --config <file>` from source (role `run` by default), as a deployment would run the built bin. */
-export async function startRelayProcess(configFile: string, opts: { role?: 'run' | 'ingest' | 'aggregate' } = {}): Promise<RelayProcess> {
+/**
+ * Runs `prom-relay <role> --config <file>` from source (role `run` by default), as a deployment would run the built bin;
+ * `env` is added to the test process's environment.
+ */
+export async function startRelayProcess(configFile: string, opts: { role?: 'run' | 'ingest' | 'aggregate'; env?: NodeJS.ProcessEnv } = {}): Promise<RelayProcess> {
   const child = spawn(
     process.execPath,
     ['--conditions=@prom-relay/source', '--import', 'tsx', join(RELAY_DIR, 'src/cli.ts'), opts.role ?? 'run', '--config', configFile],
-    { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
+    { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   const logs: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];

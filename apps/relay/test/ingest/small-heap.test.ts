@@ -1,4 +1,4 @@
-// The ingest's small heap (src/ingest/small-heap.ts): V8's young generation stops growing at the cap, a semi-space
+// The ingest's small heap (src/heap/small-heap.ts): V8's young generation stops growing at the cap, a semi-space
 // already grown past it is brought back, a worker thread started afterwards gets V8's full semi-space from its start,
 // and stop() gives V8 its growth back. Process-wide V8 flags: each case runs in a node process of its own, with an
 // allocation pattern that grows V8's default semi-space to its 16 MiB.
@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const SMALL_HEAP = join(dirname(fileURLToPath(import.meta.url)), '../../src/ingest/small-heap.ts');
+const SMALL_HEAP = join(dirname(fileURLToPath(import.meta.url)), '../../src/heap/small-heap.ts');
 const MiB = 2 ** 20;
 
 // Requests in flight: a ring of live objects replaced one by one, in chunks with the event loop turning between them
