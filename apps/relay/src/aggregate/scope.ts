@@ -9,7 +9,9 @@
  * again from a key, for a restore). A lookup compares the key as written with the inputs under that hash, and builds
  * identities only when none is spelled the same (a respelled series or two identities sharing a hash). A spelling
  * found that way is not kept (a producer could write endless spellings): each of its pushes takes that path again.
- * One index for both (no map by the key as written beside it): it costs what the map by key cost.
+ * One index for both (no map by the key as written beside it): it costs what the map by key cost. The hash is not
+ * a secret: a producer can write many series of one hash (FNV-1a multicollisions are cheap to make), so a bucket of
+ * more than BIG_BUCKET inputs becomes a map by identity (V8's seeded string hash): no lookup scans a long list.
  *
  * Keys the aggregate derived from labels (`labelsKey`: `name="…",…`, Remote Write and JSON points) are canonical
  * already: indexed by the hash of the key, found by the key alone.
@@ -23,9 +25,13 @@ import { finishHash, hashRun } from '../decode/text-lexing.js';
 import { textIdentityHash } from '../decode/text-point.js';
 import type { InputSeries } from './series.js';
 
+/** One input; a few whose hashes are equal; or, past BIG_BUCKET of them, a map by identity (`identityOf`). */
+type Bucket = InputSeries | InputSeries[] | Map<string, InputSeries>;
+const BIG_BUCKET = 8;
+
 export class Scope {
-  /** Inputs by the hash of their identity (text keys) or of their key (labels keys); an array where hashes meet. */
-  private readonly index = new Map<number, InputSeries | InputSeries[]>();
+  /** Inputs by the hash of their identity (text keys) or of their key (labels keys). */
+  private readonly index = new Map<number, Bucket>();
   private count = 0;
   /** The inputs of the last push to this scope by point position (dense: filled from position 0 up); only ever inputs in the index. */
   private recent: InputSeries[] = [];
@@ -51,14 +57,16 @@ export class Scope {
   /** Every input series, in a deterministic order (a restore that adds them in this order gets it back). */
   *values(): IterableIterator<InputSeries> {
     for (const found of this.index.values()) {
-      if (!Array.isArray(found)) yield found;
-      else for (const input of found.slice()) yield input;
+      if (Array.isArray(found)) for (const input of found.slice()) yield input;
+      else if (found instanceof Map) for (const input of [...found.values()]) yield input;
+      else yield found;
     }
   }
 
   /** Whether `input` is this scope's. */
   has(input: InputSeries): boolean {
     const found = this.index.get(this.hashOf(input.key));
+    if (found instanceof Map) return found.get(this.identityOf(input.key)) === input;
     return found === input || (Array.isArray(found) && found.includes(input));
   }
 
@@ -90,13 +98,14 @@ export class Scope {
       this.lastHash = h;
       return undefined;
     }
+    this.lastKey = key;
+    this.lastHash = h;
+    if (found instanceof Map) return found.get(text ? seriesIdentity(key, this.overridden) : key);
     if (!Array.isArray(found)) {
       if (found.key === key) return found;
     } else {
       for (let i = 0; i < found.length; i++) if (found[i]!.key === key) return found[i];
     }
-    this.lastKey = key;
-    this.lastHash = h;
     if (!text) return undefined;
     // Spelled another way, or another identity with the same hash: compare identities.
     const identity = seriesIdentity(key, this.overridden);
@@ -109,6 +118,10 @@ export class Scope {
   get(key: string): InputSeries | undefined {
     const found = this.index.get(this.hashOf(key));
     if (found === undefined) return undefined;
+    if (found instanceof Map) {
+      const input = found.get(this.identityOf(key));
+      return input?.key === key ? input : undefined;
+    }
     if (!Array.isArray(found)) return found.key === key ? found : undefined;
     return found.find((input) => input.key === key);
   }
@@ -117,8 +130,15 @@ export class Scope {
     const h = this.hashOf(input.key);
     const found = this.index.get(h);
     if (found === undefined) this.index.set(h, input);
-    else if (Array.isArray(found)) found.push(input);
-    else this.index.set(h, [found, input]);
+    else if (found instanceof Map) found.set(this.identityOf(input.key), input);
+    else if (!Array.isArray(found)) this.index.set(h, [found, input]);
+    else if (found.length < BIG_BUCKET) found.push(input);
+    else {
+      const big = new Map<string, InputSeries>();
+      for (const e of found) big.set(this.identityOf(e.key), e);
+      big.set(this.identityOf(input.key), input);
+      this.index.set(h, big);
+    }
     this.count++;
   }
 
@@ -129,6 +149,12 @@ export class Scope {
     if (found === input) {
       this.index.delete(h);
       this.count--;
+    } else if (found instanceof Map) {
+      const id = this.identityOf(input.key);
+      if (found.get(id) !== input) return;
+      found.delete(id);
+      if (found.size === 0) this.index.delete(h);
+      this.count--;
     } else if (Array.isArray(found)) {
       const i = found.indexOf(input);
       if (i < 0) return;
@@ -136,6 +162,11 @@ export class Scope {
       if (found.length === 1) this.index.set(h, found[0]!);
       this.count--;
     }
+  }
+
+  /** What tells inputs apart in a big bucket: a text key's identity, a labels key itself (never equal: other forms). */
+  private identityOf(key: string): string {
+    return isLabelsKey(key) ? key : seriesIdentity(key, this.overridden);
   }
 
   /** The index hash of an input's key. */

@@ -2,6 +2,7 @@
 // value is written and whether its family may be counter-like. Scratch arrays reused by every parse (one at a time);
 // the duplicate check runs on the hashes, and text-skeleton.ts takes the value positions of a body that passed.
 import { growInt32 } from './text-lexing.js';
+import { PROBES_PER_POINT } from './validate.js';
 
 let hashes = new Int32Array(1024);
 let valueAt = new Int32Array(1024);
@@ -50,7 +51,10 @@ export function lastPassedValues(): { at: Int32Array; end: Int32Array; counterLi
   return { at: valueAt.slice(0, n), end: valueEnd.slice(0, n), counterLike: counterLike.slice(0, n) };
 }
 
-/** Whether the first `n` hashes are all different (equal ones may be one series: decodeRecord compares them). */
+/**
+ * Whether the first `n` hashes are all different (equal ones may be one series: decodeRecord compares them). Also no
+ * when they crowd the table (more probes than a few per sample): decodeRecord then checks the body in linear time.
+ */
 function distinctHashes(n: number): boolean {
   let size = 16;
   while (size < n * 2) size <<= 1;
@@ -58,12 +62,14 @@ function distinctHashes(n: number): boolean {
   const table = slots;
   table.fill(0, 0, size);
   const mask = size - 1;
+  let budget = PROBES_PER_POINT * n + PROBES_PER_POINT;
   for (let i = 0; i < n; i++) {
     const h = hashes[i]!;
     let slot = h & mask;
     for (;;) {
       const at = table[slot]!;
       if (at === 0) break;
+      if (--budget < 0) return false;
       if (hashes[at - 1] === h) return false;
       slot = (slot + 1) & mask;
     }

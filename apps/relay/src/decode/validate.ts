@@ -91,6 +91,13 @@ export function checkCounterValues(points: readonly InputPoint[], readsAsTotal?:
   }
 }
 
+let identitiesBuilt = 0;
+
+/** How many times seriesIdentity ran in this process: tests bound the work a body or a push causes by it. */
+export function identitiesBuiltSoFar(): number {
+  return identitiesBuilt;
+}
+
 /**
  * The series identity of a text point: its metric name and its label pairs `name="value"` (value as escaped in the
  * text, which is unique per value), without empty values and without the labels the headers override (equal for every
@@ -98,6 +105,7 @@ export function checkCounterValues(points: readonly InputPoint[], readsAsTotal?:
  * text already is in that form (the common case: registries write one label order per family) it is returned as is.
  */
 export function seriesIdentity(key: string, overridden: ReadonlySet<string>): string {
+  identitiesBuilt++;
   const brace = key.indexOf('{');
   if (brace < 0) return trimBlanks(key);
   let canonical = brace > 0 && !isBlank(key.charCodeAt(brace - 1));
@@ -308,13 +316,19 @@ export function checkDuplicateSeries(points: readonly InputPoint[], overridden: 
   }
 }
 
+/** Probes of a hash table per point, in all, beyond which a body's hashes are not taken as spread (checkByHashes). */
+export const PROBES_PER_POINT = 8;
+
 /** Scratch for checkByHashes: an open-addressing table of point indices + 1 and their identity hashes. */
 let slots = new Int32Array(256);
 let slotHashes = new Int32Array(256);
 
 /**
  * checkDuplicateSeries for points of the text decoder, which hashed each series identity while parsing: identities
- * are built and compared only for equal hashes. False when a point has no hash for `overridden` (the caller checks).
+ * are built and compared only for equal hashes. False when a point has no hash for `overridden`, when two different
+ * series share a hash, or when the table probes more than a few times per point (hashes crowding it; a body can be
+ * written to have many equal hashes: FNV-1a multicollisions are cheap to make): the caller then compares identities
+ * in a Set, linear in the body.
  */
 function checkByHashes(points: readonly InputPoint[], overridden: ReadonlySet<string>): boolean {
   const n = points.length;
@@ -326,6 +340,7 @@ function checkByHashes(points: readonly InputPoint[], overridden: ReadonlySet<st
   }
   const mask = size - 1;
   slots.fill(0, 0, size);
+  let budget = PROBES_PER_POINT * n + PROBES_PER_POINT;
   for (let i = 0; i < n; i++) {
     const p = points[i]!;
     const h = textIdentityHash(p, overridden);
@@ -334,11 +349,16 @@ function checkByHashes(points: readonly InputPoint[], overridden: ReadonlySet<st
     for (;;) {
       const at = slots[slot]!;
       if (at === 0) break;
-      if (slotHashes[slot] === h && seriesIdentity(points[at - 1]!.key!, overridden) === seriesIdentity(p.key, overridden)) {
-        throw new DecodeError(
-          'PROM_RELAY_DECODE_DUPLICATE',
-          `series ${describeSeries(p.labels)} appears more than once in the body (after the job and grouping labels override the body's)`,
-        );
+      if (--budget < 0) return false;
+      if (slotHashes[slot] === h) {
+        if (seriesIdentity(points[at - 1]!.key!, overridden) === seriesIdentity(p.key, overridden)) {
+          throw new DecodeError(
+            'PROM_RELAY_DECODE_DUPLICATE',
+            `series ${describeSeries(p.labels)} appears more than once in the body (after the job and grouping labels override the body's)`,
+          );
+        }
+        // Two series of one hash (rare by chance, or written so): the caller compares identities instead.
+        return false;
       }
       slot = (slot + 1) & mask;
     }
