@@ -16,7 +16,7 @@
 // `0,1`: relay i on the i-th, modulo), BENCH_PIN_OTHERS (CPUs for the broker and this bench's producer),
 // BENCH_BURNER (spin: an ALU loop, or mem: a loop over 64 MiB) and BENCH_BURNER_PIN (its CPU), BENCH_SCALEOUT_SETUPS
 // (one,two,burner), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS
-// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (3, scale-out), BENCH_ROUNDS (3), BENCH_PARTS
+// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (10, scale-out), BENCH_ROUNDS (3), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`; V8 samples wall time, so a relay preempted by another process
 // shows the preempted function as busy: compare CPU-seconds from /proc, not profile milliseconds, across setups).
@@ -66,16 +66,22 @@ const FETCH_STATS_PRELOAD = fileURLToPath(new URL('./lib/kafka-fetch-stats.cjs',
 const PERF_STAT = process.env.BENCH_PERF_STAT === '1';
 /** BENCH_RELAY_NODE_ARGS: node options for every relay (e.g. `--single-threaded-gc`), space-separated */
 const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-/** live: the backlog produced while the relays consume it (default); stopped: produced while the relays are stopped */
-const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'live';
+/**
+ * stopped (default): the backlog produced while the relays are stopped, then consumed with nothing else running (the
+ * same backlog for every setup, literally); live: produced while the relays consume it (this bench's producer then
+ * shares the 2 cores with them)
+ */
+const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'stopped';
 const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
 /**
  * scale-out: messages produced and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every
- * producer (default 3): every producer and series is created and every process has compiled its hot paths to their
- * optimised tier, a cost per process measured apart like the start-up (with 1 push, a second process was still
- * compiling inside a 4.5 s window, which showed as 0.2 of the 1.24x).
+ * producer (default 10): every producer and series is created and every process has compiled its hot paths to their
+ * optimised tier and grown its heap to the workload, a cost per process measured apart like the start-up. With 1
+ * push, a second process was still compiling inside a 4.5 s window (0.2 of the 1.24x); with 3, two relays used
+ * 1.09-1.30x the CPU of one over the next 7-15M samples, with 10 1.01x (BENCHMARKS.md, 2026-12-02 04:05): a process
+ * pays ~1.5 CPU-s in its first ~2M samples beyond what the same samples cost it later.
  */
-const WARMUP_PUSHES = Number(process.env.BENCH_WARMUP_PUSHES ?? 3);
+const WARMUP_PUSHES = Number(process.env.BENCH_WARMUP_PUSHES ?? 10);
 const WARMUP = PRODUCERS * WARMUP_PUSHES;
 const POLL_MS = 250;
 
