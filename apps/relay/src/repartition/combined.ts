@@ -22,11 +22,15 @@ export interface SourceEntry {
   heard: number;
   /** native: the source's running histogram (`value` is its count) */
   hist: NativeHistogram | undefined;
+  /** total, native: the name (`PartialSeries.restart`) of the last restart applied, NO_RESTART when none */
+  restartedAt: number;
 }
+
+export const NO_RESTART = -1;
 
 /** A source entry of its own: the second and later sources of a series (few series have one). */
 export function sourceEntry(src: string, offset: number, heard: number): SourceEntry {
-  return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined };
+  return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined, restartedAt: NO_RESTART };
 }
 
 /** What few series need: a base (sources retired or reset), native histograms, second and later sources. */
@@ -36,6 +40,8 @@ class Rare {
   /** native: the first source's running histogram */
   hist: NativeHistogram | undefined = undefined;
   more: SourceEntry[] | null = null;
+  /** the first source's `restartedAt` */
+  restartedAt = NO_RESTART;
 }
 
 const MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
@@ -103,6 +109,15 @@ export class Combined implements SourceEntry {
 
   set hist(h: NativeHistogram | undefined) {
     if (h !== undefined || this.rare !== null) this.rareOf().hist = h;
+  }
+
+  /** the first source's (in the rare object: few series ever restart) */
+  get restartedAt(): number {
+    return this.rare === null ? NO_RESTART : this.rare.restartedAt;
+  }
+
+  set restartedAt(v: number) {
+    if (v !== NO_RESTART || this.rare !== null) this.rareOf().restartedAt = v;
   }
 
   get retired(): boolean {
@@ -174,6 +189,7 @@ export class Combined implements SourceEntry {
       this.retired = false;
       this.heard = heard;
       this.hist = undefined;
+      this.restartedAt = NO_RESTART;
       return this;
     }
     const e = sourceEntry(src, offset, heard);
@@ -200,6 +216,12 @@ export class Combined implements SourceEntry {
     this.retired = next?.retired ?? false;
     this.heard = next?.heard ?? 0;
     this.hist = next?.hist;
+    this.restartedAt = next?.restartedAt ?? NO_RESTART;
+  }
+
+  /** Sources other than `e` whose series goes on. */
+  othersLive(e: SourceEntry | undefined): number {
+    return this.live() - (e !== undefined && !e.retired ? 1 : 0);
   }
 
   live(): number {

@@ -8,7 +8,7 @@
 import type { CombineMode } from '../model.js';
 import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
 import { Columns } from '../aggregate/state-columns.js';
-import { Combined } from './combined.js';
+import { Combined, NO_RESTART } from './combined.js';
 import type { OwnerFamilies } from './metadata.js';
 
 export const COMBINE_STATE_FORMAT = 'prom-relay.combine';
@@ -57,6 +57,9 @@ export interface CombineState {
     heard: number[];
     /** entries with a histogram: entry index and histogram, flat */
     hist: Array<number | HistogramState>;
+    /** entries that applied a restart: entry index and the restart's name (its end's source offset), flat; absent in
+     *  states written before restarts (none applied then) */
+    restarted?: number[];
   };
   families?: ReturnType<OwnerFamilies['toState']>;
   /** series id and timestamp of the last exemplar sent, for series that sent one */
@@ -86,6 +89,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
   const column = <T>(length: number) => columns.of<T>(length);
   const series: CombineState['series'] = { key: column(n), mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
   const entries: CombineState['entries'] = { src: column(m), value: column(m), count: column(m), at: column(m), offset: column(m), retired: column(m), heard: column(m), hist: [] };
+  const restarted: number[] = [];
   const sourceIndex = new Map<string, number>();
   let i = 0;
   let j = 0;
@@ -102,6 +106,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
       let src = sourceIndex.get(e.src);
       if (src === undefined) sourceIndex.set(e.src, (src = sourceIndex.size));
       if (e.hist !== undefined) entries.hist.push(j, histogramToState(e.hist));
+      if (e.restartedAt !== NO_RESTART) restarted.push(j, e.restartedAt);
       entries.src[j] = src;
       entries.value[j] = enc(e.value);
       entries.count[j] = e.count;
@@ -112,6 +117,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
     }
     i++;
   }
+  if (restarted.length > 0) entries.restarted = restarted;
   return { epoch, sources: [...sourceIndex.keys()], series, entries };
 }
 
@@ -148,6 +154,11 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
   for (let i = 0; i < cols.baseHist.length; i += 2) baseHists.set(cols.baseHist[i] as number, cols.baseHist[i + 1] as HistogramState);
   const hists = new Map<number, HistogramState>();
   for (let i = 0; i < ent.hist.length; i += 2) hists.set(ent.hist[i] as number, ent.hist[i + 1] as HistogramState);
+  const restarts = new Map<number, number>();
+  if (ent.restarted !== undefined) {
+    if (!Array.isArray(ent.restarted)) fail('entries.restarted is not an array');
+    for (let i = 0; i < ent.restarted.length; i += 2) restarts.set(ent.restarted[i]!, ent.restarted[i + 1]!);
+  }
   const out: Combined[] = new Array(n);
   let j = 0;
   for (let i = 0; i < n; i++) {
@@ -167,6 +178,8 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
       e.retired = ent.retired[j] === 1;
       const hist = hists.get(j);
       if (hist !== undefined) e.hist = histogramFromState(hist);
+      const restart = restarts.get(j);
+      if (restart !== undefined) e.restartedAt = restart;
     }
     out[i] = c;
   }

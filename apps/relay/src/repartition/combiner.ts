@@ -81,6 +81,8 @@ export class SeriesCombiner {
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     const t = now - this.epoch;
     for (const p of batch.series) {
+      // An end that the restart after it says too (see PartialSeries.restart): for owners that read the pair.
+      if (p.stale && p.restart !== undefined) continue;
       // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
       const id = p.combine === 'total' || p.combine === 'last' || p.combine === 'native' ? p.key : `${p.combine}\u0000${p.key}`;
       let c = this.series.get(id);
@@ -99,14 +101,49 @@ export class SeriesCombiner {
         result.conflicts++;
         continue;
       }
-      const e = c.find(src);
+      let e = c.find(src);
       if (e !== undefined && offset < e.offset) {
         result.outdated++;
         continue;
       }
       result.applied++;
+      // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is.
+      const restart = p.restart !== undefined && !p.stale && (c.mode === 'total' || c.mode === 'native') && (e === undefined || e.restartedAt !== p.restart);
+      if (restart && c.size > 0 && c.othersLive(e) === 0) {
+        // No other source goes on: the series ended here, and starts again from zero, as when the end and the new run
+        // reach the owner in two flushes (the collect between them drops the series). The other sources' ended
+        // entries stay, with their offsets: an older word of theirs (a late writer) is still outdated.
+        const fresh = this.create(id, p.key, p.combine, t, t);
+        for (let i = 0, size = c.size; i < size; i++) {
+          const other = c.entry(i);
+          if (other === e) continue;
+          const kept = fresh.add(other.src, other.offset, other.heard);
+          kept.retired = true;
+          kept.restartedAt = other.restartedAt;
+        }
+        c = fresh;
+        this.series.set(c.key, c);
+        e = undefined;
+      }
       c.seen = t;
       if (p.exemplar !== undefined && !p.stale) this.holdExemplar(c.key, p.exemplar);
+      if (restart) {
+        // What the source's entry held stays in the output (another source goes on); the new run counts from zero.
+        const entry = e ?? c.add(src, offset, t);
+        if (c.mode === 'native') {
+          if (!entry.retired) c.keep(entry);
+          entry.hist = p.histogram!;
+          entry.value = p.histogram!.count;
+        } else {
+          if (!entry.retired) c.base += entry.value;
+          entry.value = p.value;
+        }
+        entry.retired = false;
+        entry.offset = offset;
+        entry.heard = t;
+        entry.restartedAt = p.restart!;
+        continue;
+      }
       if (c.mode === 'native') {
         result.resets += this.applyNative(c, e, src, p.stale ? undefined : p.histogram!, offset, t);
         continue;

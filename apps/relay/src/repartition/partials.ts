@@ -25,6 +25,15 @@ export interface PartialSeries {
   histogram?: NativeHistogram;
   /** the series' latest exemplar, new since the source's last publish (sent once) */
   exemplar?: Exemplar;
+  /**
+   * total, native: the source's series ended (a whole-job delete) and began again since the source last said it, and
+   * `value` is the new one's, counted from zero. The number names the restart: the source offset at which its end was
+   * first published (a failed publish's ends are said again later, see SourceState.publishAll), so that an owner
+   * applies it once however often it is said. On a stale partial: an end that such a restart after it says too (at the
+   * same offset an owner could not tell a repeat of end and value from a second end): sent for owners older than
+   * restarts, which read the pair as before; an owner that knows restarts skips it.
+   */
+  restart?: number;
 }
 
 /** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
@@ -48,13 +57,17 @@ type WireNumber = number | 'NaN' | '+Inf' | '-Inf';
 /** An exemplar on the wire: [labels, value, timestamp?] (no timestamp: left out). */
 type WireExemplar = [Labels, WireNumber, number?];
 /**
- * [mode, key, value, stale, sum?, count?, at?, exemplar?]; native: [mode, key, value, stale, histogram, 0, 0, exemplar?].
- * The exemplar came later (index 7): a row with one pads the fields its mode leaves unused with 0, so a decoder that
- * knows nothing of exemplars reads it as before; a row without one is what it always was.
+ * [mode, key, value, stale, sum?, count?, at?, exemplar?, restart?]; native: [mode, key, value, stale, histogram, 0, 0,
+ * exemplar?, restart?]. The exemplar came later (index 7): a row with one pads the fields its mode leaves unused with 0,
+ * so a decoder that knows nothing of exemplars reads it as before; a row without one is what it always was. A restart
+ * (later still) has `stale` 2, which an older decoder reads as a plain value, and its name at index 8 when that is not
+ * the message's offset (index 7 then null when there is no exemplar); the end it says too is a stale row with the name at
+ * index 8 (older decoders ignore it).
  */
-type WireSeries = [string, string, WireNumber, 0 | 1, (WireNumber | HistogramState)?, number?, number?, WireExemplar?];
+type WireSeries = [string, string, WireNumber, 0 | 1 | 2, (WireNumber | HistogramState)?, number?, number?, (WireExemplar | null)?, number?];
 
 const EXEMPLAR_AT = 7;
+const RESTART_AT = 8;
 
 function exemplarToWire(e: Exemplar): WireExemplar {
   return e.timestamp !== undefined && e.timestamp !== 0 ? [e.labels, toWire(e.value), e.timestamp] : [e.labels, toWire(e.value)];
@@ -89,13 +102,16 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
   const series: WireSeries[] = new Array(batch.series.length);
   for (let i = 0; i < batch.series.length; i++) {
     const p = batch.series[i]!;
-    const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : 0];
+    const restart = p.restart !== undefined;
+    const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : restart ? 2 : 0];
     if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
     else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
     else if (p.combine === 'native' && !p.stale && p.histogram !== undefined) row.push(histogramToState(p.histogram));
-    if (p.exemplar !== undefined && !p.stale) {
+    const named = restart && (p.stale || p.restart !== batch.offset);
+    if ((p.exemplar !== undefined && !p.stale) || named) {
       while (row.length < EXEMPLAR_AT) row.push(0);
-      row.push(exemplarToWire(p.exemplar));
+      row.push(p.exemplar !== undefined && !p.stale ? exemplarToWire(p.exemplar) : null);
+      if (named) row.push(p.restart!);
     }
     series[i] = row;
   }
@@ -122,6 +138,11 @@ export function decodePartials(value: Buffer): PartialBatch {
     } else if (combine === 'last') p.at = Number(row[6]);
     else if (combine === 'native' && !p.stale) p.histogram = histogramFromState(row[4]);
     if (row.length > EXEMPLAR_AT && row[EXEMPLAR_AT] !== null && !p.stale) p.exemplar = exemplarFromWire(row[EXEMPLAR_AT], i);
+    if (row[3] === 2 || (p.stale && row.length > RESTART_AT)) {
+      const end = row.length > RESTART_AT ? row[RESTART_AT] : parsed.off;
+      if (typeof end !== 'number' || !Number.isSafeInteger(end) || end < 0) throw new Error(`partial ${i}: malformed restart offset`);
+      p.restart = end;
+    }
     series[i] = p;
   }
   const batch: PartialBatch = { kind: 'partials', source: parsed.src, offset: parsed.off, series };

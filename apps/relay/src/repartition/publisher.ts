@@ -26,6 +26,12 @@ export interface PublishResult {
 }
 
 export class PartialsPublisher {
+  /**
+   * Where each end (a total's stale sample) was first published: the ends of a failed publish come again in the next
+   * snapshot (SourceState.publishAll, the same objects), and a restart made of one must keep its name (see restarts).
+   */
+  private readonly endOffsets = new WeakMap<OutputSample, number>();
+
   constructor(
     private readonly producer: RelayProducer,
     readonly topic: string,
@@ -43,6 +49,7 @@ export class PartialsPublisher {
     let partials = 0;
     for (const snap of snapshots) {
       const offset = Number(snap.offset);
+      const restarts = this.restarts(snap.samples, offset);
       const headers = { [PARTIALS_HEADERS.contentType]: PARTIALS_CONTENT_TYPE, [PARTIALS_HEADERS.source]: snap.source, [PARTIALS_HEADERS.offset]: String(offset) };
       const send = (partition: number, chunk: Chunk) => {
         messages.push(encodePartials({ source: snap.source, offset, series: chunk.series, metadata: [...chunk.meta.values()] }).then((value) => ({ key: snap.source, value, partition, headers })));
@@ -57,7 +64,10 @@ export class PartialsPublisher {
           chunk = undefined;
         }
         if (chunk === undefined) open.set(owner, (chunk = { series: [], bytes: 0, meta: new Map() }));
-        chunk.series.push(toPartial(s, key));
+        const partial = toPartial(s, key);
+        const restart = restarts?.get(s);
+        if (restart !== undefined) partial.restart = restart;
+        chunk.series.push(partial);
         if (snap.describe !== undefined && !s.stale) {
           const meta = snap.describe(s);
           if (!chunk.meta.has(meta.metricFamilyName)) chunk.meta.set(meta.metricFamilyName, meta);
@@ -70,6 +80,41 @@ export class PartialsPublisher {
     const encoded = await Promise.all(messages);
     if (encoded.length > 0) await this.producer.send(this.topic, encoded);
     return { messages: encoded.length, partials, bytes: encoded.reduce((n, m) => n + (m.value as Buffer).length, 0) };
+  }
+
+  /**
+   * A total (or native histogram) that ended and has a value again in the same snapshot (a whole-job delete and the
+   * job's next run within one flush; a failed publish's end said again beside the next run) is a restart, named by the
+   * offset its end was first published at: the name of each such value and of the ends before it (which still go, for
+   * owners older than restarts; newer ones skip them). As an end and a value at one offset, an owner could not tell a
+   * repeated message from a second restart, nor the end of the old run from the end of the new one. Null when nothing
+   * restarts (no total ended: most snapshots).
+   */
+  private restarts(samples: OutputSample[], offset: number): Map<OutputSample, number> | null {
+    let ends: Map<string, OutputSample[]> | null = null;
+    let out: Map<OutputSample, number> | null = null;
+    for (const s of samples) {
+      if ((s.combine !== 'total' && s.combine !== 'native') || (ends === null && s.stale !== true)) continue;
+      const key = s.key ?? labelsKey(s.labels);
+      if (s.stale === true) {
+        if (!this.endOffsets.has(s)) this.endOffsets.set(s, offset);
+        ends ??= new Map();
+        const same = ends.get(key);
+        if (same === undefined) ends.set(key, [s]);
+        else same.push(s);
+        continue;
+      }
+      const before = ends!.get(key);
+      // A series that ended as one kind and came back as another is no restart (to the owner, a conflict).
+      if (before === undefined || before.some((end) => end.combine !== s.combine)) continue;
+      ends!.delete(key);
+      out ??= new Map();
+      // The latest end names the restart: the value is the run that began after it.
+      const name = this.endOffsets.get(before[before.length - 1]!)!;
+      out.set(s, name);
+      for (const end of before) out.set(end, name);
+    }
+    return out;
   }
 }
 
