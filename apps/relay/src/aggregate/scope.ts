@@ -28,6 +28,8 @@ import type { InputSeries } from './series.js';
 /** One input; a few whose hashes are equal; or, past BIG_BUCKET of them, a map by identity (`identityOf`). */
 type Bucket = InputSeries | InputSeries[] | Map<string, InputSeries>;
 const BIG_BUCKET = 8;
+/** Joins an identity and a key in a big bucket's key (no series identity or key holds a control character). */
+const SPELLING = '\u0001';
 
 export class Scope {
   /** Inputs by the hash of their identity (text keys) or of their key (labels keys). */
@@ -66,7 +68,7 @@ export class Scope {
   /** Whether `input` is this scope's. */
   has(input: InputSeries): boolean {
     const found = this.index.get(this.hashOf(input.key));
-    if (found instanceof Map) return found.get(this.identityOf(input.key)) === input;
+    if (found instanceof Map) return found.get(this.slotOf(found, input)) === input;
     return found === input || (Array.isArray(found) && found.includes(input));
   }
 
@@ -119,8 +121,9 @@ export class Scope {
     const found = this.index.get(this.hashOf(key));
     if (found === undefined) return undefined;
     if (found instanceof Map) {
-      const input = found.get(this.identityOf(key));
-      return input?.key === key ? input : undefined;
+      const id = this.identityOf(key);
+      const input = found.get(id);
+      return input?.key === key ? input : found.get(id + SPELLING + key);
     }
     if (!Array.isArray(found)) return found.key === key ? found : undefined;
     return found.find((input) => input.key === key);
@@ -130,13 +133,13 @@ export class Scope {
     const h = this.hashOf(input.key);
     const found = this.index.get(h);
     if (found === undefined) this.index.set(h, input);
-    else if (found instanceof Map) found.set(this.identityOf(input.key), input);
+    else if (found instanceof Map) this.addTo(found, input);
     else if (!Array.isArray(found)) this.index.set(h, [found, input]);
     else if (found.length < BIG_BUCKET) found.push(input);
     else {
       const big = new Map<string, InputSeries>();
-      for (const e of found) big.set(this.identityOf(e.key), e);
-      big.set(this.identityOf(input.key), input);
+      for (const e of found) this.addTo(big, e);
+      this.addTo(big, input);
       this.index.set(h, big);
     }
     this.count++;
@@ -150,7 +153,7 @@ export class Scope {
       this.index.delete(h);
       this.count--;
     } else if (found instanceof Map) {
-      const id = this.identityOf(input.key);
+      const id = this.slotOf(found, input);
       if (found.get(id) !== input) return;
       found.delete(id);
       if (found.size === 0) this.index.delete(h);
@@ -167,6 +170,20 @@ export class Scope {
   /** What tells inputs apart in a big bucket: a text key's identity, a labels key itself (never equal: other forms). */
   private identityOf(key: string): string {
     return isLabelsKey(key) ? key : seriesIdentity(key, this.overridden);
+  }
+
+  /**
+   * An input's place in a big bucket: its identity, or, where another input holds that (two spellings of one series
+   * as two inputs, from a checkpoint written before spellings were one series), its identity and its key.
+   */
+  private slotOf(big: Map<string, InputSeries>, input: InputSeries): string {
+    const id = this.identityOf(input.key);
+    return big.get(id) === input ? id : id + SPELLING + input.key;
+  }
+
+  private addTo(big: Map<string, InputSeries>, input: InputSeries): void {
+    const id = this.identityOf(input.key);
+    big.set(big.has(id) ? id + SPELLING + input.key : id, input);
   }
 
   /** The index hash of an input's key. */

@@ -1,0 +1,53 @@
+// A scope's index of input series (src/aggregate/scope.ts), on its own: series that share one identity hash (more than
+// a bucket's list holds, so the bucket is a map by identity), and two spellings of one series as two inputs, as a
+// checkpoint written before spellings were one series holds them: each input stays found, counted, iterated and
+// removable (a lost one would be left out of the next checkpoint while producers still point at it).
+import { describe, expect, it } from 'vitest';
+import { InputSeries, Scope } from '../../src/aggregate/series.js';
+import type { InputPoint } from '../../src/model.js';
+import { collidingValues } from '../lib/hash-collisions.js';
+
+const values = collidingValues(4); // 16 values of one hash
+const input = (key: string) => new InputSeries(key, 'm', 'counter', 1, null);
+const textPoint = (key: string) => ({ key }) as InputPoint;
+
+describe('Scope', () => {
+  it('keeps every input of one hash, and two spellings of one series, found, counted and removable', () => {
+    const scope = new Scope('j\u0000shard\u00001');
+    const inputs = values.map((v) => input(`m{a="${v}"}`));
+    for (const i of inputs) scope.add(i);
+    const respelled = input(`m{ a="${values[0]}" }`);
+    scope.add(respelled);
+    expect(scope.size).toBe(17);
+    const all = [...scope.values()];
+    expect(all).toHaveLength(17);
+    expect(new Set(all)).toEqual(new Set([...inputs, respelled]));
+    for (const i of all) {
+      expect(scope.has(i)).toBe(true);
+      expect(scope.get(i.key)).toBe(i);
+    }
+    // a third spelling finds one of the two (the first), a new series nothing
+    expect(scope.find(`m{a = "${values[0]}"}`, textPoint(`m{a = "${values[0]}"}`))).toBe(inputs[0]);
+    expect(scope.find(`m{a="${values[0]}x"}`, textPoint(`m{a="${values[0]}x"}`))).toBeUndefined();
+    expect(scope.find(`m{a="${values[5]}"}`, textPoint(`m{a="${values[5]}"}`))).toBe(inputs[5]);
+    scope.remove(respelled);
+    expect(scope.size).toBe(16);
+    expect(scope.has(respelled)).toBe(false);
+    expect(scope.has(inputs[0]!)).toBe(true);
+    for (const i of inputs) scope.remove(i);
+    expect(scope.size).toBe(0);
+    expect([...scope.values()]).toEqual([]);
+  });
+
+  it('finds a derived (labels) key by the key alone, never a text series by it', () => {
+    const scope = new Scope('j');
+    const text = input('m{a="1"}');
+    const derived = input('__name__="m",a="1",');
+    scope.add(text);
+    scope.add(derived);
+    expect(scope.find('__name__="m",a="1",')).toBe(derived);
+    expect(scope.find('m{a="1"}', textPoint('m{a="1"}'))).toBe(text);
+    expect(scope.find('m{ a="1" }', textPoint('m{ a="1" }'))).toBe(text);
+    expect(scope.size).toBe(2);
+  });
+});
