@@ -12,6 +12,7 @@ export type {
   WriteOptions,
   WriteResult,
   WriteSeries,
+  WriteStream,
 } from './clients/remote-write/index.js';
 export {
   PushgatewayClient,

@@ -12,4 +12,5 @@ export type {
   WriteOptions,
   WriteResult,
   WriteSeries,
+  WriteStream,
 } from './types.js';

@@ -18,6 +18,7 @@ import type {
   WriteOptions,
   WriteResult,
   WriteSeries,
+  WriteStream,
 } from './types.js';
 
 type Protocol = 'v1' | 'v2';
@@ -268,18 +269,106 @@ export class RemoteWriteClient {
     }
   }
 
-  private async deliver(input: readonly WriteSeries[], options: WriteOptions): Promise<WriteResult> {
+  /**
+   * A write whose series come in parts, for a caller that makes them as it goes (a flush of many series): `add()`
+   * prepares each part as `write()` does and sends each request once it is full, and its promise waits while
+   * `concurrency` requests are under way, so only a few requests' series are held at once instead of the whole
+   * write's. `end()` sends what is left and answers as `write()` does for all the parts. Requests are the same as one
+   * `write()` of the concatenated parts; one difference: the same series in two parts is not merged (both go out, in
+   * the order added, on the series' one shard), so each part's samples of a series must be newer than the last's.
+   */
+  writeStream(options: WriteOptions = {}): WriteStream {
+    const progress = this.progressFor(options);
+    const call = this.callSignal(options);
+    const { maxSamplesPerRequest: max, concurrency } = this.options;
+    const open: Array<{ series: TimeSeries[]; samples: number } | undefined> = new Array(concurrency);
+    /** per shard: a request of this write was postponed, so its later ones are too (order holds) */
+    const postponed: boolean[] = new Array(concurrency).fill(false);
+    const tasks: Array<Promise<void>> = [];
+    let underWay = 0;
+    const waiting: Array<() => void> = [];
+    let ended = false;
+    const dispatch = (shard: number, batch: TimeSeries[]): void => {
+      underWay++;
+      const task = this.shards[shard]!.run(async () => {
+        if (postponed[shard]) {
+          progress.postpone(batch, progress.retryError!);
+          return;
+        }
+        const outcome = await this.deliverBatch(batch, progress, call.send, { splits: this.options.maxSplitRequests });
+        if (outcome === 'postponed') postponed[shard] = true;
+      });
+      tasks.push(
+        task.finally(() => {
+          underWay--;
+          for (const wake of waiting.splice(0)) wake();
+        }),
+      );
+    };
+    // A shard's request goes once the next series does not fit (or at end()): the same cuts as batchByShard.
+    const place = (shard: number, s: TimeSeries, n: number): void => {
+      let batch = open[shard];
+      if (batch !== undefined && batch.samples + n > max) {
+        dispatch(shard, batch.series);
+        batch = undefined;
+      }
+      if (batch === undefined) open[shard] = batch = { series: [], samples: 0 };
+      batch.series.push(s);
+      batch.samples += n;
+    };
+    return {
+      add: async (input) => {
+        if (ended) throw new PushClientError('PROM_RELAY_PUSH_CLOSED', 'add() after end()');
+        if (this.closed) {
+          const error = new PushClientError('PROM_RELAY_PUSH_CLOSED', 'write after close()');
+          progress.reject(input.map(asTimeSeries), error);
+          return;
+        }
+        const prepared = prepareWrite(input);
+        progress.rejected.push(...prepared.rejected);
+        progress.counts.samplesFailed += prepared.samplesRejected;
+        progress.counts.samplesDropped += prepared.samplesDropped;
+        const { series, hashes } = prepared;
+        for (let i = 0; i < series.length; i++) {
+          const s = series[i]!;
+          const shard = hashes[i]! % concurrency;
+          const n = sampleCount(s);
+          if (n === 0 && !s.exemplars?.length) continue; // nothing to deliver
+          if (n <= max) place(shard, s, n);
+          else for (const chunk of chunkSeries(s, max)) place(shard, chunk, sampleCount(chunk));
+        }
+        while (underWay >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+      },
+      end: async () => {
+        ended = true;
+        try {
+          for (let shard = 0; shard < concurrency; shard++) {
+            const batch = open[shard];
+            if (batch !== undefined) dispatch(shard, batch.series);
+            open[shard] = undefined;
+          }
+          await Promise.all(tasks);
+        } finally {
+          call.release();
+        }
+        return this.finish(progress);
+      },
+    };
+  }
+
+  private progressFor(options: WriteOptions): WriteProgress {
     const progress = new WriteProgress();
     if (options.metadata?.length) {
       progress.metadata = { all: [...options.metadata], byFamily: new Map(options.metadata.map((m) => [m.metricFamilyName, m])) };
     }
-    const prepared = prepareWrite(input);
-    progress.rejected.push(...prepared.rejected);
-    progress.counts.samplesFailed += prepared.samplesRejected;
-    progress.counts.samplesDropped += prepared.samplesDropped;
+    return progress;
+  }
 
-    // One controller per call, tied to close() and the caller's signal; listeners removed at the end so
-    // long-lived signals do not collect them.
+  /**
+   * One controller per call, tied to close() and the caller's signal; `release()` removes its listeners at the end so
+   * long-lived signals do not collect them.
+   */
+  private callSignal(options: WriteOptions): { send: SendOptions; release(): void } {
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     const sources = options.signal ? [this.closeController.signal, options.signal] : [this.closeController.signal];
@@ -287,16 +376,31 @@ export class RemoteWriteClient {
       if (source.aborted) controller.abort();
       else source.addEventListener('abort', abort, { once: true });
     }
-    const send: SendOptions = { deadline: options.deadline ?? Infinity, signal: controller.signal };
+    return {
+      send: { deadline: options.deadline ?? Infinity, signal: controller.signal },
+      release: () => {
+        for (const source of sources) source.removeEventListener('abort', abort);
+      },
+    };
+  }
+
+  private async deliver(input: readonly WriteSeries[], options: WriteOptions): Promise<WriteResult> {
+    const progress = this.progressFor(options);
+    const prepared = prepareWrite(input);
+    progress.rejected.push(...prepared.rejected);
+    progress.counts.samplesFailed += prepared.samplesRejected;
+    progress.counts.samplesDropped += prepared.samplesDropped;
+
+    const call = this.callSignal(options);
     try {
       const perShard = this.batchByShard(prepared.series, prepared.hashes);
       await Promise.all(
         perShard.map((batches, shard) =>
-          batches.length === 0 ? undefined : this.shards[shard]!.run(() => this.deliverShard(batches, progress, send)),
+          batches.length === 0 ? undefined : this.shards[shard]!.run(() => this.deliverShard(batches, progress, call.send)),
         ),
       );
     } finally {
-      for (const source of sources) source.removeEventListener('abort', abort);
+      call.release();
     }
     return this.finish(progress);
   }

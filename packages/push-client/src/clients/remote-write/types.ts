@@ -67,6 +67,14 @@ export interface WriteOptions {
   metadata?: readonly MetricMetadata[];
 }
 
+/** A write fed in parts (`RemoteWriteClient.writeStream`): requests go out as they fill. */
+export interface WriteStream {
+  /** Adds series; resolves once fewer than `concurrency` requests are under way (await it before making the next part). */
+  add(series: readonly WriteSeries[]): Promise<void>;
+  /** Sends what is left and answers the outcome of every part together, as `write()` does. */
+  end(): Promise<WriteResult>;
+}
+
 /** What `flush()` and `close()` answer. */
 export interface DrainResult {
   /** True when the queue is empty and nothing is in flight. */
