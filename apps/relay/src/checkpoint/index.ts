@@ -1,3 +1,3 @@
-export { CheckpointStore } from './store.js';
-export type { CheckpointStoreOptions, StoredCheckpoint } from './store.js';
+export { CheckpointStore, flushTimeKey } from './store.js';
+export type { CheckpointStoreOptions, FlushTime, StoredCheckpoint } from './store.js';
 export { checkpointKey, encodeCheckpoint, decodeCheckpoint, CHECKPOINT_HEADERS } from './encoding.js';

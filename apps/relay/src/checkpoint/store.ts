@@ -6,6 +6,27 @@ import type { KafkaConnection, RelayAdmin, RelayConsumer, RelayProducer, TopicPa
 import type { Checkpoint } from '../model.js';
 import { CHECKPOINT_HEADERS, checkpointKey, decodeCheckpoint, encodeCheckpoint } from './encoding.js';
 
+/**
+ * The last flush timestamp of a partition whose state did not change since its checkpoint (an owner partition no
+ * partial reached): written instead of the whole state again, under its own key, and read back into the checkpoint.
+ */
+export interface FlushTime {
+  topic: string;
+  partition: number;
+  /** the offset the partition's state covers (informational: the newest timestamp wins, see latest) */
+  offset: string;
+  lastFlushTimestamp: number;
+}
+
+/** The encoding header of a flush-time record (a checkpoint's is `gzip+json`): the timestamp in decimal. */
+const FLUSH_TIME_ENCODING = 'flush-time';
+const FLUSH_TIME_SUFFIX = '#flush-time';
+
+/** The compacted topic's key of a partition's flush time, beside its checkpoint's (topic names hold no `#`). */
+export function flushTimeKey(topic: string, partition: number): string {
+  return checkpointKey(topic, partition) + FLUSH_TIME_SUFFIX;
+}
+
 export interface CheckpointStoreOptions {
   connection: KafkaConnection;
   producer: RelayProducer;
@@ -47,6 +68,8 @@ const FRAMING_BYTES = 4096;
 
 export class CheckpointStore {
   private readonly entries = new Map<string, Entry>();
+  /** the newest flush-time record per checkpoint key */
+  private readonly flushTimes = new Map<string, number>();
   /** next offset the reader will see, per checkpoint-topic partition */
   private readonly position = new Map<number, bigint>();
   private reader: RelayConsumer | undefined;
@@ -74,6 +97,15 @@ export class CheckpointStore {
         for (const r of batch.records) {
           const key = r.key?.toString('utf8');
           const offset = headerString(r.headers[CHECKPOINT_HEADERS.offset]);
+          if (key?.endsWith(FLUSH_TIME_SUFFIX)) {
+            // The largest wins whoever wrote it: a timestamp already sent must be passed, never undercut.
+            const of = key.slice(0, -FLUSH_TIME_SUFFIX.length);
+            const at = r.value === null ? undefined : Number(r.value.toString('utf8'));
+            if (at === undefined) this.flushTimes.delete(of);
+            else if (Number.isSafeInteger(at) && at > (this.flushTimes.get(of) ?? 0)) this.flushTimes.set(of, at);
+            this.position.set(batch.partition, BigInt(r.offset) + 1n);
+            continue;
+          }
           // A tombstone (operator's `kcat -Z`) drops a partition's checkpoint: it then starts from the group offset.
           if (key && r.value === null) this.entries.delete(key);
           else if (key && r.value && offset && /^\d+$/.test(offset)) {
@@ -92,12 +124,18 @@ export class CheckpointStore {
     });
   }
 
-  /** The newest checkpoint of a source partition, once the reader has read everything written so far. */
+  /**
+   * The newest checkpoint of a source partition, once the reader has read everything written so far; its last flush
+   * timestamp is the newest of the checkpoint's and of the flush-time records written since (see writeFlushTimes).
+   */
   async latest(tp: TopicPartition): Promise<StoredCheckpoint | undefined> {
     await this.catchUp();
-    const entry = this.entries.get(checkpointKey(tp.topic, tp.partition));
+    const key = checkpointKey(tp.topic, tp.partition);
+    const entry = this.entries.get(key);
     if (!entry) return undefined;
     const checkpoint = await decodeCheckpoint(entry.value);
+    const flushed = this.flushTimes.get(key);
+    if (flushed !== undefined && flushed > checkpoint.lastFlushTimestamp) checkpoint.lastFlushTimestamp = flushed;
     return { checkpoint, owner: entry.owner, bytes: entry.value.length };
   }
 
@@ -155,6 +193,26 @@ export class CheckpointStore {
       })),
     );
     return values.map((v) => v.length);
+  }
+
+  /**
+   * The last flush timestamp of partitions whose checkpointed state still holds (nothing applied since), in one acks -1
+   * produce: a few bytes each where a checkpoint serialises the whole state.
+   */
+  async writeFlushTimes(times: FlushTime[]): Promise<void> {
+    if (times.length === 0) return;
+    await this.opts.producer.send(
+      this.opts.topic,
+      times.map((t) => ({
+        key: flushTimeKey(t.topic, t.partition),
+        value: Buffer.from(String(t.lastFlushTimestamp)),
+        headers: {
+          [CHECKPOINT_HEADERS.offset]: t.offset,
+          [CHECKPOINT_HEADERS.owner]: this.opts.owner,
+          [CHECKPOINT_HEADERS.encoding]: FLUSH_TIME_ENCODING,
+        },
+      })),
+    );
   }
 
   async stop(): Promise<void> {

@@ -3,17 +3,24 @@
 // A relay taking a partition over flushes it only after replaying up to the high watermark it saw at takeover
 // (see OwnedPartition.caughtUp), so a send whose checkpoint was lost in a crash is never undercut by a lower total.
 import type { Logger } from 'pino';
-import type { MetricMetadata, Sample, TimeSeries } from '@prom-relay/codec';
-import type { CheckpointStore } from '../checkpoint/index.js';
+import type { Exemplar, Histogram, Labels, MetricMetadata, Sample, TimeSeries } from '@prom-relay/codec';
+import type { CheckpointStore, FlushTime } from '../checkpoint/index.js';
 import type { RelayConsumer } from '../kafka/index.js';
 import type { Checkpoint, OutputSample } from '../model.js';
 import { toWire } from '../aggregate/native-histogram.js';
 import type { PartialsPublisher, SourceSnapshot } from '../repartition/index.js';
 import type { OwnedPartition } from '../source/index.js';
 
+type SinkWriteOptions = { deadline?: number; signal?: AbortSignal; metadata?: readonly MetricMetadata[] };
+
 /** The part of the push client's RemoteWriteClient the flush uses. */
 export interface RemoteWriteSink {
-  write(series: TimeSeries[], opts?: { deadline?: number; signal?: AbortSignal; metadata?: readonly MetricMetadata[] }): Promise<RemoteWriteOutcome>;
+  write(series: TimeSeries[], opts?: SinkWriteOptions): Promise<RemoteWriteOutcome>;
+  /**
+   * The same write fed in parts (RemoteWriteClient.writeStream): the flush makes each part's series only when the
+   * requests before it are under way, so they die young instead of all living until the last request is answered.
+   */
+  writeStream?(opts?: SinkWriteOptions): { add(series: TimeSeries[]): Promise<void>; end(): Promise<RemoteWriteOutcome> };
 }
 
 export interface RemoteWriteOutcome {
@@ -61,30 +68,61 @@ export interface FlusherOptions {
 
 const STALE: Sample = { value: Number.NaN, timestamp: 0, stale: true };
 
-function toSeries(samples: OutputSample[], timestamp: number): TimeSeries[] {
-  const out: TimeSeries[] = new Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
+/** What a sent OutputSample's slot holds (one shared object, so the array keeps its element kind). */
+const LET_GO: OutputSample = { labels: {}, value: 0 };
+
+/** Series made and handed to the Remote Write stream at a time. */
+const PART_SERIES = 1000;
+
+/*
+ * A flush's samples and series are made with `new` and Array.of, not as object and array literals: V8 pretenures a
+ * literal's allocation site once most of what it made outlived a scavenge (as in the first flushes, while the young
+ * generation is still small), and from then on allocates every flush's series straight in the old generation, where
+ * they are garbage once sent (19 MB per flush of 100k series, bench/diagnosis/flush-path.ts); objects of a class
+ * constructor are not pretenured so.
+ */
+class WireSample implements Sample {
+  constructor(
+    readonly value: number,
+    readonly timestamp: number,
+    readonly startTimestamp: number | undefined,
+  ) {}
+}
+
+class WireSeries implements TimeSeries {
+  exemplars: Exemplar[] | undefined = undefined;
+  constructor(
+    readonly labels: Labels,
+    readonly samples: Sample[],
+    readonly histograms: Histogram[] | undefined,
+  ) {}
+}
+
+/** The wire form of samples[from, to): one TimeSeries each. */
+function toSeries(samples: readonly OutputSample[], timestamp: number, from = 0, to = samples.length): TimeSeries[] {
+  const out: TimeSeries[] = new Array(to - from);
+  for (let i = from; i < to; i++) {
     const s = samples[i]!;
     // A counter's start timestamp (RW 2.0; 1.0 has no field for it) lies before the sample's, as the spec requires.
     const sample: Sample = s.stale
       ? { ...STALE, timestamp }
-      : s.start !== undefined && s.start > 0 && s.start < timestamp
-        ? { value: s.value, timestamp, startTimestamp: s.start }
-        : { value: s.value, timestamp };
+      : new WireSample(s.value, timestamp, s.start !== undefined && s.start > 0 && s.start < timestamp ? s.start : undefined);
     // A native histogram's running total goes out as a histogram sample (its staleness marker as a float one, which
     // Prometheus turns into a stale histogram).
-    const series: TimeSeries =
-      s.histogram !== undefined && !s.stale ? { labels: s.labels, samples: [], histograms: [toWire(s.histogram, timestamp, s.start)] } : { labels: s.labels, samples: [sample] };
+    const series =
+      s.histogram !== undefined && !s.stale
+        ? new WireSeries(s.labels, Array.of(), Array.of(toWire(s.histogram, timestamp, s.start)))
+        : new WireSeries(s.labels, Array.of(sample), undefined);
     // The series' latest exemplar, new since the last flush (RW 1.0 and 2.0 both carry it; the owner stamped one without a timestamp).
     if (s.exemplar !== undefined && !s.stale) series.exemplars = [s.exemplar];
-    out[i] = series;
+    out[i - from] = series;
   }
   return out;
 }
 
 /**
- * A source partition nothing was applied to since its last checkpoint is not checkpointed again (its state changes
- * only by records, and by expiry, which a restore re-derives from the times it keeps) — but at least this often.
+ * A partition nothing was applied to since its last checkpoint is not checkpointed again (its state changes only by
+ * what is applied, and by expiry, which a restore re-derives from the times it keeps) — but at least this often.
  */
 export const UNCHANGED_CHECKPOINT_EVERY_MS = 5 * 60_000;
 
@@ -94,8 +132,8 @@ interface Snapshot {
   timestamp: number;
   /** absent: nothing applied since the last checkpoint (see UNCHANGED_CHECKPOINT_EVERY_MS) */
   checkpoint?: Checkpoint;
-  /** owner partitions: what goes out through Remote Write */
-  series: TimeSeries[];
+  /** owner partitions: what goes out through Remote Write (made into TimeSeries a part at a time, see send) */
+  output: OutputSample[];
   /** source partitions: what goes to the owners */
   partials?: SourceSnapshot;
   /** owner partitions: type, help and unit of the families written */
@@ -168,31 +206,57 @@ export class Flusher {
       p.lastFlushTimestamp = timestamp;
       if (p.role === 'source') {
         const describe = this.opts.sendMetadata === false ? undefined : p.aggregate.metadataOf?.bind(p.aggregate);
-        out.push({ partition: p, timestamp, checkpoint, series: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
+        out.push({ partition: p, timestamp, checkpoint, output: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
       } else {
         const metadata = this.opts.sendMetadata === false ? undefined : p.aggregate.metadata?.(timestamp);
-        out.push({ partition: p, timestamp, checkpoint, series: toSeries(samples, timestamp), ...(metadata ? { metadata } : {}) });
+        out.push({ partition: p, timestamp, checkpoint, output: samples, ...(metadata ? { metadata } : {}) });
       }
     }
     return out;
   }
 
   /**
-   * Owners are checkpointed every flush: their checkpoint carries the last flush timestamp, which a relay taking over
-   * with a clock behind must still pass. A source partition (nothing it writes carries a timestamp) at most every
-   * `sourceCheckpointIntervalMs` while records are applied to it, every UNCHANGED_CHECKPOINT_EVERY_MS while none are:
-   * a crash replays at most that much, exactly as before (replay is exact); every flush pays less serialisation.
+   * A partition nothing was applied to since its checkpoint: every UNCHANGED_CHECKPOINT_EVERY_MS. An owner's last flush
+   * timestamp, which a relay taking over with a clock behind must still pass, then goes out alone each flush that sent
+   * series (CheckpointStore.writeFlushTimes, a few bytes instead of the whole state). An owner partials were applied to:
+   * every flush (its checkpoint also keeps when each series' exemplar was last sent: none may go out again after a
+   * restart). A source partition (nothing it writes carries a timestamp) at most every `sourceCheckpointIntervalMs`
+   * while records are applied to it: a crash replays at most that much, exactly as before (replay is exact); every
+   * flush pays less serialisation.
    */
   private checkpointDue(p: OwnedPartition, now: number, checkpointAll: boolean): boolean {
-    if (p.role !== 'source' || p.checkpointWrittenAt === undefined || p.checkpointedOffset === undefined) return true;
+    if (p.checkpointWrittenAt === undefined || p.checkpointedOffset === undefined) return true;
     const age = now - p.checkpointWrittenAt;
     if (p.checkpointedOffset === p.nextOffset) return age >= UNCHANGED_CHECKPOINT_EVERY_MS;
+    if (p.role !== 'source') return true;
     return checkpointAll || age >= (this.opts.sourceCheckpointIntervalMs ?? 0);
   }
 
-  private async send(series: TimeSeries[], metadata: MetricMetadata[], result: FlushResult, sendTimeoutMs: number): Promise<void> {
+  /**
+   * The owners' series through Remote Write. With a sink that takes a write in parts, each part's TimeSeries are made
+   * only once the requests before it are under way, and each OutputSample is let go once made into one: a flush holds
+   * a few requests' worth of series objects, not all of them until the last request is answered.
+   */
+  private async write(owners: Snapshot[], opts: SinkWriteOptions): Promise<RemoteWriteOutcome> {
+    const sink = this.opts.sink;
+    if (sink.writeStream === undefined) return sink.write(owners.flatMap((s) => toSeries(s.output, s.timestamp)), opts);
+    const stream = sink.writeStream(opts);
+    for (const s of owners) {
+      const output = s.output;
+      for (let i = 0; i < output.length; i += PART_SERIES) {
+        const to = Math.min(output.length, i + PART_SERIES);
+        const part = toSeries(output, s.timestamp, i, to);
+        output.fill(LET_GO, i, to);
+        await stream.add(part);
+      }
+      s.output = [];
+    }
+    return stream.end();
+  }
+
+  private async send(owners: Snapshot[], series: number, metadata: MetricMetadata[], result: FlushResult, sendTimeoutMs: number): Promise<void> {
     try {
-      const outcome = await this.opts.sink.write(series, { deadline: Date.now() + sendTimeoutMs, ...(metadata.length > 0 ? { metadata } : {}) });
+      const outcome = await this.write(owners, { deadline: Date.now() + sendTimeoutMs, ...(metadata.length > 0 ? { metadata } : {}) });
       result.samplesSent = outcome.counts.samplesSent;
       result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
       result.samplesRetried = outcome.counts.samplesRetried;
@@ -206,7 +270,7 @@ export class Flusher {
       }
     } catch (err) {
       result.status = 'failure';
-      result.samplesFailed = series.length;
+      result.samplesFailed = series;
       result.error = err;
       this.opts.logger.warn({ err }, 'remote write failed; the next flush carries the totals');
     }
@@ -219,7 +283,7 @@ export class Flusher {
       status: 'empty',
       timestamp: Math.max(0, ...snapshots.map((s) => s.timestamp)),
       partitions: snapshots.length,
-      series: snapshots.reduce((n, s) => n + s.series.length, 0),
+      series: snapshots.reduce((n, s) => n + s.output.length, 0),
       samplesSent: 0,
       samplesFailed: 0,
       samplesRetried: 0,
@@ -234,15 +298,24 @@ export class Flusher {
       return result;
     };
     if (snapshots.length === 0) return finish();
-    const series = snapshots.flatMap((s) => s.series);
+    const owners = snapshots.filter((s) => s.output.length > 0);
+    const series = result.series;
+    // Owners that send series without a new checkpoint: their flush timestamp alone (taken before the send lets go of
+    // their output).
+    const times: FlushTime[] = owners
+      .filter((s) => s.checkpoint === undefined && s.partition.role === 'owner')
+      .map((s) => ({ topic: s.partition.topic, partition: s.partition.partition, offset: s.partition.nextOffset!.toString(), lastFlushTimestamp: s.timestamp }));
     const partials = snapshots.flatMap((s) => (s.partials ? [s.partials] : []));
     // The send goes first: its request is on the wire while the checkpoint is serialised and produced.
     const metadata = snapshots.flatMap((s) => s.metadata ?? []);
-    const sending = series.length === 0 ? undefined : this.send(series, metadata, result, sendTimeoutMs);
+    const sending = series === 0 ? undefined : this.send(owners, series, metadata, result, sendTimeoutMs);
     const sources = snapshots.flatMap((s) => (s.partials ? [s.partition] : []));
     const publishing = partials.length === 0 ? undefined : this.publish(partials, sources, result);
     const changed = snapshots.filter((s) => s.checkpoint !== undefined);
-    const checkpointing = changed.length === 0 ? Promise.resolve([]) : this.opts.checkpoints.write(changed.map((s) => s.checkpoint!));
+    const checkpointing = Promise.all([
+      changed.length === 0 ? [] : this.opts.checkpoints.write(changed.map((s) => s.checkpoint!)),
+      times.length === 0 ? undefined : this.opts.checkpoints.writeFlushTimes(times),
+    ]).then(([bytes]) => bytes);
     try {
       result.checkpointBytes = await checkpointing;
     } catch (err) {
@@ -274,7 +347,7 @@ export class Flusher {
             .catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'offset commit failed'));
     const published = await publishing;
     await Promise.all([sending, committing]);
-    if (series.length === 0) result.status = 'success';
+    if (series === 0) result.status = 'success';
     if (published === false) result.status = 'publish_failed';
     return finish();
   }
