@@ -3,19 +3,22 @@
 // Write receiver that answers 204 and discards; over BENCH_HEAP_FLUSHES steady flushes (12), after 3 to warm up:
 // RSS (/proc VmRSS read every 100 ms: mean and peak, minus the RSS before the series arrived, per series), the relay's
 // CPU per flush cycle (/proc utime + stime, its threads included, over whole cycles), major GCs per flush and their
-// time (prom-client's `nodejs_gc_duration_seconds`, kind="major"), and the smallest and largest V8 heap used the
-// bench's /metrics reads saw (the smallest is about the live heap, read after a major GC). The settings of one round
-// run one after the other, the order rotating by round. CPU-seconds are the relay's own: other processes on the
-// machine slow it but are not counted; the load average is printed with each row.
+// time (prom-client's `nodejs_gc_duration_seconds`, kind="major"; its "incremental" marking steps beside them), and
+// the smallest and largest V8 heap used the bench's /metrics reads saw (the smallest is about the live heap, read
+// after a major GC). The settings of one round run one after the other, the order rotating by round. CPU-seconds are
+// the relay's own: other processes on the machine slow it but are not counted; the load average is printed with each
+// row.
 // Run: node --conditions=@prom-relay/source --import tsx bench/diagnosis/aggregator-heap.ts   (prints a markdown table)
 // Options: BENCH_HEAP_VARIANTS: settings separated by `;`, each a `,`-separated list of
 //   `default` (the relay's own config defaults), `old=<MiB>` (node --max-old-space-size),
 //   `env:<NAME>=<value>` (an environment variable of the relay, e.g. env:PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT=0),
-//   `gp=<percent>` / `semi=<MiB>` (a preload that calls keepHeapSmall({ heapGrowingPercent, semiSpaceMiB }) at start:
-//   the policy before it had a config key);
-// BENCH_HEAP_ROUNDS (2), BENCH_HEAP_FLUSHES (12), BENCH_HEAP_SERIES (100000); BENCH_HEAP_TREE=<commit>: the relay of
-// that commit (a worktree beside the repository, bench/lib/baseline.ts) instead of the working tree, which other
-// work may change during a run.
+//   `gp=<percent>` / `semi=<MiB>` (a preload that calls keepHeapSmall({ heapGrowingPercent, semiSpaceMiB }) at start,
+//   first, so it wins over the relay's own policy: settings the config has no key for);
+//   default: the key at 0 (V8's own growth), the relay's default, the key at 100, and the first two at
+//   --max-old-space-size=1536 (deploy/'s example);
+// BENCH_HEAP_ROUNDS (2), BENCH_HEAP_FLUSHES (12), BENCH_HEAP_SERIES (100000), BENCH_HEAP_INTERVAL (flush.interval,
+// 4s); BENCH_HEAP_TREE=<commit>: the relay of that commit (a worktree beside the repository, bench/lib/baseline.ts)
+// instead of the working tree, which other work may change during a run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -41,9 +44,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SERIES = Number(process.env.BENCH_HEAP_SERIES ?? 100_000);
 const FLUSHES = Number(process.env.BENCH_HEAP_FLUSHES ?? 12);
 const ROUNDS = Number(process.env.BENCH_HEAP_ROUNDS ?? 2);
+const INTERVAL = process.env.BENCH_HEAP_INTERVAL ?? '4s';
 const WARM_FLUSHES = 3;
 const PARTITIONS = 4;
-const VARIANTS = (process.env.BENCH_HEAP_VARIANTS ?? 'default;gp=100,semi=16;gp=50,semi=16;gp=20,semi=16;gp=50,semi=8;gp=50,semi=4;old=1536;old=1536,gp=50,semi=16')
+const OFF = 'env:PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT';
+const VARIANTS = (process.env.BENCH_HEAP_VARIANTS ?? `${OFF}=0;default;${OFF}=100;old=1536,${OFF}=0;old=1536`)
   .split(';')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -145,6 +150,7 @@ interface Figures {
   cpuPerFlush: number;
   majorPerFlush: number;
   majorMsPerFlush: number;
+  incrementalPerFlush: number;
   heapMin: number;
   heapMax: number;
   load: number;
@@ -161,7 +167,7 @@ async function runOne(kafka: KafkaServer, admin: kafkajs.Admin, receiverUrl: str
       remote_write: { url: receiverUrl, max_samples_per_request: 10_000, concurrency: 4 },
       aggregation: { max_series_per_job: 1_000_000 },
       repartition: { topic: `${topic}.partials` },
-      flush: { interval: '4s' },
+      flush: { interval: INTERVAL },
       server: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     }),
@@ -222,6 +228,7 @@ async function runOne(kafka: KafkaServer, admin: kafkajs.Admin, receiverUrl: str
       cpuPerFlush: (cpu1 - cpu0) / n,
       majorPerFlush: (major(m1) - major(m0)) / n,
       majorMsPerFlush: ((majorSec(m1) - majorSec(m0)) * 1000) / n,
+      incrementalPerFlush: (sumOf(m1, 'prom_relay_nodejs_gc_duration_seconds_count', 'kind="incremental"') - sumOf(m0, 'prom_relay_nodejs_gc_duration_seconds_count', 'kind="incremental"')) / n,
       heapMin: Math.min(...heap) / series,
       heapMax: Math.max(...heap) / series,
       load: loadavg()[0]!,
@@ -251,7 +258,7 @@ async function main(): Promise<void> {
         results.get(s.name)!.push(f);
         log(
           `#${round + 1} ${s.name}: RSS/series mean ${B(f.rssMean)} peak ${B(f.rssPeak)} B, CPU ${f.cpuPerFlush.toFixed(3)} s/flush, ` +
-            `major GC ${f.majorPerFlush.toFixed(2)}/flush ${f.majorMsPerFlush.toFixed(0)} ms, heap used ${B(f.heapMin)}–${B(f.heapMax)} B/series, ` +
+            `major GC ${f.majorPerFlush.toFixed(2)}/flush ${f.majorMsPerFlush.toFixed(0)} ms, incremental marking steps ${f.incrementalPerFlush.toFixed(1)}/flush, heap used ${B(f.heapMin)}–${B(f.heapMax)} B/series, ` +
             `${f.series} series, load ${f.load.toFixed(1)}`,
         );
       }
@@ -264,14 +271,14 @@ async function main(): Promise<void> {
   const base = median(results.get(settings[0]!.name)!.map((f) => f.cpuPerFlush));
   const cell = (xs: number[], f: (x: number) => string) => `${f(median(xs))} (${xs.map(f).join(', ')})`;
   const lines = [
-    `| setting | RSS per series, mean | peak | relay CPU-s per flush cycle | vs the first | major GCs per flush | their ms per flush | V8 heap used per series, least–most | load |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| setting | RSS per series, mean | peak | relay CPU-s per flush cycle | vs the first | major GCs per flush | their ms per flush | incremental marking steps per flush | V8 heap used per series, least–most | load |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...settings.map((s) => {
       const xs = results.get(s.name)!;
       const g = (k: keyof Figures) => xs.map((f) => f[k]);
       return (
         `| ${s.name} | ${cell(g('rssMean'), B)} B | ${cell(g('rssPeak'), B)} B | ${cell(g('cpuPerFlush'), (x) => x.toFixed(3))} | ` +
-        `${(median(g('cpuPerFlush')) / base).toFixed(2)}× | ${cell(g('majorPerFlush'), (x) => x.toFixed(2))} | ${cell(g('majorMsPerFlush'), (x) => x.toFixed(0))} | ` +
+        `${(median(g('cpuPerFlush')) / base).toFixed(2)}× | ${cell(g('majorPerFlush'), (x) => x.toFixed(2))} | ${cell(g('majorMsPerFlush'), (x) => x.toFixed(0))} | ${cell(g('incrementalPerFlush'), (x) => x.toFixed(1))} | ` +
         `${B(median(g('heapMin')))}–${B(median(g('heapMax')))} B | ${g('load').map((x) => x.toFixed(1)).join(', ')} |`
       );
     }),
