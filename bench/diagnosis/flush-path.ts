@@ -9,7 +9,8 @@
 // Run: node --conditions=@prom-relay/source --import tsx bench/diagnosis/flush-path.ts   (prints a markdown table)
 // Options: FLUSH_SERIES (100000), FLUSH_PARTITIONS (4 owner partitions), FLUSH_WARMUP (8), FLUSH_ROUNDS (20),
 // FLUSH_PAUSE_MS (250, between flushes), FLUSH_CHECKPOINT (1; 0: no checkpoint, to see the send's share),
-// FLUSH_HEAP_PROFILE (a file: a sampling heap profile of the measured flushes, every allocation by function, garbage
+// FLUSH_MOVED (0; 1: each owner's offset moves before each flush, as if a partial had been applied, so each flush
+// checkpoints every owner as under traffic), FLUSH_HEAP_PROFILE (a file: a sampling heap profile of the measured flushes, every allocation by function, garbage
 // included; the top functions by bytes are printed).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -38,6 +39,7 @@ const ROUNDS = Number(process.env.FLUSH_ROUNDS ?? 20);
 const PAUSE_MS = Number(process.env.FLUSH_PAUSE_MS ?? 250);
 const CHECKPOINT = process.env.FLUSH_CHECKPOINT !== '0';
 const HEAP_PROFILE = process.env.FLUSH_HEAP_PROFILE;
+const MOVED = process.env.FLUSH_MOVED === '1';
 const log = (msg: string) => process.stderr.write(`[flush-path] ${msg}\n`);
 
 /** The receiver: decodes each request (1.0, snappy), counts samples, answers 204; GET /stats answers the counts. */
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
     const oldBefore = oldGeneration();
     const cpu = process.cpuUsage();
     collectOld = 0;
+    if (MOVED) for (const p of partitions) p.nextOffset = p.nextOffset! + 1n;
     const result = await flusher.flush();
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
     const used = process.cpuUsage(cpu);
@@ -249,7 +252,7 @@ async function main(): Promise<void> {
   const pick = (f: (r: Round) => number) => `${median(rounds.map(f)).toFixed(0)} (${Math.min(...rounds.map(f)).toFixed(0)}–${Math.max(...rounds.map(f)).toFixed(0)})`;
   const pickMb = (f: (r: Round) => number) => `${mb(median(rounds.map(f)))} (${mb(Math.min(...rounds.map(f)))}–${mb(Math.max(...rounds.map(f)))})`;
   const lines = [
-    `Flush path of ${SERIES} owned series in ${PARTITIONS} owner partitions, ${ROUNDS} flushes after ${WARMUP} (checkpoint ${CHECKPOINT ? 'encoded' : 'off'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}:`,
+    `Flush path of ${SERIES} owned series in ${PARTITIONS} owner partitions, ${ROUNDS} flushes after ${WARMUP} (checkpoint ${CHECKPOINT ? 'encoded' : 'off'}${MOVED ? ', every owner moved each flush' : ''}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}:`,
     '',
     '| per steady flush | median (min–max) |',
     '| --- | ---: |',
