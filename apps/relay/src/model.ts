@@ -82,6 +82,11 @@ export interface OutputSample {
   histogram?: NativeHistogram;
   /** the latest exemplar of the series, set only when new since the last collect (sent once) */
   exemplar?: Exemplar;
+  /**
+   * A total's or native histogram's end (`stale`) by a whole-job delete: the series' final running total (`histogram`:
+   * native), which its source may not have said yet (pushed after its last publish).
+   */
+  final?: { value: number; histogram?: NativeHistogram };
 }
 
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */

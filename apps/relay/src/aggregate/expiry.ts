@@ -32,7 +32,12 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
   };
   if (store.ended.length > 0) {
     // Ended by a whole-job delete: the stale sample goes first, so an owner sees the end before a new run's value.
-    for (const s of store.ended) out.push({ labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) });
+    // A total's end carries its final total: what the job pushed since the last publish is in no partial yet.
+    for (const s of store.ended) {
+      const end: OutputSample = { labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) };
+      if (s.gauge === null) end.final = s instanceof NativeOutputSeries ? { value: s.hist.count, histogram: s.hist } : { value: s.value };
+      out.push(end);
+    }
     store.ended = [];
   }
   for (const s of store.outputs.values()) {

@@ -28,6 +28,20 @@ export interface SourceEntry {
 
 export const NO_RESTART = -1;
 
+/**
+ * total, native: a value of the series that the owner has not written and writes at its next collect before anything
+ * else of it: the final total a source's end brought (the series itself: `start` is its own), or, when a restart made
+ * the series anew, the final total of the series it replaced (with that one's `start` and histogram).
+ */
+export interface FinalSample {
+  /** the series' own final total (its value, `start` and histogram are taken at the collect), not a replaced one's */
+  own: boolean;
+  value: number;
+  /** ms since the combiner's epoch */
+  start: number;
+  hist: NativeHistogram | undefined;
+}
+
 /** A source entry of its own: the second and later sources of a series (few series have one). */
 export function sourceEntry(src: string, offset: number, heard: number): SourceEntry {
   return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined, restartedAt: NO_RESTART };
@@ -42,6 +56,7 @@ class Rare {
   more: SourceEntry[] | null = null;
   /** the first source's `restartedAt` */
   restartedAt = NO_RESTART;
+  final: FinalSample | null = null;
 }
 
 const MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
@@ -217,6 +232,24 @@ export class Combined implements SourceEntry {
     this.heard = next?.heard ?? 0;
     this.hist = next?.hist;
     this.restartedAt = next?.restartedAt ?? NO_RESTART;
+  }
+
+  /** see FinalSample */
+  get final(): FinalSample | null {
+    return this.rare === null ? null : this.rare.final;
+  }
+
+  set final(f: FinalSample | null) {
+    if (f !== null || this.rare !== null) this.rareOf().final = f;
+  }
+
+  /** What the series is now, as the final sample of a series that replaces it (see FinalSample). */
+  snapshot(): FinalSample {
+    if (this.mode === 'native') {
+      const hist = this.histogram();
+      return { own: false, value: hist.count, start: this.start, hist };
+    }
+    return { own: false, value: this.combinedValue(), start: this.start, hist: undefined };
   }
 
   /** Sources other than `e` whose series goes on. */

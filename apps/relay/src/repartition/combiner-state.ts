@@ -8,7 +8,7 @@
 import type { CombineMode } from '../model.js';
 import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
 import { Columns } from '../aggregate/state-columns.js';
-import { Combined, NO_RESTART } from './combined.js';
+import { Combined, NO_RESTART, type FinalSample } from './combined.js';
 import type { OwnerFamilies } from './metadata.js';
 
 export const COMBINE_STATE_FORMAT = 'prom-relay.combine';
@@ -44,6 +44,9 @@ export interface CombineState {
     entries: number[];
     /** native series with a base histogram: series index and histogram, flat */
     baseHist: Array<number | HistogramState>;
+    /** series with a final sample to write (`Combined.final`): series index, own (1) or a replaced series' (0), value,
+     *  start, histogram or null, flat; absent when none (and in states written before finals) */
+    final?: Array<number | EncodedNumber | HistogramState | null>;
   };
   entries: {
     /** index into `sources` */
@@ -90,6 +93,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
   const series: CombineState['series'] = { key: column(n), mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
   const entries: CombineState['entries'] = { src: column(m), value: column(m), count: column(m), at: column(m), offset: column(m), retired: column(m), heard: column(m), hist: [] };
   const restarted: number[] = [];
+  const finals: Array<number | EncodedNumber | HistogramState | null> = [];
   const sourceIndex = new Map<string, number>();
   let i = 0;
   let j = 0;
@@ -101,6 +105,8 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
     series.start[i] = c.start;
     series.entries[i] = c.size;
     if (c.baseHist !== null) series.baseHist.push(i, histogramToState(c.baseHist));
+    const final = c.final;
+    if (final !== null) finals.push(i, final.own ? 1 : 0, enc(final.value), final.start, final.hist === undefined ? null : histogramToState(final.hist));
     for (let k = 0, size = c.size; k < size; k++, j++) {
       const e = c.entry(k);
       let src = sourceIndex.get(e.src);
@@ -118,6 +124,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
     i++;
   }
   if (restarted.length > 0) entries.restarted = restarted;
+  if (finals.length > 0) series.final = finals;
   return { epoch, sources: [...sourceIndex.keys()], series, entries };
 }
 
@@ -159,6 +166,15 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
     if (!Array.isArray(ent.restarted)) fail('entries.restarted is not an array');
     for (let i = 0; i < ent.restarted.length; i += 2) restarts.set(ent.restarted[i]!, ent.restarted[i + 1]!);
   }
+  const finals = new Map<number, FinalSample>();
+  if (cols.final !== undefined) {
+    if (!Array.isArray(cols.final) || cols.final.length % 5 !== 0) fail('series.final is not an array of fives');
+    for (let i = 0; i < cols.final.length; i += 5) {
+      const hist = cols.final[i + 4];
+      const start = cols.final[i + 3] as number;
+      finals.set(cols.final[i] as number, { own: cols.final[i + 1] === 1, value: dec(cols.final[i + 2] as EncodedNumber), start: start + shift, hist: hist === null ? undefined : histogramFromState(hist) });
+    }
+  }
   const out: Combined[] = new Array(n);
   let j = 0;
   for (let i = 0; i < n; i++) {
@@ -168,6 +184,8 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
     c.base = dec(cols.base[i]!);
     const baseHist = baseHists.get(i);
     if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
+    const final = finals.get(i);
+    if (final !== undefined) c.final = final.own ? { ...final, start: c.start } : final;
     for (let end = j + cols.entries[i]!; j < end; j++) {
       const src = sources[ent.src[j]!];
       if (src === undefined) fail(`entry ${j} names source ${ent.src[j]}`);

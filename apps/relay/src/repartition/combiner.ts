@@ -8,7 +8,7 @@ import type { NativeHistogram } from '../aggregate/native-histogram.js';
 import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
 import { Combined, type SourceEntry } from './combined.js';
 import { OwnerFamilies } from './metadata.js';
-import { labelsFromKey, type PartialBatch } from './partials.js';
+import { labelsFromKey, type PartialBatch, type PartialSeries } from './partials.js';
 
 /**
  * The latest exemplar of an output series (kept by timestamp; see isNewerExemplar), `fresh` until a collect sent it.
@@ -81,8 +81,12 @@ export class SeriesCombiner {
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     const t = now - this.epoch;
     for (const p of batch.series) {
-      // An end that the restart after it says too (see PartialSeries.restart): for owners that read the pair.
-      if (p.stale && p.restart !== undefined) continue;
+      // An end that the restart after it says too (see PartialSeries.restart): for owners that read the pair. Its final
+      // total is the ended run's, which the restart then keeps (beside other sources) or writes first (alone).
+      if (p.stale && p.restart !== undefined) {
+        this.finalBeforeRestart(p, src, offset);
+        continue;
+      }
       // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
       const id = p.combine === 'total' || p.combine === 'last' || p.combine === 'native' ? p.key : `${p.combine}\u0000${p.key}`;
       let c = this.series.get(id);
@@ -107,6 +111,7 @@ export class SeriesCombiner {
         continue;
       }
       result.applied++;
+      if (p.stale && e !== undefined) this.takeFinal(c, e, p);
       // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is.
       const restart = p.restart !== undefined && !p.stale && (c.mode === 'total' || c.mode === 'native') && (e === undefined || e.restartedAt !== p.restart);
       if (restart && c.size > 0 && c.othersLive(e) === 0) {
@@ -114,6 +119,8 @@ export class SeriesCombiner {
         // reach the owner in two flushes (the collect between them drops the series). The other sources' ended
         // entries stay, with their offsets: an older word of theirs (a late writer) is still outdated.
         const fresh = this.create(id, p.key, p.combine, t, t);
+        // The ended series' final total, not written yet: written first (a counter reset, then the new run).
+        if (c.final !== null) fresh.final = c.snapshot();
         for (let i = 0, size = c.size; i < size; i++) {
           const other = c.entry(i);
           if (other === e) continue;
@@ -196,6 +203,33 @@ export class SeriesCombiner {
       entry.heard = t;
     }
     return result;
+  }
+
+  /**
+   * An end's final total newer than what its source last said (the job pushed after the source's last publish): the
+   * entry takes it before it retires (or restarts), and the owner writes the series' value at its next collect even when
+   * no source goes on (see FinalSample), the end at the one after. Said again, an end finds its entry retired (or its
+   * value no newer) and changes nothing.
+   */
+  private takeFinal(c: Combined, e: SourceEntry, p: PartialSeries): void {
+    const f = p.final;
+    if (f === undefined || e.retired || !(f.value > e.value)) return;
+    if (c.mode === 'native') {
+      if (f.histogram === undefined) return;
+      e.hist = f.histogram;
+    } else if (c.mode !== 'total') return;
+    e.value = f.value;
+    c.final = { own: true, value: f.value, start: c.start, hist: undefined };
+  }
+
+  /** The end said with a restart (skipped otherwise): its final total, when the restart is not applied yet. */
+  private finalBeforeRestart(p: PartialSeries, src: string, offset: number): void {
+    if (p.final === undefined) return;
+    const c = this.series.get(p.key);
+    if (c === undefined || c.mode !== p.combine) return;
+    const e = c.find(src);
+    if (e === undefined || offset < e.offset || e.restartedAt === p.restart) return;
+    this.takeFinal(c, e, p);
   }
 
   /** The newest exemplar of a series: kept when newer than the one held and than the last one sent. */
@@ -288,6 +322,19 @@ export class SeriesCombiner {
         } else c.remove(e);
       }
       const live = c.live();
+      const final = c.final;
+      if (final !== null) {
+        c.final = null;
+        // A final total not written yet (see FinalSample): its own, when no source goes on (the end comes next time);
+        // the replaced series', before the new one's value (which comes next time).
+        if (!final.own || live === 0) {
+          const f = final.own ? c.snapshot() : final;
+          const start = f.start + this.epoch;
+          out.push(mode === 'native' ? { labels: c.labels, value: f.value, start, histogram: f.hist! } : { labels: c.labels, value: f.value, start });
+          if (live > 1) multiSource++;
+          continue;
+        }
+      }
       if (live === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
         this.series.delete(id);

@@ -34,6 +34,12 @@ export interface PartialSeries {
    * restarts, which read the pair as before; an owner that knows restarts skips it.
    */
   restart?: number;
+  /**
+   * total, native, on a stale partial (a whole-job delete): the series' final running total at its source (`histogram`:
+   * native), which may be newer than the source's last value (pushed after its last publish). Absent from sources
+   * older than finals.
+   */
+  final?: { value: number; histogram?: NativeHistogram };
 }
 
 /** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
@@ -62,9 +68,10 @@ type WireExemplar = [Labels, WireNumber, number?];
  * so a decoder that knows nothing of exemplars reads it as before; a row without one is what it always was. A restart
  * (later still) has `stale` 2, which an older decoder reads as a plain value, and its name at index 8 when that is not
  * the message's offset (index 7 then null when there is no exemplar); the end it says too is a stale row with the name at
- * index 8 (older decoders ignore it).
+ * index 8 (older decoders ignore it). An end of a total or native histogram (a stale row) has its final total at index 4
+ * (a number, or a histogram), which older decoders do not read on a stale row; null there when it has none.
  */
-type WireSeries = [string, string, WireNumber, 0 | 1 | 2, (WireNumber | HistogramState)?, number?, number?, (WireExemplar | null)?, number?];
+type WireSeries = [string, string, WireNumber, 0 | 1 | 2, (WireNumber | HistogramState | null)?, number?, number?, (WireExemplar | null)?, number?];
 
 const EXEMPLAR_AT = 7;
 const RESTART_AT = 8;
@@ -107,6 +114,9 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
     else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
     else if (p.combine === 'native' && !p.stale && p.histogram !== undefined) row.push(histogramToState(p.histogram));
+    else if (p.stale && (p.combine === 'total' || p.combine === 'native') && (p.final !== undefined || restart)) {
+      row.push(p.final === undefined ? null : p.combine === 'native' ? histogramToState(p.final.histogram!) : toWire(p.final.value));
+    }
     const named = restart && (p.stale || p.restart !== batch.offset);
     if ((p.exemplar !== undefined && !p.stale) || named) {
       while (row.length < EXEMPLAR_AT) row.push(0);
@@ -137,6 +147,12 @@ export function decodePartials(value: Buffer): PartialBatch {
       p.count = Number(row[5]);
     } else if (combine === 'last') p.at = Number(row[6]);
     else if (combine === 'native' && !p.stale) p.histogram = histogramFromState(row[4]);
+    else if (p.stale && (combine === 'total' || combine === 'native') && row.length > 4 && row[4] !== null) {
+      if (combine === 'native') {
+        const histogram = histogramFromState(row[4]);
+        p.final = { value: histogram.count, histogram };
+      } else p.final = { value: fromWire(row[4]) };
+    }
     if (row.length > EXEMPLAR_AT && row[EXEMPLAR_AT] !== null && !p.stale) p.exemplar = exemplarFromWire(row[EXEMPLAR_AT], i);
     if (row[3] === 2 || (p.stale && row.length > RESTART_AT)) {
       const end = row.length > RESTART_AT ? row[RESTART_AT] : parsed.off;
@@ -223,5 +239,6 @@ export function toPartial(s: OutputSample, key: string): PartialSeries {
   } else if (p.combine === 'last') p.at = s.at ?? 0;
   else if (p.combine === 'native' && s.histogram !== undefined) p.histogram = s.histogram;
   if (s.exemplar !== undefined && !p.stale) p.exemplar = s.exemplar;
+  if (s.final !== undefined && p.stale && (p.combine === 'total' || (p.combine === 'native' && s.final.histogram !== undefined))) p.final = s.final;
   return p;
 }

@@ -6,66 +6,11 @@
 // restart, which the owner applies once: a repeated message, a republish after a failed publish and a restore from the
 // owner's checkpoint change nothing. Found by review.
 import { describe, expect, it } from 'vitest';
-import type { ProducedMessage } from '../../src/kafka/index.js';
-import type { InputPoint, OutputSample } from '../../src/model.js';
-import { PartialsPublisher, SeriesCombiner, SourceState, decodePartials } from '../../src/repartition/index.js';
-import { batch, counter, gauge, options } from '../aggregate/fixtures.js';
+import { SeriesCombiner } from '../../src/repartition/index.js';
+import type { OutputSample } from '../../src/model.js';
+import { counter, gauge } from '../aggregate/fixtures.js';
 import { nativePoint } from '../aggregate/state-scenario.js';
-
-const T0 = 1_764_000_000_000;
-const OPTS = options({ seriesTtlMs: 60_000, counterTtlMs: 120_000, producerTtlMs: 3_600_000 });
-const OWNER = { ttlMs: 27 * 3_600_000 };
-const viaJson = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
-
-/** Source partitions (real aggregates), the real publisher and wire format, and the owner of every series. */
-function pipeline(sources = ['in/0']) {
-  const sent: ProducedMessage[] = [];
-  let unacknowledged = false;
-  // Kafka takes the messages; a failing publish is one whose acknowledgement was lost (the owner still gets them).
-  const producer = {
-    send: async (_topic: string, messages: ProducedMessage[]) => {
-      sent.push(...messages);
-      if (unacknowledged) throw new Error('request timed out');
-    },
-  };
-  const publisher = new PartialsPublisher(producer as never, 'partials', 1);
-  const parts = new Map(sources.map((name) => [name, { state: SourceState.create(OPTS, 3_600_000), offset: 0 }]));
-  const p = {
-    owner: new SeriesCombiner(OWNER),
-    push(points: InputPoint[], producer: string, at: number, source = 'in/0', job = 'etl') {
-      const part = parts.get(source)!;
-      part.offset++;
-      part.state.apply(batch({ producer, job, points }), at);
-    },
-    /** `DELETE /metrics/job/<job>`: the ingest writes it to every partition. */
-    deleteJob(at: number, job = 'etl') {
-      for (const part of parts.values()) {
-        part.offset++;
-        part.state.apply(batch({ producer: `pushgateway/job=${job}`, job, op: 'delete' }), at);
-      }
-    },
-    /** Each source's collect and publish, applied by the owner in the order published; the messages of this flush. */
-    async flush(at: number, failing?: string): Promise<Buffer[]> {
-      const messages: Buffer[] = [];
-      for (const [name, part] of parts) {
-        sent.length = 0;
-        unacknowledged = name === failing;
-        const samples = part.state.collect(at);
-        await publisher.publish([{ source: name, offset: BigInt(part.offset), samples }]).catch(() => part.state.publishAll());
-        for (const m of sent) messages.push(m.value as Buffer);
-      }
-      applyAll(p.owner, messages, at);
-      return messages;
-    },
-  };
-  return p;
-}
-
-function applyAll(owner: SeriesCombiner, messages: Buffer[], at: number): void {
-  for (const m of messages) owner.apply(decodePartials(m), at);
-}
-
-const find = (samples: OutputSample[], name: string) => samples.find((s) => s.labels['__name__'] === name);
+import { OWNER, T0, applyAll, find, pipeline, viaJson } from '../lib/partials-pipeline.js';
 
 /**
  * What the owner writes for `name` at `at`; then the same messages applied again, and to the owner restored from its

@@ -27,7 +27,7 @@ function histogramOf(rand: () => number): NativeHistogram {
 }
 
 /** One workload; what went wrong, or undefined. */
-function run(seed: number, stats: { restores: number; multi: number; resets: number; outdated: number }): string | undefined {
+function run(seed: number, stats: { restores: number; multi: number; resets: number; outdated: number; finals: number }): string | undefined {
   const rand = rng(seed * 104_729);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   vi.setSystemTime(T0);
@@ -63,6 +63,12 @@ function run(seed: number, stats: { restores: number; multi: number; resets: num
           p.histogram = histogramOf(rand);
           p.value = p.histogram.count;
         }
+        if (stale && (mode === 'total' || mode === 'native') && rand() < 0.5) {
+          // a whole-job delete's end: the series' final total at its source
+          const histogram = histogramOf(rand);
+          p.final = mode === 'native' ? { value: histogram.count, histogram } : { value: 7 + Math.floor(rand() * 20) };
+          stats.finals++;
+        }
         series.push(p);
       }
       const batch: PartialBatch = { kind: 'partials', source, offset, series };
@@ -92,12 +98,13 @@ describe('owner checkpoint: restored anywhere, the same future', () => {
 
   it('randomized partials of every mode from several sources, restored again and again', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    const stats = { restores: 0, multi: 0, resets: 0, outdated: 0 };
+    const stats = { restores: 0, multi: 0, resets: 0, outdated: 0, finals: 0 };
     for (let seed = 1; seed <= 150; seed++) expect(run(seed, stats), `seed ${seed}`).toBeUndefined();
     // the workloads reached what they are about: restores, series with several sources, resets, outdated partials
     expect(stats.restores).toBeGreaterThan(500);
     expect(stats.multi).toBeGreaterThan(1000);
     expect(stats.resets).toBeGreaterThan(100);
     expect(stats.outdated).toBeGreaterThan(100);
+    expect(stats.finals).toBeGreaterThan(100);
   }, 60_000);
 });

@@ -41,8 +41,9 @@ describe('restarts on the wire', () => {
     series[3]!.histogram = h;
     const buf = await encodePartials({ source: 'in/0', offset: 41, series });
     const [end, own, carried, native, plain] = rows(buf);
-    // [mode, key, value, stale, ...]: an end is a stale row (1) with its name at 8; a restart has 2 (not 1: not stale).
-    expect(end).toEqual(['t', KEY, 0, 1, 0, 0, 0, null, 41]);
+    // [mode, key, value, stale, ...]: an end is a stale row (1) with its name at 8 (and no final total: null at 4); a
+    // restart has 2 (not 1: not stale).
+    expect(end).toEqual(['t', KEY, 0, 1, null, 0, 0, null, 41]);
     expect(own).toEqual(['t', KEY, 4, 2]);
     expect(carried).toEqual(['t', KEY, 5, 2, 0, 0, 0, [{ trace_id: 'a' }, 1, 7], 30]);
     expect(native!.slice(0, 4)).toEqual(['h', KEY, 3, 2]);
@@ -211,6 +212,7 @@ describe('an owner applies a restart once', () => {
     const T0 = 1_764_000_000_000;
     let restores = 0;
     let restarts = 0;
+    let finals = 0;
     for (let seed = 1; seed <= 100; seed++) {
       const rand = rng(seed * 7919);
       vi.setSystemTime(T0);
@@ -236,12 +238,22 @@ describe('an owner applies a restart once', () => {
               const native = key.startsWith('__name__="b') && rand() < 0.3;
               const base: PartialSeries = { key, combine: native ? 'native' : 'total', value, stale: false };
               if (native) base.histogram = { schema: 0, zeroThreshold: 0, zeroCount: 0, count: value, sum: value, positive: new Map([[0, value]]), negative: new Map(), float: false };
+              // An end, most with the series' final total (often newer than what the source last said).
+              const end = (): PartialSeries => {
+                const e: PartialSeries = { ...base, value: NaN, stale: true, histogram: undefined };
+                if (rand() < 0.6) {
+                  const v = value + Math.floor(rand() * 10);
+                  e.final = native ? { value: v, histogram: { ...base.histogram!, count: v, sum: v, positive: new Map([[0, v]]) } } : { value: v };
+                  finals++;
+                }
+                return e;
+              };
               if (y < 0.3) series.push(base);
-              else if (y < 0.45) series.push({ ...base, value: NaN, stale: true, histogram: undefined });
+              else if (y < 0.45) series.push(end());
               else if (y < 0.7) {
                 // A restart named by this offset or an earlier one (said again after a failed publish).
                 const name = offset - Math.floor(rand() * 3);
-                if (rand() < 0.5) series.push({ ...base, value: NaN, stale: true, histogram: undefined, restart: name });
+                if (rand() < 0.5) series.push({ ...end(), restart: name });
                 series.push({ ...base, restart: name });
                 restarts++;
               }
@@ -265,5 +277,6 @@ describe('an owner applies a restart once', () => {
     }
     expect(restores).toBeGreaterThan(500);
     expect(restarts).toBeGreaterThan(2000);
+    expect(finals).toBeGreaterThan(1000);
   }, 60_000);
 });

@@ -1,0 +1,62 @@
+// Source partitions (real aggregates behind SourceState), the real publisher and wire format, and the owner
+// (SeriesCombiner) of every series: the repartition stage in one process, flush by flush, for regression tests.
+import type { ProducedMessage } from '../../src/kafka/index.js';
+import type { InputPoint, OutputSample } from '../../src/model.js';
+import { PartialsPublisher, SeriesCombiner, SourceState, decodePartials } from '../../src/repartition/index.js';
+import { batch, options } from '../aggregate/fixtures.js';
+
+export const T0 = 1_764_000_000_000;
+export const OPTS = options({ seriesTtlMs: 60_000, counterTtlMs: 120_000, producerTtlMs: 3_600_000 });
+export const OWNER = { ttlMs: 27 * 3_600_000 };
+export const viaJson = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
+
+export type Pipeline = ReturnType<typeof pipeline>;
+
+export function pipeline(sources = ['in/0']) {
+  const sent: ProducedMessage[] = [];
+  let unacknowledged = false;
+  // Kafka takes the messages; a failing publish is one whose acknowledgement was lost (the owner still gets them).
+  const producer = {
+    send: async (_topic: string, messages: ProducedMessage[]) => {
+      sent.push(...messages);
+      if (unacknowledged) throw new Error('request timed out');
+    },
+  };
+  const publisher = new PartialsPublisher(producer as never, 'partials', 1);
+  const parts = new Map(sources.map((name) => [name, { state: SourceState.create(OPTS, 3_600_000), offset: 0 }]));
+  const p = {
+    owner: new SeriesCombiner(OWNER),
+    push(points: InputPoint[], producer: string, at: number, source = 'in/0', job = 'etl') {
+      const part = parts.get(source)!;
+      part.offset++;
+      part.state.apply(batch({ producer, job, points }), at);
+    },
+    /** `DELETE /metrics/job/<job>`: the ingest writes it to every partition. */
+    deleteJob(at: number, job = 'etl') {
+      for (const part of parts.values()) {
+        part.offset++;
+        part.state.apply(batch({ producer: `pushgateway/job=${job}`, job, op: 'delete' }), at);
+      }
+    },
+    /** Each source's collect and publish, applied by the owner in the order published; the messages of this flush. */
+    async flush(at: number, failing?: string): Promise<Buffer[]> {
+      const messages: Buffer[] = [];
+      for (const [name, part] of parts) {
+        sent.length = 0;
+        unacknowledged = name === failing;
+        const samples = part.state.collect(at);
+        await publisher.publish([{ source: name, offset: BigInt(part.offset), samples }]).catch(() => part.state.publishAll());
+        for (const m of sent) messages.push(m.value as Buffer);
+      }
+      applyAll(p.owner, messages, at);
+      return messages;
+    },
+  };
+  return p;
+}
+
+export function applyAll(owner: SeriesCombiner, messages: Buffer[], at: number): void {
+  for (const m of messages) owner.apply(decodePartials(m), at);
+}
+
+export const find = (samples: OutputSample[], name: string) => samples.find((s) => s.labels['__name__'] === name);
