@@ -84,9 +84,10 @@ export interface OutputSample {
   exemplar?: Exemplar;
   /**
    * A total's or native histogram's end (`stale`) by a whole-job delete: the series' final running total (`histogram`:
-   * native), which its source may not have said yet (pushed after its last publish).
+   * native), which its source may not have said yet (pushed after its last publish), and the source offset of the
+   * delete's record (`offset`; the same when the record is applied again after a crash: it names a restart).
    */
-  final?: { value: number; histogram?: NativeHistogram };
+  final?: { value: number; histogram?: NativeHistogram; offset?: number };
 }
 
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */

@@ -35,10 +35,15 @@ export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, now
     // A total's end carries its final total: what the job pushed since the last publish is in no partial yet.
     for (const s of store.ended) {
       const end: OutputSample = { labels: s.labels, value: NaN, stale: true, combine: combineOf(s.mode), key: labelsKeyOf(s) };
-      if (s.gauge === null) end.final = s instanceof NativeOutputSeries ? { value: s.hist.count, histogram: s.hist } : { value: s.value };
+      if (s.gauge === null) {
+        end.final = s instanceof NativeOutputSeries ? { value: s.hist.count, histogram: s.hist } : { value: s.value };
+        const by = store.endedBy.get(s);
+        if (by !== undefined) end.final.offset = by;
+      }
       out.push(end);
     }
     store.ended = [];
+    store.endedBy.clear();
   }
   for (const s of store.outputs.values()) {
     if (s.lastFed === NEVER_FED) {
@@ -149,12 +154,15 @@ export function isWholeJob(grouping: Readonly<Record<string, string>>): boolean 
  * counters included, and every producer's gauge contributions to the job's input series leave (rule outputs over
  * gauges drop them). Rule outputs are not ended: they may combine several jobs. Counter baselines stay, so a producer
  * that goes on pushing counts only what it adds after the end, in the new default series and in rule totals alike.
+ * `offset`: the source offset of the delete's record, which names the ends (see OutputSample.final).
  */
-export function endJob(store: AggregateStore, job: string): void {
+export function endJob(store: AggregateStore, job: string, offset?: number): void {
   for (const s of store.outputs.values()) {
     if (s.rule || s.labels['job'] !== job) continue;
     store.dropOutput(s);
-    if (s.lastFed !== NEVER_FED) store.ended.push(s);
+    if (s.lastFed === NEVER_FED) continue;
+    store.ended.push(s);
+    if (offset !== undefined) store.endedBy.set(s, offset);
   }
   const prefix = job + '\u0000';
   const inputs = new Set<InputSeries>();

@@ -92,7 +92,7 @@ export class PartitionAggregate {
     };
     if (batch.op === 'delete' && isWholeJob(batch.grouping)) {
       // The job ends, in every partition it was produced to (the ingest writes it to all of them): no producer state.
-      endJob(store, batch.job);
+      endJob(store, batch.job, batch.position === undefined ? undefined : Number(batch.position.offset));
       return result;
     }
     let producer = store.producers.get(batch.producerId);

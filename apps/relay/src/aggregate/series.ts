@@ -211,6 +211,8 @@ export class AggregateStore {
    * state: the flush takes `toState` right after `collect`, in the same synchronous step.
    */
   ended: OutputSeries[] = [];
+  /** the source offset of the record that ended each of `ended` by a whole-job delete, where known */
+  readonly endedBy = new Map<OutputSeries, number>();
   /** Update order of gauge contributions: which one a `last` output took its value from. */
   tick = 0;
   /** How many times `collect` ran: an output fed since the last one has `fedGen === generation`. */

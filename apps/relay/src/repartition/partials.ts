@@ -27,9 +27,10 @@ export interface PartialSeries {
   exemplar?: Exemplar;
   /**
    * total, native: the source's series ended (a whole-job delete) and began again since the source last said it, and
-   * `value` is the new one's, counted from zero. The number names the restart: the source offset at which its end was
-   * first published (a failed publish's ends are said again later, see SourceState.publishAll), so that an owner
-   * applies it once however often it is said. On a stale partial: an end that such a restart after it says too (at the
+   * `value` is the new one's, counted from zero. The number names the restart: the source offset of the delete's record
+   * that ended the series (the same when a source that crashed after its publish applies the record again; sources
+   * before that named it by the offset at which its end was first published: a failed publish's ends are said again
+   * later, see SourceState.publishAll), so that an owner applies it once however often it is said. On a stale partial: an end that such a restart after it says too (at the
    * same offset an owner could not tell a repeat of end and value from a second end): sent for owners older than
    * restarts, which read the pair as before; an owner that knows restarts skips it.
    */

@@ -29,6 +29,7 @@ export class PartialsPublisher {
   /**
    * Where each end (a total's stale sample) was first published: the ends of a failed publish come again in the next
    * snapshot (SourceState.publishAll, the same objects), and a restart made of one must keep its name (see restarts).
+   * The name of an end whose delete's record offset is unknown (`OutputSample.final.offset`: a batch without position).
    */
   private readonly endOffsets = new WeakMap<OutputSample, number>();
 
@@ -85,7 +86,7 @@ export class PartialsPublisher {
   /**
    * A total (or native histogram) that ended and has a value again in the same snapshot (a whole-job delete and the
    * job's next run within one flush; a failed publish's end said again beside the next run) is a restart, named by the
-   * offset its end was first published at: the name of each such value and of the ends before it (which still go, for
+   * source offset of the delete's record (or, unknown, the offset its end was first published at): the name of each such value and of the ends before it (which still go, for
    * owners older than restarts; newer ones skip them). As an end and a value at one offset, an owner could not tell a
    * repeated message from a second restart, nor the end of the old run from the end of the new one. Null when nothing
    * restarts (no total ended: most snapshots).
@@ -109,8 +110,10 @@ export class PartialsPublisher {
       if (before === undefined || before.some((end) => end.combine !== s.combine)) continue;
       ends!.delete(key);
       out ??= new Map();
-      // The latest end names the restart: the value is the run that began after it.
-      const name = this.endOffsets.get(before[before.length - 1]!)!;
+      // The latest end names the restart: the value is the run that began after it. By its delete's record offset where
+      // known: a source that crashed after its publish applies the record again and says the restart at a later offset.
+      const last = before[before.length - 1]!;
+      const name = last.final?.offset ?? this.endOffsets.get(last)!;
       out.set(s, name);
       for (const end of before) out.set(end, name);
     }

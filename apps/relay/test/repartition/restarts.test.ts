@@ -110,6 +110,17 @@ describe('the publisher names restarts', () => {
     await publisher.publish([{ source: 'in/0', offset: 50n, samples: [end, total('a_total', NaN, true), total('a_total', 2)] }]);
     expect(series().map((x) => x.restart)).toEqual([50, 50, 50]);
   });
+
+  it("an end that knows its delete's record offset is named by it, however late it is said (a source's replay after a crash)", async () => {
+    const { publisher, sent, series } = capture();
+    const end = (): OutputSample => ({ ...total('a_total', NaN, true), final: { value: 3, offset: 37 } });
+    await publisher.publish([{ source: 'in/0', offset: 41n, samples: [end(), total('a_total', 4)] }]);
+    expect(series().map((x) => x.restart)).toEqual([37, 37]);
+    sent.length = 0;
+    // The same delete applied again after a crash: other objects, a later offset, the same name.
+    await publisher.publish([{ source: 'in/0', offset: 45n, samples: [end(), total('a_total', 6)] }]);
+    expect(series().map((x) => x.restart)).toEqual([37, 37]);
+  });
 });
 
 describe('an owner applies a restart once', () => {
