@@ -84,15 +84,18 @@ export class SeriesCombiner {
       // An end that the restart after it says too (see PartialSeries.restart): for owners that read the pair. Its final
       // total is the ended run's, which the restart then keeps (beside other sources) or writes first (alone).
       if (p.stale && p.restart !== undefined) {
-        this.finalBeforeRestart(p, src, offset);
+        this.finalBeforeRestart(p, src, offset, t);
         continue;
       }
       // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
       const id = p.combine === 'total' || p.combine === 'last' || p.combine === 'native' ? p.key : `${p.combine}\u0000${p.key}`;
       let c = this.series.get(id);
       if (c === undefined) {
-        if (p.stale) continue;
-        c = this.create(id, p.key, p.combine, t, t);
+        // An end with a final total of a series never said before (a run pushed and deleted between two publishes) is
+        // its only word: the series is made for it, writes the total once and ends (takeFinal); other ends are no news.
+        if (p.stale && !this.isNews(p)) continue;
+        // (An ended run began before its end reached us: a restart's new series, made at `t`, starts after it.)
+        c = this.create(id, p.key, p.combine, t, p.stale ? t - 1 : t);
         this.series.set(c.key, c);
       }
       if (c.mode !== p.combine && !p.stale && c.size === 0 && c.mode !== 'total' && c.mode !== 'native') {
@@ -111,7 +114,11 @@ export class SeriesCombiner {
         continue;
       }
       result.applied++;
-      if (p.stale && e !== undefined) this.takeFinal(c, e, p);
+      if (p.stale) {
+        // A run of this source never said before (pushed and deleted between two publishes) counts as it ends.
+        if (e === undefined && this.isNews(p)) e = c.add(src, offset, t);
+        if (e !== undefined) this.takeFinal(c, e, p);
+      }
       // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is.
       const restart = p.restart !== undefined && !p.stale && (c.mode === 'total' || c.mode === 'native') && (e === undefined || e.restartedAt !== p.restart);
       if (restart && c.size > 0 && c.othersLive(e) === 0) {
@@ -222,13 +229,31 @@ export class SeriesCombiner {
     c.final = { own: true, value: f.value, start: c.start, hist: undefined };
   }
 
-  /** The end said with a restart (skipped otherwise): its final total, when the restart is not applied yet. */
-  private finalBeforeRestart(p: PartialSeries, src: string, offset: number): void {
+  /** A final total of a series this owner does not hold: a run it never heard of, which counted something. */
+  private isNews(p: PartialSeries): boolean {
+    return p.final !== undefined && (p.combine === 'total' || (p.combine === 'native' && p.final.histogram !== undefined)) && p.final.value > 0;
+  }
+
+  /**
+   * The end said with a restart (skipped otherwise): its final total, when the restart is not applied yet. Of a series
+   * never said before (a run pushed and deleted, and the next one pushed, between two publishes), the series is made for
+   * it: the restart then writes the deleted run's total before the new run's.
+   */
+  private finalBeforeRestart(p: PartialSeries, src: string, offset: number, now: number): void {
     if (p.final === undefined) return;
-    const c = this.series.get(p.key);
-    if (c === undefined || c.mode !== p.combine) return;
-    const e = c.find(src);
-    if (e === undefined || offset < e.offset || e.restartedAt === p.restart) return;
+    let c = this.series.get(p.key);
+    if (c === undefined) {
+      if (!this.isNews(p)) return;
+      c = this.create(p.key, p.key, p.combine, now, now - 1);
+      this.series.set(c.key, c);
+    }
+    if (c.mode !== p.combine) return;
+    let e = c.find(src);
+    if (e === undefined) {
+      if (!this.isNews(p)) return;
+      e = c.add(src, offset, now);
+    }
+    if (offset < e.offset || e.restartedAt === p.restart) return;
     this.takeFinal(c, e, p);
   }
 
