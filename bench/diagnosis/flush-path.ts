@@ -102,6 +102,7 @@ interface HeapNode {
 
 interface Round {
   cpuMs: number;
+  wallMs: number;
   allocated: number;
   promoted: number;
   direct: number;
@@ -224,6 +225,7 @@ async function main(): Promise<void> {
     if (r < WARMUP) continue;
     rounds.push({
       cpuMs: (used.user + used.system) / 1000,
+      wallMs: result.durationMs,
       ...gc,
       collectOld,
       rssMean: rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length),
@@ -257,6 +259,7 @@ async function main(): Promise<void> {
     '| per steady flush | median (min–max) |',
     '| --- | ---: |',
     `| CPU, ms (flush + ${PAUSE_MS} ms pause) | ${pick((r) => r.cpuMs)} |`,
+    `| flush duration (wall), ms | ${pick((r) => r.wallMs)} |`,
     `| allocated, MB | ${pickMb((r) => r.allocated)} |`,
     `| promoted to the old generation by scavenges, MB | ${pickMb((r) => r.promoted)} |`,
     `| allocated in the old generation directly (pretenured, large objects), MB | ${pickMb((r) => r.direct)} |`,
