@@ -79,6 +79,27 @@ describe('CheckpointStore on the real broker', () => {
     expect((await reader.latest({ topic: 'metrics', partition: 0 }))?.checkpoint.offset).toBe('20');
   });
 
+  it('restores the newest flush time written beside a checkpoint, whoever wrote it and in whatever order', async () => {
+    const topic = testTopicName('ckpt');
+    const writer = store(topic, 'relay-a');
+    await writer.start();
+    await writer.write([cp('10', { v: 1 })]); // lastFlushTimestamp 1_700_000_000_010
+    const flushTime = (partition: number, lastFlushTimestamp: number) => ({ topic: 'metrics', partition, offset: '10', lastFlushTimestamp });
+    await writer.writeFlushTimes([flushTime(0, 1_700_000_005_000)]);
+    // A late one from a relay whose clock was behind (or that lost the partition) does not lower it.
+    await store(topic, 'relay-c').writeFlushTimes([flushTime(0, 1_700_000_004_000)]);
+    // A flush time without a checkpoint restores nothing: the partition starts as it would without one.
+    await writer.writeFlushTimes([flushTime(3, 1_700_000_005_000)]);
+    const reader = store(topic, 'relay-b');
+    await reader.start();
+    const latest = await reader.latest({ topic: 'metrics', partition: 0 });
+    expect(latest?.checkpoint).toMatchObject({ offset: '10', lastFlushTimestamp: 1_700_000_005_000, state: { v: 1 } });
+    expect(await reader.latest({ topic: 'metrics', partition: 3 })).toBeUndefined();
+    // A newer checkpoint's own timestamp wins once it passes the flush time.
+    await writer.write([{ ...cp('11', { v: 2 }), lastFlushTimestamp: 1_700_000_006_000 }]);
+    expect((await reader.latest({ topic: 'metrics', partition: 0 }))?.checkpoint.lastFlushTimestamp).toBe(1_700_000_006_000);
+  });
+
   it('refuses a checkpoint over max.message.bytes before sending it', async () => {
     const topic = testTopicName('ckpt');
     const small = store(topic, 'relay-a', 8 * 1024);
