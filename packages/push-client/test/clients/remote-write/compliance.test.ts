@@ -1,30 +1,18 @@
 // Remote Write 1.0 sender compliance cases that apply to a client, against the fault-injecting receiver.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RemoteWriteClient } from '../../../src/index.js';
-import type { RemoteWriteOptions, WriteSeries } from '../../../src/index.js';
+import type { WriteSeries } from '../../../src/index.js';
 import { USER_AGENT } from '../../../src/version.js';
-import { seriesName, startTestReceiver } from '../../../src/testing/index.js';
 import type { TestReceiver } from '../../../src/testing/index.js';
-
-const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 10 };
+import { FAST_RETRY, receiverFixture } from './fixture.js';
 
 describe('RemoteWriteClient sender compliance (RW 1.0)', () => {
+  const fx = receiverFixture({ path: '/api/v1/prom/write', closeMs: 100 });
+  const client = fx.client;
   let receiver: TestReceiver;
-  const clients: RemoteWriteClient[] = [];
-  const client = (options: Partial<RemoteWriteOptions> = {}): RemoteWriteClient => {
-    const c = new RemoteWriteClient({ url: `${receiver.url}/api/v1/prom/write`, retry: FAST_RETRY, ...options });
-    clients.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    receiver = await startTestReceiver();
+  beforeAll(() => {
+    receiver = fx.receiver;
   });
-  afterEach(async () => {
-    receiver.respond(() => undefined);
-    receiver.requests.length = 0;
-    await Promise.all(clients.splice(0).map((c) => c.close(100)));
-  });
-  afterAll(() => receiver.close());
 
   const one = (labels: WriteSeries['labels'], value = 1, timestamp = 1_700_000_000_000): WriteSeries => ({ labels, samples: [{ value, timestamp }] });
 

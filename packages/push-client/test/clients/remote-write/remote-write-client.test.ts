@@ -1,30 +1,18 @@
 import type { Histogram } from '@prom-relay/codec';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PushClientError, RemoteWriteClient } from '../../../src/index.js';
 import type { RemoteWriteOptions, WriteResult, WriteSeries } from '../../../src/index.js';
-import { startTestReceiver } from '../../../src/testing/index.js';
 import type { TestReceiver } from '../../../src/testing/index.js';
-
-const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 10 };
+import { FAST_RETRY, receiverFixture } from './fixture.js';
 
 describe('RemoteWriteClient', () => {
+  const fx = receiverFixture();
+  const client = fx.client;
   let receiver: TestReceiver;
-  const clients: RemoteWriteClient[] = [];
-  const client = (options: Partial<RemoteWriteOptions> = {}): RemoteWriteClient => {
-    const c = new RemoteWriteClient({ url: receiver.url, retry: FAST_RETRY, ...options });
-    clients.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    receiver = await startTestReceiver();
+  beforeAll(() => {
+    receiver = fx.receiver;
   });
-  afterEach(async () => {
-    receiver.respond(() => undefined);
-    receiver.requests.length = 0;
-    await Promise.all(clients.splice(0).map((c) => c.close(200)));
-  });
-  afterAll(() => receiver.close());
 
   const many = (n: number, samplesEach = 1, name = 'm'): WriteSeries[] =>
     Array.from({ length: n }, (_, i) => ({

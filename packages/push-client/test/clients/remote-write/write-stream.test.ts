@@ -1,31 +1,19 @@
 // RemoteWriteClient.writeStream: a write fed in parts sends the same requests as one write() of all the parts, holds
 // back its caller while `concurrency` requests are under way, and handles faults as write() does. The receiver is the
 // package's fault-injecting test receiver (5xx, chosen 400s and delays a real server does not produce on demand).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RemoteWriteClient } from '../../../src/index.js';
-import type { RemoteWriteOptions, WriteSeries } from '../../../src/index.js';
-import { startTestReceiver } from '../../../src/testing/index.js';
+import type { WriteSeries } from '../../../src/index.js';
 import type { TestReceiver } from '../../../src/testing/index.js';
-
-const FAST_RETRY = { minBackoffMs: 1, maxBackoffMs: 10 };
+import { receiverFixture } from './fixture.js';
 
 describe('RemoteWriteClient.writeStream', () => {
+  const fx = receiverFixture();
+  const client = fx.client;
   let receiver: TestReceiver;
-  const clients: RemoteWriteClient[] = [];
-  const client = (options: Partial<RemoteWriteOptions> = {}): RemoteWriteClient => {
-    const c = new RemoteWriteClient({ url: receiver.url, retry: FAST_RETRY, ...options });
-    clients.push(c);
-    return c;
-  };
-  beforeAll(async () => {
-    receiver = await startTestReceiver();
+  beforeAll(() => {
+    receiver = fx.receiver;
   });
-  afterEach(async () => {
-    receiver.respond(() => undefined);
-    receiver.requests.length = 0;
-    await Promise.all(clients.splice(0).map((c) => c.close(200)));
-  });
-  afterAll(() => receiver.close());
 
   const many = (n: number, samplesEach = 1, name = 'm'): WriteSeries[] =>
     Array.from({ length: n }, (_, i) => ({
