@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
 import { createTestTopic } from '@prom-relay/infra/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 
 let prom: PrometheusServer;
@@ -34,19 +34,20 @@ async function put(job: string, rows: number, producer: string): Promise<void> {
     headers: { 'prom-relay-producer': producer },
     body: `# TYPE etl_rows_total counter\netl_rows_total ${rows}\n`,
   });
-  expect(res.status).toBe(200);
+  if (res.status !== 200) throw new Error(`PUT /metrics/job/${job}: ${res.status} ${await res.text()}`);
 }
 
 async function remove(job: string): Promise<void> {
   const res = await fetch(`${relay!.url}/metrics/job/${job}`, { method: 'DELETE' });
-  expect(res.status).toBe(202);
+  if (res.status !== 202) throw new Error(`DELETE /metrics/job/${job}: ${res.status} ${await res.text()}`);
 }
 
 const now = async (job: string) => (await prom.query(`etl_rows_total{job="${job}"}`))[0]?.value;
 const shown = async (job: string) => (await prom.query(`etl_rows_total{job="${job}"}`)).length;
 const lastStored = async (job: string) => (await prom.querySeries(`etl_rows_total{job="${job}"}[5m]`))[0]?.samples.at(-1)?.value;
 
-it("the last sample of a deleted job's series is its final total", async () => {
+// The three cases use jobs of their own: they run at once (each waits for flushes and staleness markers).
+it.concurrent("the last sample of a deleted job's series is its final total", async ({ expect }) => {
   const run = randomUUID();
   await put('nightly', 10, run);
   expect(await eventually(() => now('nightly'), (v) => v === 10, 20_000)).toBe(10);
@@ -58,14 +59,14 @@ it("the last sample of a deleted job's series is its final total", async () => {
   expect(await lastStored('nightly')).toBe(16);
 }, 90_000);
 
-it('a job pushed and deleted within one flush shows its total, then ends', async () => {
+it.concurrent('a job pushed and deleted within one flush shows its total, then ends', async ({ expect }) => {
   await put('brief', 7, randomUUID());
   await remove('brief');
   expect(await eventually(() => lastStored('brief'), (v) => v === 7, 20_000)).toBe(7);
   expect(await eventually(() => shown('brief'), (n) => n === 0, 20_000)).toBe(0);
 }, 90_000);
 
-it("a job's next run pushed right after its DELETE shows its own total", async () => {
+it.concurrent("a job's next run pushed right after its DELETE shows its own total", async ({ expect }) => {
   await put('rerun', 10, randomUUID());
   expect(await eventually(() => now('rerun'), (v) => v === 10, 20_000)).toBe(10);
   await remove('rerun');
