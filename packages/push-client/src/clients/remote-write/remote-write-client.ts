@@ -324,19 +324,8 @@ export class RemoteWriteClient {
           progress.reject(input.map(asTimeSeries), error);
           return;
         }
-        const prepared = prepareWrite(input);
-        progress.rejected.push(...prepared.rejected);
-        progress.counts.samplesFailed += prepared.samplesRejected;
-        progress.counts.samplesDropped += prepared.samplesDropped;
-        const { series, hashes } = prepared;
-        for (let i = 0; i < series.length; i++) {
-          const s = series[i]!;
-          const shard = hashes[i]! % concurrency;
-          const n = sampleCount(s);
-          if (n === 0 && !s.exemplars?.length) continue; // nothing to deliver
-          if (n <= max) place(shard, s, n);
-          else for (const chunk of chunkSeries(s, max)) place(shard, chunk, sampleCount(chunk));
-        }
+        const { series, hashes } = prepareInto(progress, input);
+        placeByShard(series, hashes, concurrency, max, place);
         while (underWay >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
       },
       end: async () => {
@@ -386,10 +375,7 @@ export class RemoteWriteClient {
 
   private async deliver(input: readonly WriteSeries[], options: WriteOptions): Promise<WriteResult> {
     const progress = this.progressFor(options);
-    const prepared = prepareWrite(input);
-    progress.rejected.push(...prepared.rejected);
-    progress.counts.samplesFailed += prepared.samplesRejected;
-    progress.counts.samplesDropped += prepared.samplesDropped;
+    const prepared = prepareInto(progress, input);
 
     const call = this.callSignal(options);
     try {
@@ -432,14 +418,7 @@ export class RemoteWriteClient {
       batch.series.push(s);
       batch.samples += n;
     };
-    for (let i = 0; i < series.length; i++) {
-      const s = series[i]!;
-      const shard = hashes[i]! % concurrency;
-      const n = sampleCount(s);
-      if (n === 0 && !s.exemplars?.length) continue; // nothing to deliver
-      if (n <= max) place(shard, s, n);
-      else for (const chunk of chunkSeries(s, max)) place(shard, chunk, sampleCount(chunk));
-    }
+    placeByShard(series, hashes, concurrency, max, place);
     return perShard;
   }
 
@@ -741,4 +720,31 @@ function measured(inner: Transport, metrics: RemoteWriteMetrics): Transport {
     },
     close: () => inner.close?.(),
   };
+}
+
+/** A write's (or a part's) series prepared as `write()` prepares them, what it refuses or drops counted in `progress`. */
+function prepareInto(progress: WriteProgress, input: readonly WriteSeries[]): ReturnType<typeof prepareWrite> {
+  const prepared = prepareWrite(input);
+  progress.rejected.push(...prepared.rejected);
+  progress.counts.samplesFailed += prepared.samplesRejected;
+  progress.counts.samplesDropped += prepared.samplesDropped;
+  return prepared;
+}
+
+/** Each series with something to deliver goes to its shard; one larger than a request as chunks in time order. */
+function placeByShard(
+  series: readonly TimeSeries[],
+  hashes: readonly number[],
+  concurrency: number,
+  max: number,
+  place: (shard: number, s: TimeSeries, samples: number) => void,
+): void {
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i]!;
+    const shard = hashes[i]! % concurrency;
+    const n = sampleCount(s);
+    if (n === 0 && !s.exemplars?.length) continue; // nothing to deliver
+    if (n <= max) place(shard, s, n);
+    else for (const chunk of chunkSeries(s, max)) place(shard, chunk, sampleCount(chunk));
+  }
 }
