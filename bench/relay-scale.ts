@@ -78,7 +78,7 @@ const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,b
  * producer (default 10): every producer and series is created and every process has compiled its hot paths to their
  * optimised tier and grown its heap to the workload, a cost per process measured apart like the start-up. With 1
  * push, a second process was still compiling inside a 4.5 s window (0.2 of the 1.24x); with 3, two relays used
- * 1.09-1.30x the CPU of one over the next 7-15M samples, with 10 1.01x (BENCHMARKS.md, 2026-12-02 04:05): a process
+ * 1.09-1.10x the CPU of one (medians) over the next 7-15M samples, with 10 1.01-1.04x (BENCHMARKS.md, 2026-12-02): a process
  * pays ~1.5 CPU-s in its first ~2M samples beyond what the same samples cost it later.
  */
 const WARMUP_PUSHES = Number(process.env.BENCH_WARMUP_PUSHES ?? 10);
