@@ -20,16 +20,20 @@ export interface HeaderLabels {
   groupingNames: string[];
   /** a set found equal to `job` plus the grouping names (the identity hashes' overridden labels) */
   sameOverridden?: ReadonlySet<string>;
+  /** the last set found different (the aggregate asks with one set per scope, point after point of the message) */
+  otherOverridden?: ReadonlySet<string>;
 }
 
 /** Whether `overridden` is exactly `job` plus the header's grouping names. */
 function overridesHeader(header: HeaderLabels, overridden: ReadonlySet<string>): boolean {
   if (header.sameOverridden === overridden) return true;
+  if (header.otherOverridden === overridden) return false;
   const names = new Set(['job', ...header.groupingNames]);
-  if (names.size !== overridden.size) return false;
-  for (const n of names) if (!overridden.has(n)) return false;
-  header.sameOverridden = overridden;
-  return true;
+  let same = names.size === overridden.size;
+  if (same) for (const n of names) if (!overridden.has(n)) same = false;
+  if (same) header.sameOverridden = overridden;
+  else header.otherOverridden = overridden;
+  return same;
 }
 
 /**
