@@ -13,15 +13,17 @@
  * a secret: a producer can write many series of one hash (FNV-1a multicollisions are cheap to make), so a bucket of
  * more than BIG_BUCKET inputs becomes a map by identity (V8's seeded string hash): no lookup scans a long list.
  *
- * Keys the aggregate derived from labels (`labelsKey`: `name="…",…`, Remote Write and JSON points) are canonical
- * already: indexed by the hash of the key, found by the key alone.
+ * Keys the aggregate derived from labels (`labelsKey`: `name="…",…`: Remote Write, JSON lines, native histograms) are
+ * indexed by the same identity (`labelsKeyIdentityHash`, `labelsKeyIdentity`: the hash and identity the series has
+ * written as text), so one producer's series is one input series whichever format carried it (its counter baseline
+ * shared: text then Remote Write is not counted twice). A lookup compares keys first, identities only when no key of
+ * the bucket is the one looked up (another format or spelling, or another identity of the same hash).
  *
  * Producers of a job push the same series in the same order, push after push: `at` tries the input at the point's
  * position in the last push to this scope first (one string comparison), before any hashing.
  */
 import type { InputPoint } from '../model.js';
-import { seriesIdentity, seriesIdentityHash } from '../decode/validate.js';
-import { finishHash, hashRun } from '../decode/text-lexing.js';
+import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../decode/validate.js';
 import { textIdentityHash } from '../decode/text-point.js';
 import type { InputSeries } from './series.js';
 
@@ -32,7 +34,7 @@ const BIG_BUCKET = 8;
 const SPELLING = '\u0001';
 
 export class Scope {
-  /** Inputs by the hash of their identity (text keys) or of their key (labels keys). */
+  /** Inputs by the hash of their identity (text and labels keys alike). */
   private readonly index = new Map<number, Bucket>();
   private count = 0;
   /** The inputs of the last push to this scope by point position (dense: filled from position 0 up); only ever inputs in the index. */
@@ -89,30 +91,26 @@ export class Scope {
 
   /**
    * The input series of `key`: the point's key (`point.key`, a text series as written, its hash from the decoder when
-   * it has one) or the key the aggregate derived from its labels (no `point`).
+   * it has one) or the key the aggregate derived from its labels (no `point`). The same series in the other kind of
+   * key (or spelled another way) is found by its identity.
    */
   find(key: string, point?: InputPoint): InputSeries | undefined {
     const text = point !== undefined && point.key !== undefined;
-    const h = text ? (textIdentityHash(point, this.overridden) ?? seriesIdentityHash(key, this.overridden)) : keyHash(key);
-    const found = this.index.get(h);
-    if (found === undefined) {
-      this.lastKey = key;
-      this.lastHash = h;
-      return undefined;
-    }
+    const h = text ? (textIdentityHash(point, this.overridden) ?? seriesIdentityHash(key, this.overridden)) : labelsKeyIdentityHash(key, this.overridden);
     this.lastKey = key;
     this.lastHash = h;
-    if (found instanceof Map) return found.get(text ? seriesIdentity(key, this.overridden) : key);
+    const found = this.index.get(h);
+    if (found === undefined) return undefined;
+    if (found instanceof Map) return found.get(this.identityOf(key));
     if (!Array.isArray(found)) {
       if (found.key === key) return found;
     } else {
       for (let i = 0; i < found.length; i++) if (found[i]!.key === key) return found[i];
     }
-    if (!text) return undefined;
-    // Spelled another way, or another identity with the same hash: compare identities.
-    const identity = seriesIdentity(key, this.overridden);
-    if (!Array.isArray(found)) return isLabelsKey(found.key) || seriesIdentity(found.key, this.overridden) !== identity ? undefined : found;
-    for (const input of found) if (!isLabelsKey(input.key) && seriesIdentity(input.key, this.overridden) === identity) return input;
+    // Another format or spelling of the series, or another identity with the same hash: compare identities.
+    const identity = this.identityOf(key);
+    if (!Array.isArray(found)) return this.identityOf(found.key) === identity ? found : undefined;
+    for (const input of found) if (this.identityOf(input.key) === identity) return input;
     return undefined;
   }
 
@@ -167,9 +165,9 @@ export class Scope {
     }
   }
 
-  /** What tells inputs apart in a big bucket: a text key's identity, a labels key itself (never equal: other forms). */
+  /** What tells inputs apart in a big bucket, and one series in any format or spelling: its identity. */
   private identityOf(key: string): string {
-    return isLabelsKey(key) ? key : seriesIdentity(key, this.overridden);
+    return isLabelsKey(key) ? labelsKeyIdentity(key, this.overridden) : seriesIdentity(key, this.overridden);
   }
 
   /**
@@ -189,7 +187,7 @@ export class Scope {
   /** The index hash of an input's key. */
   private hashOf(key: string): number {
     if (key === this.lastKey) return this.lastHash;
-    return isLabelsKey(key) ? keyHash(key) : seriesIdentityHash(key, this.overridden);
+    return isLabelsKey(key) ? labelsKeyIdentityHash(key, this.overridden) : seriesIdentityHash(key, this.overridden);
   }
 }
 
@@ -198,10 +196,6 @@ function isLabelsKey(key: string): boolean {
   let i = 0;
   while (i < key.length && isNameChar(key.charCodeAt(i))) i++;
   return key.length === 0 || (i < key.length && key.charCodeAt(i) === 61);
-}
-
-function keyHash(key: string): number {
-  return finishHash(hashRun(key, 0, key.length));
 }
 
 function isNameChar(c: number): boolean {

@@ -4,7 +4,7 @@ import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import type { BodyFormat } from './headers.js';
-import { finishHash, hashRun, pairHash } from './text-lexing.js';
+import { HASH_PRIME, HASH_SEED, finishHash, hashRun, pairHash } from './text-lexing.js';
 import { textIdentityHash } from './text-point.js';
 
 /**
@@ -226,6 +226,95 @@ export function seriesIdentityHash(key: string, overridden: ReadonlySet<string>)
     }
   }
   return finishHash(nameHash + pairsHash);
+}
+
+/**
+ * seriesIdentityHash of a series the aggregate keyed by its labels (`labelsKey`: `name="value",` per label, names
+ * sorted, values JSON-quoted; Remote Write, JSON lines, native histograms): the hash the series has written as text,
+ * so a producer's series is one input series whichever format carried it. Each value is hashed as the text format
+ * escapes it (`\\`, `\"`, `\n`; every other character as itself), read from its JSON quoting without building it.
+ */
+export function labelsKeyIdentityHash(key: string, overridden: ReadonlySet<string>): number {
+  let nameHash = HASH_SEED;
+  let pairsHash = 0;
+  const n = key.length;
+  let pos = 0;
+  while (pos < n) {
+    const nameStart = pos;
+    while (pos < n && key.charCodeAt(pos) !== 61) pos++;
+    const nameEnd = pos;
+    pos += 2; // `="`
+    const valueStart = pos;
+    let h = HASH_SEED;
+    while (pos < n) {
+      let c = key.charCodeAt(pos++);
+      if (c === 34) break;
+      if (c === 92) {
+        c = jsonEscaped(key, pos);
+        pos += key.charCodeAt(pos) === 117 ? 5 : 1;
+        if (c === 92 || c === 34 || c === 10) {
+          h = Math.imul(h ^ 92, HASH_PRIME);
+          if (c === 10) c = 110;
+        }
+      }
+      h = Math.imul(h ^ c, HASH_PRIME);
+    }
+    const valueEnd = pos - 1;
+    pos++; // `,`
+    if (nameEnd - nameStart === 8 && key.startsWith('__name__', nameStart)) nameHash = h;
+    else if (valueEnd > valueStart && !(overridden.size > 0 && isOverridden(key, nameStart, nameEnd, overridden))) {
+      pairsHash = (pairsHash + pairHash(hashRun(key, nameStart, nameEnd), h)) | 0;
+    }
+  }
+  return finishHash(nameHash + pairsHash);
+}
+
+/** The character a JSON escape stands for, `at` just past its backslash. */
+function jsonEscaped(key: string, at: number): number {
+  const e = key.charCodeAt(at);
+  switch (e) {
+    case 110:
+      return 10; // n
+    case 116:
+      return 9; // t
+    case 114:
+      return 13; // r
+    case 98:
+      return 8; // b
+    case 102:
+      return 12; // f
+    case 117:
+      return Number.parseInt(key.slice(at + 1, at + 5), 16); // uXXXX
+    default:
+      return e; // `"`, `\`, `/`
+  }
+}
+
+/**
+ * seriesIdentity of a labels key (labelsKeyIdentityHash): `name{a="1",b="2"}`, values escaped as the text format
+ * writes them, empty values and `overridden` labels left out, pairs sorted as strings: equal to the identity of the
+ * same series written as text. Built only where hashes are equal and keys are not.
+ */
+export function labelsKeyIdentity(key: string, overridden: ReadonlySet<string>): string {
+  identitiesBuilt++;
+  let name = '';
+  const segments: string[] = [];
+  const n = key.length;
+  let pos = 0;
+  while (pos < n) {
+    const eq = key.indexOf('=', pos);
+    if (eq < 0) break;
+    let end = eq + 2;
+    while (end < n && key.charCodeAt(end) !== 34) end += key.charCodeAt(end) === 92 ? 2 : 1;
+    const label = key.slice(pos, eq);
+    const value = JSON.parse(key.slice(eq + 1, end + 1)) as string;
+    pos = end + 2; // `",`
+    if (label === '__name__') name = value;
+    else if (value !== '' && !overridden.has(label)) segments.push(`${label}="${escapeValue(value)}"`);
+  }
+  if (segments.length === 0) return name;
+  segments.sort();
+  return `${name}{${segments.join(',')}}`;
 }
 
 function isSeriesNameChar(c: number): boolean {
