@@ -321,7 +321,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
   const decodeOptions: DecodeOptions = {
     limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length },
     // A message is decoded once, at its home: one landed elsewhere is forwarded undecoded.
-    onExemplarsDropped: (count, format) => exemplarsDropped(sh, format === 'remote-write-v2' ? 'kafka_remote_write_v2' : 'kafka_remote_write_v1', count),
+    onExemplarsDropped: (count, format) =>
+      exemplarsDropped(sh, format === 'metric-family' ? 'kafka_metric_family' : format === 'remote-write-v2' ? 'kafka_remote_write_v2' : 'kafka_remote_write_v1', count),
   };
   // An owner shares the key string and labels of a series with the source partition here that feeds it, if any.
   const combineOpts = {

@@ -1,9 +1,11 @@
 // The Pushgateway's protobuf delimited format (io.prometheus.client.MetricFamily, client_model metrics.proto), the Go
 // client's default push format. Classic parts (counters, gauges, summaries, classic histogram buckets) are read into
-// text exposition families; native histograms into the codec's Histogram (the Remote Write wire form).
+// text exposition families; native histograms into the codec's Histogram (the Remote Write wire form). Exemplars
+// (Counter.exemplar, Bucket.exemplar, Histogram.exemplars) are read beside them: text exposition 0.0.4 has none.
 import { formatExposition, isValidLabelName } from '@prom-relay/codec';
-import type { ExpositionType, Histogram, Labels, MetricFamily, MetricMetadata } from '@prom-relay/codec';
+import type { Exemplar, ExpositionType, Histogram, Labels, MetricFamily, MetricMetadata } from '@prom-relay/codec';
 import { histogramProblem } from '../aggregate/native-histogram.js';
+import { exemplarWithinLimits, latestExemplar } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import type { DecodeLimits } from './limits.js';
@@ -94,10 +96,59 @@ class Reader {
 
 const TYPES: Record<number, ExpositionType> = { 0: 'counter', 1: 'gauge', 2: 'summary', 3: 'untyped', 4: 'histogram' };
 
-function readValueMessage(r: Reader): number {
+/** Gauge, Counter or Untyped: the value (field 1) and, for a Counter, its exemplar (field 2). */
+function readValueMessage(r: Reader, m: MetricParts, counter: boolean, family: string): void {
+  r.fields((f, w) => {
+    if (f === 1 && w === 1) m.value = r.double();
+    else if (counter && f === 2 && w === 2) m.exemplar = readExemplar(r.bytes(), family);
+    else return false;
+    return true;
+  });
+  m.value ??= 0;
+}
+
+/** google.protobuf.Timestamp {seconds = 1, nanos = 2} in ms; undefined for one at or before 1970 (read as none). */
+function readTimestamp(r: Reader): number | undefined {
+  let seconds = 0;
+  let nanos = 0;
+  r.fields((f, w) => {
+    if (f === 1 && w === 0) seconds = r.varint();
+    else if (f === 2 && w === 0) nanos = r.varint();
+    else return false;
+    return true;
+  });
+  // A negative int64 arrives as a 10-byte varint (2^64 - n): past 2^53, it is not a time this side of 1970.
+  const ms = seconds * 1000 + Math.floor(nanos / 1e6);
+  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/**
+ * Exemplar {label = 1, value = 2, timestamp = 3}. Its label names follow the Prometheus rules, each once (DecodeError
+ * LABELS naming the family otherwise, as the Go client refuses to make such an exemplar); an empty value is no label.
+ */
+function readExemplar(r: Reader, family: string): Exemplar {
+  const labels: Labels = {};
+  const names = new Set<string>();
   let value = 0;
-  r.fields((f, w) => (f === 1 && w === 1 ? ((value = r.double()), true) : false));
-  return value;
+  let timestamp: number | undefined;
+  r.fields((f, w) => {
+    if (f === 1 && w === 2) {
+      const pair = r.bytes();
+      let name = '';
+      let v = '';
+      pair.fields((pf, pw) => (pw === 2 && (pf === 1 || pf === 2) ? (pf === 1 ? (name = pair.string()) : (v = pair.string()), true) : false));
+      if (!isValidLabelName(name)) throw new DecodeError('PROM_RELAY_DECODE_LABELS', `exemplar of ${family}: invalid label name ${JSON.stringify(name)}`);
+      if (names.has(name)) throw new DecodeError('PROM_RELAY_DECODE_LABELS', `exemplar of ${family}: label ${name} twice`);
+      names.add(name);
+      if (v === '') return true;
+      if (name === '__proto__') Object.defineProperty(labels, name, { value: v, enumerable: true, writable: true, configurable: true });
+      else labels[name] = v;
+    } else if (f === 2 && w === 1) value = r.double();
+    else if (f === 3 && w === 2) timestamp = readTimestamp(r.bytes());
+    else return false;
+    return true;
+  });
+  return timestamp === undefined ? { labels, value } : { labels, value, timestamp };
 }
 
 function readLabelPair(r: Reader, labels: Labels): void {
@@ -132,11 +183,15 @@ interface MetricParts {
   labels: Labels;
   timestamp?: number;
   value?: number;
+  /** a Counter's exemplar */
+  exemplar?: Exemplar;
   count?: number;
   sum?: number;
-  /** [upper bound or quantile, value] */
-  points: [number, number][];
+  /** [upper bound or quantile, value, the bucket's exemplar] */
+  points: [number, number, Exemplar?][];
   native?: NativeParts;
+  /** a histogram's own exemplars (Histogram.exemplars, field 16: for its native form) */
+  exemplars?: Exemplar[];
 }
 
 function readSpan(r: Reader): { offset: number; length: number } {
@@ -150,7 +205,7 @@ function readSpan(r: Reader): { offset: number; length: number } {
   return span;
 }
 
-function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean): void {
+function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean, family: string): void {
   const n: NativeParts = { negativeSpans: [], negativeDeltas: [], negativeCounts: [], positiveSpans: [], positiveDeltas: [], positiveCounts: [] };
   r.fields((f, w) => {
     if (f === 1 && w === 0) m.count = r.varint();
@@ -160,17 +215,19 @@ function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean): 
       const sub = r.bytes();
       let a = 0;
       let b = 0;
+      let exemplar: Exemplar | undefined;
       sub.fields((sf, sw) => {
-        // Quantile {quantile=1, value=2}; Bucket {cumulative_count=1 (varint), upper_bound=2, cumulative_count_float=4}
+        // Quantile {quantile=1, value=2}; Bucket {cumulative_count=1 (varint), upper_bound=2, exemplar=3, cumulative_count_float=4}
         if (!histogram && sf === 1 && sw === 1) a = sub.double();
         else if (!histogram && sf === 2 && sw === 1) b = sub.double();
         else if (histogram && sf === 1 && sw === 0) b = sub.varint();
         else if (histogram && sf === 4 && sw === 1) b = sub.double();
         else if (histogram && sf === 2 && sw === 1) a = sub.double();
+        else if (histogram && sf === 3 && sw === 2) exemplar = readExemplar(sub.bytes(), family);
         else return false;
         return true;
       });
-      m.points.push([a, b]);
+      m.points.push(exemplar === undefined ? [a, b] : [a, b, exemplar]);
     } else if (!histogram) return false;
     // Native histogram fields (client_model metrics.proto, Histogram 5-14).
     else if (f === 5 && w === 0) n.schema = r.svarint();
@@ -180,6 +237,7 @@ function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean): 
     else if ((f === 9 || f === 12) && w === 2) (f === 9 ? n.negativeSpans : n.positiveSpans).push(readSpan(r.bytes()));
     else if (f === 10 || f === 13) return r.repeated(w, 0, (s) => (f === 10 ? n.negativeDeltas : n.positiveDeltas).push(s.svarint()));
     else if (f === 11 || f === 14) return r.repeated(w, 1, (s) => (f === 11 ? n.negativeCounts : n.positiveCounts).push(s.double()));
+    else if (f === 16 && w === 2) (m.exemplars ??= []).push(readExemplar(r.bytes(), family));
     else return false;
     return true;
   });
@@ -218,33 +276,63 @@ function toHistogram(m: MetricParts, n: NativeParts): Histogram {
   return h;
 }
 
-/** A native histogram sample of a push: its family, its labels as written (without `__name__`), its histogram. */
+/**
+ * A native histogram sample of a push: its family, its labels as written (without `__name__`), its histogram, and its
+ * exemplars: Histogram.exemplars, or where it has none, those of its classic buckets (as Prometheus's parser reads
+ * them; `fromBuckets`).
+ */
 export interface NativeHistogramSample {
   family: string;
   help?: string;
   labels: Labels;
   histogram: Histogram;
+  exemplars?: Exemplar[];
+  fromBuckets?: true;
+}
+
+/** A classic sample's exemplar: the sample's index among all the families' samples, in body (and text) order. */
+export interface SampleExemplar {
+  sample: number;
+  exemplar: Exemplar;
+}
+
+/** What a body holds beside its classic families: native histograms and exemplars, in body order. */
+interface Extras {
+  natives: NativeHistogramSample[];
+  exemplars: SampleExemplar[];
+  /** samples of the families read before the current one */
+  samplesBefore: number;
 }
 
 function formatBound(v: number): string {
   return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
 }
 
-function readMetric(r: Reader, family: MetricFamily, natives: NativeHistogramSample[]): void {
+function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
   const m: MetricParts = { labels: {}, points: [] };
   r.fields((f, w) => {
     if (f === 1 && w === 2) readLabelPair(r.bytes(), m.labels);
-    else if ((f === 2 || f === 3 || f === 5) && w === 2) m.value = readValueMessage(r.bytes());
-    else if (f === 4 && w === 2) readSummaryOrHistogram(r.bytes(), m, false);
-    else if (f === 7 && w === 2) readSummaryOrHistogram(r.bytes(), m, true);
+    else if ((f === 2 || f === 3 || f === 5) && w === 2) readValueMessage(r.bytes(), m, f === 3, family.name);
+    else if (f === 4 && w === 2) readSummaryOrHistogram(r.bytes(), m, false, family.name);
+    else if (f === 7 && w === 2) readSummaryOrHistogram(r.bytes(), m, true, family.name);
     else if (f === 6 && w === 0) m.timestamp = r.varint();
     else return false;
     return true;
   });
   const at = m.timestamp !== undefined ? { timestamp: m.timestamp } : {};
   const name = family.name;
+  /** The next sample pushed to the family carries `exemplar`. */
+  const exemplarOfNext = (exemplar: Exemplar | undefined) => {
+    if (exemplar !== undefined) extras.exemplars.push({ sample: extras.samplesBefore + family.samples.length, exemplar });
+  };
   if (family.type === 'histogram' && m.native !== undefined) {
-    natives.push({ family: name, ...(family.help !== undefined ? { help: family.help } : {}), labels: m.labels, histogram: toHistogram(m, m.native) });
+    const native: NativeHistogramSample = { family: name, ...(family.help !== undefined ? { help: family.help } : {}), labels: m.labels, histogram: toHistogram(m, m.native) };
+    if (m.exemplars !== undefined) native.exemplars = m.exemplars;
+    else {
+      const ofBuckets = m.points.flatMap((p) => (p[2] !== undefined ? [p[2]] : []));
+      if (ofBuckets.length > 0) Object.assign(native, { exemplars: ofBuckets, fromBuckets: true });
+    }
+    extras.natives.push(native);
     // A native histogram without classic buckets is that alone (as Prometheus scrapes it); with classic buckets, both
     // (as Prometheus with always_scrape_classic_histograms).
     if (m.points.length === 0) return;
@@ -252,9 +340,10 @@ function readMetric(r: Reader, family: MetricFamily, natives: NativeHistogramSam
   if (family.type === 'histogram' || family.type === 'summary') {
     const histogram = family.type === 'histogram';
     let sawInf = false;
-    for (const [bound, value] of m.points) {
+    for (const [bound, value, exemplar] of m.points) {
       if (histogram && bound === Infinity) sawInf = true;
       const extra: Labels = histogram ? { le: formatBound(bound) } : { quantile: formatBound(bound) };
+      exemplarOfNext(exemplar);
       family.samples.push({ name: histogram ? `${name}_bucket` : name, labels: { ...m.labels, ...extra }, value, ...at });
     }
     // The protobuf format leaves out the +Inf bucket; the text format needs it (it equals the count).
@@ -263,10 +352,11 @@ function readMetric(r: Reader, family: MetricFamily, natives: NativeHistogramSam
     family.samples.push({ name: `${name}_count`, labels: m.labels, value: m.count ?? 0, ...at });
     return;
   }
+  exemplarOfNext(m.exemplar);
   family.samples.push({ name, labels: m.labels, value: m.value ?? 0, ...at });
 }
 
-function readFamily(r: Reader, natives: NativeHistogramSample[]): MetricFamily {
+function readFamily(r: Reader, extras: Extras): MetricFamily {
   const family: MetricFamily = { name: '', type: 'untyped', samples: [] };
   const metrics: Reader[] = [];
   r.fields((f, w) => {
@@ -283,7 +373,7 @@ function readFamily(r: Reader, natives: NativeHistogramSample[]): MetricFamily {
   });
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(family.name)) throw bad(`metric family name ${JSON.stringify(family.name)} is not valid`, r.pos);
   // The type may follow the metrics on the wire: read them once it is known.
-  for (const m of metrics) readMetric(m, family, natives);
+  for (const m of metrics) readMetric(m, family, extras);
   return family;
 }
 
@@ -292,15 +382,29 @@ export interface MetricFamilies {
   families: MetricFamily[];
   /** the native histograms, in body order */
   natives: NativeHistogramSample[];
+  /** the exemplars of classic samples (a counter's, a `_bucket`'s), in body order */
+  exemplars: SampleExemplar[];
 }
 
-/** Reads length-delimited MetricFamily messages; DecodeError PROTOBUF naming the byte where the body breaks. */
+/**
+ * Reads length-delimited MetricFamily messages; DecodeError PROTOBUF naming the byte where the body breaks (LABELS for
+ * an exemplar's invalid label name).
+ */
 export function readMetricFamilies(body: Buffer): MetricFamilies {
   const families: MetricFamily[] = [];
-  const natives: NativeHistogramSample[] = [];
+  const extras: Extras = { natives: [], exemplars: [], samplesBefore: 0 };
   const r = new Reader(body);
-  while (!r.done()) families.push(readFamily(r.bytes(), natives));
-  return { families, natives };
+  while (!r.done()) {
+    const family = readFamily(r.bytes(), extras);
+    families.push(family);
+    extras.samplesBefore += family.samples.length;
+  }
+  return { families, natives: extras.natives, exemplars: extras.exemplars };
+}
+
+/** Whether a body carries exemplars (text exposition 0.0.4, which has none, would lose them). */
+export function carriesExemplars(read: MetricFamilies): boolean {
+  return read.exemplars.length > 0 || read.natives.some((n) => n.exemplars !== undefined);
 }
 
 /** The classic parts of a delimited body as text exposition 0.0.4 (native histograms left out). */
@@ -311,11 +415,26 @@ export function metricFamiliesText(families: MetricFamily[]): string {
 /**
  * A delimited body to points: the classic parts through the text decoder (the same limits, HELP and checks as a text
  * push), then one point per native histogram, `type: 'histogram'`, `family` and `__name__` the family name, `value` 0,
- * the header's job and grouping labels overriding the body's as for text.
+ * the header's job and grouping labels overriding the body's as for text. Exemplars within the limits (exemplars.ts)
+ * ride on their sample's point (`exemplar`: a counter's on the counter, a bucket's on that `_bucket`, a native
+ * histogram's latest on its point); `dropped.exemplars` counts those over the limits, left out.
  */
-export function decodeMetricFamilies(body: Uint8Array, job: string, grouping: Labels, limits: DecodeLimits, metadataOut?: MetricMetadata[]): InputPoint[] {
-  const { families, natives } = readMetricFamilies(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+export function decodeMetricFamilies(
+  body: Uint8Array,
+  job: string,
+  grouping: Labels,
+  limits: DecodeLimits,
+  metadataOut?: MetricMetadata[],
+  dropped?: { exemplars: number },
+): InputPoint[] {
+  const { families, natives, exemplars } = readMetricFamilies(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   const points = decodeExpositionText(metricFamiliesText(families), job, grouping, limits, metadataOut);
+  // The text decoder makes one point per sample line, in order: a sample's index is its point's.
+  const now = Date.now();
+  for (const { sample, exemplar } of exemplars) {
+    if (exemplarWithinLimits(exemplar, now)) points[sample]!.exemplar = exemplar;
+    else if (dropped !== undefined) dropped.exemplars++;
+  }
   const helped = new Set(metadataOut?.map((m) => m.metricFamilyName));
   for (const n of natives) {
     // The checks Remote Write histograms pass (decode/remote-write.ts): what the aggregate cannot apply exactly is refused.
@@ -332,7 +451,14 @@ export function decodeMetricFamilies(body: Uint8Array, job: string, grouping: La
     }
     labels['job'] = job;
     for (const g of Object.keys(grouping)) labels[g] = grouping[g]!;
-    points.push({ family: n.family, type: 'histogram', labels, value: 0, histogram: n.histogram });
+    const point: InputPoint = { family: n.family, type: 'histogram', labels, value: 0, histogram: n.histogram };
+    if (n.exemplars !== undefined) {
+      const { latest, overLimit } = latestExemplar(n.exemplars, now);
+      if (latest !== undefined) point.exemplar = latest;
+      // Those of its classic buckets were counted with their buckets' samples.
+      if (n.fromBuckets !== true && dropped !== undefined) dropped.exemplars += overLimit;
+    }
+    points.push(point);
     if (metadataOut !== undefined && n.help !== undefined && n.help !== '' && !helped.has(n.family)) {
       metadataOut.push({ metricFamilyName: n.family, type: 'histogram', help: n.help });
       helped.add(n.family);
@@ -357,7 +483,7 @@ export function familyValue(body: Buffer, name: string): number | undefined {
         familyName = peek.string();
         return true;
       });
-      if (familyName === name) return readFamily(m, []).samples[0]?.value;
+      if (familyName === name) return readFamily(m, { natives: [], exemplars: [], samplesBefore: 0 }).samples[0]?.value;
     }
   } catch {
     return undefined;

@@ -39,8 +39,8 @@ export interface DecodeOptions {
    * refuses such a point alone, counted). Plain data: it crosses to the ingest's worker thread.
    */
   totalRules?: TotalRules;
-  /** Called for a Remote Write message that decoded and carried exemplars over the limits (dropped): how many, and where. */
-  onExemplarsDropped?: (count: number, format: 'remote-write-v1' | 'remote-write-v2', record: KafkaRecord) => void;
+  /** Called for a Remote Write or MetricFamily message that decoded and carried exemplars over the limits (dropped): how many, and where. */
+  onExemplarsDropped?: (count: number, format: 'remote-write-v1' | 'remote-write-v2' | 'metric-family', record: KafkaRecord) => void;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -84,7 +84,7 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
   batch.points = decodeBody(headers.format, body, headers.job, headers.grouping, opts.limits ?? {}, metadata, dropped);
   if (metadata.length > 0) batch.metadata = metadata;
   validateBatch(batch, headers.format, opts.totalRules === undefined ? undefined : (readsAsTotal(opts.totalRules) ?? undefined));
-  if (dropped.exemplars > 0 && (headers.format === 'remote-write-v1' || headers.format === 'remote-write-v2')) {
+  if (dropped.exemplars > 0 && (headers.format === 'remote-write-v1' || headers.format === 'remote-write-v2' || headers.format === 'metric-family')) {
     opts.onExemplarsDropped?.(dropped.exemplars, headers.format, record);
   }
   return batch;
@@ -109,7 +109,7 @@ function decodeBody(
     case 'remote-write-v2':
       return decodeRemoteWrite(body, 2, job, grouping, metadata, dropped);
     case 'metric-family':
-      return decodeMetricFamilies(body, job, grouping, limits, metadata);
+      return decodeMetricFamilies(body, job, grouping, limits, metadata, dropped);
   }
 }
 

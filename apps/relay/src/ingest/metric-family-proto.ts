@@ -1,8 +1,8 @@
 // The Pushgateway's protobuf delimited format (io.prometheus.client.MetricFamily), the Go client's default: read by
-// decode/metric-family.ts. A push without native histograms goes to Kafka as text exposition (what every relay version
-// reads); one with native histograms goes as it came, under the MetricFamily content type, since text cannot carry them.
+// decode/metric-family.ts. A push without native histograms or exemplars goes to Kafka as text exposition (what every
+// relay version reads); one with either goes as it came, under the MetricFamily content type, since text cannot carry them.
 import { DecodeError } from '../decode/index.js';
-import { METRIC_FAMILY_CONTENT_TYPE, familyValue, isMetricFamilyProtobuf, metricFamiliesText, readMetricFamilies } from '../decode/metric-family.js';
+import { METRIC_FAMILY_CONTENT_TYPE, carriesExemplars, familyValue, isMetricFamilyProtobuf, metricFamiliesText, readMetricFamilies } from '../decode/metric-family.js';
 import type { MetricFamilies } from '../decode/metric-family.js';
 import { IngestError } from './errors.js';
 
@@ -24,11 +24,11 @@ export function metricFamiliesToText(body: Buffer): string {
 }
 
 /**
- * What a delimited push becomes on Kafka: its text exposition, or, when it carries native histograms, the body as it
- * came with the MetricFamily content type (decodeRecord reads both).
+ * What a delimited push becomes on Kafka: its text exposition, or, when it carries native histograms or exemplars, the
+ * body as it came with the MetricFamily content type (decodeRecord reads both).
  */
 export function metricFamiliesMessageBody(body: Buffer): { body: Buffer; contentType?: string } {
-  const { families, natives } = read(body);
-  if (natives.length > 0) return { body, contentType: METRIC_FAMILY_CONTENT_TYPE };
-  return { body: Buffer.from(metricFamiliesText(families), 'utf8') };
+  const parts = read(body);
+  if (parts.natives.length > 0 || carriesExemplars(parts)) return { body, contentType: METRIC_FAMILY_CONTENT_TYPE };
+  return { body: Buffer.from(metricFamiliesText(parts.families), 'utf8') };
 }
