@@ -101,7 +101,12 @@ export class Scope {
     this.lastHash = h;
     const found = this.index.get(h);
     if (found === undefined) return undefined;
-    if (found instanceof Map) return found.get(this.identityOf(key));
+    if (found instanceof Map) {
+      // By identity; the input of this very key first where two inputs hold the identity (an older checkpoint's).
+      const id = this.identityOf(key);
+      const input = found.get(id);
+      return input === undefined || input.key === key ? input : (found.get(id + SPELLING + key) ?? input);
+    }
     if (!Array.isArray(found)) {
       if (found.key === key) return found;
     } else {

@@ -39,7 +39,23 @@ describe('Scope', () => {
     expect([...scope.values()]).toEqual([]);
   });
 
-  it('finds a derived (labels) key by the key alone, never a text series by it', () => {
+  it('finds a series written as text by its labels key and back (one series whatever format carried it)', () => {
+    const scope = new Scope('j\u0000shard\u00001');
+    const text = input('m{b="2",a="1"}');
+    scope.add(text);
+    // Remote Write / JSON lines: job and the grouping labels in the key, left out of the identity as in text
+    expect(scope.find('__name__="m",a="1",b="2",job="j",shard="1",')).toBe(text);
+    expect(scope.find('__name__="m",a="1",b="2",e="",')).toBe(text);
+    expect(scope.find('__name__="m",a="1",b="3",')).toBeUndefined();
+    expect(scope.find('__name__="m",a="1",')).toBeUndefined();
+    const derived = input('__name__="n",a="x\\"y\\\\z\\n",');
+    scope.add(derived);
+    expect(scope.find('n{a="x\\"y\\\\z\\n"}', textPoint('n{a="x\\"y\\\\z\\n"}'))).toBe(derived);
+    expect(scope.find('n{a="x\\"y"}', textPoint('n{a="x\\"y"}'))).toBeUndefined();
+    expect(scope.size).toBe(2);
+  });
+
+  it('two forms of one series as two inputs (a checkpoint written before they were one series): each found by its own key', () => {
     const scope = new Scope('j');
     const text = input('m{a="1"}');
     const derived = input('__name__="m",a="1",');
@@ -47,7 +63,24 @@ describe('Scope', () => {
     scope.add(derived);
     expect(scope.find('__name__="m",a="1",')).toBe(derived);
     expect(scope.find('m{a="1"}', textPoint('m{a="1"}'))).toBe(text);
+    // another spelling finds the first of the two
     expect(scope.find('m{ a="1" }', textPoint('m{ a="1" }'))).toBe(text);
+    expect(scope.find('__name__="m",a="1",z="",')).toBe(text);
     expect(scope.size).toBe(2);
+    for (const i of [text, derived]) {
+      expect(scope.has(i)).toBe(true);
+      expect(scope.get(i.key)).toBe(i);
+    }
+    // in a bucket grown into a map by identity too
+    for (const v of values) scope.add(input(`m{a="${v}"}`));
+    for (const v of values) scope.add(input(`__name__="m",a=${JSON.stringify(v)},`));
+    expect(scope.size).toBe(2 + 32);
+    expect(scope.find(`__name__="m",a=${JSON.stringify(values[3])},`)?.key).toBe(`__name__="m",a=${JSON.stringify(values[3])},`);
+    expect(scope.find(`__name__="m",a=${JSON.stringify(values[3])},z="",`)?.key).toBe(`m{a="${values[3]}"}`);
+    for (const i of [...scope.values()]) {
+      expect(scope.has(i)).toBe(true);
+      scope.remove(i);
+    }
+    expect(scope.size).toBe(0);
   });
 });

@@ -15,9 +15,12 @@ import type { Labels, WriteRequest } from '@prom-relay/codec';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
+import { labelsKey } from '../../src/aggregate/labels.js';
 import { decodeRecord, type KafkaRecord } from '../../src/decode/index.js';
+import { textIdentityHash } from '../../src/decode/text-point.js';
+import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../../src/decode/validate.js';
 import type { IngestBatch } from '../../src/model.js';
-import { byId, options } from '../aggregate/fixtures.js';
+import { byId, options, rng } from '../aggregate/fixtures.js';
 
 // io.prometheus.client metrics.proto, the fields a counter needs; protobufjs is the independent encoder.
 const MetricFamily = protobuf.Root.fromJSON({
@@ -194,5 +197,40 @@ describe('one series of one producer is one input series whatever format carried
     push(agg, two, 'rw', { a: '1' }, 4, 2000);
     push(agg, one, 'json', { a: '1' }, 11, 3000);
     expect(byId(agg.collect(4000))).toEqual({ 'rows_total{a="1",job="export",shard="1"}': 15 });
+  });
+
+  it('a labels key has the identity and the identity hash of the same series written as text (random label sets)', () => {
+    const random = rng(20261202);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const CHARS = ['a', 'Z', '0', '_', ' ', '\t', '"', '\\', '\n', '\r', '\u0001', '/', '=', ',', '{', '}', 'ü', '☃', '😀', '\u2028'];
+    const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    for (let round = 0; round < 500; round++) {
+      const labels: Labels = {};
+      const count = Math.floor(random() * 6);
+      for (let i = 0; i < count; i++) {
+        let value = '';
+        const len = Math.floor(random() * 6);
+        for (let k = 0; k < len; k++) value += pick(CHARS);
+        labels[pick(['a', 'a0', 'a_b', 'b', 'job', 'shard', 'instance', 'le', 'Z'])] = value;
+      }
+      const grouping = pick(['', 'shard=1', 'instance=w1&shard=1']);
+      const overridden = new Set(['job', ...new URLSearchParams(grouping).keys()]);
+      const names = Object.keys(labels).sort(() => random() - 0.5);
+      const text = `m_total{${names.map((n) => `${pick(['', ' '])}${n}${pick(['=', ' = '])}"${escape(labels[n]!)}"`).join(',')}${names.length > 0 ? pick(['', ',']) : ''}}`;
+      const key = labelsKey({ __name__: 'm_total', ...labels });
+      const where = `${text} / ${key} / ${[...overridden].join(',')}`;
+      expect(labelsKeyIdentityHash(key, overridden), where).toBe(seriesIdentityHash(text, overridden));
+      expect(labelsKeyIdentity(key, overridden), where).toBe(seriesIdentity(text, overridden));
+      // the hash the text decoder gives the point is the same one
+      const batch = decodeRecord({
+        topic: 't',
+        partition: 0,
+        offset: '0',
+        key: null,
+        value: Buffer.from(`# TYPE m_total counter\n${text} 1\n`),
+        headers: { 'content-type': CONTENT_TYPE.text, 'prom-relay-job': JOB, 'prom-relay-producer': 'p', 'prom-relay-grouping': grouping },
+      });
+      expect(textIdentityHash(batch.points[0]!, overridden), where).toBe(labelsKeyIdentityHash(key, overridden));
+    }
   });
 });
