@@ -278,8 +278,8 @@ function toHistogram(m: MetricParts, n: NativeParts): Histogram {
 
 /**
  * A native histogram sample of a push: its family, its labels as written (without `__name__`), its histogram, and its
- * exemplars: Histogram.exemplars, or where it has none, those of its classic buckets (as Prometheus's parser reads
- * them; `fromBuckets`).
+ * exemplars: Histogram.exemplars, or where it has none, those of its buckets (as Prometheus's parser reads them;
+ * `withClassic`: they also go with the classic series, and are counted there when dropped).
  */
 export interface NativeHistogramSample {
   family: string;
@@ -287,7 +287,7 @@ export interface NativeHistogramSample {
   labels: Labels;
   histogram: Histogram;
   exemplars?: Exemplar[];
-  fromBuckets?: true;
+  withClassic?: true;
 }
 
 /** A classic sample's exemplar: the sample's index among all the families' samples, in body (and text) order. */
@@ -327,15 +327,18 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
   };
   if (family.type === 'histogram' && m.native !== undefined) {
     const native: NativeHistogramSample = { family: name, ...(family.help !== undefined ? { help: family.help } : {}), labels: m.labels, histogram: toHistogram(m, m.native) };
+    // A native histogram without classic buckets is that alone (as Prometheus scrapes it); with classic buckets, both
+    // (as Prometheus with always_scrape_classic_histograms). A +Inf bucket alone is none: the Go client writes one to
+    // carry the exemplar of a native histogram without classic buckets.
+    const classic = m.points.some(([bound]) => bound !== Infinity);
     if (m.exemplars !== undefined) native.exemplars = m.exemplars;
     else {
       const ofBuckets = m.points.flatMap((p) => (p[2] !== undefined ? [p[2]] : []));
-      if (ofBuckets.length > 0) Object.assign(native, { exemplars: ofBuckets, fromBuckets: true });
+      if (ofBuckets.length > 0) native.exemplars = ofBuckets;
+      if (ofBuckets.length > 0 && classic) native.withClassic = true;
     }
     extras.natives.push(native);
-    // A native histogram without classic buckets is that alone (as Prometheus scrapes it); with classic buckets, both
-    // (as Prometheus with always_scrape_classic_histograms).
-    if (m.points.length === 0) return;
+    if (!classic) return;
   }
   if (family.type === 'histogram' || family.type === 'summary') {
     const histogram = family.type === 'histogram';
@@ -456,7 +459,7 @@ export function decodeMetricFamilies(
       const { latest, overLimit } = latestExemplar(n.exemplars, now);
       if (latest !== undefined) point.exemplar = latest;
       // Those of its classic buckets were counted with their buckets' samples.
-      if (n.fromBuckets !== true && dropped !== undefined) dropped.exemplars += overLimit;
+      if (n.withClassic !== true && dropped !== undefined) dropped.exemplars += overLimit;
     }
     points.push(point);
     if (metadataOut !== undefined && n.help !== undefined && n.help !== '' && !helped.has(n.family)) {

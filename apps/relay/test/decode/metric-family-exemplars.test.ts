@@ -219,6 +219,40 @@ describe('protobuf delimited exemplars', () => {
     ]);
   });
 
+  it("a native histogram's lone +Inf bucket (where the Go client puts the exemplar of one without classic buckets) is no classic series", () => {
+    const nativeOnly = (bucketExemplar: object, own: object[] | undefined) =>
+      delimited([
+        {
+          name: 'load_seconds',
+          type: 4,
+          metric: [
+            {
+              histogram: {
+                sampleCount: 1,
+                sampleSum: 0.25,
+                bucket: [{ cumulativeCount: 1, upperBound: Infinity, exemplar: bucketExemplar }],
+                schema: 3,
+                zeroThreshold: 2 ** -128,
+                positiveSpan: [{ offset: -16, length: 1 }],
+                positiveDelta: [1],
+                ...(own !== undefined ? { exemplars: own } : {}),
+              },
+            },
+          ],
+        },
+      ]);
+    const e = exemplar('n1', 0.25, now - 7);
+    const dropped: number[] = [];
+    let points = decodeRecord(record(nativeOnly(e, [e])), { onExemplarsDropped: (n) => dropped.push(n) }).points;
+    expect(points.map((p) => [name(p), p.histogram?.count, p.exemplar?.labels['trace_id']])).toEqual([['load_seconds', 1, 'n1']]);
+    // Without Histogram.exemplars the bucket's is the native histogram's; one over the limits is counted once.
+    points = decodeRecord(record(nativeOnly(e, undefined)), {}).points;
+    expect(points.map((p) => [name(p), p.exemplar?.labels['trace_id']])).toEqual([['load_seconds', 'n1']]);
+    points = decodeRecord(record(nativeOnly(exemplar('x'.repeat(121), 1, now), undefined)), { onExemplarsDropped: (n) => dropped.push(n) }).points;
+    expect(points.map((p) => [name(p), p.exemplar])).toEqual([['load_seconds', undefined]]);
+    expect(dropped).toEqual([1]);
+  });
+
   it('an exemplar without a timestamp has none (the aggregate stamps it with its push); an empty label value is no label', () => {
     const body = delimited([
       { name: 'rows_total', type: 0, metric: [{ counter: { value: 1, exemplar: { label: [{ name: 'trace_id', value: 't' }, { name: 'span_id', value: '' }], value: 1 } } }] },
