@@ -308,6 +308,11 @@ function formatBound(v: number): string {
   return v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
 }
 
+/** The next sample pushed to `family` carries `exemplar`. */
+function exemplarOfNext(extras: Extras, family: MetricFamily, exemplar: Exemplar): void {
+  extras.exemplars.push({ sample: extras.samplesBefore + family.samples.length, exemplar });
+}
+
 function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
   const m: MetricParts = { labels: {}, points: [] };
   r.fields((f, w) => {
@@ -321,10 +326,6 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
   });
   const at = m.timestamp !== undefined ? { timestamp: m.timestamp } : {};
   const name = family.name;
-  /** The next sample pushed to the family carries `exemplar`. */
-  const exemplarOfNext = (exemplar: Exemplar | undefined) => {
-    if (exemplar !== undefined) extras.exemplars.push({ sample: extras.samplesBefore + family.samples.length, exemplar });
-  };
   if (family.type === 'histogram' && m.native !== undefined) {
     const native: NativeHistogramSample = { family: name, ...(family.help !== undefined ? { help: family.help } : {}), labels: m.labels, histogram: toHistogram(m, m.native) };
     // A native histogram without classic buckets is that alone (as Prometheus scrapes it); with classic buckets, both
@@ -346,7 +347,7 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
     for (const [bound, value, exemplar] of m.points) {
       if (histogram && bound === Infinity) sawInf = true;
       const extra: Labels = histogram ? { le: formatBound(bound) } : { quantile: formatBound(bound) };
-      exemplarOfNext(exemplar);
+      if (exemplar !== undefined) exemplarOfNext(extras, family, exemplar);
       family.samples.push({ name: histogram ? `${name}_bucket` : name, labels: { ...m.labels, ...extra }, value, ...at });
     }
     // The protobuf format leaves out the +Inf bucket; the text format needs it (it equals the count).
@@ -355,7 +356,7 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
     family.samples.push({ name: `${name}_count`, labels: m.labels, value: m.count ?? 0, ...at });
     return;
   }
-  exemplarOfNext(m.exemplar);
+  if (m.exemplar !== undefined) exemplarOfNext(extras, family, m.exemplar);
   family.samples.push({ name, labels: m.labels, value: m.value ?? 0, ...at });
 }
 
