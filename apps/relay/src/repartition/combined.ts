@@ -24,9 +24,15 @@ export interface SourceEntry {
   hist: NativeHistogram | undefined;
   /** total, native: the name (`PartialSeries.restart`) of the last restart applied, NO_RESTART when none */
   restartedAt: number;
+  /**
+   * total, native: the name (`PartialSeries.end`) of the last end applied, NO_END when none or unknown (an end without
+   * a name, from a source older than names): an end named after both this and `restartedAt` is news.
+   */
+  endedAt: number;
 }
 
 export const NO_RESTART = -1;
+export const NO_END = -1;
 
 /**
  * total, native: a value of the series that the owner has not written and writes at its next collect before anything
@@ -44,7 +50,7 @@ export interface FinalSample {
 
 /** A source entry of its own: the second and later sources of a series (few series have one). */
 export function sourceEntry(src: string, offset: number, heard: number): SourceEntry {
-  return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined, restartedAt: NO_RESTART };
+  return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined, restartedAt: NO_RESTART, endedAt: NO_END };
 }
 
 /** What few series need: a base (sources retired or reset), native histograms, second and later sources. */
@@ -56,6 +62,8 @@ class Rare {
   more: SourceEntry[] | null = null;
   /** the first source's `restartedAt` */
   restartedAt = NO_RESTART;
+  /** the first source's `endedAt` */
+  endedAt = NO_END;
   final: FinalSample | null = null;
 }
 
@@ -63,6 +71,9 @@ const MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'av
 const MODE_LAST = MODES.indexOf('last');
 const MODE_AVG = MODES.indexOf('avg');
 const RETIRED = 1;
+const UNWRITTEN = 2;
+/** the mode's index sits above the flag bits */
+const MODE_SHIFT = 2;
 
 /**
  * One output series as its owner holds it. Its first source is kept in the object itself (it *is* that entry: most
@@ -81,7 +92,7 @@ export class Combined implements SourceEntry {
   heard = 0;
   /** last: the first source's `at`; avg: its `count`; else 0 */
   private aux = 0;
-  /** the mode's index in MODES (bits 1 and up) and the first source's `retired` (bit 0) */
+  /** the mode's index in MODES (bits 2 and up), `unwritten` (bit 1) and the first source's `retired` (bit 0) */
   private bits: number;
   private rare: Rare | null = null;
   constructor(
@@ -93,11 +104,24 @@ export class Combined implements SourceEntry {
     /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
     readonly start: number,
   ) {
-    this.bits = MODES.indexOf(mode) << 1;
+    this.bits = MODES.indexOf(mode) << MODE_SHIFT;
   }
 
   get mode(): CombineMode {
-    return MODES[this.bits >> 1]!;
+    return MODES[this.bits >> MODE_SHIFT]!;
+  }
+
+  /**
+   * total, native: the series' value changed since the owner last wrote it. A series whose every source ended writes
+   * such a value before its staleness marker (and a restart, before the new run), however its end came: the value and
+   * the end may reach the owner between two of its collects.
+   */
+  get unwritten(): boolean {
+    return (this.bits & UNWRITTEN) !== 0;
+  }
+
+  set unwritten(v: boolean) {
+    this.bits = v ? this.bits | UNWRITTEN : this.bits & ~UNWRITTEN;
   }
 
   /** total: what retired or reset sources had reached: the output never goes below it */
@@ -135,6 +159,15 @@ export class Combined implements SourceEntry {
     if (v !== NO_RESTART || this.rare !== null) this.rareOf().restartedAt = v;
   }
 
+  /** the first source's (in the rare object: few series ever end by a named end and go on) */
+  get endedAt(): number {
+    return this.rare === null ? NO_END : this.rare.endedAt;
+  }
+
+  set endedAt(v: number) {
+    if (v !== NO_END || this.rare !== null) this.rareOf().endedAt = v;
+  }
+
   get retired(): boolean {
     return (this.bits & RETIRED) !== 0;
   }
@@ -145,20 +178,20 @@ export class Combined implements SourceEntry {
 
   /** avg only (0 for other modes) */
   get count(): number {
-    return this.bits >> 1 === MODE_AVG ? this.aux : 0;
+    return this.bits >> MODE_SHIFT === MODE_AVG ? this.aux : 0;
   }
 
   set count(v: number) {
-    if (this.bits >> 1 === MODE_AVG) this.aux = v;
+    if (this.bits >> MODE_SHIFT === MODE_AVG) this.aux = v;
   }
 
   /** last only (0 for other modes) */
   get at(): number {
-    return this.bits >> 1 === MODE_LAST ? this.aux : 0;
+    return this.bits >> MODE_SHIFT === MODE_LAST ? this.aux : 0;
   }
 
   set at(v: number) {
-    if (this.bits >> 1 === MODE_LAST) this.aux = v;
+    if (this.bits >> MODE_SHIFT === MODE_LAST) this.aux = v;
   }
 
   /** The second and later sources (null while there are none). */
@@ -205,6 +238,7 @@ export class Combined implements SourceEntry {
       this.heard = heard;
       this.hist = undefined;
       this.restartedAt = NO_RESTART;
+      this.endedAt = NO_END;
       return this;
     }
     const e = sourceEntry(src, offset, heard);
@@ -232,6 +266,7 @@ export class Combined implements SourceEntry {
     this.heard = next?.heard ?? 0;
     this.hist = next?.hist;
     this.restartedAt = next?.restartedAt ?? NO_RESTART;
+    this.endedAt = next?.endedAt ?? NO_END;
   }
 
   /** see FinalSample */
@@ -269,6 +304,15 @@ export class Combined implements SourceEntry {
     if (e.hist === undefined) return;
     addInto((this.baseHist ??= emptyHistogram()), e.hist);
     e.hist = undefined;
+  }
+
+  /**
+   * total, native: the final total of a run no entry holds (it began after its source's entry ended and ended before
+   * the owner heard of it) stays in the output.
+   */
+  keepFinal(value: number, hist: NativeHistogram | undefined): void {
+    if (this.mode !== 'native') this.base += value;
+    else if (hist !== undefined) addInto((this.baseHist ??= emptyHistogram()), hist);
   }
 
   /** native: the base and every live source's histogram merged (at the coarsest schema among them). */

@@ -8,7 +8,7 @@
 import type { CombineMode } from '../model.js';
 import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
 import { Columns } from '../aggregate/state-columns.js';
-import { Combined, NO_RESTART, type FinalSample } from './combined.js';
+import { Combined, NO_END, NO_RESTART, type FinalSample } from './combined.js';
 import type { OwnerFamilies } from './metadata.js';
 
 export const COMBINE_STATE_FORMAT = 'prom-relay.combine';
@@ -47,6 +47,9 @@ export interface CombineState {
     /** series with a final sample to write (`Combined.final`): series index, own (1) or a replaced series' (0), value,
      *  start, histogram or null, flat; absent when none (and in states written before finals) */
     final?: Array<number | EncodedNumber | HistogramState | null>;
+    /** series whose value changed since it was last written (`Combined.unwritten`), by index; absent when none (and in
+     *  states written before it: read as none) */
+    unwritten?: number[];
   };
   entries: {
     /** index into `sources` */
@@ -63,10 +66,16 @@ export interface CombineState {
     /** entries that applied a restart: entry index and the restart's name (its end's source offset), flat; absent in
      *  states written before restarts (none applied then) */
     restarted?: number[];
+    /** entries that applied a named end: entry index and the end's name (`SourceEntry.endedAt`), flat; absent in states
+     *  written before end names (none known then) */
+    ended?: number[];
   };
   families?: ReturnType<OwnerFamilies['toState']>;
   /** series id and timestamp of the last exemplar sent, for series that sent one */
   exemplarsSent?: Array<[id: string, sent: number]>;
+  /** per source partition, what the owner heard of it (SeriesCombiner.hear): name, last and before; absent in states
+   *  written before it (nothing heard: every source's next word is taken as before) */
+  heard?: Array<[source: string, last: number, before: number]>;
 }
 
 const COMBINE_MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
@@ -93,6 +102,8 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
   const series: CombineState['series'] = { key: column(n), mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
   const entries: CombineState['entries'] = { src: column(m), value: column(m), count: column(m), at: column(m), offset: column(m), retired: column(m), heard: column(m), hist: [] };
   const restarted: number[] = [];
+  const ended: number[] = [];
+  const unwritten: number[] = [];
   const finals: Array<number | EncodedNumber | HistogramState | null> = [];
   const sourceIndex = new Map<string, number>();
   let i = 0;
@@ -105,6 +116,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
     series.start[i] = c.start;
     series.entries[i] = c.size;
     if (c.baseHist !== null) series.baseHist.push(i, histogramToState(c.baseHist));
+    if (c.unwritten) unwritten.push(i);
     const final = c.final;
     if (final !== null) finals.push(i, final.own ? 1 : 0, enc(final.value), final.start, final.hist === undefined ? null : histogramToState(final.hist));
     for (let k = 0, size = c.size; k < size; k++, j++) {
@@ -113,6 +125,7 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
       if (src === undefined) sourceIndex.set(e.src, (src = sourceIndex.size));
       if (e.hist !== undefined) entries.hist.push(j, histogramToState(e.hist));
       if (e.restartedAt !== NO_RESTART) restarted.push(j, e.restartedAt);
+      if (e.endedAt !== NO_END) ended.push(j, e.endedAt);
       entries.src[j] = src;
       entries.value[j] = enc(e.value);
       entries.count[j] = e.count;
@@ -124,7 +137,9 @@ export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: num
     i++;
   }
   if (restarted.length > 0) entries.restarted = restarted;
+  if (ended.length > 0) entries.ended = ended;
   if (finals.length > 0) series.final = finals;
+  if (unwritten.length > 0) series.unwritten = unwritten;
   return { epoch, sources: [...sourceIndex.keys()], series, entries };
 }
 
@@ -166,6 +181,12 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
     if (!Array.isArray(ent.restarted)) fail('entries.restarted is not an array');
     for (let i = 0; i < ent.restarted.length; i += 2) restarts.set(ent.restarted[i]!, ent.restarted[i + 1]!);
   }
+  const ends = pairs(ent.ended, 'entries.ended');
+  const unwritten = new Set<number>();
+  if (cols.unwritten !== undefined) {
+    if (!Array.isArray(cols.unwritten)) fail('series.unwritten is not an array');
+    for (const i of cols.unwritten) unwritten.add(i);
+  }
   const finals = new Map<number, FinalSample>();
   if (cols.final !== undefined) {
     if (!Array.isArray(cols.final) || cols.final.length % 5 !== 0) fail('series.final is not an array of fives');
@@ -186,6 +207,7 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
     if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
     const final = finals.get(i);
     if (final !== undefined) c.final = final.own ? { ...final, start: c.start } : final;
+    if (unwritten.has(i)) c.unwritten = true;
     for (let end = j + cols.entries[i]!; j < end; j++) {
       const src = sources[ent.src[j]!];
       if (src === undefined) fail(`entry ${j} names source ${ent.src[j]}`);
@@ -198,9 +220,20 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
       if (hist !== undefined) e.hist = histogramFromState(hist);
       const restart = restarts.get(j);
       if (restart !== undefined) e.restartedAt = restart;
+      const end = ends.get(j);
+      if (end !== undefined) e.endedAt = end;
     }
     out[i] = c;
   }
+  return out;
+}
+
+/** A flat column of (index, number) pairs as a map; absent: empty. */
+function pairs(column: number[] | undefined, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  if (column === undefined) return out;
+  if (!Array.isArray(column) || column.length % 2 !== 0) fail(`${name} is not an array of pairs`);
+  for (let i = 0; i < column.length; i += 2) out.set(column[i]!, column[i + 1]!);
   return out;
 }
 

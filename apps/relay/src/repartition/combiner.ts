@@ -6,7 +6,7 @@ import { isNewerExemplar } from '../exemplars.js';
 import type { CombineMode, OutputSample } from '../model.js';
 import type { NativeHistogram } from '../aggregate/native-histogram.js';
 import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
-import { Combined, type SourceEntry } from './combined.js';
+import { Combined, NO_END, type SourceEntry } from './combined.js';
 import { OwnerFamilies } from './metadata.js';
 import { labelsFromKey, type PartialBatch, type PartialSeries } from './partials.js';
 
@@ -30,6 +30,17 @@ export interface CombineOptions {
    * by the series' id: shared instead of parsed again, which halves what an owner costs per series in one relay.
    */
   shared?: (id: string) => { key: string; labels: Labels } | undefined;
+}
+
+/** What an owner heard of one source partition (see SeriesCombiner.hear); -1: nothing. */
+interface SourceHeard {
+  last: number;
+  before: number;
+}
+
+/** A named end below the offset of its source's previous publish: that publish (or an earlier one) said it. */
+function saidBefore(p: PartialSeries, heard: SourceHeard): boolean {
+  return p.end !== undefined && p.end < heard.before;
 }
 
 export interface CombineResult {
@@ -58,6 +69,8 @@ export class SeriesCombiner {
   private readonly exemplars = new Map<string, HeldExemplar>();
   /** see multiSourceCount */
   private multiSource = 0;
+  /** by source partition name: what this owner heard of it (see hear) */
+  private readonly heard = new Map<string, SourceHeard>();
 
   constructor(private readonly opts: CombineOptions) {}
 
@@ -80,10 +93,12 @@ export class SeriesCombiner {
     const offset = batch.offset;
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     const t = now - this.epoch;
+    const heard = this.hear(src, offset, batch.part ?? 0);
     for (const p of batch.series) {
-      // An end that the restart after it says too (see PartialSeries.restart): for owners that read the pair. Its final
-      // total is the ended run's, which the restart then keeps (beside other sources) or writes first (alone).
-      if (p.stale && p.restart !== undefined) {
+      // An end that the restart after it says too (see PartialSeries.restart), from a source older than end names: its
+      // final total is the ended run's, which the restart then keeps (beside other sources) or writes first (alone). A
+      // named one is applied as any end (the restart after it then finds the entry ended).
+      if (p.stale && p.restart !== undefined && p.end === undefined) {
         this.finalBeforeRestart(p, src, offset, t);
         continue;
       }
@@ -92,8 +107,12 @@ export class SeriesCombiner {
       let c = this.series.get(id);
       if (c === undefined) {
         // An end with a final total of a series never said before (a run pushed and deleted between two publishes) is
-        // its only word: the series is made for it, writes the total once and ends (takeFinal); other ends are no news.
-        if (p.stale && !this.isNews(p)) continue;
+        // its only word: the series is made for it, writes the total once and ends (takeFinal); other ends are no news,
+        // nor is an end or a value this source said before (see hear): the series ended here since.
+        if (p.stale ? !this.isNews(p) || saidBefore(p, heard) : offset < heard.last) {
+          if (!p.stale) result.outdated++;
+          continue;
+        }
         // (An ended run began before its end reached us: a restart's new series, made at `t`, starts after it.)
         c = this.create(id, p.key, p.combine, t, p.stale ? t - 1 : t);
         this.series.set(c.key, c);
@@ -109,31 +128,34 @@ export class SeriesCombiner {
         continue;
       }
       let e = c.find(src);
-      if (e !== undefined && offset < e.offset) {
+      if (e !== undefined ? offset < e.offset : !p.stale && offset < heard.last) {
         result.outdated++;
         continue;
       }
       result.applied++;
-      if (p.stale) {
-        // A run of this source never said before (pushed and deleted between two publishes) counts as it ends.
-        if (e === undefined && this.isNews(p)) e = c.add(src, offset, t);
-        if (e !== undefined) this.takeFinal(c, e, p);
+      if (p.stale && (c.mode === 'total' || c.mode === 'native')) {
+        c.seen = t;
+        this.applyEnd(c, e, p, src, offset, t, heard);
+        continue;
       }
       // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is.
       const restart = p.restart !== undefined && !p.stale && (c.mode === 'total' || c.mode === 'native') && (e === undefined || e.restartedAt !== p.restart);
-      if (restart && c.size > 0 && c.othersLive(e) === 0) {
+      if (restart && c.size > 0 && c.othersLive(e) === 0 && (c.final === null || c.final.own)) {
         // No other source goes on: the series ended here, and starts again from zero, as when the end and the new run
         // reach the owner in two flushes (the collect between them drops the series). The other sources' ended
-        // entries stay, with their offsets: an older word of theirs (a late writer) is still outdated.
+        // entries stay, with their offsets: an older word of theirs (a late writer) is still outdated. (A series made
+        // by a restart since the last collect, which has written nothing of its own yet, takes a second restart in
+        // itself, as beside a source that goes on: the ended run's total stays in what the new run adds to.)
         const fresh = this.create(id, p.key, p.combine, t, t);
-        // The ended series' final total, not written yet: written first (a counter reset, then the new run).
-        if (c.final !== null) fresh.final = c.snapshot();
+        // The ended series' last value, not written yet: written first (a counter reset, then the new run).
+        if (c.final !== null || c.unwritten) fresh.final = c.snapshot();
         for (let i = 0, size = c.size; i < size; i++) {
           const other = c.entry(i);
           if (other === e) continue;
           const kept = fresh.add(other.src, other.offset, other.heard);
           kept.retired = true;
           kept.restartedAt = other.restartedAt;
+          kept.endedAt = other.endedAt;
         }
         c = fresh;
         this.series.set(c.key, c);
@@ -156,33 +178,23 @@ export class SeriesCombiner {
         entry.offset = offset;
         entry.heard = t;
         entry.restartedAt = p.restart!;
+        c.unwritten = true;
         continue;
       }
       if (c.mode === 'native') {
-        result.resets += this.applyNative(c, e, src, p.stale ? undefined : p.histogram!, offset, t);
+        result.resets += this.applyNative(c, e, src, p.histogram!, offset, t);
         continue;
       }
       if (c.mode === 'total') {
-        if (p.stale) {
-          // The source's series ended: what it counted stays in the output.
-          if (e !== undefined && !e.retired) {
-            c.base += e.value;
-            e.value = 0;
-            e.retired = true;
-          }
-          if (e !== undefined) {
-            e.offset = offset;
-            e.heard = t;
-          }
-          continue;
-        }
         if (e === undefined) {
           c.add(src, offset, t).value = p.value;
+          if (p.value !== 0) c.unwritten = true;
         } else if (e.retired) {
           // Started again after it ended: only a newer state counts from zero; the same offset is the ended one.
           if (offset > e.offset) {
             e.retired = false;
             e.value = p.value;
+            if (p.value !== 0) c.unwritten = true;
           }
           e.offset = offset;
           e.heard = t;
@@ -192,6 +204,7 @@ export class SeriesCombiner {
             c.base += e.value;
             result.resets++;
           }
+          if (p.value !== e.value) c.unwritten = true;
           e.value = p.value;
           e.offset = offset;
           e.heard = t;
@@ -213,10 +226,63 @@ export class SeriesCombiner {
   }
 
   /**
+   * What this owner heard of source `src` before the message at `offset` (part `part` of its publish), and that it
+   * heard it: `last`, the newest publish offset before this message; `before`, the newest before this message's publish
+   * (the same, but for the later parts of one publish cut at the size limit). Whatever the source says below `last` it
+   * said then (a replay after a crash, a late writer), and every end it named below `before` was said by that publish
+   * or an earlier one (a source says its ends at its first publish after their delete, or, failing, at the next).
+   */
+  private hear(src: string, offset: number, part: number): SourceHeard {
+    let heard = this.heard.get(src);
+    if (heard === undefined) this.heard.set(src, (heard = { last: -1, before: -1 }));
+    const seen = { last: heard.last, before: part === 0 ? heard.last : heard.before };
+    heard.before = seen.before;
+    if (offset > heard.last) heard.last = offset;
+    return seen;
+  }
+
+  /**
+   * A total's or native histogram's end. A named one (PartialSeries.end) is applied once: named after the last end or
+   * restart its entry applied, the entry's run ends (or, the entry ended already, a run the owner never heard of ended:
+   * its final total is kept); otherwise it is a repeat. An end without a name is applied as by owners older than names.
+   */
+  private applyEnd(c: Combined, e: SourceEntry | undefined, p: PartialSeries, src: string, offset: number, t: number, heard: SourceHeard): void {
+    const name = p.end;
+    if (e === undefined) {
+      // A run of this source never said before (pushed and deleted between two publishes) counts as it ends.
+      if (!this.isNews(p) || saidBefore(p, heard)) return;
+      e = c.add(src, offset, t);
+    } else if (name !== undefined && name <= Math.max(e.endedAt, e.restartedAt)) {
+      e.offset = offset;
+      e.heard = t;
+      return;
+    }
+    if (e.retired) {
+      // A named end after the one the entry ended with: a run that began after it and ended again before its source
+      // said it (a job pushed and deleted twice within one flush). Its final total stays in the output.
+      if (name !== undefined && e.endedAt !== NO_END && this.isNews(p)) {
+        c.keepFinal(p.final!.value, p.final!.histogram);
+        c.unwritten = true;
+      }
+    } else {
+      this.takeFinal(c, e, p);
+      // The source's series ended: what it counted stays in the output.
+      if (c.mode === 'native') c.keep(e);
+      else c.base += e.value;
+      e.value = 0;
+      e.retired = true;
+    }
+    // Unnamed, how the entry's run ended is unknown: a later named end is then taken for a repeat, never for news.
+    e.endedAt = name ?? NO_END;
+    e.offset = offset;
+    e.heard = t;
+  }
+
+  /**
    * An end's final total newer than what its source last said (the job pushed after the source's last publish): the
-   * entry takes it before it retires (or restarts), and the owner writes the series' value at its next collect even when
-   * no source goes on (see FinalSample), the end at the one after. Said again, an end finds its entry retired (or its
-   * value no newer) and changes nothing.
+   * entry takes it before it retires, and the owner writes the series' value at its next collect even when no source
+   * goes on (see Combined.unwritten), the end at the one after. Said again, an end finds its entry retired (or its value
+   * no newer) and changes nothing.
    */
   private takeFinal(c: Combined, e: SourceEntry, p: PartialSeries): void {
     const f = p.final;
@@ -226,7 +292,7 @@ export class SeriesCombiner {
       e.hist = f.histogram;
     } else if (c.mode !== 'total') return;
     e.value = f.value;
-    c.final = { own: true, value: f.value, start: c.start, hist: undefined };
+    c.unwritten = true;
   }
 
   /** A final total of a series this owner does not hold: a run it never heard of, which counted something. */
@@ -235,9 +301,9 @@ export class SeriesCombiner {
   }
 
   /**
-   * The end said with a restart (skipped otherwise): its final total, when the restart is not applied yet. Of a series
-   * never said before (a run pushed and deleted, and the next one pushed, between two publishes), the series is made for
-   * it: the restart then writes the deleted run's total before the new run's.
+   * The end said with a restart by a source older than end names (skipped otherwise): its final total, when the restart
+   * is not applied yet. Of a series never said before (a run pushed and deleted, and the next one pushed, between two
+   * publishes), the series is made for it: the restart then writes the deleted run's total before the new run's.
    */
   private finalBeforeRestart(p: PartialSeries, src: string, offset: number, now: number): void {
     if (p.final === undefined) return;
@@ -282,21 +348,10 @@ export class SeriesCombiner {
     return ts === e.timestamp ? e : { ...e, timestamp: ts };
   }
 
-  /** `total`'s rules for a native histogram: retired sources fold into the base, a lower count is a reset. */
-  private applyNative(c: Combined, e: SourceEntry | undefined, src: string, h: NativeHistogram | undefined, offset: number, now: number): number {
-    if (h === undefined) {
-      if (e !== undefined) {
-        if (!e.retired) {
-          c.keep(e);
-          e.value = 0;
-          e.retired = true;
-        }
-        e.offset = offset;
-        e.heard = now;
-      }
-      return 0;
-    }
+  /** `total`'s rules for a native histogram's value: a lower count is a reset (an end: applyEnd). */
+  private applyNative(c: Combined, e: SourceEntry | undefined, src: string, h: NativeHistogram, offset: number, now: number): number {
     if (e === undefined) {
+      if (h.count !== 0) c.unwritten = true;
       const added = c.add(src, offset, now);
       added.value = h.count;
       added.hist = h;
@@ -308,8 +363,10 @@ export class SeriesCombiner {
         e.retired = false;
         e.value = h.count;
         e.hist = h;
+        if (h.count !== 0) c.unwritten = true;
       }
     } else {
+      if (h.count !== e.value) c.unwritten = true;
       if (h.count < e.value) {
         c.keep(e);
         reset = 1;
@@ -344,6 +401,7 @@ export class SeriesCombiner {
           }
           e.value = 0;
           e.retired = true;
+          e.endedAt = NO_END;
         } else c.remove(e);
       }
       const live = c.live();
@@ -354,11 +412,24 @@ export class SeriesCombiner {
         // the replaced series', before the new one's value (which comes next time).
         if (!final.own || live === 0) {
           const f = final.own ? c.snapshot() : final;
+          if (final.own) c.unwritten = false;
           const start = f.start + this.epoch;
           out.push(mode === 'native' ? { labels: c.labels, value: f.value, start, histogram: f.hist! } : { labels: c.labels, value: f.value, start });
           if (live > 1) multiSource++;
           continue;
         }
+      }
+      if (live === 0 && c.unwritten) {
+        // Every source ended since the series' last value was written (see Combined.unwritten): the value first, the
+        // staleness marker at the next collect.
+        c.unwritten = false;
+        const f = c.snapshot();
+        const start = c.start + this.epoch;
+        const sample: OutputSample = mode === 'native' ? { labels: c.labels, value: f.value, start, histogram: f.hist! } : { labels: c.labels, value: f.value, start };
+        const exemplar = this.exemplars.size > 0 ? this.takeExemplar(id, nowMs) : undefined;
+        if (exemplar !== undefined) sample.exemplar = exemplar;
+        out.push(sample);
+        continue;
       }
       if (live === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
@@ -373,6 +444,7 @@ export class SeriesCombiner {
         const histogram = c.histogram();
         sample = { labels: c.labels, value: histogram.count, start, histogram };
       } else sample = mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
+      c.unwritten = false;
       if (this.exemplars.size > 0) {
         const exemplar = this.takeExemplar(id, nowMs);
         if (exemplar !== undefined) sample.exemplar = exemplar;
@@ -401,6 +473,7 @@ export class SeriesCombiner {
     const sent: Array<[string, number]> = [];
     for (const [id, held] of this.exemplars) if (held.sent > 0) sent.push([id, held.sent]);
     if (sent.length > 0) state.exemplarsSent = sent;
+    if (this.heard.size > 0) state.heard = [...this.heard].map(([src, h]) => [src, h.last, h.before]);
     return state;
   }
 
@@ -419,6 +492,15 @@ export class SeriesCombiner {
     for (const c of restored) combiner.series.set(c.key, c);
     const s = state as CombineState;
     combiner.families = OwnerFamilies.fromState(s.families);
+    if (Array.isArray(s.heard)) {
+      for (const [name, last, before] of s.heard) {
+        if (typeof name === 'string' && typeof last === 'number' && typeof before === 'number') {
+          let src = combiner.sourceNames.get(name);
+          if (src === undefined) combiner.sourceNames.set(name, (src = name));
+          combiner.heard.set(src, { last, before });
+        }
+      }
+    }
     // Only when each exemplar was sent: an older one must not follow a restart (the exemplars themselves are gone).
     if (Array.isArray(s.exemplarsSent)) {
       for (const [id, sent] of s.exemplarsSent) {

@@ -41,6 +41,14 @@ export interface PartialSeries {
    * older than finals.
    */
   final?: { value: number; histogram?: NativeHistogram };
+  /**
+   * total, native, on a stale partial with a final total (a whole-job delete's end): the end's name, the source offset of
+   * the delete's record that ended the series (the same when a source that crashed applies the record again). An owner
+   * applies an end once by its name: one named after the last end it applied for the source is a run it never heard of
+   * (a job pushed and deleted again within one flush), one named before the source's previous publish was said then
+   * (see SeriesCombiner). Absent from sources older than names (their ends are applied as before).
+   */
+  end?: number;
 }
 
 /** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
@@ -52,6 +60,12 @@ export interface PartialBatch {
   series: PartialSeries[];
   /** metadata of the families of `series` */
   metadata?: MetricMetadata[];
+  /**
+   * The message's place among the messages of one publish of `source` to one partials-topic partition (a publish cut
+   * at the size limit): 0 (or absent: sources older than parts) for the first. The owner tells the next publish from
+   * the rest of the same one by it.
+   */
+  part?: number;
 }
 
 export const PARTIALS_CONTENT_TYPE = 'application/vnd.prom-relay.partials.v1+json';
@@ -71,6 +85,9 @@ type WireExemplar = [Labels, WireNumber, number?];
  * the message's offset (index 7 then null when there is no exemplar); the end it says too is a stale row with the name at
  * index 8 (older decoders ignore it). An end of a total or native histogram (a stale row) has its final total at index 4
  * (a number, or a histogram), which older decoders do not read on a stale row; null there when it has none.
+ *
+ * Beside the rows, in fields of the message older decoders do not read: `e`, the names of ends (PartialSeries.end) as
+ * row index and name, flat; `p`, the message's part (PartialBatch.part) when not the first.
  */
 type WireSeries = [string, string, WireNumber, 0 | 1 | 2, (WireNumber | HistogramState | null)?, number?, number?, (WireExemplar | null)?, number?];
 
@@ -108,8 +125,10 @@ function fromWire(v: unknown): number {
 
 export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise<Buffer> {
   const series: WireSeries[] = new Array(batch.series.length);
+  const ends: number[] = [];
   for (let i = 0; i < batch.series.length; i++) {
     const p = batch.series[i]!;
+    if (p.end !== undefined && p.stale) ends.push(i, p.end);
     const restart = p.restart !== undefined;
     const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : restart ? 2 : 0];
     if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
@@ -127,13 +146,21 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     series[i] = row;
   }
   const meta = (batch.metadata ?? []).map((m) => [m.metricFamilyName, m.type, m.help ?? '', m.unit ?? '']);
-  const json = JSON.stringify({ v: 1, src: batch.source, off: batch.offset, s: series, ...(meta.length > 0 ? { m: meta } : {}) });
+  const json = JSON.stringify({
+    v: 1,
+    src: batch.source,
+    off: batch.offset,
+    s: series,
+    ...(meta.length > 0 ? { m: meta } : {}),
+    ...(ends.length > 0 ? { e: ends } : {}),
+    ...(batch.part !== undefined && batch.part > 0 ? { p: batch.part } : {}),
+  });
   return gzipAsync(Buffer.from(json), { level: 1 });
 }
 
 /** Synchronous: the source applies records in order, one at a time (a message is at most a few hundred KiB). */
 export function decodePartials(value: Buffer): PartialBatch {
-  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown; m?: unknown };
+  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown; m?: unknown; e?: unknown; p?: unknown };
   if (parsed?.v !== 1 || typeof parsed.src !== 'string' || typeof parsed.off !== 'number' || !Array.isArray(parsed.s)) {
     throw new Error('not a partials message (version 1)');
   }
@@ -162,7 +189,20 @@ export function decodePartials(value: Buffer): PartialBatch {
     }
     series[i] = p;
   }
+  if (parsed.e !== undefined) {
+    if (!Array.isArray(parsed.e) || parsed.e.length % 2 !== 0) throw new Error('malformed end names');
+    for (let k = 0; k < parsed.e.length; k += 2) {
+      const p = series[parsed.e[k] as number];
+      const name = parsed.e[k + 1] as unknown;
+      if (p === undefined || !p.stale || typeof name !== 'number' || !Number.isSafeInteger(name) || name < 0) throw new Error(`malformed end name ${k / 2}`);
+      p.end = name;
+    }
+  }
   const batch: PartialBatch = { kind: 'partials', source: parsed.src, offset: parsed.off, series };
+  if (parsed.p !== undefined) {
+    if (typeof parsed.p !== 'number' || !Number.isSafeInteger(parsed.p) || parsed.p < 0) throw new Error('malformed part');
+    batch.part = parsed.p;
+  }
   if (Array.isArray(parsed.m)) {
     batch.metadata = (parsed.m as unknown[][]).map(([family, type, help, unit]) => ({
       metricFamilyName: String(family),

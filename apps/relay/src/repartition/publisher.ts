@@ -52,8 +52,12 @@ export class PartialsPublisher {
       const offset = Number(snap.offset);
       const restarts = this.restarts(snap.samples, offset);
       const headers = { [PARTIALS_HEADERS.contentType]: PARTIALS_CONTENT_TYPE, [PARTIALS_HEADERS.source]: snap.source, [PARTIALS_HEADERS.offset]: String(offset) };
+      // How many messages of this publish each partials partition got so far (its next part: see PartialBatch.part).
+      const parts = new Map<number, number>();
       const send = (partition: number, chunk: Chunk) => {
-        messages.push(encodePartials({ source: snap.source, offset, series: chunk.series, metadata: [...chunk.meta.values()] }).then((value) => ({ key: snap.source, value, partition, headers })));
+        const part = parts.get(partition) ?? 0;
+        parts.set(partition, part + 1);
+        messages.push(encodePartials({ source: snap.source, offset, series: chunk.series, metadata: [...chunk.meta.values()], part }).then((value) => ({ key: snap.source, value, partition, headers })));
       };
       const open = new Map<number, Chunk>();
       for (const s of snap.samples) {
@@ -68,6 +72,7 @@ export class PartialsPublisher {
         const partial = toPartial(s, key);
         const restart = restarts?.get(s);
         if (restart !== undefined) partial.restart = restart;
+        if (partial.final !== undefined) partial.end = this.endName(s, offset);
         chunk.series.push(partial);
         if (snap.describe !== undefined && !s.stale) {
           const meta = snap.describe(s);
@@ -81,6 +86,18 @@ export class PartialsPublisher {
     const encoded = await Promise.all(messages);
     if (encoded.length > 0) await this.producer.send(this.topic, encoded);
     return { messages: encoded.length, partials, bytes: encoded.reduce((n, m) => n + (m.value as Buffer).length, 0) };
+  }
+
+  /**
+   * The name of an end with a final total (a whole-job delete's): the source offset of the delete's record, or, unknown
+   * (a batch without position), the offset at which the end was first published (a failed publish's ends are said
+   * again, the same objects).
+   */
+  private endName(s: OutputSample, offset: number): number {
+    if (s.final?.offset !== undefined) return s.final.offset;
+    let name = this.endOffsets.get(s);
+    if (name === undefined) this.endOffsets.set(s, (name = offset));
+    return name;
   }
 
   /**
@@ -113,7 +130,7 @@ export class PartialsPublisher {
       // The latest end names the restart: the value is the run that began after it. By its delete's record offset where
       // known: a source that crashed after its publish applies the record again and says the restart at a later offset.
       const last = before[before.length - 1]!;
-      const name = last.final?.offset ?? this.endOffsets.get(last)!;
+      const name = this.endName(last, offset);
       out.set(s, name);
       for (const end of before) out.set(end, name);
     }

@@ -60,6 +60,7 @@ describe('a job restarted within one flush is counted', () => {
     const p = pipeline();
     p.push([counter('rows_total', 10)], 'run1', T0);
     await p.flush(T0 + 10_000);
+    expect(find(p.owner.collect(T0 + 10_000), 'rows_total')?.value).toBe(10);
     p.deleteJob(T0 + 12_000);
     p.push([counter('rows_total', 4)], 'run2', T0 + 13_000);
     await p.flush(T0 + 20_000);

@@ -214,6 +214,8 @@ describe('owner (SeriesCombiner)', () => {
     const c = new SeriesCombiner({ ttlMs: 60_000 });
     apply(c, 't/0', 1, part(1, ex('a', 1, 100)));
     apply(c, 't/0', 2, { key, combine: 'total', value: NaN, stale: true });
+    // The value the end came after was not written yet: it goes first, with its exemplar, then the staleness marker.
+    expect(c.collect(2000)).toEqual([expect.objectContaining({ value: 1, exemplar: expect.objectContaining({ labels: { trace_id: 'a' } }) })]);
     expect(c.collect(2000)).toEqual([expect.objectContaining({ stale: true })]);
     expect(c.collect(2000)[0]).toBeUndefined();
     expect(c.toState().exemplarsSent).toBeUndefined();

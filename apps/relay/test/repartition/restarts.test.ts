@@ -175,6 +175,8 @@ describe('an owner applies a restart once', () => {
     c.apply({ kind: 'partials', source: 'in/1', offset: 3, series: [p(1)] }, 1000);
     c.apply({ kind: 'partials', source: 'in/1', offset: 4, series: [p(NaN, { stale: true })] }, 1100);
     c.apply({ kind: 'partials', source: 'in/0', offset: 9, series: [p(4, { restart: 9 })] }, 1200);
+    // The ended series' total (never written: no collect came between) goes first.
+    expect(c.collect(1300)[0]).toMatchObject({ value: 11 });
     expect(c.collect(1300)[0]).toMatchObject({ value: 4, start: 1200 });
     // A writer that lost in/1 says what it had before the end: outdated, as before the restart.
     expect(c.apply({ kind: 'partials', source: 'in/1', offset: 3, series: [p(1)] }, 1400).outdated).toBe(1);
