@@ -235,6 +235,29 @@ export function seriesIdentityHash(key: string, overridden: ReadonlySet<string>)
  * escapes it (`\\`, `\"`, `\n`; every other character as itself), read from its JSON quoting without building it.
  */
 export function labelsKeyIdentityHash(key: string, overridden: ReadonlySet<string>): number {
+  if (key.indexOf('\\') >= 0) return escapedLabelsKeyIdentityHash(key, overridden);
+  // No escapes (the common case): each name ends at its `=`, each value at the next quote.
+  let nameHash = HASH_SEED;
+  let pairsHash = 0;
+  const n = key.length;
+  let pos = 0;
+  while (pos < n) {
+    const eq = key.indexOf('=', pos);
+    if (eq < 0) break;
+    const valueStart = eq + 2;
+    let valueEnd = key.indexOf('"', valueStart);
+    if (valueEnd < 0) valueEnd = n;
+    if (eq - pos === 8 && key.startsWith('__name__', pos)) nameHash = hashRun(key, valueStart, valueEnd);
+    else if (valueEnd > valueStart && !(overridden.size > 0 && isOverridden(key, pos, eq, overridden))) {
+      pairsHash = (pairsHash + pairHash(hashRun(key, pos, eq), hashRun(key, valueStart, valueEnd))) | 0;
+    }
+    pos = valueEnd + 2; // `",`
+  }
+  return finishHash(nameHash + pairsHash);
+}
+
+/** labelsKeyIdentityHash of a key with JSON escapes in its values: each read as the character it stands for. */
+function escapedLabelsKeyIdentityHash(key: string, overridden: ReadonlySet<string>): number {
   let nameHash = HASH_SEED;
   let pairsHash = 0;
   const n = key.length;
@@ -259,10 +282,10 @@ export function labelsKeyIdentityHash(key: string, overridden: ReadonlySet<strin
       }
       h = Math.imul(h ^ c, HASH_PRIME);
     }
-    const valueEnd = pos - 1;
+    const empty = pos - 1 === valueStart;
     pos++; // `,`
     if (nameEnd - nameStart === 8 && key.startsWith('__name__', nameStart)) nameHash = h;
-    else if (valueEnd > valueStart && !(overridden.size > 0 && isOverridden(key, nameStart, nameEnd, overridden))) {
+    else if (!empty && !(overridden.size > 0 && isOverridden(key, nameStart, nameEnd, overridden))) {
       pairsHash = (pairsHash + pairHash(hashRun(key, nameStart, nameEnd), h)) | 0;
     }
   }
