@@ -110,7 +110,7 @@ export class SeriesCombiner {
         // its only word: the series is made for it, writes the total once and ends (takeFinal); other ends are no news,
         // nor is an end or a value this source said before (see hear): the series ended here since.
         if (p.stale ? !this.isNews(p) || saidBefore(p, heard) : offset < heard.last) {
-          if (!p.stale) result.outdated++;
+          if (!p.stale || this.isNews(p)) result.outdated++;
           continue;
         }
         // (An ended run began before its end reached us: a restart's new series, made at `t`, starts after it.)
@@ -128,7 +128,7 @@ export class SeriesCombiner {
         continue;
       }
       let e = c.find(src);
-      if (e !== undefined ? offset < e.offset : !p.stale && offset < heard.last) {
+      if (e !== undefined ? offset < e.offset : p.stale ? this.isNews(p) && saidBefore(p, heard) : offset < heard.last) {
         result.outdated++;
         continue;
       }
