@@ -78,3 +78,25 @@ describe("the owner's new checkpoint columns", () => {
     expect(SeriesCombiner.fromState(state, { ttlMs: 60_000 }).collect(2000).map((s) => (s.stale ? 'stale' : s.value))).toEqual(['stale']);
   });
 });
+
+describe('the owner tells a later part of a publish from the next publish', () => {
+  const end = (name: number, value: number): PartialSeries => ({ key: KEY, combine: 'total', value: NaN, stale: true, final: { value }, end: name });
+  const shown = (c: SeriesCombiner, at: number) => c.collect(at).map((s) => (s.stale ? 'stale' : s.value));
+
+  it("an end in a publish's second part, of a run never said before, is news; the same publish again is not", async () => {
+    const c = new SeriesCombiner({ ttlMs: 60_000 });
+    const other = labelsKey({ __name__: 'other_total', job: 'etl' });
+    c.apply(decodePartials(await encodePartials({ source: 'in/0', offset: 4, series: [{ key: other, combine: 'total', value: 1, stale: false }] })), 1000);
+    // The next publish (offset 9) in two parts: the end of a run pushed and deleted at offset 6 is in the second.
+    const first = decodePartials(await encodePartials({ source: 'in/0', offset: 9, series: [{ key: other, combine: 'total', value: 2, stale: false }], part: 0 }));
+    const second = decodePartials(await encodePartials({ source: 'in/0', offset: 9, series: [end(6, 7)], part: 1 }));
+    c.apply(first, 1100);
+    c.apply(second, 1100);
+    expect(shown(c, 2000)).toEqual([2, 7]);
+    expect(shown(c, 3000)).toEqual([2, 'stale']);
+    // Said again (a publish whose acknowledgement was lost, at the same offset): the end was said by it.
+    c.apply(first, 3100);
+    c.apply(second, 3100);
+    expect(shown(c, 4000)).toEqual([2]);
+  });
+});
