@@ -7,8 +7,9 @@
  * of their identity (the decoder's `seriesIdentity`: pairs sorted, blanks, empty values and header-overridden labels
  * left out), the very hash the text decoder computed for each point while parsing (`seriesIdentityHash` computes it
  * again from a key, for a restore). A lookup compares the key as written with the inputs under that hash, and builds
- * identities only when none is spelled the same (a respelled series or two identities sharing a hash). A spelling
- * found that way is not kept (a producer could write endless spellings): each of its pushes takes that path again.
+ * identities only when none is spelled the same (a respelled series or two identities sharing a hash). The last key
+ * an input was found by that way is kept beside it (one per input: a producer writing endless spellings costs no
+ * more memory), so the pushes that follow find it by that key, at its position or in the index, building nothing.
  * One index for both (no map by the key as written beside it): it costs what the map by key cost. The hash is not
  * a secret: a producer can write many series of one hash (FNV-1a multicollisions are cheap to make), so a bucket of
  * more than BIG_BUCKET inputs becomes a map by identity (V8's seeded string hash): no lookup scans a long list.
@@ -25,6 +26,7 @@
 import type { InputPoint } from '../model.js';
 import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../decode/validate.js';
 import { textIdentityHash } from '../decode/text-point.js';
+import { ownString } from './labels.js';
 import type { InputSeries } from './series.js';
 
 /** One input; a few whose hashes are equal; or, past BIG_BUCKET of them, a map by identity (`identityOf`). */
@@ -44,6 +46,9 @@ export class Scope {
   /** The last key `find` missed, and its hash: most often a new series' key, which `add` takes next. */
   private lastKey = '';
   private lastHash = 0;
+  /** The other key each input was last found by (another format or spelling), and back: null until there is one. */
+  private otherKey: Map<InputSeries, string> | null = null;
+  private byOtherKey: Map<string, InputSeries> | null = null;
 
   constructor(readonly key: string) {
     // `job`, then `\0name\0value` per grouping label (PartitionAggregate.apply; values hold no control character).
@@ -79,7 +84,8 @@ export class Scope {
     const recent = this.recent;
     if (i >= recent.length) return undefined;
     const hit = recent[i]!;
-    return hit.key === key ? hit : undefined;
+    if (hit.key === key) return hit;
+    return this.otherKey !== null && this.otherKey.get(hit) === key ? hit : undefined;
   }
 
   /** `input` (in the index) is the `i`-th point of the push being applied. */
@@ -102,21 +108,38 @@ export class Scope {
     const found = this.index.get(h);
     if (found === undefined) return undefined;
     if (found instanceof Map) {
+      const known = this.byOtherKey?.get(key);
+      if (known !== undefined) return known;
       // By identity; the input of this very key first where two inputs hold the identity (an older checkpoint's).
       const id = this.identityOf(key);
       const input = found.get(id);
-      return input === undefined || input.key === key ? input : (found.get(id + SPELLING + key) ?? input);
+      if (input === undefined || input.key === key) return input;
+      return found.get(id + SPELLING + key) ?? this.foundBy(key, input);
     }
     if (!Array.isArray(found)) {
       if (found.key === key) return found;
     } else {
       for (let i = 0; i < found.length; i++) if (found[i]!.key === key) return found[i];
     }
+    const known = this.byOtherKey?.get(key);
+    if (known !== undefined) return known;
     // Another format or spelling of the series, or another identity with the same hash: compare identities.
     const identity = this.identityOf(key);
-    if (!Array.isArray(found)) return this.identityOf(found.key) === identity ? found : undefined;
-    for (const input of found) if (this.identityOf(input.key) === identity) return input;
+    if (!Array.isArray(found)) return this.identityOf(found.key) === identity ? this.foundBy(key, found) : undefined;
+    for (const input of found) if (this.identityOf(input.key) === identity) return this.foundBy(key, input);
     return undefined;
+  }
+
+  /** `input`, found by its identity under `key`: kept as its other key (replacing the one before). */
+  private foundBy(key: string, input: InputSeries): InputSeries {
+    const otherKey = (this.otherKey ??= new Map());
+    const byOtherKey = (this.byOtherKey ??= new Map());
+    const before = otherKey.get(input);
+    if (before !== undefined) byOtherKey.delete(before);
+    const own = ownString(key);
+    otherKey.set(input, own);
+    byOtherKey.set(own, input);
+    return input;
   }
 
   /** Input series by key as written or derived (no identity lookup). */
@@ -150,6 +173,11 @@ export class Scope {
 
   remove(input: InputSeries): void {
     if (this.recent.length > 0) this.recent = [];
+    const other = this.otherKey?.get(input);
+    if (other !== undefined) {
+      this.otherKey!.delete(input);
+      this.byOtherKey!.delete(other);
+    }
     const h = this.hashOf(input.key);
     const found = this.index.get(h);
     if (found === input) {

@@ -4,6 +4,7 @@
 // removable (a lost one would be left out of the next checkpoint while producers still point at it).
 import { describe, expect, it } from 'vitest';
 import { InputSeries, Scope } from '../../src/aggregate/series.js';
+import { identitiesBuiltSoFar } from '../../src/decode/validate.js';
 import type { InputPoint } from '../../src/model.js';
 import { collidingValues } from '../lib/hash-collisions.js';
 
@@ -82,5 +83,32 @@ describe('Scope', () => {
       scope.remove(i);
     }
     expect(scope.size).toBe(0);
+  });
+
+  it('keeps the last other key an input was found by (one per input): found again building nothing, forgotten with the input', () => {
+    const scope = new Scope('j');
+    const text = input('m{a="1",b="2"}');
+    scope.add(text);
+    const rw = '__name__="m",a="1",b="2",job="j",';
+    expect(scope.find(rw)).toBe(text);
+    let before = identitiesBuiltSoFar();
+    expect(scope.find(rw)).toBe(text);
+    scope.remember(0, text);
+    expect(scope.at(0, rw)).toBe(text);
+    expect(identitiesBuiltSoFar() - before).toBe(0);
+    // another spelling replaces it: the first is found by identity again (and kept again)
+    expect(scope.find('m{b="2",a="1"}', textPoint('m{b="2",a="1"}'))).toBe(text);
+    expect(scope.at(0, rw)).toBeUndefined();
+    before = identitiesBuiltSoFar();
+    expect(scope.find(rw)).toBe(text);
+    expect(identitiesBuiltSoFar() - before).toBe(2);
+    // gone with the input: the key names no series any more
+    scope.remove(text);
+    expect(scope.find(rw)).toBeUndefined();
+    const again = input(rw);
+    scope.add(again);
+    expect(scope.find(rw)).toBe(again);
+    expect(scope.find('m{b="2",a="1"}', textPoint('m{b="2",a="1"}'))).toBe(again);
+    expect(scope.size).toBe(1);
   });
 });
