@@ -10,6 +10,7 @@
 // producers (`pushgateway/job=…` and `remote-write/job=…`, src/ingest/producer-id.ts), and two producers' counters add
 // up by design; a Pushgateway push in the protobuf format keeps its producer id, and its counters reach the aggregate
 // as text (converted, or decoded through the text decoder: decode/metric-family.ts), found as such.
+import { readFileSync } from 'node:fs';
 import { encodeWriteRequest } from '@prom-relay/codec';
 import type { Labels, WriteRequest } from '@prom-relay/codec';
 import protobuf from 'protobufjs';
@@ -44,10 +45,11 @@ const JOB = 'export';
 
 /** One producer's pushes, in sequence, as Kafka records; `grouping` as the header carries it. */
 class Producer {
-  private seq = 0;
   constructor(
     private readonly grouping = 'instance=w1&shard=1',
     private readonly id = 'p1',
+    /** the sequence number of its last push */
+    private seq = 0,
   ) {}
 
   batch(format: Format, body: Buffer | string): IngestBatch {
@@ -232,5 +234,21 @@ describe('one series of one producer is one input series whatever format carried
       });
       expect(textIdentityHash(batch.points[0]!, overridden), where).toBe(labelsKeyIdentityHash(key, overridden));
     }
+  });
+
+  it('a checkpoint written before (one series as two input series, one per format) restores: each producer keeps its baseline', () => {
+    // fixtures/state-one-series-as-two-inputs.json: p1 pushed rows_total{b="2",a="1"} 10 as text, p2 the same series
+    // 4 by Remote Write, to a relay before this fix (written by its toState; totals 14)
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/state-one-series-as-two-inputs.json', import.meta.url), 'utf8')) as { state: unknown; collected: unknown };
+    expect(fixture.collected).toEqual([[{ __name__: 'rows_total', a: '1', b: '2', job: 'export', shard: '1' }, 14]]);
+    const agg = PartitionAggregate.fromState(fixture.state, options());
+    const p1 = new Producer('instance=w1&shard=1', 'p1', 1);
+    const p2 = new Producer('instance=w1&shard=1', 'p2', 1);
+    agg.apply(p1.batch('text', '# TYPE rows_total counter\nrows_total{b="2",a="1"} 11\n'), 4000);
+    push(agg, p2, 'rw', { a: '1', b: '2' }, 5, 5000);
+    expect(byId(agg.collect(6000))).toEqual({ [OUT]: 16 });
+    // a new producer, in either format, counts from zero on one of them
+    push(agg, new Producer('instance=w1&shard=1', 'p3'), 'json', { b: '2', a: '1' }, 3, 7000);
+    expect(byId(agg.collect(8000))).toEqual({ [OUT]: 19 });
   });
 });
