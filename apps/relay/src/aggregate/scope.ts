@@ -10,9 +10,10 @@
  * identities only when none is spelled the same (a respelled series or two identities sharing a hash). The last key
  * an input was found by that way is kept beside it (one per input: a producer writing endless spellings costs no
  * more memory), so the pushes that follow find it by that key, at its position or in the index, building nothing.
- * One index for both (no map by the key as written beside it): it costs what the map by key cost. The hash is not
- * a secret: a producer can write many series of one hash (FNV-1a multicollisions are cheap to make), so a bucket of
- * more than BIG_BUCKET inputs becomes a map by identity (V8's seeded string hash): no lookup scans a long list.
+ * One index for every key (no map by the key as written beside it, only that map of the other keys found): it costs
+ * what the map by key cost. The hash is not a secret: a producer can write many series of one hash (FNV-1a
+ * multicollisions are cheap to make), so a bucket of more than BIG_BUCKET inputs becomes a map by identity (V8's
+ * seeded string hash): no lookup scans a long list.
  *
  * Keys the aggregate derived from labels (`labelsKey`: `name="…",…`: Remote Write, JSON lines, native histograms) are
  * indexed by the same identity (`labelsKeyIdentityHash`, `labelsKeyIdentity`: the hash and identity the series has
