@@ -330,7 +330,7 @@ export function labelsKeyIdentity(key: string, overridden: ReadonlySet<string>):
     let end = eq + 2;
     while (end < n && key.charCodeAt(end) !== 34) end += key.charCodeAt(end) === 92 ? 2 : 1;
     const label = key.slice(pos, eq);
-    const value = JSON.parse(key.slice(eq + 1, end + 1)) as string;
+    const value = jsonString(key.slice(eq + 1, end + 1));
     pos = end + 2; // `",`
     if (label === '__name__') name = value;
     else if (value !== '' && !overridden.has(label)) segments.push(`${label}="${escapeValue(value)}"`);
@@ -338,6 +338,16 @@ export function labelsKeyIdentity(key: string, overridden: ReadonlySet<string>):
   if (segments.length === 0) return name;
   segments.sort();
   return `${name}{${segments.join(',')}}`;
+}
+
+/** A JSON-quoted string's value; a key no labelsKey wrote (a damaged checkpoint's) as it stands, never a throw. */
+function jsonString(quoted: string): string {
+  try {
+    const value: unknown = JSON.parse(quoted);
+    return typeof value === 'string' ? value : quoted;
+  } catch {
+    return quoted;
+  }
 }
 
 function isSeriesNameChar(c: number): boolean {

@@ -4,7 +4,7 @@
 // removable (a lost one would be left out of the next checkpoint while producers still point at it).
 import { describe, expect, it } from 'vitest';
 import { InputSeries, Scope } from '../../src/aggregate/series.js';
-import { identitiesBuiltSoFar } from '../../src/decode/validate.js';
+import { identitiesBuiltSoFar, labelsKeyIdentity, labelsKeyIdentityHash } from '../../src/decode/validate.js';
 import type { InputPoint } from '../../src/model.js';
 import { collidingValues } from '../lib/hash-collisions.js';
 
@@ -110,5 +110,19 @@ describe('Scope', () => {
     expect(scope.find(rw)).toBe(again);
     expect(scope.find('m{b="2",a="1"}', textPoint('m{b="2",a="1"}'))).toBe(again);
     expect(scope.size).toBe(1);
+  });
+
+  it('reads keys no labelsKey wrote (a damaged checkpoint) without throwing', () => {
+    const scope = new Scope('j');
+    const odd = ['a=zz', 'a="x', 'a="\\u12",', 'a=', '__name__="m",a="\\q",'].map(input);
+    for (const i of odd) scope.add(i);
+    for (const v of values) scope.add(input(`__name__="m",a=${JSON.stringify(v)},`));
+    for (const i of odd) expect(scope.has(i)).toBe(true);
+    expect(scope.size).toBe(odd.length + values.length);
+    // what a crowded bucket or a lookup by identity would read of them
+    for (const i of odd) {
+      expect(() => labelsKeyIdentity(i.key, new Set(['job']))).not.toThrow();
+      expect(Number.isInteger(labelsKeyIdentityHash(i.key, new Set(['job'])))).toBe(true);
+    }
   });
 });
