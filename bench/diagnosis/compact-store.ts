@@ -23,7 +23,8 @@
 //   key bytes, computed in the timed path, an Int32Array probe, an exact byte comparison of the key (never a
 //   hash-only match), then baseline → increase → total; variants: the comparison by a JS byte loop or by
 //   Buffer.compare on the message Buffer's range, and the key taken from the decoder's JS string written into a
-//   scratch Buffer (what the store would cost with the decoder unchanged). At the end one more batch of higher values
+//   scratch Buffer (what the store would cost with the decoder unchanged); and, to split the aggregate's figure, its
+//   `seriesIdentityHash` of every key alone. At the end one more batch of higher values
 //   goes to both and every total is compared.
 // - `encode <n>`: Remote Write 1.0 of every output series, one sample each, in requests of 2,000 series (the push
 //   client's maxSamplesPerRequest), uncompressed: the codec's `encodeWriteRequest` (the push client's encoder, label
@@ -46,6 +47,8 @@ import { PartitionAggregate } from '../../apps/relay/src/aggregate/index.js';
 import type { AggregateOptions } from '../../apps/relay/src/aggregate/index.js';
 import { labelsKey } from '../../apps/relay/src/aggregate/labels.js';
 import { decodeRecord } from '../../apps/relay/src/decode/index.js';
+import { textIdentityHash } from '../../apps/relay/src/decode/text-point.js';
+import { seriesIdentityHash } from '../../apps/relay/src/decode/validate.js';
 import type { KafkaRecord } from '../../apps/relay/src/decode/index.js';
 import type { IngestBatch } from '../../apps/relay/src/model.js';
 
@@ -780,6 +783,8 @@ interface CpuFigures {
   compactBuffer: number;
   compactString: number;
   hashOnly: number;
+  /** the aggregate's `seriesIdentityHash` of every point's key alone (what its scope lookup computes here) */
+  identityHash: number;
   /** each variant's rounds (ns per point), for the spread */
   spread: Record<string, [number, number]>;
 }
@@ -808,7 +813,11 @@ function cpuChild(n: number): CpuFigures {
     if (agg.outputSeries(key)?.key !== key) throw new Error(`compact output ${key} is not an aggregate output key`);
   }
   const points = n;
-  const runs: Record<string, number[]> = { aggregate: [], loop: [], buffer: [], string: [], hash: [] };
+  const runs: Record<string, number[]> = { aggregate: [], loop: [], buffer: [], string: [], hash: [], identity: [] };
+  // The scope of these pushes leaves the producer label `instance` out, so its overridden labels ({job}) are not the
+  // header's ({job, instance}) and the decoder's identity hash does not serve: Scope.find computes it again per point.
+  const overridden: ReadonlySet<string> = new Set(['job']);
+  if (textIdentityHash(batches[0]!.points[0]!, overridden) !== undefined) throw new Error("the decoder's identity hash serves this scope: the aggregate does not hash again");
   const variants: Array<[string, () => number]> = [
     [
       'aggregate',
@@ -850,6 +859,14 @@ function cpuChild(n: number): CpuFigures {
         return x === 0.5 ? 0 : points;
       },
     ],
+    [
+      'identity',
+      () => {
+        let x = 0;
+        for (const b of batches) for (const p of b.points) x ^= seriesIdentityHash(p.key!, overridden);
+        return x === 0.5 ? 0 : points;
+      },
+    ],
   ];
   for (let r = 0; r < WARM + ROUNDS; r++) {
     const order = r % 2 === 0 ? variants : variants.slice().reverse();
@@ -884,6 +901,7 @@ function cpuChild(n: number): CpuFigures {
     compactBuffer: median(runs.buffer!),
     compactString: median(runs.string!),
     hashOnly: median(runs.hash!),
+    identityHash: median(runs.identity!),
     spread: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, range(v)])),
   };
 }
@@ -1024,7 +1042,7 @@ async function main() {
     const c = inChild<CpuFigures>(self, ['cpu', String(n)]);
     const sp = (k: string) => `${c.spread[k]![0].toFixed(0)}–${c.spread[k]![1].toFixed(0)}`;
     rows.push(
-      `| lookup + feed at ${fmt(n)} series, CPU ns per point (median of ${c.rounds} rounds; range) | key bytes from the message Buffer, JS byte compare: ${c.compactLoop.toFixed(0)} (${sp('loop')}); the same with Buffer.compare: ${c.compactBuffer.toFixed(0)} (${sp('buffer')}); key from the decoder's string into a scratch Buffer: ${c.compactString.toFixed(0)} (${sp('string')}); of which the keyed hash alone: ${c.hashOnly.toFixed(0)} (${sp('hash')}) | ${c.aggregate.toFixed(0)} (${sp('aggregate')}) (\`PartitionAggregate.apply\`) |`,
+      `| lookup + feed at ${fmt(n)} series, CPU ns per point (median of ${c.rounds} rounds; range) | key bytes from the message Buffer, JS byte compare: ${c.compactLoop.toFixed(0)} (${sp('loop')}); the same with Buffer.compare: ${c.compactBuffer.toFixed(0)} (${sp('buffer')}); key from the decoder's string into a scratch Buffer: ${c.compactString.toFixed(0)} (${sp('string')}); of which the keyed hash alone: ${c.hashOnly.toFixed(0)} (${sp('hash')}) | ${c.aggregate.toFixed(0)} (${sp('aggregate')}) (\`PartitionAggregate.apply\`; of which \`seriesIdentityHash\` alone: ${c.identityHash.toFixed(0)} (${sp('identity')})) |`,
     );
   }
   loads.push(`encode: ${load()}`);
