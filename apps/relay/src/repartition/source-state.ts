@@ -1,7 +1,8 @@
 // A source partition's state: its aggregate and what it knows of its input families (metadata), checkpointed
 // together. Checkpoints written before metadata was carried (a bare aggregate state) are read too.
-import type { MetricMetadata } from '@prom-relay/codec';
+import type { Labels, MetricMetadata } from '@prom-relay/codec';
 import { PartitionAggregate, type AggregateOptions } from '../aggregate/index.js';
+import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
 import type { IngestBatch, OutputSample } from '../model.js';
 import { FamilyTable } from './metadata.js';
 
@@ -29,9 +30,11 @@ export class SourceState {
   }
 
   static fromState(state: unknown, opts: AggregateOptions, familyTtlMs: number): SourceState {
-    const s = state as { format?: unknown; aggregate?: unknown; families?: unknown };
+    const s = state as { format?: unknown; aggregate?: unknown; families?: unknown; ends?: unknown };
     if (s !== null && typeof s === 'object' && s.format === STATE_FORMAT) {
-      return new SourceState(PartitionAggregate.fromState(s.aggregate, opts), FamilyTable.fromState(s.families), familyTtlMs);
+      const restored = new SourceState(PartitionAggregate.fromState(s.aggregate, opts), FamilyTable.fromState(s.families), familyTtlMs);
+      if (s.ends !== undefined) restored.carried = endsFromState(s.ends);
+      return restored;
     }
     return new SourceState(PartitionAggregate.fromState(state, opts), new FamilyTable(), familyTtlMs);
   }
@@ -84,7 +87,40 @@ export class SourceState {
     return this.families.metadataOf(sample);
   }
 
+  /**
+   * The aggregate, the families and the whole-job delete ends of the last collect (with what a failed publish carried):
+   * a checkpoint is taken with the state of a collect, before its publish is known to have reached the owners, and
+   * those ends are gone from the aggregate. A source restored from it says them again (the owner applies a named end
+   * once), so that an end whose publish failed is not lost with the relay, nor the final total it carries. Ends
+   * without a final total (expiry, gauges) are not kept: losing one loses no total.
+   */
   toState(): unknown {
-    return { format: STATE_FORMAT, version: 1, aggregate: this.aggregate.toState(), families: this.families.toState() };
+    const ends = endsToState(this.carried.length === 0 ? this.lastEnds : this.carried.concat(this.lastEnds));
+    return { format: STATE_FORMAT, version: 1, aggregate: this.aggregate.toState(), families: this.families.toState(), ...(ends.length > 0 ? { ends } : {}) };
   }
+}
+
+/** A kept end: labels, key, mode, final total (a number or a native histogram) and the delete record's offset or null. */
+type EndState = [Labels, string, 'total' | 'native', number | HistogramState, number | null];
+
+function endsToState(ends: OutputSample[]): EndState[] {
+  const out: EndState[] = [];
+  for (const e of ends) {
+    const f = e.final;
+    if (f === undefined || e.key === undefined || (e.combine !== 'total' && e.combine !== 'native')) continue;
+    if (e.combine === 'native' && f.histogram === undefined) continue;
+    out.push([e.labels, e.key, e.combine, e.combine === 'native' ? histogramToState(f.histogram!) : f.value, f.offset ?? null]);
+  }
+  return out;
+}
+
+function endsFromState(state: unknown): OutputSample[] {
+  if (!Array.isArray(state)) throw new Error('source state: ends is not an array');
+  return (state as EndState[]).map(([labels, key, combine, final, offset], i) => {
+    if (typeof key !== 'string' || (combine !== 'total' && combine !== 'native')) throw new Error(`source state: end ${i} is malformed`);
+    const f: NonNullable<OutputSample['final']> =
+      combine === 'native' ? (() => { const histogram = histogramFromState(final); return { value: histogram.count, histogram }; })() : { value: Number(final) };
+    if (typeof offset === 'number') f.offset = offset;
+    return { labels, value: NaN, stale: true, combine, key, final: f };
+  });
 }
