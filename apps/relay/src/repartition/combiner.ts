@@ -138,15 +138,23 @@ export class SeriesCombiner {
         this.applyEnd(c, e, p, src, offset, t, heard);
         continue;
       }
-      // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is.
-      const restart = p.restart !== undefined && !p.stale && (c.mode === 'total' || c.mode === 'native') && (e === undefined || e.restartedAt !== p.restart);
+      // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is. So is one
+      // named below its source's previous publish (see hear; of sources that say parts): that publish, or an earlier
+      // one, said its end, and this owner applied it (and the run after it, if it said that too).
+      const restart =
+        p.restart !== undefined &&
+        !p.stale &&
+        (c.mode === 'total' || c.mode === 'native') &&
+        (e === undefined || (e.restartedAt !== p.restart && !(batch.part !== undefined && p.restart < heard.before)));
       if (restart && c.size > 0 && c.othersLive(e) === 0 && (c.final === null || c.final.own)) {
         // No other source goes on: the series ended here, and starts again from zero, as when the end and the new run
         // reach the owner in two flushes (the collect between them drops the series). The other sources' ended
         // entries stay, with their offsets: an older word of theirs (a late writer) is still outdated. (A series made
         // by a restart since the last collect, which has written nothing of its own yet, takes a second restart in
         // itself, as beside a source that goes on: the ended run's total stays in what the new run adds to.)
-        const fresh = this.create(id, p.key, p.combine, t, t);
+        // (Its start follows the ended series', also when both were made at one time: two restarts applied within one
+        // millisecond, as when an owner replays the partials topic, are two counters to a receiver, not one.)
+        const fresh = this.create(id, p.key, p.combine, t, Math.max(t, c.start + 1));
         // The ended series' last value, not written yet: written first (a counter reset, then the new run).
         if (c.final !== null || c.unwritten) fresh.final = c.snapshot();
         for (let i = 0, size = c.size; i < size; i++) {
@@ -181,6 +189,9 @@ export class SeriesCombiner {
         c.unwritten = true;
         continue;
       }
+      // A restart taken for a plain value (see above) is still applied as far as its name goes: said again at this
+      // offset, it is no restart either.
+      if (p.restart !== undefined && e !== undefined && (c.mode === 'total' || c.mode === 'native')) e.restartedAt = Math.max(e.restartedAt, p.restart);
       if (c.mode === 'native') {
         result.resets += this.applyNative(c, e, src, p.histogram!, offset, t);
         continue;
@@ -252,7 +263,8 @@ export class SeriesCombiner {
       // A run of this source never said before (pushed and deleted between two publishes) counts as it ends.
       if (!this.isNews(p) || saidBefore(p, heard)) return;
       e = c.add(src, offset, t);
-    } else if (name !== undefined && name <= Math.max(e.endedAt, e.restartedAt)) {
+    } else if (name !== undefined && (saidBefore(p, heard) || name <= Math.max(e.endedAt, e.restartedAt))) {
+      // Said before (see hear), or applied here: the entry ended by it, or the restart after it.
       e.offset = offset;
       e.heard = t;
       return;

@@ -62,8 +62,8 @@ export interface PartialBatch {
   metadata?: MetricMetadata[];
   /**
    * The message's place among the messages of one publish of `source` to one partials-topic partition (a publish cut
-   * at the size limit): 0 (or absent: sources older than parts) for the first. The owner tells the next publish from
-   * the rest of the same one by it.
+   * at the size limit): 0 for the first; absent from sources older than parts (each message is then taken for a
+   * publish of its own). The owner tells the next publish from the rest of the same one by it.
    */
   part?: number;
 }
@@ -87,7 +87,7 @@ type WireExemplar = [Labels, WireNumber, number?];
  * (a number, or a histogram), which older decoders do not read on a stale row; null there when it has none.
  *
  * Beside the rows, in fields of the message older decoders do not read: `e`, the names of ends (PartialSeries.end) as
- * row index and name, flat; `p`, the message's part (PartialBatch.part) when not the first.
+ * row index and name, flat; `p`, the message's part (PartialBatch.part).
  */
 type WireSeries = [string, string, WireNumber, 0 | 1 | 2, (WireNumber | HistogramState | null)?, number?, number?, (WireExemplar | null)?, number?];
 
@@ -153,7 +153,7 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     s: series,
     ...(meta.length > 0 ? { m: meta } : {}),
     ...(ends.length > 0 ? { e: ends } : {}),
-    ...(batch.part !== undefined && batch.part > 0 ? { p: batch.part } : {}),
+    ...(batch.part !== undefined ? { p: batch.part } : {}),
   });
   return gzipAsync(Buffer.from(json), { level: 1 });
 }
