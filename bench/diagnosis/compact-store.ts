@@ -29,7 +29,11 @@
 // - `encode <n>`: Remote Write 1.0 of every output series, one sample each, in requests of 2,000 series (the push
 //   client's maxSamplesPerRequest), uncompressed: the codec's `encodeWriteRequest` (the push client's encoder, label
 //   pair cache warm) from prebuilt TimeSeries objects of the aggregate's labels, against an encoder writing the label
-//   pairs straight from the canonical key bytes and the value from the total column; the bytes are checked equal.
+//   pairs straight from the canonical key bytes and the value from the total column, and against the canonical key
+//   kept as the encoded Label messages themselves (copied whole); the bytes are checked equal. `collect()`, which
+//   makes the aggregate's sample objects, is timed beside them.
+// Not in the compact store's timed path (nor needed by this workload): the per-batch duplicate check and limits, the
+// per-point type flags and value-range check, gauges, histograms, a second producer's baseline, respelled series.
 //
 // Run: node --conditions=@prom-relay/source --import tsx --expose-gc bench/diagnosis/compact-store.ts
 //   (prints a markdown table; one child: `... compact-store.ts --child cpu 100000`)
