@@ -1,7 +1,8 @@
 // Whole-job deletes through the repartition stage, at random: runs of one job push a counter (or a native histogram)
 // through two source partitions, DELETEs reach each partition at its own pace, sources publish (or fail to:
-// acknowledgement lost, or nothing delivered), crash and replay from their checkpoint, and the owner collects and
-// crashes and replays from its own, in any order. Whatever happens, what the owner wrote counts exactly what the runs pushed: the sum, over the
+// acknowledgement lost, or nothing delivered), crash and replay from their checkpoint (or are taken over while the
+// relay that had them goes on publishing what it had), and the owner consumes the partials at its own pace, collects,
+// crashes and replays from its own checkpoint, in any order. Whatever happens, what the owner wrote counts exactly what the runs pushed: the sum, over the
 // series' segments (a segment is one start timestamp: a counter from zero), of each segment's last value; and the
 // series ends with a staleness marker. Seeds that fail are named in the message, to be replayed (SEED0=n SEED1=n, and
 // DEBUG=1 for what each publish said and each collect wrote; OPS=n steps per seed). It found the cases of
@@ -52,6 +53,8 @@ interface Source {
   run: { id: string; value: number } | null;
   /** DELETEs produced to this partition that it has not applied yet */
   pending: number;
+  /** the relay that had the partition before a takeover, still publishing what it had (a late writer) */
+  ghost: { state: SourceState; offset: number } | null;
 }
 
 async function scenario(kind: Kind, seed: number, ops: number): Promise<{ expected: number; written: OutputSample[]; trace: string[] }> {
@@ -63,26 +66,29 @@ async function scenario(kind: Kind, seed: number, ops: number): Promise<{ expect
   let expected = 0;
   const sources: Source[] = ['in/0', 'in/1'].map((name) => {
     const state = SourceState.create(OPTS, 3_600_000);
-    return { name, state, records: [], checkpoint: { state: viaJson(state.toState()), offset: 0 }, run: null, pending: 0 };
+    return { name, state, records: [], checkpoint: { state: viaJson(state.toState()), offset: 0 }, run: null, pending: 0, ghost: null };
   });
   let owner = new SeriesCombiner(OWNER);
-  let ownerCheckpoint = viaJson(owner.toState());
-  let sinceCheckpoint: Buffer[] = [];
+  // The partials topic: what was delivered, in order; the owner consumes it at its own pace, and is checkpointed with
+  // the position its collect covers.
+  const topic: Buffer[] = [];
+  let consumed = 0;
+  let ownerCheckpoint = { state: viaJson(owner.toState()), position: 0 };
   const written: OutputSample[] = [];
+  const consume = (upTo: number) => {
+    for (; consumed < Math.min(upTo, topic.length); consumed++) {
+      const b = decodePartials(topic[consumed]!);
+      if (process.env.DEBUG) {
+        trace.push(`  @${b.offset}${b.part ? '/' + b.part : ''} ${b.source}: ${b.series.map((p) => (p.stale ? `end(${p.final?.value ?? ''} ${p.end ?? ''}${p.restart !== undefined ? ' r' + p.restart : ''})` : `${p.value}${p.restart !== undefined ? ' r' + p.restart : ''}`)).join(' ')}`);
+      }
+      owner.apply(b, now);
+    }
+  };
 
   let delivery: 'ok' | 'lost-ack' | 'lost' = 'ok';
   const producer = {
     send: async (_topic: string, messages: ProducedMessage[]) => {
-      if (delivery !== 'lost') {
-        for (const m of messages) {
-          if (process.env.DEBUG) {
-            const b = decodePartials(m.value as Buffer);
-            trace.push(`  @${b.offset}${b.part ? '/' + b.part : ''}: ${b.series.map((p) => (p.stale ? `end(${p.final?.value ?? ''} ${p.end ?? ''}${p.restart !== undefined ? ' r' + p.restart : ''})` : `${p.value}${p.restart !== undefined ? ' r' + p.restart : ''}`)).join(' ')}`);
-          }
-          owner.apply(decodePartials(m.value as Buffer), now);
-          sinceCheckpoint.push(m.value as Buffer);
-        }
-      }
+      if (delivery !== 'lost') for (const m of messages) topic.push(m.value as Buffer);
       if (delivery !== 'ok') throw new Error('request timed out');
     },
   };
@@ -116,12 +122,13 @@ async function scenario(kind: Kind, seed: number, ops: number): Promise<{ expect
     delivery = 'ok';
   };
   const collect = () => {
+    // Mostly the owner has consumed everything before it collects; sometimes it is behind.
+    consume(random() < 0.7 ? topic.length : consumed + Math.floor(random() * 3));
     const sample = find(owner.collect(now), NAME[kind]);
     if (sample !== undefined) written.push(sample);
     if (process.env.DEBUG) trace.push(`=> ${sample === undefined ? '-' : sample.stale ? 'stale' : `${total(sample)}@${sample.start! - T0}`}`);
     // An owner is checkpointed with the state of its collect.
-    ownerCheckpoint = viaJson(owner.toState());
-    sinceCheckpoint = [];
+    ownerCheckpoint = { state: viaJson(owner.toState()), position: consumed };
   };
 
   async function step(): Promise<void> {
@@ -148,19 +155,25 @@ async function scenario(kind: Kind, seed: number, ops: number): Promise<{ expect
       trace.push('collect');
       collect();
     } else if (r < 0.95) {
-      trace.push(`crash ${s.name} (from ${s.checkpoint.offset} to ${s.records.length})`);
-      // Restored from its checkpoint, the source applies the records after it again.
+      // Restored from its checkpoint, the source applies the records after it again; the relay that had it crashed, or
+      // (a takeover) goes on publishing what it had for a while.
+      const takeover = random() < 0.4;
+      trace.push(`${takeover ? 'takeover' : 'crash'} ${s.name} (from ${s.checkpoint.offset} to ${s.records.length})`);
+      s.ghost = takeover ? { state: s.state, offset: s.records.length } : null;
       s.state = SourceState.fromState(s.checkpoint.state, OPTS, 3_600_000);
       for (let o = s.checkpoint.offset; o < s.records.length; o++) s.state.apply(s.records[o]!, now);
+    } else if (r < 0.97) {
+      if (s.ghost === null) return;
+      trace.push(`late writer ${s.name} publishes @${s.ghost.offset}`);
+      const ghost = s.ghost;
+      const samples = ghost.state.collect(now);
+      await publisher.publish([{ source: s.name, offset: BigInt(ghost.offset), samples }]);
+      if (random() < 0.5) s.ghost = null;
     } else {
       trace.push('owner crash');
-      const replay = sinceCheckpoint;
-      owner = SeriesCombiner.fromState(ownerCheckpoint, OWNER);
-      sinceCheckpoint = [];
-      for (const m of replay) {
-        owner.apply(decodePartials(m), now);
-        sinceCheckpoint.push(m);
-      }
+      // Restored from its checkpoint, the owner consumes the topic again from the position it covers.
+      owner = SeriesCombiner.fromState(ownerCheckpoint.state, OWNER);
+      consumed = ownerCheckpoint.position;
     }
   }
 
@@ -174,6 +187,7 @@ async function scenario(kind: Kind, seed: number, ops: number): Promise<{ expect
   for (let i = 0; i < 3; i++) {
     now += 1_000;
     for (const x of sources) await publish(x, 'ok');
+    consume(topic.length);
     collect();
   }
   return { expected, written, trace };
