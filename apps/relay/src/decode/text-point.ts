@@ -6,7 +6,8 @@ import { isNameChar, skipBlanksIn } from './text-lexing.js';
 
 /**
  * The identity hash of a point this decoder made, when the duplicate check leaves out exactly the labels its headers
- * override (`job` and the grouping labels, as validateBatch does); otherwise undefined.
+ * override (`job` and the grouping labels, as validateBatch does), or fewer of them and no series of the message wrote
+ * one (then leaving any of them out changes nothing); otherwise undefined.
  */
 export function textIdentityHash(p: InputPoint, overridden: ReadonlySet<string>): number | undefined {
   if (!(p instanceof TextPoint)) return undefined;
@@ -22,18 +23,33 @@ export interface HeaderLabels {
   sameOverridden?: ReadonlySet<string>;
   /** the last set found different (the aggregate asks with one set per scope, point after point of the message) */
   otherOverridden?: ReadonlySet<string>;
+  /** whether `otherOverridden` names only `job` and grouping labels */
+  otherWithin?: boolean;
+  /**
+   * A series of the message wrote a (non-empty) label its headers override: its hash leaves that label out, so it
+   * serves only the header's own set. Set by the decoder while it parses, read once the message is decoded.
+   */
+  bodyOverrides?: boolean;
 }
 
-/** Whether `overridden` is exactly `job` plus the header's grouping names. */
-function overridesHeader(header: HeaderLabels, overridden: ReadonlySet<string>): boolean {
+/**
+ * Whether the points' hashes serve `overridden`: it is exactly `job` plus the header's grouping names, or (no series
+ * of the message wrote one of those) only some of them, e.g. a scope that leaves producer labels out of its own set.
+ */
+function hashServes(header: HeaderLabels, overridden: ReadonlySet<string>): boolean {
   if (header.sameOverridden === overridden) return true;
-  if (header.otherOverridden === overridden) return false;
-  const names = new Set(['job', ...header.groupingNames]);
-  let same = names.size === overridden.size;
-  if (same) for (const n of names) if (!overridden.has(n)) same = false;
-  if (same) header.sameOverridden = overridden;
-  else header.otherOverridden = overridden;
-  return same;
+  if (header.otherOverridden !== overridden) {
+    const names = new Set(['job', ...header.groupingNames]);
+    let within = true;
+    for (const n of overridden) if (!names.has(n)) within = false;
+    if (within && names.size === overridden.size) {
+      header.sameOverridden = overridden;
+      return true;
+    }
+    header.otherOverridden = overridden;
+    header.otherWithin = within;
+  }
+  return header.otherWithin === true && header.bodyOverrides !== true;
 }
 
 /**
@@ -53,7 +69,7 @@ export class TextPoint implements InputPoint {
   ) {}
 
   identityHashFor(overridden: ReadonlySet<string>): number | undefined {
-    return overridesHeader(this.header, overridden) ? this.identityHash : undefined;
+    return hashServes(this.header, overridden) ? this.identityHash : undefined;
   }
 
   get labels(): Labels {

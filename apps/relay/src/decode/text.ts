@@ -465,13 +465,17 @@ class TextParser {
     return false;
   }
 
-  /** Whether the label name at `nameAt` is `job` or a grouping label: the headers' value replaces the body's. */
+  /**
+   * Whether the label name at `nameAt` is `job` or a grouping label: the headers' value replaces the body's (noted on
+   * the header: the points' hashes then serve its own set of overridden labels only, see text-point.ts).
+   */
   private isOverridden(nameAt: number, nameLen: number): boolean {
     const t = this.t;
-    if (nameLen === 3 && t.startsWith('job', nameAt)) return true;
+    let overridden = nameLen === 3 && t.startsWith('job', nameAt);
     const names = this.header.groupingNames;
-    for (let i = 0; i < names.length; i++) if (names[i]!.length === nameLen && t.startsWith(names[i]!, nameAt)) return true;
-    return false;
+    for (let i = 0; i < names.length && !overridden; i++) if (names[i]!.length === nameLen && t.startsWith(names[i]!, nameAt)) overridden = true;
+    if (overridden) this.header.bodyOverrides = true;
+    return overridden;
   }
 
   /** Moves past a label value and its closing quote, checking its escapes and its length (escapes count as one). */

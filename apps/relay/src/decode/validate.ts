@@ -98,6 +98,13 @@ export function identitiesBuiltSoFar(): number {
   return identitiesBuilt;
 }
 
+let hashesRecomputed = 0;
+
+/** How many times seriesIdentityHash read a key again (the decoder's hash did not serve): for tests. */
+export function identityHashesRecomputedSoFar(): number {
+  return hashesRecomputed;
+}
+
 /**
  * The series identity of a text point: its metric name and its label pairs `name="value"` (value as escaped in the
  * text, which is unique per value), without empty values and without the labels the headers override (equal for every
@@ -196,6 +203,7 @@ export function seriesIdentity(key: string, overridden: ReadonlySet<string>): st
  * so a series it decoded with the same `overridden` labels gets the hash its point carries.
  */
 export function seriesIdentityHash(key: string, overridden: ReadonlySet<string>): number {
+  hashesRecomputed++;
   let pos = 0;
   while (pos < key.length && isSeriesNameChar(key.charCodeAt(pos))) pos++;
   const nameHash = hashRun(key, 0, pos);
