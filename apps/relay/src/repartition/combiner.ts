@@ -132,12 +132,13 @@ export class SeriesCombiner {
         result.outdated++;
         continue;
       }
-      result.applied++;
       if (p.stale && (c.mode === 'total' || c.mode === 'native')) {
         c.seen = t;
-        this.applyEnd(c, e, p, src, offset, t, heard);
+        if (this.applyEnd(c, e, p, src, offset, t, heard)) result.applied++;
+        else result.outdated++;
         continue;
       }
+      result.applied++;
       // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is. So is one
       // named below its source's previous publish (see hear; of sources that say parts): that publish, or an earlier
       // one, said its end, and this owner applied it (and the run after it, if it said that too).
@@ -255,19 +256,20 @@ export class SeriesCombiner {
   /**
    * A total's or native histogram's end. A named one (PartialSeries.end) is applied once: named after the last end or
    * restart its entry applied, the entry's run ends (or, the entry ended already, a run the owner never heard of ended:
-   * its final total is kept); otherwise it is a repeat. An end without a name is applied as by owners older than names.
+   * its final total is kept); otherwise it is a repeat (false: counted outdated). An end without a name is applied as by
+   * owners older than names.
    */
-  private applyEnd(c: Combined, e: SourceEntry | undefined, p: PartialSeries, src: string, offset: number, t: number, heard: SourceHeard): void {
+  private applyEnd(c: Combined, e: SourceEntry | undefined, p: PartialSeries, src: string, offset: number, t: number, heard: SourceHeard): boolean {
     const name = p.end;
     if (e === undefined) {
       // A run of this source never said before (pushed and deleted between two publishes) counts as it ends.
-      if (!this.isNews(p) || saidBefore(p, heard)) return;
+      if (!this.isNews(p)) return true;
       e = c.add(src, offset, t);
     } else if (name !== undefined && (saidBefore(p, heard) || name <= Math.max(e.endedAt, e.restartedAt))) {
       // Said before (see hear), or applied here: the entry ended by it, or the restart after it.
       e.offset = offset;
       e.heard = t;
-      return;
+      return false;
     }
     if (e.retired) {
       // A named end after the one the entry ended with: a run that began after it and ended again before its source
@@ -288,6 +290,7 @@ export class SeriesCombiner {
     e.endedAt = name ?? NO_END;
     e.offset = offset;
     e.heard = t;
+    return true;
   }
 
   /**

@@ -68,7 +68,8 @@ describe("the owner's new checkpoint columns", () => {
     // Restored with them: the final total, then the marker; the end said again changes nothing.
     const restored = SeriesCombiner.fromState(state, { ttlMs: 60_000 });
     expect(restored.collect(2000).map((s) => (s.stale ? 'stale' : s.value))).toEqual([12]);
-    restored.apply({ kind: 'partials', source: 'in/0', offset: 3, series: [{ key: KEY, combine: 'total', value: NaN, stale: true, final: { value: 12 }, end: 2 }] }, 2100);
+    // (counted outdated: prom_relay_partials_received_total{result="outdated"})
+    expect(restored.apply({ kind: 'partials', source: 'in/0', offset: 3, series: [{ key: KEY, combine: 'total', value: NaN, stale: true, final: { value: 12 }, end: 2 }] }, 2100)).toMatchObject({ applied: 0, outdated: 1 });
     expect(restored.collect(3000).map((s) => (s.stale ? 'stale' : s.value))).toEqual(['stale']);
     expect(restored.collect(4000)).toEqual([]);
     // Without them (an older relay's state): the value is not known to be unwritten, and the marker comes at once.
@@ -96,7 +97,7 @@ describe('the owner tells a later part of a publish from the next publish', () =
     expect(shown(c, 3000)).toEqual([2, 'stale']);
     // Said again (a publish whose acknowledgement was lost, at the same offset): the end was said by it.
     c.apply(first, 3100);
-    c.apply(second, 3100);
+    expect(c.apply(second, 3100)).toMatchObject({ applied: 0, outdated: 1 });
     expect(shown(c, 4000)).toEqual([2]);
   });
 });
