@@ -12,20 +12,8 @@ import type { ProducedMessage } from '../../src/kafka/index.js';
 import { toWire } from '../../src/aggregate/native-histogram.js';
 import type { IngestBatch, InputPoint, OutputSample } from '../../src/model.js';
 import { PartialsPublisher, SeriesCombiner, SourceState, decodePartials } from '../../src/repartition/index.js';
-import { batch, counter } from '../aggregate/fixtures.js';
+import { batch, counter, rng } from '../aggregate/fixtures.js';
 import { OPTS, OWNER, T0, find, viaJson } from '../lib/partials-pipeline.js';
-
-/** mulberry32: a small seeded generator, so that a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'counter' | 'native';
 const NAME: Record<Kind, string> = { counter: 'rows_total', native: 'rpc_seconds' };
