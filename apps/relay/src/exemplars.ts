@@ -36,8 +36,16 @@ export function exemplarLabelChars(e: Exemplar): number {
  */
 export const EXEMPLAR_MAX_AHEAD_MS = 10 * 60_000;
 
+/**
+ * An exemplar a decoder read but cannot deliver (a label name outside the Prometheus rules, a name twice): kept in its
+ * place so that it is dropped and counted where the message is applied, as one over the limits is; the series' sample
+ * goes on without it.
+ */
+export const UNDELIVERABLE_EXEMPLAR: Exemplar = Object.freeze({ labels: Object.freeze({}), value: 0 }) as Exemplar;
+
 /** Whether the exemplar is within the limits the relay can deliver it under (label set size, timestamp ahead of `nowMs`). */
 export function exemplarWithinLimits(e: Exemplar, nowMs: number): boolean {
+  if (e === UNDELIVERABLE_EXEMPLAR) return false;
   if (e.timestamp !== undefined && e.timestamp > nowMs + EXEMPLAR_MAX_AHEAD_MS) return false;
   return exemplarLabelChars(e) <= EXEMPLAR_MAX_LABEL_CHARS;
 }

@@ -5,7 +5,7 @@
 import { formatExposition, isValidLabelName } from '@prom-relay/codec';
 import type { Exemplar, ExpositionType, Histogram, Labels, MetricFamily, MetricMetadata } from '@prom-relay/codec';
 import { histogramProblem } from '../aggregate/native-histogram.js';
-import { exemplarWithinLimits, latestExemplar } from '../exemplars.js';
+import { UNDELIVERABLE_EXEMPLAR, exemplarWithinLimits, latestExemplar } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
 import type { DecodeLimits } from './limits.js';
@@ -97,10 +97,10 @@ class Reader {
 const TYPES: Record<number, ExpositionType> = { 0: 'counter', 1: 'gauge', 2: 'summary', 3: 'untyped', 4: 'histogram' };
 
 /** Gauge, Counter or Untyped: the value (field 1) and, for a Counter, its exemplar (field 2). */
-function readValueMessage(r: Reader, m: MetricParts, counter: boolean, family: string): void {
+function readValueMessage(r: Reader, m: MetricParts, counter: boolean): void {
   r.fields((f, w) => {
     if (f === 1 && w === 1) m.value = r.double();
-    else if (counter && f === 2 && w === 2) m.exemplar = readExemplar(r.bytes(), family);
+    else if (counter && f === 2 && w === 2) m.exemplar = readExemplar(r.bytes());
     else return false;
     return true;
   });
@@ -123,12 +123,14 @@ function readTimestamp(r: Reader): number | undefined {
 }
 
 /**
- * Exemplar {label = 1, value = 2, timestamp = 3}. Its label names follow the Prometheus rules, each once (DecodeError
- * LABELS naming the family otherwise, as the Go client refuses to make such an exemplar); an empty value is no label.
+ * Exemplar {label = 1, value = 2, timestamp = 3}; an empty value is no label. One whose label names break the
+ * Prometheus rules (the Go client takes UTF-8 names such as `trace.id`) or repeat is UNDELIVERABLE_EXEMPLAR: dropped and
+ * counted where the message is applied, the push applied without it (a receiver may refuse such a name).
  */
-function readExemplar(r: Reader, family: string): Exemplar {
+function readExemplar(r: Reader): Exemplar {
   const labels: Labels = {};
   const names = new Set<string>();
+  let deliverable = true;
   let value = 0;
   let timestamp: number | undefined;
   r.fields((f, w) => {
@@ -137,10 +139,9 @@ function readExemplar(r: Reader, family: string): Exemplar {
       let name = '';
       let v = '';
       pair.fields((pf, pw) => (pw === 2 && (pf === 1 || pf === 2) ? (pf === 1 ? (name = pair.string()) : (v = pair.string()), true) : false));
-      if (!isValidLabelName(name)) throw new DecodeError('PROM_RELAY_DECODE_LABELS', `exemplar of ${family}: invalid label name ${JSON.stringify(name)}`);
-      if (names.has(name)) throw new DecodeError('PROM_RELAY_DECODE_LABELS', `exemplar of ${family}: label ${name} twice`);
+      if (!isValidLabelName(name) || names.has(name)) deliverable = false;
       names.add(name);
-      if (v === '') return true;
+      if (v === '' || !deliverable) return true;
       if (name === '__proto__') Object.defineProperty(labels, name, { value: v, enumerable: true, writable: true, configurable: true });
       else labels[name] = v;
     } else if (f === 2 && w === 1) value = r.double();
@@ -148,6 +149,7 @@ function readExemplar(r: Reader, family: string): Exemplar {
     else return false;
     return true;
   });
+  if (!deliverable) return UNDELIVERABLE_EXEMPLAR;
   return timestamp === undefined ? { labels, value } : { labels, value, timestamp };
 }
 
@@ -205,7 +207,7 @@ function readSpan(r: Reader): { offset: number; length: number } {
   return span;
 }
 
-function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean, family: string): void {
+function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean): void {
   const n: NativeParts = { negativeSpans: [], negativeDeltas: [], negativeCounts: [], positiveSpans: [], positiveDeltas: [], positiveCounts: [] };
   r.fields((f, w) => {
     if (f === 1 && w === 0) m.count = r.varint();
@@ -223,7 +225,7 @@ function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean, f
         else if (histogram && sf === 1 && sw === 0) b = sub.varint();
         else if (histogram && sf === 4 && sw === 1) b = sub.double();
         else if (histogram && sf === 2 && sw === 1) a = sub.double();
-        else if (histogram && sf === 3 && sw === 2) exemplar = readExemplar(sub.bytes(), family);
+        else if (histogram && sf === 3 && sw === 2) exemplar = readExemplar(sub.bytes());
         else return false;
         return true;
       });
@@ -237,7 +239,7 @@ function readSummaryOrHistogram(r: Reader, m: MetricParts, histogram: boolean, f
     else if ((f === 9 || f === 12) && w === 2) (f === 9 ? n.negativeSpans : n.positiveSpans).push(readSpan(r.bytes()));
     else if (f === 10 || f === 13) return r.repeated(w, 0, (s) => (f === 10 ? n.negativeDeltas : n.positiveDeltas).push(s.svarint()));
     else if (f === 11 || f === 14) return r.repeated(w, 1, (s) => (f === 11 ? n.negativeCounts : n.positiveCounts).push(s.double()));
-    else if (f === 16 && w === 2) (m.exemplars ??= []).push(readExemplar(r.bytes(), family));
+    else if (f === 16 && w === 2) (m.exemplars ??= []).push(readExemplar(r.bytes()));
     else return false;
     return true;
   });
@@ -317,9 +319,9 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
   const m: MetricParts = { labels: {}, points: [] };
   r.fields((f, w) => {
     if (f === 1 && w === 2) readLabelPair(r.bytes(), m.labels);
-    else if ((f === 2 || f === 3 || f === 5) && w === 2) readValueMessage(r.bytes(), m, f === 3, family.name);
-    else if (f === 4 && w === 2) readSummaryOrHistogram(r.bytes(), m, false, family.name);
-    else if (f === 7 && w === 2) readSummaryOrHistogram(r.bytes(), m, true, family.name);
+    else if ((f === 2 || f === 3 || f === 5) && w === 2) readValueMessage(r.bytes(), m, f === 3);
+    else if (f === 4 && w === 2) readSummaryOrHistogram(r.bytes(), m, false);
+    else if (f === 7 && w === 2) readSummaryOrHistogram(r.bytes(), m, true);
     else if (f === 6 && w === 0) m.timestamp = r.varint();
     else return false;
     return true;
@@ -390,10 +392,7 @@ export interface MetricFamilies {
   exemplars: SampleExemplar[];
 }
 
-/**
- * Reads length-delimited MetricFamily messages; DecodeError PROTOBUF naming the byte where the body breaks (LABELS for
- * an exemplar's invalid label name).
- */
+/** Reads length-delimited MetricFamily messages; DecodeError PROTOBUF naming the byte where the body breaks. */
 export function readMetricFamilies(body: Buffer): MetricFamilies {
   const families: MetricFamily[] = [];
   const extras: Extras = { natives: [], exemplars: [], samplesBefore: 0 };

@@ -4,7 +4,7 @@
 // every exemplar a Go job pushed was lost without a count. protobufjs is the independent encoder.
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, decodeRecord } from '../../src/decode/index.js';
+import { decodeRecord } from '../../src/decode/index.js';
 import type { KafkaRecord } from '../../src/decode/index.js';
 import { METRIC_FAMILY_CONTENT_TYPE, readMetricFamilies } from '../../src/decode/metric-family.js';
 import { metricFamiliesMessageBody } from '../../src/ingest/metric-family-proto.js';
@@ -260,17 +260,23 @@ describe('protobuf delimited exemplars', () => {
     expect(decodeRecord(record(body), {}).points[0]!.exemplar).toEqual({ labels: { trace_id: 't' }, value: 1 });
   });
 
-  it('an exemplar label name that breaks the Prometheus rules, or twice, is refused naming the family', () => {
+  it('an exemplar whose label name breaks the Prometheus rules (the Go client takes UTF-8 names) or comes twice is dropped and counted; the push is applied', () => {
     for (const label of [
+      [{ name: 'trace.id', value: 't' }],
       [{ name: 'trace-id', value: 't' }],
       [
         { name: 'trace_id', value: 't' },
         { name: 'trace_id', value: 'u' },
       ],
     ]) {
-      const bad = delimited([{ name: 'rows_total', type: 0, metric: [{ counter: { value: 1, exemplar: { label, value: 1 } } }] }]);
-      expect(() => readMetricFamilies(bad)).toThrow(DecodeError);
-      expect(() => decodeRecord(record(bad), {})).toThrow(/exemplar of rows_total: (invalid label name "trace-id"|label trace_id twice)/);
+      const bad = delimited([{ name: 'rows_total', type: 0, metric: [{ counter: { value: 5, exemplar: { label, value: 1 } } }] }]);
+      expect(readMetricFamilies(bad).exemplars, JSON.stringify(label)).toHaveLength(1);
+      // the ingest keeps such a push as it came, so the consumer counts the drop
+      expect(metricFamiliesMessageBody(bad).contentType).toBe(METRIC_FAMILY_CONTENT_TYPE);
+      const dropped: [number, string][] = [];
+      const batch = decodeRecord(record(bad), { onExemplarsDropped: (n, format) => dropped.push([n, format]) });
+      expect(batch.points.map((p) => [p.value, p.exemplar])).toEqual([[5, undefined]]);
+      expect(dropped).toEqual([[1, 'metric-family']]);
     }
   });
 });

@@ -105,6 +105,9 @@ describe('decodeExpositionText', () => {
     ['# TYPE h histogram\nh_bucket 1', 2, /no "le" label/],
     ['# TYPE s summary\ns 1', 2, /no "quantile" label/],
     ['a 1 12.5', 1, /invalid timestamp/],
+    // an OpenMetrics exemplar (text exposition 0.0.4 has none; docs/message-format.md)
+    ['a_total 1 # {trace_id="t"} 1', 1, /invalid timestamp "#"/],
+    ['a_total 1 1690000000000 # {trace_id="t"} 1', 1, /unexpected text after the timestamp/],
     ['a{b="\\x"} 1', 1, /invalid escape/],
     ['# TYPE a countr', 1, /unknown metric type/],
     ['1a 1', 1, /where a metric name starts/],
