@@ -49,6 +49,13 @@ export interface PartialSeries {
    * (see SeriesCombiner). Absent from sources older than names (their ends are applied as before).
    */
   end?: number;
+  /**
+   * Said again by a source restored from its checkpoint: an end (named, with a final total) its checkpoint kept (see
+   * SourceState.toState), or a value whose `restart` only such ends name. It travels in fields of the message older
+   * decoders do not read (`a`, `q`): an owner older than end names took a re-said end for a new one and counted the run
+   * after it twice (a rolling upgrade), and to it such a value is the plain value it was before sources kept ends.
+   */
+  again?: boolean;
 }
 
 /** One published message: partials of one source partition's state as of `offset` (its next offset to apply). */
@@ -87,7 +94,9 @@ type WireExemplar = [Labels, WireNumber, number?];
  * (a number, or a histogram), which older decoders do not read on a stale row; null there when it has none.
  *
  * Beside the rows, in fields of the message older decoders do not read: `e`, the names of ends (PartialSeries.end) as
- * row index and name, flat; `p`, the message's part (PartialBatch.part).
+ * row index and name, flat; `p`, the message's part (PartialBatch.part); `a`, the ends a restored source says again
+ * (PartialSeries.again) as [row, name], before the rows; `q`, the restarts only such ends name, as row index and name,
+ * flat (the row itself a plain value).
  */
 type WireSeries = [string, string, WireNumber, 0 | 1 | 2, (WireNumber | HistogramState | null)?, number?, number?, (WireExemplar | null)?, number?];
 
@@ -123,27 +132,42 @@ function fromWire(v: unknown): number {
   throw new Error(`not a number: ${JSON.stringify(v)}`);
 }
 
+/** One partial as a row (see WireSeries); `offset`: its message's. */
+function rowToWire(p: PartialSeries, offset: number): WireSeries {
+  const restart = p.restart !== undefined;
+  const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : restart ? 2 : 0];
+  if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
+  else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
+  else if (p.combine === 'native' && !p.stale && p.histogram !== undefined) row.push(histogramToState(p.histogram));
+  else if (p.stale && (p.combine === 'total' || p.combine === 'native') && (p.final !== undefined || restart)) {
+    row.push(p.final === undefined ? null : p.combine === 'native' ? histogramToState(p.final.histogram!) : toWire(p.final.value));
+  }
+  const named = restart && (p.stale || p.restart !== offset);
+  if ((p.exemplar !== undefined && !p.stale) || named) {
+    while (row.length < EXEMPLAR_AT) row.push(0);
+    row.push(p.exemplar !== undefined && !p.stale ? exemplarToWire(p.exemplar) : null);
+    if (named) row.push(p.restart!);
+  }
+  return row;
+}
+
 export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise<Buffer> {
-  const series: WireSeries[] = new Array(batch.series.length);
+  const series: WireSeries[] = [];
   const ends: number[] = [];
-  for (let i = 0; i < batch.series.length; i++) {
-    const p = batch.series[i]!;
-    if (p.end !== undefined && p.stale) ends.push(i, p.end);
-    const restart = p.restart !== undefined;
-    const row: WireSeries = [MODE_CODE[p.combine], p.key, p.stale ? 0 : toWire(p.value), p.stale ? 1 : restart ? 2 : 0];
-    if (p.combine === 'avg') row.push(toWire(p.sum ?? 0), p.count ?? 0);
-    else if (p.combine === 'last') row.push(0, 0, p.at ?? 0);
-    else if (p.combine === 'native' && !p.stale && p.histogram !== undefined) row.push(histogramToState(p.histogram));
-    else if (p.stale && (p.combine === 'total' || p.combine === 'native') && (p.final !== undefined || restart)) {
-      row.push(p.final === undefined ? null : p.combine === 'native' ? histogramToState(p.final.histogram!) : toWire(p.final.value));
+  const again: Array<[WireSeries, number]> = [];
+  const againRestarts: number[] = [];
+  for (const p of batch.series) {
+    if (p.again === true && p.stale && p.end !== undefined) {
+      again.push([rowToWire(p, batch.offset), p.end]);
+      continue;
     }
-    const named = restart && (p.stale || p.restart !== batch.offset);
-    if ((p.exemplar !== undefined && !p.stale) || named) {
-      while (row.length < EXEMPLAR_AT) row.push(0);
-      row.push(p.exemplar !== undefined && !p.stale ? exemplarToWire(p.exemplar) : null);
-      if (named) row.push(p.restart!);
+    if (p.again === true && !p.stale && p.restart !== undefined) {
+      againRestarts.push(series.length, p.restart);
+      series.push(rowToWire({ ...p, restart: undefined }, batch.offset));
+      continue;
     }
-    series[i] = row;
+    if (p.end !== undefined && p.stale) ends.push(series.length, p.end);
+    series.push(rowToWire(p, batch.offset));
   }
   const meta = (batch.metadata ?? []).map((m) => [m.metricFamilyName, m.type, m.help ?? '', m.unit ?? '']);
   const json = JSON.stringify({
@@ -154,49 +178,78 @@ export async function encodePartials(batch: Omit<PartialBatch, 'kind'>): Promise
     ...(meta.length > 0 ? { m: meta } : {}),
     ...(ends.length > 0 ? { e: ends } : {}),
     ...(batch.part !== undefined ? { p: batch.part } : {}),
+    ...(again.length > 0 ? { a: again } : {}),
+    ...(againRestarts.length > 0 ? { q: againRestarts } : {}),
   });
   return gzipAsync(Buffer.from(json), { level: 1 });
 }
 
+/** One row (see WireSeries) as a partial; `off`: its message's offset. */
+function rowFromWire(row: unknown[], i: number, off: number): PartialSeries {
+  const combine = CODE_MODE[row[0] as string];
+  if (combine === undefined || typeof row[1] !== 'string') throw new Error(`partial ${i} is malformed`);
+  const p: PartialSeries = { key: row[1], combine, value: fromWire(row[2]), stale: row[3] === 1 };
+  if (combine === 'avg') {
+    p.sum = fromWire(row[4]);
+    p.count = Number(row[5]);
+  } else if (combine === 'last') p.at = Number(row[6]);
+  else if (combine === 'native' && !p.stale) p.histogram = histogramFromState(row[4]);
+  else if (p.stale && (combine === 'total' || combine === 'native') && row.length > 4 && row[4] !== null) {
+    if (combine === 'native') {
+      const histogram = histogramFromState(row[4]);
+      p.final = { value: histogram.count, histogram };
+    } else p.final = { value: fromWire(row[4]) };
+  }
+  if (row.length > EXEMPLAR_AT && row[EXEMPLAR_AT] !== null && !p.stale) p.exemplar = exemplarFromWire(row[EXEMPLAR_AT], i);
+  if (row[3] === 2 || (p.stale && row.length > RESTART_AT)) {
+    const end = row.length > RESTART_AT ? row[RESTART_AT] : off;
+    if (typeof end !== 'number' || !Number.isSafeInteger(end) || end < 0) throw new Error(`partial ${i}: malformed restart offset`);
+    p.restart = end;
+  }
+  return p;
+}
+
+const isName = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 /** Synchronous: the source applies records in order, one at a time (a message is at most a few hundred KiB). */
 export function decodePartials(value: Buffer): PartialBatch {
-  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown; m?: unknown; e?: unknown; p?: unknown };
+  const parsed = JSON.parse(gunzipSync(value).toString('utf8')) as { v?: unknown; src?: unknown; off?: unknown; s?: unknown; m?: unknown; e?: unknown; p?: unknown; a?: unknown; q?: unknown };
   if (parsed?.v !== 1 || typeof parsed.src !== 'string' || typeof parsed.off !== 'number' || !Array.isArray(parsed.s)) {
     throw new Error('not a partials message (version 1)');
   }
   const series: PartialSeries[] = new Array(parsed.s.length);
-  for (let i = 0; i < parsed.s.length; i++) {
-    const row = parsed.s[i] as unknown[];
-    const combine = CODE_MODE[row[0] as string];
-    if (combine === undefined || typeof row[1] !== 'string') throw new Error(`partial ${i} is malformed`);
-    const p: PartialSeries = { key: row[1], combine, value: fromWire(row[2]), stale: row[3] === 1 };
-    if (combine === 'avg') {
-      p.sum = fromWire(row[4]);
-      p.count = Number(row[5]);
-    } else if (combine === 'last') p.at = Number(row[6]);
-    else if (combine === 'native' && !p.stale) p.histogram = histogramFromState(row[4]);
-    else if (p.stale && (combine === 'total' || combine === 'native') && row.length > 4 && row[4] !== null) {
-      if (combine === 'native') {
-        const histogram = histogramFromState(row[4]);
-        p.final = { value: histogram.count, histogram };
-      } else p.final = { value: fromWire(row[4]) };
-    }
-    if (row.length > EXEMPLAR_AT && row[EXEMPLAR_AT] !== null && !p.stale) p.exemplar = exemplarFromWire(row[EXEMPLAR_AT], i);
-    if (row[3] === 2 || (p.stale && row.length > RESTART_AT)) {
-      const end = row.length > RESTART_AT ? row[RESTART_AT] : parsed.off;
-      if (typeof end !== 'number' || !Number.isSafeInteger(end) || end < 0) throw new Error(`partial ${i}: malformed restart offset`);
-      p.restart = end;
-    }
-    series[i] = p;
-  }
+  for (let i = 0; i < parsed.s.length; i++) series[i] = rowFromWire(parsed.s[i] as unknown[], i, parsed.off);
   if (parsed.e !== undefined) {
     if (!Array.isArray(parsed.e) || parsed.e.length % 2 !== 0) throw new Error('malformed end names');
     for (let k = 0; k < parsed.e.length; k += 2) {
       const p = series[parsed.e[k] as number];
       const name = parsed.e[k + 1] as unknown;
-      if (p === undefined || !p.stale || typeof name !== 'number' || !Number.isSafeInteger(name) || name < 0) throw new Error(`malformed end name ${k / 2}`);
+      if (p === undefined || !p.stale || !isName(name)) throw new Error(`malformed end name ${k / 2}`);
       p.end = name;
     }
+  }
+  if (parsed.q !== undefined) {
+    if (!Array.isArray(parsed.q) || parsed.q.length % 2 !== 0) throw new Error('malformed restarts said again');
+    for (let k = 0; k < parsed.q.length; k += 2) {
+      const p = series[parsed.q[k] as number];
+      const name = parsed.q[k + 1] as unknown;
+      if (p === undefined || p.stale || (p.combine !== 'total' && p.combine !== 'native') || !isName(name)) throw new Error(`malformed restart said again ${k / 2}`);
+      p.restart = name;
+      p.again = true;
+    }
+  }
+  if (parsed.a !== undefined) {
+    if (!Array.isArray(parsed.a)) throw new Error('malformed ends said again');
+    // Before the rows: a source says the ends a failed publish (or its checkpoint) carried before its new values.
+    const again = (parsed.a as unknown[]).map((v, k) => {
+      if (!Array.isArray(v) || !Array.isArray(v[0]) || !isName(v[1])) throw new Error(`malformed end said again ${k}`);
+      const p = rowFromWire(v[0] as unknown[], k, parsed.off as number);
+      if (!p.stale || p.final === undefined) throw new Error(`end said again ${k} is not an end with a final total`);
+      p.end = v[1];
+      p.again = true;
+      return p;
+    });
+    series.unshift(...again);
   }
   const batch: PartialBatch = { kind: 'partials', source: parsed.src, offset: parsed.off, series };
   if (parsed.p !== undefined) {

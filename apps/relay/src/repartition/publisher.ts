@@ -4,6 +4,7 @@ import type { ProducedMessage, RelayProducer } from '../kafka/index.js';
 import type { MetricMetadata } from '@prom-relay/codec';
 import type { OutputSample } from '../model.js';
 import { labelsKey } from '../aggregate/labels.js';
+import { isSaidAgain } from './source-state.js';
 import { PARTIALS_CONTENT_TYPE, PARTIALS_HEADERS, encodePartials, ownerPartition, toPartial, type PartialSeries } from './partials.js';
 
 /** Raw JSON bytes per message before gzip: far below the topic's max.message.bytes even for label-heavy series. */
@@ -32,6 +33,8 @@ export class PartialsPublisher {
    * The name of an end whose delete's record offset is unknown (`OutputSample.final.offset`: a batch without position).
    */
   private readonly endOffsets = new WeakMap<OutputSample, number>();
+  /** restarts (values) that only ends said again by a restored source name (see restarts) */
+  private readonly againRestarts = new WeakSet<OutputSample>();
 
   constructor(
     private readonly producer: RelayProducer,
@@ -73,6 +76,9 @@ export class PartialsPublisher {
         const restart = restarts?.get(s);
         if (restart !== undefined) partial.restart = restart;
         if (partial.final !== undefined) partial.end = this.endName(s, offset);
+        // Said again by a restored source (an end its checkpoint kept, a restart only such ends name): hidden from
+        // owners older than end names, which took such an end for a new one (see PartialSeries.again).
+        if (s.stale === true ? partial.end !== undefined && isSaidAgain(s) : restart !== undefined && this.againRestarts.has(s)) partial.again = true;
         chunk.series.push(partial);
         if (snap.describe !== undefined && !s.stale) {
           const meta = snap.describe(s);
@@ -132,6 +138,7 @@ export class PartialsPublisher {
       const last = before[before.length - 1]!;
       const name = this.endName(last, offset);
       out.set(s, name);
+      if (before.every(isSaidAgain)) this.againRestarts.add(s);
       for (const end of before) out.set(end, name);
     }
     return out;

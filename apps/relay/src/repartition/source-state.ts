@@ -114,6 +114,17 @@ function endsToState(ends: OutputSample[]): EndState[] {
   return out;
 }
 
+/**
+ * The ends a source restored from its checkpoint says again (see SourceState.toState), by object: they, and a restart
+ * only they name, are said in fields older owners do not read (PartialSeries.again).
+ */
+const saidAgain = new WeakSet<OutputSample>();
+
+/** An end a source restored from its checkpoint says again (PartialSeries.again). */
+export function isSaidAgain(s: OutputSample): boolean {
+  return saidAgain.has(s);
+}
+
 function endsFromState(state: unknown): OutputSample[] {
   if (!Array.isArray(state)) throw new Error('source state: ends is not an array');
   return (state as EndState[]).map(([labels, key, combine, final, offset], i) => {
@@ -121,6 +132,8 @@ function endsFromState(state: unknown): OutputSample[] {
     const f: NonNullable<OutputSample['final']> =
       combine === 'native' ? (() => { const histogram = histogramFromState(final); return { value: histogram.count, histogram }; })() : { value: Number(final) };
     if (typeof offset === 'number') f.offset = offset;
-    return { labels, value: NaN, stale: true, combine, key, final: f };
+    const end: OutputSample = { labels, value: NaN, stale: true, combine, key, final: f };
+    saidAgain.add(end);
+    return end;
   });
 }
