@@ -73,9 +73,10 @@ export interface CombineState {
   families?: ReturnType<OwnerFamilies['toState']>;
   /** series id and timestamp of the last exemplar sent, for series that sent one */
   exemplarsSent?: Array<[id: string, sent: number]>;
-  /** per source partition, what the owner heard of it (SeriesCombiner.hear): name, last and before; absent in states
-   *  written before it (nothing heard: every source's next word is taken as before) */
-  heard?: Array<[source: string, last: number, before: number]>;
+  /** per source partition, what the owner heard of it (SeriesCombiner.hear): name, last, before and when a publish at or
+   *  above `last` was last heard (ms since the Unix epoch; absent in states written before it: heard at the restore);
+   *  absent in states written before it (nothing heard: every source's next word is taken as before) */
+  heard?: Array<[source: string, last: number, before: number, at?: number]>;
 }
 
 const COMBINE_MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];

@@ -30,12 +30,21 @@ export interface CombineOptions {
    * by the series' id: shared instead of parsed again, which halves what an owner costs per series in one relay.
    */
   shared?: (id: string) => { key: string; labels: Labels } | undefined;
+  /**
+   * A source's publish at an offset far below its last one (under half of it: the input topic recreated, its source
+   * checkpoints reset; a crash replay goes back a checkpoint interval): what it says that this owner does not hold is
+   * taken for said before (outdated) until the source publishes at or above `last` again or was silent for `ttlMs`.
+   * The relay logs it (rate-limited).
+   */
+  onBackwardJump?: (source: string, offset: number, last: number) => void;
 }
 
 /** What an owner heard of one source partition (see SeriesCombiner.hear); -1: nothing. */
 interface SourceHeard {
   last: number;
   before: number;
+  /** when a publish at or above `last` was last heard (relative, as every time here): `ttlMs` later, forgotten */
+  at: number;
 }
 
 /** A named end below the offset of its source's previous publish: that publish (or an earlier one) said it. */
@@ -93,7 +102,7 @@ export class SeriesCombiner {
     const offset = batch.offset;
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     const t = now - this.epoch;
-    const heard = this.hear(src, offset, batch.part ?? 0);
+    const heard = this.hear(src, offset, batch.part ?? 0, t);
     for (const p of batch.series) {
       // An end that the restart after it says too (see PartialSeries.restart), from a source older than end names: its
       // final total is the ended run's, which the restart then keeps (beside other sources) or writes first (alone). A
@@ -243,13 +252,18 @@ export class SeriesCombiner {
    * (the same, but for the later parts of one publish cut at the size limit). Whatever the source says below `last` it
    * said then (a replay after a crash, a late writer), and every end it named below `before` was said by that publish
    * or an earlier one (a source says its ends at its first publish after their delete, or, failing, at the next).
+   * Forgotten `ttlMs` after the source last published at or above `last` (see collect): a source whose offsets start
+   * lower again (its topic recreated) is heard anew then, not dropped for ever.
    */
-  private hear(src: string, offset: number, part: number): SourceHeard {
+  private hear(src: string, offset: number, part: number, t: number): SourceHeard {
     let heard = this.heard.get(src);
-    if (heard === undefined) this.heard.set(src, (heard = { last: -1, before: -1 }));
-    const seen = { last: heard.last, before: part === 0 ? heard.last : heard.before };
+    if (heard === undefined) this.heard.set(src, (heard = { last: -1, before: -1, at: t }));
+    const seen = { last: heard.last, before: part === 0 ? heard.last : heard.before, at: heard.at };
     heard.before = seen.before;
-    if (offset > heard.last) heard.last = offset;
+    if (offset >= heard.last) {
+      heard.last = offset;
+      heard.at = t;
+    } else if (part === 0 && offset < heard.last / 2) this.opts.onBackwardJump?.(src, offset, heard.last);
     return seen;
   }
 
@@ -467,6 +481,9 @@ export class SeriesCombiner {
       out.push(sample);
     }
     this.multiSource = multiSource;
+    // A source not heard at or above its last publish offset for the TTL: its entries expired above; its offsets are
+    // forgotten, so that a source whose offsets start lower again is heard (see hear).
+    for (const [src, h] of this.heard) if (now - h.at >= ttl) this.heard.delete(src);
     return out;
   }
 
@@ -488,7 +505,7 @@ export class SeriesCombiner {
     const sent: Array<[string, number]> = [];
     for (const [id, held] of this.exemplars) if (held.sent > 0) sent.push([id, held.sent]);
     if (sent.length > 0) state.exemplarsSent = sent;
-    if (this.heard.size > 0) state.heard = [...this.heard].map(([src, h]) => [src, h.last, h.before]);
+    if (this.heard.size > 0) state.heard = [...this.heard].map(([src, h]) => [src, h.last, h.before, h.at + this.epoch]);
     return state;
   }
 
@@ -508,11 +525,12 @@ export class SeriesCombiner {
     const s = state as CombineState;
     combiner.families = OwnerFamilies.fromState(s.families);
     if (Array.isArray(s.heard)) {
-      for (const [name, last, before] of s.heard) {
+      for (const [name, last, before, at] of s.heard) {
         if (typeof name === 'string' && typeof last === 'number' && typeof before === 'number') {
           let src = combiner.sourceNames.get(name);
           if (src === undefined) combiner.sourceNames.set(name, (src = name));
-          combiner.heard.set(src, { last, before });
+          // (States written before `at`: heard as of the restore.)
+          combiner.heard.set(src, { last, before, at: typeof at === 'number' ? at - combiner.epoch : 0 });
         }
       }
     }

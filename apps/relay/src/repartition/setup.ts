@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from '../config/index.js';
 import { retryWhileStarting, type RelayAdmin, type RelayProducer } from '../kafka/index.js';
 import { DEFAULT_PRODUCER_LABELS } from '../aggregate/index.js';
+import { RateLimitedLog } from '../log/index.js';
 import type { CombineOptions } from './combiner.js';
 import { ProducerHomes } from './homes.js';
 import { PartialsPublisher } from './publisher.js';
@@ -41,7 +42,7 @@ export async function startRepartition(config: RelayConfig, admin: RelayAdmin, p
     homes,
     // An owner forgets a source's partial only long after the source itself would have ended the series: totals are
     // kept (and republished) for counter_ttl, gauges for series_ttl.
-    combine: { ttlMs: combinerTtl(config) },
+    combine: { ttlMs: combinerTtl(config), onBackwardJump: backwardJumps(logger, combinerTtl(config)) },
   };
 }
 
@@ -49,4 +50,12 @@ export async function startRepartition(config: RelayConfig, admin: RelayAdmin, p
 export function combinerTtl(config: RelayConfig): number {
   const agg = config.aggregation;
   return Math.max(config.repartition.partial_ttl, Math.max(agg.series_ttl, agg.counter_ttl) + 3 * config.flush.interval);
+}
+
+/** A source's offsets far below its last publish (see CombineOptions.onBackwardJump): a line per source a minute. */
+function backwardJumps(logger: Logger, ttlMs: number): NonNullable<CombineOptions['onBackwardJump']> {
+  const log = new RateLimitedLog(logger, { limit: 1, intervalMs: 60_000 });
+  return (source, offset, last) =>
+    log.log('warn', `backward_jump/${source}`, { source, offset, last, forgetAfterMs: ttlMs, code: 'PROM_RELAY_PARTIALS_OFFSETS_WENT_BACK' },
+      "a source partition's partials went far below its last publish offset (its topic recreated, its checkpoints reset?): series this owner does not hold from it are taken for replays (counted outdated) until it publishes at or above that offset again or has been silent for the owners' TTL");
 }

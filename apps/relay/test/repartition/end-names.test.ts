@@ -64,7 +64,8 @@ describe("the owner's new checkpoint columns", () => {
     const state = viaJson(c.toState()) as { series: { unwritten?: number[] }; entries: { ended?: number[] }; heard?: unknown[] };
     expect(state.series.unwritten).toEqual([0]);
     expect(state.entries.ended).toEqual([0, 2]);
-    expect(state.heard).toEqual([['in/0', 3, 1]]);
+    // (last, before, and when a publish at or above last was heard: see source-offsets-starting-lower-are-heard-after-silence)
+    expect(state.heard).toEqual([['in/0', 3, 1, 1100]]);
     // Restored with them: the final total, then the marker; the end said again changes nothing.
     const restored = SeriesCombiner.fromState(state, { ttlMs: 60_000 });
     expect(restored.collect(2000).map((s) => (s.stale ? 'stale' : s.value))).toEqual([12]);
