@@ -296,6 +296,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
   });
 
   const repartitionMetrics = new RepartitionMetrics(metrics.registry, () => source.owned());
+  const carriedEnds = repartitionMetrics.carriedEnds(logger.child({ stage: 'repartition' }));
   const deadLetter = (outcome: 'sent' | 'given_up', reason: { code: string; message: string }, record: KafkaRecord, error?: string) =>
     recorder.deadLetter({ reason: reason.code, outcome, error: error === undefined ? reason.message : `${reason.message} (DLQ: ${error})`, topic: record.topic, partition: record.partition, offset: record.offset });
   const deadLetters = new DeadLetterQueue({
@@ -347,8 +348,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     },
     states: {
       role: (tp) => (tp.topic === rp.topic ? 'owner' : 'source'),
-      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(combineOpts) : SourceState.create(aggOpts, rp.combine.ttlMs)),
-      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, combineOpts) : SourceState.fromState(state, aggOpts, rp.combine.ttlMs)),
+      create: (tp) => (tp.topic === rp.topic ? new SeriesCombiner(combineOpts) : SourceState.create(aggOpts, rp.combine.ttlMs, carriedEnds)),
+      restore: (state, tp) => (tp.topic === rp.topic ? SeriesCombiner.fromState(state, combineOpts) : SourceState.fromState(state, aggOpts, rp.combine.ttlMs, carriedEnds)),
     },
     homes: rp.homes,
     events: {

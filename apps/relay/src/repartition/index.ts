@@ -10,4 +10,5 @@ export { FORWARDED_HEADER, ProducerHomes, homePartition, murmur2 } from './homes
 export { startRepartition } from './setup.js';
 export type { Repartition } from './setup.js';
 export { FamilyTable, OwnerFamilies } from './metadata.js';
-export { FULL_PUBLISH_EVERY_MS, SourceState } from './source-state.js';
+export { FULL_PUBLISH_EVERY_MS, MAX_CARRIED_ENDS, SourceState } from './source-state.js';
+export type { CarriedEndsLimit } from './source-state.js';

@@ -1,14 +1,27 @@
 // A source partition's state: its aggregate and what it knows of its input families (metadata), checkpointed
 // together. Checkpoints written before metadata was carried (a bare aggregate state) are read too.
-import type { Labels, MetricMetadata } from '@prom-relay/codec';
+import type { MetricMetadata } from '@prom-relay/codec';
 import { PartitionAggregate, type AggregateOptions } from '../aggregate/index.js';
 import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
 import type { IngestBatch, OutputSample } from '../model.js';
 import { FamilyTable } from './metadata.js';
+import { labelsFromKey } from './partials.js';
 
 const STATE_FORMAT = 'prom-relay.source';
 /** Every live series is published at least this often (and on the first flush of a state), unchanged ones too. */
 export const FULL_PUBLISH_EVERY_MS = 30 * 60_000;
+/** Whole-job delete ends carried over failed publishes at most (each a key and a final total: ~10 MB at the bound). */
+export const MAX_CARRIED_ENDS = 50_000;
+
+/**
+ * The bound on the ends a source carries over failed publishes (while the partials topic fails, every delete adds its
+ * ends). Ends over it are dropped, the newest first: each one's final total is lost (the owner keeps the series' last
+ * total until its TTL); `onDropped` counts and logs them (the relay's /readyz fails meanwhile: the publish failed).
+ */
+export interface CarriedEndsLimit {
+  max: number;
+  onDropped?: (dropped: number, max: number) => void;
+}
 
 export class SourceState {
   /** when every live series was last collected for publishing (undefined: never, or the publish failed) */
@@ -23,20 +36,21 @@ export class SourceState {
     private readonly families: FamilyTable,
     /** families not fed this long are forgotten */
     private readonly familyTtlMs: number,
+    private readonly limit: CarriedEndsLimit = { max: MAX_CARRIED_ENDS },
   ) {}
 
-  static create(opts: AggregateOptions, familyTtlMs: number): SourceState {
-    return new SourceState(new PartitionAggregate(opts), new FamilyTable(), familyTtlMs);
+  static create(opts: AggregateOptions, familyTtlMs: number, limit?: CarriedEndsLimit): SourceState {
+    return new SourceState(new PartitionAggregate(opts), new FamilyTable(), familyTtlMs, limit);
   }
 
-  static fromState(state: unknown, opts: AggregateOptions, familyTtlMs: number): SourceState {
+  static fromState(state: unknown, opts: AggregateOptions, familyTtlMs: number, limit?: CarriedEndsLimit): SourceState {
     const s = state as { format?: unknown; aggregate?: unknown; families?: unknown; ends?: unknown };
     if (s !== null && typeof s === 'object' && s.format === STATE_FORMAT) {
-      const restored = new SourceState(PartitionAggregate.fromState(s.aggregate, opts), FamilyTable.fromState(s.families), familyTtlMs);
-      if (s.ends !== undefined) restored.carried = endsFromState(s.ends);
+      const restored = new SourceState(PartitionAggregate.fromState(s.aggregate, opts), FamilyTable.fromState(s.families), familyTtlMs, limit);
+      if (s.ends !== undefined) restored.carried = restored.bounded(endsFromState(s.ends));
       return restored;
     }
-    return new SourceState(PartitionAggregate.fromState(state, opts), new FamilyTable(), familyTtlMs);
+    return new SourceState(PartitionAggregate.fromState(state, opts), new FamilyTable(), familyTtlMs, limit);
   }
 
   get seriesCount(): number {
@@ -78,8 +92,16 @@ export class SourceState {
   /** The last publish failed: the next collect gives every live series again, and the ends the failed one carried. */
   publishAll(): void {
     this.lastFull = undefined;
-    this.carried = this.lastEnds;
+    this.carried = this.bounded(this.lastEnds);
     this.lastEnds = [];
+  }
+
+  /** Ends to carry within the bound (see CarriedEndsLimit): the oldest go on, the rest are dropped and counted. */
+  private bounded(ends: OutputSample[]): OutputSample[] {
+    const max = this.limit.max;
+    if (ends.length <= max) return ends;
+    this.limit.onDropped?.(ends.length - max, max);
+    return ends.slice(0, max);
   }
 
   /** Family and type of an output series (see FamilyTable.metadataOf). */
@@ -100,8 +122,11 @@ export class SourceState {
   }
 }
 
-/** A kept end: labels, key, mode, final total (a number or a native histogram) and the delete record's offset or null. */
-type EndState = [Labels, string, 'total' | 'native', number | HistogramState, number | null];
+/**
+ * A kept end: key (its labels come back from it), mode, final total (a number or a native histogram) and the delete
+ * record's offset or null. (States written before: the labels first, which are skipped.)
+ */
+type EndState = [string, 'total' | 'native', number | HistogramState, number | null];
 
 function endsToState(ends: OutputSample[]): EndState[] {
   const out: EndState[] = [];
@@ -109,7 +134,7 @@ function endsToState(ends: OutputSample[]): EndState[] {
     const f = e.final;
     if (f === undefined || e.key === undefined || (e.combine !== 'total' && e.combine !== 'native')) continue;
     if (e.combine === 'native' && f.histogram === undefined) continue;
-    out.push([e.labels, e.key, e.combine, e.combine === 'native' ? histogramToState(f.histogram!) : f.value, f.offset ?? null]);
+    out.push([e.key, e.combine, e.combine === 'native' ? histogramToState(f.histogram!) : f.value, f.offset ?? null]);
   }
   return out;
 }
@@ -127,8 +152,11 @@ export function isSaidAgain(s: OutputSample): boolean {
 
 function endsFromState(state: unknown): OutputSample[] {
   if (!Array.isArray(state)) throw new Error('source state: ends is not an array');
-  return (state as EndState[]).map(([labels, key, combine, final, offset], i) => {
+  return (state as unknown[][]).map((row, i) => {
+    if (!Array.isArray(row)) throw new Error(`source state: end ${i} is malformed`);
+    const [key, combine, final, offset] = (typeof row[0] === 'string' ? row : row.slice(1)) as EndState;
     if (typeof key !== 'string' || (combine !== 'total' && combine !== 'native')) throw new Error(`source state: end ${i} is malformed`);
+    const labels = labelsFromKey(key);
     const f: NonNullable<OutputSample['final']> =
       combine === 'native' ? (() => { const histogram = histogramFromState(final); return { value: histogram.count, histogram }; })() : { value: Number(final) };
     if (typeof offset === 'number') f.offset = offset;
