@@ -28,6 +28,14 @@ describe('ends carried over failed publishes', () => {
     expect(said.map((s) => [s.labels, s.key, s.final?.value])).toEqual([[{ __name__: 'rows_total', job: 'etl' }, '__name__="rows_total",job="etl",', 10]]);
   });
 
+  it('kept with their labels too (checkpoints written before) are still read', () => {
+    const state = SourceState.create(OPTS, 3_600_000);
+    const cp = viaJson(state.toState()) as Record<string, unknown>;
+    cp['ends'] = [[{ __name__: 'rows_total', job: 'etl' }, '__name__="rows_total",job="etl",', 'total', 10, 1]];
+    const said = SourceState.fromState(cp, OPTS, 3_600_000).collect(T0).filter((s) => s.stale === true);
+    expect(said.map((s) => [s.labels, s.final])).toEqual([[{ __name__: 'rows_total', job: 'etl' }, { value: 10, offset: 1 }]]);
+  });
+
   it('are bounded: one over the bound is dropped and counted, the ones within go on', () => {
     const dropped: number[] = [];
     const state = SourceState.create(OPTS, 3_600_000, { max: 2, onDropped: (n) => dropped.push(n) });
