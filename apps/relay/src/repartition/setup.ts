@@ -53,7 +53,7 @@ export function combinerTtl(config: RelayConfig): number {
 }
 
 /** A source's offsets far below its last publish (see CombineOptions.onBackwardJump): a line per source a minute. */
-function backwardJumps(logger: Logger, ttlMs: number): NonNullable<CombineOptions['onBackwardJump']> {
+export function backwardJumps(logger: Logger, ttlMs: number): NonNullable<CombineOptions['onBackwardJump']> {
   const log = new RateLimitedLog(logger, { limit: 1, intervalMs: 60_000 });
   return (source, offset, last) =>
     log.log('warn', `backward_jump/${source}`, { source, offset, last, forgetAfterMs: ttlMs, code: 'PROM_RELAY_PARTIALS_OFFSETS_WENT_BACK' },

@@ -3,8 +3,10 @@
 // recreated, its source checkpoints reset) had every new series dropped as outdated, for ever (it is checkpointed). A
 // source's offsets are now forgotten after the owner's TTL without a publish at or above them; within that, replays
 // stay protected; a large backward jump is reported (the relay logs it, rate-limited).
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SeriesCombiner } from '../../src/repartition/index.js';
+import { backwardJumps } from '../../src/repartition/setup.js';
 import type { PartialSeries } from '../../src/repartition/index.js';
 import { T0, viaJson } from '../lib/partials-pipeline.js';
 
@@ -47,5 +49,17 @@ describe("a source's offsets starting lower", () => {
     names(owner, T0 + 40_000);
     names(owner, T0 + 70_000);
     expect(owner.apply({ kind: 'partials', source: 'in/0', offset: 4, series: [val('__name__="d_total",job="x",', 1)], part: 0 }, T0 + 75_000).applied).toBe(1);
+  });
+
+  it('the relay logs a jump back once a minute per source, saying what it means', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const owner = new SeriesCombiner({ ttlMs: TTL, onBackwardJump: backwardJumps(logger, TTL) });
+    owner.apply({ kind: 'partials', source: 'in/0', offset: 1000, series: [val('__name__="a_total",job="x",', 5)], part: 0 }, T0);
+    for (const offset of [3, 4, 5]) owner.apply({ kind: 'partials', source: 'in/0', offset, series: [val('__name__="d_total",job="x",', 1)], part: 0 }, T0 + offset);
+    const jumps = lines.filter((l) => l['code'] === 'PROM_RELAY_PARTIALS_OFFSETS_WENT_BACK');
+    expect(jumps).toHaveLength(1);
+    expect(jumps[0]).toMatchObject({ level: 40, source: 'in/0', offset: 3, last: 1000, forgetAfterMs: TTL });
+    expect(String(jumps[0]!['msg'])).toContain('counted outdated');
   });
 });
