@@ -340,11 +340,16 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
       if (ofBuckets.length > 0) native.exemplars = ofBuckets;
       if (ofBuckets.length > 0 && classic) native.withClassic = true;
     }
+    // A Counter's exemplar in a histogram family (a hand-made body; Prometheus ignores it too): not carried, counted.
+    if (m.exemplar !== undefined && !classic) (native.exemplars ??= []).push(UNDELIVERABLE_EXEMPLAR);
     extras.natives.push(native);
     if (!classic) return;
   }
   if (family.type === 'histogram' || family.type === 'summary') {
     const histogram = family.type === 'histogram';
+    // A Counter's exemplar in a histogram or summary family (a hand-made body; Prometheus ignores it too): not carried,
+    // counted where the message is applied (UNDELIVERABLE_EXEMPLAR on the metric's first sample).
+    if (m.exemplar !== undefined) exemplarOfNext(extras, family, UNDELIVERABLE_EXEMPLAR);
     let sawInf = false;
     for (const [bound, value, exemplar] of m.points) {
       if (histogram && bound === Infinity) sawInf = true;

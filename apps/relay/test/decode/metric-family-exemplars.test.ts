@@ -279,4 +279,20 @@ describe('protobuf delimited exemplars', () => {
       expect(dropped).toEqual([[1, 'metric-family']]);
     }
   });
+
+  it("a Counter's exemplar inside a histogram family (a hand-made body; Prometheus ignores that field) is not carried but counted", () => {
+    const native = { schema: 3, zeroThreshold: 2 ** -128, positiveSpan: [{ offset: -16, length: 1 }], positiveDelta: [1] };
+    for (const [what, histogram] of [
+      ['classic', { sampleCount: 2, sampleSum: 1.5, bucket: [{ cumulativeCount: 2, upperBound: 1 }] }],
+      ['native only', { sampleCount: 1, sampleSum: 0.25, ...native }],
+    ] as const) {
+      const body = delimited([{ name: 'load_seconds', type: 4, metric: [{ histogram, counter: { value: 9, exemplar: exemplar('c1', 1, now - 5) } }] }]);
+      // the ingest keeps the push as it came, so the consumer counts the drop
+      expect(metricFamiliesMessageBody(body).contentType, what).toBe(METRIC_FAMILY_CONTENT_TYPE);
+      const dropped: number[] = [];
+      const points = decodeRecord(record(body), { onExemplarsDropped: (n) => dropped.push(n) }).points;
+      expect(points.filter((p) => p.exemplar !== undefined), what).toEqual([]);
+      expect(dropped, what).toEqual([1]);
+    }
+  });
 });
