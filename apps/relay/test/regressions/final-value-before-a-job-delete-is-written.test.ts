@@ -7,40 +7,10 @@
 // job restarted within the flush writes the old run's final total before the new run's (a counter reset). Repeated
 // messages, a republish after a failed publish and a restore from the owner's checkpoint write the same. Found by review.
 import { describe, expect, it } from 'vitest';
-import type { OutputSample } from '../../src/model.js';
-import { SeriesCombiner } from '../../src/repartition/index.js';
 import { counter } from '../aggregate/fixtures.js';
 import { nativePoint } from '../aggregate/state-scenario.js';
-import { OWNER, T0, applyAll, find, pipeline, viaJson, type Pipeline } from '../lib/partials-pipeline.js';
-
-const show = (s: OutputSample | undefined) => (s === undefined ? undefined : s.stale ? 'stale' : (s.histogram?.count ?? s.value));
-
-/**
- * What the owner writes for `name` in its next `n` collects (10 s apart) after `messages`, each sample. An owner restored
- * from the checkpoint taken before the first collect, given the messages again (a replay), writes the same; the same
- * messages applied again after the first collect, and to an owner restored from the checkpoint taken after it, change
- * nothing, also where that collect ended the series (an end said again after its marker writes nothing).
- */
-function writes(p: Pipeline, messages: Buffer[], name: string, at: number, n = 3): Array<OutputSample | undefined> {
-  const before = SeriesCombiner.fromState(viaJson(p.owner.toState()), OWNER);
-  applyAll(before, messages, at);
-  const seq: Array<OutputSample | undefined> = [];
-  let after: SeriesCombiner | undefined;
-  const afterSeq: Array<OutputSample | undefined> = [];
-  for (let i = 0; i < n; i++) {
-    const when = at + i * 10_000;
-    seq.push(find(p.owner.collect(when), name));
-    expect(find(before.collect(when), name), `restored before collect ${i}, the messages replayed`).toEqual(seq[i]);
-    if (after !== undefined) afterSeq.push(find(after.collect(when), name));
-    if (i === 0) {
-      after = SeriesCombiner.fromState(viaJson(p.owner.toState()), OWNER);
-      applyAll(after, messages, when);
-      applyAll(p.owner, messages, when + 1);
-    }
-  }
-  if (after !== undefined) expect(afterSeq, 'restored after the first collect, the messages replayed').toEqual(seq.slice(1));
-  return seq;
-}
+import { T0, find, pipeline } from '../lib/partials-pipeline.js';
+import { show, writes } from '../lib/owner-writes.js';
 
 describe('the final total before a whole-job delete is written', () => {
   it('a counter: the total pushed after the last publish is written, then the staleness marker', async () => {
