@@ -6,24 +6,31 @@ import { parseExposition } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { decodeExpositionText } from '../../src/decode/index.js';
 
-/** Least CPU time (user + system, µs) of `runs` calls: the least is the one the shared machine disturbed least. */
-function cpuMicros(fn: () => void, runs = 7): number {
-  fn(); // warm-up: compiled code and grown buffers, as in a running relay
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const before = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(before);
-    best = Math.min(best, used.user + used.system);
-  }
-  return best;
+/** CPU time (user + system, µs) of one call. */
+function cpuMicros(fn: () => void): number {
+  const before = process.cpuUsage();
+  fn();
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
 }
 
-/** CPU of the body built for 4n over CPU of the body built for n. Linear: about 4. Quadratic: about 16. */
-function growth(body: (n: number) => string, parse: (text: string) => void, n: number): number {
+/**
+ * CPU of the body built for 4n over CPU of the body built for n, each the least of `runs` calls (the one the shared
+ * machine disturbed least), the two sizes taken in turn so that both see the same spells of contention (other test
+ * files run beside this one). Linear: about 4. Quadratic: about 16.
+ */
+function growth(body: (n: number) => string, parse: (text: string) => void, n: number, runs = 15): number {
   const small = body(n);
   const large = body(4 * n);
-  return cpuMicros(() => parse(large)) / cpuMicros(() => parse(small));
+  parse(small); // warm-up: compiled code and grown buffers, as in a running relay
+  parse(large);
+  let bestSmall = Infinity;
+  let bestLarge = Infinity;
+  for (let i = 0; i < runs; i++) {
+    bestSmall = Math.min(bestSmall, cpuMicros(() => parse(small)));
+    bestLarge = Math.min(bestLarge, cpuMicros(() => parse(large)));
+  }
+  return bestLarge / bestSmall;
 }
 
 const oneSeries = (n: number) => `m{${Array.from({ length: n }, (_, i) => `label_${i}="v"`).join(',')}} 1\n`;
