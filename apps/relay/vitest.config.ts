@@ -1,7 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.project.js';
 
-export default defineProject({
-  resolve: { conditions: ['@prom-relay/source'] },
-  ssr: { resolve: { conditions: ['@prom-relay/source'] } },
-  test: { name: 'relay', include: ['test/**/*.test.ts'] },
-});
+export default project('relay');
