@@ -1,26 +1,16 @@
 // The owner's side of the repartition stage: one partition of the partials topic, holding the latest partial of
-// every source partition for each output series it owns, combining them into the one value that is flushed.
-import type { Exemplar, Labels } from '@prom-relay/codec';
+// every source partition for each output series it owns, combining them into the one value that is flushed. What its
+// sources' ends and restarts change is decided in ends.ts, the exemplars it holds in owner-exemplars.ts.
+import type { Labels } from '@prom-relay/codec';
 import type { MetricMetadata } from '@prom-relay/codec';
-import { isNewerExemplar } from '../exemplars.js';
 import type { CombineMode, OutputSample } from '../model.js';
 import type { NativeHistogram } from '../aggregate/native-histogram.js';
 import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
 import { Combined, NO_END, type SourceEntry } from './combined.js';
+import { applyEnd, applyRestart, finalBeforeRestart, hear, isNews, isRestart, restartedSeries, restartsAlone, saidBefore, type SourceHeard } from './ends.js';
 import { OwnerFamilies } from './metadata.js';
-import { labelsFromKey, type PartialBatch, type PartialSeries } from './partials.js';
-
-/**
- * The latest exemplar of an output series (kept by timestamp; see isNewerExemplar), `fresh` until a collect sent it.
- * `sent`: the timestamp of the last one sent (ms; 0 none). Prometheus refuses an exemplar older than the last one it
- * stored for a series (in Remote Write 2.0 with a 400 for the whole request), so none at or below it goes out again,
- * also after a restart: `sent` is in the state (the exemplar itself is not).
- */
-interface HeldExemplar {
-  exemplar: Exemplar | null;
-  fresh: boolean;
-  sent: number;
-}
+import { holdExemplar, takeExemplar, type HeldExemplar } from './owner-exemplars.js';
+import { labelsFromKey, type PartialBatch } from './partials.js';
 
 export interface CombineOptions {
   /** an output series not fed by any source this long ends (safety net: sources send every live series each flush) */
@@ -37,19 +27,6 @@ export interface CombineOptions {
    * The relay logs it (rate-limited).
    */
   onBackwardJump?: (source: string, offset: number, last: number) => void;
-}
-
-/** What an owner heard of one source partition (see SeriesCombiner.hear); -1: nothing. */
-interface SourceHeard {
-  last: number;
-  before: number;
-  /** when a publish at or above `last` was last heard (relative, as every time here): `ttlMs` later, forgotten */
-  at: number;
-}
-
-/** A named end below the offset of its source's previous publish: that publish (or an earlier one) said it. */
-function saidBefore(p: PartialSeries, heard: SourceHeard): boolean {
-  return p.end !== undefined && p.end < heard.before;
 }
 
 export interface CombineResult {
@@ -102,13 +79,17 @@ export class SeriesCombiner {
     const offset = batch.offset;
     if (batch.metadata !== undefined) this.families.learn(batch.metadata, now);
     const t = now - this.epoch;
-    const heard = this.hear(src, offset, batch.part ?? 0, t);
+    const heard = hear(this.heard, src, offset, batch.part ?? 0, t, this.opts);
     for (const p of batch.series) {
       // An end that the restart after it says too (see PartialSeries.restart), from a source older than end names: its
       // final total is the ended run's, which the restart then keeps (beside other sources) or writes first (alone). A
       // named one is applied as any end (the restart after it then finds the entry ended).
       if (p.stale && p.restart !== undefined && p.end === undefined) {
-        this.finalBeforeRestart(p, src, offset, t);
+        finalBeforeRestart(p, src, offset, t, this.series.get(p.key), () => {
+          const made = this.create(p.key, p.key, p.combine, t, t - 1);
+          this.series.set(made.key, made);
+          return made;
+        });
         continue;
       }
       // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
@@ -116,10 +97,10 @@ export class SeriesCombiner {
       let c = this.series.get(id);
       if (c === undefined) {
         // An end with a final total of a series never said before (a run pushed and deleted between two publishes) is
-        // its only word: the series is made for it, writes the total once and ends (takeFinal); other ends are no news,
+        // its only word: the series is made for it, writes the total once and ends (see applyEnd); other ends are no news,
         // nor is an end or a value this source said before (see hear): the series ended here since.
-        if (p.stale ? !this.isNews(p) || saidBefore(p, heard) : offset < heard.last) {
-          if (!p.stale || this.isNews(p)) result.outdated++;
+        if (p.stale ? !isNews(p) || saidBefore(p, heard) : offset < heard.last) {
+          if (!p.stale || isNews(p)) result.outdated++;
           continue;
         }
         // (An ended run began before its end reached us: a restart's new series, made at `t`, starts after it.)
@@ -137,69 +118,32 @@ export class SeriesCombiner {
         continue;
       }
       let e = c.find(src);
-      if (e !== undefined ? offset < e.offset : p.stale ? this.isNews(p) && saidBefore(p, heard) : offset < heard.last) {
+      if (e !== undefined ? offset < e.offset : p.stale ? isNews(p) && saidBefore(p, heard) : offset < heard.last) {
         result.outdated++;
         continue;
       }
       if (p.stale && (c.mode === 'total' || c.mode === 'native')) {
         c.seen = t;
-        if (this.applyEnd(c, e, p, src, offset, t, heard)) result.applied++;
+        if (applyEnd(c, e, p, src, offset, t, heard)) result.applied++;
         else result.outdated++;
         continue;
       }
       result.applied++;
-      // A restart (see PartialSeries.restart) not applied yet; said again, it is the plain value it then is. So is one
-      // named below its source's previous publish (see hear; of sources that say parts): that publish, or an earlier
-      // one, said its end, and this owner applied it (and the run after it, if it said that too).
-      const restart =
-        p.restart !== undefined &&
-        !p.stale &&
-        (c.mode === 'total' || c.mode === 'native') &&
-        (e === undefined || (e.restartedAt !== p.restart && !(batch.part !== undefined && p.restart < heard.before)));
-      if (restart && c.size > 0 && c.othersLive(e) === 0 && (c.final === null || c.final.own)) {
-        // No other source goes on: the series ended here, and starts again from zero, as when the end and the new run
-        // reach the owner in two flushes (the collect between them drops the series). The other sources' ended
-        // entries stay, with their offsets: an older word of theirs (a late writer) is still outdated. (A series made
-        // by a restart since the last collect, which has written nothing of its own yet, takes a second restart in
-        // itself, as beside a source that goes on: the ended run's total stays in what the new run adds to.)
-        // (Its start follows the ended series', also when both were made at one time: two restarts applied within one
-        // millisecond, as when an owner replays the partials topic, are two counters to a receiver, not one.)
-        const fresh = this.create(id, p.key, p.combine, t, Math.max(t, c.start + 1));
-        // The ended series' last value, not written yet: written first (a counter reset, then the new run).
-        if (c.final !== null || c.unwritten) fresh.final = c.snapshot();
-        for (let i = 0, size = c.size; i < size; i++) {
-          const other = c.entry(i);
-          if (other === e) continue;
-          const kept = fresh.add(other.src, other.offset, other.heard);
-          kept.retired = true;
-          kept.restartedAt = other.restartedAt;
-          kept.endedAt = other.endedAt;
-        }
-        c = fresh;
+      // A restart (see isRestart) restarts the series when no other source goes on (see restartsAlone): the ended
+      // series is replaced by a fresh one (see restartedSeries).
+      const restart = isRestart(p, c, e, batch.part, heard);
+      if (restart && restartsAlone(c, e)) {
+        c = restartedSeries(c, e, this.create(id, p.key, p.combine, t, Math.max(t, c.start + 1)));
         this.series.set(c.key, c);
         e = undefined;
       }
       c.seen = t;
-      if (p.exemplar !== undefined && !p.stale) this.holdExemplar(c.key, p.exemplar);
+      if (p.exemplar !== undefined && !p.stale) holdExemplar(this.exemplars, c.key, p.exemplar);
       if (restart) {
-        // What the source's entry held stays in the output (another source goes on); the new run counts from zero.
-        const entry = e ?? c.add(src, offset, t);
-        if (c.mode === 'native') {
-          if (!entry.retired) c.keep(entry);
-          entry.hist = p.histogram!;
-          entry.value = p.histogram!.count;
-        } else {
-          if (!entry.retired) c.base += entry.value;
-          entry.value = p.value;
-        }
-        entry.retired = false;
-        entry.offset = offset;
-        entry.heard = t;
-        entry.restartedAt = p.restart!;
-        c.unwritten = true;
+        applyRestart(c, e, p, src, offset, t);
         continue;
       }
-      // A restart taken for a plain value (see above) is still applied as far as its name goes: said again at this
+      // A restart taken for a plain value (see isRestart) is still applied as far as its name goes: said again at this
       // offset, it is no restart either.
       if (p.restart !== undefined && e !== undefined && (c.mode === 'total' || c.mode === 'native')) e.restartedAt = Math.max(e.restartedAt, p.restart);
       if (c.mode === 'native') {
@@ -244,137 +188,6 @@ export class SeriesCombiner {
       entry.heard = t;
     }
     return result;
-  }
-
-  /**
-   * What this owner heard of source `src` before the message at `offset` (part `part` of its publish), and that it
-   * heard it: `last`, the newest publish offset before this message; `before`, the newest before this message's publish
-   * (the same, but for the later parts of one publish cut at the size limit). Whatever the source says below `last` it
-   * said then (a replay after a crash, a late writer), and every end it named below `before` was said by that publish
-   * or an earlier one (a source says its ends at its first publish after their delete, or, failing, at the next).
-   * Forgotten `ttlMs` after the source last published at or above `last` (see collect): a source whose offsets start
-   * lower again (its topic recreated) is heard anew then, not dropped for ever.
-   */
-  private hear(src: string, offset: number, part: number, t: number): SourceHeard {
-    let heard = this.heard.get(src);
-    if (heard === undefined) this.heard.set(src, (heard = { last: -1, before: -1, at: t }));
-    const seen = { last: heard.last, before: part === 0 ? heard.last : heard.before, at: heard.at };
-    heard.before = seen.before;
-    if (offset >= heard.last) {
-      heard.last = offset;
-      heard.at = t;
-    } else if (part === 0 && offset < heard.last / 2) this.opts.onBackwardJump?.(src, offset, heard.last);
-    return seen;
-  }
-
-  /**
-   * A total's or native histogram's end. A named one (PartialSeries.end) is applied once: named after the last end or
-   * restart its entry applied, the entry's run ends (or, the entry ended already, a run the owner never heard of ended:
-   * its final total is kept); otherwise it is a repeat (false: counted outdated). An end without a name is applied as by
-   * owners older than names.
-   */
-  private applyEnd(c: Combined, e: SourceEntry | undefined, p: PartialSeries, src: string, offset: number, t: number, heard: SourceHeard): boolean {
-    const name = p.end;
-    if (e === undefined) {
-      // A run of this source never said before (pushed and deleted between two publishes) counts as it ends.
-      if (!this.isNews(p)) return true;
-      e = c.add(src, offset, t);
-    } else if (name !== undefined && (saidBefore(p, heard) || name <= Math.max(e.endedAt, e.restartedAt))) {
-      // Said before (see hear), or applied here: the entry ended by it, or the restart after it.
-      e.offset = offset;
-      e.heard = t;
-      return false;
-    }
-    if (e.retired) {
-      // A named end after the one the entry ended with: a run that began after it and ended again before its source
-      // said it (a job pushed and deleted twice within one flush). Its final total stays in the output.
-      if (name !== undefined && e.endedAt !== NO_END && this.isNews(p)) {
-        c.keepFinal(p.final!.value, p.final!.histogram);
-        c.unwritten = true;
-      }
-    } else {
-      this.takeFinal(c, e, p);
-      // The source's series ended: what it counted stays in the output.
-      if (c.mode === 'native') c.keep(e);
-      else c.base += e.value;
-      e.value = 0;
-      e.retired = true;
-    }
-    // Unnamed, how the entry's run ended is unknown: a later named end is then taken for a repeat, never for news.
-    e.endedAt = name ?? NO_END;
-    e.offset = offset;
-    e.heard = t;
-    return true;
-  }
-
-  /**
-   * An end's final total newer than what its source last said (the job pushed after the source's last publish): the
-   * entry takes it before it retires, and the owner writes the series' value at its next collect even when no source
-   * goes on (see Combined.unwritten), the end at the one after. Said again, an end finds its entry retired (or its value
-   * no newer) and changes nothing.
-   */
-  private takeFinal(c: Combined, e: SourceEntry, p: PartialSeries): void {
-    const f = p.final;
-    if (f === undefined || e.retired || !(f.value > e.value)) return;
-    if (c.mode === 'native') {
-      if (f.histogram === undefined) return;
-      e.hist = f.histogram;
-    } else if (c.mode !== 'total') return;
-    e.value = f.value;
-    c.unwritten = true;
-  }
-
-  /** A final total of a series this owner does not hold: a run it never heard of, which counted something. */
-  private isNews(p: PartialSeries): boolean {
-    return p.final !== undefined && (p.combine === 'total' || (p.combine === 'native' && p.final.histogram !== undefined)) && p.final.value > 0;
-  }
-
-  /**
-   * The end said with a restart by a source older than end names (skipped otherwise): its final total, when the restart
-   * is not applied yet. Of a series never said before (a run pushed and deleted, and the next one pushed, between two
-   * publishes), the series is made for it: the restart then writes the deleted run's total before the new run's.
-   */
-  private finalBeforeRestart(p: PartialSeries, src: string, offset: number, now: number): void {
-    if (p.final === undefined) return;
-    let c = this.series.get(p.key);
-    if (c === undefined) {
-      if (!this.isNews(p)) return;
-      c = this.create(p.key, p.key, p.combine, now, now - 1);
-      this.series.set(c.key, c);
-    }
-    if (c.mode !== p.combine) return;
-    let e = c.find(src);
-    if (e === undefined) {
-      if (!this.isNews(p)) return;
-      e = c.add(src, offset, now);
-    }
-    if (offset < e.offset || e.restartedAt === p.restart) return;
-    this.takeFinal(c, e, p);
-  }
-
-  /** The newest exemplar of a series: kept when newer than the one held and than the last one sent. */
-  private holdExemplar(id: string, e: Exemplar): void {
-    const held = this.exemplars.get(id);
-    if (held === undefined) {
-      this.exemplars.set(id, { exemplar: e, fresh: true, sent: 0 });
-      return;
-    }
-    if (e.timestamp !== undefined && e.timestamp !== 0 && e.timestamp <= held.sent) return;
-    if (!isNewerExemplar(e, held.exemplar ?? undefined)) return;
-    held.exemplar = e;
-    held.fresh = true;
-  }
-
-  /** The exemplar to send with a series' sample at `nowMs`, once; one without a timestamp is stamped with the flush's. */
-  private takeExemplar(id: string, nowMs: number): Exemplar | undefined {
-    const held = this.exemplars.get(id);
-    if (held === undefined || !held.fresh || held.exemplar === null) return undefined;
-    held.fresh = false;
-    const e = held.exemplar;
-    const ts = e.timestamp !== undefined && e.timestamp !== 0 ? e.timestamp : nowMs;
-    if (ts <= held.sent) return undefined;
-    held.sent = ts;
-    return ts === e.timestamp ? e : { ...e, timestamp: ts };
   }
 
   /** `total`'s rules for a native histogram's value: a lower count is a reset (an end: applyEnd). */
@@ -455,7 +268,7 @@ export class SeriesCombiner {
         const f = c.snapshot();
         const start = c.start + this.epoch;
         const sample: OutputSample = mode === 'native' ? { labels: c.labels, value: f.value, start, histogram: f.hist! } : { labels: c.labels, value: f.value, start };
-        const exemplar = this.exemplars.size > 0 ? this.takeExemplar(id, nowMs) : undefined;
+        const exemplar = this.exemplars.size > 0 ? takeExemplar(this.exemplars, id, nowMs) : undefined;
         if (exemplar !== undefined) sample.exemplar = exemplar;
         out.push(sample);
         continue;
@@ -475,7 +288,7 @@ export class SeriesCombiner {
       } else sample = mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
       c.unwritten = false;
       if (this.exemplars.size > 0) {
-        const exemplar = this.takeExemplar(id, nowMs);
+        const exemplar = takeExemplar(this.exemplars, id, nowMs);
         if (exemplar !== undefined) sample.exemplar = exemplar;
       }
       out.push(sample);
