@@ -13,6 +13,7 @@ import { resolveOptions } from './options.js';
 import type { AggregateOptions, ResolvedOptions } from './options.js';
 import { fromWire, histogramProblem } from './native-histogram.js';
 import { newGaugeState } from './outputs.js';
+import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
 import { AggregateStore, GAUGE_MODES, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
 import { contributionOf, hasDropped } from './series.js';
@@ -169,13 +170,16 @@ export class PartitionAggregate {
       const point = points[i]!;
       scratch[i] = null;
       scratchInputs[i] = null;
-      const key = point.key ?? labelsKey(point.labels, keySkip);
+      // Producer labels the headers set are left out of the key, also where a text body wrote them (the headers' win).
+      const key = point.key === undefined ? labelsKey(point.labels, keySkip) : keySkip === undefined ? point.key : keyInScope(point, keySkip);
       // The series at this position in the last push to the scope, while the push follows it; else the hash lookup.
       let input = positional ? scope.at(i, key) : undefined;
       if (input === undefined) {
         positional = false;
         // As written, else (a text series spelled another way: other label order or blanks) by its identity.
         input = scope.find(key, point.key !== undefined ? point : undefined);
+        // An input a checkpoint of an older relay holds under the key with the body's producer label, until it expires.
+        if (input === undefined && point.key !== undefined && key !== point.key) input = scope.find(point.key, point);
       }
       if (point.exemplarOnly === true) {
         // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.

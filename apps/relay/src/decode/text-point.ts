@@ -53,6 +53,52 @@ function hashServes(header: HeaderLabels, overridden: ReadonlySet<string>): bool
 }
 
 /**
+ * The key of a keyed point in a scope that leaves the labels `names` out of its inputs (producer labels the headers
+ * set, which override the body's): the key as written without those labels where the body wrote them, else the key
+ * itself. A body that writes `instance` beside a header that sets it would otherwise make its series another input
+ * than the same series carried as labels (Remote Write, JSON lines), whose key leaves `instance` out.
+ */
+export function keyInScope(p: InputPoint, names: ReadonlySet<string>): string {
+  const key = p.key!;
+  // A text point knows whether any series of its message wrote a label its headers set; another keyed point (made by
+  // hand: every message is decoded by decodeRecord, forwarded ones at their home) is checked by name.
+  if (p instanceof TextPoint && !p.bodyOverrides) return key;
+  for (const name of names) if (key.includes(name)) return withoutLabels(key, names);
+  return key;
+}
+
+/** A validated series text `name{a="x",...}` without the labels `names` (the others as written); itself when it has none of them. */
+export function withoutLabels(text: string, names: ReadonlySet<string>): string {
+  let pos = 0;
+  while (pos < text.length && isNameChar(text.charCodeAt(pos), true)) pos++;
+  const metric = text.slice(0, pos);
+  pos = skipBlanksIn(text, pos);
+  if (text.charCodeAt(pos) !== 123) return text;
+  pos++;
+  const kept: string[] = [];
+  let removed = false;
+  for (;;) {
+    pos = skipBlanksIn(text, pos);
+    if (pos >= text.length || text.charCodeAt(pos) === 125) break;
+    const nameAt = pos;
+    while (isNameChar(text.charCodeAt(pos), false)) pos++;
+    const name = text.slice(nameAt, pos);
+    pos = skipBlanksIn(text, pos);
+    pos++; // =
+    pos = skipBlanksIn(text, pos);
+    pos++; // opening quote
+    for (let c = text.charCodeAt(pos); c !== 34; c = text.charCodeAt(pos)) pos += c === 92 ? 2 : 1;
+    pos++; // closing quote
+    if (names.has(name)) removed = true;
+    else kept.push(text.slice(nameAt, pos));
+    pos = skipBlanksIn(text, pos);
+    if (text.charCodeAt(pos) === 44) pos++;
+  }
+  if (!removed) return text;
+  return kept.length === 0 ? metric : `${metric}{${kept.join(',')}}`;
+}
+
+/**
  * A point of the text decoder. Its labels are parsed from the series text (`key`, already validated) on first use:
  * the aggregate needs them only for series it has not seen. Being a getter, `labels` is not copied by object spread.
  */
@@ -70,6 +116,11 @@ export class TextPoint implements InputPoint {
 
   identityHashFor(overridden: ReadonlySet<string>): number | undefined {
     return hashServes(this.header, overridden) ? this.identityHash : undefined;
+  }
+
+  /** Whether a series of its message wrote a label its headers override. */
+  get bodyOverrides(): boolean {
+    return this.header.bodyOverrides === true;
   }
 
   get labels(): Labels {

@@ -138,6 +138,46 @@ describe('one series of one producer is one input series whatever format carried
     expect(byId(agg.collect(5000))).toEqual({ [OUT]: 14 });
   });
 
+  it.each(FORMATS.filter((f) => f !== 'text'))('a text body that also writes the producer label its headers set (instance), and %s: one series', (other) => {
+    // The headers' `instance` overrides the body's (Pushgateway's rule): the body's copy names nothing else.
+    for (const written of ['w1', 'elsewhere']) {
+      const agg = new PartitionAggregate(options());
+      const producer = new Producer();
+      const text = (v: number) => `# TYPE rows_total counter\nrows_total{instance="${written}",a="1",b="2"} ${v}\n`;
+      expect(agg.apply(producer.batch('text', text(10)), 1000).accepted).toBe(1);
+      push(agg, producer, other, { b: '2', a: '1' }, 15, 2000);
+      expect(agg.apply(producer.batch('text', text(16)), 3000).accepted).toBe(1);
+      push(agg, producer, other, { a: '1', b: '2' }, 18, 4000);
+      expect(byId(agg.collect(5000)), `body instance="${written}"`).toEqual({ [OUT]: 18 });
+      // and through a checkpoint, the other format first
+      const again = PartitionAggregate.fromState(JSON.parse(JSON.stringify(agg.toState())), options());
+      push(again, producer, other, { a: '1', b: '2' }, 19, 6000);
+      expect(again.apply(producer.batch('text', text(21)), 7000).accepted).toBe(1);
+      expect(byId(again.collect(8000)), `body instance="${written}", restored`).toEqual({ [OUT]: 21 });
+    }
+  });
+
+  it('a checkpoint written before keys left out a body-written instance restores: the text series keeps its baseline', () => {
+    // fixtures/state-body-written-producer-label.json: p1 pushed rows_total{instance="w1",a="1",b="2"} 10 as text under a
+    // grouping instance=w1&shard=1, to a relay before this fix (its input holds the key with instance; total 10)
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/state-body-written-producer-label.json', import.meta.url), 'utf8')) as { state: unknown; collected: unknown };
+    expect(fixture.collected).toEqual([[{ __name__: 'rows_total', a: '1', b: '2', job: 'export', shard: '1' }, 10]]);
+    const agg = PartitionAggregate.fromState(fixture.state, options());
+    const p1 = new Producer('instance=w1&shard=1', 'p1', 1);
+    expect(agg.apply(p1.batch('text', '# TYPE rows_total counter\nrows_total{instance="w1",a="1",b="2"} 12\n'), 4000).accepted).toBe(1);
+    expect(byId(agg.collect(5000))).toEqual({ [OUT]: 12 });
+  });
+
+  it('a text body writing instance without the headers setting it keeps two instances apart (two inputs, one output)', () => {
+    const agg = new PartitionAggregate(options());
+    const producer = new Producer('shard=1');
+    const text = (a: number, b: number) => `# TYPE rows_total counter\nrows_total{instance="x",a="1"} ${a}\nrows_total{instance="y",a="1"} ${b}\n`;
+    expect(agg.apply(producer.batch('text', text(10, 3)), 1000).accepted).toBe(2);
+    expect(agg.apply(producer.batch('text', text(11, 5)), 2000).accepted).toBe(2);
+    // instance is a producer label: left out of the output, which sums both instances' counters
+    expect(byId(agg.collect(3000))).toEqual({ 'rows_total{a="1",job="export",shard="1"}': 16 });
+  });
+
   it('label values with escapes, quotes, blanks and other characters are one series in text and in labels', () => {
     const agg = new PartitionAggregate(options());
     const producer = new Producer();
