@@ -25,7 +25,7 @@
  * position in the last push to this scope first (one string comparison), before any hashing.
  */
 import type { InputPoint } from '../model.js';
-import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../decode/validate.js';
+import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../decode/identity.js';
 import { textIdentityHash } from '../decode/text-point.js';
 import { ownString } from './labels.js';
 import type { InputSeries } from './series.js';

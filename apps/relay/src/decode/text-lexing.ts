@@ -15,7 +15,7 @@ export function isBlank(c: number): boolean {
 
 /**
  * Series identity hashes (FNV-1a over the text as written; pairs combined by addition, so their order does not count):
- * equal series identities (validate.ts seriesIdentity) have equal hashes, and the duplicate check compares identities
+ * equal series identities (identity.ts seriesIdentity) have equal hashes, and the duplicate check compares identities
  * only where hashes are equal.
  */
 export const HASH_SEED = 0x811c9dc5 | 0;

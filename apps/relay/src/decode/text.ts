@@ -436,7 +436,7 @@ class TextParser {
       this.pos++;
       const valueAt = this.pos;
       this.scanQuoted(nameAt, nameLen);
-      // The series identity leaves out empty values and the labels the headers override (validate.ts seriesIdentity).
+      // The series identity leaves out empty values and the labels the headers override (identity.ts seriesIdentity).
       if (this.pos - 1 > valueAt && !this.isOverridden(nameAt, nameLen)) this.pairsHash = (this.pairsHash + pairHash(hashRun(t, nameAt, nameAt + nameLen), this.valueHash)) | 0;
       this.skipBlanks();
       const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;

@@ -4,7 +4,7 @@
 // removable (a lost one would be left out of the next checkpoint while producers still point at it).
 import { describe, expect, it } from 'vitest';
 import { InputSeries, Scope } from '../../src/aggregate/series.js';
-import { identitiesBuiltSoFar, labelsKeyIdentity, labelsKeyIdentityHash } from '../../src/decode/validate.js';
+import { identitiesBuiltSoFar, labelsKeyIdentity, labelsKeyIdentityHash } from '../../src/decode/identity.js';
 import type { InputPoint } from '../../src/model.js';
 import { collidingValues } from '../lib/hash-collisions.js';
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRecord, type KafkaRecord } from '../../src/decode/index.js';
 import { textIdentityHash } from '../../src/decode/text-point.js';
-import { seriesIdentity, seriesIdentityHash } from '../../src/decode/validate.js';
+import { seriesIdentity, seriesIdentityHash } from '../../src/decode/identity.js';
 import type { InputPoint } from '../../src/model.js';
 
 function rng(seed: number): () => number {

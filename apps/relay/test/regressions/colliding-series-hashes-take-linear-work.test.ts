@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { decodeRecord, type KafkaRecord } from '../../src/decode/index.js';
-import { identitiesBuiltSoFar } from '../../src/decode/validate.js';
+import { identitiesBuiltSoFar } from '../../src/decode/identity.js';
 import { byId, options } from '../aggregate/fixtures.js';
 import { collidingValues, fnv1a } from '../lib/hash-collisions.js';
 

@@ -77,7 +77,7 @@ describe('one series twice in a body', () => {
 describe('series identity read from the written text', () => {
   it('equals the identity of the parsed label set for 20,000 random spellings (order, blanks, empties, escapes, overridden labels)', async () => {
     const { decodeExpositionText } = await import('../../src/decode/index.js');
-    const { seriesIdentity } = await import('../../src/decode/validate.js');
+    const { seriesIdentity } = await import('../../src/decode/identity.js');
     let seed = 42;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -113,7 +113,8 @@ describe('series identity read from the written text', () => {
 
   it('the check by identity hashes (hashed while parsing) refuses exactly the bodies the identity strings refuse, naming the same series', async () => {
     const { decodeExpositionText, checkDuplicateSeries, DecodeError: Err } = await import('../../src/decode/index.js');
-    const { seriesIdentity, seriesIdentityHash, describeSeries } = await import('../../src/decode/validate.js');
+    const { seriesIdentity, seriesIdentityHash } = await import('../../src/decode/identity.js');
+    const { describeSeries } = await import('../../src/decode/validate.js');
     const { textIdentityHash } = await import('../../src/decode/text.js');
     let seed = 7;
     const rnd = (n: number) => {

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { decodeRecord, type KafkaRecord } from '../../src/decode/index.js';
-import { identityHashesRecomputedSoFar } from '../../src/decode/validate.js';
+import { identityHashesRecomputedSoFar } from '../../src/decode/identity.js';
 import { byId, options } from '../aggregate/fixtures.js';
 
 let offset = 0;

@@ -19,7 +19,7 @@ import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { labelsKey } from '../../src/aggregate/labels.js';
 import { decodeRecord, type KafkaRecord } from '../../src/decode/index.js';
 import { textIdentityHash } from '../../src/decode/text-point.js';
-import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../../src/decode/validate.js';
+import { labelsKeyIdentity, labelsKeyIdentityHash, seriesIdentity, seriesIdentityHash } from '../../src/decode/identity.js';
 import type { IngestBatch } from '../../src/model.js';
 import { byId, options, rng } from '../aggregate/fixtures.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { decodeRecord, type KafkaRecord } from '../../src/decode/index.js';
 import { hashRun } from '../../src/decode/text-lexing.js';
-import { seriesIdentity } from '../../src/decode/validate.js';
+import { seriesIdentity } from '../../src/decode/identity.js';
 import { byId, options } from '../aggregate/fixtures.js';
 
 let offset = 0;
