@@ -21,6 +21,11 @@ export interface InputPoint {
   labels: Labels; // full label set incl. __name__, job and grouping labels
   value: number;
   temporality?: Temporality; // per-point override (JSON lines)
+  /**
+   * The sample's own time (ms), where the format carries one (Remote Write). A producer's sample of a series older than
+   * the newest one it applied is left out (counted as a duplicate): a retried or delayed request, never a reset.
+   */
+  timestamp?: number;
   /** Optional identity of `labels` within the batch's job + grouping: equal keys in batches with equal job and
    *  grouping must mean equal labels. Decoders set it when it is cheaper than the labels (e.g. the raw series text
    *  of an exposition line); the aggregate caches its series lookup by it. Absent: the aggregate derives one. */

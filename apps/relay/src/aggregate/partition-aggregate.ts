@@ -43,6 +43,15 @@ export interface ApplyResult {
 
 type Failure = LimitKind | 'invalid' | 'conflict';
 
+/** Records `at` as the newest sample time of the producer's input, unless a newer one was applied (then false). */
+function isNewestSample(pscope: ProducerScope, input: InputSeries, at: number): boolean {
+  const stamps = (pscope.stamps ??= new Map());
+  const last = stamps.get(input);
+  if (last !== undefined && at < last) return false;
+  stamps.set(input, at);
+  return true;
+}
+
 /**
  * The aggregation state of one Kafka partition: counters as running totals of increases over all producers, gauges
  * last (or rule outputs across producers), histograms merged like counters, summaries per producer. Synchronous:
@@ -258,6 +267,12 @@ export class PartitionAggregate {
       }
       if (rejected) {
         result.rejected++;
+        continue;
+      }
+      // A sample older than the newest this producer applied to the series: a retried request (Prometheus sends the
+      // whole batch again after a 5xx or a timeout) or a delayed one. Read in order it would look like a reset.
+      if (point.timestamp !== undefined && !isNewestSample(pscope, input, point.timestamp)) {
+        result.duplicates++;
         continue;
       }
       const delta = (point.temporality ?? batch.temporality) === 'delta';

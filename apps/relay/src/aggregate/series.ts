@@ -166,6 +166,8 @@ export class ProducerScope {
   gauges: Map<InputSeries, Contribution> | null = null;
   /** Last cumulative native histogram per NATIVE input: the baseline of the next increase. */
   natives: Map<InputSeries, NativeHistogram> | null = null;
+  /** Newest sample time applied per input, for points that carry one (Remote Write): older samples are left out. */
+  stamps: Map<InputSeries, number> | null = null;
   constructor(
     readonly producer: ProducerState,
     readonly key: string,

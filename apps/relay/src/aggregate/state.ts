@@ -67,6 +67,8 @@ export interface AggregateState {
   contribs: { input: number[]; value: EncodedNumber[]; lastFed: number[]; tick: number[]; inGauges: number[]; seq: number[]; targets: number[] };
   /** native histogram baselines: scope index, input index and histogram, flat */
   natives: Array<number | HistogramState>;
+  /** newest sample time (ms) applied per producer scope and input (Remote Write): scope index, input index, time, flat */
+  stamps?: number[];
 }
 
 /** Slots of `StringTable.at` (label positions use the slots from LABEL_SLOT on). */
@@ -144,7 +146,7 @@ export function writeState(store: AggregateStore): AggregateState {
   const w = new StateWriter(pscopeIndex, base, Math.max(store.scopes.size, store.producers.size, pscopeIndex.size, ...Object.values(sizes)), sizes.targetList);
   const { outputs, gauges, shapes, bucketSets } = writeOutputs(store, w, sizes);
   const { scopes, inputs } = writeInputs(store, w, sizes.inputs);
-  const { producers, pscopes, counters, contribs, natives } = writeProducers(store, w, sizes);
+  const { producers, pscopes, counters, contribs, natives, stamps } = writeProducers(store, w, sizes);
   w.targetList.length = w.listed;
   return {
     format: STATE_FORMAT,
@@ -164,6 +166,7 @@ export function writeState(store: AggregateStore): AggregateState {
     counters,
     contribs,
     natives,
+    ...(stamps !== undefined ? { stamps } : {}),
   };
 }
 
@@ -314,7 +317,7 @@ function writeInputs(store: AggregateStore, w: StateWriter, n: number): Pick<Agg
   return { scopes, inputs: { key, family: family.done(), type: type.done(), flags: flags.done(), group: group.done(), lastFed, targets } };
 }
 
-function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<AggregateState, 'producers' | 'pscopes' | 'counters' | 'contribs' | 'natives'> {
+function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<AggregateState, 'producers' | 'pscopes' | 'counters' | 'contribs' | 'natives' | 'stamps'> {
   const np = store.producers.size;
   const producers: AggregateState['producers'] = { id: w.columns.of(np), job: w.columns.of(np), lastSeq: w.columns.of(np), lastSeen: w.columns.of(np), scopes: w.columns.of(np) };
   const nps = w.pscopeIndex.size;
@@ -330,6 +333,7 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
     targets: w.columns.of(n.contribs),
   };
   const natives: Array<number | HistogramState> = [];
+  const stamps: number[] = [];
   let p = 0;
   let ps = 0;
   let ci = 0;
@@ -363,10 +367,17 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
         pscopes.gauges[ps] = gi - first;
       }
       if (pscope.natives !== null) for (const [input, h] of pscope.natives) natives.push(ps, input.stateIndex, histogramToState(h));
+      if (pscope.stamps !== null) {
+        // Only for inputs the scope still holds (an input it let go may have left, its index stale).
+        for (const [input, at] of pscope.stamps) {
+          const held = pscope.counters.has(input) || pscope.gauges?.has(input) === true || pscope.natives?.has(input) === true;
+          if (held && input.stateIndex >= 0) stamps.push(ps, input.stateIndex, at);
+        }
+      }
       ps++;
     }
   }
-  return { producers, pscopes, counters, contribs, natives };
+  return { producers, pscopes, counters, contribs, natives, ...(stamps.length > 0 ? { stamps } : {}) };
 }
 
 /** Rebuilds the tables of a fresh aggregate from a version 1, 2 or 3 state; `AggregateError` on foreign or corrupt input. */
@@ -548,6 +559,13 @@ function readColumns(s: AggregateState, store: AggregateStore): void {
     store.producers.set(producer.id, producer);
   }
   if (ni !== nat.length) throw new Error('natives out of order or of an unknown scope');
+  const stamps = s.stamps ?? [];
+  if (!Array.isArray(stamps) || stamps.length % 3 !== 0) throw new Error('stamps is not a list of scope, input and time');
+  for (let k = 0; k < stamps.length; k += 3) {
+    const pscope = pscopes[stamps[k]!];
+    if (pscope === undefined) throw new Error(`stamps name scope ${stamps[k]}, not in the state`);
+    (pscope.stamps ??= new Map()).set(inputAt(stamps[k + 1]!), stamps[k + 2]!);
+  }
   if (listed !== s.targetList.length) throw new Error(`targetList has ${s.targetList.length} rows, ${listed} used`);
 
   let r = 0;

@@ -126,7 +126,7 @@ function floatPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, name: 
   const start = out.length;
   for (const sample of ts.samples) {
     if (sample.stale) continue; // a staleness marker carries no value to aggregate
-    out.push({ family, type, labels: pointLabels(ts.labels, job, grouping), value: sample.value });
+    out.push({ family, type, labels: pointLabels(ts.labels, job, grouping), value: sample.value, timestamp: sample.timestamp });
   }
   if (out.length > start) {
     try {
@@ -173,6 +173,6 @@ function histogramPoints(histograms: Histogram[], i: number, name: string, serie
       const code = h.resetHint === 'gauge' || problem.startsWith('schema') ? 'PROM_RELAY_DECODE_UNSUPPORTED' : 'PROM_RELAY_DECODE_VALUE';
       throw new DecodeError(code, `series ${i} (${name}): native histogram: ${problem}`);
     }
-    out.push({ family: name, type: 'histogram', labels: pointLabels(seriesLabels, job, grouping), value: 0, histogram: h });
+    out.push({ family: name, type: 'histogram', labels: pointLabels(seriesLabels, job, grouping), value: 0, histogram: h, timestamp: h.timestamp });
   }
 }

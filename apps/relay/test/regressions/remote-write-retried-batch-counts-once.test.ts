@@ -1,0 +1,88 @@
+// A Remote Write sender (Prometheus, its agent) retries a batch after a 5xx or a timeout: the same request again, every
+// series with all its samples. A relay whose answer was lost (or that answered 503 after Kafka took the messages: no
+// ack within sendTimeoutMs) gets a request it already applied. The aggregate read the samples' values in order and
+// ignored their timestamps, so the retry's first sample, older and lower than the last one applied, looked like a
+// counter reset and counted again: a batch of 10, 20, 30 posted twice made 60, not 30 (measured through a relay
+// process into Prometheus 2.42). The same for a sample older than one already applied (a request delayed behind a
+// newer one, two senders of one series): a reset, counted in full. Samples of a series older than the newest one the
+// producer applied (by their Remote Write timestamps) are now left out (counted in prom_relay_points_rejected_total{reason="duplicate"}), also after the
+// partition is restored from a checkpoint.
+import { compress, encodeWriteRequest, type Sample } from '@prom-relay/codec';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeRecord } from '../../src/decode/index.js';
+import { PartitionAggregate } from '../../src/aggregate/index.js';
+import { options } from '../aggregate/fixtures.js';
+import { eventually } from '../e2e/harness.js';
+import { RW1, relayCounter, relayWithProm, send, type RelayWithProm } from './ingest-helpers.js';
+
+let env: RelayWithProm;
+
+beforeAll(async () => {
+  env = await relayWithProm('rw-retry');
+}, 120_000);
+afterAll(async () => {
+  await env?.stop();
+});
+
+const T0 = Date.now() - 60_000;
+
+function request(name: string, samples: [at: number, value: number][], instance = 'node-1:9100'): Buffer {
+  const series = [{ labels: { __name__: name, job: 'agent', instance }, samples: samples.map(([at, value]): Sample => ({ timestamp: T0 + at, value })) }];
+  return Buffer.from(compress(encodeWriteRequest({ timeseries: series, metadata: [{ type: 'counter', metricFamilyName: name }] })));
+}
+
+it('a batch posted again (a retry) and an older batch after a newer one change no counter total', async () => {
+  const { relay, prom } = env;
+  const post = async (body: Buffer) => expect((await send(relay.url, 'POST', '/api/v1/write', RW1, body)).status).toBe(204);
+  const total = (name: string) => async () => (await prom.query(`${name}{job="agent"}`))[0]?.value;
+
+  // Retried: the whole batch again, then the sender goes on.
+  const batch = request('rwr_retried_total', [[1000, 10], [2000, 20], [3000, 30]]);
+  await post(batch);
+  await post(batch);
+  await post(request('rwr_retried_total', [[4000, 35]]));
+  // Out of order: a newer request first, then an older one of the same series.
+  await post(request('rwr_late_total', [[2000, 50]]));
+  await post(request('rwr_late_total', [[1000, 40]]));
+  // A genuine reset is still one (newer timestamp, lower value), and a second instance of the job adds its own.
+  await post(request('rwr_late_total', [[3000, 5]]));
+  await post(request('rwr_late_total', [[1000, 7]], 'node-2:9100'));
+
+  expect(await eventually(total('rwr_retried_total'), (v) => v === 35, 30_000)).toBe(35);
+  expect(await eventually(total('rwr_late_total'), (v) => v === 62, 30_000)).toBe(62);
+  // Settled: a later flush still says the same.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await total('rwr_retried_total')()).toBe(35);
+  expect(await total('rwr_late_total')()).toBe(62);
+  // Left out, and counted: the retry's 2 samples older than the newest applied, and the late one (the retry's newest
+  // sample, as new as the one applied, is applied again and adds nothing, as a repeated push does).
+  expect(await relayCounter(relay.url, 'prom_relay_points_rejected_total', { reason: 'duplicate' })).toBe(3);
+}, 120_000);
+
+it('the newest sample time applied survives a checkpoint: a retry after a restore adds nothing', () => {
+  const record = (body: Buffer, offset: number) =>
+    decodeRecord({
+      topic: 't',
+      partition: 0,
+      offset: String(offset),
+      key: Buffer.from('job=agent,instance=node-1:9100'),
+      value: body,
+      headers: {
+        'content-type': Buffer.from('application/x-protobuf'),
+        'content-encoding': Buffer.from('snappy'),
+        'prom-relay-job': Buffer.from('agent'),
+        'prom-relay-grouping': Buffer.from('instance=node-1:9100'),
+        'prom-relay-producer': Buffer.from('remote-write/job=agent&instance=node-1:9100'),
+      },
+    });
+  // A message as the ingest writes it: the request's protobuf, snappy-compressed.
+  const batch = request('rwc_total', [[1000, 10], [2000, 20], [3000, 30]]);
+  const first = new PartitionAggregate(options());
+  first.apply(record(batch, 0), Date.now());
+  const restored = PartitionAggregate.fromState(JSON.parse(JSON.stringify(first.toState())), options());
+  const result = restored.apply(record(batch, 1), Date.now());
+  expect(result.duplicates).toBe(2);
+  restored.apply(record(request('rwc_total', [[4000, 31]]), 2), Date.now());
+  const out = restored.collect(Date.now()).filter((s) => s.labels['__name__'] === 'rwc_total');
+  expect(out.map((s) => s.value)).toEqual([31]);
+});
