@@ -218,7 +218,7 @@ describe('RemoteWriteClient', () => {
       expect(c.stats()).toMatchObject({ samplesQueued: 10, samplesQueueDropped: 15 });
       // Evictions while the drain is stuck must not leave the queue's backing array growing.
       for (let i = 0; i < 5000; i++) c.enqueue({ labels: { __name__: 'filler' }, samples: [{ value: i, timestamp: i }] });
-      expect((c as unknown as { queue: unknown[] }).queue.length).toBeLessThan(2100);
+      expect((c as unknown as { queue: { entries: unknown[] } }).queue.entries.length).toBeLessThan(2100);
       for (let i = 0; i < 10; i++) c.enqueue({ labels: { __name__: 'q', i: String(i + 15) }, samples: [{ value: i, timestamp: 1 }] });
       receiver.respond(() => undefined);
       await c.flush(5000);
