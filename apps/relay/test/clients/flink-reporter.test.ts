@@ -93,13 +93,22 @@ async function runFlinkJob(parallelism: number, failAfter = 0): Promise<number> 
 const value = async (q: string) => (await prom.query(q))[0]?.value;
 
 let lastJobOutput = '';
-/** What a failed total is read against: the relay's last log lines (debug: every push and delete) and the job's output. */
-const why = () => `relay logs:\n${relay!.logs.slice(-60).map((l) => JSON.stringify(l)).join('\n')}\njob output:\n${lastJobOutput.slice(-3000)}`;
+/**
+ * `q` reaches `expected` within 20 s; else the failure says every series the query answers, the relay's last log lines
+ * (debug: every push and delete) and the job's output.
+ */
+async function expectTotal(q: string, expected: number): Promise<void> {
+  const got = await eventually(() => value(q), (v) => v === expected, 20_000);
+  if (got === expected) return;
+  const series = JSON.stringify(await prom.query(q));
+  const logs = relay!.logs.slice(-60).map((l) => JSON.stringify(l)).join('\n');
+  expect(got, `${q}: ${series}\nrelay logs:\n${logs}\njob output:\n${lastJobOutput.slice(-3000)}`).toBe(expected);
+}
 
 it('Flink reporter → relay (token in hostUrl, README preset): N, then 2N (+ what failed attempts counted) over a second run with parallelism 2 and a failover; totals outlive the DELETE, gauges do not', async () => {
   const firstMs = await runFlinkJob(1);
-  expect(await eventually(() => value(OPERATOR), (v) => v === N, 20_000), why()).toBe(N);
-  expect(await eventually(() => value(USER), (v) => v === N, 20_000), why()).toBe(N);
+  await expectTotal(OPERATOR, N);
+  await expectTotal(USER, N);
   // The run DELETEd its whole job as it stopped: its gauges end (a staleness marker) …
   expect(await eventually(() => value(`count(${GAUGE})`), (v) => v === undefined, 20_000)).toBeUndefined();
   expect(await value(`count(count_over_time(${GAUGE}[10m]))`)).toBeGreaterThan(0);
@@ -111,8 +120,8 @@ it('Flink reporter → relay (token in hostUrl, README preset): N, then 2N (+ wh
   // first attempt fails after K records (reported); its second attempt (new attempt id and number) reads its input
   // again. The operator's total is the sum over subtasks and attempts: N more, plus what the failed attempts counted.
   const secondMs = await runFlinkJob(2, K);
-  expect(await eventually(() => value(OPERATOR), (v) => v === 2 * N + 2 * K, 20_000), why()).toBe(2 * N + 2 * K);
-  expect(await eventually(() => value(USER), (v) => v === 2 * N + 2 * K, 20_000), why()).toBe(2 * N + 2 * K);
+  await expectTotal(OPERATOR, 2 * N + 2 * K);
+  await expectTotal(USER, 2 * N + 2 * K);
   // One series per operator: subtasks, attempts and runs summed, never apart.
   expect((await prom.query('count by (__name__) ({__name__=~"flink_taskmanager_job_task_operator_recordsMapped.*"})')).map((s) => [s.labels['__name__'], s.value])).toEqual([
     ['flink_taskmanager_job_task_operator_recordsMapped:by_job_name_operator_name_task_name_total', 1],
