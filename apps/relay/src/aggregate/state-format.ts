@@ -1,0 +1,61 @@
+/**
+ * The shape of an aggregate's checkpoint state, version 3 (`AggregateState`): what state-write.ts writes and
+ * state-read.ts reads. Each table is columns (state-columns.ts); references are row indices.
+ */
+import type { HistogramState } from './native-histogram.js';
+import type { Runs } from './state-columns.js';
+import type { EncodedNumber } from './state-legacy.js';
+
+export const STATE_FORMAT = 'prom-relay.aggregate';
+
+/**
+ * What `toState` returns; opaque to other stages (the checkpoint stores it as JSON). Each table is columns, in the
+ * order of the aggregate's own tables; a reference is a row index. `targets` (of an input or a contribution): an
+ * output index, -1 for none, or -2-k for k outputs listed next in `targetList`. A `Runs` column is a list of
+ * non-negative integers where `-c, v` stands for c times v (a run of one value, common there, costs two numbers).
+ */
+export interface AggregateState {
+  format: typeof STATE_FORMAT;
+  version: 3;
+  tick: number;
+  /** ms since the Unix epoch that every time in the state (lastFed, lastSeen) counts from: the newest output feed */
+  epoch: number;
+  /** label names and values, modes, jobs, families, types and group keys, once each */
+  strings: string[];
+  /** label name lists (string indices), once each: an output's labels are its shape's names with its values */
+  shapes: number[][];
+  /** output series fed at least once */
+  outputs: {
+    shape: Runs;
+    /** label values (string indices) by position: `labels[j]` has the j-th value of each output with more than j */
+    labels: Runs[];
+    mode: Runs;
+    job: Runs;
+    value: EncodedNumber[];
+    lastFed: number[];
+    /** indices of the outputs that are a rule's */
+    rule: number[];
+    /** `native` outputs: index and running histogram, flat */
+    native: Array<number | HistogramState>;
+  };
+  /** outputs of a gauge mode: what they keep besides the output (`refs`: each contribution's scope and input) */
+  gauges: { output: number[]; tick: number[]; buckets: number[]; contribs: number[]; refs: number[]; valueAt?: number[] };
+  /** valueHistogram bucket bounds, once each (`gauges.buckets` is an index, -1 for none) */
+  bucketSets: number[][];
+  /** scope key and how many of the inputs (in order) are its */
+  scopes: { key: string[]; inputs: number[] };
+  /** `group`: 1 + the string index of the group key, 0 for none */
+  inputs: { key: string[]; family: Runs; type: Runs; flags: Runs; group: Runs; lastFed: number[]; targets: number[] };
+  targetList: number[];
+  producers: { id: string[]; job: number[]; lastSeq: number[]; lastSeen: number[]; scopes: number[] };
+  /** the producers' scopes, in order (`producers.scopes` of each), with how many counters and contributions are theirs */
+  pscopes: { key: string[]; counters: number[]; gauges: number[] };
+  /** counter baselines by scope (input index, last cumulative value) */
+  counters: { input: number[]; value: EncodedNumber[] };
+  /** gauge contributions by scope */
+  contribs: { input: number[]; value: EncodedNumber[]; lastFed: number[]; tick: number[]; inGauges: number[]; seq: number[]; targets: number[] };
+  /** native histogram baselines: scope index, input index and histogram, flat */
+  natives: Array<number | HistogramState>;
+  /** newest sample time (ms) applied per producer scope and input (Remote Write): scope index, input index, time, flat */
+  stamps?: number[];
+}
