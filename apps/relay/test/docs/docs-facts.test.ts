@@ -8,11 +8,13 @@
  *   override names a config key;
  * - every `prom-relay <command>` and its flags are in `prom-relay --help`, every `npm run <script>` is a script of
  *   the root package.json, every `--project <name>` a vitest project;
- * - every file a doc names (`test/…`, `src/…`, `bench/…`, links) exists.
+ * - every file a doc names (`test/…`, `src/…`, `bench/…`, links) exists;
+ * - every TypeScript example type-checks (strict, the workspace's compiler options): tsx, which runs them, does not
+ *   check types. The stage READMEs' sketches too, with what they leave to the runtime declared (SKETCHES).
  * The commands and examples themselves run in docs-commands.test.ts (and deploy/readme.test.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
@@ -22,7 +24,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, relayConfigSchema, parseDuration, RECORD_OVERHEAD_BYTES } from '../../src/config/index.js';
 import { RepartitionMetrics } from '../../src/repartition/metrics.js';
 import { RelayMetrics } from '../../src/server/metrics.js';
-import { docFiles } from './markdown-blocks.js';
+import { docBlocks, docFiles } from './markdown-blocks.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const RELAY = join(REPO, 'apps/relay');
@@ -175,6 +177,46 @@ const SOURCES = [join(RELAY, 'src'), ...['codec', 'push-client', 'emitter'].map(
   .map((f) => readFileSync(f, 'utf8'))
   .join('\n');
 
+/**
+ * The not-run sketches of the stage READMEs, type-checked with what they leave to the runtime declared: `marks` is a
+ * line of the block that finds it, `context()` the declarations appended to it.
+ */
+const SKETCHES: { file: string; marks: string; context: () => string }[] = [
+  {
+    file: 'apps/relay/src/aggregate/README.md',
+    marks: 'PartitionAggregate.fromState(',
+    context: () => {
+      const at = (p: string) => JSON.stringify(join(RELAY, 'src', p));
+      return [
+        // a kafkajs batch's messages (topic and partition are the batch's), the source stage's topic and partition
+        `declare const kafkaBatch: { messages: Omit<import(${at('kafka/index.js')}).KafkaRecord, 'topic' | 'partition'>[] };`,
+        'declare const topic: string;',
+        'declare const partition: number;',
+        `declare const sameOptions: ConstructorParameters<typeof import(${at('aggregate/index.js')}).PartitionAggregate>[0];`,
+      ].join('\n');
+    },
+  },
+  {
+    file: 'apps/relay/src/aggregate/README.md',
+    marks: 'interface AggregationRule {',
+    // the README's declaration is the type src/aggregate defines, both ways
+    context: () =>
+      [
+        `import type { AggregationRule as Defined } from ${JSON.stringify(join(RELAY, 'src/aggregate/options.js'))};`,
+        'export const same: [Defined] extends [AggregationRule] ? ([AggregationRule] extends [Defined] ? true : false) : false = true;',
+      ].join('\n'),
+  },
+  {
+    file: 'apps/relay/src/ingest/README.md',
+    marks: 'createIngest({',
+    context: () =>
+      [
+        `declare const producer: import(${JSON.stringify(join(RELAY, 'src/kafka/index.js'))}).RelayProducer;`,
+        "declare const logger: import('pino').Logger;",
+      ].join('\n'),
+  },
+];
+
 describe('what the docs name exists in the code', () => {
   it(`every key of the config table is a config key, and every config key is in the table`, () => {
     const schema = schemaKeys(relayConfigSchema as unknown as Schema).sort();
@@ -312,4 +354,34 @@ describe('what the docs name exists in the code', () => {
     expect(checked).toBeGreaterThan(50);
     expect(missing).toEqual([]);
   });
+  it('every TypeScript example type-checks as written', () => {
+    const blocks = docBlocks(REPO).filter((b) => b.lang === 'ts' && (b.notRun === undefined || SKETCHES.some((k) => k.file === b.file && b.text.includes(k.marks))));
+    expect(blocks.filter((b) => b.notRun === undefined).length).toBeGreaterThanOrEqual(5); // codec, emitter, push-client, infra x2
+    expect(blocks.filter((b) => b.notRun !== undefined).length, 'every sketch of SKETCHES is found').toBe(SKETCHES.length);
+    mkdirSync(join(REPO, '.cache'), { recursive: true });
+    // inside the repository, so that @prom-relay/* and prom-client resolve as from the root (the examples' cwd)
+    const dir = mkdtempSync(join(REPO, '.cache/docs-typecheck-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+      const files = blocks.map((b) => {
+        const sketch = SKETCHES.find((k) => k.file === b.file && b.text.includes(k.marks));
+        // a sketch's `./<stage>/index.js` is the relay's src/<stage>: its only change besides the declarations appended
+        const body = sketch ? `${b.text.replace(/from '\.\/(\w+)\/index\.js'/g, (_, stage: string) => `from ${JSON.stringify(join(RELAY, 'src', stage, 'index.js'))}`)}\n${sketch.context()}\n` : b.text;
+        const file = join(dir, `${b.file.replace(/\W+/g, '-')}-${b.line}.ts`);
+        writeFileSync(file, /^\s*(import|export)\s/m.test(body) ? body : `${body}\nexport {};\n`);
+        return file;
+      });
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ extends: join(REPO, 'tsconfig.base.json'), compilerOptions: { noEmit: true, declaration: false, sourceMap: false }, files }),
+      );
+      const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8' });
+      // name each error by the markdown line it is on
+      const errors = tsc.stdout.replace(/^.*?([\w-]+)-(\d+)\.ts\((\d+),(\d+)\)/gm, (_, f: string, line: string, l: string) => `${blocks.find((b) => b.line === Number(line) && f.startsWith(b.file.replace(/\W+/g, '-')))?.file}:${Number(line) + Number(l)}`);
+      expect(errors, tsc.stderr).toBe('');
+      expect(tsc.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
