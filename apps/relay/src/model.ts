@@ -102,6 +102,11 @@ export interface Checkpoint {
   partition: number;
   /** next offset to consume (last applied offset + 1) */
   offset: string;
+  /**
+   * Added to the partition's offsets in what the state publishes and names (absent: 0): raised each time the partition's
+   * log started again at lower offsets (its topic recreated), so that they keep growing (see OwnedPartition.offsetBase).
+   */
+  offsetBase?: string;
   /** last flush timestamp (ms) written for this partition's series: flushes stay strictly increasing across restarts */
   lastFlushTimestamp: number;
   state: unknown;

@@ -333,6 +333,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
   const source: KafkaSource = new KafkaSource({
     consumer,
     highWatermarks: (topic) => admin.highWatermarks(topic),
+    ...(admin.watermarks ? { watermarks: (topic: string) => admin.watermarks!(topic) } : {}),
     onFatal: (err) => fail(err),
     checkpoints,
     deadLetters,
@@ -368,6 +369,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
         if (unmatched > 0) exemplarsDropped(sh, 'no_sample', unmatched);
       },
       restored: (_p, from) => metrics.restores.inc({ from }),
+      offsetsWentBack: (p) => metrics.offsetsWentBack.inc({ topic: p.topic, partition: String(p.partition) }),
     },
   });
 

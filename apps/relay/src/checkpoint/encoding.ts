@@ -64,6 +64,7 @@ export async function decodeCheckpoint(value: Buffer): Promise<Checkpoint> {
     typeof cp.partition !== 'number' ||
     typeof cp.offset !== 'string' ||
     !/^\d+$/.test(cp.offset) ||
+    (cp.offsetBase !== undefined && (typeof cp.offsetBase !== 'string' || !/^\d+$/.test(cp.offsetBase))) ||
     typeof cp.lastFlushTimestamp !== 'number'
   ) {
     throw new CheckpointError('PROM_RELAY_CHECKPOINT_CORRUPT', `checkpoint has an unknown version or shape (version ${String(cp?.version)})`);

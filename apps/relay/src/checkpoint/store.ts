@@ -186,7 +186,8 @@ export class CheckpointStore {
         key: checkpointKey(cp.topic, cp.partition),
         value: values[i]!,
         headers: {
-          [CHECKPOINT_HEADERS.offset]: cp.offset,
+          // The offset the state covers as published (see Checkpoint.offsetBase): the newest log's wins.
+          [CHECKPOINT_HEADERS.offset]: cp.offsetBase === undefined ? cp.offset : String(BigInt(cp.offsetBase) + BigInt(cp.offset)),
           [CHECKPOINT_HEADERS.owner]: this.opts.owner,
           [CHECKPOINT_HEADERS.encoding]: 'gzip+json',
         },

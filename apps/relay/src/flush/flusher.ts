@@ -202,11 +202,19 @@ export class Flusher {
       const samples = p.aggregate.collect(timestamp);
       const checkpoint: Checkpoint | undefined = !this.checkpointDue(p, now, checkpointAll)
         ? undefined
-        : { version: 1, topic: p.topic, partition: p.partition, offset: p.nextOffset.toString(), lastFlushTimestamp: timestamp, state: p.aggregate.toState() };
+        : {
+            version: 1,
+            topic: p.topic,
+            partition: p.partition,
+            offset: p.nextOffset.toString(),
+            ...(p.offsetBase !== 0n ? { offsetBase: p.offsetBase.toString() } : {}),
+            lastFlushTimestamp: timestamp,
+            state: p.aggregate.toState(),
+          };
       p.lastFlushTimestamp = timestamp;
       if (p.role === 'source') {
         const describe = this.opts.sendMetadata === false ? undefined : p.aggregate.metadataOf?.bind(p.aggregate);
-        out.push({ partition: p, timestamp, checkpoint, output: [], partials: { source: p.key, offset: p.nextOffset, samples, ...(describe ? { describe } : {}) } });
+        out.push({ partition: p, timestamp, checkpoint, output: [], partials: { source: p.key, offset: p.publishedOffset!, samples, ...(describe ? { describe } : {}) } });
       } else {
         const metadata = this.opts.sendMetadata === false ? undefined : p.aggregate.metadata?.(timestamp);
         out.push({ partition: p, timestamp, checkpoint, output: samples, ...(metadata ? { metadata } : {}) });

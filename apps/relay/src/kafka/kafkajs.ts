@@ -335,6 +335,11 @@ class KafkajsAdmin implements RelayAdmin {
     return new Map(offsets.map((o) => [o.partition, o.high]));
   }
 
+  async watermarks(topic: string): Promise<Map<number, { low: string; high: string }>> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
+  }
+
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
     const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     const out = new Map<number, string>();

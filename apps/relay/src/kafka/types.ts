@@ -103,6 +103,8 @@ export interface RelayAdmin {
   maxMessageBytes(name: string): Promise<number | undefined>;
   /** high watermark (next offset) per partition */
   highWatermarks(topic: string): Promise<Map<number, string>>;
+  /** log start (low) and high watermark per partition */
+  watermarks?(topic: string): Promise<Map<number, { low: string; high: string }>>;
   /** committed group offsets per partition (absent when none) */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
   disconnect(): Promise<void>;

@@ -25,6 +25,7 @@ export class RelayMetrics {
   readonly remoteWriteFallbacks: Counter<'reason'>;
   readonly exemplarsDropped: Counter<'path'>;
   readonly restores: Counter<'from'>;
+  readonly offsetsWentBack: Counter<'topic' | 'partition'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
   readonly httpConnectionsRefused: Counter;
   readonly httpTimeouts: Counter<'kind'>;
@@ -158,6 +159,12 @@ export class RelayMetrics {
       name: 'prom_relay_partition_restores_total',
       help: 'Partitions taken on, by where their state came from (checkpoint, memory, empty).',
       labelNames: ['from'],
+      registers,
+    });
+    this.offsetsWentBack = new Counter({
+      name: 'prom_relay_source_offsets_went_back_total',
+      help: "Times a partition's log was found ending below the offset its state covers (its topic deleted and created again, or truncated): the state went on from the new log's start.",
+      labelNames: ['topic', 'partition'],
       registers,
     });
     new Gauge({

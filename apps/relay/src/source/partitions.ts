@@ -38,6 +38,13 @@ export function partitionKey(tp: TopicPartition): string {
 export class OwnedPartition {
   /** next offset to apply; undefined until the first record when no checkpoint existed */
   nextOffset: bigint | undefined;
+  /**
+   * Added to the partition's offsets wherever the state names a position to others (partials' offsets, end names, the
+   * checkpoint's ordering): 0 until the partition's log starts again at lower offsets (its topic deleted and created
+   * again, a truncation), then raised so that the new log's offsets continue above everything said before
+   * (KafkaSource.offsetsWentBack). Owners then take the new log's partials as newer, as they are.
+   */
+  offsetBase = 0n;
   /** the timestamp of the last flush (or the one about to be sent): the next must be larger */
   lastFlushTimestamp: number;
   /** false until the first batch after a (re)join checked the fetch position */
@@ -59,14 +66,20 @@ export class OwnedPartition {
     readonly partition: number,
     readonly role: PartitionRole,
     readonly aggregate: PartitionState,
-    init: { nextOffset?: bigint; lastFlushTimestamp?: number },
+    init: { nextOffset?: bigint; lastFlushTimestamp?: number; offsetBase?: bigint },
   ) {
     this.nextOffset = init.nextOffset;
+    this.offsetBase = init.offsetBase ?? 0n;
     this.lastFlushTimestamp = init.lastFlushTimestamp ?? 0;
   }
 
   get key(): string {
     return partitionKey(this);
+  }
+
+  /** `nextOffset` as published (see offsetBase) */
+  get publishedOffset(): bigint | undefined {
+    return this.nextOffset === undefined ? undefined : this.nextOffset + this.offsetBase;
   }
 
   /** true once the replay after a restore reached what any previous owner can have flushed */

@@ -6,6 +6,7 @@ import type { DeadLetterQueue } from '../dlq/index.js';
 import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { IngestBatch } from '../model.js';
 import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
+import { LogRestarts, type Watermarks } from './log-restarts.js';
 import { OwnedPartition, partitionKey, type PartitionStateFactory } from './partitions.js';
 
 /** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
@@ -26,12 +27,16 @@ export interface SourceEvents {
   forwarded?(tp: TopicPartition, home: number): void;
   applied?(partition: OwnedPartition, result: unknown): void;
   restored?(partition: OwnedPartition, from: 'checkpoint' | 'memory' | 'empty', checkpointBytes: number): void;
+  /** the partition's log ends below the offset its state covers (topic recreated, truncated): see log-restarts.ts */
+  offsetsWentBack?(partition: OwnedPartition, from: bigint, to: bigint): void;
 }
 
 export interface KafkaSourceOptions {
   consumer: RelayConsumer;
   /** high watermarks of a topic's partitions (the admin client's) */
   highWatermarks: (topic: string) => Promise<Map<number, string>>;
+  /** log start and high watermark of a topic's partitions (the admin client's); without it a log started again lower goes unnoticed */
+  watermarks?: (topic: string) => Promise<Map<number, { low: string; high: string }>>;
   checkpoints: CheckpointStore;
   deadLetters: DeadLetterQueue;
   decode: RecordDecoder;
@@ -77,9 +82,17 @@ export class KafkaSource {
   private readonly now: () => number;
   private everAssigned = false;
   private stopping = false;
+  private readonly logRestarts: LogRestarts | undefined;
 
   constructor(private readonly opts: KafkaSourceOptions) {
     this.now = opts.now ?? Date.now;
+    if (opts.watermarks !== undefined) {
+      this.logRestarts = new LogRestarts({
+        watermarks: opts.watermarks,
+        logger: opts.logger,
+        onRestart: (p, from, to) => opts.events?.offsetsWentBack?.(p, from, to),
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -191,6 +204,7 @@ export class KafkaSource {
       existing.positioned = false;
       // Another relay may have sent without checkpointing meanwhile: the same catch-up rule applies.
       if (high !== undefined) existing.catchUpTo = BigInt(high);
+      await this.checkLogStart(existing, high);
       this.seekTo(existing);
       this.opts.events?.restored?.(existing, 'memory', 0);
       return existing;
@@ -201,6 +215,7 @@ export class KafkaSource {
       owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.role(tp), this.opts.states.restore(cp.state, tp), {
         nextOffset: BigInt(cp.offset),
         lastFlushTimestamp: cp.lastFlushTimestamp,
+        offsetBase: BigInt(cp.offsetBase ?? '0'),
       });
       owned.lastCheckpointAt = this.now();
       owned.lastCheckpointBytes = stored.bytes;
@@ -211,6 +226,8 @@ export class KafkaSource {
     }
     // A previous owner may have sent totals its last checkpoint does not cover: flush only once the replay passed them.
     if (high !== undefined) owned.catchUpTo = BigInt(high);
+    await this.checkLogStart(owned, high);
+    if (!this.assigned.has(key) || this.stopping) return undefined;
     this.partitions.set(key, owned);
     this.seekTo(owned);
     this.opts.logger.info(
@@ -225,6 +242,42 @@ export class KafkaSource {
     );
     this.opts.events?.restored?.(owned, stored ? 'checkpoint' : 'empty', stored?.bytes ?? 0);
     return owned;
+  }
+
+  /**
+   * A state covering offsets above the partition's high watermark (read at takeover): its log started again lower (see
+   * log-restarts.ts), unless a checkpoint was written after that read (asked again).
+   */
+  private async checkLogStart(p: OwnedPartition, high: string | undefined): Promise<void> {
+    if (this.logRestarts === undefined || high === undefined || p.nextOffset === undefined || BigInt(high) >= p.nextOffset) return;
+    const w = await this.logRestarts.startedAgain(p);
+    if (w !== undefined) this.logRestarts.continueOn(p, w, 'restore');
+  }
+
+  /**
+   * A fetch answer whose high watermark is below what the state covers, or whose records start below it although the
+   * fetch position was the state's (kafkajs moved it: the fetch was out of range, and it reset the position to the log's
+   * start, `kafka.from_beginning`): asked again, the state goes on from the new log's start (seeked there: the batch is
+   * not applied). False when nothing went back.
+   */
+  private async fetchWentBack(p: OwnedPartition, batch: RecordBatch, ctx: BatchContext): Promise<boolean> {
+    if (this.logRestarts === undefined || p.nextOffset === undefined) return false;
+    const first = batch.records.length > 0 ? BigInt(batch.records[0]!.offset) : undefined;
+    const reset = p.positioned && first !== undefined && first < p.nextOffset;
+    if (!reset && (batch.highWatermark === '-1' || BigInt(batch.highWatermark) >= p.nextOffset)) return false;
+    let w: Watermarks | undefined;
+    try {
+      w = await this.logRestarts.startedAgain(p, reset ? first : undefined);
+    } catch (err) {
+      this.opts.logger.warn({ err, partition: p.key }, 'reading watermarks failed; the fetch is retried');
+      this.opts.consumer.seek(p, p.nextOffset.toString());
+      return true;
+    }
+    if (w === undefined) return false;
+    if (this.partitions.get(p.key) !== p || !ctx.isRunning() || this.stopping) return true;
+    this.logRestarts.continueOn(p, w, 'fetch');
+    this.seekTo(p);
+    return true;
   }
 
   /** Retries forwards until Kafka takes them; false when the partition moved away or the relay stops meanwhile. */
@@ -256,6 +309,7 @@ export class KafkaSource {
     if (pending) p = await pending;
     else p = this.partitions.get(key);
     if (!p || !ctx.isRunning() || this.stopping) return undefined;
+    if (await this.fetchWentBack(p, batch, ctx)) return undefined;
     if (batch.highWatermark !== '-1') p.highWatermark = BigInt(batch.highWatermark);
     const records = batch.records;
     if (records.length === 0) return undefined;
@@ -324,7 +378,11 @@ export class KafkaSource {
         this.opts.events?.deadLetter?.(reason.code);
         if (!this.partitions.has(key)) return consumedThrough;
       }
-      if (decoded !== undefined && !('kind' in decoded) && record.headers[FORWARDED_HEADER] !== undefined) decoded.forwarded = true;
+      if (decoded !== undefined && !('kind' in decoded)) {
+        if (record.headers[FORWARDED_HEADER] !== undefined) decoded.forwarded = true;
+        // Positions the state names (a delete's end) are offsets as published (see OwnedPartition.offsetBase).
+        if (p.offsetBase !== 0n && decoded.position !== undefined) decoded.position = { ...decoded.position, offset: (offset + p.offsetBase).toString() };
+      }
       if (decoded) {
         const result = p.aggregate.apply(decoded, applyTime(record, this.now()));
         this.opts.events?.applied?.(p, result);
