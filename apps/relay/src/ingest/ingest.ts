@@ -207,14 +207,17 @@ export function createIngest(options: IngestOptions): Ingest {
       req.resume();
     }
     const contentType = header(req, 'content-type');
-    // Without a run header, a push's process_start_time_seconds tells its process run apart (producer-id.ts).
-    const runId = runIdHeader(req) ?? processRunId(body, contentType);
-    const input: PushInput = { group, op, body, contentType, producerLabels, runId, decode };
+    // Without a run header, a push's process_start_time_seconds (or its counters' creation times) tells its process run
+    // apart (producer-id.ts): read in the worker thread for a big body, as its check is.
+    const big = body.length > inlineBodyBytes;
+    const named = runIdHeader(req);
+    const runId = named ?? (big ? undefined : processRunId(body, contentType));
+    const input: PushInput = { group, op, body, contentType, producerLabels, runId, decode, ...(big && named === undefined ? { findRun: true } : {}) };
     // The consumer's own checks; a big body in the worker thread, so the event loop keeps answering.
     let message: IngestMessage;
-    if (body.length > inlineBodyBytes) {
+    if (big) {
       const pushed = await worker.push(input);
-      message = pushMessage(group, op, pushed.snappy, producerLabels, input.runId, true, pushed.contentType);
+      message = pushMessage(group, op, pushed.snappy, producerLabels, pushed.runId ?? input.runId, true, pushed.contentType);
     } else {
       message = snappyPush(input);
     }

@@ -10,7 +10,7 @@ import type { PreparedRemoteWrite, PushInput, RemoteWriteInput } from './prepare
 export type WorkerTask = { id: number; kind: 'push'; input: PushInput } | { id: number; kind: 'remote-write'; input: RemoteWriteInput };
 
 export type WorkerReply =
-  | { id: number; ok: true; push: { snappy: Uint8Array; contentType?: string } }
+  | { id: number; ok: true; push: { snappy: Uint8Array; contentType?: string; runId?: string } }
   | { id: number; ok: true; remoteWrite: PreparedRemoteWrite }
   | { id: number; ok: false; code: IngestErrorCode; message: string };
 
@@ -51,10 +51,10 @@ export class IngestWorker {
    * Checks a push in the thread; resolves with its text (converted when it was protobuf) snappy-compressed, or its
    * protobuf body as it came when it carries native histograms (`contentType` then says so).
    */
-  push(input: PushInput): Promise<{ snappy: Buffer; contentType?: string }> {
+  push(input: PushInput): Promise<{ snappy: Buffer; contentType?: string; runId?: string }> {
     return this.run({ id: 0, kind: 'push', input }).then((reply) => {
-      const push = (reply as { push: { snappy: Uint8Array; contentType?: string } }).push;
-      return { snappy: asBuffer(push.snappy), ...(push.contentType !== undefined ? { contentType: push.contentType } : {}) };
+      const push = (reply as { push: { snappy: Uint8Array; contentType?: string; runId?: string } }).push;
+      return { snappy: asBuffer(push.snappy), ...(push.contentType !== undefined ? { contentType: push.contentType } : {}), ...(push.runId !== undefined ? { runId: push.runId } : {}) };
     });
   }
 

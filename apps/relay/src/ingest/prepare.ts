@@ -15,6 +15,7 @@ import { readsAsTotal } from '../aggregate/plan.js';
 import { exemplarWithinLimits } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
+import { processRunId } from './producer-id.js';
 import type { IngestErrorCode } from './errors.js';
 import { pushMessage, pushedBody } from './pushgateway.js';
 import type { PushGroup } from './pushgateway.js';
@@ -159,6 +160,8 @@ export interface PushInput {
   contentType: string | undefined;
   producerLabels: readonly string[];
   runId: string | undefined;
+  /** read the run from the body (processRunId) where `runId` is undefined: done in the worker for big bodies */
+  findRun?: boolean;
   decode: DecodeOptions;
 }
 
@@ -171,9 +174,10 @@ export function preparePush(input: PushInput): IngestMessage {
  * preparePush for a big body, in the worker: the checked text comes back snappy-compressed, so the event loop copies
  * and checksums a third of the bytes when kafkajs encodes the record (the consumer reads `content-encoding: snappy`).
  */
-export function compressedPush(input: PushInput): { snappy: Buffer; contentType?: string } {
+export function compressedPush(input: PushInput): { snappy: Buffer; contentType?: string; runId?: string } {
+  if (input.findRun === true && input.runId === undefined) input = { ...input, runId: processRunId(input.body, input.contentType) };
   const { message, contentType } = checkedPush(input);
-  return { snappy: asBuffer(compress(message.value)), ...(contentType !== undefined ? { contentType } : {}) };
+  return { snappy: asBuffer(compress(message.value)), ...(contentType !== undefined ? { contentType } : {}), ...(input.runId !== undefined ? { runId: input.runId } : {}) };
 }
 
 /**
