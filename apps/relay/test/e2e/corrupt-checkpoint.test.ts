@@ -1,5 +1,6 @@
 // A checkpoint that does not decode: the relay never starts that partition empty (it would lower totals); it retries,
 // stays unready, and goes on once an operator tombstones the checkpoint.
+import { spawnSync } from 'node:child_process';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { expect, it } from 'vitest';
 import { CHECKPOINT_HEADERS } from '../../src/checkpoint/index.js';
@@ -42,7 +43,10 @@ it('retries a corrupt checkpoint instead of starting empty, and recovers after a
   expect((await fetch(`${relay.url}/readyz`)).status).toBe(503);
   expect((await promTotals(prom)).size).toBe(0);
 
-  await producer.send({ topic: checkpointTopic, acks: -1, messages: [{ key: `${topic}/0`, value: null }] });
+  // The operator's tombstone as apps/relay/README.md (Checkpoint) writes it: `kcat -P -b … -t <checkpoint topic> -K: -Z`
+  // reading `<topic>/<partition>:` (-Z: the empty value is sent as null, a tombstone; an empty value would not be one).
+  const tombstone = spawnSync('bash', ['-o', 'pipefail', '-c', `printf '%s\\n' '${topic}/0:' | kcat -P -b ${testKafkaBrokers()[0]} -t ${checkpointTopic} -K: -Z`], { encoding: 'utf8' });
+  expect(tombstone.status, tombstone.stderr).toBe(0);
   await relay.waitForLog((l) => l.msg === 'partition restored', 30_000);
   const seen = await settledTotals(prom, ledger, 30_000);
   for (const [key, value] of ledger.expected) expect({ key, value: seen.get(key) }).toEqual({ key, value });
