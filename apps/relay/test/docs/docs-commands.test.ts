@@ -10,6 +10,7 @@
  *   http://localhost:9464      -> the relay this file runs on the docs' topic (prom-relay.metrics, 5 partitions)
  *   https://prom.example.com   -> that relay too (its Remote Write receive stands in for a managed Prometheus)
  *   http://pushgateway:9091    -> a Pushgateway started for this file
+ *   --kafka-port 9092, --prometheus-port 9090, --pushgateway-port 9091 (`npm run stack`) -> free ports
  * The relay's own port (9464 by default, never written in a command) is a free one: every command runs with
  * PROM_RELAY_SERVER__PORT=0 and PROM_RELAY_SERVER__HOST=127.0.0.1, the env override apps/relay/README.md documents.
  *
@@ -31,10 +32,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { decodeWriteRequestSnappy } from '@prom-relay/codec';
+import { decodeWriteRequestSnappy, encodeWriteRequestSnappy } from '@prom-relay/codec';
 import { createKafkaTopic, startPrometheus, startPushgateway, type PrometheusServer, type PushgatewayServer } from '@prom-relay/infra';
 import { testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
@@ -244,6 +247,42 @@ function promisedOutput(text: string): string[] {
 
 const jsonOf = (command: string): unknown => JSON.parse(/echo '([^']*)'/.exec(command)![1]!);
 
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => res(port));
+    });
+  });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), res(false)));
+    s.once('error', () => res(true));
+  });
+}
+
+/** `npm run stack` as a person runs it: in the foreground, in its own process group, stopped with Ctrl-C (SIGINT). */
+function startStack(command: string, cwd: string) {
+  const child = spawn('bash', ['-c', `exec ${command}`], { cwd, env: env(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const closed = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // gone
+    }
+  };
+  return { output: () => out, closed, signal };
+}
+
 // ---- one runner per block: how it runs and what it must have done ---------------------------------------------
 
 interface Runner {
@@ -364,6 +403,62 @@ const RUNNERS: Runner[] = [
         s.once('error', () => res(true));
       });
       expect(refused, 'the broker is gone after stop()').toBe(true);
+    },
+  },
+  {
+    name: 'npm run stack (its own servers)',
+    file: 'infra/README.md',
+    claims: ({ text: t }) => t.includes('npm run stack'),
+    background: true,
+    timeoutMs: 300_000,
+    async run(block) {
+      const [written] = shellCommands(block);
+      expect(shellCommands(block)).toHaveLength(1);
+      const ports: Record<string, number> = {};
+      let command = written!;
+      for (const m of written!.matchAll(/--(kafka|prometheus|pushgateway)-port (\d+)/g)) {
+        ports[m[1]!] = await freePort();
+        command = command.replace(m[0], `--${m[1]}-port ${ports[m[1]!]}`);
+      }
+      expect(Object.keys(ports).sort()).toEqual(['kafka', 'prometheus', 'pushgateway']);
+      const stackFile = join(REPO, '.stack/stack.json'); // infra's cli writes beside its package: the real root
+      const stack = startStack(command, cwdOf(block.file));
+      try {
+        const up = await eventually(async () => stack.output(), (o) => o.includes('stack up') || o.includes('ERROR'), 240_000, 200);
+        expect(up, up).toContain('prom-relay stack up');
+        const addresses = JSON.parse(readFileSync(stackFile, 'utf8')) as Record<string, unknown>;
+        expect(addresses).toMatchObject({
+          kafkaBrokers: [`127.0.0.1:${ports.kafka}`],
+          prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
+          remoteWriteUrl: `http://127.0.0.1:${ports.prometheus}/api/v1/write`,
+          pushgatewayUrl: `http://127.0.0.1:${ports.pushgateway}`,
+        });
+        const exports = await runCommand('. .stack/env && echo "$KAFKA_BROKERS $PROMETHEUS_URL $REMOTE_WRITE_URL $PUSHGATEWAY_URL"', { cwd: REPO, env: env(), timeoutMs: 10_000 });
+        expect(exports.stdout.trim()).toBe(`127.0.0.1:${ports.kafka} ${String(addresses.prometheusUrl)} ${String(addresses.remoteWriteUrl)} ${String(addresses.pushgatewayUrl)}`);
+        // each server answers: Kafka a client, Prometheus a Remote Write (the receiver is on), Pushgateway its /metrics
+        const kafka = new Kafka({ brokers: [`127.0.0.1:${ports.kafka}`], clientId: 'docs-stack', logLevel: logLevel.NOTHING }).admin();
+        await kafka.connect();
+        expect(Array.isArray(await kafka.listTopics())).toBe(true);
+        await kafka.disconnect();
+        const body = encodeWriteRequestSnappy({ timeseries: [{ labels: { __name__: 'docs_stack_up', job: 'docs' }, samples: [{ value: 1, timestamp: Date.now() }] }] });
+        const rw = await fetch(String(addresses.remoteWriteUrl), { method: 'POST', body, headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' } });
+        expect(rw.status).toBe(204);
+        expect((await fetch(`${String(addresses.pushgatewayUrl)}/metrics`)).status).toBe(200);
+        // a taken port fails with its name
+        const taken = await runCommand(`npm run stack -- --kafka-port ${ports.kafka}`, { cwd: cwdOf(block.file), env: env(), timeoutMs: 120_000 });
+        expect(taken.code).toBe(1);
+        expect(taken.stderr).toMatch(new RegExp(`PROM_RELAY_INFRA_PORT_TAKEN.*${ports.kafka}`));
+        expect(existsSync(stackFile), 'the failed start left the running stack its files').toBe(true);
+      } finally {
+        stack.signal('SIGINT'); // Ctrl-C
+        const timer = setTimeout(() => stack.signal('SIGKILL'), 60_000);
+        await stack.closed;
+        clearTimeout(timer);
+      }
+      expect(stack.output()).toContain('stopped, data removed');
+      expect(existsSync(stackFile)).toBe(false);
+      expect(existsSync(join(REPO, '.stack/env'))).toBe(false);
+      for (const port of Object.values(ports)) expect(await refused(port), `port ${port} after Ctrl-C`).toBe(true);
     },
   },
   {
