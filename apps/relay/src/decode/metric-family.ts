@@ -479,6 +479,44 @@ export function decodeMetricFamilies(
  * The first value of the family named `name` in a delimited body, decoding only that family (the others are skipped
  * by length); undefined when absent or when the body does not parse (the full check reports that).
  */
+/**
+ * The earliest `created_timestamp` (ms) of the body's counters, summaries and histograms (client_model: Counter field 3,
+ * Summary field 4, Histogram field 15; the Go client sets them when a metric or child is made), or undefined for none
+ * or a body that does not parse. A registry without process metrics is told apart per process run by it.
+ */
+export function earliestCreated(body: Buffer): number | undefined {
+  let earliest: number | undefined;
+  const take = (r: Reader, field: number) => {
+    r.fields((f, w) => {
+      if (f !== field || w !== 2) return false;
+      const at = readTimestamp(r.bytes());
+      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+      return true;
+    });
+  };
+  try {
+    const r = new Reader(body);
+    while (!r.done()) {
+      const family = r.bytes();
+      family.fields((f, w) => {
+        if (f !== 4 || w !== 2) return false;
+        // A Metric: its Counter (3), Summary (4) or Histogram (7).
+        const metric = family.bytes();
+        metric.fields((mf, mw) => {
+          const field = mf === 3 ? 3 : mf === 4 ? 4 : mf === 7 ? 15 : 0;
+          if (field === 0 || mw !== 2) return false;
+          take(metric.bytes(), field);
+          return true;
+        });
+        return true;
+      });
+    }
+  } catch {
+    return undefined;
+  }
+  return earliest;
+}
+
 export function familyValue(body: Buffer, name: string): number | undefined {
   try {
     const r = new Reader(body);

@@ -1,4 +1,5 @@
 import type { Grouping } from '@prom-relay/emitter';
+import { earliestCreated } from '../decode/metric-family.js';
 import { familyValue, isMetricFamilyProtobuf } from './metric-family-proto.js';
 
 /**
@@ -28,9 +29,14 @@ export function processRunId(body: Buffer, contentType: string | undefined): str
     const value = protobuf ? familyValue(body, PROCESS_START_METRIC) : textValue(body);
     if (value !== undefined && Number.isFinite(value) && value > 0) return `process_start=${value}`;
   }
-  if (protobuf) return undefined;
-  const created = textCreated(body);
+  const created = protobuf ? protobufCreated(body) : textCreated(body);
   return created === undefined ? undefined : `created=${created}`;
+}
+
+/** The Go client's created timestamps (a registry of the job's own holds no process metrics), in seconds. */
+function protobufCreated(body: Buffer): number | undefined {
+  const ms = earliestCreated(body);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 const CREATED_TYPE = Buffer.from('_created gauge', 'latin1');

@@ -14,8 +14,8 @@ const go = goProgramEnvironment(GO_JOB_DIR);
 it("takes pushes from the Go client's push package (protobuf delimited) and sums job runs exactly", async () => {
   const { prom, relay, program: goJob } = go;
   const push = (instance: string, value: number, runId: string) => run(goJob, [relay.url, 'go-nightly', instance, String(value), runId], { timeout: 30_000 });
-  // Three cron runs on two machines, each run's counter starting at zero: every run counts in full
-  // (without the run id header, host-1's second run would count only 7 - 5 = 2).
+  // Three cron runs on two machines, each run's counter starting at zero: every run counts in full (by the run id
+  // header; without it, by the counters' created timestamps: go-own-registry-runs-add-up).
   await push('host-1', 5, 'run-1');
   await push('host-2', 4, 'run-2');
   await push('host-1', 7, 'run-3');

@@ -1,5 +1,6 @@
 // A job pushing native histograms with the Prometheus Go client's push package, unchanged: what the relay's ingest
-// reads as the protobuf delimited format. Usage: go run ./native <url> <job> <instance>
+// reads as the protobuf delimited format. Usage: go run ./native <url> <job> <instance> [<pushes>]
+// (<pushes>: how many times this process pushes its registry, 1 by default)
 // Observations (the test computes the expected buckets from the same list):
 //
 //	go_job_latency_seconds{stage="load"}: native only (NativeHistogramBucketFactor 1.1, schema 3)
@@ -10,6 +11,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
@@ -50,8 +52,19 @@ func main() {
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(latency, withClassic, idle, rows)
-	if err := push.New(os.Args[1], os.Args[2]).Grouping("instance", os.Args[3]).Gatherer(registry).Push(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	pushes := 1
+	if len(os.Args) > 4 {
+		n, err := strconv.Atoi(os.Args[4])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		pushes = n
+	}
+	for i := 0; i < pushes; i++ {
+		if err := push.New(os.Args[1], os.Args[2]).Grouping("instance", os.Args[3]).Gatherer(registry).Push(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 }
