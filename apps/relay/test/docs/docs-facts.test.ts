@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
 import { RemoteWriteClient } from '@prom-relay/push-client';
 import { Registry } from 'prom-client';
@@ -285,6 +285,16 @@ describe('what the docs name exists in the code', () => {
         if (name.includes('__')) {
           const path = name.slice('PROM_RELAY_'.length).split('__').map((s) => s.toLowerCase()).join('.');
           if (!keys.has(path)) missing.push(`${where(file, md, m.index)}: ${name} overrides ${path}, not a config key`);
+          // an example value (`NAME=value`) is taken as written
+          const value = /^=([^\s`,]+(?:,[^\s`,]+)*)/.exec(md.slice(m.index + name.length))?.[1];
+          if (value !== undefined) {
+            try {
+              const config = loadConfig({ text: '', env: { [name]: value } });
+              if (path === 'kafka.brokers') expect(config.kafka.brokers).toEqual(value.split(','));
+            } catch (err) {
+              missing.push(`${where(file, md, m.index)}: ${name}=${value} is refused: ${(err as Error).message}`);
+            }
+          }
         } else if (!new RegExp(`\\b${name}\\b`).test(SOURCES)) {
           missing.push(`${where(file, md, m.index)}: ${name} occurs in no source`);
         }
@@ -295,10 +305,20 @@ describe('what the docs name exists in the code', () => {
   });
 
   it('every prom-relay command and flag a doc names is in prom-relay --help; npm scripts and vitest projects exist', () => {
-    const help = spawnSync(process.execPath, ['--conditions=@prom-relay/source', '--import', 'tsx', join(RELAY, 'src/cli.ts'), '--help'], { cwd: RELAY, encoding: 'utf8' });
+    const node = (args: string[]) => spawnSync(process.execPath, ['--conditions=@prom-relay/source', '--import', 'tsx', ...args], { cwd: RELAY, encoding: 'utf8' });
+    const help = node([join(RELAY, 'src/cli.ts'), '--help']);
     expect(help.status, help.stderr).toBe(0);
-    const commands = new Set([...help.stdout.matchAll(/^\s+prom-relay ([a-z-]+)/gm)].map((m) => m[1]!));
-    const flags = new Set(help.stdout.match(/(?<![\w-])--?[a-z][a-z-]*/g));
+    const codecCli = JSON.stringify(pathToFileURL(join(REPO, 'packages/codec/src/cli.ts')).href);
+    const codecHelp = node(['--input-type=module', '-e', `const { main } = await import(${codecCli}); await main(['--help']);`]);
+    expect(codecHelp.status, codecHelp.stderr).toBe(0);
+    /** per bin: its commands (the word after the bin's name in its usage) and every flag its usage names */
+    const usage = (text: string, bin: string) => ({
+      commands: new Set([...text.matchAll(new RegExp(`^\\s*(?:usage:)?\\s+${bin} ([a-z][a-z-]*)`, 'gm'))].map((m) => m[1]!)),
+      flags: new Set(text.match(/(?<![\w-])--?[a-z][a-z0-9-]*/g)),
+    });
+    const bins: Record<string, ReturnType<typeof usage>> = { 'prom-relay': usage(help.stdout, 'prom-relay'), 'prom-codec': usage(codecHelp.stdout, 'prom-codec') };
+    expect([...bins['prom-relay']!.commands].sort()).toEqual(['aggregate', 'check-config', 'end-job', 'ingest', 'run', 'version']);
+    expect([...bins['prom-codec']!.commands].sort()).toEqual(['decode', 'encode']);
     const scripts = Object.keys((JSON.parse(text('package.json')) as { scripts: Record<string, string> }).scripts);
     const projects = ['packages', 'apps'].flatMap((d) => readdirSync(join(REPO, d)).map((p) => `${d}/${p}`)).concat('infra')
       .filter((d) => existsSync(join(REPO, d, 'vitest.config.ts')))
@@ -308,13 +328,15 @@ describe('what the docs name exists in the code', () => {
     for (const file of DOCS) {
       for (const { line, code } of codeSpans(text(file))) {
         const at = `${file}:${line}`;
-        // prom-relay in command position: first word (after `npx`), after a pipe or `&&`, or as the source cli.ts
-        for (const m of code.matchAll(/(?:^\s*(?:\$\s+)?(?:npx\s+)?prom-relay|[|&;]\s*(?:npx\s+)?prom-relay|src\/cli\.ts)\s+([^#|&;]*)/g)) {
-          const words = m[1]!.trim().split(/\s+/);
+        // a bin in command position: first word (after `npx`), after a pipe or `&&`; the relay's source cli.ts too
+        for (const m of code.matchAll(/(?:^\s*(?:\$\s+)?(?:npx\s+)?|[|&;]\s*(?:npx\s+)?)(prom-relay|prom-codec)\s+([^#|&;<>]*)|relay\/src\/cli\.ts\s+([^#|&;<>]*)/g)) {
+          const bin = m[1] ?? 'prom-relay';
+          const { commands, flags } = bins[bin]!;
+          const words = (m[2] ?? m[3]!).trim().split(/\s+/);
           if (!/^-|^[a-z][a-z-]*$/.test(words[0] ?? '')) continue;
           invocations++;
-          if (!words[0]!.startsWith('-') && !commands.has(words[0]!)) wrong.push(`${at}: prom-relay ${words[0]} is no command`);
-          for (const w of words.filter((x) => /^--?[a-z]/.test(x))) if (!flags.has(w.replace(/=.*/, ''))) wrong.push(`${at}: prom-relay ${w} is no flag`);
+          if (!words[0]!.startsWith('-') && !commands.has(words[0]!)) wrong.push(`${at}: ${bin} ${words[0]} is no command`);
+          for (const w of words.filter((x) => /^--?[a-z]/.test(x))) if (!flags.has(w.replace(/=.*/, ''))) wrong.push(`${at}: ${bin} ${w} is no flag`);
         }
         for (const m of code.matchAll(/\bnpm run ([\w:-]+)/g)) if (!scripts.includes(m[1]!)) wrong.push(`${at}: npm run ${m[1]} is no script`);
         for (const m of code.matchAll(/--project ([\w-]+)/g)) if (!projects.includes(m[1]!)) wrong.push(`${at}: --project ${m[1]} is no vitest project`);
