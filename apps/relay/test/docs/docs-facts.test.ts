@@ -406,4 +406,12 @@ describe('what the docs name exists in the code', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+  it('text blocks (left out of docs-commands as output and diagrams) hold no command', () => {
+    const text = docBlocks(REPO).filter((b) => b.lang === 'text');
+    expect(text.length).toBeGreaterThan(0);
+    const commands = text.flatMap((b) =>
+      b.text.split('\n').flatMap((l, i) => (/^\s*(\$\s|(npm|npx|node|prom-relay|prom-codec|kcat|curl|bash|docker|kubectl)\s)/.test(l) ? [`${b.file}:${b.line + 1 + i}: ${l}`] : [])),
+    );
+    expect(commands, 'a command in a text block: make it an sh block (docs-commands runs it) or say why not').toEqual([]);
+  });
 });
