@@ -227,6 +227,25 @@ describe('what the docs name exists in the code', () => {
     expect(schema.filter((k) => !keys.has(k)), `in the schema, missing from the table in ${RELAY_README}`).toEqual([]);
   });
 
+  it('every config key a doc writes in prose (`section.key`) is a config key', () => {
+    const keys = schemaKeys(relayConfigSchema as unknown as Schema);
+    const known = new Set(keys.flatMap((k) => k.split('.').map((_, i, a) => a.slice(0, i + 1).join('.'))));
+    const docs = DOCS.filter((f) => !f.startsWith('packages/') && f !== 'infra/README.md'); // their `kafka.…` are options of their own
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const file of docs) {
+      for (const { line, code } of codeSpans(text(file))) {
+        const m = /^(kafka|remote_write|aggregation|repartition|flush|server|ingest|log|shutdown)\.([a-z_]+(?:\.[a-z_]+)*)(\*)?(?=$|[:,\s])/.exec(code);
+        if (!m) continue;
+        checked++;
+        const key = `${m[1]}.${m[2]}`;
+        if (m[3] ? !keys.some((k) => k.startsWith(key)) : !known.has(key)) wrong.push(`${file}:${line}: ${code}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+    expect(wrong).toEqual([]);
+  });
+
   it('every default in the config table is the effective default', () => {
     const config = loadConfig({ text: '', env: {} });
     const wrong: string[] = [];
