@@ -336,6 +336,8 @@ const RUNNERS: Runner[] = [
       const config = parseYaml(find(results, /check-config/).stdout) as { kafka: { brokers: string[]; topics: string[] }; remote_write: { url: string } };
       expect(config.kafka).toMatchObject({ brokers, topics: [TOPIC] });
       expect(config.remote_write.url).toBe(prom.remoteWriteUrl);
+      // `# prom-relay <version> (node <version>)`
+      expect(find(results, /prom-relay --version/).stdout).toMatch(/^prom-relay \d+\.\d+\.\d+\S* \(node v\d+\.\d+\.\d+\)\n$/);
       const runs = results.filter((r) => SERVICE.test(r.command));
       expect(runs.length).toBeGreaterThanOrEqual(2); // the installed bin and the one from source
       for (const r of runs) expect(r.started).toMatchObject({ topics: [TOPIC], group: 'prom-relay' });
