@@ -6,8 +6,13 @@
 // process into Prometheus 2.42). The same for a sample older than one already applied (a request delayed behind a
 // newer one, two senders of one series): a reset, counted in full. Samples of a series older than the newest one the
 // producer applied (by their Remote Write timestamps) are now left out (counted in prom_relay_points_rejected_total{reason="duplicate"}), also after the
-// partition is restored from a checkpoint.
+// partition is restored from a checkpoint. A real Prometheus 2.42 remote-writing a scraped counter through a proxy
+// that answers 500 to every second request the relay took: 800 for 400 before, exact now.
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { compress, encodeWriteRequest, type Sample } from '@prom-relay/codec';
+import { startPrometheus } from '@prom-relay/infra';
+import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeRecord } from '../../src/decode/index.js';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
@@ -16,13 +21,21 @@ import { eventually } from '../e2e/harness.js';
 import { RW1, relayCounter, relayWithProm, send, type RelayWithProm } from './ingest-helpers.js';
 
 let env: RelayWithProm;
+const servers: Server[] = [];
 
 beforeAll(async () => {
   env = await relayWithProm('rw-retry');
 }, 120_000);
 afterAll(async () => {
+  for (const s of servers) s.close();
   await env?.stop();
 });
+
+async function listen(server: Server): Promise<string> {
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 const T0 = Date.now() - 60_000;
 
@@ -86,3 +99,59 @@ it('the newest sample time applied survives a checkpoint: a retry after a restor
   const out = restored.collect(Date.now()).filter((s) => s.labels['__name__'] === 'rwc_total');
   expect(out.map((s) => s.value)).toEqual([31]);
 });
+
+it('a real Prometheus retrying the requests it got a 500 for, after the relay applied them, gives the exact total', async () => {
+  const { relay, prom } = env;
+  const registry = new Registry();
+  const rows = new Counter({ name: 'rwr_scraped_rows_total', help: 'Rows.', registers: [registry] });
+  const target = await listen(createServer((_req, res) => void registry.metrics().then((text) => res.setHeader('content-type', registry.contentType).end(text))));
+  // In front of the relay: every second request is answered 500 once the relay took it (an answer lost on the way, a
+  // proxy timing out): the sender retries the same batch, several samples per series in it.
+  let failed = 0;
+  let seen = 0;
+  const proxy = await listen(
+    createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on('data', (c: Buffer) => body.push(c));
+      req.on('end', () => {
+        const up = httpRequest(`${relay.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+          answer.resume();
+          answer.on('end', () => {
+            const fail = ++seen % 2 === 0 && answer.statusCode === 204;
+            if (fail) failed++;
+            res.writeHead(fail ? 500 : (answer.statusCode ?? 502)).end();
+          });
+        });
+        up.on('error', () => res.writeHead(502).end());
+        up.end(Buffer.concat(body));
+      });
+    }),
+  );
+  const sender = await startPrometheus({
+    scrapeInterval: '1s',
+    extraConfig: [
+      'scrape_configs:',
+      '  - job_name: scraped',
+      `    static_configs: [{ targets: ['${target}'] }]`,
+      'remote_write:',
+      `  - url: http://${proxy}/api/v1/write`,
+      '    queue_config: { batch_send_deadline: 3s, min_backoff: 100ms, max_backoff: 500ms }',
+      '    metadata_config: { send: true, send_interval: 1s }',
+    ].join('\n'),
+  });
+  try {
+    for (let i = 0; i < 40; i++) {
+      rows.inc(10);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const final = (await registry.getSingleMetric('rwr_scraped_rows_total')!.get()).values[0]!.value;
+    expect(final).toBe(400);
+    const total = async () => (await prom.query('rwr_scraped_rows_total{job="scraped"}'))[0]?.value;
+    expect(await eventually(total, (v) => v === final, 60_000)).toBe(final);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await total()).toBe(final);
+    expect(failed).toBeGreaterThan(2);
+  } finally {
+    await sender.stop();
+  }
+}, 180_000);
