@@ -106,18 +106,62 @@ function emitStale(store: AggregateStore, s: OutputSeries, out: OutputSample[]):
   store.dropOutput(s);
 }
 
-/** Forgets expired producers, then input series no producer holds that were not fed for `seriesTtlMs`. */
+/**
+ * Forgets expired producers and lets live ones go of the series they stopped pushing, then input series no producer
+ * holds that were not fed for `seriesTtlMs`.
+ */
 function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void {
   const producerTtl = opts.producerTtlMs;
   for (const p of store.producers.values()) {
     if (now - p.lastSeen >= producerTtl) forgetProducer(store, p);
   }
+  // Every collect, not less often: what a restored aggregate lets go must be what the one that wrote the state did.
+  for (const p of store.producers.values()) releaseSilentSeries(p, opts, now);
   const ttl = opts.seriesTtlMs;
   for (const scope of store.scopes.values()) {
     for (const input of scope.values()) {
       if (input.holders === 0 && now - input.lastFed >= ttl) scope.remove(input);
     }
     if (scope.size === 0) store.scopes.delete(scope.key);
+  }
+}
+
+/**
+ * A producer that lives on (a Prometheus agent's Remote Write, a long-running task) and stops pushing some of its
+ * series (pods come and go) lets them go, or its baselines would hold their input series for as long as it pushes
+ * anything: memory and checkpoints growing without bound. A counter (or native histogram) baseline goes once its input
+ * was fed by no one for `counterTtlMs + producerTtlMs`: the series' own totals ended `producerTtlMs` before, as long as
+ * a silent producer's baselines are kept after its last push. Pushed again before that, the series adds only what it
+ * added; after, it starts from its value, like a producer forgotten after silence (a rule's total it fed, still fed
+ * by other series, then takes that value in full). A gauge contribution goes once not fed for `seriesTtlMs`: it has
+ * left its outputs by then (collectOutputs). The input series then expires like any other nothing holds. Decided by
+ * times the state keeps, in every collect: a restored aggregate lets go of what the one that wrote its state did.
+ */
+function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now: number): void {
+  const keep = opts.counterTtlMs + opts.producerTtlMs;
+  for (const pscope of producer.scopes.values()) {
+    for (const input of pscope.counters.keys()) {
+      if (now - input.lastFed < keep) continue;
+      pscope.counters.delete(input);
+      pscope.stamps?.delete(input);
+      input.holders--;
+    }
+    if (pscope.natives !== null) {
+      for (const input of pscope.natives.keys()) {
+        if (now - input.lastFed < keep) continue;
+        pscope.natives.delete(input);
+        pscope.stamps?.delete(input);
+        input.holders--;
+      }
+    }
+    if (pscope.gauges !== null) {
+      for (const c of pscope.gauges.values()) {
+        if (now - c.lastFed < opts.seriesTtlMs) continue;
+        pscope.gauges.delete(c.input);
+        if (!pscope.counters.has(c.input)) pscope.stamps?.delete(c.input);
+        c.input.holders--;
+      }
+    }
   }
 }
 
