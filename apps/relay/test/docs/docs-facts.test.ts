@@ -8,6 +8,7 @@
  *   override names a config key;
  * - every `prom-relay <command>` and its flags are in `prom-relay --help`, every `npm run <script>` is a script of
  *   the root package.json, every `--project <name>` a vitest project;
+ * - every prom-relay-* header a doc writes occurs in the sources (or deploy/), every `section.key` in prose is a key;
  * - every file a doc names (`test/…`, `src/…`, `bench/…`, links) exists;
  * - every TypeScript example type-checks (strict, the workspace's compiler options): tsx, which runs them, does not
  *   check types. The stage READMEs' sketches too, with what they leave to the runtime declared (SKETCHES).
@@ -162,17 +163,19 @@ function relayRegistry(): Registry {
   return registry;
 }
 
-function sourceFiles(dir: string): string[] {
+function sourceFiles(dir: string, pattern = /\.(ts|mjs|js|sh)$/): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const p = join(dir, d.name);
-    if (d.isDirectory()) return d.name === 'node_modules' || d.name === 'dist' ? [] : sourceFiles(p);
-    return /\.(ts|mjs|js|sh)$/.test(d.name) ? [p] : [];
+    if (d.isDirectory()) return d.name === 'node_modules' || d.name === 'dist' ? [] : sourceFiles(p, pattern);
+    return pattern.test(d.name) ? [p] : [];
   });
 }
 
+const sourcesUnder = (dir: string, pattern: RegExp): string => sourceFiles(dir, pattern).map((f) => readFileSync(f, 'utf8')).join('\n');
+
 /** Every source the docs may name a code or variable of: the packages' src, the relay's, infra's, the scripts. */
 const SOURCES = [join(RELAY, 'src'), ...['codec', 'push-client', 'emitter'].map((p) => join(REPO, 'packages', p, 'src')), join(REPO, 'infra/src'), join(REPO, 'scripts')]
-  .flatMap(sourceFiles)
+  .flatMap((d) => sourceFiles(d))
   .concat([join(REPO, 'infra/setup.sh'), join(REPO, 'vitest.config.ts')])
   .map((f) => readFileSync(f, 'utf8'))
   .join('\n');
@@ -321,6 +324,21 @@ describe('what the docs name exists in the code', () => {
     }
     expect(checked).toBeGreaterThan(60);
     expect(missing).toEqual([]);
+  });
+
+  it('every prom-relay-* header (and other prom-relay-* name) a doc writes occurs in the sources or deploy/', () => {
+    const deploy = sourcesUnder(join(REPO, 'deploy'), /\.(ya?ml|service|json|go|jsonnet|libsonnet)$|Containerfile$/);
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const file of DOCS) {
+      const md = text(file);
+      for (const m of md.matchAll(/`(prom-relay-[a-z0-9-]*[a-z0-9])(?=[`=])/g)) {
+        checked++;
+        if (!new RegExp(`['"\`/\\s:]${m[1]}(?![\\w-])`).test(SOURCES) && !deploy.includes(m[1]!)) wrong.push(`${where(file, md, m.index)}: ${m[1]}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    expect(wrong).toEqual([]);
   });
 
   it('every prom-relay command and flag a doc names is in prom-relay --help; npm scripts and vitest projects exist', () => {
