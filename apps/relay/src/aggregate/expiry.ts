@@ -1,7 +1,8 @@
 /**
  * What ends, and the flush's view of what lives: `collect` yields one sample per active output series and ends those
  * not fed for `seriesTtlMs` (totals: `counterTtlMs`; one stale sample, then gone), contributions not fed for
- * `seriesTtlMs`, producers silent for `producerTtlMs`, and input series nothing holds any more. `endGroupGauges` is
+ * `seriesTtlMs`, producers silent for `producerTtlMs` (and a live producer's baselines of series nobody fed for
+ * `counterTtlMs + producerTtlMs`), and input series nothing holds any more. `endGroupGauges` is
  * an `op: delete` of one group, `endJob` one of a whole job (no grouping labels).
  */
 import type { OutputSample } from '../model.js';
