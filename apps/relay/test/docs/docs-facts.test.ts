@@ -6,8 +6,9 @@
  *   the worker clusters', the push client's), and every metric the relay registers is named in its README;
  * - every `PROM_RELAY_*` code or variable named in a doc occurs in the sources; every `PROM_RELAY_<SECTION>__<KEY>`
  *   override names a config key;
- * - every `prom-relay <command>` and its flags are in `prom-relay --help`, every `npm run <script>` is a script of
- *   the root package.json, every `--project <name>` a vitest project;
+ * - every `prom-relay <command>` (and `prom-codec <command>`) and its flags are in the bin's `--help`, every
+ *   `npm run <script>` is a script of the root package.json, every `--project <name>` a vitest project;
+ * - no `text` block (docs-commands leaves them out as output and diagrams) holds a command;
  * - every prom-relay-* header a doc writes occurs in the sources (or deploy/), every `section.key` in prose is a key;
  * - every file a doc names (`test/…`, `src/…`, `bench/…`, links) exists;
  * - every TypeScript example type-checks (strict, the workspace's compiler options): tsx, which runs them, does not
