@@ -95,6 +95,12 @@ export interface OutputSample {
   final?: { value: number; histogram?: NativeHistogram; offset?: number };
 }
 
+/** What tells one record from another at the same offset of a partition: its Kafka timestamp and its bytes. */
+export interface RecordMark {
+  timestamp: string;
+  bytes: number;
+}
+
 /** What the aggregate of one partition serialises into a checkpoint. Opaque to other stages. */
 export interface Checkpoint {
   version: 1;
@@ -107,6 +113,11 @@ export interface Checkpoint {
    * log started again at lower offsets (its topic recreated), so that they keep growing (see OwnedPartition.offsetBase).
    */
   offsetBase?: string;
+  /**
+   * The record at `offset - 1` (the last the state covers): its timestamp and size, so that a restore can tell the log it
+   * came from from a log started again that holds as many records (see KafkaSource.checkLogStart). Absent: unknown.
+   */
+  lastRecord?: RecordMark;
   /** last flush timestamp (ms) written for this partition's series: flushes stay strictly increasing across restarts */
   lastFlushTimestamp: number;
   state: unknown;

@@ -65,6 +65,7 @@ export async function decodeCheckpoint(value: Buffer): Promise<Checkpoint> {
     typeof cp.offset !== 'string' ||
     !/^\d+$/.test(cp.offset) ||
     (cp.offsetBase !== undefined && (typeof cp.offsetBase !== 'string' || !/^\d+$/.test(cp.offsetBase))) ||
+    (cp.lastRecord !== undefined && (typeof cp.lastRecord?.timestamp !== 'string' || typeof cp.lastRecord.bytes !== 'number')) ||
     typeof cp.lastFlushTimestamp !== 'number'
   ) {
     throw new CheckpointError('PROM_RELAY_CHECKPOINT_CORRUPT', `checkpoint has an unknown version or shape (version ${String(cp?.version)})`);

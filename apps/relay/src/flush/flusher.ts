@@ -208,6 +208,7 @@ export class Flusher {
             partition: p.partition,
             offset: p.nextOffset.toString(),
             ...(p.offsetBase !== 0n ? { offsetBase: p.offsetBase.toString() } : {}),
+            ...(p.lastRecord !== undefined ? { lastRecord: p.lastRecord } : {}),
             lastFlushTimestamp: timestamp,
             state: p.aggregate.toState(),
           };

@@ -48,12 +48,18 @@ export class LogRestarts {
     return high < p.nextOffset || (resetTo !== undefined && resetTo <= low) ? { low, high } : undefined;
   }
 
+  /** The partition's watermarks, read now (undefined: the topic is not there to ask). */
+  async watermarks(p: OwnedPartition): Promise<Watermarks | undefined> {
+    const w = (await this.opts.watermarks(p.topic)).get(p.partition);
+    return w === undefined ? undefined : { low: BigInt(w.low), high: BigInt(w.high) };
+  }
+
   /**
    * Moves the partition's state onto the new log: it applies from the log's start, its offsets published above every
    * one it published before, and it is flushed once it has applied what the log held now (as after any takeover). The
    * caller seeks the consumer to `nextOffset`.
    */
-  continueOn(p: OwnedPartition, w: Watermarks, when: 'restore' | 'fetch'): void {
+  continueOn(p: OwnedPartition, w: Watermarks, when: 'restore' | 'fetch' | 'last_record'): void {
     const from = p.nextOffset!;
     // The new log's first offset is published as the old log's next one was: everything from it on is newer.
     p.offsetBase += from - w.low;
@@ -63,6 +69,8 @@ export class LogRestarts {
     // A checkpoint of the old log's offsets no longer covers the state's: the next flush writes one.
     p.checkpointedOffset = undefined;
     p.positioned = true;
+    p.forgetLastRecord();
+    p.verifyLastRecord = false;
     this.opts.onRestart?.(p, from, w.low);
     this.log.log(
       'warn',

@@ -1,7 +1,7 @@
 // The partitions this relay owns right now, each with its aggregate and the offset that aggregate covers.
 import type { MetricMetadata } from '@prom-relay/codec';
-import type { IngestBatch, OutputSample } from '../model.js';
-import type { TopicPartition } from '../kafka/index.js';
+import type { IngestBatch, OutputSample, RecordMark } from '../model.js';
+import type { KafkaRecord, TopicPartition } from '../kafka/index.js';
 import type { PartialBatch } from '../repartition/index.js';
 
 /**
@@ -45,6 +45,11 @@ export class OwnedPartition {
    * (KafkaSource.offsetsWentBack). Owners then take the new log's partials as newer, as they are.
    */
   offsetBase = 0n;
+  /** the record at `nextOffset - 1` when the source moved past it (kept as is: no allocation per record) */
+  lastConsumed: KafkaRecord | undefined;
+  private restoredMark: RecordMark | undefined;
+  /** set at a restore: the first fetch (from `nextOffset - 1`) checks that record is still `lastRecord` */
+  verifyLastRecord = false;
   /** the timestamp of the last flush (or the one about to be sent): the next must be larger */
   lastFlushTimestamp: number;
   /** false until the first batch after a (re)join checked the fetch position */
@@ -66,15 +71,29 @@ export class OwnedPartition {
     readonly partition: number,
     readonly role: PartitionRole,
     readonly aggregate: PartitionState,
-    init: { nextOffset?: bigint; lastFlushTimestamp?: number; offsetBase?: bigint },
+    init: { nextOffset?: bigint; lastFlushTimestamp?: number; offsetBase?: bigint; lastRecord?: RecordMark },
   ) {
     this.nextOffset = init.nextOffset;
     this.offsetBase = init.offsetBase ?? 0n;
+    this.restoredMark = init.lastRecord;
     this.lastFlushTimestamp = init.lastFlushTimestamp ?? 0;
   }
 
   get key(): string {
     return partitionKey(this);
+  }
+
+  /** the record at `nextOffset - 1`, when known (see Checkpoint.lastRecord) */
+  get lastRecord(): RecordMark | undefined {
+    const r = this.lastConsumed;
+    if (r === undefined) return this.restoredMark;
+    return { timestamp: r.timestamp, bytes: (r.value?.length ?? 0) + (r.key?.length ?? 0) };
+  }
+
+  /** forgets the record at `nextOffset - 1` (the state moved onto another log) */
+  forgetLastRecord(): void {
+    this.lastConsumed = undefined;
+    this.restoredMark = undefined;
   }
 
   /** `nextOffset` as published (see offsetBase) */

@@ -216,6 +216,7 @@ export class KafkaSource {
         nextOffset: BigInt(cp.offset),
         lastFlushTimestamp: cp.lastFlushTimestamp,
         offsetBase: BigInt(cp.offsetBase ?? '0'),
+        ...(cp.lastRecord !== undefined ? { lastRecord: cp.lastRecord } : {}),
       });
       owned.lastCheckpointAt = this.now();
       owned.lastCheckpointBytes = stored.bytes;
@@ -249,9 +250,44 @@ export class KafkaSource {
    * log-restarts.ts), unless a checkpoint was written after that read (asked again).
    */
   private async checkLogStart(p: OwnedPartition, high: string | undefined): Promise<void> {
-    if (this.logRestarts === undefined || high === undefined || p.nextOffset === undefined || BigInt(high) >= p.nextOffset) return;
-    const w = await this.logRestarts.startedAgain(p);
-    if (w !== undefined) this.logRestarts.continueOn(p, w, 'restore');
+    if (this.logRestarts === undefined || high === undefined || p.nextOffset === undefined) return;
+    if (BigInt(high) < p.nextOffset) {
+      const w = await this.logRestarts.startedAgain(p);
+      if (w !== undefined) return this.logRestarts.continueOn(p, w, 'restore');
+    }
+    // A new log that holds as many records already: its record at `nextOffset - 1` is another (see checkLastRecord).
+    p.verifyLastRecord = p.lastRecord !== undefined && p.nextOffset > 0n;
+  }
+
+  /**
+   * The first fetch after a restore starts at the record the state covers last (seekTo): the same record (timestamp and
+   * size) it was, or the log started again (a topic recreated, as long by now as the old one was): then the state goes
+   * on from the new log's start. 'moved' when the partition was seeked (the batch is not applied); 'checked' when the
+   * record is the one the state covers (or the log no longer has it: nothing to tell).
+   */
+  private async checkLastRecord(p: OwnedPartition, records: KafkaRecord[], ctx: BatchContext): Promise<'moved' | 'checked' | 'later'> {
+    const first = BigInt(records[0]!.offset);
+    const at = p.nextOffset! - 1n;
+    // Fetched from further on (a group offset ahead of the state): checked once the fetch is back at `at`.
+    if (first > at && !p.positioned) return 'later';
+    p.verifyLastRecord = false;
+    if (first !== at) return 'checked';
+    const mark = p.lastRecord!;
+    const r = records[0]!;
+    if (r.timestamp === mark.timestamp && recordBytes(r) === mark.bytes) return 'checked';
+    let w: Watermarks | undefined;
+    try {
+      w = await this.logRestarts!.watermarks(p);
+    } catch (err) {
+      this.opts.logger.warn({ err, partition: p.key }, 'reading watermarks failed; the fetch is retried');
+      p.verifyLastRecord = true;
+      this.seekTo(p);
+      return 'moved';
+    }
+    if (w === undefined || this.partitions.get(p.key) !== p || !ctx.isRunning() || this.stopping) return 'moved';
+    this.logRestarts!.continueOn(p, w, 'last_record');
+    this.seekTo(p);
+    return 'moved';
   }
 
   /**
@@ -299,7 +335,8 @@ export class KafkaSource {
   /** Fetching resumes where the state ends, whatever the group offset says (it may be ahead with no record to come). */
   private seekTo(p: OwnedPartition): void {
     if (p.nextOffset === undefined) return;
-    this.opts.consumer.seek(p, p.nextOffset.toString());
+    // From the record the state covers last when it is to be checked (it is skipped as covered).
+    this.opts.consumer.seek(p, (p.verifyLastRecord ? p.nextOffset - 1n : p.nextOffset).toString());
   }
 
   private async onBatch(batch: RecordBatch, ctx: BatchContext): Promise<string | undefined> {
@@ -309,14 +346,16 @@ export class KafkaSource {
     if (pending) p = await pending;
     else p = this.partitions.get(key);
     if (!p || !ctx.isRunning() || this.stopping) return undefined;
-    if (await this.fetchWentBack(p, batch, ctx)) return undefined;
+    const check = p.verifyLastRecord && batch.records.length > 0 ? await this.checkLastRecord(p, batch.records, ctx) : undefined;
+    if (check === 'moved') return undefined;
+    if (check === undefined && (await this.fetchWentBack(p, batch, ctx))) return undefined;
     if (batch.highWatermark !== '-1') p.highWatermark = BigInt(batch.highWatermark);
     const records = batch.records;
     if (records.length === 0) return undefined;
     if (p.nextOffset !== undefined && !p.positioned && BigInt(records[0]!.offset) > p.nextOffset) {
       // The fetch started past what the state covers (group offset ahead of the checkpoint): go back.
       this.opts.logger.warn({ partition: key, fetchAt: records[0]!.offset, stateAt: p.nextOffset.toString() }, 'seeking to checkpoint offset');
-      this.opts.consumer.seek(batch, p.nextOffset.toString());
+      this.seekTo(p);
       p.positioned = true;
       return undefined;
     }
@@ -331,8 +370,10 @@ export class KafkaSource {
       if (forwards.length === 0) return true;
       if (!(await this.forwardUntilDone(forwards, key, ctx))) return false;
       for (const f of forwards) this.opts.events?.forwarded?.(f.record, f.partition);
-      const last = forwards[forwards.length - 1]!.record.offset;
+      const lastRecord = forwards[forwards.length - 1]!.record;
+      const last = lastRecord.offset;
       p.nextOffset = BigInt(last) + 1n;
+      p.lastConsumed = lastRecord;
       consumedThrough = last;
       forwards.length = 0;
       return true;
@@ -388,6 +429,7 @@ export class KafkaSource {
         this.opts.events?.applied?.(p, result);
       }
       p.nextOffset = offset + 1n;
+      p.lastConsumed = record;
       consumedThrough = record.offset;
       count++;
       bytes += recordBytes(record);

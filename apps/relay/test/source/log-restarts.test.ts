@@ -9,16 +9,17 @@ import { describe, expect, it } from 'vitest';
 import type { CheckpointStore } from '../../src/checkpoint/index.js';
 import type { DeadLetterQueue } from '../../src/dlq/index.js';
 import type { BatchContext, ConsumerHandlers, KafkaRecord, RelayConsumer, TopicPartition } from '../../src/kafka/index.js';
-import type { IngestBatch } from '../../src/model.js';
+import type { IngestBatch, RecordMark } from '../../src/model.js';
 import { KafkaSource } from '../../src/source/index.js';
 
 const tp: TopicPartition = { topic: 'metrics', partition: 1 };
 
-function record(offset: number): KafkaRecord {
-  return { ...tp, offset: String(offset), key: null, value: Buffer.from('x'), headers: {}, timestamp: String(Date.now() - 1000) };
+/** A record of the log: `log` tells records at one offset of two logs apart (their timestamps). */
+function record(offset: number, log = 1): KafkaRecord {
+  return { ...tp, offset: String(offset), key: null, value: Buffer.from('x'), headers: {}, timestamp: String(1_700_000_000_000 + log * 1_000_000 + offset) };
 }
 
-function setup(checkpointOffset: number, watermarks: { low: number; high: number }) {
+function setup(checkpointOffset: number, watermarks: { low: number; high: number }, lastRecord?: RecordMark) {
   let handlers: ConsumerHandlers | undefined;
   const seeks: string[] = [];
   const consumer: RelayConsumer = {
@@ -41,7 +42,7 @@ function setup(checkpointOffset: number, watermarks: { low: number; high: number
     highWatermarks: async () => new Map([[tp.partition, String(w.high)]]),
     watermarks: async () => new Map([[tp.partition, { low: String(w.low), high: String(w.high) }]]),
     checkpoints: {
-      latest: async () => ({ owner: 'other', bytes: 1, checkpoint: { version: 1, ...tp, offset: String(checkpointOffset), lastFlushTimestamp: 0, state: {} } }),
+      latest: async () => ({ owner: 'other', bytes: 1, checkpoint: { version: 1, ...tp, offset: String(checkpointOffset), lastFlushTimestamp: 0, state: {}, ...(lastRecord ? { lastRecord } : {}) } }),
     } as unknown as CheckpointStore,
     deadLetters: {} as DeadLetterQueue,
     decode: (r) => ({ producerId: 'p', job: 'j', grouping: {}, temporality: 'cumulative', op: 'push', points: [], position: { ...tp, offset: r.offset } }),
@@ -51,8 +52,8 @@ function setup(checkpointOffset: number, watermarks: { low: number; high: number
     events: { offsetsWentBack: (_p, from, to) => void wentBack.push([from, to]) },
   });
   const ctx: BatchContext = { heartbeat: async () => undefined, isRunning: () => true };
-  const batch = (highWatermark: number, from: number, to: number) =>
-    handlers!.onBatch({ ...tp, highWatermark: String(highWatermark), records: Array.from({ length: to - from }, (_, i) => record(from + i)) }, ctx);
+  const batch = (highWatermark: number, from: number, to: number, log = 1) =>
+    handlers!.onBatch({ ...tp, highWatermark: String(highWatermark), records: Array.from({ length: to - from }, (_, i) => record(from + i, log)) }, ctx);
   return {
     async start() {
       await source.start();
@@ -128,5 +129,36 @@ describe('a running source whose log starts again lower', () => {
     expect(s.wentBack).toEqual([]);
     expect(s.applied).toEqual(['10', '11', '12', '13', '14']);
     expect(s.partition().offsetBase).toBe(0n);
+  });
+
+  // A relay stopped while its topic was recreated and written to as far as the checkpoint's offset: the watermarks say
+  // nothing, the record the state covers last does (the first fetch after the restore starts there).
+  it('a restored state whose last record is another in the log: applied from the log start, numbered after the old', async () => {
+    const s = setup(6, { low: 0, high: 9 }, { timestamp: record(5).timestamp, bytes: 1 });
+    await s.start();
+    expect(await s.batch(9, 5, 9, 2)).toBeUndefined();
+    expect(s.applied).toEqual([]);
+    expect(s.seeks).toEqual(['5', '0']);
+    expect(s.wentBack).toEqual([[6n, 0n]]);
+    expect(s.lines.find((l) => l.code === 'PROM_RELAY_SOURCE_OFFSETS_WENT_BACK')).toMatchObject({ when: 'last_record', logEnd: '9' });
+    await s.batch(9, 0, 9, 2);
+    expect(s.applied).toEqual(['6', '7', '8', '9', '10', '11', '12', '13', '14']);
+    expect(s.partition().publishedOffset).toBe(15n);
+  });
+
+  it('a restored state whose last record is still there: goes on from its offset, the record not applied again', async () => {
+    const s = setup(6, { low: 0, high: 9 }, { timestamp: record(5).timestamp, bytes: 1 });
+    await s.start();
+    expect(await s.batch(9, 5, 9)).toBe('8');
+    expect(s.applied).toEqual(['6', '7', '8']);
+    expect(s.wentBack).toEqual([]);
+    expect(s.seeks).toEqual(['5']);
+    // The group's offset ahead of the state: the fetch goes back to the last record, checked then.
+    const t = setup(6, { low: 0, high: 12 }, { timestamp: record(5).timestamp, bytes: 1 });
+    await t.start();
+    expect(await t.batch(12, 10, 12, 2)).toBeUndefined();
+    expect(t.seeks).toEqual(['5', '5']);
+    expect(await t.batch(12, 5, 12, 2)).toBeUndefined();
+    expect(t.wentBack).toEqual([[6n, 0n]]);
   });
 });
