@@ -56,6 +56,6 @@ export interface AggregateState {
   contribs: { input: number[]; value: EncodedNumber[]; lastFed: number[]; tick: number[]; inGauges: number[]; seq: number[]; targets: number[] };
   /** native histogram baselines: scope index, input index and histogram, flat */
   natives: Array<number | HistogramState>;
-  /** newest sample time (ms) applied per producer scope and input (Remote Write): scope index, input index, time, flat */
+  /** newest sample time applied per producer scope and input (Remote Write): scope index, input index, time (ms after `epoch`: small), flat */
   stamps?: number[];
 }

@@ -183,7 +183,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
   for (let k = 0; k < stamps.length; k += 3) {
     const pscope = pscopes[stamps[k]!];
     if (pscope === undefined) throw new Error(`stamps name scope ${stamps[k]}, not in the state`);
-    (pscope.stamps ??= new Map()).set(inputAt(stamps[k + 1]!), stamps[k + 2]!);
+    (pscope.stamps ??= new Map()).set(inputAt(stamps[k + 1]!), stamps[k + 2]! + s.epoch);
   }
   if (listed !== s.targetList.length) throw new Error(`targetList has ${s.targetList.length} rows, ${listed} used`);
 

@@ -311,7 +311,7 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
         // Only for inputs the scope still holds (an input it let go may have left, its index stale).
         for (const [input, at] of pscope.stamps) {
           const held = pscope.counters.has(input) || pscope.gauges?.has(input) === true || pscope.natives?.has(input) === true;
-          if (held && input.stateIndex >= 0) stamps.push(ps, input.stateIndex, at);
+          if (held && input.stateIndex >= 0) stamps.push(ps, input.stateIndex, w.time(at - store.epoch));
         }
       }
       ps++;

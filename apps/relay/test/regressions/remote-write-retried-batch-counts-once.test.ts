@@ -92,7 +92,11 @@ it('the newest sample time applied survives a checkpoint: a retry after a restor
   const batch = request('rwc_total', [[1000, 10], [2000, 20], [3000, 30]]);
   const first = new PartitionAggregate(options());
   first.apply(record(batch, 0), Date.now());
-  const restored = PartitionAggregate.fromState(JSON.parse(JSON.stringify(first.toState())), options());
+  const state = first.toState() as { stamps?: number[] };
+  // One row (scope, input, time), the time counted from the state's epoch: a small number, not 13 digits.
+  expect(state.stamps).toHaveLength(3);
+  expect(Math.abs(state.stamps![2]!)).toBeLessThan(86_400_000);
+  const restored = PartitionAggregate.fromState(JSON.parse(JSON.stringify(state)), options());
   const result = restored.apply(record(batch, 1), Date.now());
   expect(result.duplicates).toBe(2);
   restored.apply(record(request('rwc_total', [[4000, 31]]), 2), Date.now());
