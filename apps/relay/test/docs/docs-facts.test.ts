@@ -290,6 +290,32 @@ describe('what the docs name exists in the code', () => {
     expect(unknown.map((d) => `${d.at}: ${d.candidates.join(' or ')}`)).toEqual([]);
   });
 
+  it('the labels a doc writes on a metric (`name{a,b}`, `name{a="v"}`) are its labels', async () => {
+    const relay = relayRegistry();
+    const push = new Registry();
+    await new RemoteWriteClient({ url: 'http://127.0.0.1:9/api/v1/write', registry: push }).close();
+    const labelsOf = (name: string): string[] | undefined => {
+      const metric = (relay.getSingleMetric(name) ?? push.getSingleMetric(name)) as unknown as { labelNames?: string[] } | undefined;
+      return metric ? [...(metric.labelNames ?? [])] : undefined;
+    };
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const file of DOCS) {
+      const md = text(file);
+      for (const m of md.matchAll(/(prom_relay_[a-z0-9_]+)\{([^}]*)\}/g)) {
+        const labels = labelsOf(m[1]!);
+        if (labels === undefined) continue; // an abbreviation, or a metric of a worker cluster (checked above)
+        checked++;
+        const named = m[2]!.split(',').map((l) => l.split('=')[0]!.trim()).filter((l) => l !== '');
+        const own = labels.filter((l) => l !== 'remote'); // the push client's `remote=<name>`, said once in its README
+        const ok = m[2]!.includes('=') ? named.every((l) => labels.includes(l)) : JSON.stringify([...named].sort()) === JSON.stringify([...own].sort());
+        if (!ok) wrong.push(`${where(file, md, m.index)}: ${m[0]} (labels: ${labels.join(', ') || 'none'})`);
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    expect(wrong).toEqual([]);
+  });
+
   it(`every metric the relay registers is named in ${RELAY_README}`, async () => {
     const named = new Set(docMetrics().filter((d) => d.at.startsWith(`${RELAY_README}:`)).flatMap((d) => d.candidates));
     const own = (await relayRegistry().getMetricsAsJSON()).map((m) => m.name).filter((n) => !/^prom_relay_(process|nodejs)_/.test(n));
