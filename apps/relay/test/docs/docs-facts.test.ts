@@ -23,7 +23,7 @@ import { DEFAULT_PRODUCER_LABELS } from '@prom-relay/emitter';
 import { RemoteWriteClient } from '@prom-relay/push-client';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, relayConfigSchema, parseDuration, RECORD_OVERHEAD_BYTES } from '../../src/config/index.js';
+import { formatConfig, loadConfig, relayConfigSchema, parseDuration, RECORD_OVERHEAD_BYTES } from '../../src/config/index.js';
 import { RepartitionMetrics } from '../../src/repartition/metrics.js';
 import { RelayMetrics } from '../../src/server/metrics.js';
 import { docBlocks, docFiles } from './markdown-blocks.js';
@@ -248,6 +248,22 @@ describe('what the docs name exists in the code', () => {
     }
     expect(checked).toBeGreaterThan(30);
     expect(wrong).toEqual([]);
+  });
+
+  it('the remote_write.headers the README says are masked are masked, and only those', () => {
+    const said = /`remote_write\.headers` values whose name contains ((?:`\w+`,?\s*(?:or\s+)?)+)/.exec(text(RELAY_README).replace(/\n/g, ' '));
+    expect(said, `${RELAY_README} says which header values are masked`).not.toBeNull();
+    const parts = [...said![1]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    // each part, in another case, inside a longer name; and a name with none of them
+    const headers = Object.fromEntries(parts.map((p, i) => [`X-${p.toUpperCase()}-${i}`, `value-${i}`]));
+    const yaml = `remote_write:\n  headers:\n${Object.entries({ ...headers, 'X-Scope-OrgID': 'team-a' }).map(([k, v]) => `    ${k}: ${v}`).join('\n')}\n`;
+    const printed = formatConfig(loadConfig({ text: yaml, env: {} }));
+    for (const [name, value] of Object.entries(headers)) {
+      expect(printed, name).toContain(`${name}: <masked>`);
+      expect(printed).not.toContain(value);
+    }
+    expect(printed).toContain('X-Scope-OrgID: team-a');
   });
 
   it('every default in the config table is the effective default', () => {
