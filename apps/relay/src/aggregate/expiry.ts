@@ -10,7 +10,7 @@ import type { ResolvedOptions } from './options.js';
 import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, recomputeLast } from './outputs.js';
 import { cloneHistogram } from './native-histogram.js';
 import { NEVER_FED, NativeOutputSeries, targetList } from './series.js';
-import type { AggregateStore, Contribution, InputSeries, OutputSeries, ProducerState } from './series.js';
+import type { AggregateStore, Contribution, InputSeries, OutputSeries, ProducerScope, ProducerState } from './series.js';
 
 /** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
 export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number, onlyFed = false): OutputSample[] {
@@ -117,7 +117,7 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
     if (now - p.lastSeen >= producerTtl) forgetProducer(store, p);
   }
   // Every collect, not less often: what a restored aggregate lets go must be what the one that wrote the state did.
-  for (const p of store.producers.values()) releaseSilentSeries(p, opts, now);
+  for (const p of store.producers.values()) releaseSilentSeries(p, opts, now, store.generation);
   const ttl = opts.seriesTtlMs;
   for (const scope of store.scopes.values()) {
     for (const input of scope.values()) {
@@ -138,9 +138,16 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
  * left its outputs by then (collectOutputs). The input series then expires like any other nothing holds. Decided by
  * times the state keeps, in every collect: a restored aggregate lets go of what the one that wrote its state did.
  */
-function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now: number): void {
+function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now: number, gen: number): void {
   const keep = opts.counterTtlMs + opts.producerTtlMs;
   for (const pscope of producer.scopes.values()) {
+    // Producer-label values the producer stopped pushing under (a pod's `instance`, gone): forgotten like a producer,
+    // once its series would have been (pushed under them again before that, they add only what they added).
+    if (now - pscope.lastSeen >= keep) {
+      forgetScope(pscope, gen);
+      producer.scopes.delete(pscope.key);
+      continue;
+    }
     for (const input of pscope.counters.keys()) {
       if (now - input.lastFed < keep) continue;
       pscope.counters.delete(input);
@@ -163,16 +170,27 @@ function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now
         c.input.holders--;
       }
     }
+    // Nothing left under these producer-label values (a pod's `instance` that is gone): the scope goes too.
+    if (pscope.counters.size === 0 && (pscope.gauges?.size ?? 0) === 0 && (pscope.natives?.size ?? 0) === 0) producer.scopes.delete(pscope.key);
   }
 }
 
 function forgetProducer(store: AggregateStore, producer: ProducerState): void {
-  endProducerGauges(producer, store.generation);
-  for (const pscope of producer.scopes.values()) {
-    for (const input of pscope.counters.keys()) input.holders--;
-    if (pscope.natives !== null) for (const input of pscope.natives.keys()) input.holders--;
-  }
+  for (const pscope of producer.scopes.values()) forgetScope(pscope, store.generation);
   store.producers.delete(producer.id);
+}
+
+/** A producer scope's gauges drop out and its baselines let their inputs go. */
+function forgetScope(pscope: ProducerScope, gen: number): void {
+  if (pscope.gauges !== null) {
+    for (const c of pscope.gauges.values()) {
+      leaveGauges(c, gen);
+      c.input.holders--;
+    }
+    pscope.gauges = null;
+  }
+  for (const input of pscope.counters.keys()) input.holders--;
+  if (pscope.natives !== null) for (const input of pscope.natives.keys()) input.holders--;
 }
 
 /** `op: delete`: the producer's group (job + grouping) ends; its gauges drop out, its counter totals stay. */
@@ -226,18 +244,6 @@ export function endJob(store: AggregateStore, job: string, offset?: number): voi
         c.input.holders--;
       }
     }
-  }
-}
-
-/** Every gauge of the producer drops out (it expired). */
-function endProducerGauges(producer: ProducerState, gen: number): void {
-  for (const pscope of producer.scopes.values()) {
-    if (pscope.gauges === null) continue;
-    for (const c of pscope.gauges.values()) {
-      leaveGauges(c, gen);
-      c.input.holders--;
-    }
-    pscope.gauges = null;
   }
 }
 

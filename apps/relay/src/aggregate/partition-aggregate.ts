@@ -162,6 +162,7 @@ export class PartitionAggregate {
       pscope = new ProducerScope(producer, ownString(producerKey));
       producer.scopes.set(pscope.key, pscope);
     }
+    pscope.lastSeen = now;
 
     if (this.scratch.length < n) {
       this.scratch.length = n;

@@ -49,7 +49,8 @@ export interface AggregateState {
   targetList: number[];
   producers: { id: string[]; job: number[]; lastSeq: number[]; lastSeen: number[]; scopes: number[] };
   /** the producers' scopes, in order (`producers.scopes` of each), with how many counters and contributions are theirs */
-  pscopes: { key: string[]; counters: number[]; gauges: number[] };
+  /** lastSeen: optional (states written before it: the producer's) */
+  pscopes: { key: string[]; counters: number[]; gauges: number[]; lastSeen?: number[] };
   /** counter baselines by scope (input index, last cumulative value) */
   counters: { input: number[]; value: EncodedNumber[] };
   /** gauge contributions by scope */

@@ -119,6 +119,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     const byScope: ProducerScope[] = [];
     for (const [key, counters, gauges, natives] of scopes) {
       const pscope = new ProducerScope(p, key);
+      pscope.lastSeen = p.lastSeen;
       if (natives !== undefined) {
         pscope.natives = new Map();
         for (let i = 0; i < natives.length; i += 2) {

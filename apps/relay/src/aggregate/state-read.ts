@@ -150,6 +150,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
     producer.lastSeq = s.producers.lastSeq[p]!;
     for (const end = ps + s.producers.scopes[p]!; ps < end; ps++) {
       const pscope = new ProducerScope(producer, s.pscopes.key[ps]!);
+      pscope.lastSeen = s.pscopes.lastSeen === undefined ? producer.lastSeen : s.pscopes.lastSeen[ps]! + shift;
       if (ni < nat.length && nat[ni] === ps) {
         pscope.natives = new Map();
         for (; ni < nat.length && nat[ni] === ps; ni += 3) {

@@ -261,7 +261,7 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
   const np = store.producers.size;
   const producers: AggregateState['producers'] = { id: w.columns.of(np), job: w.columns.of(np), lastSeq: w.columns.of(np), lastSeen: w.columns.of(np), scopes: w.columns.of(np) };
   const nps = w.pscopeIndex.size;
-  const pscopes: AggregateState['pscopes'] = { key: w.columns.of(nps), counters: w.columns.of(nps), gauges: w.columns.of(nps) };
+  const pscopes: AggregateState['pscopes'] = { key: w.columns.of(nps), counters: w.columns.of(nps), gauges: w.columns.of(nps), lastSeen: w.columns.of(nps) };
   const counters: AggregateState['counters'] = { input: w.columns.of(n.counters), value: w.columns.of(n.counters) };
   const contribs: AggregateState['contribs'] = {
     input: w.columns.of(n.contribs),
@@ -286,6 +286,7 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
     producers.scopes[p++] = producer.scopes.size;
     for (const pscope of producer.scopes.values()) {
       pscopes.key[ps] = pscope.key;
+      pscopes.lastSeen![ps] = w.time(pscope.lastSeen);
       pscopes.counters[ps] = pscope.counters.size;
       // forEach: for-of over a Map's entries allocates an array per entry
       pscope.counters.forEach((v, input) => {

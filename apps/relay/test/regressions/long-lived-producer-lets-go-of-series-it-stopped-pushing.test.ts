@@ -65,6 +65,48 @@ describe('a producer that lives on lets go of the series it stopped pushing', ()
     expect(byId(agg.collect(T0 + 311 * MIN))['c_total{job="job1",pod="q"}']).toBe(3);
   });
 
+  it('producer-label values that come and go (the instance of a pod) leave no scope behind', () => {
+    const agg = new PartitionAggregate(options({ seriesTtlMs: 5 * MIN, counterTtlMs: HOUR, producerTtlMs: HOUR }));
+    let seq = 0;
+    const scopes: number[] = [];
+    for (let hour = 0; hour < 12; hour++) {
+      for (let minute = 0; minute < 60; minute += 10) {
+        const at = T0 + hour * HOUR + minute * MIN;
+        // one producer id (as the Remote Write ingest names a job's sender), a new instance every hour
+        const points = [counter('x_total', minute + 1, { a: '1' }), gauge('g', minute)];
+        agg.apply(batch({ producer: 'remote-write/job=agent', seq: ++seq, grouping: { instance: `pod-${hour}` }, points }), at);
+        agg.collect(at + 1);
+      }
+      scopes.push((agg.toState() as AggregateState).pscopes.key.length);
+    }
+    // counter_ttl + producer_ttl (two hours) of instances, and the current one
+    expect(Math.max(...scopes)).toBeLessThanOrEqual(3);
+    expect(byId(agg.collect(T0 + 12 * HOUR))['x_total{a="1",job="job1"}']).toBeGreaterThan(0);
+  });
+
+  it('a restored aggregate forgets the same producer-label values at the same time (their last push is in the state)', () => {
+    const opts = options({ seriesTtlMs: 5 * MIN, counterTtlMs: HOUR, producerTtlMs: HOUR });
+    const original = new PartitionAggregate(opts);
+    let restored = new PartitionAggregate(opts);
+    let seq = 0;
+    const both = (instance: string, value: number, at: number) => {
+      const b = batch({ producer: 'remote-write/job=agent', seq: ++seq, grouping: { instance }, points: [counter('x_total', value)] });
+      expect(restored.apply(structuredClone(b), at)).toEqual(original.apply(b, at));
+    };
+    both('pod-0', 10, T0);
+    for (let m = 0; m <= 150; m += 10) {
+      both('pod-1', 5 + m, T0 + m * MIN);
+      expect(byId(restored.collect(T0 + m * MIN + 1))).toEqual(byId(original.collect(T0 + m * MIN + 1)));
+      // restored from a checkpoint an hour and a half after pod-0 last pushed
+      if (m === 90) restored = PartitionAggregate.fromState(JSON.parse(JSON.stringify(restored.toState())), opts);
+    }
+    // two hours after its last push pod-0 was forgotten: pushing again, it counts from zero (12, not 12 - 10)
+    both('pod-0', 12, T0 + 160 * MIN);
+    const out = byId(original.collect(T0 + 161 * MIN));
+    expect(byId(restored.collect(T0 + 161 * MIN))).toEqual(out);
+    expect(out['x_total{job="job1"}']).toBe(10 + 155 + 12);
+  });
+
   it('gauges: a contribution not fed for series_ttl lets its input go while the producer pushes others', () => {
     const agg = new PartitionAggregate(options({ seriesTtlMs: 5 * MIN, producerTtlMs: HOUR }));
     let seq = 0;
