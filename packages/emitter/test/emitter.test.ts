@@ -37,6 +37,7 @@ describe('createEmitter options', () => {
     // kafkajs retries and request timeouts would outlive close(): refused, naming what to use instead
     expect(() => createEmitter({ brokers: ['h:1'], kafka: { retry: { retries: 5 } } as never })).toThrow(/kafka\.retry is not supported: .*sendTimeoutMs/);
     expect(() => createEmitter({ brokers: ['h:1'], kafka: { requestTimeout: 1000 } as never })).toThrow(/kafka\.requestTimeout is not supported: use sendTimeoutMs/);
+    expect(() => createEmitter({ brokers: ['h:1'], kafka: { enforceRequestTimeout: false } as never })).toThrow(/kafka\.enforceRequestTimeout is not supported: .*sendTimeoutMs/);
     try {
       createEmitter({ brokers: ['nope'] });
     } catch (err) {
