@@ -26,7 +26,7 @@ import { describe, expect, it } from 'vitest';
 import { formatConfig, loadConfig, relayConfigSchema, parseDuration, RECORD_OVERHEAD_BYTES } from '../../src/config/index.js';
 import { RepartitionMetrics } from '../../src/repartition/metrics.js';
 import { RelayMetrics } from '../../src/server/metrics.js';
-import { docBlocks, docFiles } from './markdown-blocks.js';
+import { docBlocks, docFiles, extractBlocks } from './markdown-blocks.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const RELAY = join(REPO, 'apps/relay');
@@ -486,6 +486,24 @@ describe('what the docs name exists in the code', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+  it('the tests and files a not-run marker names as running the block instead exist', () => {
+    const deploy = extractBlocks('deploy/README.md', text('deploy/README.md'));
+    const marked = [...docBlocks(REPO), ...deploy].filter((b) => b.notRun !== undefined);
+    expect(marked.length).toBeGreaterThan(5);
+    const missing: string[] = [];
+    let checked = 0;
+    for (const b of marked) {
+      for (const m of b.notRun!.matchAll(/(?<![\w/.-])((?:[\w.-]+\/)+[\w.-]*\w)(?![\w/])/g)) {
+        const path = m[1]!;
+        if (!/\.\w+$/.test(path) && !/^(test|src|apps|packages|deploy)\//.test(path)) continue; // not a path
+        checked++;
+        if (![join(REPO, dirname(b.file)), REPO, RELAY].some((base) => existsSync(join(base, path)))) missing.push(`${b.file}:${b.line}: ${path}`);
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(8);
+    expect(missing).toEqual([]);
+  });
+
   it('text blocks (left out of docs-commands as output and diagrams) hold no command', () => {
     const text = docBlocks(REPO).filter((b) => b.lang === 'text');
     expect(text.length).toBeGreaterThan(0);
