@@ -69,32 +69,14 @@ export function keyInScope(p: InputPoint, names: ReadonlySet<string>): string {
 
 /** A validated series text `name{a="x",...}` without the labels `names` (the others as written); itself when it has none of them. */
 export function withoutLabels(text: string, names: ReadonlySet<string>): string {
-  let pos = 0;
-  while (pos < text.length && isNameChar(text.charCodeAt(pos), true)) pos++;
-  const metric = text.slice(0, pos);
-  pos = skipBlanksIn(text, pos);
-  if (text.charCodeAt(pos) !== 123) return text;
-  pos++;
   const kept: string[] = [];
   let removed = false;
-  for (;;) {
-    pos = skipBlanksIn(text, pos);
-    if (pos >= text.length || text.charCodeAt(pos) === 125) break;
-    const nameAt = pos;
-    while (isNameChar(text.charCodeAt(pos), false)) pos++;
-    const name = text.slice(nameAt, pos);
-    pos = skipBlanksIn(text, pos);
-    pos++; // =
-    pos = skipBlanksIn(text, pos);
-    pos++; // opening quote
-    for (let c = text.charCodeAt(pos); c !== 34; c = text.charCodeAt(pos)) pos += c === 92 ? 2 : 1;
-    pos++; // closing quote
+  const metricEnd = eachPair(text, (name, _valueAt, _valueEnd, pairAt, pairEnd) => {
     if (names.has(name)) removed = true;
-    else kept.push(text.slice(nameAt, pos));
-    pos = skipBlanksIn(text, pos);
-    if (text.charCodeAt(pos) === 44) pos++;
-  }
+    else kept.push(text.slice(pairAt, pairEnd));
+  });
   if (!removed) return text;
+  const metric = text.slice(0, metricEnd);
   return kept.length === 0 ? metric : `${metric}{${kept.join(',')}}`;
 }
 
@@ -132,49 +114,67 @@ export class TextPoint implements InputPoint {
   }
 }
 
-/** Labels of a validated series text `name{a="x",...}`: escapes resolved, empty values dropped, header labels last. */
-function labelsFromSeries(text: string, header: HeaderLabels): Labels {
+/**
+ * The label pairs of a validated series text `name{a="x",...}` in order: `visit` gets each name, the range of its value
+ * as written (escapes in it, between the quotes) and the range of the whole pair. Answers where the metric name ends.
+ */
+function eachPair(text: string, visit: (name: string, valueAt: number, valueEnd: number, pairAt: number, pairEnd: number) => void): number {
   let pos = 0;
   while (pos < text.length && isNameChar(text.charCodeAt(pos), true)) pos++;
-  const labels: Labels = { __name__: text.slice(0, pos) };
+  const metricEnd = pos;
   pos = skipBlanksIn(text, pos);
-  if (text.charCodeAt(pos) === 123) {
-    pos++;
-    for (;;) {
-      pos = skipBlanksIn(text, pos);
-      if (pos >= text.length || text.charCodeAt(pos) === 125) break;
-      const nameAt = pos;
-      while (isNameChar(text.charCodeAt(pos), false)) pos++;
-      const name = text.slice(nameAt, pos);
-      pos = skipBlanksIn(text, pos);
-      pos++; // =
-      pos = skipBlanksIn(text, pos);
-      pos++; // opening quote
-      let value = '';
-      let runStart = pos;
-      for (;;) {
-        const c = text.charCodeAt(pos);
-        if (c === 34) break;
-        if (c === 92) {
-          value += text.slice(runStart, pos);
-          const next = text.charCodeAt(pos + 1);
-          value += next === 110 ? '\n' : next === 34 ? '"' : '\\';
-          pos += 2;
-          runStart = pos;
-          continue;
-        }
-        pos++;
-      }
-      value += text.slice(runStart, pos);
-      pos++; // closing quote
-      if (value !== '') {
-        if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
-        else labels[name] = value;
-      }
-      pos = skipBlanksIn(text, pos);
-      if (text.charCodeAt(pos) === 44) pos++;
-    }
+  if (text.charCodeAt(pos) !== 123) return metricEnd;
+  pos++;
+  for (;;) {
+    pos = skipBlanksIn(text, pos);
+    if (pos >= text.length || text.charCodeAt(pos) === 125) break;
+    const nameAt = pos;
+    while (isNameChar(text.charCodeAt(pos), false)) pos++;
+    const name = text.slice(nameAt, pos);
+    pos = skipBlanksIn(text, pos);
+    pos++; // =
+    pos = skipBlanksIn(text, pos);
+    pos++; // opening quote
+    const valueAt = pos;
+    for (let c = text.charCodeAt(pos); c !== 34; c = text.charCodeAt(pos)) pos += c === 92 ? 2 : 1;
+    const valueEnd = pos;
+    pos++; // closing quote
+    visit(name, valueAt, valueEnd, nameAt, pos);
+    pos = skipBlanksIn(text, pos);
+    if (text.charCodeAt(pos) === 44) pos++;
   }
+  return metricEnd;
+}
+
+/** A label value as written (between its quotes) with \\, \" and \n resolved. */
+function unescapeValue(text: string, from: number, to: number): string {
+  let value = '';
+  let runStart = from;
+  for (let pos = from; pos < to; ) {
+    if (text.charCodeAt(pos) !== 92) {
+      pos++;
+      continue;
+    }
+    value += text.slice(runStart, pos);
+    const next = text.charCodeAt(pos + 1);
+    value += next === 110 ? '\n' : next === 34 ? '"' : '\\';
+    pos += 2;
+    runStart = pos;
+  }
+  return value + text.slice(runStart, to);
+}
+
+/** Labels of a validated series text `name{a="x",...}`: escapes resolved, empty values dropped, header labels last. */
+function labelsFromSeries(text: string, header: HeaderLabels): Labels {
+  let nameEnd = 0;
+  while (nameEnd < text.length && isNameChar(text.charCodeAt(nameEnd), true)) nameEnd++;
+  const labels: Labels = { __name__: text.slice(0, nameEnd) };
+  eachPair(text, (name, valueAt, valueEnd) => {
+    const value = unescapeValue(text, valueAt, valueEnd);
+    if (value === '') return;
+    if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
+    else labels[name] = value;
+  });
   // Header labels override the body's, as Pushgateway does.
   labels['job'] = header.job;
   for (const g of header.groupingNames) labels[g] = header.grouping[g]!;
