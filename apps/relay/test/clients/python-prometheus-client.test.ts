@@ -2,7 +2,6 @@
 // pushadd_to_gateway and delete_from_gateway with basic_auth_handler against a relay's ingest with basic auth (real
 // Kafka, real Prometheus). Two instances, two runs each, one run reporting progress mid-way, groups deleted at the end:
 // the total is exactly the rows processed, the gauge ends with the deletes, a wrong password is refused.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
@@ -10,31 +9,11 @@ import { createTestTopic } from '@prom-relay/infra/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, startRelayProcess, stopRelay, type RelayProcess, testRelayConfig } from '../e2e/harness.js';
 import { run } from '../flink/build.js';
+import { ensurePythonClient, PYTHON } from './python-client.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = join(HERE, '..', '..', '..', '..');
-const CLIENT = 'prometheus-client==0.26.0';
-const VENV = join(REPO, '.cache', 'python-clients', CLIENT.replace('==', '-'));
-const PYTHON = join(VENV, 'bin', 'python');
 const SCRIPT = join(HERE, 'python', 'push_job.py');
 const PASSWORD = 'py-pass-4d1e';
-
-/** A venv with the pinned client under .cache/ (ignored by git), made once: pip from PyPI. */
-async function ensurePythonClient(): Promise<void> {
-  if (existsSync(join(VENV, '.complete'))) return;
-  const staging = `${VENV}.partial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(dirname(staging), { recursive: true });
-  const venv = await run('python3', ['-m', 'venv', staging]);
-  if (venv.code !== 0) throw new Error(`python3 -m venv failed (Debian: apt-get install python3-venv):\n${venv.output}`);
-  // The venv's paths are absolute: made where it will live would be cleaner, but a rename keeps it all-or-nothing;
-  // pip runs through the interpreter, so the scripts' shebangs do not matter.
-  const pip = await run(join(staging, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', CLIENT], { timeoutMs: 300_000 });
-  if (pip.code !== 0) throw new Error(`pip could not install ${CLIENT} (network to PyPI? PIP_INDEX_URL for a mirror):\n${pip.output}`);
-  writeFileSync(join(staging, '.complete'), `${new Date().toISOString()}\n`);
-  rmSync(VENV, { recursive: true, force: true });
-  renameSync(staging, VENV);
-}
 
 let prom: PrometheusServer;
 let relay: RelayProcess | undefined;
