@@ -367,6 +367,16 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
         }
         const unmatched = (result as { exemplarsUnmatched?: number }).exemplarsUnmatched ?? 0;
         if (unmatched > 0) exemplarsDropped(sh, 'no_sample', unmatched);
+        const { invalid = 0, limitHits } = result as { invalid?: number; limitHits?: Record<string, number> };
+        const limits = limitHits === undefined ? [] : Object.entries(limitHits).filter(([, n]) => n > 0);
+        if (limits.length > 0) {
+          aggregateRefusals.log('warn', `limit/${p.key}`, { partition: p.key, limits: Object.fromEntries(limits), code: 'PROM_RELAY_AGGREGATE_LIMIT' },
+            'points refused at a limit of aggregation (limits: points per limit; prom_relay_limit_hits_total)');
+        }
+        if (invalid > 0) {
+          aggregateRefusals.log('warn', `invalid/${p.key}`, { partition: p.key, points: invalid, code: 'PROM_RELAY_AGGREGATE_INVALID' },
+            'points refused: a value a total cannot take (negative, non-finite or over 1e300) or a native histogram that does not fit its series');
+        }
       },
       restored: (_p, from) => metrics.restores.inc({ from }),
       offsetsWentBack: (p) => metrics.offsetsWentBack.inc({ topic: p.topic, partition: String(p.partition) }),
