@@ -9,6 +9,9 @@ import { lastPassedValues } from '../../src/decode/text-check.js';
 import { textBodyPasses } from '../../src/decode/text.js';
 import { rng } from '../aggregate/fixtures.js';
 
+/** The generated-body properties take 1-3 s alone and up to 30 s beside other files on a loaded 2-core machine: a timeout for hangs only. */
+const PROPERTY_TIMEOUT_MS = 120_000;
+
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const GROUPING = { instance: 'h1' };
 
@@ -81,7 +84,7 @@ describe('textBodyPasses', () => {
     expect(counts.taken).toBeGreaterThan(1000);
     // Its "no" on a body the consumer takes is rare (a bad value in a non-counter part of a summary, equal hashes).
     expect(counts.passed).toBeGreaterThan(counts.taken * 0.9);
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it('says no to each kind of refusal: syntax, limits, duplicate series (any label order, header labels), counter values', () => {
     const refused = [
@@ -162,7 +165,7 @@ describe('TextSkeleton', () => {
     }
     expect(skeletons).toBeGreaterThan(1000);
     expect(matched).toBeGreaterThan(1500);
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it('matches new values a running total takes, refuses the rest and any other change', () => {
     const built = skeletonOf('# TYPE c counter\nc{k="1"} 5\ng 1\n')!;
@@ -288,7 +291,7 @@ describe('textBodyPasses and TextSkeleton on what real producers write', () => {
     expect(counts.duplicates).toBeGreaterThan(1000);
     expect(counts.taken).toBeGreaterThan(800);
     expect(counts.passed).toBeGreaterThan(counts.taken * 0.8);
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it('a skeleton matches only bodies decodeRecord takes: every number spelling as a new value, bytes changed anywhere', () => {
     const { rand, pick, body } = generator(4102);
@@ -318,5 +321,5 @@ describe('textBodyPasses and TextSkeleton on what real producers write', () => {
     }
     expect(skeletons).toBeGreaterThan(500);
     expect(matched).toBeGreaterThan(1000);
-  });
+  }, PROPERTY_TIMEOUT_MS);
 });

@@ -36,6 +36,10 @@ export function run(
       clearTimeout(timer);
       res({ code, stdout, stderr });
     });
+    // A command that exits without reading its input (a refusal) closes the pipe: EPIPE is no error of the run's.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') rej(err);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
