@@ -70,7 +70,6 @@ export class LogRestarts {
     p.checkpointedOffset = undefined;
     p.positioned = true;
     p.forgetLastRecord();
-    p.verifyLastRecord = false;
     this.opts.onRestart?.(p, from, w.low);
     this.log.log(
       'warn',

@@ -31,6 +31,12 @@ export interface PartitionStateFactory {
   restore(state: unknown, tp: TopicPartition): PartitionState;
 }
 
+/** A record of a partition's log: its offset and what tells it from another at that offset. */
+export interface RecordAt {
+  offset: bigint;
+  mark: RecordMark;
+}
+
 export function partitionKey(tp: TopicPartition): string {
   return `${tp.topic}/${tp.partition}`;
 }
@@ -48,8 +54,10 @@ export class OwnedPartition {
   /** the record at `nextOffset - 1` when the source moved past it (kept as is: no allocation per record) */
   lastConsumed: KafkaRecord | undefined;
   private restoredMark: RecordMark | undefined;
-  /** set at a restore: the first fetch (from `nextOffset - 1`) checks that record is still `lastRecord` */
-  verifyLastRecord = false;
+  /** a record of this log the state covers, to be fetched again and compared (see KafkaSource.checkRecord) */
+  verifyAt: RecordAt | undefined;
+  /** the record the next periodic check compares (the last one the state covered at the check before) */
+  anchor: RecordAt | undefined;
   /** the timestamp of the last flush (or the one about to be sent): the next must be larger */
   lastFlushTimestamp: number;
   /** false until the first batch after a (re)join checked the fetch position */
@@ -90,10 +98,18 @@ export class OwnedPartition {
     return { timestamp: r.timestamp, bytes: (r.value?.length ?? 0) + (r.key?.length ?? 0) };
   }
 
-  /** forgets the record at `nextOffset - 1` (the state moved onto another log) */
+  /** the record at `nextOffset - 1` with its offset, when known */
+  get lastRecordAt(): RecordAt | undefined {
+    const mark = this.lastRecord;
+    return mark === undefined || this.nextOffset === undefined || this.nextOffset === 0n ? undefined : { offset: this.nextOffset - 1n, mark };
+  }
+
+  /** forgets the records of the log it was on (the state moved onto another log) */
   forgetLastRecord(): void {
     this.lastConsumed = undefined;
     this.restoredMark = undefined;
+    this.verifyAt = undefined;
+    this.anchor = undefined;
   }
 
   /** `nextOffset` as published (see offsetBase) */

@@ -48,6 +48,8 @@ export interface KafkaSourceOptions {
   now?: () => number;
   /** the consumer stopped for good (kafkajs will not restart it): the relay cannot go on */
   onFatal?: (err: Error) => void;
+  /** how often a running partition's last record is fetched again to check its log (see checkLogs); default 10 s */
+  logCheckEveryMs?: number;
   /** producer homes: where a push belongs (undefined: where it is). A push elsewhere is forwarded, not applied. */
   homes?: {
     /** the record's home partition, from its headers (undefined: apply it where it is) */
@@ -83,6 +85,9 @@ export class KafkaSource {
   private everAssigned = false;
   private stopping = false;
   private readonly logRestarts: LogRestarts | undefined;
+  private logCheckTimer: NodeJS.Timeout | undefined;
+  /** batches being applied right now */
+  private inBatch = 0;
 
   constructor(private readonly opts: KafkaSourceOptions) {
     this.now = opts.now ?? Date.now;
@@ -97,7 +102,14 @@ export class KafkaSource {
 
   async start(): Promise<void> {
     await this.opts.consumer.start({
-      onBatch: (batch, ctx) => this.onBatch(batch, ctx),
+      onBatch: async (batch, ctx) => {
+        this.inBatch++;
+        try {
+          return await this.onBatch(batch, ctx);
+        } finally {
+          this.inBatch--;
+        }
+      },
       onAssigned: (assignment) => this.onAssigned(assignment),
       onRebalancing: () => this.onRebalancing(),
       onCrash: (err, restart) => {
@@ -105,11 +117,16 @@ export class KafkaSource {
         if (!restart) this.opts.onFatal?.(err);
       },
     });
+    if (this.logRestarts !== undefined && !this.stopping) {
+      this.logCheckTimer = setInterval(() => this.checkLogs(), this.opts.logCheckEveryMs ?? 10_000);
+      this.logCheckTimer.unref();
+    }
   }
 
   /** Shutdown: no record is applied from now on; the partitions stay ours until the consumer leaves. */
   stopConsuming(): void {
     this.stopping = true;
+    if (this.logCheckTimer !== undefined) clearInterval(this.logCheckTimer);
     this.opts.consumer.pause(this.assignment);
   }
 
@@ -246,6 +263,26 @@ export class KafkaSource {
   }
 
   /**
+   * The timer's (every `logCheckEveryMs`): each owned partition fetches again the record its state covered last at the
+   * previous round (its anchor), which checkRecord compares, then goes on where it was. A topic deleted and created again
+   * under a running relay does not always show in fetch answers: kafkajs 2.2.4 went on fetching at the state's offset in
+   * the new log when that log was already as long (its records below skipped, without a word; the records it applied
+   * then are the new log's, so the anchor is one from before). Costs a fetch from the anchor per partition and round
+   * (records since then, up to the consumer's fetch size); a partition being applied to is left for the next round.
+   */
+  checkLogs(): void {
+    if (this.logRestarts === undefined || this.stopping || this.inBatch > 0) return;
+    for (const p of this.partitions.values()) {
+      if (!this.isOwned(p) || !p.positioned || p.verifyAt !== undefined) continue;
+      const anchor = p.anchor;
+      p.anchor = p.lastRecordAt;
+      if (anchor === undefined || p.nextOffset === undefined || anchor.offset >= p.nextOffset) continue;
+      p.verifyAt = anchor;
+      this.seekTo(p);
+    }
+  }
+
+  /**
    * A state covering offsets above the partition's high watermark (read at takeover): its log started again lower (see
    * log-restarts.ts), unless a checkpoint was written after that read (asked again).
    */
@@ -255,32 +292,37 @@ export class KafkaSource {
       const w = await this.logRestarts.startedAgain(p);
       if (w !== undefined) return this.logRestarts.continueOn(p, w, 'restore');
     }
-    // A new log that holds as many records already: its record at `nextOffset - 1` is another (see checkLastRecord).
-    p.verifyLastRecord = p.lastRecord !== undefined && p.nextOffset > 0n;
+    // A new log that holds as many records already: its record at `nextOffset - 1` is another (see checkRecord).
+    p.verifyAt = p.lastRecordAt;
+    p.anchor = p.verifyAt;
   }
 
   /**
-   * The first fetch after a restore starts at the record the state covers last (seekTo): the same record (timestamp and
-   * size) it was, or the log started again (a topic recreated, as long by now as the old one was): then the state goes
-   * on from the new log's start. 'moved' when the partition was seeked (the batch is not applied); 'checked' when the
-   * record is the one the state covers (or the log no longer has it: nothing to tell).
+   * A fetch from a record the state covers (p.verifyAt: the last one, after a restore; an anchor, at a periodic check):
+   * the same record (timestamp and size) it was, or the log started again (a topic recreated, as long by now as the old
+   * one was): then the state goes on from the new log's start. 'moved' when the partition was seeked (the batch is not
+   * applied: a check from behind goes back to where it was); 'checked' when the record is the one the state covers (or
+   * the log no longer has it: nothing to tell).
    */
-  private async checkLastRecord(p: OwnedPartition, records: KafkaRecord[], ctx: BatchContext): Promise<'moved' | 'checked' | 'later'> {
+  private async checkRecord(p: OwnedPartition, records: KafkaRecord[], ctx: BatchContext): Promise<'moved' | 'checked' | 'later'> {
+    const { offset: at, mark } = p.verifyAt!;
     const first = BigInt(records[0]!.offset);
-    const at = p.nextOffset! - 1n;
     // Fetched from further on (a group offset ahead of the state): checked once the fetch is back at `at`.
     if (first > at && !p.positioned) return 'later';
-    p.verifyLastRecord = false;
-    if (first !== at) return 'checked';
-    const mark = p.lastRecord!;
+    p.verifyAt = undefined;
     const r = records[0]!;
-    if (r.timestamp === mark.timestamp && recordBytes(r) === mark.bytes) return 'checked';
+    if (first !== at || (r.timestamp === mark.timestamp && recordBytes(r) === mark.bytes)) {
+      if (first >= p.nextOffset! - 1n) return 'checked';
+      // Checked from behind: back to where the state is (the records in between are covered).
+      this.seekTo(p);
+      return 'moved';
+    }
     let w: Watermarks | undefined;
     try {
       w = await this.logRestarts!.watermarks(p);
     } catch (err) {
       this.opts.logger.warn({ err, partition: p.key }, 'reading watermarks failed; the fetch is retried');
-      p.verifyLastRecord = true;
+      p.verifyAt = { offset: at, mark };
       this.seekTo(p);
       return 'moved';
     }
@@ -336,7 +378,7 @@ export class KafkaSource {
   private seekTo(p: OwnedPartition): void {
     if (p.nextOffset === undefined) return;
     // From the record the state covers last when it is to be checked (it is skipped as covered).
-    this.opts.consumer.seek(p, (p.verifyLastRecord ? p.nextOffset - 1n : p.nextOffset).toString());
+    this.opts.consumer.seek(p, (p.verifyAt !== undefined ? p.verifyAt.offset : p.nextOffset).toString());
   }
 
   private async onBatch(batch: RecordBatch, ctx: BatchContext): Promise<string | undefined> {
@@ -346,7 +388,7 @@ export class KafkaSource {
     if (pending) p = await pending;
     else p = this.partitions.get(key);
     if (!p || !ctx.isRunning() || this.stopping) return undefined;
-    const check = p.verifyLastRecord && batch.records.length > 0 ? await this.checkLastRecord(p, batch.records, ctx) : undefined;
+    const check = p.verifyAt !== undefined && batch.records.length > 0 ? await this.checkRecord(p, batch.records, ctx) : undefined;
     if (check === 'moved') return undefined;
     if (check === undefined && (await this.fetchWentBack(p, batch, ctx))) return undefined;
     if (batch.highWatermark !== '-1') p.highWatermark = BigInt(batch.highWatermark);
@@ -442,6 +484,8 @@ export class KafkaSource {
     }
     if (ctx.isRunning() && !this.stopping && !(await forwardPending())) return consumedThrough;
     if (count > 0) this.opts.events?.consumed?.(batch, count, bytes);
+    // The first record of this log the periodic check will compare (see checkLogs).
+    if (p.anchor === undefined) p.anchor = p.lastRecordAt;
     return consumedThrough;
   }
 }

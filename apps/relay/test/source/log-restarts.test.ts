@@ -62,6 +62,7 @@ function setup(checkpointOffset: number, watermarks: { low: number; high: number
     },
     batch,
     partition: () => source.partitions.get('metrics/1')!,
+    source,
     w,
     seeks,
     applied,
@@ -160,5 +161,50 @@ describe('a running source whose log starts again lower', () => {
     expect(t.seeks).toEqual(['5', '5']);
     expect(await t.batch(12, 5, 12, 2)).toBeUndefined();
     expect(t.wentBack).toEqual([[6n, 0n]]);
+  });
+
+  // kafkajs went on fetching at the state's offset in a recreated log already as long (no out-of-range, no lower high
+  // watermark), as it did against a real broker: the periodic check fetches again a record from the previous round.
+  it('a running partition whose log was replaced by one longer: found by the periodic check, from the new log start', async () => {
+    const s = setup(6, { low: 0, high: 7 });
+    await s.start();
+    await s.batch(7, 6, 7);
+    // A round: the record the first batch left as anchor (6) fetched again, as it was.
+    s.source.checkLogs();
+    expect(s.seeks).toEqual(['6', '6']);
+    expect(await s.batch(7, 6, 7)).toBe('6');
+    // The topic recreated; kafkajs fetches at 7 in the new log (9 records by then): 7 and 8, taken for the old log's.
+    s.w.high = 9;
+    expect(await s.batch(9, 7, 9, 2)).toBe('8');
+    expect(s.applied).toEqual(['6', '7', '8']);
+    s.source.checkLogs();
+    expect(s.seeks.at(-1)).toBe('6');
+    expect(await s.batch(9, 6, 9, 2)).toBeUndefined();
+    expect(s.wentBack).toEqual([[9n, 0n]]);
+    expect(s.seeks.at(-1)).toBe('0');
+    expect(s.lines.find((l) => l.code === 'PROM_RELAY_SOURCE_OFFSETS_WENT_BACK')).toMatchObject({ when: 'last_record', logEnd: '9' });
+    // The new log from its start, numbered after the old one's 9 offsets (7 and 8 applied again: a producer's sequence
+    // numbers make that a no-op in the aggregate).
+    await s.batch(9, 0, 9, 2);
+    expect(s.applied.slice(3)).toEqual(['9', '10', '11', '12', '13', '14', '15', '16', '17']);
+    expect(s.partition().publishedOffset).toBe(18n);
+  });
+
+  it('an unchanged log: the check fetches from its anchor, then goes back to where the state is', async () => {
+    const t = setup(6, { low: 0, high: 12 });
+    await t.start();
+    await t.batch(12, 6, 9);
+    t.source.checkLogs();
+    await t.batch(12, 9, 12);
+    t.source.checkLogs();
+    expect(t.seeks.at(-1)).toBe('8');
+    // Record 8 as it was: back to 12, the batch not applied (the records from 12 on come with the next fetch).
+    expect(await t.batch(12, 8, 12)).toBeUndefined();
+    expect(t.seeks.at(-1)).toBe('12');
+    t.source.checkLogs();
+    expect(t.seeks.at(-1)).toBe('11');
+    expect(await t.batch(13, 11, 13)).toBe('12');
+    expect(t.applied).toEqual(['6', '7', '8', '9', '10', '11', '12']);
+    expect(t.wentBack).toEqual([]);
   });
 });
