@@ -46,6 +46,11 @@ export interface InputPoint {
    * one, and creates nothing.
    */
   exemplarOnly?: true;
+  /**
+   * A Prometheus staleness marker (Remote Write): the series ended at its sender (its target went away). No value:
+   * the producer's gauge contribution to the series leaves its outputs at once; a running total ignores it.
+   */
+  staleMarker?: true;
 }
 
 /** One decoded Kafka message: a producer's push. Applied to the aggregate atomically. */

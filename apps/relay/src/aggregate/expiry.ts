@@ -248,6 +248,15 @@ export function endJob(store: AggregateStore, job: string, offset?: number): voi
 }
 
 /** `c` leaves the gauge-mode outputs it fed; each is marked changed (`gen`: published at the next collect). */
+/** A staleness marker: the producer's contribution to `input` leaves its gauge outputs now (ending those it was the last of). */
+export function endContribution(store: AggregateStore, pscope: ProducerScope, input: InputSeries): void {
+  const c = pscope.gauges?.get(input);
+  if (c === undefined) return;
+  leaveGauges(c, store.generation);
+  pscope.gauges!.delete(input);
+  input.holders--;
+}
+
 function leaveGauges(c: Contribution, gen: number): void {
   if (!c.inGauges) return;
   c.inGauges = false;

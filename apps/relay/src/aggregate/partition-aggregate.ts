@@ -6,7 +6,7 @@
  */
 import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint, OutputSample } from '../model.js';
-import { collectOutputs, endGroupGauges, endJob, isWholeJob } from './expiry.js';
+import { collectOutputs, endContribution, endGroupGauges, endJob, isWholeJob } from './expiry.js';
 import { feed, feedExemplar, feedLate, feedNative } from './feed.js';
 import { intern, labelsKey, ownString, ownedSortedLabels } from './labels.js';
 import { resolveOptions } from './options.js';
@@ -15,7 +15,7 @@ import { fromWire, histogramProblem } from './native-histogram.js';
 import { newGaugeState } from './outputs.js';
 import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
-import { AggregateStore, GAUGE_MODES, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
+import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
 import { contributionOf, hasDropped } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
 import { retireUntypedInput } from './retype.js';
@@ -42,6 +42,9 @@ export interface ApplyResult {
 }
 
 type Failure = LimitKind | 'invalid' | 'conflict';
+
+/** What phase 1 marks a staleness marker with: its input ends a contribution, it feeds no output. */
+const NO_TARGETS: Targets = [];
 
 /** Records `at` as the newest sample time of the producer's input, unless a newer one was applied (then false). */
 function isNewestSample(pscope: ProducerScope, input: InputSeries, at: number): boolean {
@@ -191,6 +194,14 @@ export class PartitionAggregate {
         // An input a checkpoint of an older relay holds under the key with the body's producer label, until it expires.
         if (input === undefined && point.key !== undefined && key !== point.key) input = scope.find(point.key, point);
       }
+      if (point.staleMarker === true) {
+        // The series ended at its sender: the producer's gauge contribution to it ends (phase 2); it creates nothing.
+        if (input !== undefined && (input.flags & HAS_GAUGE) !== 0 && pscope.gauges?.has(input) === true) {
+          scratch[i] = NO_TARGETS;
+          scratchInputs[i] = input;
+        }
+        continue;
+      }
       if (point.exemplarOnly === true) {
         // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.
         const targets = input === undefined ? null : (input.flags & PER_PRODUCER) !== 0 ? (pscope.gauges?.get(input)?.targets ?? null) : input.targets;
@@ -264,6 +275,15 @@ export class PartitionAggregate {
       const rejected = rejectedGroups !== null && input.groupKey !== null && rejectedGroups.has(input.groupKey);
       if (point.exemplarOnly === true) {
         if (!late && !rejected) feedExemplar(store, targets, point.exemplar!, nowMs);
+        continue;
+      }
+      if (point.staleMarker === true) {
+        // A marker older than a sample applied since (a retried request) ends nothing.
+        if (late || (point.timestamp !== undefined && !isNewestSample(pscope, input, point.timestamp))) result.duplicates++;
+        else {
+          endContribution(store, pscope, input);
+          result.accepted++;
+        }
         continue;
       }
       if (rejected) {

@@ -52,7 +52,8 @@ export function familyResolver(metadata: readonly MetricMetadata[] | undefined):
 }
 
 /**
- * The points of series `i` (one per sample, in order; staleness markers skipped), appended to `out`. Throws
+ * The points of series `i` (one per sample, in order; a staleness marker a point of its own, `staleMarker`, except on
+ * a counter, where it is skipped), appended to `out`. Throws
  * DecodeError naming the series: UNSUPPORTED (gauge histograms, custom buckets), LABELS, VALUE (a counter-like value
  * a total cannot take, a malformed native histogram). The consumer and the HTTP ingest (which refuses exactly the
  * series this refuses) both call it. Native histogram samples become points of their own (`histogram` set). The
@@ -86,7 +87,9 @@ export function seriesPoints(
     const { latest, overLimit } = latestExemplar(ts.exemplars);
     if (dropped !== undefined) dropped.exemplars += overLimit;
     if (latest === undefined) return;
-    if (out.length > start) out[out.length - 1]!.exemplar = latest;
+    let last = out.length - 1;
+    while (last >= start && out[last]!.staleMarker === true) last--;
+    if (last >= start) out[last]!.exemplar = latest;
     else if (ts.samples.length === 0 && histograms.length === 0) {
       // Exemplars alone (Prometheus sends a scrape's exemplars as series of their own, beside its samples): a point
       // that carries only the exemplar, to the output series of a sample of the same labels (decodeRemoteWrite).
@@ -111,7 +114,7 @@ function mergeExemplarOnly(points: InputPoint[]): InputPoint[] {
   const names = new Set<string>();
   for (const p of points) if (p.exemplarOnly === true) names.add(p.labels['__name__']!);
   const last = new Map<string, InputPoint>();
-  for (const p of points) if (p.exemplarOnly !== true && names.has(p.labels['__name__']!)) last.set(labelsKey(p.labels), p);
+  for (const p of points) if (p.exemplarOnly !== true && p.staleMarker !== true && names.has(p.labels['__name__']!)) last.set(labelsKey(p.labels), p);
   return points.filter((p) => {
     if (p.exemplarOnly !== true) return true;
     const target = last.get(labelsKey(p.labels));
@@ -125,7 +128,11 @@ function floatPoints(ts: TimeSeries, i: number, familyOf: FamilyResolver, name: 
   const [family, type] = familyOf(name);
   const start = out.length;
   for (const sample of ts.samples) {
-    if (sample.stale) continue; // a staleness marker carries no value to aggregate
+    if (sample.stale) {
+      // The series ended at its sender: a gauge's contribution ends with it (a counter's total outlives it).
+      if (type !== 'counter') out.push({ family, type, labels: pointLabels(ts.labels, job, grouping), value: NaN, timestamp: sample.timestamp, staleMarker: true });
+      continue;
+    }
     out.push({ family, type, labels: pointLabels(ts.labels, job, grouping), value: sample.value, timestamp: sample.timestamp });
   }
   if (out.length > start) {

@@ -79,6 +79,7 @@ export function checkCounterValues(points: readonly InputPoint[], readsAsTotal?:
     const v = p.value;
     // Fast path: an ordinary non-negative finite value needs no type check.
     if (v >= 0 && v <= MAX_COUNTER_INPUT) continue;
+    if (p.staleMarker === true) continue; // no value: a total ignores it
     const byRule = !isCounterLike(p);
     if (byRule && (readsAsTotal === undefined || !readsAsTotal(p))) continue;
     const problem = counterValueProblem(v)!;

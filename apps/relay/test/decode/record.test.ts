@@ -204,6 +204,7 @@ describe('decodeRecord: Remote Write', () => {
       { labels: { __name__: 'c_total', instance: 'body', x: '1' }, samples: [{ value: 1, timestamp: 1 }, { value: 4, timestamp: 2 }] },
       { labels: { __name__: 'lat_bucket', le: '+Inf' }, samples: [{ value: 2, timestamp: 1 }] },
       { labels: { __name__: 'g' }, samples: [{ value: NaN, timestamp: 1, stale: true }] },
+      { labels: { __name__: 'c_total', x: '2' }, samples: [{ value: NaN, timestamp: 3, stale: true }] },
     ],
     metadata: [
       { type: 'counter', metricFamilyName: 'c_total' },
@@ -212,16 +213,17 @@ describe('decodeRecord: Remote Write', () => {
   };
   const rw = { ...base, 'content-type': 'application/x-protobuf', 'prom-relay-grouping': 'instance=h9' };
 
-  it('v1, raw and snappy: each sample a point, types from metadata, stale markers skipped, headers override', () => {
+  it('v1, raw and snappy: each sample a point, types from metadata, stale markers of counters skipped, of other series marker points, headers override', () => {
     for (const [headers, body] of [
       [rw, Buffer.from(encodeWriteRequest(req))],
       [{ ...rw, 'content-encoding': 'snappy' }, Buffer.from(compress(encodeWriteRequest(req)))],
     ] as const) {
       const points = decodeRecord(record(headers, body), {}).points;
-      expect(points.map((p) => [p.family, p.type, p.labels, p.value])).toEqual([
-        ['c_total', 'counter', { __name__: 'c_total', instance: 'h9', x: '1', job: 'nightly' }, 1],
-        ['c_total', 'counter', { __name__: 'c_total', instance: 'h9', x: '1', job: 'nightly' }, 4],
-        ['lat', 'histogram', { __name__: 'lat_bucket', le: '+Inf', instance: 'h9', job: 'nightly' }, 2],
+      expect(points.map((p) => [p.family, p.type, p.labels, p.value, p.staleMarker])).toEqual([
+        ['c_total', 'counter', { __name__: 'c_total', instance: 'h9', x: '1', job: 'nightly' }, 1, undefined],
+        ['c_total', 'counter', { __name__: 'c_total', instance: 'h9', x: '1', job: 'nightly' }, 4, undefined],
+        ['lat', 'histogram', { __name__: 'lat_bucket', le: '+Inf', instance: 'h9', job: 'nightly' }, 2, undefined],
+        ['g', 'untyped', { __name__: 'g', instance: 'h9', job: 'nightly' }, NaN, true],
       ]);
     }
   });
@@ -229,10 +231,11 @@ describe('decodeRecord: Remote Write', () => {
   it('v2 by its proto parameter', () => {
     const headers = { ...rw, 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' };
     const points = decodeRecord(record(headers, Buffer.from(encodeWriteRequestV2(req))), {}).points;
-    expect(points.map((p) => [p.labels['__name__'], p.type, p.value])).toEqual([
-      ['c_total', 'counter', 1],
-      ['c_total', 'counter', 4],
-      ['lat_bucket', 'histogram', 2],
+    expect(points.map((p) => [p.labels['__name__'], p.type, p.value, p.staleMarker])).toEqual([
+      ['c_total', 'counter', 1, undefined],
+      ['c_total', 'counter', 4, undefined],
+      ['lat_bucket', 'histogram', 2, undefined],
+      ['g', 'untyped', NaN, true],
     ]);
   });
 
