@@ -87,7 +87,7 @@ export class KafkaSource {
   private readonly logRestarts: LogRestarts | undefined;
   private logCheckTimer: NodeJS.Timeout | undefined;
   /** batches being applied right now */
-  private inBatch = 0;
+  private readonly inBatch = new Set<string>();
 
   constructor(private readonly opts: KafkaSourceOptions) {
     this.now = opts.now ?? Date.now;
@@ -103,11 +103,11 @@ export class KafkaSource {
   async start(): Promise<void> {
     await this.opts.consumer.start({
       onBatch: async (batch, ctx) => {
-        this.inBatch++;
+        this.inBatch.add(partitionKey(batch));
         try {
           return await this.onBatch(batch, ctx);
         } finally {
-          this.inBatch--;
+          this.inBatch.delete(partitionKey(batch));
         }
       },
       onAssigned: (assignment) => this.onAssigned(assignment),
@@ -268,12 +268,12 @@ export class KafkaSource {
    * under a running relay does not always show in fetch answers: kafkajs 2.2.4 went on fetching at the state's offset in
    * the new log when that log was already as long (its records below skipped, without a word; the records it applied
    * then are the new log's, so the anchor is one from before). Costs a fetch from the anchor per partition and round
-   * (records since then, up to the consumer's fetch size); a partition being applied to is left for the next round.
+   * (records since then, up to the consumer's fetch size); a partition being applied to right now is left for the next round.
    */
   checkLogs(): void {
-    if (this.logRestarts === undefined || this.stopping || this.inBatch > 0) return;
+    if (this.logRestarts === undefined || this.stopping) return;
     for (const p of this.partitions.values()) {
-      if (!this.isOwned(p) || !p.positioned || p.verifyAt !== undefined) continue;
+      if (!this.isOwned(p) || !p.positioned || p.verifyAt !== undefined || this.inBatch.has(p.key)) continue;
       const anchor = p.anchor;
       p.anchor = p.lastRecordAt;
       if (anchor === undefined || p.nextOffset === undefined || anchor.offset >= p.nextOffset) continue;
