@@ -148,20 +148,8 @@ function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now
       producer.scopes.delete(pscope.key);
       continue;
     }
-    for (const input of pscope.counters.keys()) {
-      if (now - input.lastFed < keep) continue;
-      pscope.counters.delete(input);
-      pscope.stamps?.delete(input);
-      input.holders--;
-    }
-    if (pscope.natives !== null) {
-      for (const input of pscope.natives.keys()) {
-        if (now - input.lastFed < keep) continue;
-        pscope.natives.delete(input);
-        pscope.stamps?.delete(input);
-        input.holders--;
-      }
-    }
+    releaseBaselines(pscope, pscope.counters, now - keep);
+    if (pscope.natives !== null) releaseBaselines(pscope, pscope.natives, now - keep);
     if (pscope.gauges !== null) {
       for (const c of pscope.gauges.values()) {
         if (now - c.lastFed < opts.seriesTtlMs) continue;
@@ -172,6 +160,16 @@ function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now
     }
     // Nothing left under these producer-label values (a pod's `instance` that is gone): the scope goes too.
     if (pscope.counters.size === 0 && (pscope.gauges?.size ?? 0) === 0 && (pscope.natives?.size ?? 0) === 0) producer.scopes.delete(pscope.key);
+  }
+}
+
+/** The baselines (counter or native) of inputs nobody fed since `before`: they let their inputs go. */
+function releaseBaselines(pscope: ProducerScope, baselines: Map<InputSeries, unknown>, before: number): void {
+  for (const input of baselines.keys()) {
+    if (input.lastFed > before) continue;
+    baselines.delete(input);
+    pscope.stamps?.delete(input);
+    input.holders--;
   }
 }
 
@@ -247,7 +245,6 @@ export function endJob(store: AggregateStore, job: string, offset?: number): voi
   }
 }
 
-/** `c` leaves the gauge-mode outputs it fed; each is marked changed (`gen`: published at the next collect). */
 /** A staleness marker: the producer's contribution to `input` leaves its gauge outputs now (ending those it was the last of). */
 export function endContribution(store: AggregateStore, pscope: ProducerScope, input: InputSeries): void {
   const c = pscope.gauges?.get(input);
@@ -257,6 +254,7 @@ export function endContribution(store: AggregateStore, pscope: ProducerScope, in
   input.holders--;
 }
 
+/** `c` leaves the gauge-mode outputs it fed; each is marked changed (`gen`: published at the next collect). */
 function leaveGauges(c: Contribution, gen: number): void {
   if (!c.inGauges) return;
   c.inGauges = false;

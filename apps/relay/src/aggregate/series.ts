@@ -168,7 +168,7 @@ export class ProducerScope {
   natives: Map<InputSeries, NativeHistogram> | null = null;
   /** Newest sample time applied per input, for points that carry one (Remote Write): older samples are left out. */
   stamps: Map<InputSeries, number> | null = null;
-  /** When the producer last pushed under these producer-label values (relative time): forgotten after producerTtlMs. */
+  /** When the producer last pushed under these producer-label values (relative time): forgotten after counterTtlMs + producerTtlMs. */
   lastSeen = 0;
   constructor(
     readonly producer: ProducerState,

@@ -476,10 +476,6 @@ export function decodeMetricFamilies(
 }
 
 /**
- * The first value of the family named `name` in a delimited body, decoding only that family (the others are skipped
- * by length); undefined when absent or when the body does not parse (the full check reports that).
- */
-/**
  * The earliest `created_timestamp` (ms) of the body's counters, summaries and histograms (client_model: Counter field 3,
  * Summary field 4, Histogram field 15; the Go client sets them when a metric or child is made), or undefined for none
  * or a body that does not parse. A registry without process metrics is told apart per process run by it.
@@ -517,6 +513,10 @@ export function earliestCreated(body: Buffer): number | undefined {
   return earliest;
 }
 
+/**
+ * The first value of the family named `name` in a delimited body, decoding only that family (the others are skipped
+ * by length); undefined when absent or when the body does not parse (the full check reports that).
+ */
 export function familyValue(body: Buffer, name: string): number | undefined {
   try {
     const r = new Reader(body);

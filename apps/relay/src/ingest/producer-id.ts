@@ -113,6 +113,7 @@ function createdValues(body: Buffer, from: number, name: string): number | undef
   }
   return least;
 }
+
 /** The value of the first `process_start_time_seconds` sample line of a text exposition body. */
 function textValue(body: Buffer): number | undefined {
   for (let at = body.indexOf(NAME); at >= 0; at = body.indexOf(NAME, at + 1)) {

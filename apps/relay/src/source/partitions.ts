@@ -37,6 +37,11 @@ export interface RecordAt {
   mark: RecordMark;
 }
 
+/** A record's key and value bytes (what the consumed-bytes counter counts, and part of what tells records apart). */
+export function recordBytes(r: KafkaRecord): number {
+  return (r.value?.length ?? 0) + (r.key?.length ?? 0);
+}
+
 export function partitionKey(tp: TopicPartition): string {
   return `${tp.topic}/${tp.partition}`;
 }
@@ -95,7 +100,7 @@ export class OwnedPartition {
   get lastRecord(): RecordMark | undefined {
     const r = this.lastConsumed;
     if (r === undefined) return this.restoredMark;
-    return { timestamp: r.timestamp, bytes: (r.value?.length ?? 0) + (r.key?.length ?? 0) };
+    return { timestamp: r.timestamp, bytes: recordBytes(r) };
   }
 
   /** the record at `nextOffset - 1` with its offset, when known */

@@ -7,7 +7,7 @@ import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartit
 import type { IngestBatch } from '../model.js';
 import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
 import { LogRestarts, type Watermarks } from './log-restarts.js';
-import { OwnedPartition, partitionKey, type PartitionStateFactory } from './partitions.js';
+import { OwnedPartition, partitionKey, recordBytes, type PartitionStateFactory } from './partitions.js';
 
 /** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
 export type RecordDecoder = (record: KafkaRecord) => IngestBatch | PartialBatch;
@@ -63,10 +63,6 @@ export interface KafkaSourceOptions {
 const HEARTBEAT_EVERY = 500;
 /** Forwards sent in one produce request at most (each waits for the ones before it to be acknowledged). */
 const MAX_FORWARDS = 500;
-
-function recordBytes(r: KafkaRecord): number {
-  return (r.value?.length ?? 0) + (r.key?.length ?? 0);
-}
 
 function errorReason(err: unknown): { code: string; message: string } {
   const code = (err as { code?: unknown })?.code;

@@ -3,7 +3,7 @@
 import { request } from 'node:http';
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { startPrometheus, type PrometheusServer } from '@prom-relay/infra';
-import { DecodeError, decodeRecord } from '../../src/decode/index.js';
+import { DecodeError, decodeRecord, type DecodeOptions } from '../../src/decode/index.js';
 import type { IngestBatch } from '../../src/model.js';
 import { startRelayProcess, stopRelay, writeRelayConfig, type RelayProcess } from '../e2e/harness.js';
 import { readUntil, type ReadMessage } from '../ingest/kafka-read.js';
@@ -104,4 +104,28 @@ export async function relayCounter(baseUrl: string, name: string, labels: Record
     if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(line.slice(close + 1).trim());
   }
   return 0;
+}
+
+/**
+ * What the consumer decodes from the message the ingest writes for a Remote Write request of job `agent` from
+ * instance node-1:9100 (`body`: the request's protobuf, snappy-compressed), at `offset`.
+ */
+export function agentRemoteWrite(body: Buffer, offset: number, decode: DecodeOptions = {}): IngestBatch {
+  return decodeRecord(
+    {
+      topic: 't',
+      partition: 0,
+      offset: String(offset),
+      key: Buffer.from('job=agent,instance=node-1:9100'),
+      value: body,
+      headers: {
+        'content-type': Buffer.from('application/x-protobuf'),
+        'content-encoding': Buffer.from('snappy'),
+        'prom-relay-job': Buffer.from('agent'),
+        'prom-relay-grouping': Buffer.from('instance=node-1:9100'),
+        'prom-relay-producer': Buffer.from('remote-write/job=agent&instance=node-1:9100'),
+      },
+    },
+    decode,
+  );
 }

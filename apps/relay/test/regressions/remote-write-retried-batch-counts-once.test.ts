@@ -14,11 +14,10 @@ import { compress, encodeWriteRequest, type Sample } from '@prom-relay/codec';
 import { startPrometheus } from '@prom-relay/infra';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeRecord } from '../../src/decode/index.js';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import { options } from '../aggregate/fixtures.js';
 import { eventually } from '../e2e/harness.js';
-import { RW1, relayCounter, relayWithProm, send, type RelayWithProm } from './ingest-helpers.js';
+import { RW1, agentRemoteWrite, relayCounter, relayWithProm, send, type RelayWithProm } from './ingest-helpers.js';
 
 let env: RelayWithProm;
 const servers: Server[] = [];
@@ -73,33 +72,18 @@ it('a batch posted again (a retry) and an older batch after a newer one change n
 }, 120_000);
 
 it('the newest sample time applied survives a checkpoint: a retry after a restore adds nothing', () => {
-  const record = (body: Buffer, offset: number) =>
-    decodeRecord({
-      topic: 't',
-      partition: 0,
-      offset: String(offset),
-      key: Buffer.from('job=agent,instance=node-1:9100'),
-      value: body,
-      headers: {
-        'content-type': Buffer.from('application/x-protobuf'),
-        'content-encoding': Buffer.from('snappy'),
-        'prom-relay-job': Buffer.from('agent'),
-        'prom-relay-grouping': Buffer.from('instance=node-1:9100'),
-        'prom-relay-producer': Buffer.from('remote-write/job=agent&instance=node-1:9100'),
-      },
-    });
   // A message as the ingest writes it: the request's protobuf, snappy-compressed.
   const batch = request('rwc_total', [[1000, 10], [2000, 20], [3000, 30]]);
   const first = new PartitionAggregate(options());
-  first.apply(record(batch, 0), Date.now());
+  first.apply(agentRemoteWrite(batch, 0), Date.now());
   const state = first.toState() as { stamps?: number[] };
   // One row (scope, input, time), the time counted from the state's epoch: a small number, not 13 digits.
   expect(state.stamps).toHaveLength(3);
   expect(Math.abs(state.stamps![2]!)).toBeLessThan(86_400_000);
   const restored = PartitionAggregate.fromState(JSON.parse(JSON.stringify(state)), options());
-  const result = restored.apply(record(batch, 1), Date.now());
+  const result = restored.apply(agentRemoteWrite(batch, 1), Date.now());
   expect(result.duplicates).toBe(2);
-  restored.apply(record(request('rwc_total', [[4000, 31]]), 2), Date.now());
+  restored.apply(agentRemoteWrite(request('rwc_total', [[4000, 31]]), 2), Date.now());
   const out = restored.collect(Date.now()).filter((s) => s.labels['__name__'] === 'rwc_total');
   expect(out.map((s) => s.value)).toEqual([31]);
 });

@@ -8,8 +8,8 @@
 import { compress, encodeWriteRequest, type Labels, type Sample } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
-import { decodeRecord } from '../../src/decode/index.js';
 import { byId, options } from '../aggregate/fixtures.js';
+import { agentRemoteWrite } from './ingest-helpers.js';
 
 const T0 = 1_764_000_000_000;
 
@@ -23,20 +23,7 @@ function record(series: Series[], types: Record<string, 'gauge' | 'counter'>) {
     timeseries: series.map(([labels, samples]) => ({ labels: { ...labels, job: 'agent', instance: 'node-1:9100' }, samples })),
     metadata: Object.entries(types).map(([metricFamilyName, type]) => ({ metricFamilyName, type })),
   }));
-  return decodeRecord({
-    topic: 't',
-    partition: 0,
-    offset: String(offset++),
-    key: Buffer.from('job=agent,instance=node-1:9100'),
-    value: Buffer.from(body),
-    headers: {
-      'content-type': Buffer.from('application/x-protobuf'),
-      'content-encoding': Buffer.from('snappy'),
-      'prom-relay-job': Buffer.from('agent'),
-      'prom-relay-grouping': Buffer.from('instance=node-1:9100'),
-      'prom-relay-producer': Buffer.from('remote-write/job=agent&instance=node-1:9100'),
-    },
-  }, { totalRules: { rules: [{ match: 'load', inputType: 'counter' }] } });
+  return agentRemoteWrite(Buffer.from(body), offset++, { totalRules: { rules: [{ match: 'load', inputType: 'counter' }] } });
 }
 
 const TYPES = { temperature: 'gauge', load: 'gauge', requests_total: 'counter' } as const;
