@@ -109,6 +109,12 @@ function readValueMessage(r: Reader, m: MetricParts, counter: boolean): void {
 
 /** google.protobuf.Timestamp {seconds = 1, nanos = 2} in ms; undefined for one at or before 1970 (read as none). */
 function readTimestamp(r: Reader): number | undefined {
+  const at = readSecondsNanos(r);
+  return at === undefined ? undefined : at.seconds * 1000 + Math.floor(at.nanos / 1e6);
+}
+
+/** A google.protobuf.Timestamp, when it is a time after 1970 (a negative int64 arrives as a 10-byte varint: past 2^53). */
+function readSecondsNanos(r: Reader): { seconds: number; nanos: number } | undefined {
   let seconds = 0;
   let nanos = 0;
   r.fields((f, w) => {
@@ -117,9 +123,8 @@ function readTimestamp(r: Reader): number | undefined {
     else return false;
     return true;
   });
-  // A negative int64 arrives as a 10-byte varint (2^64 - n): past 2^53, it is not a time this side of 1970.
   const ms = seconds * 1000 + Math.floor(nanos / 1e6);
-  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
+  return ms > 0 && Number.isSafeInteger(ms) ? { seconds, nanos } : undefined;
 }
 
 /**
@@ -476,17 +481,19 @@ export function decodeMetricFamilies(
 }
 
 /**
- * The earliest `created_timestamp` (ms) of the body's counters, summaries and histograms (client_model: Counter field 3,
- * Summary field 4, Histogram field 15; the Go client sets them when a metric or child is made), or undefined for none
- * or a body that does not parse. A registry without process metrics is told apart per process run by it.
+ * The earliest `created_timestamp` of the body's counters, summaries and histograms (client_model: Counter field 3,
+ * Summary field 4, Histogram field 15; the Go client sets them when a metric or child is made) as seconds and
+ * nanoseconds, or undefined for none or a body that does not parse. A registry without process metrics is told apart
+ * per process run by it: to the nanosecond, since two copies of a job started together create their metrics within one
+ * millisecond (a CI run had both take one run id at millisecond precision).
  */
-export function earliestCreated(body: Buffer): number | undefined {
-  let earliest: number | undefined;
+export function earliestCreated(body: Buffer): { seconds: number; nanos: number } | undefined {
+  let earliest: { seconds: number; nanos: number } | undefined;
   const take = (r: Reader, field: number) => {
     r.fields((f, w) => {
       if (f !== field || w !== 2) return false;
-      const at = readTimestamp(r.bytes());
-      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+      const at = readSecondsNanos(r.bytes());
+      if (at !== undefined && (earliest === undefined || at.seconds < earliest.seconds || (at.seconds === earliest.seconds && at.nanos < earliest.nanos))) earliest = at;
       return true;
     });
   };

@@ -33,10 +33,10 @@ export function processRunId(body: Buffer, contentType: string | undefined): str
   return created === undefined ? undefined : `created=${created}`;
 }
 
-/** The Go client's created timestamps (a registry of the job's own holds no process metrics), in seconds. */
-function protobufCreated(body: Buffer): number | undefined {
-  const ms = earliestCreated(body);
-  return ms === undefined ? undefined : ms / 1000;
+/** The Go client's created timestamps (a registry of the job's own holds no process metrics), in seconds to the nanosecond. */
+function protobufCreated(body: Buffer): string | undefined {
+  const at = earliestCreated(body);
+  return at === undefined ? undefined : `${at.seconds}.${String(at.nanos).padStart(9, '0')}`;
 }
 
 const CREATED_TYPE = Buffer.from('_created gauge', 'latin1');
