@@ -136,7 +136,9 @@ describe('Pushgateway API', () => {
     const first = send(url, 'PUT', '/metrics/job/j/instance/0', {}, Buffer.from(TEXT));
     await new Promise((r) => setTimeout(r, 50));
     const rest = [1, 2, 3].map((i) => send(url, 'PUT', `/metrics/job/j/instance/${i}`, {}, Buffer.from(TEXT)));
-    await new Promise((r) => setTimeout(r, 50));
+    // Time for the three to reach the ingest and queue behind the first send: 50 ms let one arrive late beside other
+    // test files (a CI run sent [1, 2, 1]).
+    await new Promise((r) => setTimeout(r, 500));
     release();
     const statuses = await Promise.all([first, ...rest]);
     expect(statuses.map((s) => s.status)).toEqual([200, 200, 200, 200]);
