@@ -1,6 +1,9 @@
 // A dead letter always fits its topic: a record larger than the DLQ's max.message.bytes is written cut down,
 // with every reason header, the original size and what was cut, so that one can never block its partition.
 import type { KafkaRecord, ProducedMessage } from '../kafka/index.js';
+import { byteLength, headerBytes, messageBytes, SAFETY_BYTES } from '../kafka/message-bytes.js';
+
+export { messageBytes };
 
 export const DLQ_HEADERS = {
   reason: 'prom-relay-dlq-reason',
@@ -22,29 +25,8 @@ export interface DeadLetterReason {
 
 const MAX_ERROR_HEADER = 1024;
 const MAX_TRUNCATED_KEY = 1024;
-/** Record batch header (61 bytes) and one record's own framing, rounded up. */
-const RECORD_FRAMING = 128;
-/** Kept free below the limit: the estimate is close, not exact. */
-const SAFETY_BYTES = 1024;
 
 type Headers = NonNullable<ProducedMessage['headers']>;
-
-function byteLength(v: Buffer | string | null | undefined): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-}
-
-function headerBytes(name: string, value: Headers[string]): number {
-  const values = Array.isArray(value) ? value : [value];
-  return values.reduce((n, v) => n + Buffer.byteLength(name) + byteLength(v) + 10, 0);
-}
-
-/** Bytes a message takes in a record batch (close estimate, never low by more than a few bytes per header). */
-export function messageBytes(m: ProducedMessage): number {
-  let n = RECORD_FRAMING + byteLength(m.key) + byteLength(m.value);
-  for (const [name, value] of Object.entries(m.headers ?? {})) n += headerBytes(name, value);
-  return n;
-}
 
 export interface FittedDeadLetter {
   message: ProducedMessage;

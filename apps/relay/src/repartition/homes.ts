@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { buildMessageKey } from '@prom-relay/emitter';
 import type { KafkaRecord, RelayAdmin, RelayProducer } from '../kafka/index.js';
+import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, requestsWithin } from '../kafka/message-bytes.js';
 import { parseHeaders } from '../decode/headers.js';
 import type { IngestBatch } from '../model.js';
 
@@ -41,10 +42,12 @@ export function homePartition(key: string, partitions: number): number {
 
 export class ProducerHomes {
   private readonly partitions = new Map<string, number>();
+  /** each input topic's max.message.bytes (read with its partition count) */
+  private readonly maxMessageBytes = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly admin: Pick<RelayAdmin, 'highWatermarks'>,
+    private readonly admin: Pick<RelayAdmin, 'highWatermarks'> & Partial<Pick<RelayAdmin, 'maxMessageBytes'>>,
     private readonly producer: RelayProducer,
     private readonly topics: string[],
     private readonly producerLabels: readonly string[],
@@ -53,7 +56,7 @@ export class ProducerHomes {
     private readonly defaultTemporality: 'cumulative' | 'delta' = 'cumulative',
   ) {}
 
-  /** Reads the partition count of every input topic now, then every minute (a topic can grow). */
+  /** Reads the partition count (and max.message.bytes) of every input topic now, then every minute (a topic can grow). */
   async start(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), 60_000);
@@ -71,6 +74,8 @@ export class ProducerHomes {
         const before = this.partitions.get(topic);
         if (n > 0) this.partitions.set(topic, n);
         if (before !== undefined && before !== n) this.logger.warn({ topic, before, now: n }, 'input topic partition count changed: producer homes move');
+        const limit = await this.admin.maxMessageBytes?.(topic);
+        if (limit !== undefined) this.maxMessageBytes.set(topic, limit);
       } catch (err) {
         this.logger.warn({ err, topic }, 'cannot read the partition count of an input topic; pushes are applied where they land meanwhile');
       }
@@ -103,8 +108,12 @@ export class ProducerHomes {
     return this.partitionOf(record, headers);
   }
 
-  /** The records again, each on its home partition, with its timestamp and a header naming where it came from: one
-   *  produce request for them all. Resolves once Kafka acknowledged every one. */
+  /**
+   * The records again, each on its home partition, with its timestamp and a header naming where it came from; resolves
+   * once Kafka acknowledged every one. As few produce requests as the topic takes: Kafka refuses a partition's batch
+   * over the topic's max.message.bytes, and pushes that each fit it may not fit together (refused for ever, their
+   * partition would stall), so a topic's records go in consecutive requests within it, in order.
+   */
   async forward(records: ReadonlyArray<{ record: KafkaRecord; partition: number }>): Promise<void> {
     const byTopic = new Map<string, Parameters<RelayProducer['send']>[1]>();
     for (const { record, partition } of records) {
@@ -118,6 +127,12 @@ export class ProducerHomes {
         timestamp: record.timestamp,
       });
     }
-    await Promise.all([...byTopic].map(([topic, messages]) => this.producer.send(topic, messages)));
+    await Promise.all(
+      [...byTopic].map(async ([topic, messages]) => {
+        for (const request of requestsWithin(messages, this.maxMessageBytes.get(topic) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES)) {
+          await this.producer.send(topic, request);
+        }
+      }),
+    );
   }
 }

@@ -36,10 +36,10 @@ describe('ProducerHomes: a push landed elsewhere is forwarded from its headers, 
   });
   const push = { 'content-type': 'text/plain; version=0.0.4', 'prom-relay-job': 'nightly', 'prom-relay-producer': 'p1', 'prom-relay-grouping': 'instance=h1&region=eu' };
 
-  async function homes() {
+  async function homes(maxMessageBytes?: number) {
     const sent: Array<[string, ProducedMessage[]]> = [];
     const h = new ProducerHomes(
-      { highWatermarks: async () => new Map([0, 1, 2, 3, 4].map((p) => [p, '0'])) } as never,
+      { highWatermarks: async () => new Map([0, 1, 2, 3, 4].map((p) => [p, '0'])), maxMessageBytes: async () => maxMessageBytes } as never,
       { send: async (topic: string, messages: ProducedMessage[]) => void sent.push([topic, messages]) } as never,
       ['metrics'],
       ['instance'],
@@ -77,5 +77,19 @@ describe('ProducerHomes: a push landed elsewhere is forwarded from its headers, 
       [3, 'metrics/0/0', '1700000000000'],
       [2, 'metrics/1/10', '1700000000000'],
     ]);
+  });
+
+  it('forward cuts the produce requests to the topic max.message.bytes, records in order (together they would be refused for ever)', async () => {
+    const { h, sent } = await homes(100_000);
+    const big = 'x'.repeat(30_000);
+    await h.forward(Array.from({ length: 7 }, (_, i) => ({ record: { ...record(i % 2, push, big), offset: String(i) }, partition: 3 })));
+    expect(sent.map(([, messages]) => messages.length)).toEqual([3, 3, 1]);
+    expect(sent.flatMap(([, messages]) => messages.map((m) => m.headers?.[FORWARDED_HEADER]))).toEqual(
+      Array.from({ length: 7 }, (_, i) => `metrics/${i % 2}/${i}`),
+    );
+    // A topic whose limit is unknown is taken to have Kafka's default (1 MiB).
+    const unknown = await homes();
+    await unknown.h.forward(Array.from({ length: 40 }, (_, i) => ({ record: record(0, push, big), partition: i % 5 })));
+    expect(unknown.sent.map(([, messages]) => messages.length)).toEqual([34, 6]);
   });
 });
