@@ -71,6 +71,12 @@ const STALE: Sample = { value: Number.NaN, timestamp: 0, stale: true };
 /** What a sent OutputSample's slot holds (one shared object, so the array keeps its element kind). */
 const LET_GO: OutputSample = { labels: {}, value: 0 };
 
+/** A partition whose snapshot threw, left out of the flush. */
+interface SnapshotFailure {
+  partition: string;
+  err: unknown;
+}
+
 /** Series made and handed to the Remote Write stream at a time. */
 const PART_SERIES = 1000;
 
@@ -176,7 +182,10 @@ export class Flusher {
   /** `checkpointAll`: every partition whose state moved is checkpointed now (the final flush at shutdown). */
   async flush(opts: { sendTimeoutMs?: number; checkpointAll?: boolean } = {}): Promise<FlushResult> {
     while (this.running) await this.running.catch(() => undefined);
-    this.running = this.flushOnce(opts.sendTimeoutMs ?? this.opts.sendTimeoutMs, opts.checkpointAll === true);
+    const started = performance.now();
+    this.running = this.flushOnce(opts.sendTimeoutMs ?? this.opts.sendTimeoutMs, opts.checkpointAll === true).catch((err: unknown) =>
+      this.thrown(err, started),
+    );
     try {
       return await this.running;
     } finally {
@@ -184,7 +193,7 @@ export class Flusher {
     }
   }
 
-  private async snapshot(checkpointAll: boolean): Promise<Snapshot[]> {
+  private async snapshot(checkpointAll: boolean, failed: SnapshotFailure[]): Promise<Snapshot[]> {
     const now = this.now();
     const out: Snapshot[] = [];
     const partitions = this.opts.partitions();
@@ -198,30 +207,39 @@ export class Flusher {
         if (!this.opts.partitions().includes(p)) continue;
       }
       if (p.nextOffset === undefined) continue;
-      const timestamp = Math.max(now, p.lastFlushTimestamp + 1);
-      const samples = p.aggregate.collect(timestamp);
-      const checkpoint: Checkpoint | undefined = !this.checkpointDue(p, now, checkpointAll)
-        ? undefined
-        : {
-            version: 1,
-            topic: p.topic,
-            partition: p.partition,
-            offset: p.nextOffset.toString(),
-            ...(p.offsetBase !== 0n ? { offsetBase: p.offsetBase.toString() } : {}),
-            ...(p.lastRecord !== undefined ? { lastRecord: p.lastRecord } : {}),
-            lastFlushTimestamp: timestamp,
-            state: p.aggregate.toState(),
-          };
-      p.lastFlushTimestamp = timestamp;
-      if (p.role === 'source') {
-        const describe = this.opts.sendMetadata === false ? undefined : p.aggregate.metadataOf?.bind(p.aggregate);
-        out.push({ partition: p, timestamp, checkpoint, output: [], partials: { source: p.key, offset: p.publishedOffset!, samples, ...(describe ? { describe } : {}) } });
-      } else {
-        const metadata = this.opts.sendMetadata === false ? undefined : p.aggregate.metadata?.(timestamp);
-        out.push({ partition: p, timestamp, checkpoint, output: samples, ...(metadata ? { metadata } : {}) });
+      // A partition whose snapshot throws (a bug) is left out of this flush, the others go on: what they collected is
+      // not lost with it (a staleness marker goes out once). The flush then reports failure (see flushOnce).
+      try {
+        out.push(this.snapshotOf(p, now, checkpointAll));
+      } catch (err) {
+        failed.push({ partition: p.key, err });
       }
     }
     return out;
+  }
+
+  private snapshotOf(p: OwnedPartition, now: number, checkpointAll: boolean): Snapshot {
+    const timestamp = Math.max(now, p.lastFlushTimestamp + 1);
+    const samples = p.aggregate.collect(timestamp);
+    const checkpoint: Checkpoint | undefined = !this.checkpointDue(p, now, checkpointAll)
+      ? undefined
+      : {
+          version: 1,
+          topic: p.topic,
+          partition: p.partition,
+          offset: p.nextOffset!.toString(),
+          ...(p.offsetBase !== 0n ? { offsetBase: p.offsetBase.toString() } : {}),
+          ...(p.lastRecord !== undefined ? { lastRecord: p.lastRecord } : {}),
+          lastFlushTimestamp: timestamp,
+          state: p.aggregate.toState(),
+        };
+    p.lastFlushTimestamp = timestamp;
+    if (p.role === 'source') {
+      const describe = this.opts.sendMetadata === false ? undefined : p.aggregate.metadataOf?.bind(p.aggregate);
+      return { partition: p, timestamp, checkpoint, output: [], partials: { source: p.key, offset: p.publishedOffset!, samples, ...(describe ? { describe } : {}) } };
+    }
+    const metadata = this.opts.sendMetadata === false ? undefined : p.aggregate.metadata?.(timestamp);
+    return { partition: p, timestamp, checkpoint, output: samples, ...(metadata ? { metadata } : {}) };
   }
 
   /**
@@ -285,9 +303,22 @@ export class Flusher {
     }
   }
 
+  /**
+   * A flush that threw (a bug) is a failure like any other: counted (onFlush), logged, and /readyz reads it from
+   * lastResult; before, the last result stood, ready, while every flush threw.
+   */
+  private thrown(err: unknown, started: number): FlushResult {
+    const result: FlushResult = { status: 'failure', timestamp: 0, partitions: 0, series: 0, samplesSent: 0, samplesFailed: 0, samplesRetried: 0, partialsPublished: 0, checkpointBytes: [], durationMs: performance.now() - started, error: err };
+    this.opts.logger.error({ err, code: 'PROM_RELAY_FLUSH_FAILED' }, 'flush failed; the next flush tries again');
+    this.lastResult = result;
+    this.opts.onFlush?.(result);
+    return result;
+  }
+
   private async flushOnce(sendTimeoutMs: number, checkpointAll: boolean): Promise<FlushResult> {
     const started = performance.now();
-    const snapshots = await this.snapshot(checkpointAll);
+    const failedSnapshots: SnapshotFailure[] = [];
+    const snapshots = await this.snapshot(checkpointAll, failedSnapshots);
     const result: FlushResult = {
       status: 'empty',
       timestamp: Math.max(0, ...snapshots.map((s) => s.timestamp)),
@@ -301,6 +332,15 @@ export class Flusher {
       durationMs: 0,
     };
     const finish = (): FlushResult => {
+      if (failedSnapshots.length > 0) {
+        const first = failedSnapshots[0]!;
+        this.opts.logger.error(
+          { err: first.err, partitions: failedSnapshots.map((f) => f.partition), code: 'PROM_RELAY_FLUSH_SNAPSHOT' },
+          'snapshot of a partition failed: left out of this flush (nothing sent, published or checkpointed for it); the next flush tries again',
+        );
+        if (result.status === 'success' || result.status === 'empty') result.status = 'failure';
+        result.error ??= first.err;
+      }
       result.durationMs = performance.now() - started;
       this.lastResult = result;
       this.opts.onFlush?.(result);

@@ -304,3 +304,54 @@ describe('Flusher: a written checkpoint lets go of its state', () => {
     expect(restored.collect(Date.now()).map((s) => [s.labels.__name__, s.value])).toEqual([['flush_rows_total', 7]]);
   }, 60_000);
 });
+
+describe('Flusher: a partition whose snapshot throws is not silent', () => {
+  it('leaves that partition out, sends the others, and reports a failure (counted, /readyz reads lastResult)', async () => {
+    const { counting, written } = await recordingStore();
+    const good = partitionWithTotals(0);
+    const bad = new OwnedPartition('metrics', 1, 'owner', partitionWithTotals(0).aggregate, { nextOffset: 6n });
+    bad.aggregate.collect = () => {
+      throw new RangeError('Invalid array length');
+    };
+    const results: FlushResult[] = [];
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: noPartials,
+      checkpoints: counting,
+      consumer,
+      partitions: () => [bad, good],
+      logger,
+      sendTimeoutMs: 5000,
+      onFlush: (r) => results.push(r),
+    });
+    const result = await flusher.flush();
+    expect(result.status).toBe('failure');
+    expect(String(result.error)).toContain('Invalid array length');
+    expect(result.samplesSent).toBe(1);
+    expect(written).toEqual(['metrics/0@5']);
+    expect(flusher.lastResult).toBe(result);
+    expect(results.map((r) => r.status)).toEqual(['failure']);
+  }, 60_000);
+
+  it('a flush that throws outside any partition is a failure result too, not a rejection', async () => {
+    const { counting } = await recordingStore();
+    const results: FlushResult[] = [];
+    const flusher = new Flusher({
+      sink: new RemoteWriteClient({ url: prom.remoteWriteUrl }),
+      publisher: noPartials,
+      checkpoints: counting,
+      consumer,
+      partitions: () => {
+        throw new Error('partitions unreadable');
+      },
+      logger,
+      sendTimeoutMs: 5000,
+      onFlush: (r) => results.push(r),
+    });
+    const result = await flusher.flush();
+    expect(result.status).toBe('failure');
+    expect(String(result.error)).toContain('partitions unreadable');
+    expect(flusher.lastResult).toBe(result);
+    expect(results.map((r) => r.status)).toEqual(['failure']);
+  }, 30_000);
+});
