@@ -1,7 +1,7 @@
 // The partitions this relay owns right now, each with its aggregate and the offset that aggregate covers.
 import type { MetricMetadata } from '@prom-relay/codec';
 import type { IngestBatch, OutputSample, RecordMark } from '../model.js';
-import type { KafkaRecord, TopicPartition } from '../kafka/index.js';
+import type { KafkaRecord, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { PartialBatch } from '../repartition/index.js';
 
 /**
@@ -46,6 +46,15 @@ export function partitionKey(tp: TopicPartition): string {
   return `${tp.topic}/${tp.partition}`;
 }
 
+/**
+ * Fetching resumes where the state ends, whatever the group offset says (it may be ahead with no record to come); from
+ * the record the state covers last when it is to be checked (it is skipped as covered).
+ */
+export function seekTo(consumer: Pick<RelayConsumer, 'seek'>, p: OwnedPartition): void {
+  if (p.nextOffset === undefined) return;
+  consumer.seek(p, (p.verifyAt !== undefined ? p.verifyAt.offset : p.nextOffset).toString());
+}
+
 export class OwnedPartition {
   /** next offset to apply; undefined until the first record when no checkpoint existed */
   nextOffset: bigint | undefined;
@@ -53,13 +62,13 @@ export class OwnedPartition {
    * Added to the partition's offsets wherever the state names a position to others (partials' offsets, end names, the
    * checkpoint's ordering): 0 until the partition's log starts again at lower offsets (its topic deleted and created
    * again, a truncation), then raised so that the new log's offsets continue above everything said before
-   * (KafkaSource.offsetsWentBack). Owners then take the new log's partials as newer, as they are.
+   * (LogRestarts.continueOn). Owners then take the new log's partials as newer, as they are.
    */
   offsetBase = 0n;
   /** the record at `nextOffset - 1` when the source moved past it (kept as is: no allocation per record) */
   lastConsumed: KafkaRecord | undefined;
   private restoredMark: RecordMark | undefined;
-  /** a record of this log the state covers, to be fetched again and compared (see KafkaSource.checkRecord) */
+  /** a record of this log the state covers, to be fetched again and compared (see LogRestarts.checkRecord) */
   verifyAt: RecordAt | undefined;
   /** the record the next periodic check compares (the last one the state covered at the check before) */
   anchor: RecordAt | undefined;

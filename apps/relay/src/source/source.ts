@@ -6,8 +6,8 @@ import type { DeadLetterQueue } from '../dlq/index.js';
 import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { IngestBatch } from '../model.js';
 import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
-import { LogRestarts, type Watermarks } from './log-restarts.js';
-import { OwnedPartition, partitionKey, recordBytes, type PartitionStateFactory } from './partitions.js';
+import { LogRestarts } from './log-restarts.js';
+import { OwnedPartition, partitionKey, recordBytes, seekTo, type PartitionStateFactory } from './partitions.js';
 
 /** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
 export type RecordDecoder = (record: KafkaRecord) => IngestBatch | PartialBatch;
@@ -92,6 +92,8 @@ export class KafkaSource {
         watermarks: opts.watermarks,
         logger: opts.logger,
         onRestart: (p, from, to) => opts.events?.offsetsWentBack?.(p, from, to),
+        consumer: opts.consumer,
+        isCurrent: (p) => this.partitions.get(p.key) === p && !this.stopping,
       });
     }
   }
@@ -217,7 +219,7 @@ export class KafkaSource {
       existing.positioned = false;
       // Another relay may have sent without checkpointing meanwhile: the same catch-up rule applies.
       if (high !== undefined) existing.catchUpTo = BigInt(high);
-      await this.checkLogStart(existing, high);
+      await this.logRestarts?.checkAtRestore(existing, high);
       this.seekTo(existing);
       this.opts.events?.restored?.(existing, 'memory', 0);
       return existing;
@@ -240,7 +242,7 @@ export class KafkaSource {
     }
     // A previous owner may have sent totals its last checkpoint does not cover: flush only once the replay passed them.
     if (high !== undefined) owned.catchUpTo = BigInt(high);
-    await this.checkLogStart(owned, high);
+    await this.logRestarts?.checkAtRestore(owned, high);
     if (!this.assigned.has(key) || this.stopping) return undefined;
     this.partitions.set(key, owned);
     this.seekTo(owned);
@@ -259,99 +261,14 @@ export class KafkaSource {
   }
 
   /**
-   * The timer's (every `logCheckEveryMs`): each owned partition fetches again the record its state covered last at the
-   * previous round (its anchor), which checkRecord compares, then goes on where it was. A topic deleted and created again
-   * under a running relay does not always show in fetch answers: kafkajs 2.2.4 went on fetching at the state's offset in
-   * the new log when that log was already as long (its records below skipped, without a word; the records it applied
-   * then are the new log's, so the anchor is one from before). Costs a fetch from the anchor per partition and round
-   * (records since then, up to the consumer's fetch size); a partition being applied to right now is left for the next round.
+   * The timer's (every `logCheckEveryMs`): a round of the recreated-topic record check (LogRestarts.checkRound) for each
+   * owned partition; one being applied to right now is left for the next round.
    */
   checkLogs(): void {
     if (this.logRestarts === undefined || this.stopping) return;
     for (const p of this.partitions.values()) {
-      if (!this.isOwned(p) || !p.positioned || p.verifyAt !== undefined || this.inBatch.has(p.key)) continue;
-      const anchor = p.anchor;
-      p.anchor = p.lastRecordAt;
-      if (anchor === undefined || p.nextOffset === undefined || anchor.offset >= p.nextOffset) continue;
-      p.verifyAt = anchor;
-      this.seekTo(p);
+      if (this.isOwned(p) && !this.inBatch.has(p.key)) this.logRestarts.checkRound(p);
     }
-  }
-
-  /**
-   * A state covering offsets above the partition's high watermark (read at takeover): its log started again lower (see
-   * log-restarts.ts), unless a checkpoint was written after that read (asked again).
-   */
-  private async checkLogStart(p: OwnedPartition, high: string | undefined): Promise<void> {
-    if (this.logRestarts === undefined || high === undefined || p.nextOffset === undefined) return;
-    if (BigInt(high) < p.nextOffset) {
-      const w = await this.logRestarts.startedAgain(p);
-      if (w !== undefined) return this.logRestarts.continueOn(p, w, 'restore');
-    }
-    // A new log that holds as many records already: its record at `nextOffset - 1` is another (see checkRecord).
-    p.verifyAt = p.lastRecordAt;
-    p.anchor = p.verifyAt;
-  }
-
-  /**
-   * A fetch from a record the state covers (p.verifyAt: the last one, after a restore; an anchor, at a periodic check):
-   * the same record (timestamp and size) it was, or the log started again (a topic recreated, as long by now as the old
-   * one was): then the state goes on from the new log's start. 'moved' when the partition was seeked (the batch is not
-   * applied: a check from behind goes back to where it was); 'checked' when the record is the one the state covers (or
-   * the log no longer has it: nothing to tell).
-   */
-  private async checkRecord(p: OwnedPartition, records: KafkaRecord[], ctx: BatchContext): Promise<'moved' | 'checked' | 'later'> {
-    const { offset: at, mark } = p.verifyAt!;
-    const first = BigInt(records[0]!.offset);
-    // Fetched from further on (a group offset ahead of the state): checked once the fetch is back at `at`.
-    if (first > at && !p.positioned) return 'later';
-    p.verifyAt = undefined;
-    const r = records[0]!;
-    if (first !== at || (r.timestamp === mark.timestamp && recordBytes(r) === mark.bytes)) {
-      if (first >= p.nextOffset! - 1n) return 'checked';
-      // Checked from behind: back to where the state is (the records in between are covered).
-      this.seekTo(p);
-      return 'moved';
-    }
-    let w: Watermarks | undefined;
-    try {
-      w = await this.logRestarts!.watermarks(p);
-    } catch (err) {
-      this.opts.logger.warn({ err, partition: p.key }, 'reading watermarks failed; the fetch is retried');
-      p.verifyAt = { offset: at, mark };
-      this.seekTo(p);
-      return 'moved';
-    }
-    if (w === undefined || this.partitions.get(p.key) !== p || !ctx.isRunning() || this.stopping) return 'moved';
-    this.logRestarts!.continueOn(p, w, 'last_record');
-    this.seekTo(p);
-    return 'moved';
-  }
-
-  /**
-   * A fetch answer whose high watermark is below what the state covers, or whose records start below it although the
-   * fetch position was the state's (kafkajs moved it: the fetch was out of range, and it reset the position to the log's
-   * start, `kafka.from_beginning`): asked again, the state goes on from the new log's start (seeked there: the batch is
-   * not applied). False when nothing went back.
-   */
-  private async fetchWentBack(p: OwnedPartition, batch: RecordBatch, ctx: BatchContext): Promise<boolean> {
-    if (this.logRestarts === undefined || p.nextOffset === undefined) return false;
-    const first = batch.records.length > 0 ? BigInt(batch.records[0]!.offset) : undefined;
-    const reset = p.positioned && first !== undefined && first < p.nextOffset;
-    if (!reset && (batch.highWatermark === '-1' || BigInt(batch.highWatermark) >= p.nextOffset)) return false;
-    let w: Watermarks | undefined;
-    try {
-      w = await this.logRestarts.startedAgain(p, reset ? first : undefined);
-    } catch (err) {
-      this.opts.logger.warn({ err, partition: p.key }, 'reading watermarks failed; the fetch is retried');
-      this.opts.consumer.seek(p, p.nextOffset.toString());
-      return true;
-    }
-    if (w === undefined) return false;
-    if (this.partitions.get(p.key) !== p || !ctx.isRunning() || this.stopping) return true;
-    this.logRestarts.continueOn(p, w, 'fetch');
-    this.seekTo(p);
-    return true;
   }
 
   /** Retries forwards until Kafka takes them; false when the partition moved away or the relay stops meanwhile. */
@@ -370,11 +287,8 @@ export class KafkaSource {
     }
   }
 
-  /** Fetching resumes where the state ends, whatever the group offset says (it may be ahead with no record to come). */
   private seekTo(p: OwnedPartition): void {
-    if (p.nextOffset === undefined) return;
-    // From the record the state covers last when it is to be checked (it is skipped as covered).
-    this.opts.consumer.seek(p, (p.verifyAt !== undefined ? p.verifyAt.offset : p.nextOffset).toString());
+    seekTo(this.opts.consumer, p);
   }
 
   private async onBatch(batch: RecordBatch, ctx: BatchContext): Promise<string | undefined> {
@@ -384,9 +298,8 @@ export class KafkaSource {
     if (pending) p = await pending;
     else p = this.partitions.get(key);
     if (!p || !ctx.isRunning() || this.stopping) return undefined;
-    const check = p.verifyAt !== undefined && batch.records.length > 0 ? await this.checkRecord(p, batch.records, ctx) : undefined;
-    if (check === 'moved') return undefined;
-    if (check === undefined && (await this.fetchWentBack(p, batch, ctx))) return undefined;
+    // A recreated topic: the partition seeked onto the new log (or to a record to check), this batch not applied.
+    if (this.logRestarts !== undefined && (await this.logRestarts.checkFetch(p, batch, ctx))) return undefined;
     if (batch.highWatermark !== '-1') p.highWatermark = BigInt(batch.highWatermark);
     const records = batch.records;
     if (records.length === 0) return undefined;
@@ -480,8 +393,7 @@ export class KafkaSource {
     }
     if (ctx.isRunning() && !this.stopping && !(await forwardPending())) return consumedThrough;
     if (count > 0) this.opts.events?.consumed?.(batch, count, bytes);
-    // The first record of this log the periodic check will compare (see checkLogs).
-    if (p.anchor === undefined) p.anchor = p.lastRecordAt;
+    this.logRestarts?.batchApplied(p);
     return consumedThrough;
   }
 }
