@@ -120,7 +120,7 @@ export interface Checkpoint {
   offsetBase?: string;
   /**
    * The record at `offset - 1` (the last the state covers): its timestamp and size, so that a restore can tell the log it
-   * came from from a log started again that holds as many records (see KafkaSource.checkLogStart). Absent: unknown.
+   * came from from a log started again that holds as many records (see LogRestarts.checkAtRestore). Absent: unknown.
    */
   lastRecord?: RecordMark;
   /** last flush timestamp (ms) written for this partition's series: flushes stay strictly increasing across restarts */
