@@ -6,6 +6,7 @@ import type { DeadLetterQueue } from '../dlq/index.js';
 import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { IngestBatch } from '../model.js';
 import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
+import { BatchForwards, type Homes } from './forwards.js';
 import { LogRestarts } from './log-restarts.js';
 import { OwnedPartition, partitionKey, recordBytes, seekTo, type PartitionStateFactory } from './partitions.js';
 
@@ -50,19 +51,11 @@ export interface KafkaSourceOptions {
   onFatal?: (err: Error) => void;
   /** how often a running partition's last record is fetched again to check its log (see checkLogs); default 10 s */
   logCheckEveryMs?: number;
-  /** producer homes: where a push belongs (undefined: where it is). A push elsewhere is forwarded, not applied. */
-  homes?: {
-    /** the record's home partition, from its headers (undefined: apply it where it is) */
-    homeOf(record: KafkaRecord): number | undefined;
-    /** produces the records to their home partitions, marked forwarded; resolves once Kafka acknowledged all */
-    forward(records: ReadonlyArray<{ record: KafkaRecord; partition: number }>): Promise<void>;
-  };
+  /** producer homes: where a push belongs (undefined: where it is). A push elsewhere is forwarded, not applied (forwards.ts). */
+  homes?: Homes;
 }
 
-
 const HEARTBEAT_EVERY = 500;
-/** Forwards sent in one produce request at most (each waits for the ones before it to be acknowledged). */
-const MAX_FORWARDS = 500;
 
 function errorReason(err: unknown): { code: string; message: string } {
   const code = (err as { code?: unknown })?.code;
@@ -271,22 +264,6 @@ export class KafkaSource {
     }
   }
 
-  /** Retries forwards until Kafka takes them; false when the partition moved away or the relay stops meanwhile. */
-  private async forwardUntilDone(records: Array<{ record: KafkaRecord; partition: number }>, key: string, ctx: BatchContext): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.opts.homes!.forward(records);
-        return true;
-      } catch (err) {
-        const from = records[0]!.record.offset;
-        this.opts.logger.error({ err, partition: key, offset: from, records: records.length, attempt }, 'forwarding pushes to their home partitions failed; retrying');
-      }
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
-      if (!this.partitions.has(key) || this.stopping || !ctx.isRunning()) return false;
-      await ctx.heartbeat().catch(() => undefined);
-    }
-  }
-
   private seekTo(p: OwnedPartition): void {
     seekTo(this.opts.consumer, p);
   }
@@ -314,19 +291,24 @@ export class KafkaSource {
     let consumedThrough: string | undefined;
     let count = 0;
     let bytes = 0;
-    // Pushes that belong elsewhere, forwarded together (one produce request) before anything after them is applied:
-    // the offset moves past a forwarded push only once its copy is in Kafka.
-    const forwards: Array<{ record: KafkaRecord; partition: number }> = [];
+    // Pushes that belong elsewhere, forwarded together before anything after them is applied (see forwards.ts).
+    const homes = this.opts.homes;
+    const forwards = homes && new BatchForwards({
+      homes,
+      logger: this.opts.logger,
+      key,
+      ctx,
+      goOn: () => this.partitions.has(key) && !this.stopping && ctx.isRunning(),
+      forwarded: (tp, home) => this.opts.events?.forwarded?.(tp, home),
+    });
     const forwardPending = async (): Promise<boolean> => {
-      if (forwards.length === 0) return true;
-      if (!(await this.forwardUntilDone(forwards, key, ctx))) return false;
-      for (const f of forwards) this.opts.events?.forwarded?.(f.record, f.partition);
-      const lastRecord = forwards[forwards.length - 1]!.record;
-      const last = lastRecord.offset;
-      p.nextOffset = BigInt(last) + 1n;
-      p.lastConsumed = lastRecord;
-      consumedThrough = last;
-      forwards.length = 0;
+      const last = await forwards?.send();
+      if (last === false) return false;
+      if (last !== undefined) {
+        p.nextOffset = BigInt(last.offset) + 1n;
+        p.lastConsumed = last;
+        consumedThrough = last.offset;
+      }
       return true;
     };
     for (let i = 0; i < records.length; i++) {
@@ -338,13 +320,13 @@ export class KafkaSource {
         continue;
       }
       if (!ctx.isRunning() || this.stopping) break;
-      const home = this.opts.homes?.homeOf(record);
-      if (home !== undefined && home !== record.partition) {
+      const home = homes?.homeOf(record);
+      if (forwards !== undefined && home !== undefined && home !== record.partition) {
         // Applied at home, not here, and decoded there (once).
-        forwards.push({ record, partition: home });
+        forwards.add(record, home);
         count++;
         bytes += recordBytes(record);
-        if (forwards.length >= MAX_FORWARDS) {
+        if (forwards.full) {
           if (!(await forwardPending())) return consumedThrough;
           await ctx.heartbeat();
         }
