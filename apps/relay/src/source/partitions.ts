@@ -1,5 +1,6 @@
 // The partitions this relay owns right now, each with its aggregate and the offset that aggregate covers.
 import type { MetricMetadata } from '@prom-relay/codec';
+import type { StoredCheckpoint } from '../checkpoint/index.js';
 import type { IngestBatch, OutputSample, RecordMark } from '../model.js';
 import type { KafkaRecord, RelayConsumer, TopicPartition } from '../kafka/index.js';
 import type { PartialBatch } from '../repartition/index.js';
@@ -143,4 +144,21 @@ export class OwnedPartition {
     const lag = this.highWatermark - this.nextOffset;
     return lag > 0n ? Number(lag) : 0;
   }
+}
+
+/** A partition's state as its checkpoint left it; empty when it has none. */
+export function restoredPartition(tp: TopicPartition, states: PartitionStateFactory, stored: StoredCheckpoint | undefined, now: () => number): OwnedPartition {
+  if (!stored) return new OwnedPartition(tp.topic, tp.partition, states.role(tp), states.create(tp), {});
+  const cp = stored.checkpoint;
+  const owned = new OwnedPartition(tp.topic, tp.partition, states.role(tp), states.restore(cp.state, tp), {
+    nextOffset: BigInt(cp.offset),
+    lastFlushTimestamp: cp.lastFlushTimestamp,
+    offsetBase: BigInt(cp.offsetBase ?? '0'),
+    ...(cp.lastRecord !== undefined ? { lastRecord: cp.lastRecord } : {}),
+  });
+  owned.lastCheckpointAt = now();
+  owned.lastCheckpointBytes = stored.bytes;
+  owned.checkpointedOffset = BigInt(cp.offset);
+  owned.checkpointWrittenAt = owned.lastCheckpointAt;
+  return owned;
 }

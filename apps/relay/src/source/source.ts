@@ -8,7 +8,7 @@ import type { IngestBatch } from '../model.js';
 import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
 import { BatchForwards, type Homes } from './forwards.js';
 import { LogRestarts } from './log-restarts.js';
-import { OwnedPartition, partitionKey, recordBytes, seekTo, type PartitionStateFactory } from './partitions.js';
+import { partitionKey, recordBytes, restoredPartition, seekTo, type OwnedPartition, type PartitionStateFactory } from './partitions.js';
 
 /** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
 export type RecordDecoder = (record: KafkaRecord) => IngestBatch | PartialBatch;
@@ -217,22 +217,7 @@ export class KafkaSource {
       this.opts.events?.restored?.(existing, 'memory', 0);
       return existing;
     }
-    let owned: OwnedPartition;
-    if (stored) {
-      const cp = stored.checkpoint;
-      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.role(tp), this.opts.states.restore(cp.state, tp), {
-        nextOffset: BigInt(cp.offset),
-        lastFlushTimestamp: cp.lastFlushTimestamp,
-        offsetBase: BigInt(cp.offsetBase ?? '0'),
-        ...(cp.lastRecord !== undefined ? { lastRecord: cp.lastRecord } : {}),
-      });
-      owned.lastCheckpointAt = this.now();
-      owned.lastCheckpointBytes = stored.bytes;
-      owned.checkpointedOffset = BigInt(cp.offset);
-      owned.checkpointWrittenAt = owned.lastCheckpointAt;
-    } else {
-      owned = new OwnedPartition(tp.topic, tp.partition, this.opts.states.role(tp), this.opts.states.create(tp), {});
-    }
+    const owned = restoredPartition(tp, this.opts.states, stored, this.now);
     // A previous owner may have sent totals its last checkpoint does not cover: flush only once the replay passed them.
     if (high !== undefined) owned.catchUpTo = BigInt(high);
     await this.logRestarts?.checkAtRestore(owned, high);
