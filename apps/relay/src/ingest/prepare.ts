@@ -15,6 +15,7 @@ import { readsAsTotal } from '../aggregate/plan.js';
 import { exemplarWithinLimits } from '../exemplars.js';
 import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
+import { AggregateLimitError, checkGroupValues, checkPointLabels, roomForHeaderLabels } from './label-limits.js';
 import { processRunId } from './producer-id.js';
 import type { IngestErrorCode } from './errors.js';
 import { pushMessage, pushedBody } from './pushgateway.js';
@@ -63,10 +64,16 @@ function asRecord(message: IngestMessage): Parameters<typeof decodeRecord>[0] {
   return { topic: '', partition: -1, offset: '-1', key: Buffer.from(message.key), value: message.value, headers };
 }
 
-/** Throws the consumer's DecodeError when it would dead-letter or refuse this message. */
-export function checkMessage(message: IngestMessage, decode: DecodeOptions): void {
-  if (surelyTaken(message, decode)) return;
-  decodeRecord(asRecord(message), decode);
+/**
+ * Throws the consumer's DecodeError when it would dead-letter or refuse this message, and AggregateLimitError when the
+ * aggregate would refuse a point at its label limits, the job and grouping labels counted (label-limits.ts).
+ * `push`: the message of a Pushgateway request, `headerLabels` the labels its headers add to each series (the job and
+ * the grouping labels).
+ */
+export function checkMessage(message: IngestMessage, decode: DecodeOptions, push?: { headerLabels: number }): void {
+  const room = roomForHeaderLabels(decode, push?.headerLabels ?? 0);
+  if (room !== undefined && surelyTaken(message, room)) return;
+  checkPointLabels(decodeRecord(asRecord(message), decode).points, decode.limits);
 }
 
 /** parseHeaders of a cached group's shared, frozen headers (pushgateway.ts pushMessage), once per headers object. */
@@ -142,6 +149,9 @@ function keepSkeleton(cached: CachedHeaders, skeleton: TextSkeleton | undefined,
 
 /** A DecodeError as an ingest answer; text errors name line and column once. */
 export function refusal(err: DecodeError, headerCode: IngestErrorCode): IngestError {
+  if (err instanceof AggregateLimitError) {
+    return new IngestError('PROM_RELAY_INGEST_LIMIT', `${err.message}: the relay's aggregate would refuse its points (aggregation.max_labels_per_series, aggregation.max_label_value_length)`, { cause: err });
+  }
   const code = ingestCode(err.code, headerCode);
   if (err.code === 'PROM_RELAY_DECODE_TEXT' || (err.code === 'PROM_RELAY_DECODE_LIMIT' && err.line !== undefined)) {
     const where = err.line !== undefined ? ` (line ${err.line}, column ${err.column ?? 1})` : '';
@@ -209,8 +219,11 @@ export function checkedPush(input: PushInput): { message: IngestMessage; convert
   const pushed = input.op === 'delete' ? { body: Buffer.alloc(0) } : pushedBody(input.body, input.contentType);
   const text = pushed.body;
   const message = pushMessage(input.group, input.op, text, input.producerLabels, input.runId, false, pushed.contentType);
+  const { job, grouping } = input.group;
   try {
-    checkMessage(message, input.decode);
+    // The aggregate refuses every point of a group whose job or grouping value is past the length limit.
+    if (input.op !== 'delete') checkGroupValues(job, grouping, input.decode.limits);
+    checkMessage(message, input.decode, { headerLabels: 1 + Object.keys(grouping).length });
   } catch (err) {
     if (err instanceof DecodeError) throw refusal(err, 'PROM_RELAY_INGEST_PATH');
     throw err;
@@ -284,10 +297,13 @@ export function prepareRemoteWrite(input: RemoteWriteInput, metadata: MetadataCa
           scratch.length = 0;
           seriesPoints(ts, group.indices[k]!, familyOf, group.job, group.grouping, scratch);
           if (totals !== null) checkCounterValues(scratch, totals);
+          checkPointLabels(scratch, input.decode.limits);
           good.push(ts);
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
-          refuse({ code: ingestCode(err.code, 'PROM_RELAY_INGEST_LABELS'), message: `${describeSeries(ts.labels)}: ${err.message}`, series: 1 });
+          // An AggregateLimitError names its series itself.
+          const what = err instanceof AggregateLimitError ? err.message : `${describeSeries(ts.labels)}: ${err.message}`;
+          refuse({ code: ingestCode(err.code, 'PROM_RELAY_INGEST_LABELS'), message: what, series: 1 });
         }
       }
       if (good.length === 0) continue;

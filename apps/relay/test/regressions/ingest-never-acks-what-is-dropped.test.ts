@@ -186,13 +186,17 @@ describe('the ingest acknowledges only what the consumer applies', () => {
 
   it("the consumer's label limits (passed as decode options, as the pipeline does) are the ingest's: 400 LIMIT", async () => {
     const topic = await createTestTopic({ prefix: 'never-acks-limit' });
-    const served = await serveIngest({ send: (m) => producer.send(topic, m), decode: { limits: { maxLabelsPerSeries: 3, maxLabelValueLength: 8 } } });
+    const served = await serveIngest({ send: (m) => producer.send(topic, m), decode: { limits: { maxLabelsPerSeries: 4, maxLabelValueLength: 8 } } });
     servers.push(served);
-    // the name and two body labels: 3, within the limit; a third body label is one too many
+    // the name, the job and two body labels: 4, within the limit (the aggregate counts the job and grouping labels)
     expect((await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="1",b="2"} 1\n')).status).toBe(200);
-    const many = await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="1",b="2",c="3"} 1\n');
+    // a body past the limit by itself: the parser's error; within it, but not with the job: the aggregate's count
+    const many = await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="1",b="2",c="3",d="4"} 1\n');
     expect(many.status).toBe(400);
     expect(many.text).toMatch(/^PROM_RELAY_INGEST_LIMIT: text exposition breaks a limit \(line 1, column \d+\): .*maxLabelsPerSeries/);
+    const withJob = await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="1",b="2",c="3"} 1\n');
+    expect(withJob.status).toBe(400);
+    expect(withJob.text).toMatch(/^PROM_RELAY_INGEST_LIMIT: series lim_rows_total\{.*\} has 5 labels \(its name, job and grouping labels counted\), more than 4 \(limit maxLabelsPerSeries\)/);
     const long = await send(served.url, 'PUT', '/metrics/job/lim', TEXT, 'lim_rows_total{a="123456789"} 1\n');
     expect(long.status).toBe(400);
     expect(long.text).toContain('maxLabelValueLength');
