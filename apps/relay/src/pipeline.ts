@@ -358,7 +358,17 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
       forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
       applied: (p, result) => {
-        if (p.role === 'owner') return repartitionMetrics.combined(result as CombineResult);
+        if (p.role === 'owner') {
+          const combined = result as CombineResult;
+          repartitionMetrics.combined(combined);
+          // An output series fed as one type by one partition and as another by another (a delta counter pushed beside
+          // the group's gauge of that name): the owner keeps the first, the other's values are refused.
+          if (combined.conflicts > 0) {
+            aggregateRefusals.log('warn', `partials_conflict/${p.key}`, { partition: p.key, partials: combined.conflicts, code: 'PROM_RELAY_PARTIALS_CONFLICT' },
+              'partials refused: their output series is fed as another type from another source partition (one name pushed as counter and as gauge); prom_relay_partials_received_total{result="conflict"}');
+          }
+          return;
+        }
         metrics.applied(result);
         const conflicts = (result as { typeConflicts?: number }).typeConflicts ?? 0;
         if (conflicts > 0) {
