@@ -281,6 +281,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     maxMessageBytes: k.checkpoint_max_message_bytes,
     createTopic: k.create_topics,
     logger: logger.child({ stage: 'checkpoint' }),
+    onSkipped: (reason) => metrics.checkpointRecordsSkipped.inc({ reason }),
   });
   await checkpoints.start();
   sh.closers.push(() => checkpoints.stop());

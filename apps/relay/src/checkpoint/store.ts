@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CheckpointError } from '../errors.js';
-import type { KafkaConnection, RelayAdmin, RelayConsumer, RelayProducer, TopicPartition } from '../kafka/index.js';
+import type { KafkaConnection, KafkaRecord, RelayAdmin, RelayConsumer, RelayProducer, TopicPartition } from '../kafka/index.js';
+import { RateLimitedLog } from '../log/index.js';
 import type { Checkpoint } from '../model.js';
 import { CHECKPOINT_HEADERS, checkpointKey, decodeCheckpoint, encodeCheckpoint } from './encoding.js';
 
@@ -41,7 +42,18 @@ export interface CheckpointStoreOptions {
   createTopic: boolean;
   restoreTimeoutMs?: number;
   logger?: Logger;
+  /** a record of the checkpoint topic the relay cannot read as one of its own (see CHECKPOINT_SKIP_REASONS): left out */
+  onSkipped?: (reason: CheckpointSkipReason) => void;
 }
+
+/**
+ * Why a record of the checkpoint topic was left out: no key (not a partition's), no numeric offset header (the offset
+ * its state covers: not written by a relay), a flush-time record whose value is no timestamp. Never the relay's own
+ * records; another writer's (an operator's hand, a tool) would otherwise be dropped without a word, and a partition
+ * whose checkpoint it was meant to be restored from an older one, or started empty.
+ */
+export const CHECKPOINT_SKIP_REASONS = ['no_key', 'no_offset', 'bad_flush_time'] as const;
+export type CheckpointSkipReason = (typeof CHECKPOINT_SKIP_REASONS)[number];
 
 export interface StoredCheckpoint {
   checkpoint: Checkpoint;
@@ -74,8 +86,20 @@ export class CheckpointStore {
   private readonly position = new Map<number, bigint>();
   private reader: RelayConsumer | undefined;
   private readerError: Error | undefined;
+  private readonly skipLog: RateLimitedLog | undefined;
 
-  constructor(private readonly opts: CheckpointStoreOptions) {}
+  constructor(private readonly opts: CheckpointStoreOptions) {
+    this.skipLog = opts.logger ? new RateLimitedLog(opts.logger, { limit: 5, intervalMs: 60_000 }) : undefined;
+  }
+
+  private skipped(reason: CheckpointSkipReason, r: KafkaRecord, key: string | undefined): void {
+    this.opts.onSkipped?.(reason);
+    this.skipLog?.warn(
+      reason,
+      { reason, topic: r.topic, partition: r.partition, offset: r.offset, key, code: 'PROM_RELAY_CHECKPOINT_SKIPPED' },
+      'a record of the checkpoint topic is no checkpoint this relay wrote (no key, no offset header, or a flush time that is no timestamp): left out of restores; prom_relay_checkpoint_records_skipped_total',
+    );
+  }
 
   /** Creates the compacted topic when needed and starts reading it from the beginning. */
   async start(): Promise<void> {
@@ -102,13 +126,16 @@ export class CheckpointStore {
             const of = key.slice(0, -FLUSH_TIME_SUFFIX.length);
             const at = r.value === null ? undefined : Number(r.value.toString('utf8'));
             if (at === undefined) this.flushTimes.delete(of);
-            else if (Number.isSafeInteger(at) && at > (this.flushTimes.get(of) ?? 0)) this.flushTimes.set(of, at);
+            else if (!Number.isSafeInteger(at)) this.skipped('bad_flush_time', r, key);
+            else if (at > (this.flushTimes.get(of) ?? 0)) this.flushTimes.set(of, at);
             this.position.set(batch.partition, BigInt(r.offset) + 1n);
             continue;
           }
           // A tombstone (operator's `kcat -Z`) drops a partition's checkpoint: it then starts from the group offset.
-          if (key && r.value === null) this.entries.delete(key);
-          else if (key && r.value && offset && /^\d+$/.test(offset)) {
+          if (!key) this.skipped('no_key', r, undefined);
+          else if (r.value === null) this.entries.delete(key);
+          else if (!offset || !/^\d+$/.test(offset)) this.skipped('no_offset', r, key);
+          else {
             const prev = this.entries.get(key);
             const entry = { offset: BigInt(offset), owner: headerString(r.headers[CHECKPOINT_HEADERS.owner]) ?? '', value: r.value };
             // Highest source offset wins: a late write from a relay that lost the partition cannot roll it back.

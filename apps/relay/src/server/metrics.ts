@@ -1,5 +1,6 @@
 // The relay's own metrics on /metrics (prom-client): what it consumed, dropped, holds, flushed and checkpointed.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CHECKPOINT_SKIP_REASONS } from '../checkpoint/index.js';
 import type { FlushResult } from '../flush/index.js';
 import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
@@ -26,6 +27,7 @@ export class RelayMetrics {
   readonly exemplarsDropped: Counter<'path'>;
   readonly restores: Counter<'from'>;
   readonly offsetsWentBack: Counter<'topic' | 'partition'>;
+  readonly checkpointRecordsSkipped: Counter<'reason'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
   readonly httpConnectionsRefused: Counter;
   readonly httpTimeouts: Counter<'kind'>;
@@ -167,6 +169,13 @@ export class RelayMetrics {
       labelNames: ['topic', 'partition'],
       registers,
     });
+    this.checkpointRecordsSkipped = new Counter({
+      name: 'prom_relay_checkpoint_records_skipped_total',
+      help: 'Records of the checkpoint topic left out of restores as no checkpoint a relay wrote, by reason: no_key, no_offset (no numeric offset header), bad_flush_time.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of CHECKPOINT_SKIP_REASONS) this.checkpointRecordsSkipped.inc({ reason }, 0);
     new Gauge({
       name: 'prom_relay_active_series',
       help: 'Output series held in memory, per source partition.',

@@ -1,7 +1,7 @@
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointStore, decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/index.js';
+import { CHECKPOINT_HEADERS, CheckpointStore, decodeCheckpoint, encodeCheckpoint, type CheckpointSkipReason, type CheckpointStoreOptions } from '../../src/checkpoint/index.js';
 import { connectKafka, type KafkaConnection, type RelayAdmin, type RelayProducer } from '../../src/kafka/index.js';
 import type { Checkpoint } from '../../src/model.js';
 
@@ -23,7 +23,7 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-function store(topic: string, owner: string, maxMessageBytes = 4 * 1024 * 1024): CheckpointStore {
+function store(topic: string, owner: string, maxMessageBytes = 4 * 1024 * 1024, more: Partial<CheckpointStoreOptions> = {}): CheckpointStore {
   const s = new CheckpointStore({
     connection,
     producer,
@@ -35,6 +35,7 @@ function store(topic: string, owner: string, maxMessageBytes = 4 * 1024 * 1024):
     createTopic: true,
     restoreTimeoutMs: 20_000,
     logger,
+    ...more,
   });
   stores.push(s);
   return s;
@@ -121,5 +122,27 @@ describe('CheckpointStore on the real broker', () => {
     const other = store(topic, 'relay-b', 3 * 1024 * 1024);
     await other.start();
     expect((await other.latest({ topic: 'metrics', partition: 0 }))?.checkpoint.state).toBe(state);
+  });
+
+  it('counts and logs the records it cannot read as a checkpoint instead of leaving them out without a word', async () => {
+    const topic = testTopicName('ckpt');
+    const writer = store(topic, 'relay-a');
+    await writer.start();
+    await writer.write([cp('10', { v: 1 })]);
+    // Another writer's records: a checkpoint without the offset header (its state would be another one's) and a flush
+    // time that is no timestamp. (A record without a key the compacted topic refuses itself.)
+    const value = await encodeCheckpoint(cp('30', { v: 'by hand' }));
+    await producer.send(topic, [
+      { key: 'metrics/0', value, headers: { [CHECKPOINT_HEADERS.owner]: 'kcat' } },
+      { key: 'metrics/0#flush-time', value: Buffer.from('soon'), headers: { [CHECKPOINT_HEADERS.offset]: '30' } },
+    ]);
+    const skipped: CheckpointSkipReason[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const logged = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const reader = store(topic, 'relay-b', undefined, { onSkipped: (reason) => skipped.push(reason), logger: logged });
+    await reader.start();
+    expect((await reader.latest({ topic: 'metrics', partition: 0 }))?.checkpoint).toMatchObject({ offset: '10', state: { v: 1 } });
+    expect(skipped.sort()).toEqual(['bad_flush_time', 'no_offset']);
+    expect(lines.filter((l) => l.code === 'PROM_RELAY_CHECKPOINT_SKIPPED').map((l) => l.reason).sort()).toEqual(['bad_flush_time', 'no_offset']);
   });
 });
