@@ -1,6 +1,7 @@
 // The source partitions' side of the repartition stage: each flush, every live output series of a source partition
 // goes to the partials-topic partition that owns it (the relay's hash of the series, whatever the producers' keys).
 import type { ProducedMessage, RelayProducer } from '../kafka/index.js';
+import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, requestsWithin } from '../kafka/message-bytes.js';
 import type { MetricMetadata } from '@prom-relay/codec';
 import type { OutputSample } from '../model.js';
 import { labelsKey } from '../aggregate/labels.js';
@@ -41,12 +42,17 @@ export class PartialsPublisher {
     readonly topic: string,
     /** partitions of the partials topic (read once at start: the hash depends on it) */
     readonly partitions: number,
+    /** the partials topic's max.message.bytes: what one produce request may carry per partition */
+    private readonly maxMessageBytes = KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
   ) {}
 
   /**
    * Encodes and produces the partials of every snapshot; resolves once Kafka acknowledged all of them. A message is
    * encoded as soon as it is complete, so its partials die young: when every message was encoded after all of them
-   * were made, 100k partials (a source's first flush) put ~8 MB of them into the old generation.
+   * were made, 100k partials (a source's first flush) put ~8 MB of them into the old generation. The messages go in
+   * as few produce requests as the topic takes (its max.message.bytes bounds what one request carries per partition:
+   * a large source's messages for one owner, each within it, were refused together at every flush), in order: the
+   * parts of one publish are numbered, and an owner reads a later part knowing the earlier ones (PartialBatch.part).
    */
   async publish(snapshots: SourceSnapshot[]): Promise<PublishResult> {
     const messages: Promise<ProducedMessage>[] = [];
@@ -90,7 +96,7 @@ export class PartialsPublisher {
       for (const [partition, chunk] of open) send(partition, chunk);
     }
     const encoded = await Promise.all(messages);
-    if (encoded.length > 0) await this.producer.send(this.topic, encoded);
+    for (const request of requestsWithin(encoded, this.maxMessageBytes)) await this.producer.send(this.topic, request);
     return { messages: encoded.length, partials, bytes: encoded.reduce((n, m) => n + (m.value as Buffer).length, 0) };
   }
 

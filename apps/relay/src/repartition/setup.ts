@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config/index.js';
 import { retryWhileStarting, type RelayAdmin, type RelayProducer } from '../kafka/index.js';
+import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-bytes.js';
 import { DEFAULT_PRODUCER_LABELS } from '../aggregate/index.js';
 import { RateLimitedLog } from '../log/index.js';
 import type { CombineOptions } from './combiner.js';
@@ -38,7 +39,7 @@ export async function startRepartition(config: RelayConfig, admin: RelayAdmin, p
   logger.info({ topic, partitions }, 'repartition stage ready: one owner per output series');
   return {
     topic,
-    publisher: new PartialsPublisher(producer, topic, partitions),
+    publisher: new PartialsPublisher(producer, topic, partitions, (await admin.maxMessageBytes(topic)) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES),
     homes,
     // An owner forgets a source's partial only long after the source itself would have ended the series: totals are
     // kept (and republished) for counter_ttl, gauges for series_ttl.
