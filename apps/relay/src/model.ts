@@ -65,6 +65,12 @@ export interface IngestBatch {
   position?: SourcePosition;
   /** type, help and unit of families, where the input format carries them (text HELP, Remote Write metadata) */
   metadata?: MetricMetadata[];
+  /**
+   * The body carries samples, not its sender's whole state in the group (Remote Write: a Prometheus request holds
+   * some of a target's series; JSON lines: the emitter's `emit`): it replaces none of the group's gauges, whatever its
+   * `op` (aggregate/group-ends.ts). Text and protobuf MetricFamily bodies are a registry's snapshot, as a Pushgateway's.
+   */
+  partial?: true;
   /** forwarded by a relay from the partition it landed on to its producer's home partition: may arrive after later pushes */
   forwarded?: boolean;
 }

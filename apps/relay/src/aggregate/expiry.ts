@@ -2,15 +2,15 @@
  * What ends, and the flush's view of what lives: `collect` yields one sample per active output series and ends those
  * not fed for `seriesTtlMs` (totals: `counterTtlMs`; one stale sample, then gone), contributions not fed for
  * `seriesTtlMs`, producers silent for `producerTtlMs` (and a live producer's baselines of series nobody fed for
- * `counterTtlMs + producerTtlMs`), and input series nothing holds any more. `endGroupGauges` is
- * an `op: delete` of one group, `endJob` one of a whole job (no grouping labels).
+ * `counterTtlMs + producerTtlMs`), and input series nothing holds any more. `endJob` is an `op: delete` of a whole
+ * job (no grouping labels); what a push or delete of one group ends is in group-ends.ts.
  */
 import type { OutputSample } from '../model.js';
 import type { ResolvedOptions } from './options.js';
-import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, recomputeLast } from './outputs.js';
+import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, leaveGauges, recomputeLast } from './outputs.js';
 import { cloneHistogram } from './native-histogram.js';
-import { NEVER_FED, NativeOutputSeries, targetList } from './series.js';
-import type { AggregateStore, Contribution, InputSeries, OutputSeries, ProducerScope, ProducerState } from './series.js';
+import { NEVER_FED, NativeOutputSeries, dropContribution, replaceKey } from './series.js';
+import type { AggregateStore, InputSeries, OutputSeries, ProducerScope, ProducerState } from './series.js';
 
 /** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
 export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number, onlyFed = false): OutputSample[] {
@@ -117,7 +117,7 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
     if (now - p.lastSeen >= producerTtl) forgetProducer(store, p);
   }
   // Every collect, not less often: what a restored aggregate lets go must be what the one that wrote the state did.
-  for (const p of store.producers.values()) releaseSilentSeries(p, opts, now, store.generation);
+  for (const p of store.producers.values()) releaseSilentSeries(store, p, opts, now);
   const ttl = opts.seriesTtlMs;
   for (const scope of store.scopes.values()) {
     for (const input of scope.values()) {
@@ -138,14 +138,13 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
  * left its outputs by then (collectOutputs). The input series then expires like any other nothing holds. Decided by
  * times the state keeps, in every collect: a restored aggregate lets go of what the one that wrote its state did.
  */
-function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now: number, gen: number): void {
+function releaseSilentSeries(store: AggregateStore, producer: ProducerState, opts: ResolvedOptions, now: number): void {
   const keep = opts.counterTtlMs + opts.producerTtlMs;
   for (const pscope of producer.scopes.values()) {
     // Producer-label values the producer stopped pushing under (a pod's `instance`, gone): forgotten like a producer,
     // once its series would have been (pushed under them again before that, they add only what they added).
     if (now - pscope.lastSeen >= keep) {
-      forgetScope(pscope, gen);
-      producer.scopes.delete(pscope.key);
+      forgetScope(store, pscope);
       continue;
     }
     releaseBaselines(pscope, pscope.counters, now - keep);
@@ -153,13 +152,12 @@ function releaseSilentSeries(producer: ProducerState, opts: ResolvedOptions, now
     if (pscope.gauges !== null) {
       for (const c of pscope.gauges.values()) {
         if (now - c.lastFed < opts.seriesTtlMs) continue;
-        pscope.gauges.delete(c.input);
+        dropContribution(pscope, c);
         if (!pscope.counters.has(c.input)) pscope.stamps?.delete(c.input);
-        c.input.holders--;
       }
     }
     // Nothing left under these producer-label values (a pod's `instance` that is gone): the scope goes too.
-    if (pscope.counters.size === 0 && (pscope.gauges?.size ?? 0) === 0 && (pscope.natives?.size ?? 0) === 0) producer.scopes.delete(pscope.key);
+    if (pscope.counters.size === 0 && (pscope.gauges?.size ?? 0) === 0 && (pscope.natives?.size ?? 0) === 0) dropScope(store, pscope);
   }
 }
 
@@ -174,34 +172,31 @@ function releaseBaselines(pscope: ProducerScope, baselines: Map<InputSeries, unk
 }
 
 function forgetProducer(store: AggregateStore, producer: ProducerState): void {
-  for (const pscope of producer.scopes.values()) forgetScope(pscope, store.generation);
+  for (const pscope of producer.scopes.values()) forgetScope(store, pscope);
   store.producers.delete(producer.id);
 }
 
-/** A producer scope's gauges drop out and its baselines let their inputs go. */
-function forgetScope(pscope: ProducerScope, gen: number): void {
+/** A producer scope's gauges drop out and its baselines let their inputs go; the scope goes. */
+function forgetScope(store: AggregateStore, pscope: ProducerScope): void {
   if (pscope.gauges !== null) {
     for (const c of pscope.gauges.values()) {
-      leaveGauges(c, gen);
+      leaveGauges(c, store.generation);
       c.input.holders--;
     }
     pscope.gauges = null;
   }
   for (const input of pscope.counters.keys()) input.holders--;
   if (pscope.natives !== null) for (const input of pscope.natives.keys()) input.holders--;
+  dropScope(store, pscope);
 }
 
-/** `op: delete`: the producer's group (job + grouping) ends; its gauges drop out, its counter totals stay. */
-export function endGroupGauges(store: AggregateStore, producer: ProducerState, scopeKey: string, producerKey: string): void {
-  const pscope = producer.scopes.get(producerKey);
-  const scope = store.scopes.get(scopeKey);
-  if (pscope === undefined || pscope.gauges === null || scope === undefined) return;
-  for (const c of pscope.gauges.values()) {
-    if (!scope.has(c.input)) continue; // another group of this producer
-    leaveGauges(c, store.generation);
-    pscope.gauges.delete(c.input);
-    c.input.holders--;
-  }
+/** `pscope` leaves its producer, and the groups with gauges (AggregateStore.gaugeScopes). */
+function dropScope(store: AggregateStore, pscope: ProducerScope): void {
+  pscope.producer.scopes.delete(pscope.key);
+  const key = replaceKey(pscope.producer.id, pscope.key);
+  const scopes = store.gaugeScopes.get(key);
+  if (scopes === undefined || !scopes.delete(pscope)) return;
+  if (scopes.size === 0) store.gaugeScopes.delete(key);
 }
 
 /** True for the grouping of a whole-job delete: `DELETE /metrics/job/<job>` with no grouping labels. */
@@ -238,32 +233,8 @@ export function endJob(store: AggregateStore, job: string, offset?: number): voi
       for (const c of pscope.gauges.values()) {
         if (!inputs.has(c.input)) continue;
         leaveGauges(c, store.generation);
-        pscope.gauges.delete(c.input);
-        c.input.holders--;
+        dropContribution(pscope, c);
       }
     }
-  }
-}
-
-/** A staleness marker: the producer's contribution to `input` leaves its gauge outputs now (ending those it was the last of). */
-export function endContribution(store: AggregateStore, pscope: ProducerScope, input: InputSeries): void {
-  const c = pscope.gauges?.get(input);
-  if (c === undefined) return;
-  leaveGauges(c, store.generation);
-  pscope.gauges!.delete(input);
-  input.holders--;
-}
-
-/** `c` leaves the gauge-mode outputs it fed; each is marked changed (`gen`: published at the next collect). */
-function leaveGauges(c: Contribution, gen: number): void {
-  if (!c.inGauges) return;
-  c.inGauges = false;
-  const targets = c.targets ?? c.input.targets;
-  if (targets === null) return;
-  for (const t of targetList(targets)) {
-    const gauge = t.gauge;
-    if (gauge === null || !gauge.contribs.delete(c)) continue;
-    t.fedGen = gen;
-    if (t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
   }
 }

@@ -12,7 +12,7 @@ import { HAS_GAUGE, HAS_TOTAL, NEVER_FED, NativeOutputSeries, OutputSeries, cont
 import type { AggregateStore, Contribution, InputSeries, ProducerScope, Targets } from './series.js';
 
 /** A point of a push in sequence (or without one): a counter adds its increase, a gauge contribution takes the value. */
-export function feed(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number): void {
+export function feed(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number, snapshot: boolean): void {
   let increase = 0;
   if ((input.flags & HAS_TOTAL) !== 0) {
     const last = pscope.counters.get(input);
@@ -28,11 +28,12 @@ export function feed(store: AggregateStore, pscope: ProducerScope, input: InputS
   }
   let c: Contribution | null = null;
   if ((input.flags & HAS_GAUGE) !== 0) {
-    c = contributionOf(pscope, input);
+    c = contributionOf(store, pscope, input);
     c.value = v;
     c.lastFed = now;
     c.tick = ++store.tick;
     c.seq = seq;
+    c.snapshot = snapshot;
   }
   input.lastFed = now;
   const gen = store.generation;
@@ -46,7 +47,7 @@ export function feed(store: AggregateStore, pscope: ProducerScope, input: InputS
  * only a value newer than their own, deltas nothing (a replay cannot be told from a late one). Answers whether it
  * changed anything.
  */
-export function feedLate(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number): boolean {
+export function feedLate(store: AggregateStore, pscope: ProducerScope, input: InputSeries, targets: Targets, v: number, delta: boolean, now: number, seq: number, snapshot: boolean): boolean {
   if (delta) return false;
   let increase = 0;
   let changed = false;
@@ -63,11 +64,12 @@ export function feedLate(store: AggregateStore, pscope: ProducerScope, input: In
   if ((input.flags & HAS_GAUGE) !== 0) {
     const existing = pscope.gauges?.get(input);
     if (existing === undefined || existing.seq < seq) {
-      c = contributionOf(pscope, input);
+      c = contributionOf(store, pscope, input);
       c.value = v;
       c.lastFed = now;
       c.tick = ++store.tick;
       c.seq = seq;
+      c.snapshot = snapshot;
       changed = true;
     }
   }

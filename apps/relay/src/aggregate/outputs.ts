@@ -6,7 +6,7 @@
 import type { Labels } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
 import { sortedLabelsFrom } from './labels.js';
-import { GaugeState } from './series.js';
+import { GaugeState, targetList } from './series.js';
 import type { Contribution, OutputMode, OutputSeries } from './series.js';
 
 /** A fed value reaches output `t`: a total adds the increase, a gauge mode takes the contribution in. */
@@ -24,6 +24,20 @@ export function feedTarget(t: OutputSeries, c: Contribution | null, v: number, i
       gauge.valueAt = now;
       gauge.tick = c!.tick;
     }
+  }
+}
+
+/** `c` leaves the gauge-mode outputs it fed; each is marked changed (`gen`: published at the next collect). */
+export function leaveGauges(c: Contribution, gen: number): void {
+  if (!c.inGauges) return;
+  c.inGauges = false;
+  const targets = c.targets ?? c.input.targets;
+  if (targets === null) return;
+  for (const t of targetList(targets)) {
+    const gauge = t.gauge;
+    if (gauge === null || !gauge.contribs.delete(c)) continue;
+    t.fedGen = gen;
+    if (t.mode === 'last' && gauge.tick === c.tick) recomputeLast(t);
   }
 }
 

@@ -6,7 +6,8 @@
  */
 import type { Labels } from '@prom-relay/codec';
 import type { IngestBatch, InputPoint, OutputSample } from '../model.js';
-import { collectOutputs, endContribution, endGroupGauges, endJob, isWholeJob } from './expiry.js';
+import { collectOutputs, endJob, isWholeJob } from './expiry.js';
+import { endContribution, endGroup, endReplaced } from './group-ends.js';
 import { feed, feedExemplar, feedLate, feedNative } from './feed.js';
 import { intern, labelsKey, ownString, ownedSortedLabels } from './labels.js';
 import { resolveOptions } from './options.js';
@@ -16,7 +17,7 @@ import { newGaugeState } from './outputs.js';
 import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
 import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
-import { contributionOf, hasDropped } from './series.js';
+import { contributionOf, groupKey, hasDropped, replaceKey } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
 import { retireUntypedInput } from './retype.js';
 import { readState, writeState } from './state.js';
@@ -67,6 +68,9 @@ export class PartitionAggregate {
   private readonly store = new AggregateStore();
   private scratch: Array<Targets | null> = [];
   private scratchInputs: Array<InputSeries | null> = [];
+  /** The input series and metric families a replacing push named (reused: cleared after each push). */
+  private readonly seen = new Set<InputSeries>();
+  private readonly families = new Set<string>();
   /** the group key of the last histogram or summary input created (its siblings share the string) */
   private lastGroupKey: string | null = null;
 
@@ -127,7 +131,6 @@ export class PartitionAggregate {
     if (seq !== undefined && !late) producer.lastSeq = seq;
     const points = batch.points;
     const n = points.length;
-    if (n === 0 && batch.op !== 'delete') return result;
 
     // Scope keys: the input scope leaves producer labels out (when no rule looks at them), the producer scope is them.
     const grouping = batch.grouping;
@@ -152,17 +155,24 @@ export class PartitionAggregate {
       }
       scopeKey += '\u0000' + name + '\u0000' + value;
     }
+    const pscopeKey = groupKey(scopeKey, producerKey);
     if (batch.op === 'delete') {
-      endGroupGauges(store, producer, scopeKey, producerKey);
-      // Runs of this producer (`<id>/run=…`, as the ingest names a group's process runs): the group's delete ends theirs too.
-      const runs = producer.id + '/run=';
-      for (const p of store.producers.values()) if (p.id.startsWith(runs)) endGroupGauges(store, p, scopeKey, producerKey);
+      endGroup(store, producer, pscopeKey);
+      return result;
+    }
+    // A push that is its sender's whole state in the group (a Pushgateway PUT) or of the families it carries (POST)
+    // replaces the group's gauges (group-ends.ts): only where the group has some, the push's series are noted.
+    const replacing = !late && batch.partial !== true && store.gaugeScopes.has(replaceKey(producer.id, pscopeKey));
+    const seen = this.seen;
+    const families = replacing && batch.op === 'add' ? this.families : null;
+    if (n === 0) {
+      if (replacing && batch.op === 'push') endReplaced(store, producer, pscopeKey, seen, null);
       return result;
     }
     const scope = store.scopeOf(scopeKey);
-    let pscope = producer.scopes.get(producerKey);
+    let pscope = producer.scopes.get(pscopeKey);
     if (pscope === undefined) {
-      pscope = new ProducerScope(producer, ownString(producerKey));
+      pscope = new ProducerScope(producer, ownString(pscopeKey));
       producer.scopes.set(pscope.key, pscope);
     }
     pscope.lastSeen = now;
@@ -224,11 +234,15 @@ export class PartitionAggregate {
         if (typeof created === 'string') failure = created;
         else input = created;
       }
-      if (input !== undefined) scope.remember(i, input);
+      if (input !== undefined) {
+        scope.remember(i, input);
+        if (replacing) seen.add(input);
+      }
+      if (families !== null) families.add(point.family);
       let targets: Targets | null = null;
       if (input !== undefined) {
         if ((input.flags & PER_PRODUCER) !== 0) {
-          const c = contributionOf(pscope, input);
+          const c = contributionOf(store, pscope, input);
           targets = c.targets;
           if (targets === null || hasDropped(targets)) {
             const t = this.materialize(this.planner.plan(point.labels, input.family, input.type, producer.id).specs, batch.job);
@@ -300,15 +314,20 @@ export class PartitionAggregate {
       let fed: boolean;
       if (point.histogram !== undefined) fed = feedNative(store, pscope, input, targets, fromWire(point.histogram), delta, now, late);
       else if (!late) {
-        feed(store, pscope, input, targets, point.value, delta, now, seq ?? -1);
+        feed(store, pscope, input, targets, point.value, delta, now, seq ?? -1, batch.partial !== true);
         fed = true;
-      } else fed = feedLate(store, pscope, input, targets, point.value, delta, now, seq!);
+      } else fed = feedLate(store, pscope, input, targets, point.value, delta, now, seq!, batch.partial !== true);
       if (!fed) {
         result.duplicates++;
         continue;
       }
       result.accepted++;
       if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar, nowMs);
+    }
+    if (replacing) {
+      endReplaced(store, producer, pscopeKey, seen, families);
+      seen.clear();
+      families?.clear();
     }
     result.duplicate = late && result.accepted === 0;
     return result;

@@ -7,7 +7,7 @@
  * Untyped samples of an input already typed are read as its type (another ingest worker may not know the type yet).
  */
 import { recomputeLast } from './outputs.js';
-import { NEVER_FED, targetList } from './series.js';
+import { NEVER_FED, dropContribution, targetList } from './series.js';
 import type { AggregateStore, InputSeries, Scope } from './series.js';
 
 export function retireUntypedInput(store: AggregateStore, scope: Scope, input: InputSeries): void {
@@ -24,7 +24,7 @@ export function retireUntypedInput(store: AggregateStore, scope: Scope, input: I
       if (c.input !== input) continue;
       gauge.contribs.delete(c);
       c.inGauges = false;
-      c.owner.gauges?.delete(input);
+      if (c.owner.gauges?.get(input) === c) dropContribution(c.owner, c);
       if (gauge.tick === c.tick) lastLeft = true;
     }
     if (gauge.contribs.size === 0 && !t.dropped) {

@@ -150,16 +150,53 @@ export class Contribution {
   seq = -1;
   lastFed = 0;
   tick = 0;
-  inGauges = false;
+  /** IN_GAUGES and SNAPSHOT */
+  private bits = 0;
   /** PER_PRODUCER inputs: this producer's own output series. */
   targets: Targets | null = null;
   constructor(
     readonly owner: ProducerScope,
     readonly input: InputSeries,
   ) {}
-}
 
-/** A producer's state under one set of producer-label values (almost always one per producer). */
+  /** In its gauge outputs' live contributions. */
+  get inGauges(): boolean {
+    return (this.bits & IN_GAUGES) !== 0;
+  }
+
+  set inGauges(v: boolean) {
+    this.bits = v ? this.bits | IN_GAUGES : this.bits & ~IN_GAUGES;
+  }
+
+  /**
+   * Last set by a registry's snapshot (text or protobuf MetricFamily), not by samples (Remote Write, JSON lines): a
+   * snapshot push of its group that no longer carries it ends it (group-ends.ts); a sample's value it leaves alone.
+   */
+  get snapshot(): boolean {
+    return (this.bits & SNAPSHOT) !== 0;
+  }
+
+  set snapshot(v: boolean) {
+    this.bits = v ? this.bits | SNAPSHOT : this.bits & ~SNAPSHOT;
+  }
+
+  /** Both flags as a number (the checkpoint's `contribs.inGauges`: bit 0 inGauges, bit 1 snapshot). */
+  get flagBits(): number {
+    return this.bits;
+  }
+
+  set flagBits(v: number) {
+    this.bits = v & (IN_GAUGES | SNAPSHOT);
+  }
+}
+const IN_GAUGES = 1;
+const SNAPSHOT = 2;
+
+/**
+ * A producer's state in one group: one input scope (job + grouping labels other than producer labels) under one set
+ * of producer-label values (almost always one per producer). Keyed by `groupKey(scope key, producer key)`, so what a
+ * push replaces (endReplaced, expiry.ts) is this one scope's, found without a walk over the producer's other groups.
+ */
 export class ProducerScope {
   /** Last cumulative value per counter-like input: the baseline of the next increase. */
   readonly counters = new Map<InputSeries, number>();
@@ -170,11 +207,50 @@ export class ProducerScope {
   stamps: Map<InputSeries, number> | null = null;
   /** When the producer last pushed under these producer-label values (relative time): forgotten after counterTtlMs + producerTtlMs. */
   lastSeen = 0;
+  /** The gauge contributions by input family, once an `add` push (POST) replaced some (built then, kept since). */
+  byFamily: Map<string, Set<Contribution>> | null = null;
   constructor(
     readonly producer: ProducerState,
+    /** `groupKey(scope key, producer key)` */
     readonly key: string,
   ) {}
 }
+
+/** Joins a scope key and a producer key in a producer scope's key (neither holds a control character but U+0000). */
+const GROUP_SEP = '\u0001';
+
+/** The key of a producer's scope in a group: its input scope's key and its producer-label values. */
+export function groupKey(scopeKey: string, producerKey: string): string {
+  return scopeKey + GROUP_SEP + producerKey;
+}
+
+/** A producer scope key of a state written before keys named the scope (the producer-label values alone). */
+export function isLegacyGroupKey(key: string): boolean {
+  return !key.includes(GROUP_SEP);
+}
+
+/**
+ * The producer scope a checkpoint row of `producer` (`key`, `lastSeen`) holds for an input of the scope `scopeKey`,
+ * created on first use: the row's own key, or, in a state written before producer scope keys named their group, the
+ * row's producer-label values in the input's group (such a row becomes one producer scope per group it held).
+ */
+export function stateScope(producer: ProducerState, key: string, lastSeen: number, scopeKey: string): ProducerScope {
+  const full = isLegacyGroupKey(key) ? groupKey(scopeKey, key) : key;
+  let pscope = producer.scopes.get(full);
+  if (pscope === undefined) {
+    pscope = new ProducerScope(producer, full);
+    pscope.lastSeen = lastSeen;
+    producer.scopes.set(full, pscope);
+  }
+  return pscope;
+}
+
+/** The id a Pushgateway group's runs share: `<group>` of `<group>/run=<run>` (the ingest's naming), else the id itself. */
+export function runGroupOf(id: string): string {
+  const at = id.indexOf(RUN_MARK);
+  return at < 0 ? id : id.slice(0, at);
+}
+const RUN_MARK = '/run=';
 
 export class ProducerState {
   lastSeq = -1;
@@ -217,6 +293,12 @@ export class AggregateStore {
   ended: OutputSeries[] = [];
   /** the source offset of the record that ended each of `ended` by a whole-job delete, where known */
   readonly endedBy = new Map<OutputSeries, number>();
+  /**
+   * Producer scopes of each group that had gauge contributions, by `runGroupOf(producer id)` and scope key
+   * (`replaceKey`): the runs of a Pushgateway group whose gauges a push of the group replaces, found without a walk
+   * over every producer. A scope that let its last contribution go stays until a replace finds it empty.
+   */
+  readonly gaugeScopes = new Map<string, Set<ProducerScope>>();
   /** Update order of gauge contributions: which one a `last` output took its value from. */
   tick = 0;
   /** How many times `collect` ran: an output fed since the last one has `fedGen === generation`. */
@@ -253,16 +335,53 @@ export class AggregateStore {
   }
 }
 
+/** The key of `pscope`'s group among the runs of its producer's Pushgateway group (AggregateStore.gaugeScopes). */
+export function replaceKey(producerId: string, pscopeKey: string): string {
+  return runGroupOf(producerId) + '\u0002' + pscopeKey;
+}
+
 /** The producer's contribution to `input`, created (and counted as a holder of the input) on first use. */
-export function contributionOf(pscope: ProducerScope, input: InputSeries): Contribution {
+export function contributionOf(store: AggregateStore, pscope: ProducerScope, input: InputSeries): Contribution {
   const gauges = (pscope.gauges ??= new Map());
   let c = gauges.get(input);
   if (c === undefined) {
+    if (gauges.size === 0) {
+      const key = replaceKey(pscope.producer.id, pscope.key);
+      let scopes = store.gaugeScopes.get(key);
+      if (scopes === undefined) store.gaugeScopes.set(key, (scopes = new Set()));
+      scopes.add(pscope);
+    }
     c = new Contribution(pscope, input);
     gauges.set(input, c);
     input.holders++;
+    if (pscope.byFamily !== null) familySet(pscope.byFamily, input.family).add(c);
   }
   return c;
+}
+
+/** `c` leaves its producer's state (it has left its outputs: leaveGauges) and stops holding its input. */
+export function dropContribution(pscope: ProducerScope, c: Contribution): void {
+  pscope.gauges!.delete(c.input);
+  c.input.holders--;
+  const family = pscope.byFamily?.get(c.input.family);
+  if (family === undefined) return;
+  family.delete(c);
+  if (family.size === 0) pscope.byFamily!.delete(c.input.family);
+}
+
+/** The contributions of `pscope` to inputs of `family` (the index built on first use). */
+export function contributionsOfFamily(pscope: ProducerScope, family: string): Set<Contribution> | undefined {
+  if (pscope.byFamily === null) {
+    pscope.byFamily = new Map();
+    if (pscope.gauges !== null) for (const c of pscope.gauges.values()) familySet(pscope.byFamily, c.input.family).add(c);
+  }
+  return pscope.byFamily.get(family);
+}
+
+function familySet(byFamily: Map<string, Set<Contribution>>, family: string): Set<Contribution> {
+  let set = byFamily.get(family);
+  if (set === undefined) byFamily.set(family, (set = new Set()));
+  return set;
 }
 
 export function hasDropped(targets: Targets): boolean {

@@ -53,7 +53,7 @@ export interface AggregateState {
   pscopes: { key: string[]; counters: number[]; gauges: number[]; lastSeen?: number[] };
   /** counter baselines by scope (input index, last cumulative value) */
   counters: { input: number[]; value: EncodedNumber[] };
-  /** gauge contributions by scope */
+  /** gauge contributions by scope (`inGauges`: bit 0 in its outputs, bit 1 last set by a snapshot: Contribution.flagBits) */
   contribs: { input: number[]; value: EncodedNumber[]; lastFed: number[]; tick: number[]; inGauges: number[]; seq: number[]; targets: number[] };
   /** native histogram baselines: scope index, input index and histogram, flat */
   natives: Array<number | HistogramState>;

@@ -8,8 +8,8 @@ import type { InputMetricType } from '../model.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState, type HistogramState } from './native-histogram.js';
-import { InputSeries, NativeOutputSeries, OutputSeries, ProducerScope, ProducerState, contributionOf } from './series.js';
-import type { AggregateStore, OutputMode, Targets } from './series.js';
+import { InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, stateScope } from './series.js';
+import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 
 export type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
 type ContributionState = [input: number, value: EncodedNumber, lastFed: number, tick: number, inGauges: 0 | 1, targets: number[] | null, seq?: number];
@@ -99,6 +99,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     return idx.length === 1 ? outputs[idx[0]!]! : idx.map((i) => outputs[i]!);
   };
   const inputs: InputSeries[] = [];
+  const inputScope: string[] = [];
   // The series of one histogram or summary share their group key string, as when they were created.
   let lastGroup: string | null = null;
   for (const [scopeKey, scopeInputs] of s.scopes) {
@@ -110,31 +111,31 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
       input.targets = targetsFrom(targets);
       scope.add(input);
       inputs.push(input);
+      inputScope.push(scope.key);
     }
   }
-  const pscopes: ProducerScope[][] = [];
+  const pscopes: Array<Array<(i: number) => ProducerScope>> = [];
   for (const [id, job, lastSeq, lastSeen, scopes] of s.producers) {
     const p = new ProducerState(id, job, lastSeen - store.epoch);
     p.lastSeq = lastSeq;
-    const byScope: ProducerScope[] = [];
+    // A row's producer scope for input i: states of this format predate keys that name the group (stateScope).
+    const byScope: Array<(i: number) => ProducerScope> = [];
     for (const [key, counters, gauges, natives] of scopes) {
-      const pscope = new ProducerScope(p, key);
-      pscope.lastSeen = p.lastSeen;
+      const pscope = (i: number) => stateScope(p, key, p.lastSeen, inputScope[i]!);
       if (natives !== undefined) {
-        pscope.natives = new Map();
         for (let i = 0; i < natives.length; i += 2) {
           const input = inputs[natives[i] as number]!;
-          pscope.natives.set(input, histogramFromState(natives[i + 1]));
+          (pscope(natives[i] as number).natives ??= new Map()).set(input, histogramFromState(natives[i + 1]));
           input.holders++;
         }
       }
       for (let i = 0; i < counters.length; i += 2) {
         const input = inputs[counters[i] as number]!;
-        pscope.counters.set(input, decodeNumber(counters[i + 1] as EncodedNumber));
+        pscope(counters[i] as number).counters.set(input, decodeNumber(counters[i + 1] as EncodedNumber));
         input.holders++;
       }
       for (const [ii, value, lastFed, tick, inGauges, targets, seq] of gauges ?? []) {
-        const c = contributionOf(pscope, inputs[ii]!);
+        const c = contributionOf(store, pscope(ii), inputs[ii]!);
         c.seq = seq ?? -1;
         c.value = decodeNumber(value);
         c.lastFed = lastFed - store.epoch;
@@ -143,7 +144,6 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
         c.targets = targetsFrom(targets);
       }
       byScope.push(pscope);
-      p.scopes.set(key, pscope);
     }
     pscopes.push(byScope);
     store.producers.set(id, p);
@@ -154,7 +154,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     if (g === null || gauge === null) return;
     const flat = g[1];
     for (let j = 0; j < flat.length; j += 3) {
-      gauge.contribs.add(pscopes[flat[j]!]![flat[j + 1]!]!.gauges!.get(inputs[flat[j + 2]!]!)!);
+      gauge.contribs.add(pscopes[flat[j]!]![flat[j + 1]!]!(flat[j + 2]!).gauges!.get(inputs[flat[j + 2]!]!)!);
     }
   });
 }

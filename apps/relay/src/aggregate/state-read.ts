@@ -8,8 +8,8 @@ import { keptLabels } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState } from './native-histogram.js';
-import { GAUGE_MODES, InputSeries, NativeOutputSeries, OutputSeries, ProducerScope, ProducerState, contributionOf } from './series.js';
-import type { AggregateStore, OutputMode, Targets } from './series.js';
+import { GAUGE_MODES, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, stateScope } from './series.js';
+import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 import { RunReader } from './state-columns.js';
 import type { AggregateState } from './state-format.js';
 import { decodeNumber } from './state-legacy.js';
@@ -116,6 +116,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
   const flagsOf = new RunReader(inp.flags, 'inputs.flags');
   const groupOf = new RunReader(inp.group, 'inputs.group');
   const inputs: InputSeries[] = new Array(nIn);
+  const inputScope: string[] = new Array(nIn);
   let j = 0;
   for (let sc = 0; sc < s.scopes.key.length; sc++) {
     const scope = store.scopeOf(s.scopes.key[sc]!);
@@ -129,6 +130,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
       input.targets = targetsFrom(inp.targets[j]!);
       scope.add(input);
       inputs[j] = input;
+      inputScope[j] = scope.key;
     }
   }
   for (const r of [familyOf, typeOf, flagsOf, groupOf]) r.end();
@@ -138,7 +140,15 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
     return input;
   };
 
-  const pscopes: ProducerScope[] = new Array(s.pscopes.key.length);
+  // A row's producer scope for the input at index i (rows of a state written before keys named the group: one per group).
+  const rowProducer: ProducerState[] = new Array(s.pscopes.key.length);
+  const rowLastSeen: number[] = new Array(s.pscopes.key.length);
+  const scopeOf = (row: number, i: number): ProducerScope => {
+    const producer = rowProducer[row];
+    if (producer === undefined) throw new Error(`producer scope ${row} is not in the state`);
+    inputAt(i);
+    return stateScope(producer, s.pscopes.key[row]!, rowLastSeen[row]!, inputScope[i]!);
+  };
   let ps = 0;
   let ci = 0;
   let gi = 0;
@@ -149,32 +159,29 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
     const producer = new ProducerState(s.producers.id[p]!, text(s.producers.job[p]!), s.producers.lastSeen[p]! + shift);
     producer.lastSeq = s.producers.lastSeq[p]!;
     for (const end = ps + s.producers.scopes[p]!; ps < end; ps++) {
-      const pscope = new ProducerScope(producer, s.pscopes.key[ps]!);
-      pscope.lastSeen = s.pscopes.lastSeen === undefined ? producer.lastSeen : s.pscopes.lastSeen[ps]! + shift;
-      if (ni < nat.length && nat[ni] === ps) {
-        pscope.natives = new Map();
-        for (; ni < nat.length && nat[ni] === ps; ni += 3) {
-          const input = inputAt(nat[ni + 1] as number);
-          pscope.natives.set(input, histogramFromState(nat[ni + 2]));
-          input.holders++;
-        }
+      rowProducer[ps] = producer;
+      rowLastSeen[ps] = s.pscopes.lastSeen === undefined ? producer.lastSeen : s.pscopes.lastSeen[ps]! + shift;
+      // A row of this format is a producer scope even when it holds nothing yet.
+      if (!isLegacyGroupKey(s.pscopes.key[ps]!)) stateScope(producer, s.pscopes.key[ps]!, rowLastSeen[ps]!, '');
+      for (; ni < nat.length && nat[ni] === ps; ni += 3) {
+        const input = inputAt(nat[ni + 1] as number);
+        (scopeOf(ps, nat[ni + 1] as number).natives ??= new Map()).set(input, histogramFromState(nat[ni + 2]));
+        input.holders++;
       }
       for (const end2 = ci + s.pscopes.counters[ps]!; ci < end2; ci++) {
         const input = inputAt(s.counters.input[ci]!);
-        pscope.counters.set(input, decodeNumber(s.counters.value[ci]!));
+        scopeOf(ps, s.counters.input[ci]!).counters.set(input, decodeNumber(s.counters.value[ci]!));
         input.holders++;
       }
       for (const end2 = gi + s.pscopes.gauges[ps]!; gi < end2; gi++) {
-        const contrib = contributionOf(pscope, inputAt(c.input[gi]!));
+        const contrib = contributionOf(store, scopeOf(ps, c.input[gi]!), inputAt(c.input[gi]!));
         contrib.seq = c.seq[gi]!;
         contrib.value = decodeNumber(c.value[gi]!);
         contrib.lastFed = c.lastFed[gi]! + shift;
         contrib.tick = c.tick[gi]!;
-        contrib.inGauges = c.inGauges[gi] === 1;
+        contrib.flagBits = c.inGauges[gi]!;
         contrib.targets = targetsFrom(c.targets[gi]!);
       }
-      producer.scopes.set(pscope.key, pscope);
-      pscopes[ps] = pscope;
     }
     store.producers.set(producer.id, producer);
   }
@@ -182,9 +189,8 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
   const stamps = s.stamps ?? [];
   if (!Array.isArray(stamps) || stamps.length % 3 !== 0) throw new Error('stamps is not a list of scope, input and time');
   for (let k = 0; k < stamps.length; k += 3) {
-    const pscope = pscopes[stamps[k]!];
-    if (pscope === undefined) throw new Error(`stamps name scope ${stamps[k]}, not in the state`);
-    (pscope.stamps ??= new Map()).set(inputAt(stamps[k + 1]!), stamps[k + 2]! + s.epoch);
+    if (rowProducer[stamps[k]!] === undefined) throw new Error(`stamps name scope ${stamps[k]}, not in the state`);
+    (scopeOf(stamps[k]!, stamps[k + 1]!).stamps ??= new Map()).set(inputAt(stamps[k + 1]!), stamps[k + 2]! + s.epoch);
   }
   if (listed !== s.targetList.length) throw new Error(`targetList has ${s.targetList.length} rows, ${listed} used`);
 
@@ -193,7 +199,8 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
     const gauge = outputs[s.gauges.output[g]!]?.gauge;
     if (gauge === null || gauge === undefined) throw new Error(`gauge ${g} names output ${s.gauges.output[g]}, not a gauge`);
     for (const end = r + 2 * s.gauges.contribs[g]!; r < end; r += 2) {
-      const contrib = pscopes[s.gauges.refs[r]!]?.gauges?.get(inputAt(s.gauges.refs[r + 1]!));
+      const row = s.gauges.refs[r]!;
+      const contrib = rowProducer[row] === undefined ? undefined : scopeOf(row, s.gauges.refs[r + 1]!).gauges?.get(inputAt(s.gauges.refs[r + 1]!));
       if (contrib === undefined) throw new Error(`gauge ${g} names a contribution that is not in the state`);
       gauge.contribs.add(contrib);
     }

@@ -301,7 +301,7 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
           contribs.value[gi] = encodeNumber(c.value);
           contribs.lastFed[gi] = w.time(c.lastFed);
           contribs.tick[gi] = c.tick;
-          contribs.inGauges[gi] = c.inGauges ? 1 : 0;
+          contribs.inGauges[gi] = c.flagBits;
           contribs.seq[gi] = small(c.seq);
           contribs.targets[gi++] = w.targets(c.targets);
         }

@@ -62,6 +62,8 @@ export function decodeRecord(record: KafkaRecord, opts: DecodeOptions = {}): Ing
     position: { topic: record.topic, partition: record.partition, offset: record.offset },
   };
   if (headers.sequence !== undefined) batch.sequence = headers.sequence;
+  // Samples, not a registry's snapshot: Remote Write (part of a sender's series) and JSON lines (the emitter's `emit`).
+  if (headers.format === 'remote-write-v1' || headers.format === 'remote-write-v2' || headers.format === 'json-lines') batch.partial = true;
   const value = record.value;
   if (headers.op === 'delete' || value === null || value.length === 0 || headers.format === null) return batch;
 

@@ -141,7 +141,8 @@ describe('series TTL and producer TTL', () => {
   it('a series not fed for seriesTtlMs comes out once as stale, then is dropped', () => {
     const agg = new PartitionAggregate(options({ seriesTtlMs: 10_000 }));
     agg.apply(batch({ producer: 'p1', points: [counter('a_total', 1), gauge('g', 2)] }), 1000);
-    agg.apply(batch({ producer: 'p1', points: [counter('a_total', 2)] }), 5000);
+    // a POST of a_total alone: g is not replaced, it expires
+    agg.apply(batch({ producer: 'p1', op: 'add', points: [counter('a_total', 2)] }), 5000);
     expect(byId(agg.collect(10_999))).toEqual({ 'a_total{job="job1"}': 2, 'g{job="job1"}': 2 });
     const expired = agg.collect(11_000);
     expect(byId(expired)).toEqual({ 'a_total{job="job1"}': 2, 'g{job="job1"}': 'stale' });

@@ -49,7 +49,12 @@ export function nativePoint(name: string, count: number, float: boolean, schema:
   return { family: name, type: 'histogram', labels: { __name__: name, ...labels }, value: 0, histogram: { ...toWire(h, 0), resetHint: 'unknown' } };
 }
 
-export function scenarioSteps(): Step[] {
+/**
+ * `replacing`: pushes are their producer's whole state in the group (op push, as text: a gauge series a push no longer
+ * carries ends, group-ends.ts); false marks them partial (as Remote Write), the semantics of the release that wrote
+ * the version 2 fixture, which ended no gauge on a push.
+ */
+export function scenarioSteps(replacing = true): Step[] {
   const rand = rng(20261201);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   const producers = Array.from({ length: 6 }, (_, i) => ({ id: `p${i}`, job: i < 4 ? 'job1' : 'job2', instance: `h${i % 3}`, seq: 0, c: 0, n: 0, h: [0, 0, 0] }));
@@ -81,7 +86,9 @@ export function scenarioSteps(): Step[] {
       ];
       spec = { ...base, seq: p.seq++, points };
     }
-    out.push({ batch: batch(spec), now, collect: rand() < 0.2 });
+    const b = batch(spec);
+    if (!replacing) b.partial = true;
+    out.push({ batch: b, now, collect: rand() < 0.2 });
   }
   return out;
 }
@@ -90,9 +97,9 @@ export function scenarioSteps(): Step[] {
 export const CUT = 170;
 
 /** An aggregate fed the steps before the cut. */
-export function cutAggregate(): PartitionAggregate {
+export function cutAggregate(replacing = true): PartitionAggregate {
   const agg = new PartitionAggregate(SCENARIO_OPTIONS);
-  for (const s of scenarioSteps().slice(0, CUT)) {
+  for (const s of scenarioSteps(replacing).slice(0, CUT)) {
     agg.apply(s.batch, s.now);
     if (s.collect) agg.collect(s.now);
   }
@@ -105,9 +112,9 @@ export function plain(x: unknown): unknown {
 }
 
 /** What the aggregate says over the steps after the cut: each apply's result and collect's samples, a last collect. */
-export function futureOf(agg: PartitionAggregate): unknown {
+export function futureOf(agg: PartitionAggregate, replacing = true): unknown {
   const said: unknown[] = [];
-  const steps = scenarioSteps();
+  const steps = scenarioSteps(replacing);
   for (const s of steps.slice(CUT)) {
     said.push(agg.apply(s.batch, s.now));
     if (s.collect) said.push(agg.collect(s.now));
