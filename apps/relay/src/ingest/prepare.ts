@@ -4,7 +4,7 @@
 // loop for small pushes and in the ingest's worker thread (worker.ts) for big pushes and every Remote Write request.
 import { compress } from '@prom-relay/codec';
 import type { TimeSeries } from '@prom-relay/codec';
-import { HEADER } from '@prom-relay/emitter';
+import { CONTENT_TYPE, HEADER } from '@prom-relay/emitter';
 import type { PushOp } from '@prom-relay/emitter';
 import { isUtf8 } from 'node:buffer';
 import { DEFAULT_MAX_MESSAGE_BYTES, DecodeError, checkCounterValues, decodeRecord, describeSeries, familyResolver, parseHeaders, seriesPoints } from '../decode/index.js';
@@ -17,6 +17,7 @@ import type { InputPoint } from '../model.js';
 import { IngestError } from './errors.js';
 import { AggregateLimitError, checkGroupValues, checkPointLabels, roomForHeaderLabels } from './label-limits.js';
 import { processRunId } from './producer-id.js';
+import { firstTimestamp, timestampRefusal } from './push-timestamps.js';
 import type { IngestErrorCode } from './errors.js';
 import { pushMessage, pushedBody } from './pushgateway.js';
 import type { PushGroup } from './pushgateway.js';
@@ -68,12 +69,18 @@ function asRecord(message: IngestMessage): Parameters<typeof decodeRecord>[0] {
  * Throws the consumer's DecodeError when it would dead-letter or refuse this message, and AggregateLimitError when the
  * aggregate would refuse a point at its label limits, the job and grouping labels counted (label-limits.ts).
  * `push`: the message of a Pushgateway request, `headerLabels` the labels its headers add to each series (the job and
- * the grouping labels).
+ * the grouping labels); its text must have no timestamps (IngestError BODY, push-timestamps.ts).
  */
 export function checkMessage(message: IngestMessage, decode: DecodeOptions, push?: { headerLabels: number }): void {
   const room = roomForHeaderLabels(decode, push?.headerLabels ?? 0);
-  if (room !== undefined && surelyTaken(message, room)) return;
-  checkPointLabels(decodeRecord(asRecord(message), decode).points, decode.limits);
+  if (room !== undefined && surelyTaken(message, room, push !== undefined)) return;
+  const batch = decodeRecord(asRecord(message), decode);
+  checkPointLabels(batch.points, decode.limits);
+  // Only a push writes text (a protobuf push's timestamps are refused before, in metric-family-proto.ts).
+  if (push !== undefined && batch.points.length > 0 && message.headers[HEADER.contentType] === CONTENT_TYPE.text) {
+    const stamped = firstTimestamp(message.value.toString('utf8'));
+    if (stamped !== undefined) throw new IngestError('PROM_RELAY_INGEST_BODY', timestampRefusal(stamped));
+  }
 }
 
 /** parseHeaders of a cached group's shared, frozen headers (pushgateway.ts pushMessage), once per headers object. */
@@ -92,7 +99,7 @@ interface CachedHeaders {
  * headers parsed once, its body checked by textBodyPasses (the consumer's parse, no points). Anything else, and any
  * doubt, is false: checkMessage then runs decodeRecord itself, whose answer (and error) is the one given.
  */
-function surelyTaken(message: IngestMessage, decode: DecodeOptions): boolean {
+function surelyTaken(message: IngestMessage, decode: DecodeOptions, push: boolean): boolean {
   const shared = message.headers;
   if (!Object.isFrozen(shared)) return false;
   let cached = parsedHeaders.get(shared);
@@ -114,7 +121,11 @@ function surelyTaken(message: IngestMessage, decode: DecodeOptions): boolean {
   // The group's last passed body with other values (decode/text-skeleton.ts): the same lines, checked values only.
   const skeleton = cached.skeleton;
   if (skeleton !== undefined && cached.limits === decode.limits && skeleton.matches(value)) return true;
-  if (!isUtf8(value) || !textBodyPasses(value.toString('utf8'), h.job, h.grouping, decode.limits ?? {}, decode.totalRules !== undefined && readsAsTotal(decode.totalRules) !== null)) return false;
+  if (!isUtf8(value)) return false;
+  const text = value.toString('utf8');
+  if (!textBodyPasses(text, h.job, h.grouping, decode.limits ?? {}, decode.totalRules !== undefined && readsAsTotal(decode.totalRules) !== null)) return false;
+  // A push with a timestamp is refused (checkMessage): it never becomes a skeleton, so a body matching one has none.
+  if (push && firstTimestamp(text) !== undefined) return false;
   if (value.length <= MAX_SKELETON_BYTES) keepSkeleton(cached, TextSkeleton.ofPassed(value), decode.limits);
   return true;
 }

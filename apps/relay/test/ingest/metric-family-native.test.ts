@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { decompress } from '@prom-relay/codec';
+import { compress, decompress } from '@prom-relay/codec';
 import type { BucketSpan, Histogram } from '@prom-relay/codec';
 import protobuf from 'protobufjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -189,8 +189,8 @@ async function pushBody(body: Buffer): Promise<{ status: number; text: string; s
 }
 
 describe('native histograms in the MetricFamily format, by protobufjs', () => {
-  it('reads a float histogram (counts, float count and zero count) and the push timestamp', async () => {
-    const { status, sent } = await pushBody(
+  it('reads a float histogram (counts, float count and zero count); its timestamp is refused in a push (as a Pushgateway does) and read from a Kafka record', async () => {
+    const stampedBody = (timestampMs?: number) =>
       delimited([
         {
           name: 'job_weight',
@@ -198,7 +198,7 @@ describe('native histograms in the MetricFamily format, by protobufjs', () => {
           metric: [
             {
               label: [{ name: 'shard', value: '7' }],
-              timestampMs: 1_700_000_000_123,
+              ...(timestampMs !== undefined ? { timestampMs } : {}),
               histogram: {
                 sampleCountFloat: 6.5,
                 sampleSum: 12.25,
@@ -213,10 +213,17 @@ describe('native histograms in the MetricFamily format, by protobufjs', () => {
             },
           ],
         },
-      ]),
-    );
+      ]);
+    const stamped = await pushBody(stampedBody(1_700_000_000_123));
+    expect(stamped.status).toBe(400);
+    expect(stamped.text).toMatch(/^PROM_RELAY_INGEST_BODY: pushed metrics must not have timestamps \(series job_weight\{shard="7"\}\)/);
+    expect(stamped.sent).toEqual([]);
+    await served?.close();
+    const { status, sent } = await pushBody(stampedBody());
     expect(status).toBe(200);
-    const points = decodeRecord(asRecord(sent[0]!)).points;
+    expect(decodeRecord(asRecord(sent[0]!)).points[0]!.histogram!.timestamp).toBe(0);
+    // The same message from a Kafka producer, with the timestamp: the decoder reads it.
+    const points = decodeRecord(asRecord({ ...sent[0]!, value: Buffer.from(compress(stampedBody(1_700_000_000_123))) })).points;
     expect(points).toHaveLength(1);
     expect(points[0]).toMatchObject({ family: 'job_weight', type: 'histogram', value: 0, labels: { __name__: 'job_weight', shard: '7', job: 'batch', instance: 'h' } });
     expect(points[0]!.histogram).toEqual({
