@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CheckpointError } from '../errors.js';
 import type { KafkaConnection, KafkaRecord, RelayAdmin, RelayConsumer, RelayProducer, TopicPartition } from '../kafka/index.js';
+import { requestsWithin } from '../kafka/message-bytes.js';
 import { RateLimitedLog } from '../log/index.js';
 import type { Checkpoint } from '../model.js';
 import { CHECKPOINT_HEADERS, checkpointKey, decodeCheckpoint, encodeCheckpoint } from './encoding.js';
@@ -188,7 +189,7 @@ export class CheckpointStore {
     }
   }
 
-  /** Writes checkpoints in one acks -1 produce; answers the encoded size of each. */
+  /** Writes checkpoints, acks -1, in as few produce requests as the topic takes; answers the encoded size of each. */
   async write(checkpoints: Checkpoint[]): Promise<number[]> {
     if (checkpoints.length === 0) return [];
     const values: Buffer[] = [];
@@ -207,19 +208,18 @@ export class CheckpointStore {
         );
       }
     });
-    await this.opts.producer.send(
-      this.opts.topic,
-      checkpoints.map((cp, i) => ({
-        key: checkpointKey(cp.topic, cp.partition),
-        value: values[i]!,
-        headers: {
-          // The offset the state covers as published (see Checkpoint.offsetBase): the newest log's wins.
-          [CHECKPOINT_HEADERS.offset]: cp.offsetBase === undefined ? cp.offset : String(BigInt(cp.offsetBase) + BigInt(cp.offset)),
-          [CHECKPOINT_HEADERS.owner]: this.opts.owner,
-          [CHECKPOINT_HEADERS.encoding]: 'gzip+json',
-        },
-      })),
-    );
+    // Within the topic's limit per request: checkpoints that each fit may not fit one record batch together.
+    const messages = checkpoints.map((cp, i) => ({
+      key: checkpointKey(cp.topic, cp.partition),
+      value: values[i]!,
+      headers: {
+        // The offset the state covers as published (see Checkpoint.offsetBase): the newest log's wins.
+        [CHECKPOINT_HEADERS.offset]: cp.offsetBase === undefined ? cp.offset : String(BigInt(cp.offsetBase) + BigInt(cp.offset)),
+        [CHECKPOINT_HEADERS.owner]: this.opts.owner,
+        [CHECKPOINT_HEADERS.encoding]: 'gzip+json',
+      },
+    }));
+    for (const request of requestsWithin(messages, this.opts.maxMessageBytes)) await this.opts.producer.send(this.opts.topic, request);
     return values.map((v) => v.length);
   }
 

@@ -1,4 +1,5 @@
 import { createTestTopic, testKafkaBrokers, testTopicName } from '@prom-relay/infra/testing';
+import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_HEADERS, CheckpointStore, decodeCheckpoint, encodeCheckpoint, type CheckpointSkipReason, type CheckpointStoreOptions } from '../../src/checkpoint/index.js';
@@ -122,6 +123,19 @@ describe('CheckpointStore on the real broker', () => {
     const other = store(topic, 'relay-b', 3 * 1024 * 1024);
     await other.start();
     expect((await other.latest({ topic: 'metrics', partition: 0 }))?.checkpoint.state).toBe(state);
+  });
+
+  it('writes checkpoints that each fit the topic but not together in several requests (one was refused at every flush)', async () => {
+    const topic = testTopicName('ckpt');
+    const s = store(topic, 'relay-a', 1024 * 1024);
+    await s.start();
+    // Three partitions' states of ~400 KB each gzip'd: 1.2 MB together, over the topic's 1 MiB.
+    const state = () => randomBytes(400 * 1024).toString('base64');
+    const bytes = await s.write([cp('1', state(), 0), cp('2', state(), 1), cp('3', state(), 2)]);
+    expect(bytes.reduce((a, b) => a + b, 0)).toBeGreaterThan(1024 * 1024);
+    const reader = store(topic, 'relay-b', 1024 * 1024);
+    await reader.start();
+    for (const partition of [0, 1, 2]) expect((await reader.latest({ topic: 'metrics', partition }))?.checkpoint.offset).toBe(String(partition + 1));
   });
 
   it('counts and logs the records it cannot read as a checkpoint instead of leaving them out without a word', async () => {
