@@ -20,6 +20,7 @@ import { createIngest, type Ingest, type IngestAuth, type IngestMessage } from '
 import { createCredentialCheck } from './ingest/auth.js';
 import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
 import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, SourceState, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
+import { requestsWithin } from './kafka/message-bytes.js';
 import { KafkaReachability } from './roles/kafka-reachability.js';
 import { RateLimitedLog } from './log/index.js';
 import { KafkaSource } from './source/index.js';
@@ -196,9 +197,14 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
   const feedJobs = sh.role === 'ingest';
   const auth = ingestAuth(config);
   const refusals = new RateLimitedLog(logger);
+  // The topic's max.message.bytes, read once it answers: requests arriving during a produce are produced together
+  // (the ingest's group commit), and pushes that each fit the topic may not fit one record batch together.
+  let topicLimit: number | undefined;
+  const maxRequestBytes = async () =>
+    (topicLimit ??= await sh.admin.maxMessageBytes(ingestTopic)) ?? config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES;
   const ingest = createIngest({
     send: async (messages) => {
-      await sh.producer.send(ingestTopic, messages);
+      for (const request of requestsWithin(messages, await maxRequestBytes())) await sh.producer.send(ingestTopic, request);
       if (feedJobs) {
         const now = Date.now();
         for (const m of messages) {
