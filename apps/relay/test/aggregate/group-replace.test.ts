@@ -3,6 +3,7 @@
 // counter totals stay. Remote Write (partial) and late pushes replace nothing. See aggregate/group-ends.ts.
 import { describe, expect, it } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
+import { decodeRecord } from '../../src/decode/index.js';
 import type { AggregateOptions } from '../../src/aggregate/index.js';
 import { batch, byId, counter, gauge, options } from './fixtures.js';
 
@@ -117,5 +118,28 @@ describe('a push replaces its group’s gauges', () => {
     expect(next(PartitionAggregate.fromState(state, opts))).toEqual(expected);
     expect(next(PartitionAggregate.fromState(legacy, opts))).toEqual(expected);
     expect(next(before)).toEqual(expected);
+  });
+
+  it('through the decoder: the emitter’s text push is a snapshot, its JSON lines emit and Remote Write are samples', () => {
+    let seq = 0;
+    const record = (contentType: string, body: string) =>
+      decodeRecord({
+        topic: 't',
+        partition: 0,
+        offset: String(seq),
+        key: null,
+        value: Buffer.from(body),
+        headers: { 'content-type': contentType, 'prom-relay-job': 'job1', 'prom-relay-producer': 'p1', 'prom-relay-seq': String(seq++) },
+      });
+    const text = (body: string) => record('text/plain; version=0.0.4', body);
+    const json = (body: string) => record('application/x-ndjson', body);
+    expect(text('queue 1\n').partial).toBeUndefined();
+    expect(json('{"name":"x","type":"gauge","value":1}').partial).toBe(true);
+    expect(record('application/x-protobuf', '').partial).toBe(true);
+    const agg = new PartitionAggregate(options());
+    agg.apply(text('# TYPE queue gauge\nqueue 7\n'), 1000);
+    agg.apply(json('{"name":"last_success","type":"gauge","value":1700}'), 1000);
+    agg.apply(text('# TYPE temp gauge\ntemp 20\n'), 2000);
+    expect(byId(agg.collect(2000))).toEqual({ 'last_success{job="job1"}': 1700, 'queue{job="job1"}': 'stale', 'temp{job="job1"}': 20 });
   });
 });
