@@ -162,7 +162,7 @@ export class PartitionAggregate {
     }
     // A push that is its sender's whole state in the group (a Pushgateway PUT) or of the families it carries (POST)
     // replaces the group's gauges (group-ends.ts): only where the group has some, the push's series are noted.
-    const replacing = !late && batch.partial !== true && store.gaugeScopes.has(replaceKey(producer.id, pscopeKey));
+    const replacing = !late && batch.partial !== true && store.gaugeScopes.size > 0 && store.gaugeScopes.has(replaceKey(producer.id, pscopeKey));
     const seen = this.seen;
     const families = replacing && batch.op === 'add' ? this.families : null;
     if (n === 0) {
