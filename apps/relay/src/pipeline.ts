@@ -384,7 +384,15 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
         }
         const unmatched = (result as { exemplarsUnmatched?: number }).exemplarsUnmatched ?? 0;
         if (unmatched > 0) exemplarsDropped(sh, 'no_sample', unmatched);
-        const { invalid = 0, limitHits } = result as { invalid?: number; limitHits?: Record<string, number> };
+        const { invalid = 0, limitHits, duplicates = 0, duplicate = false } = result as { invalid?: number; limitHits?: Record<string, number>; duplicates?: number; duplicate?: boolean };
+        // Routine after a sender's retry (Prometheus sends a batch again after a 5xx), a sign of a bug when a producer id
+        // and its sequence numbers are reused across runs: either way not applied, so said (info, rate-limited).
+        if (duplicates > 0) {
+          aggregateRefusals.log('info', `duplicate/${p.key}`, { partition: p.key, points: duplicates, batch: duplicate, code: 'PROM_RELAY_AGGREGATE_DUPLICATE' },
+            duplicate
+              ? 'push ignored: its producer already sent this sequence number or a later one (a retried send; or a producer id reused by another run, whose points are then lost)'
+              : 'points ignored: older than a sample their producer applied to the series since (a retried or delayed request)');
+        }
         const limits = limitHits === undefined ? [] : Object.entries(limitHits).filter(([, n]) => n > 0);
         if (limits.length > 0) {
           aggregateRefusals.log('warn', `limit/${p.key}`, { partition: p.key, limits: Object.fromEntries(limits), code: 'PROM_RELAY_AGGREGATE_LIMIT' },
