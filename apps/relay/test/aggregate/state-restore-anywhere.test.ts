@@ -2,8 +2,8 @@
 // workloads (counters with resets, replays and late forwarded pushes, delta points, gauges under every rule output,
 // classic histograms, summaries with per-producer quantiles, native histograms cumulative and delta, untyped series that
 // arrive typed, type conflicts, group and whole-job deletes, process runs, label and series limits, expiry of series,
-// contributions and producers), restored again and again in processes started at other times, compared step by step
-// with an aggregate that never restarted. As in the relay, a state is taken right after a collect (flush/flusher.ts).
+// contributions and producers; pushes that replace a group's gauges, PUT and POST, and samples that do not), restored
+// again and again in processes started at other times, compared step by step with an aggregate that never restarted. As in the relay, a state is taken right after a collect (flush/flusher.ts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PartitionAggregate } from '../../src/aggregate/index.js';
 import type { IngestBatch, InputPoint } from '../../src/model.js';
@@ -73,6 +73,7 @@ function run(seed: number): { problem?: string; restores: number; samples: numbe
       const base = { producer: rand() < 0.1 ? `${p.id}/run=${p.run}` : p.id, job: p.job, grouping };
       let spec: Parameters<typeof batch>[0];
       let forwarded = false;
+      let partial = false;
       if (roll < 0.03) spec = { ...base, seq: p.seq++, op: 'delete' };
       else if (roll < 0.05) spec = { producer: p.id, job: p.job, grouping: {}, op: 'delete' };
       else if (roll < 0.1 && p.seq > 0) {
@@ -118,8 +119,12 @@ function run(seed: number): { problem?: string; restores: number; samples: numbe
           [{ ...nativePoint('nh_delta', 1 + Math.floor(rand() * 4), false, { pod: pick(['x', 'y']) }), temporality: 'delta' as const }],
         ];
         spec = { ...base, ...(rand() < 0.9 ? { seq: p.seq++ } : {}), points: all.filter(() => rand() < 0.4).flat(), ...(rand() < 0.08 ? { temporality: 'delta' as const } : {}) };
+        // a POST (replaces the gauges of the families it carries) or samples (Remote Write, JSON lines: replace none)
+        const kind = rand();
+        if (kind < 0.15) spec.op = 'add';
+        else if (kind < 0.3) partial = true;
       }
-      const b: IngestBatch = { ...batch(spec), ...(forwarded ? { forwarded: true } : {}) };
+      const b: IngestBatch = { ...batch(spec), ...(forwarded ? { forwarded: true } : {}), ...(partial ? { partial: true as const } : {}) };
       const said = plain(original.apply(structuredClone(b), now));
       const heard = plain(restored.apply(structuredClone(b), now));
       if (said !== heard) return { problem: `step ${step}: apply ${said} vs ${heard}`, restores, samples };
