@@ -30,9 +30,12 @@ function decodeSegment(raw: string): string {
 }
 
 function decodeBase64(name: string, raw: string): string {
-  // URL-safe base64 (RFC 4648 §5), padding optional; `=` alone is the empty value.
-  if (!/^[A-Za-z0-9_=-]*$/.test(raw)) throw pathError(`value of ${name} is not URL-safe base64: ${JSON.stringify(raw)}`);
-  const bytes = Buffer.from(raw, 'base64url');
+  // URL-safe base64 (RFC 4648 §5), as the Pushgateway reads it: percent-decoded (`%3D` is padding), padding optional
+  // and only at the end, no length that leaves one character over; `=` alone is the empty value. Buffer.from would
+  // stop at an inner `=` or drop a dangling character, silently: a value cut short.
+  const text = decodeSegment(raw).replace(/=+$/, '');
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw pathError(`value of ${name} is not URL-safe base64: ${JSON.stringify(raw)}`);
+  const bytes = Buffer.from(text, 'base64url');
   if (!isUtf8(bytes)) throw pathError(`value of ${name} is not UTF-8 once base64-decoded: ${JSON.stringify(raw)}`);
   return bytes.toString('utf8');
 }

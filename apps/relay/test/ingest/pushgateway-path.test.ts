@@ -27,6 +27,15 @@ describe('parsePushPath', () => {
     expect(parsePushPath('/metrics/job/j/instance@base64/=').grouping).toEqual({});
     expect(parsePushPath('/metrics/job/j/v@base64/w7w=').grouping).toEqual({ v: 'ü' });
     expect(parsePushPath('/metrics/job/j/v@base64/w7w').grouping).toEqual({ v: 'ü' });
+    // padding percent-encoded, as a Pushgateway takes it (its router decodes the path first)
+    expect(parsePushPath('/metrics/job/j/v@base64/YQ%3D%3D').grouping).toEqual({ v: 'a' });
+  });
+
+  it('refuses what is not base64 as a Pushgateway does (400), where Buffer.from cut the value short', () => {
+    // `=` inside the value, one character over a whole group: the Pushgateway answers 400; the relay took "a" and "abc"
+    for (const bad of ['YQ==Yg', 'Y', 'YWJjZ', 'YQ%3DYg']) {
+      expect(codeOf(() => parsePushPath(`/metrics/job/j/v@base64/${bad}`)), bad).toBe('PROM_RELAY_INGEST_PATH');
+    }
   });
 
   it('takes a trailing slash after the job', () => {
