@@ -22,6 +22,7 @@ import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type
 import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, SourceState, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
 import { requestsWithin } from './kafka/message-bytes.js';
 import { KafkaReachability } from './roles/kafka-reachability.js';
+import { ProduceHealth } from './roles/produce-health.js';
 import { RateLimitedLog } from './log/index.js';
 import { KafkaSource } from './source/index.js';
 import { RelayMetrics, serverConnectionOptions, startRelayServer, type Readiness, type RelayServer } from './server/index.js';
@@ -193,6 +194,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
   const k = config.kafka;
   const ingestTopic = config.ingest.topic ?? k.topics[0]!;
   const reach = new KafkaReachability({ admin: sh.admin, topic: ingestTopic, logger: logger.child({ stage: 'ingest' }) });
+  const produced = new ProduceHealth({ logger: logger.child({ stage: 'ingest' }) });
   // In `run` the consumer sees every push (also those produced straight to Kafka): it feeds the jobs table there.
   const feedJobs = sh.role === 'ingest';
   const auth = ingestAuth(config);
@@ -231,6 +233,8 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
       // Every answered request is counted; refusals are logged at most 5 lines per error code per 10 s (a flood of
       // bad pushes cannot flood the log), accepted ones at debug.
       metrics.ingestRequests.inc({ api: entry.api, status: String(entry.status), code: entry.code ?? 'none' });
+      if (entry.code === 'PROM_RELAY_INGEST_UNAVAILABLE') produced.failed(entry.error ?? 'no acknowledgement');
+      else if (entry.level === 'debug') produced.succeeded();
       if (entry.level === 'debug') logger.debug({ stage: 'ingest', ...entry }, entry.msg);
       else refusals.log(entry.level, `${entry.api}/${entry.code ?? entry.status}`, { stage: 'ingest', ...entry }, entry.msg);
     },
@@ -238,7 +242,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
   sh.closers.push(() => ingest.close());
   return {
     ingest,
-    readiness: () => ({ ready: reach.ok, checks: reach.checks() }),
+    readiness: () => ({ ready: reach.ok && produced.ok, checks: { ...reach.checks(), produce: produced.check() } }),
     async start() {
       // Alone, the ingest may be the first to need its topic; in `run` the aggregator stage creates the input topics.
       if (k.create_topics && sh.role === 'ingest') {

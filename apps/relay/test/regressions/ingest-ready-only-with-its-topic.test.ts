@@ -31,7 +31,7 @@ it('answers /readyz 503 naming the missing ingest topic, and 200 once it exists'
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const before = await readyz();
-  expect(before).toEqual({ status: 503, body: { status: 'not ready', kafka: 'connected', ingest_topic: `missing: ${topic}` } });
+  expect(before).toEqual({ status: 503, body: { status: 'not ready', kafka: 'connected', ingest_topic: `missing: ${topic}`, produce: 'ok' } });
   expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
   expect(relay.logs.some((l) => l.msg === 'ingest not ready: the ingest topic does not exist; /readyz answers 503' && l.topic === topic)).toBe(true);
   // The ingest role consumes nothing: no group member, no consumer metrics.
@@ -39,7 +39,7 @@ it('answers /readyz 503 naming the missing ingest topic, and 200 once it exists'
 
   await createKafkaTopic(testKafkaBrokers(), topic, { partitions: 2 });
   const after = await eventually(readyz, (r) => r.status === 200, 15_000, 500);
-  expect(after).toEqual({ status: 200, body: { status: 'ready', kafka: 'connected', ingest_topic: 'present' } });
+  expect(after).toEqual({ status: 200, body: { status: 'ready', kafka: 'connected', ingest_topic: 'present', produce: 'ok' } });
   await relay.waitForLog((l) => l.msg === 'ingest ready again: Kafka answers and the ingest topic exists');
   expect(await stopRelay(relay)).toBe(0);
 }, 90_000);
