@@ -228,6 +228,11 @@ export class PartitionAggregate {
         // as what it is; its gauge values leave (retype.ts).
         retireUntypedInput(this.store, scope, input);
         input = undefined;
+      } else if (input !== undefined && point.type !== input.type && point.type !== 'untyped' && input.type !== 'untyped' && this.planner.inputType(point.labels, point.family, point.type) !== input.type) {
+        // Another type than its series has (a gauge `m` pushed by one instance, a counter `m` by another): read as the
+        // series' type it would be silently wrong (a gauge's values added up as a counter's), so it is refused, as a
+        // Pushgateway refuses a push inconsistent with the metrics of its other groups.
+        failure = 'conflict';
       }
       if (input === undefined) {
         const created = this.createInput(scope, key, point, producer.id, batch.job);
@@ -240,7 +245,7 @@ export class PartitionAggregate {
       }
       if (families !== null) families.add(point.family);
       let targets: Targets | null = null;
-      if (input !== undefined) {
+      if (input !== undefined && failure === null) {
         if ((input.flags & PER_PRODUCER) !== 0) {
           const c = contributionOf(store, pscope, input);
           targets = c.targets;

@@ -76,7 +76,7 @@ export class RelayMetrics {
     });
     this.pointsRejected = new Counter({
       name: 'prom_relay_points_rejected_total',
-      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence, or a Remote Write sample older than one applied: a retried request), invalid value, type_conflict (the output series exists as another type), or limit.',
+      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence, or a Remote Write sample older than one applied: a retried request), invalid value, type_conflict (the series or its output series exists as another type), or limit.',
       labelNames: ['reason'],
       registers,
     });

@@ -170,3 +170,33 @@ describe('config: aggregation.rules[].input_type', () => {
     expect(issues('aggregation:\n  rules:\n    - { match: x, input_type: counter, by: [a] }').join('\n')).toMatch(/aggregation\.rules\.0\.by: by needs outputs/);
   });
 });
+
+describe('one series, one type', () => {
+  const push = (producer: string, points: ReturnType<typeof gauge>[]) => batch({ producer, grouping: { instance: producer }, points });
+
+  it('a gauge where its series is a counter (another instance of the job) is refused, not added up as a counter', () => {
+    const a = new PartitionAggregate(options());
+    a.apply(push('a', [counter('m', 5)]), 1000);
+    const r = a.apply(push('b', [gauge('m', 7)]), 1000);
+    expect(r.typeConflicts).toBe(1);
+    expect(r.accepted).toBe(0);
+    expect(byId(a.collect(1000))).toEqual({ 'm{job="job1"}': 5 });
+  });
+
+  it('a counter where its series is a gauge is refused, not read as a gauge', () => {
+    const a = new PartitionAggregate(options());
+    a.apply(push('a', [gauge('m', 5)]), 1000);
+    const r = a.apply(push('b', [counter('m', 1)]), 1000);
+    expect(r.typeConflicts).toBe(1);
+    expect(byId(a.collect(1000))).toEqual({ 'm{job="job1"}': 5 });
+  });
+
+  it('untyped samples still take the type of their series, and a series first seen untyped takes its type when it comes', () => {
+    const a = new PartitionAggregate(options());
+    a.apply(push('a', [counter('m', 5)]), 1000);
+    expect(a.apply(push('b', [point('m', 'untyped', 2)]), 1000).accepted).toBe(1);
+    expect(byId(a.collect(1000))).toEqual({ 'm{job="job1"}': 7 });
+    a.apply(push('c', [point('n', 'untyped', 2)]), 1000);
+    expect(a.apply(push('c', [counter('n', 3)]), 2000).accepted).toBe(1);
+  });
+});
