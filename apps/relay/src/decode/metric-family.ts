@@ -362,8 +362,9 @@ function readMetric(r: Reader, family: MetricFamily, extras: Extras): void {
       if (exemplar !== undefined) exemplarOfNext(extras, family, exemplar);
       family.samples.push({ name: histogram ? `${name}_bucket` : name, labels: { ...m.labels, ...extra }, value, ...at });
     }
-    // The protobuf format leaves out the +Inf bucket; the text format needs it (it equals the count).
-    if (histogram && !sawInf) family.samples.push({ name: `${name}_bucket`, labels: { ...m.labels, le: '+Inf' }, value: m.count ?? 0, ...at });
+    // The protobuf format leaves out the +Inf bucket; the text format needs it (it equals the count). Not for a histogram
+    // without buckets: its _sum and _count alone, as from a text push or a JSON line (text-inf-buckets.ts).
+    if (histogram && !sawInf && m.points.length > 0) family.samples.push({ name: `${name}_bucket`, labels: { ...m.labels, le: '+Inf' }, value: m.count ?? 0, ...at });
     family.samples.push({ name: `${name}_sum`, labels: m.labels, value: m.sum ?? 0, ...at });
     family.samples.push({ name: `${name}_count`, labels: m.labels, value: m.count ?? 0, ...at });
     return;

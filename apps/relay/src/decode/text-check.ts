@@ -34,9 +34,13 @@ export function checkedSample(n: number, hash: number, at: number, end: number, 
   counterLike[n] = counter ? 1 : 0;
 }
 
-/** The parse of `n` samples went through: true when their identity hashes are all different (then the body passed). */
-export function checkPassed(n: number): boolean {
-  if (!distinctHashes(n)) return false;
+/**
+ * The parse of `n` samples went through: true when their identity hashes are all different (then the body passed).
+ * `implied`: hashes of series the decoder adds (text-inf-buckets.ts), stored after the samples' (checkedSample n, n+1,
+ * ...) and checked with them, but no sample of the skeleton: they have no value of their own.
+ */
+export function checkPassed(n: number, implied = 0): boolean {
+  if (!distinctHashes(n + implied)) return false;
   passedSamples = n;
   return true;
 }

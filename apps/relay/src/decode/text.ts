@@ -5,6 +5,7 @@ import { DecodeError } from './errors.js';
 import { limitOf, tooManyLabels, valueTooLong } from './limits.js';
 import { HASH_PRIME, HASH_SEED, finishHash, growInt32, hashRun, isBlank, isNameChar, isNameStart, pairHash, sameChars, skipBlanksIn, unescapeHelp } from './text-lexing.js';
 import { checkPassed, checkedSample, startCheck } from './text-check.js';
+import { InfBuckets, isInfBound } from './text-inf-buckets.js';
 import { TextPoint, type HeaderLabels } from './text-point.js';
 import { MAX_COUNTER_INPUT } from './validate.js';
 
@@ -18,6 +19,8 @@ export { textIdentityHash } from './text-point.js';
 
 interface Family {
   name: string;
+  /** a number unique among the parse's families */
+  id: number;
   type: InputMetricType;
   typed: boolean;
   hasHelp: boolean;
@@ -123,7 +126,7 @@ export function textBodyPasses(text: string, job: string, grouping: Labels, limi
     if (error instanceof ParseFailure) return false;
     throw error;
   }
-  return !parser.suspect && checkPassed(parser.sampleCount);
+  return !parser.suspect && checkPassed(parser.sampleCount, parser.impliedCount);
 }
 
 /** A value token as a sample line's value: its number, or undefined where the parser refuses it. */
@@ -135,6 +138,8 @@ class TextParser {
   private readonly families = new Map<string, Family>();
   /** Samples seen by a check-only parse (no points). */
   sampleCount = 0;
+  /** +Inf buckets a check-only parse added (text-inf-buckets.ts), their hashes after the samples'. */
+  impliedCount = 0;
   /** A check-only parse saw a value a running total cannot take in a family that may be counter-like. */
   suspect = false;
   /** A check-only parse for an ingest whose rules may read any family as a running total: every family counts as counter-like. */
@@ -161,6 +166,16 @@ class TextParser {
   private valueHash = 0;
   /** Names of the label set being scanned, once it has more than LINEAR_SCAN_LABELS of them. */
   private nameSet: Set<string> | undefined;
+  /** Labels written in the label set last scanned. */
+  private labelsWritten = 0;
+  /** The `le` pair of the label set last scanned (when it has one): where, its part of pairsHash, whether it is +Inf. */
+  private leAt = 0;
+  private leEnd = 0;
+  private lePairHash = 0;
+  private leInf = false;
+  /** The histograms' +Inf buckets and `_count`s, made on the first one; none when a grouping label is `le`. */
+  private infs: InfBuckets | undefined;
+  private readonly leOverridden: boolean;
   private readonly maxLabels: number;
   private readonly maxValueLength: number;
 
@@ -173,6 +188,7 @@ class TextParser {
     private readonly points: InputPoint[] | null,
   ) {
     this.header = { job, grouping, groupingNames: Object.keys(grouping) };
+    this.leOverridden = this.header.groupingNames.includes('le');
     this.maxLabels = limitOf(limits.maxLabelsPerSeries, 'maxLabelsPerSeries');
     this.maxValueLength = limitOf(limits.maxLabelValueLength, 'maxLabelValueLength');
   }
@@ -189,6 +205,21 @@ class TextParser {
       this.pos = start;
       this.parseLine();
       start = nl + 1;
+    }
+    if (this.infs !== undefined) this.addImpliedBuckets(this.infs);
+  }
+
+  /**
+   * The +Inf buckets the histograms imply (text-inf-buckets.ts), after the samples: each as if written in the body,
+   * within the same limits (on the line of its `_count`).
+   */
+  private addImpliedBuckets(infs: InfBuckets): void {
+    for (const b of infs.implied(this.t, () => new Set(['job', ...this.header.groupingNames]))) {
+      const implied = ': the le="+Inf" bucket this histogram _count implies (the body writes none for it)';
+      if (b.labels >= this.maxLabels) throw new ParseFailure(b.line, 1, tooManyLabels(`${b.family}_bucket`, this.maxLabels) + implied, 'PROM_RELAY_DECODE_LIMIT');
+      if (4 > this.maxValueLength) throw new ParseFailure(b.line, 1, valueTooLong('le', this.maxValueLength) + implied, 'PROM_RELAY_DECODE_LIMIT');
+      if (this.points !== null) this.points.push(new TextPoint(b.family, 'histogram', b.value, b.key, this.header, b.hash));
+      else checkedSample(this.sampleCount + this.impliedCount++, b.hash, -1, -1, true);
     }
   }
 
@@ -308,7 +339,7 @@ class TextParser {
   }
 
   private newFamily(name: string, type: InputMetricType): Family {
-    const family: Family = { name, type, typed: false, hasHelp: false, helpAt: -1, helpEnd: -1, hasSamples: false };
+    const family: Family = { name, id: this.families.size, type, typed: false, hasHelp: false, helpAt: -1, helpEnd: -1, hasSamples: false };
     this.families.set(name, family);
     return family;
   }
@@ -344,12 +375,15 @@ class TextParser {
     const name = this.readMetricName();
     const nameHash = this.lastNameHash;
     this.pairsHash = 0;
+    this.labelsWritten = 0;
     let seen = 0;
     const afterName = this.pos;
     this.skipBlanks();
     let keyEnd = afterName;
+    let innerAt = afterName;
     if (this.pos < this.end && t.charCodeAt(this.pos) === 123) {
       this.pos++;
+      innerAt = this.pos;
       seen = this.scanLabels(name);
       keyEnd = this.pos;
       if (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) {
@@ -382,6 +416,20 @@ class TextParser {
       this.fail(`summary sample ${name} has no "quantile" label`, this.lineStart);
     }
     family.hasSamples = true;
+    if (family.type === 'histogram' && !this.leOverridden) {
+      // `_bucket` is the only 7-character suffix, `_count` the only 6-character one (familyFor).
+      const suffix = name.length - family.name.length;
+      if (suffix === 7 ? (seen & 1) !== 0 : suffix === 6 && (seen & 1) === 0) {
+        const infs = (this.infs ??= new InfBuckets());
+        const h = suffix === 7 ? infs.bucket(family.id, this.pairsHash, this.lePairHash) : 0;
+        if (suffix === 6 || this.leInf) {
+          const innerEnd = innerAt === afterName ? afterName : keyEnd - 1;
+          const sample = { family, keyAt: nameStart, keyEnd, innerAt, innerEnd, pairsHash: this.pairsHash };
+          if (suffix === 7) infs.infBucket({ ...sample, leAt: this.leAt, leEnd: this.leEnd }, h);
+          else infs.count({ ...sample, value: value!, labels: this.labelsWritten, line: this.line });
+        }
+      }
+    }
     const hash = finishHash(nameHash + this.pairsHash);
     if (this.points !== null) {
       this.points.push(new TextPoint(family.name, family.type, value!, t.slice(nameStart, keyEnd), this.header, hash));
@@ -408,6 +456,7 @@ class TextParser {
       if (this.pos >= this.end) this.fail('label set is not closed with "}"');
       if (t.charCodeAt(this.pos) === 125) {
         this.pos++;
+        this.labelsWritten = count;
         return seen;
       }
       const nameAt = this.pos;
@@ -426,7 +475,8 @@ class TextParser {
       this.nameStarts[count] = nameAt;
       this.nameLens[count] = nameLen;
       count++;
-      if (nameLen === 2 && t.startsWith('le', nameAt)) seen |= 1;
+      const le = nameLen === 2 && t.startsWith('le', nameAt);
+      if (le) seen |= 1;
       else if (nameLen === 8 && t.startsWith('quantile', nameAt)) seen |= 2;
       this.skipBlanks();
       if (t.charCodeAt(this.pos) !== 61 || this.pos >= this.end) this.fail(`expected "=" after label name ${t.slice(nameAt, nameAt + nameLen)}`);
@@ -437,7 +487,14 @@ class TextParser {
       const valueAt = this.pos;
       this.scanQuoted(nameAt, nameLen);
       // The series identity leaves out empty values and the labels the headers override (identity.ts seriesIdentity).
-      if (this.pos - 1 > valueAt && !this.isOverridden(nameAt, nameLen)) this.pairsHash = (this.pairsHash + pairHash(hashRun(t, nameAt, nameAt + nameLen), this.valueHash)) | 0;
+      const pair = this.pos - 1 > valueAt && !this.isOverridden(nameAt, nameLen) ? pairHash(hashRun(t, nameAt, nameAt + nameLen), this.valueHash) : 0;
+      this.pairsHash = (this.pairsHash + pair) | 0;
+      if (le) {
+        this.leAt = nameAt;
+        this.leEnd = this.pos;
+        this.lePairHash = pair;
+        this.leInf = isInfBound(t, valueAt, this.pos - 1);
+      }
       this.skipBlanks();
       const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
       if (c === 44) this.pos++;

@@ -4,22 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, decodeExpositionText } from '../../src/decode/index.js';
 import type { InputPoint } from '../../src/model.js';
 import { rng } from '../aggregate/fixtures.js';
+import { viaCodec } from './codec-reference.js';
 
 const GROUPING = { instance: 'h1' };
-
-/** What the codec's generic parser gives, flattened the way decode promises to (empty values dropped, headers override). */
-function viaCodec(text: string, job: string, grouping: Labels, limits: ExpositionLimits = {}): InputPoint[] {
-  const points: InputPoint[] = [];
-  for (const family of parseExposition(text, { limits })) {
-    for (const s of family.samples) {
-      const labels: Labels = { __name__: s.name };
-      for (const [k, v] of Object.entries(s.labels)) if (v !== '') labels[k] = v;
-      Object.assign(labels, { job }, grouping);
-      points.push({ family: family.name, type: family.type, labels, value: s.value });
-    }
-  }
-  return points;
-}
 
 /** The HELP of the codec's families that have samples, as decode promises to hand it on. */
 function helpViaCodec(text: string): MetricMetadata[] {
