@@ -36,6 +36,8 @@ export interface ApplyResult {
   invalid: number;
   /** Points whose output series exists as another kind (a counter's total where a gauge's last value is, or back). */
   typeConflicts: number;
+  /** Points left out because another point of their histogram or summary instance was refused (they move together). */
+  siblings: number;
   /** Series creations refused, by limit. */
   limitHits: Record<LimitKind, number>;
   /** Exemplars alone (`exemplarOnly` points) of an input series no sample fed yet: not carried. */
@@ -104,6 +106,7 @@ export class PartitionAggregate {
       rejected: 0,
       invalid: 0,
       typeConflicts: 0,
+      siblings: 0,
       limitHits: { maxSeries: 0, maxSeriesPerJob: 0, maxLabelsPerSeries: 0, maxLabelValueLength: 0 },
       exemplarsUnmatched: 0,
     };
@@ -307,6 +310,7 @@ export class PartitionAggregate {
       }
       if (rejected) {
         result.rejected++;
+        result.siblings++;
         continue;
       }
       // A sample older than the newest this producer applied to the series: a retried request (Prometheus sends the

@@ -76,7 +76,7 @@ export class RelayMetrics {
     });
     this.pointsRejected = new Counter({
       name: 'prom_relay_points_rejected_total',
-      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence, or a Remote Write sample older than one applied: a retried request), invalid value, type_conflict (the series or its output series exists as another type), or limit.',
+      help: 'Decoded points the aggregate did not apply: duplicate (replayed sequence, or a Remote Write sample older than one applied: a retried request), invalid value, type_conflict (the series or its output series exists as another type), sibling (another point of its histogram or summary was refused: they are applied together), or limit.',
       labelNames: ['reason'],
       registers,
     });
@@ -240,12 +240,13 @@ export class RelayMetrics {
   /** Counts what an aggregate's apply() reports: duplicates, invalid values and limit hits. */
   applied(result: unknown): void {
     if (typeof result !== 'object' || result === null) return;
-    const r = result as { duplicates?: number; invalid?: number; typeConflicts?: number; rejected?: number; limitHits?: Record<string, number> };
+    const r = result as { duplicates?: number; invalid?: number; typeConflicts?: number; siblings?: number; rejected?: number; limitHits?: Record<string, number> };
     if (r.duplicates) this.pointsRejected.inc({ reason: 'duplicate' }, r.duplicates);
     if (r.invalid) this.pointsRejected.inc({ reason: 'invalid' }, r.invalid);
     if (r.typeConflicts) this.pointsRejected.inc({ reason: 'type_conflict' }, r.typeConflicts);
+    if (r.siblings) this.pointsRejected.inc({ reason: 'sibling' }, r.siblings);
     const limited = r.limitHits ? Object.values(r.limitHits).reduce((a, b) => a + b, 0) : 0;
-    const other = (r.invalid ?? 0) + (r.typeConflicts ?? 0);
+    const other = (r.invalid ?? 0) + (r.typeConflicts ?? 0) + (r.siblings ?? 0);
     if (r.rejected && r.rejected > other) this.pointsRejected.inc({ reason: 'limit' }, r.rejected - other);
     if (limited > 0) for (const [limit, n] of Object.entries(r.limitHits!)) if (n > 0) this.limitHits.inc({ limit }, n);
   }
