@@ -18,7 +18,7 @@ import { Flusher, type FlushResult } from './flush/index.js';
 import { keepAggregatorHeapSmall } from './heap/small-heap.js';
 import { createIngest, type Ingest, type IngestAuth, type IngestMessage } from './ingest/index.js';
 import { createCredentialCheck } from './ingest/auth.js';
-import { connectKafka, InputTopics, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
+import { connectKafka, InputTopics, isTooLarge, type KafkaConnection, type KafkaRecord, type RelayAdmin, type RelayProducer } from './kafka/index.js';
 import { FORWARDED_HEADER, RepartitionMetrics, SeriesCombiner, SourceState, decodePartials, startRepartition, type CombineResult } from './repartition/index.js';
 import { requestsWithin } from './kafka/message-bytes.js';
 import { KafkaReachability } from './roles/kafka-reachability.js';
@@ -201,12 +201,18 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
   const refusals = new RateLimitedLog(logger);
   // The topic's max.message.bytes, read once it answers: requests arriving during a produce are produced together
   // (the ingest's group commit), and pushes that each fit the topic may not fit one record batch together.
+  // A push larger than it alone is answered 413 before its produce (ingest/topic-fit.ts); a size refusal reads it again.
   let topicLimit: number | undefined;
   const maxRequestBytes = async () =>
     (topicLimit ??= await sh.admin.maxMessageBytes(ingestTopic)) ?? config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES;
   const ingest = createIngest({
     send: async (messages) => {
-      for (const request of requestsWithin(messages, await maxRequestBytes())) await sh.producer.send(ingestTopic, request);
+      try {
+        for (const request of requestsWithin(messages, await maxRequestBytes())) await sh.producer.send(ingestTopic, request);
+      } catch (err) {
+        if (isTooLarge(err)) topicLimit = undefined;
+        throw err;
+      }
       if (feedJobs) {
         const now = Date.now();
         for (const m of messages) {
@@ -216,6 +222,7 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
       }
     },
     maxBodyBytes: config.ingest.max_body_bytes,
+    topicLimit: async () => ({ topic: ingestTopic, maxMessageBytes: await maxRequestBytes() }),
     // A whole-job DELETE goes to every partition of the ingest topic (docs/message-format.md).
     partitions: async () => (await sh.admin.highWatermarks(ingestTopic)).size,
     ...(auth ? { auth } : {}),
@@ -328,7 +335,6 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       },
     },
   });
-  metrics.stalledPartitions = () => deadLetters.stalled();
   const aggOpts = aggregateOptions(config);
   const decodeOptions: DecodeOptions = {
     limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length },
@@ -368,6 +374,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
       deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
       forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
+      forwardFailed: (tp) => metrics.forwardFailures.inc({ topic: tp.topic, partition: String(tp.partition) }),
       applied: (p, result) => {
         if (p.role === 'owner') {
           const combined = result as CombineResult;
@@ -408,9 +415,14 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
         }
       },
       restored: (_p, from) => metrics.restores.inc({ from }),
+      restoreFailed: (tp) => metrics.restoreFailures.inc({ topic: tp.topic, partition: String(tp.partition) }),
       offsetsWentBack: (p) => metrics.offsetsWentBack.inc({ topic: p.topic, partition: String(p.partition) }),
     },
   });
+
+  // Partitions that cannot advance: a dead letter or forwarded pushes not written yet (/readyz `stalled`, the gauge).
+  const stalledPartitions = () => [...deadLetters.stalled(), ...source.stalled()];
+  metrics.stalledPartitions = stalledPartitions;
 
   const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
   const flusher = new Flusher({
@@ -439,7 +451,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       const last = flusher.lastResult;
       const flushOk = last === undefined || last.status === 'success' || last.status === 'empty';
       const assigned = source.assignment.length > 0;
-      const stalled = deadLetters.stalled().map((p) => `${p.topic}/${p.partition}`);
+      const stalled = stalledPartitions().map((p) => `${p.topic}/${p.partition}`);
       return {
         ready: source.ready && flushOk && stalled.length === 0 && inputTopics.missing().length === 0,
         checks: { assigned, restored: source.ready, last_flush: last?.status ?? 'none', input_topics: inputTopics.check(), stalled: stalled.join(',') || 'none' },

@@ -18,7 +18,7 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_UNSUPPORTED',
   /** A series past the label limits (labels per series, label value length) the consumer enforces. */
   'PROM_RELAY_INGEST_LIMIT',
-  /** A body past maxBodyBytes, before or after decompression. */
+  /** A body past maxBodyBytes, before or after decompression; a push whose Kafka message is past the ingest topic's max.message.bytes. */
   'PROM_RELAY_INGEST_TOO_LARGE',
   /** A request header of ours (`prom-relay-producer`) with a value it cannot take. */
   'PROM_RELAY_INGEST_HEADER',

@@ -11,6 +11,7 @@ import { IngestWorker } from './offload.js';
 import { partialWriteError, snappyPush } from './prepare.js';
 import type { PushInput } from './prepare.js';
 import { processRunId } from './producer-id.js';
+import { checkMessagesFit, type TopicLimit } from './topic-fit.js';
 import { cachedPushPath, isPushgatewayPath, pushMessage } from './pushgateway.js';
 import { REMOTE_WRITE_PATHS, remoteWriteVersion } from './remote-write.js';
 import { activeSmallHeap, keepHeapSmall } from '../heap/small-heap.js';
@@ -63,6 +64,11 @@ export interface IngestOptions {
    * decodeRecord before it is produced, so a 2xx means the consumer will apply it. Pass what the pipeline passes.
    */
   decode?: DecodeOptions;
+  /**
+   * The ingest topic and its max.message.bytes, read before each produce: a request whose Kafka message is larger is
+   * answered 413 (PROM_RELAY_INGEST_TOO_LARGE, naming both sizes) and not produced (topic-fit.ts). Absent: not checked.
+   */
+  topicLimit?: () => Promise<TopicLimit>;
   /**
    * Pushgateway bodies larger than this are decoded and checked in the ingest's worker thread, as is every Remote
    * Write request; smaller pushes on the event loop (a thread hop costs more than they do). Default 64 KiB.
@@ -171,6 +177,12 @@ export function createIngest(options: IngestOptions): Ingest {
 
   async function produce(messages: IngestMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    if (options.topicLimit) {
+      const limit = await options.topicLimit().catch((err: unknown) => {
+        throw new IngestError('PROM_RELAY_INGEST_UNAVAILABLE', `cannot read the ingest topic's max.message.bytes: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      });
+      checkMessagesFit(messages, limit);
+    }
     try {
       await send(messages);
     } catch (err) {
