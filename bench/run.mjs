@@ -44,18 +44,22 @@ if (only.length && !update) {
   process.stdout.write([...sections.values()].join('\n'));
 } else {
   let suite = '';
-  if (existsSync('.cache/test-duration.txt')) {
+  const previousSuite = previousText.includes('\n## Test suite') ? previousText.slice(previousText.indexOf('\n## Test suite') + 1) : '';
+  // --update replaces the areas it ran and nothing else: the header and the Test suite section (its history written by
+  // hand, and a duration file that may be a cold or failed run's) stay as they are.
+  if (update && previousSuite) suite = previousSuite;
+  else if (existsSync('.cache/test-duration.txt')) {
     suite = `## Test suite\n\nLast \`npm test\` on this machine (setup, build and every test, warm caches): ${readFileSync('.cache/test-duration.txt', 'utf8').trim()} s.\n`;
-  } else if (previousText.includes('\n## Test suite')) {
-    suite = previousText.slice(previousText.indexOf('\n## Test suite') + 1);
-  }
+  } else suite = previousSuite;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const header = `# Benchmarks
+  const firstSection = /\n(<!-- bench:|## )/.exec(previousText)?.index ?? -1;
+  const generated = `# Benchmarks
 
 Produced by \`npm run bench\` on ${today}: Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB.
 Every figure stands beside its peer measured in the same run. Numbers from a shared 2-core machine vary by ±15 %
 between runs; re-run \`npm run bench\` to reproduce. Each section ends with the date it was measured.
 `;
+  const header = update && firstSection > 0 ? `${previousText.slice(0, firstSection).trimEnd()}\n` : generated;
   // With --update, the areas not run keep their sections as they are.
   const body = order.flatMap((area) => {
     const s = sections.get(area) ?? (update ? previous.get(area)?.text : undefined);

@@ -1,0 +1,45 @@
+// `node bench/run.mjs --update <area>` replaces the sections of the areas it ran. It also rewrote the file's header and
+// the whole Test suite section from .cache/test-duration.txt (a cold or failed run's figure as "warm caches", the
+// hand-written history gone). Run here on a copy: a fake area beside the real run.mjs and sections.mjs.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../../../..');
+const dir = mkdtempSync(join(tmpdir(), 'bench-update-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('--update replaces the areas it ran and keeps the header, the other sections and the Test suite section', () => {
+  mkdirSync(join(dir, 'bench'));
+  mkdirSync(join(dir, '.cache'));
+  for (const f of ['run.mjs', 'sections.mjs']) copyFileSync(join(ROOT, 'bench', f), join(dir, 'bench', f));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'bench', 'codec.ts'), "process.stdout.write('## Codec: Remote Write encode and decode\\n\\nnew figures\\n');\n");
+  writeFileSync(join(dir, '.cache', 'test-duration.txt'), '1857\n');
+  const before = [
+    '# Benchmarks',
+    '',
+    'Produced by hand on 2026-12-01, with notes.',
+    '',
+    '## Codec: Remote Write encode and decode',
+    '',
+    'old figures',
+    '',
+    '_(bench/codec.ts, 1 s, 2026-12-01)_',
+    '',
+    '## Test suite',
+    '',
+    'History written by hand: 416 s at 9e9ef16.',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'BENCHMARKS.md'), before);
+  execFileSync(process.execPath, ['bench/run.mjs', '--update', 'codec'], { cwd: dir, stdio: 'pipe' });
+  const after = readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8');
+  expect(after).toContain('new figures');
+  expect(after).not.toContain('old figures');
+  expect(after.startsWith('# Benchmarks\n\nProduced by hand on 2026-12-01, with notes.\n')).toBe(true);
+  expect(after).toContain('History written by hand: 416 s at 9e9ef16.');
+  expect(after).not.toContain('1857');
+}, 60_000);
