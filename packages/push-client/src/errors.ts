@@ -27,6 +27,12 @@ export const PUSH_ERROR_CODES = [
    * nothing was written.
    */
   'PROM_RELAY_PUSH_NOT_WRITTEN',
+  /**
+   * A Remote Write 2.0 request was answered 2xx, but its X-Prometheus-Remote-Write-*-Written headers count fewer
+   * samples or histogram samples than were sent (a partial write: Prometheus 3 leaves out samples out of order or too
+   * old): the difference was not written, and is counted in `samplesFailed` (the receiver does not say which series).
+   */
+  'PROM_RELAY_PUSH_PARTIAL_WRITE',
 ] as const;
 
 export type PushErrorCode = (typeof PUSH_ERROR_CODES)[number];

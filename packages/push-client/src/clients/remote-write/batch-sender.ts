@@ -14,7 +14,7 @@ import type { ResolvedRemoteWriteOptions } from './options.js';
 import { PROTOCOL_HEADERS, callerHeaders, encodeBatch } from './request.js';
 import type { Protocol } from './request.js';
 import type { FallbackReason } from './types.js';
-import { notWrittenError, v2Answer } from './v2-answer.js';
+import { notWritten, notWrittenError, partialWriteError, v2Answer } from './v2-answer.js';
 import type { WriteProgress } from './write-progress.js';
 
 export type BatchOutcome = 'delivered' | 'rejected' | 'postponed';
@@ -116,6 +116,15 @@ export class BatchSender {
         }
       }
       if (result.status === 'success') {
+        const written = protocol === 'v2' ? notWritten(batch, result) : undefined;
+        if (written && written.missing.samples + written.missing.histograms + written.missing.exemplars > 0) {
+          // A partial write (Remote Write 2.0): what the receiver did not write is not delivered, nor retried (it
+          // refused it for good, as Prometheus's own sender reads it); the receiver does not say which series.
+          const { missing, sent } = written;
+          progress.partial(missing, partialWriteError(result, missing, sent));
+          progress.counts.samplesSent += samples - missing.samples - missing.histograms;
+          return 'delivered';
+        }
         progress.counts.samplesSent += samples;
         return 'delivered';
       }

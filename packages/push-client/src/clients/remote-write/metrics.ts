@@ -8,6 +8,7 @@ export class RemoteWriteMetrics {
   readonly samplesFailed: Counter<'remote'>;
   readonly samplesRetried: Counter<'remote'>;
   readonly samplesDropped: Counter<'remote'>;
+  readonly exemplarsFailed: Counter<'remote'>;
   readonly requestDuration: PromHistogram<'remote' | 'code'>;
   readonly inFlight: Gauge<'remote'>;
   readonly queuedSamples: Gauge<'remote'>;
@@ -25,6 +26,7 @@ export class RemoteWriteMetrics {
     this.samplesFailed = counter('prom_relay_remote_write_samples_failed_total', 'Samples refused for good (invalid, or rejected by the receiver).');
     this.samplesRetried = counter('prom_relay_remote_write_samples_retried_total', 'Sample sends repeated after a retryable answer.');
     this.samplesDropped = counter('prom_relay_remote_write_samples_dropped_total', 'Samples dropped by the client (duplicate timestamps, full queue).');
+    this.exemplarsFailed = counter('prom_relay_remote_write_exemplars_failed_total', 'Exemplars a Remote Write 2.0 receiver answered 2xx to without writing them (its written-count header).');
     this.inFlight = gauge('prom_relay_remote_write_requests_in_flight', 'Remote write HTTP requests in flight.');
     this.queuedSamples = gauge('prom_relay_remote_write_queue_samples', 'Samples waiting in the asynchronous queue.');
     const fallbacksName = 'prom_relay_remote_write_protocol_fallbacks_total';
@@ -47,7 +49,7 @@ export class RemoteWriteMetrics {
         registers: [registry],
       });
     // Zero the series so dashboards see them before the first event.
-    for (const c of [this.samplesSent, this.samplesFailed, this.samplesRetried, this.samplesDropped]) c.inc({ remote }, 0);
+    for (const c of [this.samplesSent, this.samplesFailed, this.samplesRetried, this.samplesDropped, this.exemplarsFailed]) c.inc({ remote }, 0);
     this.inFlight.set({ remote }, 0);
     this.queuedSamples.set({ remote }, 0);
   }

@@ -34,7 +34,7 @@ export class RemoteWriteClient {
   private readonly sender: BatchSender;
   private readonly shards: SendQueue[];
   private readonly metrics?: RemoteWriteMetrics;
-  private readonly totals: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
+  private readonly totals: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0, exemplarsFailed: 0 };
   private readonly queue: BackgroundQueue;
   private closed = false;
   private readonly closeController = new AbortController();
@@ -151,6 +151,7 @@ export class RemoteWriteClient {
       this.metrics.add(this.metrics.samplesFailed, counts.samplesFailed);
       this.metrics.add(this.metrics.samplesRetried, counts.samplesRetried);
       this.metrics.add(this.metrics.samplesDropped, counts.samplesDropped);
+      this.metrics.add(this.metrics.exemplarsFailed, counts.exemplarsFailed);
     }
     return progress.result();
   }

@@ -17,9 +17,12 @@ export interface WriteSeries {
 
 /** Sample counts of one write (a histogram sample counts as one). */
 export interface WriteCounts {
-  /** Accepted by the receiver (2xx). */
+  /** Accepted by the receiver (2xx), less what a Remote Write 2.0 receiver's written-count headers say it did not write. */
   samplesSent: number;
-  /** Refused for good: invalid series, or rejected by the receiver with a non-retryable status. */
+  /**
+   * Refused for good: invalid series, rejected by the receiver with a non-retryable status, or left out of a partial
+   * write (a Remote Write 2.0 2xx whose written-count headers count fewer than were sent).
+   */
   samplesFailed: number;
   /** Sample sends repeated after a retryable answer (one sample retried twice counts 2). */
   samplesRetried: number;
@@ -29,6 +32,8 @@ export interface WriteCounts {
   samplesPending: number;
   /** HTTP requests made, retries and split requests included. */
   requests: number;
+  /** Exemplars a Remote Write 2.0 receiver answered 2xx to without writing them (its X-Prometheus-Remote-Write-Exemplars-Written). */
+  exemplarsFailed: number;
 }
 
 /** A series that will not be delivered, with why (the receiver's message when it refused it). */
@@ -39,8 +44,14 @@ export interface RejectedSeries {
 
 interface WriteResultCommon {
   counts: WriteCounts;
-  /** Series refused for good; empty on success. */
+  /** Series refused for good; empty on success. A partial write's series are not listed (the receiver does not say which). */
   rejected: RejectedSeries[];
+  /**
+   * Set when a Remote Write 2.0 receiver answered 2xx but wrote less than it was sent (PROM_RELAY_PUSH_PARTIAL_WRITE,
+   * the first such answer): samples or histogram samples left out make the write a `failure` with this error;
+   * exemplars alone left out leave it a `success` with this set (counts.exemplarsFailed).
+   */
+  partial?: PushClientError;
 }
 
 /**

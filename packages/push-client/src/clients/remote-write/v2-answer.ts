@@ -2,6 +2,7 @@
  * What an answer to a Remote Write 2.0 request says, read from its status and written-count headers, and the
  * error a write reports when a receiver wrote nothing of it.
  */
+import type { TimeSeries } from '@prom-relay/codec';
 import { PushClientError } from '../../errors.js';
 import type { TransportResult } from '../../transport/types.js';
 
@@ -54,4 +55,56 @@ export function notWrittenError(result: TransportResult, samples: number): PushC
     ...(result.statusCode === undefined ? {} : { statusCode: result.statusCode }),
     ...(result.body ? { responseBody: result.body } : {}),
   });
+}
+
+/** Samples, histogram samples and exemplars of a batch (sent) or of a receiver's written-count headers (written). */
+export interface ItemCounts {
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
+function headerCount(result: TransportResult, name: (typeof WRITTEN_HEADERS)[number]): number {
+  const raw = result.headers?.[name];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  const n = Number(value?.trim() || '0');
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * What a batch sent, and what a 2xx answer to it (v2) did not write: the sent counts less its written-count headers
+ * (an absent header counts 0, as for Prometheus's sender). Remote Write 2.0: those headers carry the precise number of
+ * elements written, for senders to account partial writes. `missing` is all zero for a full write.
+ */
+export function notWritten(batch: readonly TimeSeries[], result: TransportResult): { sent: ItemCounts; missing: ItemCounts } {
+  const sent: ItemCounts = { samples: 0, histograms: 0, exemplars: 0 };
+  for (const s of batch) {
+    sent.samples += s.samples.length;
+    sent.histograms += s.histograms?.length ?? 0;
+    sent.exemplars += s.exemplars?.length ?? 0;
+  }
+  const missing: ItemCounts = {
+    samples: Math.max(0, sent.samples - headerCount(result, WRITTEN_HEADERS[0])),
+    histograms: Math.max(0, sent.histograms - headerCount(result, WRITTEN_HEADERS[1])),
+    exemplars: Math.max(0, sent.exemplars - headerCount(result, WRITTEN_HEADERS[2])),
+  };
+  return { sent, missing };
+}
+
+/** The error a partial write reports: the receiver's answer, what it did not write, and its message when it gave one. */
+export function partialWriteError(result: TransportResult, missing: ItemCounts, sent: ItemCounts): PushClientError {
+  const parts = [
+    missing.samples > 0 ? `${missing.samples} of ${sent.samples} samples` : '',
+    missing.histograms > 0 ? `${missing.histograms} of ${sent.histograms} histogram samples` : '',
+    missing.exemplars > 0 ? `${missing.exemplars} of ${sent.exemplars} exemplars` : '',
+  ].filter((p) => p !== '');
+  const said = result.body ? `: ${result.body.trim().slice(0, 200)}` : '';
+  return new PushClientError(
+    'PROM_RELAY_PUSH_PARTIAL_WRITE',
+    `the receiver answered HTTP ${result.statusCode} to a Remote Write 2.0 request but its X-Prometheus-Remote-Write-*-Written headers say ${parts.join(', ')} were not written${said}`,
+    {
+      ...(result.statusCode === undefined ? {} : { statusCode: result.statusCode }),
+      ...(result.body ? { responseBody: result.body } : {}),
+    },
+  );
 }

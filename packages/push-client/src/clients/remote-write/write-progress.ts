@@ -15,11 +15,15 @@ import type { RejectedSeries, WriteCounts, WriteOptions, WriteResult, WriteSerie
 export class WriteProgress {
   /** Metadata of the call by metric family, when given. */
   metadata?: WriteMetadata;
-  readonly counts: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 };
+  readonly counts: WriteCounts = { samplesSent: 0, samplesFailed: 0, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0, exemplarsFailed: 0 };
   readonly rejected: RejectedSeries[] = [];
   readonly undelivered: TimeSeries[] = [];
   retryError?: PushClientError;
   retryInMs?: number;
+  /** The first partial write's error (a v2 2xx that wrote less than it was sent). */
+  partialError?: PushClientError;
+  /** True when a partial write left out samples or histogram samples (not only exemplars). */
+  private samplesLeftOut = false;
 
   static forWrite(options: WriteOptions): WriteProgress {
     const progress = new WriteProgress();
@@ -45,6 +49,14 @@ export class WriteProgress {
     }
   }
 
+  /** A 2xx that wrote less than it was sent (Remote Write 2.0 written-count headers): the rest counted as failed. */
+  partial(missing: { samples: number; histograms: number; exemplars: number }, error: PushClientError): void {
+    this.counts.samplesFailed += missing.samples + missing.histograms;
+    this.counts.exemplarsFailed += missing.exemplars;
+    if (missing.samples + missing.histograms > 0) this.samplesLeftOut = true;
+    this.partialError ??= error;
+  }
+
   postpone(series: readonly TimeSeries[], error: PushClientError, retryInMs?: number): void {
     for (const s of series) {
       this.undelivered.push(s);
@@ -57,12 +69,14 @@ export class WriteProgress {
   /** The write's outcome: retryable when anything was postponed, else failure when anything was refused, else success. */
   result(): WriteResult {
     const { counts, rejected } = this;
+    const partial = this.partialError ? { partial: this.partialError } : {};
     if (this.undelivered.length > 0) {
       return {
         status: 'retryable',
         error: this.retryError!,
         counts,
         rejected,
+        ...partial,
         undelivered: mergeChunks(this.undelivered),
         ...(this.retryInMs === undefined ? {} : { retryInMs: this.retryInMs }),
       };
@@ -73,9 +87,10 @@ export class WriteProgress {
         `${rejected.length} series refused; first: ${rejected[0]!.error.message}`,
         { cause: rejected[0]!.error },
       );
-      return { status: 'failure', error, counts, rejected };
+      return { status: 'failure', error, counts, rejected, ...partial };
     }
-    return { status: 'success', counts, rejected };
+    if (this.samplesLeftOut) return { status: 'failure', error: this.partialError!, counts, rejected, ...partial };
+    return { status: 'success', counts, rejected, ...partial };
   }
 }
 
@@ -87,7 +102,7 @@ export function closedResult(series: readonly WriteSeries[], error: PushClientEr
     status: 'failure',
     error,
     rejected,
-    counts: { samplesSent: 0, samplesFailed, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0 },
+    counts: { samplesSent: 0, samplesFailed, samplesRetried: 0, samplesDropped: 0, samplesPending: 0, requests: 0, exemplarsFailed: 0 },
   };
 }
 
