@@ -7,19 +7,27 @@
 // job writes the same series (node-exporter-like; `instance` is a producer label, so the targets share input series);
 // `distinct`: each target its own series (a `pod` label), so every point has its own input and output series.
 //  (1) CPU: two aggregates in one process fed the same pushes, one with the points' timestamps and one with
-//      `timestamp: undefined` (the stamps path not taken; the same object shapes), per round one after the other, the
-//      order alternating; a full GC before each timed part (each part pays the scavenges of what it allocates);
-//      process.cpuUsage (user + system) of PartitionAggregate.apply alone (decoding is outside), ns per point, medians
-//      of STAMPS_ROUNDS (20) rounds after 3 to warm up, and the median of the per-round ratios.
+//      `timestamp: undefined` (the stamps path not taken; the same object shapes), push by push, the order alternating;
+//      a full GC before each round; process.cpuUsage (user + system) of PartitionAggregate.apply alone (decoding is
+//      outside; its own CPU per point is printed beside), ns per point, medians of STAMPS_ROUNDS (20) rounds after 3
+//      to warm up, and the medians of the per-round ratios and differences.
 //  (2) Heap: a fresh child process per variant (`ts` / `nots`), the order alternating, STAMPS_HEAP_RUNS (3) each:
-//      heapUsed after two full GCs, after 3 rounds of pushes minus before the first, per Remote Write series; the
-//      child also counts the stamps entries it holds.
+//      heapUsed + arrayBuffers (typed arrays' backing stores live outside the V8 heap) after two full GCs, after 3
+//      rounds of pushes (a collect after each) minus before the first, per Remote Write series; the child also counts
+//      the stamps entries.
+//      Then the same with each target's first push untyped (no metadata: a Remote Write 1.0 sender before its
+//      metadata request), whose input series are retired (retype.ts) when the typed pushes come.
 //  (3) What the value's representation costs: a Map of 100,000 object keys to absolute ms times (~1.8e12: not a
 //      small integer, so a boxed HeapNumber per entry, a new one per set) vs to the same times relative to an epoch
 //      (small integers); heap per entry (fresh children) and CPU per get + set (in process, interleaved).
 // Run: node --conditions=@prom-relay/source --import tsx bench/diagnosis/stamps-cost.mts
 //   STAMPS_TREE=<commit>: the aggregate of that commit (a worktree beside the repository, bench/lib/baseline.ts)
-//   instead of the working tree, which other work may change during a run.
+//   instead of the working tree, which other work may change during a run; STAMPS_ROOT=<folder>: the aggregate of a
+//   checkout in that folder (e.g. an unpacked `git archive` with a change to try; its node_modules linked to the
+//   repository's).
+// Figures at 1671b1e (2026-12-02, 2 cores shared, load 5-28): apply with / without timestamps 1.08-1.20 (shared),
+// 1.05-1.07 (distinct); +45-48 B heap per series (shared and distinct); first push untyped: +160 B (shared), +806 B
+// (distinct) per series, kept while the producer pushes (stamps of retired inputs hold them and their outputs).
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -32,7 +40,7 @@ setFlagsFromString('--expose-gc');
 const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void;
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(SELF), '../..');
-const CHECKOUT = process.env.STAMPS_TREE ? baselineCheckout(REPO, process.env.STAMPS_TREE) : currentCheckout(REPO);
+const CHECKOUT = process.env.STAMPS_ROOT ? { root: resolve(process.env.STAMPS_ROOT), label: resolve(process.env.STAMPS_ROOT) } : process.env.STAMPS_TREE ? baselineCheckout(REPO, process.env.STAMPS_TREE) : currentCheckout(REPO);
 const TARGETS = Number(process.env.STAMPS_TARGETS ?? 100);
 const PER_TARGET = Number(process.env.STAMPS_SERIES ?? 1000);
 const ROUNDS = Number(process.env.STAMPS_ROUNDS ?? 20);
@@ -50,7 +58,7 @@ const { groupMessage } = await import(`${CHECKOUT.root}/apps/relay/src/ingest/re
 type Labels = Record<string, string>;
 interface Point { timestamp?: number }
 interface Batch { points: Point[] }
-interface Aggregate { apply(b: Batch, nowMs: number): { accepted: number; duplicates: number }; seriesCount: number }
+interface Aggregate { apply(b: Batch, nowMs: number): { accepted: number; duplicates: number }; collect(nowMs: number): unknown[]; seriesCount: number }
 
 const newAggregate = (): Aggregate =>
   new PartitionAggregate({ rules: [], seriesTtlMs: 3_600_000, producerTtlMs: 3_600_000, limits: { maxSeries: 5_000_000, maxSeriesPerJob: 5_000_000, maxLabelsPerSeries: 30, maxLabelValueLength: 1024 } });
@@ -76,10 +84,10 @@ function targetSeries(t: number): Labels[] {
 }
 
 /** Round `r`'s push of target `t`, as a Kafka record the Remote Write ingest would produce. */
-function record(t: number, series: Labels[], r: number, t0: number) {
+function record(t: number, series: Labels[], r: number, t0: number, metadata = METADATA) {
   const timestamp = t0 + r * 15_000 + t;
   const timeseries = series.map((labels, s) => ({ labels, samples: [{ value: s % FAMILIES < FAMILIES - GAUGE_FAMILIES ? (r + 1) * (s + 1) : (r * 7 + s) % 100, timestamp }] }));
-  const m = groupMessage({ job: labels0(series).job, grouping: { instance: labels0(series).instance } }, timeseries, METADATA, { producerLabels: ['instance'], version: 1 });
+  const m = groupMessage({ job: labels0(series).job, grouping: { instance: labels0(series).instance } }, timeseries, metadata, { producerLabels: ['instance'], version: 1 });
   return { topic: 'prom-relay.metrics', partition: 0, offset: String(r * TARGETS + t), key: null, value: m.value, headers: m.headers };
 }
 const labels0 = (series: Labels[]) => series[0]!;
@@ -104,27 +112,34 @@ function cpuPart(all: Labels[][]): void {
   const aggs = { ts: newAggregate(), nots: newAggregate() };
   const ns: Record<'ts' | 'nots', number[]> = { ts: [], nots: [] };
   const ratios: number[] = [];
+  const decodeNs: number[] = [];
   const points = TARGETS * PER_TARGET;
   for (let r = 0; r < WARM + ROUNDS; r++) {
+    const d0 = cpuMs();
     const batches = { ts: decodeRound(all, r, t0, true), nots: decodeRound(all, r, t0, false) };
-    const order: Array<'ts' | 'nots'> = r % 2 === 0 ? ['ts', 'nots'] : ['nots', 'ts'];
-    const took: Record<string, number> = {};
-    for (const v of order) {
-      gc();
-      const c0 = cpuMs();
-      applyAll(aggs[v], batches[v], t0 + r * 15_000);
-      took[v] = ((cpuMs() - c0) * 1e6) / points;
+    decodeNs.push(((cpuMs() - d0) * 1e6) / (2 * points));
+    const took = { ts: 0, nots: 0 };
+    gc();
+    // Push by push, the order alternating: both variants see the same machine noise within milliseconds.
+    for (let t = 0; t < TARGETS; t++) {
+      for (const v of (r + t) % 2 === 0 ? (['ts', 'nots'] as const) : (['nots', 'ts'] as const)) {
+        const c0 = cpuMs();
+        applyAll(aggs[v], [batches[v][t]!], t0 + r * 15_000);
+        took[v] += cpuMs() - c0;
+      }
     }
     if (r < WARM) continue;
-    ns.ts.push(took['ts']!);
-    ns.nots.push(took['nots']!);
-    ratios.push(took['ts']! / took['nots']!);
+    ns.ts.push((took.ts * 1e6) / points);
+    ns.nots.push((took.nots * 1e6) / points);
+    ratios.push(took.ts / took.nots);
   }
   const f = (xs: number[]) => `${median(xs).toFixed(0)} ns/point (rounds: ${xs.map((x) => x.toFixed(0)).join(' ')})`;
+  const extra = median(ns.ts.map((x, i) => x - ns.nots[i]!));
   console.log(`(1) CPU of apply, ${points.toLocaleString('en-US')} points a round, ${aggs.ts.seriesCount.toLocaleString('en-US')} output series; load ${load()}`);
   console.log(`    with timestamps:    ${f(ns.ts)}`);
   console.log(`    without timestamps: ${f(ns.nots)}`);
   console.log(`    with / without, median of per-round ratios: ${median(ratios).toFixed(3)} (${ratios.map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`    with - without, median of per-round differences: ${extra.toFixed(0)} ns/point; decodeRecord beside it: ${median(decodeNs.slice(WARM)).toFixed(0)} ns/point`);
 }
 
 /** Child: heap per series of the aggregate after 3 rounds, with or without timestamps. */
@@ -134,23 +149,28 @@ function heapChild(variant: string): void {
   const agg = newAggregate();
   gc();
   gc();
-  const h0 = process.memoryUsage().heapUsed;
+  const m0 = process.memoryUsage();
   for (let r = 0; r < 3; r++) {
     for (let t = 0; t < TARGETS; t++) {
-      const b = decodeRecord(record(t, all[t]!, r, t0)) as Batch;
-      if (variant === 'nots') for (const p of b.points) p.timestamp = undefined;
+      // `untyped`: the first round without metadata (a Remote Write 1.0 sender before its metadata request).
+      const b = decodeRecord(record(t, all[t]!, r, t0, r === 0 && variant.endsWith('-untyped') ? [] : METADATA)) as Batch;
+      if (variant.startsWith('nots')) for (const p of b.points) p.timestamp = undefined;
       applyAll(agg, [b], t0 + r * 15_000);
     }
+    agg.collect(t0 + r * 15_000 + 10_000); // the flush between scrapes
   }
   gc();
   gc();
-  const h1 = process.memoryUsage().heapUsed;
+  const m1 = process.memoryUsage();
   // Internal tables read for the count only (a diagnosis): producers -> scopes -> stamps.
   let stamps = 0;
-  for (const p of (agg as unknown as { store: { producers: Map<string, { scopes: Map<string, { stamps: Map<unknown, number> | null }> }> } }).store.producers.values()) {
-    for (const s of p.scopes.values()) stamps += s.stamps?.size ?? 0;
-  }
-  process.stdout.write(JSON.stringify({ perSeries: (h1 - h0) / (TARGETS * PER_TARGET), stamps, outputs: agg.seriesCount, all: all.length }));
+  const store = (agg as unknown as { store: { producers: Map<string, { scopes: Map<string, { stamps: Map<unknown, number> | null }> }>; scopes: Map<string, { size: number }> } }).store;
+  for (const p of store.producers.values()) for (const s of p.scopes.values()) stamps += s.stamps?.size ?? 0;
+  let inputs = 0;
+  for (const s of store.scopes.values()) inputs += s.size;
+  const n = TARGETS * PER_TARGET;
+  const offHeap = (m1.arrayBuffers - m0.arrayBuffers) / n;
+  process.stdout.write(JSON.stringify({ perSeries: (m1.heapUsed - m0.heapUsed) / n + offHeap, offHeap, stamps, inputs, outputs: agg.seriesCount, all: all.length }));
 }
 
 const MAP_N = 100_000;
@@ -204,19 +224,34 @@ else {
   console.log(`stamps-cost: aggregate of ${CHECKOUT.label}; ${TARGETS} targets x ${PER_TARGET} series (${LAYOUT}), ${JOBS} jobs; node ${process.version}; load ${load()}`);
   cpuPart(Array.from({ length: TARGETS }, (_, t) => targetSeries(t)));
   const heap: Record<string, number[]> = { ts: [], nots: [] };
+  const offHeap: Record<string, number[]> = { ts: [], nots: [] };
   let stamps = 0;
   for (let k = 0; k < HEAP_RUNS; k++) {
     for (const v of k % 2 === 0 ? ['ts', 'nots'] : ['nots', 'ts']) {
       const res = child(['heap', v]);
       heap[v]!.push(res['perSeries']!);
+      offHeap[v]!.push(res['offHeap']!);
       if (v === 'ts') stamps = res['stamps']!;
     }
   }
   const b = (xs: number[]) => `${median(xs).toFixed(1)} B (${xs.map((x) => x.toFixed(1)).join(', ')})`;
-  console.log(`(2) heap per Remote Write series after 3 rounds (fresh child each); load ${load()}`);
-  console.log(`    with timestamps:    ${b(heap.ts!)}; ${stamps.toLocaleString('en-US')} stamps entries`);
-  console.log(`    without timestamps: ${b(heap.nots!)}`);
+  console.log(`(2) heap (V8 heap used + array buffers) per Remote Write series after 3 rounds (fresh child each); load ${load()}`);
+  console.log(`    with timestamps:    ${b(heap.ts!)}, array buffers ${median(offHeap.ts!).toFixed(1)} B of it; ${stamps.toLocaleString('en-US')} stamps entries`);
+  console.log(`    without timestamps: ${b(heap.nots!)}, array buffers ${median(offHeap.nots!).toFixed(1)} B of it`);
   console.log(`    difference: ${(median(heap.ts!) - median(heap.nots!)).toFixed(1)} B per series`);
+  // The first push of each target untyped (no metadata yet): its input series are retired when the typed ones come.
+  const retyped: Record<string, number[]> = { 'ts-untyped': [], 'nots-untyped': [] };
+  let retypedStamps = 0;
+  let retypedInputs = 0;
+  for (let k = 0; k < HEAP_RUNS; k++) {
+    for (const v of k % 2 === 0 ? ['ts-untyped', 'nots-untyped'] : ['nots-untyped', 'ts-untyped']) {
+      const res = child(['heap', v]);
+      retyped[v]!.push(res['perSeries']!);
+      if (v === 'ts-untyped') [retypedStamps, retypedInputs] = [res['stamps']!, res['inputs']!];
+    }
+  }
+  console.log(`    first round untyped (no metadata), then typed: with timestamps ${b(retyped['ts-untyped']!)}; ${retypedStamps.toLocaleString('en-US')} stamps entries for ${retypedInputs.toLocaleString('en-US')} input series`);
+  console.log(`                                                   without timestamps ${b(retyped['nots-untyped']!)}`);
   const maps: Record<string, number[]> = { abs: [], rel: [] };
   for (let k = 0; k < HEAP_RUNS; k++) for (const v of k % 2 === 0 ? ['abs', 'rel'] : ['rel', 'abs']) maps[v]!.push(child(['map', v])['perEntry']!);
   console.log(`(3) Map<object, number> of ${MAP_N.toLocaleString('en-US')}: heap per entry, absolute ms ${b(maps.abs!)}, relative ms ${b(maps.rel!)}; ${mapCpu()}; load ${load()}`);
