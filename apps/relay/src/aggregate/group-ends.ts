@@ -24,19 +24,24 @@ export function endGroup(store: AggregateStore, producer: ProducerState, pscopeK
 
 /**
  * A push of `producer` replaced its group's gauges (`pscopeKey`: the group's producer scope key): the producer's
- * contributions the push no longer carries (`seen`: every input series it named, applied or not) and every
- * contribution of the group's other runs; with `families` (a POST) only those of the metric families it carries.
+ * contributions the push no longer carries — neither fed by it (a tick after `tickBefore`) nor named in it without a
+ * value applied (`seen`) — and every contribution of the group's other runs; with `families` (a POST) only those of
+ * the metric families it carries.
  */
-export function endReplaced(store: AggregateStore, producer: ProducerState, pscopeKey: string, seen: ReadonlySet<InputSeries>, families: ReadonlySet<string> | null): void {
+export function endReplaced(store: AggregateStore, producer: ProducerState, pscopeKey: string, seen: ReadonlySet<InputSeries>, families: ReadonlySet<string> | null, tickBefore: number): void {
   for (const other of groupScopes(store, producer, pscopeKey)) {
     const own = other.producer === producer;
+    // Each gauge value the push fed took a tick (one per series: a push holds no series twice): as many as the
+    // producer's contributions, and every one was fed.
+    if (own && other.gauges!.size <= store.tick - tickBefore) continue;
+    const ends = (c: Contribution) => c.snapshot && (!own || (c.tick <= tickBefore && !seen.has(c.input)));
     if (families === null) {
-      for (const c of other.gauges!.values()) if (c.snapshot && (!own || !seen.has(c.input))) end(store, other, c);
+      for (const c of other.gauges!.values()) if (ends(c)) end(store, other, c);
       continue;
     }
     for (const family of families) {
       const of = contributionsOfFamily(other, family);
-      if (of !== undefined) for (const c of of) if (c.snapshot && (!own || !seen.has(c.input))) end(store, other, c);
+      if (of !== undefined) for (const c of of) if (ends(c)) end(store, other, c);
     }
   }
 }

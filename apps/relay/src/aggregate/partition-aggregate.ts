@@ -70,7 +70,11 @@ export class PartitionAggregate {
   private readonly store = new AggregateStore();
   private scratch: Array<Targets | null> = [];
   private scratchInputs: Array<InputSeries | null> = [];
-  /** The input series and metric families a replacing push named (reused: cleared after each push). */
+  /**
+   * The input series a replacing push named but fed no gauge value of (refused, left out, an exemplar alone), and the
+   * metric families it carries (a POST): what it replaces not (reused: cleared after each push). What it fed has a
+   * newer tick.
+   */
   private readonly seen = new Set<InputSeries>();
   private readonly families = new Set<string>();
   /** the group key of the last histogram or summary input created (its siblings share the string) */
@@ -168,8 +172,9 @@ export class PartitionAggregate {
     const replacing = !late && batch.partial !== true && store.gaugeScopes.size > 0 && store.gaugeScopes.has(replaceKey(producer.id, pscopeKey));
     const seen = this.seen;
     const families = replacing && batch.op === 'add' ? this.families : null;
+    const tickBefore = store.tick;
     if (n === 0) {
-      if (replacing && batch.op === 'push') endReplaced(store, producer, pscopeKey, seen, null);
+      if (replacing && batch.op === 'push') endReplaced(store, producer, pscopeKey, seen, null, tickBefore);
       return result;
     }
     const scope = store.scopeOf(scopeKey);
@@ -216,6 +221,7 @@ export class PartitionAggregate {
         continue;
       }
       if (point.exemplarOnly === true) {
+        if (replacing && input !== undefined) seen.add(input);
         // An exemplar alone goes to the outputs a sample of its series feeds; it creates nothing.
         const targets = input === undefined ? null : (input.flags & PER_PRODUCER) !== 0 ? (pscope.gauges?.get(input)?.targets ?? null) : input.targets;
         if (targets === null || hasDropped(targets)) result.exemplarsUnmatched++;
@@ -242,10 +248,7 @@ export class PartitionAggregate {
         if (typeof created === 'string') failure = created;
         else input = created;
       }
-      if (input !== undefined) {
-        scope.remember(i, input);
-        if (replacing) seen.add(input);
-      }
+      if (input !== undefined) scope.remember(i, input);
       if (families !== null) families.add(point.family);
       let targets: Targets | null = null;
       if (input !== undefined && failure === null) {
@@ -273,6 +276,7 @@ export class PartitionAggregate {
         if (failure === null && point.histogram !== undefined && (histogramProblem(point.histogram) !== null || (Array.isArray(targets) && targets.length === 0))) failure = 'invalid';
       }
       if (failure !== null) {
+        if (replacing && input !== undefined) seen.add(input);
         result.rejected++;
         if (failure === 'invalid') result.invalid++;
         else if (failure === 'conflict') result.typeConflicts++;
@@ -309,6 +313,7 @@ export class PartitionAggregate {
         continue;
       }
       if (rejected) {
+        if (replacing) seen.add(input);
         result.rejected++;
         result.siblings++;
         continue;
@@ -316,6 +321,7 @@ export class PartitionAggregate {
       // A sample older than the newest this producer applied to the series: a retried request (Prometheus sends the
       // whole batch again after a 5xx or a timeout) or a delayed one. Read in order it would look like a reset.
       if (point.timestamp !== undefined && !isNewestSample(pscope, input, point.timestamp)) {
+        if (replacing) seen.add(input);
         result.duplicates++;
         continue;
       }
@@ -331,10 +337,12 @@ export class PartitionAggregate {
         continue;
       }
       result.accepted++;
+      // A producer's own quantile series without a gauge value of its own (rules took its outputs): its tick stays.
+      if (replacing && (input.flags & (HAS_GAUGE | PER_PRODUCER)) === PER_PRODUCER) seen.add(input);
       if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar, nowMs);
     }
     if (replacing) {
-      endReplaced(store, producer, pscopeKey, seen, families);
+      endReplaced(store, producer, pscopeKey, seen, families, tickBefore);
       seen.clear();
       families?.clear();
     }
