@@ -121,7 +121,10 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
   const ttl = opts.seriesTtlMs;
   for (const scope of store.scopes.values()) {
     for (const input of scope.values()) {
-      if (input.holders === 0 && now - input.lastFed >= ttl) scope.remove(input);
+      if (input.holders === 0 && now - input.lastFed >= ttl) {
+        scope.remove(input);
+        input.stateIndex = -1; // never in a checkpoint again (state-write.ts numbers the inputs scopes hold)
+      }
     }
     if (scope.size === 0) store.scopes.delete(scope.key);
   }
@@ -156,6 +159,7 @@ function releaseSilentSeries(store: AggregateStore, producer: ProducerState, opt
         if (!pscope.counters.has(c.input)) pscope.stamps?.delete(c.input);
       }
     }
+    if (pscope.stamps !== null) releaseStamps(pscope, now - opts.seriesTtlMs);
     // Nothing left under these producer-label values (a pod's `instance` that is gone): the scope goes too.
     if (pscope.counters.size === 0 && (pscope.gauges?.size ?? 0) === 0 && (pscope.natives?.size ?? 0) === 0) dropScope(store, pscope);
   }
@@ -168,6 +172,17 @@ function releaseBaselines(pscope: ProducerScope, baselines: Map<InputSeries, unk
     baselines.delete(input);
     pscope.stamps?.delete(input);
     input.holders--;
+  }
+}
+
+/**
+ * Sample times of inputs the scope no longer holds (a value a staleness marker or a replace ended, an input retyped)
+ * that nobody fed since `before`: kept until then against a retried request, they go with their input.
+ */
+function releaseStamps(pscope: ProducerScope, before: number): void {
+  for (const input of pscope.stamps!.keys()) {
+    if (input.lastFed > before || pscope.counters.has(input) || pscope.gauges?.has(input) === true || pscope.natives?.has(input) === true) continue;
+    pscope.stamps!.delete(input);
   }
 }
 

@@ -49,8 +49,12 @@ type Failure = LimitKind | 'invalid' | 'conflict';
 /** What phase 1 marks a staleness marker with: its input ends a contribution, it feeds no output. */
 const NO_TARGETS: Targets = [];
 
-/** Records `at` as the newest sample time of the producer's input, unless a newer one was applied (then false). */
-function isNewestSample(pscope: ProducerScope, input: InputSeries, at: number): boolean {
+/**
+ * Records `atMs` as the newest sample time of the producer's input, unless a newer one was applied (then false). Kept
+ * relative to the aggregate's epoch: a small integer, no number boxed per point (bench/diagnosis/stamps-cost.mts).
+ */
+function isNewestSample(store: AggregateStore, pscope: ProducerScope, input: InputSeries, atMs: number): boolean {
+  const at = atMs - store.epoch;
   const stamps = (pscope.stamps ??= new Map());
   const last = stamps.get(input);
   if (last !== undefined && at < last) return false;
@@ -305,7 +309,7 @@ export class PartitionAggregate {
       }
       if (point.staleMarker === true) {
         // A marker older than a sample applied since (a retried request) ends nothing.
-        if (late || (point.timestamp !== undefined && !isNewestSample(pscope, input, point.timestamp))) result.duplicates++;
+        if (late || (point.timestamp !== undefined && !isNewestSample(store, pscope, input, point.timestamp))) result.duplicates++;
         else {
           endContribution(store, pscope, input);
           result.accepted++;
@@ -320,7 +324,7 @@ export class PartitionAggregate {
       }
       // A sample older than the newest this producer applied to the series: a retried request (Prometheus sends the
       // whole batch again after a 5xx or a timeout) or a delayed one. Read in order it would look like a reset.
-      if (point.timestamp !== undefined && !isNewestSample(pscope, input, point.timestamp)) {
+      if (point.timestamp !== undefined && !isNewestSample(store, pscope, input, point.timestamp)) {
         if (replacing) seen.add(input);
         result.duplicates++;
         continue;

@@ -203,7 +203,11 @@ export class ProducerScope {
   gauges: Map<InputSeries, Contribution> | null = null;
   /** Last cumulative native histogram per NATIVE input: the baseline of the next increase. */
   natives: Map<InputSeries, NativeHistogram> | null = null;
-  /** Newest sample time applied per input, for points that carry one (Remote Write): older samples are left out. */
+  /**
+   * Newest sample time applied per input (ms after the store's epoch), for points that carry one (Remote Write): older
+   * samples are left out. Kept a while after the input's value left (a staleness marker, a replace), so a retried
+   * request cannot bring it back; let go with the input (expiry.ts releaseStamps).
+   */
   stamps: Map<InputSeries, number> | null = null;
   /** When the producer last pushed under these producer-label values (relative time): forgotten after counterTtlMs + producerTtlMs. */
   lastSeen = 0;

@@ -309,11 +309,9 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
       }
       if (pscope.natives !== null) for (const [input, h] of pscope.natives) natives.push(ps, input.stateIndex, histogramToState(h));
       if (pscope.stamps !== null) {
-        // Only for inputs the scope still holds (an input it let go may have left, its index stale).
-        for (const [input, at] of pscope.stamps) {
-          const held = pscope.counters.has(input) || pscope.gauges?.has(input) === true || pscope.natives?.has(input) === true;
-          if (held && input.stateIndex >= 0) stamps.push(ps, input.stateIndex, w.time(at - store.epoch));
-        }
+        // Every input a scope holds (numbered above; one that left has none), also where the value left (a staleness
+        // marker): a retried older sample is refused after a restore as before it.
+        for (const [input, at] of pscope.stamps) if (input.stateIndex >= 0) stamps.push(ps, input.stateIndex, w.time(at));
       }
       ps++;
     }
