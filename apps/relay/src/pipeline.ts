@@ -202,9 +202,16 @@ function ingestStage(sh: Shared): Stage & { ingest: Ingest } {
   // The topic's max.message.bytes, read once it answers: requests arriving during a produce are produced together
   // (the ingest's group commit), and pushes that each fit the topic may not fit one record batch together.
   // A push larger than it alone is answered 413 before its produce (ingest/topic-fit.ts); a size refusal reads it again.
+  // Unreadable (no DescribeConfigs right): the size the relay would create it with, asked again a minute later, not per push.
   let topicLimit: number | undefined;
-  const maxRequestBytes = async () =>
-    (topicLimit ??= await sh.admin.maxMessageBytes(ingestTopic)) ?? config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES;
+  let unreadableUntil = 0;
+  const maxRequestBytes = async () => {
+    if (topicLimit === undefined && Date.now() >= unreadableUntil) {
+      topicLimit = await sh.admin.maxMessageBytes(ingestTopic);
+      if (topicLimit === undefined) unreadableUntil = Date.now() + 60_000;
+    }
+    return topicLimit ?? config.ingest.max_body_bytes + RECORD_OVERHEAD_BYTES;
+  };
   const ingest = createIngest({
     send: async (messages) => {
       try {
