@@ -342,7 +342,6 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       },
     },
   });
-  metrics.stalledPartitions = () => deadLetters.stalled();
   const aggOpts = aggregateOptions(config);
   const decodeOptions: DecodeOptions = {
     limits: { maxLabelsPerSeries: config.aggregation.max_labels_per_series, maxLabelValueLength: config.aggregation.max_label_value_length },
@@ -382,6 +381,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       consumed: (tp, n, bytes) => metrics.consumed(tp, n, bytes),
       deadLetter: (code) => metrics.decodeErrors.inc({ reason: code }),
       forwarded: (tp) => repartitionMetrics.forwarded.inc({ topic: tp.topic }),
+      forwardFailed: (tp) => metrics.forwardFailures.inc({ topic: tp.topic, partition: String(tp.partition) }),
       applied: (p, result) => {
         if (p.role === 'owner') {
           const combined = result as CombineResult;
@@ -422,9 +422,14 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
         }
       },
       restored: (_p, from) => metrics.restores.inc({ from }),
+      restoreFailed: (tp) => metrics.restoreFailures.inc({ topic: tp.topic, partition: String(tp.partition) }),
       offsetsWentBack: (p) => metrics.offsetsWentBack.inc({ topic: p.topic, partition: String(p.partition) }),
     },
   });
+
+  // Partitions that cannot advance: a dead letter or forwarded pushes not written yet (/readyz `stalled`, the gauge).
+  const stalledPartitions = () => [...deadLetters.stalled(), ...source.stalled()];
+  metrics.stalledPartitions = stalledPartitions;
 
   const sendTimeoutMs = Math.max(1000, Math.min(config.remote_write.retry_max_elapsed, config.flush.interval * 3));
   const flusher = new Flusher({
@@ -439,6 +444,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     sourceCheckpointIntervalMs: config.flush.source_checkpoint_interval,
     onFlush: (r) => {
       metrics.flushed(r);
+      // Exemplars the receiver answered 2xx to without writing them: dropped, counted and logged as the others are.
+      if (r.exemplarsFailed) exemplarsDropped(sh, 'remote_write_receiver', r.exemplarsFailed);
       repartitionMetrics.published.inc(r.partialsPublished);
       recorder.flushed(r);
       logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');
@@ -453,7 +460,7 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
       const last = flusher.lastResult;
       const flushOk = last === undefined || last.status === 'success' || last.status === 'empty';
       const assigned = source.assignment.length > 0;
-      const stalled = deadLetters.stalled().map((p) => `${p.topic}/${p.partition}`);
+      const stalled = stalledPartitions().map((p) => `${p.topic}/${p.partition}`);
       return {
         ready: source.ready && flushOk && stalled.length === 0 && inputTopics.missing().length === 0,
         checks: { assigned, restored: source.ready, last_flush: last?.status ?? 'none', input_topics: inputTopics.check(), stalled: stalled.join(',') || 'none' },

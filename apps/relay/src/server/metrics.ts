@@ -6,8 +6,11 @@ import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
 import { RELAY_VERSION } from '../version.js';
 
-/** The `path` values of prom_relay_exemplars_dropped_total (`no_sample`: the aggregate's, see ExemplarDrops). */
-export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2', 'kafka_metric_family', 'no_sample'] as const;
+/**
+ * The `path` values of prom_relay_exemplars_dropped_total (`no_sample`: the aggregate's, see ExemplarDrops;
+ * `remote_write_receiver`: a Remote Write 2.0 receiver's 2xx that did not write them, the flush's).
+ */
+export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2', 'kafka_metric_family', 'no_sample', 'remote_write_receiver'] as const;
 export type ExemplarPath = (typeof EXEMPLAR_PATHS)[number];
 
 export class RelayMetrics {
@@ -27,6 +30,8 @@ export class RelayMetrics {
   readonly exemplarsDropped: Counter<'path'>;
   readonly restores: Counter<'from'>;
   readonly offsetsWentBack: Counter<'topic' | 'partition'>;
+  readonly forwardFailures: Counter<'topic' | 'partition'>;
+  readonly restoreFailures: Counter<'topic' | 'partition'>;
   readonly checkpointRecordsSkipped: Counter<'reason'>;
   readonly ingestRequests: Counter<'api' | 'status' | 'code'>;
   readonly httpConnectionsRefused: Counter;
@@ -34,7 +39,7 @@ export class RelayMetrics {
   readonly httpConnections: Gauge;
   readonly deadLettersTruncated: Counter<'reason'>;
   readonly deadLettersFailed: Counter<'reason' | 'error'>;
-  /** partitions that cannot advance right now (the DLQ's stalled()); set by the pipeline */
+  /** partitions that cannot advance right now (the DLQ's and the source's stalled()); set by the pipeline */
   stalledPartitions: () => { topic: string; partition: number; since: number }[] = () => [];
 
   constructor(partitions: () => OwnedPartition[], registry = new Registry()) {
@@ -127,10 +132,22 @@ export class RelayMetrics {
       labelNames: ['reason', 'error'],
       registers,
     });
+    this.forwardFailures = new Counter({
+      name: 'prom_relay_forward_failures_total',
+      help: 'Failed attempts to forward pushes consumed on a partition to their home partitions (retried; the partition waits meanwhile), by the partition consumed.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.restoreFailures = new Counter({
+      name: 'prom_relay_restore_failures_total',
+      help: 'Failed attempts to restore a partition from its checkpoint (retried; the partition is not consumed meanwhile and /readyz fails restored).',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
     const stalled = () => this.stalledPartitions();
     new Gauge({
       name: 'prom_relay_partition_stalled_seconds',
-      help: 'Seconds a source partition has been unable to advance (its dead letter not written yet); absent when it advances.',
+      help: 'Seconds a source partition has been unable to advance (its dead letter, or the pushes it forwards to their home partitions, not written yet); absent when it advances.',
       labelNames: ['topic', 'partition'],
       registers,
       collect() {

@@ -2,12 +2,14 @@
 // them into that partition's aggregate; records that cannot be decoded go to the DLQ and consumption goes on.
 import type { Logger } from 'pino';
 import type { CheckpointStore } from '../checkpoint/index.js';
-import type { DeadLetterQueue } from '../dlq/index.js';
+import type { DeadLetterQueue, StalledPartition } from '../dlq/index.js';
 import type { BatchContext, KafkaRecord, RecordBatch, RelayConsumer, TopicPartition } from '../kafka/index.js';
+import { RateLimitedLog } from '../log/index.js';
 import type { IngestBatch } from '../model.js';
 import { FORWARDED_HEADER, type PartialBatch } from '../repartition/index.js';
-import { BatchForwards, type Homes } from './forwards.js';
+import { BatchForwards, ForwardStalls, type Homes } from './forwards.js';
 import { LogRestarts } from './log-restarts.js';
+import { applyRecord, PoisonRecords } from './poison.js';
 import { partitionKey, recordBytes, restoredPartition, seekTo, type OwnedPartition, type PartitionStateFactory } from './partitions.js';
 
 /** decode stage: a record to a batch (a push, or partials on the partials topic), or a throw with a `code` (the DLQ reason) */
@@ -26,8 +28,12 @@ export interface SourceEvents {
   consumed?(tp: TopicPartition, records: number, bytes: number): void;
   deadLetter?(code: string): void;
   forwarded?(tp: TopicPartition, home: number): void;
+  /** an attempt to forward pushes consumed on `tp` to their home partitions failed (retried: the partition waits) */
+  forwardFailed?(tp: TopicPartition): void;
   applied?(partition: OwnedPartition, result: unknown): void;
   restored?(partition: OwnedPartition, from: 'checkpoint' | 'memory' | 'empty', checkpointBytes: number): void;
+  /** an attempt to restore `tp` from its checkpoint failed (retried: the partition is not restored meanwhile) */
+  restoreFailed?(tp: TopicPartition): void;
   /** the partition's log ends below the offset its state covers (topic recreated, truncated): see log-restarts.ts */
   offsetsWentBack?(partition: OwnedPartition, from: bigint, to: bigint): void;
 }
@@ -77,9 +83,15 @@ export class KafkaSource {
   private logCheckTimer: NodeJS.Timeout | undefined;
   /** batches being applied right now */
   private readonly inBatch = new Set<string>();
+  private readonly poison: PoisonRecords;
+  private readonly forwardStalls: ForwardStalls;
+  private readonly restoreLog: RateLimitedLog;
 
   constructor(private readonly opts: KafkaSourceOptions) {
     this.now = opts.now ?? Date.now;
+    this.poison = new PoisonRecords({ deadLetters: opts.deadLetters, logger: opts.logger });
+    this.forwardStalls = new ForwardStalls(opts.logger);
+    this.restoreLog = new RateLimitedLog(opts.logger, { limit: 5, intervalMs: 60_000 });
     if (opts.watermarks !== undefined) {
       this.logRestarts = new LogRestarts({
         watermarks: opts.watermarks,
@@ -129,6 +141,11 @@ export class KafkaSource {
       if (!p || p.fenced || !p.caughtUp || this.restoring.has(key)) return false;
     }
     return true;
+  }
+
+  /** Partitions that cannot advance because forwarding their pushes fails (see forwards.ts); the DLQ has its own. */
+  stalled(): StalledPartition[] {
+    return this.forwardStalls.stalled();
   }
 
   get assignment(): TopicPartition[] {
@@ -191,7 +208,8 @@ export class KafkaSource {
       try {
         return await this.restore(tp);
       } catch (err) {
-        this.opts.logger.error({ err, partition: key, attempt }, 'restore from checkpoint failed; retrying');
+        this.opts.events?.restoreFailed?.(tp);
+        this.restoreLog.error(key, { code: 'PROM_RELAY_SOURCE_RESTORE', err, partition: key, attempt }, 'restore from checkpoint failed; retrying');
       }
       await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
       if (!this.assigned.has(key) || this.stopping) return undefined;
@@ -273,6 +291,7 @@ export class KafkaSource {
       return undefined;
     }
     p.positioned = true;
+    const goOn = () => this.partitions.has(key) && !this.stopping;
     let consumedThrough: string | undefined;
     let count = 0;
     let bytes = 0;
@@ -280,11 +299,12 @@ export class KafkaSource {
     const homes = this.opts.homes;
     const forwards = homes && new BatchForwards({
       homes,
-      logger: this.opts.logger,
+      stalls: this.forwardStalls,
       key,
       ctx,
       goOn: () => this.partitions.has(key) && !this.stopping && ctx.isRunning(),
       forwarded: (tp, home) => this.opts.events?.forwarded?.(tp, home),
+      failed: (tp) => this.opts.events?.forwardFailed?.(tp),
     });
     const forwardPending = async (): Promise<boolean> => {
       const last = await forwards?.send();
@@ -323,17 +343,7 @@ export class KafkaSource {
         decoded = this.opts.decode(record);
       } catch (err) {
         const reason = errorReason(err);
-        // The offset moves past the poison record only once the DLQ has it: a crash before re-sends it. While it waits
-        // the member keeps heartbeating (still the owner, the stall visible here); shutdown or a move ends the wait.
-        try {
-          await this.opts.deadLetters.send(record, reason, {
-            isRunning: () => ctx.isRunning() && !this.stopping && this.partitions.has(key),
-            heartbeat: () => ctx.heartbeat(),
-          });
-        } catch (err) {
-          this.opts.logger.warn({ err, partition: key, offset: record.offset }, 'dead letter abandoned (shutdown or partition moved): its next owner dead-letters it again');
-          return consumedThrough;
-        }
+        if (!(await this.poison.send(record, reason, ctx, goOn))) return consumedThrough;
         this.opts.events?.deadLetter?.(reason.code);
         if (!this.partitions.has(key)) return consumedThrough;
       }
@@ -343,8 +353,18 @@ export class KafkaSource {
         if (p.offsetBase !== 0n && decoded.position !== undefined) decoded.position = { ...decoded.position, offset: (offset + p.offsetBase).toString() };
       }
       if (decoded) {
-        const result = p.aggregate.apply(decoded, applyTime(record, this.now()));
-        this.opts.events?.applied?.(p, result);
+        // A record whose apply throws is dead-lettered like one that cannot be decoded (why that is exact: poison.ts).
+        const applied = applyRecord(p, decoded, applyTime(record, this.now()));
+        if (!applied.ok) {
+          if (!(await this.poison.applyFailed(record, applied.error, ctx, goOn))) return consumedThrough;
+          if (!this.partitions.has(key)) return consumedThrough;
+        } else {
+          try {
+            this.opts.events?.applied?.(p, applied.result);
+          } catch (err) {
+            this.poison.eventFailed(record, err);
+          }
+        }
       }
       p.nextOffset = offset + 1n;
       p.lastConsumed = record;

@@ -39,8 +39,13 @@ it('retries a corrupt checkpoint instead of starting empty, and recovers after a
   );
   const failure = await relay.waitForLog((l) => l.msg === 'restore from checkpoint failed; retrying', 20_000);
   expect(JSON.stringify(failure)).toContain('PROM_RELAY_CHECKPOINT_CORRUPT');
+  expect(failure).toMatchObject({ code: 'PROM_RELAY_SOURCE_RESTORE', partition: `${topic}/0` });
   await sleep(1500);
   expect((await fetch(`${relay.url}/readyz`)).status).toBe(503);
+  // Each failed attempt counted, per partition.
+  const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+  const failures = new RegExp(`^prom_relay_restore_failures_total\\{topic="${topic}",partition="0"\\} (\\d+)`, 'm').exec(metrics);
+  expect(Number(failures?.[1])).toBeGreaterThanOrEqual(1);
   expect((await promTotals(prom)).size).toBe(0);
 
   // The operator's tombstone as apps/relay/README.md (Checkpoint) writes it: `kcat -P -b … -t <checkpoint topic> -K: -Z`
