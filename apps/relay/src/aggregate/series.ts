@@ -195,7 +195,7 @@ const SNAPSHOT = 2;
 /**
  * A producer's state in one group: one input scope (job + grouping labels other than producer labels) under one set
  * of producer-label values (almost always one per producer). Keyed by `groupKey(scope key, producer key)`, so what a
- * push replaces (endReplaced, expiry.ts) is this one scope's, found without a walk over the producer's other groups.
+ * push replaces (endReplaced, group-ends.ts) is this one scope's, found without a walk over the producer's other groups.
  */
 export class ProducerScope {
   /** Last cumulative value per counter-like input: the baseline of the next increase. */
