@@ -444,6 +444,8 @@ async function aggregatorStage(sh: Shared, fail: (err: Error) => void): Promise<
     sourceCheckpointIntervalMs: config.flush.source_checkpoint_interval,
     onFlush: (r) => {
       metrics.flushed(r);
+      // Exemplars the receiver answered 2xx to without writing them: dropped, counted and logged as the others are.
+      if (r.exemplarsFailed) exemplarsDropped(sh, 'remote_write_receiver', r.exemplarsFailed);
       repartitionMetrics.published.inc(r.partialsPublished);
       recorder.flushed(r);
       logger.debug({ stage: 'flush', status: r.status, series: r.series, partitions: r.partitions, ms: Math.round(r.durationMs) }, 'flushed');

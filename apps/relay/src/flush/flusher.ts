@@ -25,7 +25,7 @@ export interface RemoteWriteSink {
 
 export interface RemoteWriteOutcome {
   status: 'success' | 'failure' | 'retryable';
-  counts: { samplesSent: number; samplesFailed: number; samplesRetried: number; samplesPending?: number };
+  counts: { samplesSent: number; samplesFailed: number; samplesRetried: number; samplesPending?: number; exemplarsFailed?: number };
   error?: unknown;
 }
 
@@ -40,6 +40,8 @@ export interface FlushResult {
   samplesSent: number;
   samplesFailed: number;
   samplesRetried: number;
+  /** exemplars a Remote Write 2.0 receiver answered 2xx to without writing them (its Exemplars-Written header) */
+  exemplarsFailed?: number;
   /** partials published by source partitions to the owners of their series */
   partialsPublished: number;
   checkpointBytes: number[];
@@ -287,6 +289,7 @@ export class Flusher {
       result.samplesSent = outcome.counts.samplesSent;
       result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
       result.samplesRetried = outcome.counts.samplesRetried;
+      if (outcome.counts.exemplarsFailed) result.exemplarsFailed = outcome.counts.exemplarsFailed;
       result.status = outcome.status === 'success' ? 'success' : 'failure';
       if (outcome.status !== 'success') {
         result.error = outcome.error;

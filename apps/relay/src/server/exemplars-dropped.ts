@@ -26,7 +26,9 @@ export class ExemplarDrops {
       { path, exemplars: count, code: 'PROM_RELAY_EXEMPLARS_DROPPED' },
       path === 'no_sample'
         ? 'exemplars dropped: sent alone for a series no sample had fed yet (counted in prom_relay_exemplars_dropped_total)'
-        : 'exemplars dropped: over the limits (label names and values together over 128 UTF-8 characters, or a timestamp more than 10 minutes ahead; counted in prom_relay_exemplars_dropped_total, never as written)',
+        : path === 'remote_write_receiver'
+          ? 'exemplars dropped: the Remote Write 2.0 receiver answered 2xx without writing them (its X-Prometheus-Remote-Write-Exemplars-Written counts fewer than sent; counted in prom_relay_exemplars_dropped_total)'
+          : 'exemplars dropped: over the limits (label names and values together over 128 UTF-8 characters, or a timestamp more than 10 minutes ahead; counted in prom_relay_exemplars_dropped_total, never as written)',
     );
   }
 }

@@ -6,8 +6,11 @@ import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
 import { RELAY_VERSION } from '../version.js';
 
-/** The `path` values of prom_relay_exemplars_dropped_total (`no_sample`: the aggregate's, see ExemplarDrops). */
-export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2', 'kafka_metric_family', 'no_sample'] as const;
+/**
+ * The `path` values of prom_relay_exemplars_dropped_total (`no_sample`: the aggregate's, see ExemplarDrops;
+ * `remote_write_receiver`: a Remote Write 2.0 receiver's 2xx that did not write them, the flush's).
+ */
+export const EXEMPLAR_PATHS = ['remote_write_v1', 'remote_write_v2', 'kafka_remote_write_v1', 'kafka_remote_write_v2', 'kafka_metric_family', 'no_sample', 'remote_write_receiver'] as const;
 export type ExemplarPath = (typeof EXEMPLAR_PATHS)[number];
 
 export class RelayMetrics {
