@@ -176,6 +176,11 @@ export class PartitionAggregate {
     const replacing = !late && batch.partial !== true && store.gaugeScopes.size > 0 && store.gaugeScopes.has(replaceKey(producer.id, pscopeKey));
     const seen = this.seen;
     const families = replacing && batch.op === 'add' ? this.families : null;
+    // Empty also when an earlier apply threw midway (the source dead-letters that record and goes on).
+    if (replacing) {
+      seen.clear();
+      families?.clear();
+    }
     const tickBefore = store.tick;
     if (n === 0) {
       if (replacing && batch.op === 'push') endReplaced(store, producer, pscopeKey, seen, null, tickBefore);
@@ -345,11 +350,7 @@ export class PartitionAggregate {
       if (replacing && (input.flags & (HAS_GAUGE | PER_PRODUCER)) === PER_PRODUCER) seen.add(input);
       if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar, nowMs);
     }
-    if (replacing) {
-      endReplaced(store, producer, pscopeKey, seen, families, tickBefore);
-      seen.clear();
-      families?.clear();
-    }
+    if (replacing) endReplaced(store, producer, pscopeKey, seen, families, tickBefore);
     result.duplicate = late && result.accepted === 0;
     return result;
   }
