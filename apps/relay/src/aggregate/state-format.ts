@@ -1,6 +1,10 @@
 /**
- * The shape of an aggregate's checkpoint state, version 3 (`AggregateState`): what state-write.ts writes and
- * state-read.ts reads. Each table is columns (state-columns.ts); references are row indices.
+ * The shape of an aggregate's checkpoint state, version 4 (`AggregateState`): what state-write.ts writes and
+ * state-read.ts reads. Each table is columns (state-columns.ts); references are row indices. Version 4 is version 3's
+ * columns with a producer scope per group (`pscopes.key`: the input scope's key, U+0001, the producer-label values)
+ * and bit 1 of `contribs.inGauges` (the value came in a snapshot). A version 3 state (the producer-label values alone,
+ * bit 1 never set), which relays before it wrote, reads through the same code: a row is split by its inputs' scopes.
+ * A new version, not new meanings of version 3's fields: a relay of version 3 refuses it instead of misreading it.
  */
 import type { HistogramState } from './native-histogram.js';
 import type { Runs } from './state-columns.js';
@@ -16,7 +20,7 @@ export const STATE_FORMAT = 'prom-relay.aggregate';
  */
 export interface AggregateState {
   format: typeof STATE_FORMAT;
-  version: 3;
+  version: 3 | 4;
   tick: number;
   /** ms since the Unix epoch that every time in the state (lastFed, lastSeen) counts from: the newest output feed */
   epoch: number;

@@ -1,5 +1,5 @@
 /**
- * Readers of the aggregate states older relays wrote (state.ts writes version 3): version 1 (one array per series)
+ * Readers of the aggregate states older relays wrote (state.ts writes version 4): version 1 (one array per series)
  * and version 2 (columns, times absolute), read by converting version 2 to version 1 (`rowsOf`). Unchanged since
  * those versions were written: restoring one gives what the relay that wrote it would have.
  */

@@ -1,5 +1,5 @@
 /**
- * Reads a version 3 checkpoint state (the shape in state-format.ts) back into the tables of a fresh aggregate:
+ * Reads a version 3 or 4 checkpoint state (the shape in state-format.ts) back into the tables of a fresh aggregate:
  * every column's length checked first, then outputs, inputs and producers rebuilt in order, references resolved by
  * row index. Throws an Error naming what is wrong; `readState` (state.ts) wraps it as an AggregateError.
  */

@@ -1,5 +1,5 @@
 /**
- * Writes an aggregate's tables as its checkpoint state, version 3 (`writeState`; the shape in state-format.ts).
+ * Writes an aggregate's tables as its checkpoint state, version 4 (`writeState`; the shape in state-format.ts).
  * Pass 1 numbers the rows and sizes every column; then outputs, inputs and producers are written as columns sized
  * once: label values, jobs, families and other repeated strings as indices into one string table, label names as
  * shapes, columns where values repeat as runs, times counted from the newest output feed.
@@ -90,7 +90,7 @@ export function writeState(store: AggregateStore): AggregateState {
   w.targetList.length = w.listed;
   return {
     format: STATE_FORMAT,
-    version: 3,
+    version: 4,
     tick: store.tick,
     epoch: store.epoch + base,
     strings: w.strings.list,

@@ -1,7 +1,7 @@
-// The aggregate's checkpoint form: version 3 (columns, runs, one epoch) restores to exactly the same future as the
-// aggregate it came from, and a version 2 state written by the release before it (fixtures/aggregate-state-v2.json,
-// written by writeState as of c6afa5c) still restores to the future that release computed, so an upgrade in the
-// middle of a run changes no total.
+// The aggregate's checkpoint form: version 4 (columns, runs, one epoch, producer scopes per group) restores to exactly
+// the same future as the aggregate it came from, and states written by the releases before it (version 2:
+// fixtures/aggregate-state-v2.json, by writeState as of c6afa5c; version 3: fixtures/aggregate-state-v3.json, as of
+// 16eb1a6) still restore to the future those releases computed, so an upgrade in the middle of a run changes no total.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AggregateError, PartitionAggregate } from '../../src/aggregate/index.js';
@@ -12,6 +12,10 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v2.j
   state: { version: number; outputs: { lastFed: number[] } };
   future: unknown;
 };
+const fixtureV3 = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v3.json', import.meta.url), 'utf8')) as {
+  state: { version: number; pscopes: { key: string[] } };
+  future: unknown[];
+};
 const viaJson = <T>(x: T) => JSON.parse(JSON.stringify(x)) as T;
 /**
  * The fixture's future as this release says it: apply results now tell the points left out with a refused sibling of
@@ -19,19 +23,20 @@ const viaJson = <T>(x: T) => JSON.parse(JSON.stringify(x)) as T;
  * conflicts and limit hits).
  */
 type Said = { rejected: number; invalid: number; typeConflicts: number; limitHits: Record<string, number>; siblings?: number };
-const fixtureFuture = (fixture.future as unknown[]).map((x) => {
+const withSiblings = (future: unknown[]) => future.map((x) => {
   if (typeof x !== 'object' || x === null || !('limitHits' in x)) return x;
   const r = x as Said;
   const limited = Object.values(r.limitHits).reduce((a, b) => a + b, 0);
   return { ...r, siblings: r.rejected - r.invalid - r.typeConflicts - limited };
 });
+const fixtureFuture = withSiblings(fixture.future as unknown[]);
 
 describe('aggregate state', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('writes version 3 and restores it to the same future (every output mode, native histograms, quantiles per producer, non-finite values)', () => {
+  it('writes version 4 and restores it to the same future (every output mode, native histograms, quantiles per producer, non-finite values)', () => {
     const state = viaJson(cutAggregate().toState());
-    expect(state.version).toBe(3);
+    expect(state.version).toBe(4);
     expect(state.gauges.output.length).toBeGreaterThan(0);
     expect(state.natives.length).toBeGreaterThan(0);
     expect(state.targetList.length).toBeGreaterThan(0);
@@ -53,10 +58,22 @@ describe('aggregate state', () => {
     expect(futureOf(cutAggregate(false), false)).toEqual(fixtureFuture);
   });
 
-  it('a restored version 2 state writes version 3 with the same future', () => {
+  it('a restored version 2 state writes version 4 with the same future', () => {
     const state = viaJson(PartitionAggregate.fromState(fixture.state, SCENARIO_OPTIONS).toState());
-    expect(state.version).toBe(3);
+    expect(state.version).toBe(4);
     expect(futureOf(PartitionAggregate.fromState(state, SCENARIO_OPTIONS), false)).toEqual(fixtureFuture);
+  });
+
+  it('restores a version 3 state (producer scopes by producer labels alone) written by the release before version 4 to the future that release computed', () => {
+    expect(fixtureV3.state.version).toBe(3);
+    expect(fixtureV3.state.pscopes.key.every((k) => !k.includes('\u0001'))).toBe(true);
+    const expected = withSiblings(fixtureV3.future);
+    // (that release replaced no gauge on a push: the pushes here replace none either, see scenarioSteps)
+    expect(futureOf(PartitionAggregate.fromState(viaJson(fixtureV3.state), SCENARIO_OPTIONS), false)).toEqual(expected);
+    const again = viaJson(PartitionAggregate.fromState(viaJson(fixtureV3.state), SCENARIO_OPTIONS).toState());
+    expect(again.version).toBe(4);
+    expect(again.pscopes.key.every((k: string) => k.includes('\u0001'))).toBe(true);
+    expect(futureOf(PartitionAggregate.fromState(again, SCENARIO_OPTIONS), false)).toEqual(expected);
   });
 
   it('writes what repeats as runs: one metric of one job is a run in each of its columns, whatever the series count', () => {
@@ -81,7 +98,7 @@ describe('aggregate state', () => {
   });
 
   it('refuses what is not a state or is corrupt, naming why', () => {
-    expect(() => PartitionAggregate.fromState({ format: 'prom-relay.aggregate', version: 4 }, options())).toThrow(/not an aggregate state/);
+    expect(() => PartitionAggregate.fromState({ format: 'prom-relay.aggregate', version: 5 }, options())).toThrow(/not an aggregate state/);
     const agg = new PartitionAggregate(options());
     agg.apply(batch({ producer: 'p1', points: [counter('a_total', 5), counter('b_total', 5)] }), 1000);
     const cut = viaJson(agg.toState());
