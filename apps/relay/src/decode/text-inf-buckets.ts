@@ -23,32 +23,6 @@ export function isInfBound(t: string, at: number, end: number): boolean {
   return word === 'inf' || word === 'infinity';
 }
 
-/** A sample of a histogram family as text.ts read it: where its series is written and what its labels hash to. */
-export interface HistogramSample {
-  /** the family, its name and a number for it unique in the parse */
-  family: { name: string; id: number };
-  /** the key as written (`name{...}`): [keyAt, keyEnd) in the text; its label pairs lie in [innerAt, innerEnd) */
-  keyAt: number;
-  keyEnd: number;
-  innerAt: number;
-  innerEnd: number;
-  /** sum of the pair hashes the identity keeps (text.ts pairsHash), the `le` pair's included */
-  pairsHash: number;
-}
-
-export interface InfBucket extends HistogramSample {
-  /** the `le` pair as written: [leAt, leEnd) */
-  leAt: number;
-  leEnd: number;
-}
-
-export interface Count extends HistogramSample {
-  value: number;
-  /** labels written (the limits count them so) */
-  labels: number;
-  line: number;
-}
-
 /** A +Inf bucket to add: its family, its key as if written, its identity hash, its value (the `_count`'s). */
 export interface ImpliedBucket {
   family: string;
@@ -60,6 +34,31 @@ export interface ImpliedBucket {
   labels: number;
 }
 
+/** Fields of a +Inf bucket and of a `_count` (Int32Array rows: no object per sample). Ranges are in the text. */
+const KEY_AT = 0; // the series as written: [KEY_AT, KEY_END)
+const KEY_END = 1;
+const INNER_AT = 2; // its label pairs: [INNER_AT, INNER_END) (empty without braces)
+const INNER_END = 3;
+const FAMILY = 4; // the family's number in the parse
+const LE_AT = 5; // +Inf bucket: its le pair as written [LE_AT, LE_END); `_count`: its pairs hash, its labels written
+const LE_END = 6;
+const NEXT = 7; // +Inf bucket: the next one of the same instance hash (row + 1; 0: none); `_count`: its line
+const PAIRS = 5;
+const LABELS = 6;
+const LINE = 7;
+const ROW = 8;
+
+function mixFamily(pairs: number, familyId: number): number {
+  return finishHash((pairs + Math.imul(familyId + 1, 0x9e3779b1)) | 0);
+}
+
+function grow(a: Int32Array<ArrayBuffer>, rows: number): Int32Array<ArrayBuffer> {
+  if ((rows + 1) * ROW <= a.length) return a;
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
 /** The histogram instances of one parse with buckets, with a +Inf bucket, and the `_count`s; then the buckets they imply. */
 export class InfBuckets {
   /**
@@ -69,15 +68,21 @@ export class InfBuckets {
    */
   private readonly withBuckets = new Set<number>();
   private lastBucket = 0;
-  private readonly infs = new Map<number, InfBucket | InfBucket[]>();
-  private readonly counts: Count[] = [];
+  /** instance hash to the row + 1 of its last +Inf bucket (earlier ones chained by NEXT) */
+  private readonly infByHash = new Map<number, number>();
+  private infs = new Int32Array(16 * ROW);
+  private infCount = 0;
+  private counts = new Int32Array(16 * ROW);
+  private countCount = 0;
+  private readonly values: number[] = [];
+  private readonly familyNames: string[] = [];
 
   /**
-   * A `_bucket` (with an `le` label) of the family numbered `familyId`: `pairsHash` as for HistogramSample,
-   * `lePairHash` the le pair's part of it (0 when left out). Its instance hash, for `infBucket`.
+   * A `_bucket` (with an `le` label) of the family numbered `familyId`: `pairsHash` the sum of the pair hashes its
+   * identity keeps (text.ts), `lePairHash` the le pair's part of it (0 when left out). Its instance hash, for infBucket.
    */
   bucket(familyId: number, pairsHash: number, lePairHash: number): number {
-    const h = finishHash((pairsHash - lePairHash + Math.imul(familyId + 1, 0x9e3779b1)) | 0);
+    const h = mixFamily((pairsHash - lePairHash) | 0, familyId);
     if (h !== this.lastBucket || this.withBuckets.size === 0) {
       this.withBuckets.add(h);
       this.lastBucket = h;
@@ -85,17 +90,35 @@ export class InfBuckets {
     return h;
   }
 
-  /** A `_bucket` whose le is +Inf, after `bucket` gave its instance hash `h`. */
-  infBucket(entry: InfBucket, h: number): void {
-    const old = this.infs.get(h);
-    if (old === undefined) this.infs.set(h, entry);
-    else if (Array.isArray(old)) old.push(entry);
-    else this.infs.set(h, [old, entry]);
+  /** A `_bucket` whose le is +Inf, of instance hash `h` (from bucket); the ranges as for a row (see KEY_AT...). */
+  infBucket(h: number, familyId: number, keyAt: number, keyEnd: number, innerAt: number, innerEnd: number, leAt: number, leEnd: number): void {
+    const a = (this.infs = grow(this.infs, this.infCount));
+    const r = this.infCount++ * ROW;
+    a[r + KEY_AT] = keyAt;
+    a[r + KEY_END] = keyEnd;
+    a[r + INNER_AT] = innerAt;
+    a[r + INNER_END] = innerEnd;
+    a[r + FAMILY] = familyId;
+    a[r + LE_AT] = leAt;
+    a[r + LE_END] = leEnd;
+    a[r + NEXT] = this.infByHash.get(h) ?? 0;
+    this.infByHash.set(h, this.infCount);
   }
 
-  /** A `_count` written without an `le` label. */
-  count(entry: Count): void {
-    this.counts.push(entry);
+  /** A `_count` written without an `le` label: `labels` written, `pairsHash` as for bucket. */
+  count(family: string, familyId: number, keyAt: number, keyEnd: number, innerAt: number, innerEnd: number, pairsHash: number, value: number, labels: number, line: number): void {
+    const a = (this.counts = grow(this.counts, this.countCount));
+    const r = this.countCount++ * ROW;
+    a[r + KEY_AT] = keyAt;
+    a[r + KEY_END] = keyEnd;
+    a[r + INNER_AT] = innerAt;
+    a[r + INNER_END] = innerEnd;
+    a[r + FAMILY] = familyId;
+    a[r + PAIRS] = pairsHash;
+    a[r + LABELS] = labels;
+    a[r + LINE] = line;
+    this.values.push(value);
+    this.familyNames[familyId] = family;
   }
 
   /**
@@ -104,44 +127,54 @@ export class InfBuckets {
    */
   implied(t: string, overridden: () => ReadonlySet<string>): ImpliedBucket[] {
     const out: ImpliedBucket[] = [];
-    for (const c of this.counts) {
-      const h = finishHash((c.pairsHash + Math.imul(c.family.id + 1, 0x9e3779b1)) | 0);
+    const c = this.counts;
+    for (let i = 0; i < this.countCount; i++) {
+      const r = i * ROW;
+      const h = mixFamily(c[r + PAIRS]!, c[r + FAMILY]!);
       if (!this.withBuckets.has(h)) continue;
-      const found = this.infs.get(h);
-      if (found !== undefined && (Array.isArray(found) ? found.some((b) => sameInstance(t, c, b, overridden)) : sameInstance(t, c, found, overridden))) continue;
-      const name = `${c.family.name}_bucket`;
-      let inner = t.slice(c.innerAt, c.innerEnd).trimEnd();
+      let found = false;
+      for (let b = this.infByHash.get(h) ?? 0; b !== 0 && !found; b = this.infs[(b - 1) * ROW + NEXT]!) found = this.sameInstance(t, r, (b - 1) * ROW, overridden);
+      if (found) continue;
+      const family = this.familyNames[c[r + FAMILY]!]!;
+      const name = `${family}_bucket`;
+      let inner = t.slice(c[r + INNER_AT], c[r + INNER_END]).trimEnd();
       if (inner.trim() !== '' && !inner.endsWith(',')) inner += ',';
       out.push({
-        family: c.family.name,
+        family,
         key: `${name}{${inner}le="+Inf"}`,
-        hash: finishHash((hashRun(name, 0, name.length) + c.pairsHash + INF_PAIR_HASH) | 0),
-        value: c.value,
-        line: c.line,
-        labels: c.labels + 1,
+        hash: finishHash((hashRun(name, 0, name.length) + c[r + PAIRS]! + INF_PAIR_HASH) | 0),
+        value: this.values[i]!,
+        line: c[r + LINE]!,
+        labels: c[r + LABELS]! + 1,
       });
     }
     return out;
   }
-}
 
-/**
- * Whether `count` and the +Inf `bucket` are one instance: the same family and labels but `le`. Their label text equal
- * but the bucket's le pair (and a comma beside it) is the common case (one registry, one label order), compared in
- * place; otherwise their identities without `le` are compared (another order, blanks, empty values).
- */
-function sameInstance(t: string, count: Count, bucket: InfBucket, overridden: () => ReadonlySet<string>): boolean {
-  if (count.family !== bucket.family) return false;
-  let cutAt = bucket.leAt;
-  let cutEnd = bucket.leEnd;
-  if (cutAt > bucket.innerAt && t.charCodeAt(cutAt - 1) === 44) cutAt--;
-  else if (cutEnd < bucket.innerEnd && t.charCodeAt(cutEnd) === 44) cutEnd++;
-  const head = cutAt - bucket.innerAt;
-  const tail = bucket.innerEnd - cutEnd;
-  if (head + tail === count.innerEnd - count.innerAt && sameChars(t, count.innerAt, bucket.innerAt, head) && sameChars(t, count.innerAt + head, cutEnd, tail)) return true;
-  const leftOut = new Set(overridden());
-  leftOut.add('le');
-  return labelsOf(seriesIdentity(t.slice(count.keyAt, count.keyEnd), leftOut)) === labelsOf(seriesIdentity(t.slice(bucket.keyAt, bucket.keyEnd), leftOut));
+  /**
+   * Whether the `_count` at row `r` and the +Inf bucket at row `b` are one instance: the same family and labels but
+   * `le`. Their label text equal but the bucket's le pair (and a comma beside it) is the common case (one registry, one
+   * label order), compared in place; otherwise their identities without `le` (another order, blanks, empty values).
+   */
+  private sameInstance(t: string, r: number, b: number, overridden: () => ReadonlySet<string>): boolean {
+    const c = this.counts;
+    const f = this.infs;
+    if (c[r + FAMILY] !== f[b + FAMILY]) return false;
+    const innerAt = f[b + INNER_AT]!;
+    const innerEnd = f[b + INNER_END]!;
+    let cutAt = f[b + LE_AT]!;
+    let cutEnd = f[b + LE_END]!;
+    if (cutAt > innerAt && t.charCodeAt(cutAt - 1) === 44) cutAt--;
+    else if (cutEnd < innerEnd && t.charCodeAt(cutEnd) === 44) cutEnd++;
+    const head = cutAt - innerAt;
+    const tail = innerEnd - cutEnd;
+    const countAt = c[r + INNER_AT]!;
+    if (head + tail === c[r + INNER_END]! - countAt && sameChars(t, countAt, innerAt, head) && sameChars(t, countAt + head, cutEnd, tail)) return true;
+    const leftOut = new Set(overridden());
+    leftOut.add('le');
+    const countKey = seriesIdentity(t.slice(c[r + KEY_AT], c[r + KEY_END]), leftOut);
+    return labelsOf(countKey) === labelsOf(seriesIdentity(t.slice(f[b + KEY_AT], f[b + KEY_END]), leftOut));
+  }
 }
 
 /** An identity (`name{pairs}` or `name`) without its name. */

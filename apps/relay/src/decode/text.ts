@@ -422,12 +422,9 @@ class TextParser {
       if (suffix === 7 ? (seen & 1) !== 0 : suffix === 6 && (seen & 1) === 0) {
         const infs = (this.infs ??= new InfBuckets());
         const h = suffix === 7 ? infs.bucket(family.id, this.pairsHash, this.lePairHash) : 0;
-        if (suffix === 6 || this.leInf) {
-          const innerEnd = innerAt === afterName ? afterName : keyEnd - 1;
-          const sample = { family, keyAt: nameStart, keyEnd, innerAt, innerEnd, pairsHash: this.pairsHash };
-          if (suffix === 7) infs.infBucket({ ...sample, leAt: this.leAt, leEnd: this.leEnd }, h);
-          else infs.count({ ...sample, value: value!, labels: this.labelsWritten, line: this.line });
-        }
+        const innerEnd = innerAt === afterName ? afterName : keyEnd - 1;
+        if (suffix === 6) infs.count(family.name, family.id, nameStart, keyEnd, innerAt, innerEnd, this.pairsHash, value!, this.labelsWritten, this.line);
+        else if (this.leInf) infs.infBucket(h, family.id, nameStart, keyEnd, innerAt, innerEnd, this.leAt, this.leEnd);
       }
     }
     const hash = finishHash(nameHash + this.pairsHash);
