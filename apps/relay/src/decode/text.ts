@@ -416,17 +416,7 @@ class TextParser {
       this.fail(`summary sample ${name} has no "quantile" label`, this.lineStart);
     }
     family.hasSamples = true;
-    if (family.type === 'histogram' && !this.leOverridden) {
-      // `_bucket` is the only 7-character suffix, `_count` the only 6-character one (familyFor).
-      const suffix = name.length - family.name.length;
-      if (suffix === 7 ? (seen & 1) !== 0 : suffix === 6 && (seen & 1) === 0) {
-        const infs = (this.infs ??= new InfBuckets());
-        const h = suffix === 7 ? infs.bucket(family.id, this.pairsHash, this.lePairHash) : 0;
-        const innerEnd = innerAt === afterName ? afterName : keyEnd - 1;
-        if (suffix === 6) infs.count(family.name, family.id, nameStart, keyEnd, innerAt, innerEnd, this.pairsHash, value!, this.labelsWritten, this.line);
-        else if (this.leInf) infs.infBucket(h, family.id, nameStart, keyEnd, innerAt, innerEnd, this.leAt, this.leEnd);
-      }
-    }
+    if (family.type === 'histogram' && !this.leOverridden) this.histogramSample(family, name, seen, nameStart, innerAt === afterName ? -1 : innerAt, keyEnd, value!);
     const hash = finishHash(nameHash + this.pairsHash);
     if (this.points !== null) {
       this.points.push(new TextPoint(family.name, family.type, value!, t.slice(nameStart, keyEnd), this.header, hash));
@@ -436,6 +426,22 @@ class TextParser {
     const counterLike = this.everyValueATotal || (family.type !== 'gauge' && family.type !== 'untyped');
     if (counterLike && !(value! >= 0 && value! <= MAX_COUNTER_INPUT)) this.suspect = true;
     checkedSample(this.sampleCount++, hash, valueAt, valueEnd, counterLike);
+  }
+
+  /** A sample of a histogram family: its buckets, its +Inf bucket and its `_count` noted (text-inf-buckets.ts). */
+  private histogramSample(family: Family, name: string, seen: number, keyAt: number, innerAt: number, keyEnd: number, value: number): void {
+    // `_bucket` is the only 7-character suffix, `_count` the only 6-character one (familyFor).
+    const suffix = name.length - family.name.length;
+    if (suffix === 7 ? (seen & 1) === 0 : suffix !== 6 || (seen & 1) !== 0) return;
+    const infs = (this.infs ??= new InfBuckets());
+    // no braces: the labels are the empty range at the key's end
+    const at = innerAt < 0 ? keyEnd : innerAt;
+    const end = innerAt < 0 ? keyEnd : keyEnd - 1;
+    if (suffix === 6) infs.count(family.name, family.id, keyAt, keyEnd, at, end, this.pairsHash, value, this.labelsWritten, this.line);
+    else {
+      const h = infs.bucket(family.id, this.pairsHash, this.lePairHash);
+      if (this.leInf) infs.infBucket(h, family.id, keyAt, keyEnd, at, end, this.leAt, this.leEnd);
+    }
   }
 
   /**
