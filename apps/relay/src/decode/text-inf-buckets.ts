@@ -59,6 +59,15 @@ function grow(a: Int32Array<ArrayBuffer>, rows: number): Int32Array<ArrayBuffer>
   return bigger;
 }
 
+/** The fields a +Inf bucket's row and a `_count`'s share, at row offset `r`. */
+function setSeries(a: Int32Array, r: number, keyAt: number, keyEnd: number, innerAt: number, innerEnd: number, familyId: number): void {
+  a[r + KEY_AT] = keyAt;
+  a[r + KEY_END] = keyEnd;
+  a[r + INNER_AT] = innerAt;
+  a[r + INNER_END] = innerEnd;
+  a[r + FAMILY] = familyId;
+}
+
 /** The histogram instances of one parse with buckets, with a +Inf bucket, and the `_count`s; then the buckets they imply. */
 export class InfBuckets {
   /**
@@ -94,11 +103,7 @@ export class InfBuckets {
   infBucket(h: number, familyId: number, keyAt: number, keyEnd: number, innerAt: number, innerEnd: number, leAt: number, leEnd: number): void {
     const a = (this.infs = grow(this.infs, this.infCount));
     const r = this.infCount++ * ROW;
-    a[r + KEY_AT] = keyAt;
-    a[r + KEY_END] = keyEnd;
-    a[r + INNER_AT] = innerAt;
-    a[r + INNER_END] = innerEnd;
-    a[r + FAMILY] = familyId;
+    setSeries(a, r, keyAt, keyEnd, innerAt, innerEnd, familyId);
     a[r + LE_AT] = leAt;
     a[r + LE_END] = leEnd;
     a[r + NEXT] = this.infByHash.get(h) ?? 0;
@@ -109,11 +114,7 @@ export class InfBuckets {
   count(family: string, familyId: number, keyAt: number, keyEnd: number, innerAt: number, innerEnd: number, pairsHash: number, value: number, labels: number, line: number): void {
     const a = (this.counts = grow(this.counts, this.countCount));
     const r = this.countCount++ * ROW;
-    a[r + KEY_AT] = keyAt;
-    a[r + KEY_END] = keyEnd;
-    a[r + INNER_AT] = innerAt;
-    a[r + INNER_END] = innerEnd;
-    a[r + FAMILY] = familyId;
+    setSeries(a, r, keyAt, keyEnd, innerAt, innerEnd, familyId);
     a[r + PAIRS] = pairsHash;
     a[r + LABELS] = labels;
     a[r + LINE] = line;
