@@ -23,9 +23,8 @@ export type Applied = { ok: true; result: unknown } | { ok: false; error: unknow
  *    what this one would have added, as after a decode error), input and output series created but never fed (written
  *    nowhere, they expire), an untyped input retired for a typed point. A replay from a checkpoint meets the same
  *    records in the same order and throws at the same point, so it rebuilds the same state (and dead-letters the
- *    record again: the DLQ is at-least-once across a crash). Not yet covered: the sets a replacing push notes its
- *    series in (`seen`, `families`) are cleared at the end of apply only, so after a throw the next replacing push of
- *    that aggregate would keep gauges it should end (to be cleared at apply's start, in aggregate/);
+ *    record again: the DLQ is at-least-once across a crash). The sets a replacing push notes its series in (`seen`,
+ *    `families`) are emptied at the start of each replacing push, so a throw leaves nothing for the next one;
  *  - an owner partition (SeriesCombiner.apply, partials) applies series by series: the series before the throw keep
  *    their source's newer total, which applying again would not change; the rest come with the source's next publish
  *    of them (a full one at least every 30 minutes).
