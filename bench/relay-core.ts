@@ -121,16 +121,26 @@ function buildAggregate(n: number, options: AggregateOptions = OPTIONS, now = Da
   return agg;
 }
 
-function memory<T>(build: () => T): { heap: number; rss: number; value: T } {
-  gc();
-  gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const rss0 = process.memoryUsage().rss;
-  const value = build();
+/** Heap used and RSS after two full GCs. */
+function settled(): { heap: number; rss: number } {
   gc();
   gc();
   const m = process.memoryUsage();
-  return { heap: m.heapUsed - heap0, rss: m.rss - rss0, value };
+  return { heap: m.heapUsed, rss: m.rss };
+}
+
+function memory<T>(build: () => T): { heap: number; rss: number; value: T } {
+  const before = settled();
+  const value = build();
+  const after = settled();
+  return { heap: after.heap - before.heap, rss: after.rss - before.rss, value };
+}
+
+async function memoryAsync<T>(build: () => Promise<T>): Promise<{ heap: number; rss: number; value: T }> {
+  const before = settled();
+  const value = await build();
+  const after = settled();
+  return { heap: after.heap - before.heap, rss: after.rss - before.rss, value };
 }
 
 function timeMs(fn: () => unknown, runs = 3): number {
@@ -143,14 +153,36 @@ function timeMs(fn: () => unknown, runs = 3): number {
   return bestMs;
 }
 
+/** Output series `i` of `buildAggregate` as the relay's `collect()` returns it (less `__name__`): the body's three labels
+ *  and the job header. The grouping header's `instance` is a producer label, left out of output series (checked by
+ *  `checkPeerSeries`). */
+function peerLabels(i: number): Record<string, string> {
+  const message = Math.floor(i / 100);
+  return { shard: `shard-${message}`, partition_key: `key-${i % 100}`, status: 'ok', job: `ingest-job-${message % 50}` };
+}
+
 function promClientSeries(n: number): Registry {
   const registry = new Registry();
   const counter = new Counter({ name: 'bytes_processed_total', help: 'h', labelNames: ['shard', 'partition_key', 'status', 'job'], registers: [registry] });
-  for (let i = 0; i < n; i++) counter.inc({ shard: `shard-${Math.floor(i / 100)}`, partition_key: `key-${i % 100}`, status: 'ok', job: `ingest-job-${Math.floor(i / 100) % 50}` }, i);
+  for (let i = 0; i < n; i++) counter.inc(peerLabels(i), i);
   return registry;
 }
 
+/** The peer holds the relay's output series: the same names, label names and values, for the first `n` series. */
+async function checkPeerSeries(n: number): Promise<void> {
+  const keyOf = (labels: Record<string, string | number>) =>
+    JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, String(v)]));
+  const relay = buildAggregate(n).collect(Date.now()).map((s) => keyOf(s.labels));
+  const [family] = await promClientSeries(n).getMetricsAsJSON();
+  const peer = family!.values.map((v) => keyOf({ __name__: family!.name, ...v.labels }));
+  const missing = relay.filter((k) => !peer.includes(k));
+  if (relay.length !== n || peer.length !== n || missing.length > 0) {
+    throw new Error(`the peer's series differ from the relay's (${relay.length} vs ${peer.length}), e.g. ${missing[0] ?? peer[0]}`);
+  }
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const perSeries = (m: { heap: number; rss: number }, n: number) => `${fmt(m.heap / n)} B / ${fmt(m.rss / n)} B`;
 
 interface MemoryFigures {
   heap: number;
@@ -197,7 +229,7 @@ async function checkpointFigures(agg: PartitionAggregate): Promise<CheckpointFig
     run.jsonBytes = Buffer.byteLength(json);
     gc();
     cpu = cpuMs();
-    const gz = await encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: '1', lastFlushTimestamp: Date.now(), aggregate: state });
+    const gz = await encodeCheckpoint({ version: 1, topic: 't', partition: 0, offset: '1', lastFlushTimestamp: Date.now(), state });
     run.encode = cpuMs() - cpu;
     run.gzipBytes = gz.length;
     if (r >= 5) runs.push(run);
@@ -209,6 +241,24 @@ async function checkpointFigures(agg: PartitionAggregate): Promise<CheckpointFig
     jsonBytes: runs[0]!.jsonBytes,
     gzipBytes: runs[0]!.gzipBytes,
   };
+}
+
+/** The partials of one source partition as the wire carries them, 5,000 series a message. */
+async function partialsMessages(agg: PartitionAggregate): Promise<Buffer[]> {
+  const samples = agg.collect(Date.now());
+  const messages: Buffer[] = [];
+  for (let i = 0; i < samples.length; i += 5_000) {
+    const series = samples.slice(i, i + 5_000).map((x) => toPartial(x, x.key!));
+    messages.push(await encodePartials({ source: 'metrics/0', offset: 1, series }));
+  }
+  return messages;
+}
+
+/** The owner state of those partials; `shared`: in the relay that holds `agg` (key strings and labels shared with it). */
+function ownerState(agg: PartitionAggregate, messages: Buffer[], shared: boolean): SeriesCombiner {
+  const c = new SeriesCombiner({ ttlMs: 3_600_000, ...(shared ? { shared: (id: string) => agg.outputSeries(id) } : {}) });
+  for (const message of messages) c.apply(decodePartials(message), Date.now());
+  return c;
 }
 
 const HOUR = 3_600_000;
@@ -232,23 +282,24 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
     kept.left = m.value.seriesCount;
     return { heap: m.heap, rss: m.rss, collectMs, stateBytes: 0, kept };
   }
+  if (what === 'relay-owner') {
+    // One relay holding the series: the aggregate and the owner state of the same series in one process, measured from
+    // before the aggregate to after both are built (the partials messages dropped).
+    const m = await memoryAsync(async () => {
+      const agg = buildAggregate(n);
+      const owner = ownerState(agg, await partialsMessages(agg), true);
+      return { agg, owner };
+    });
+    if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n) throw new Error(`relay-owner holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, expected ${n}`);
+    return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
+  }
   if (what === 'owner' || what === 'owner-apart') {
     // The owner's side of the same series: the partials of one source partition, through the wire format (fresh
     // strings, as from Kafka), combined by a SeriesCombiner. 'owner': in the relay that holds the source aggregate
     // (key strings and labels shared with it, as pipeline.ts wires it); 'owner-apart': on another relay.
     const agg = buildAggregate(n);
-    const samples = agg.collect(Date.now());
-    const messages: Buffer[] = [];
-    for (let i = 0; i < samples.length; i += 5_000) {
-      const series = samples.slice(i, i + 5_000).map((x) => toPartial(x, x.key!));
-      messages.push(await encodePartials({ source: 'metrics/0', offset: 1, series }));
-    }
-    samples.length = 0;
-    const m = memory(() => {
-      const c = new SeriesCombiner({ ttlMs: 3_600_000, ...(what === 'owner' ? { shared: (id: string) => agg.outputSeries(id) } : {}) });
-      for (const message of messages) c.apply(decodePartials(message), Date.now());
-      return c;
-    });
+    const messages = await partialsMessages(agg);
+    const m = memory(() => ownerState(agg, messages, what === 'owner'));
     if (m.value.seriesCount !== n) throw new Error(`owner holds ${m.value.seriesCount} series, expected ${n}`);
     return { heap: m.heap, rss: m.rss, collectMs: timeMs(() => m.value.collect(Date.now()), 3), stateBytes: 0 };
   }
@@ -295,16 +346,21 @@ async function main() {
   const parseShort = best(3, () => codecParseRate(shortLived, shortSamples));
   const parseSteady = best(3, () => codecParseRate(steady, steadySamples));
 
+  log('the peer holds the relay\'s output series');
+  await checkPeerSeries(300);
   log('100k series (child processes)');
   const r100k = inChild('relay', 100_000);
   const pc100k = inChild('prom-client', 100_000);
   log('owner state of 100k series (child processes)');
   const owner100k = inChild('owner', 100_000);
   const apart100k = inChild('owner-apart', 100_000);
+  const total100k = inChild('relay-owner', 100_000);
   log('checkpoint of 100k series (child process)');
   const cp = inChild('checkpoint', 100_000, ['--max-semi-space-size=1024']).checkpoint!;
   log('1M series (child process)');
   const r1m = inChild('relay', 1_000_000);
+  const pc1m = inChild('prom-client', 1_000_000);
+  const total1m = inChild('relay-owner', 1_000_000);
   log('1M kept totals (child process)');
   const k1m = inChild('kept', 1_000_000);
   if (k1m.kept!.series !== 1_000_000 || k1m.kept!.producers !== 0 || k1m.kept!.left !== 0) throw new Error(`kept totals: ${JSON.stringify(k1m.kept)}`);
@@ -318,24 +374,28 @@ async function main() {
     `${fmt(2000)} producers (own id and instance) × 3 pushes; "steady": 100 producers × 60 pushes. Best of 3 runs.`,
     "Decode peer: the codec's generic `parseExposition` on the same bodies, parsing only (no aggregation).",
     'Collect/memory, each in a fresh process: output series fed through the same decode path (one producer per 100 series,',
-    '3 labels + job); heap and RSS growth after GC, divided by the series count. The owner rows: the same series as the',
-    "partials of one source partition (through the wire format) in a `SeriesCombiner`: a relay holds both the aggregate",
-    'and the owner state of its series, so its memory per series is the sum of the two. Peer: prom-client holding the same number',
-    'of counter series (same labels) in a Registry, rendered with `registry.metrics()`.',
+    '3 labels + job; the grouping header\'s `instance` is a producer label, not part of an output series); heap and RSS',
+    'growth after GC, divided by the series count. The owner rows: the same series as the partials of one source partition',
+    "(through the wire format) in a `SeriesCombiner`. A relay holds both the aggregate and the owner state of its series:",
+    'the "one relay" rows build both in one process and measure them together. Peer: prom-client holding the same series',
+    "(a Counter of the same name, label names and values, checked against the relay's `collect()` each run) in a",
+    'Registry, rendered with `registry.metrics()`.',
     '',
     '| measure | prom-relay | peer (same run) |',
     '| --- | --- | --- |',
     `| ingest, short-lived producers (samples/s) | ${fmt(ingestShort)} (decode + apply) | ${fmt(parseShort)} (codec \`parseExposition\` alone) |`,
     `| ingest, steady producers (samples/s) | ${fmt(ingestSteady)} (decode + apply) | ${fmt(parseSteady)} (codec \`parseExposition\` alone) |`,
     `| output all of 100k series | ${r100k.collectMs.toFixed(1)} ms (\`collect()\`) | ${pc100k.collectMs.toFixed(1)} ms (prom-client \`registry.metrics()\`) |`,
-    `| output all of 1M series | ${r1m.collectMs.toFixed(1)} ms (\`collect()\`) | — |`,
+    `| output all of 1M series | ${r1m.collectMs.toFixed(1)} ms (\`collect()\`) | ${pc1m.collectMs.toFixed(1)} ms (prom-client \`registry.metrics()\`) |`,
     `| heap per active series at 100k | ${fmt(r100k.heap / 100_000)} B | ${fmt(pc100k.heap / 100_000)} B (prom-client) |`,
     `| RSS growth per active series at 100k | ${fmt(r100k.rss / 100_000)} B | ${fmt(pc100k.rss / 100_000)} B (prom-client) |`,
     `| owner state (repartition stage) per series at 100k, in the relay that holds the source: heap / RSS growth | ${fmt(owner100k.heap / 100_000)} B / ${fmt(owner100k.rss / 100_000)} B | — |`,
     `| the same on another relay (nothing to share) | ${fmt(apart100k.heap / 100_000)} B / ${fmt(apart100k.rss / 100_000)} B | — |`,
     `| owner \`collect()\` of 100k series | ${owner100k.collectMs.toFixed(1)} ms | — |`,
-    `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | — |`,
-    `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | — |`,
+    `| one relay holding 100k series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total100k, 100_000)} (the aggregate and owner rows summed: ${fmt((r100k.heap + owner100k.heap) / 100_000)} B / ${fmt((r100k.rss + owner100k.rss) / 100_000)} B) | ${perSeries(pc100k, 100_000)} (prom-client) |`,
+    `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | ${fmt(pc1m.heap / 1_000_000)} B (prom-client) |`,
+    `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | ${fmt(pc1m.rss / 1_000_000)} B (prom-client) |`,
+    `| one relay holding 1M series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
     `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,
     `| checkpoint of 100k series, CPU (allocated): \`toState()\` / \`JSON.stringify\` / \`encodeCheckpoint\` (stringify + gzip) | ${cp.toState.ms.toFixed(0)} ms (${cp.toState.mb.toFixed(1)} MB) / ${cp.stringify.ms.toFixed(0)} ms (${cp.stringify.mb.toFixed(1)} MB) / ${cp.encode.ms.toFixed(0)} ms; ${(cp.jsonBytes / 1e6).toFixed(1)} MB JSON, ${(cp.gzipBytes / 1e6).toFixed(2)} MB gzip'd | — |`,
     `| 1M kept totals, 2 h after their last feed (producers and inputs expired; default lifetimes): heap / RSS growth per total | ${fmt(k1m.heap / 1_000_000)} B / ${fmt(k1m.rss / 1_000_000)} B | — |`,
