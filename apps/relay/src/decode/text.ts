@@ -1,21 +1,21 @@
-import { parseFloatToken } from '@prom-relay/codec';
+// Text exposition 0.0.4 straight to aggregate input points, in one pass over the body: no intermediate families,
+// no per-line strings. It accepts and rejects exactly what the codec's `parseExposition` does (a test compares them);
+// each point's `key` is the series as written (`name{labels}`), so the aggregate finds known series without sorting.
+// Here: the families (HELP, TYPE, which family a sample belongs to) and the samples. The scanning of lines, names,
+// values and label sets is text-scanner.ts; the +Inf buckets histograms imply, text-inf-buckets.ts; the points,
+// text-point.ts; what a check-only parse keeps, text-check.ts.
 import type { ExpositionLimits, Labels, MetricMetadata } from '@prom-relay/codec';
 import type { InputMetricType, InputPoint } from '../model.js';
 import { DecodeError } from './errors.js';
-import { limitOf, tooManyLabels, valueTooLong } from './limits.js';
-import { HASH_PRIME, HASH_SEED, finishHash, growInt32, hashRun, isBlank, isNameChar, isNameStart, pairHash, sameChars, skipBlanksIn, unescapeHelp } from './text-lexing.js';
+import { tooManyLabels, valueTooLong } from './limits.js';
+import { finishHash, hashRun, isBlank, isNameChar, unescapeHelp } from './text-lexing.js';
 import { checkPassed, checkedSample, startCheck } from './text-check.js';
-import { InfBuckets, isInfBound } from './text-inf-buckets.js';
-import { TextPoint, type HeaderLabels } from './text-point.js';
+import { InfBuckets } from './text-inf-buckets.js';
+import { TextPoint } from './text-point.js';
+import { ParseFailure, TextScanner, parseNumber } from './text-scanner.js';
 import { MAX_COUNTER_INPUT } from './validate.js';
 
 export { textIdentityHash } from './text-point.js';
-
-/**
- * Text exposition 0.0.4 straight to aggregate input points, in one pass over the body: no intermediate families,
- * no per-line strings. It accepts and rejects exactly what the codec's `parseExposition` does (a test compares them);
- * each point's `key` is the series as written (`name{labels}`), so the aggregate finds known series without sorting.
- */
 
 interface Family {
   name: string;
@@ -31,48 +31,6 @@ interface Family {
 }
 
 const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-/** Up to this many labels a duplicate name is found by comparing with each earlier one; beyond, with a Set (linear). */
-const LINEAR_SCAN_LABELS = 8;
-
-/** A number token: plain decimals take the fast path; anything else is checked like the codec does. */
-function parseNumber(t: string, start: number, end: number): number | undefined {
-  // Up to 15 digits, no dot: an integer read digit by digit is exact (below 2^53), no token string needed.
-  if (end > start && end - start <= 15) {
-    let v = 0;
-    let i = start;
-    for (; i < end; i++) {
-      const d = t.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) break;
-      v = v * 10 + d;
-    }
-    if (i === end) return v;
-  }
-  let simple = end > start;
-  for (let i = start; i < end; i++) {
-    const c = t.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || c === 46)) {
-      simple = false;
-      break;
-    }
-  }
-  const token = t.slice(start, end);
-  if (simple) {
-    const v = +token;
-    if (v === v) return v; // "." and "1.2.3" are NaN and fall through
-  }
-  return parseFloatToken(token);
-}
-
-class ParseFailure extends Error {
-  constructor(
-    readonly line: number,
-    readonly column: number,
-    message: string,
-    readonly code: 'PROM_RELAY_DECODE_TEXT' | 'PROM_RELAY_DECODE_LIMIT',
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Parses `text` into points; `job` and `grouping` are added to every label set, overriding the body's labels
@@ -134,7 +92,8 @@ export function parseValueToken(token: string): number | undefined {
   return parseNumber(token, 0, token.length);
 }
 
-class TextParser {
+/** The families, the samples and the comments of a body; the scanning of its lines and labels is TextScanner's. */
+class TextParser extends TextScanner {
   private readonly families = new Map<string, Family>();
   /** Samples seen by a check-only parse (no points). */
   sampleCount = 0;
@@ -144,13 +103,6 @@ class TextParser {
   suspect = false;
   /** A check-only parse for an ingest whose rules may read any family as a running total: every family counts as counter-like. */
   everyValueATotal = false;
-  private readonly header: HeaderLabels;
-  private nameStarts = new Int32Array(16);
-  private nameLens = new Int32Array(16);
-  private line = 0;
-  private lineStart = 0;
-  private end = 0;
-  private pos = 0;
   private lastName = '';
   /** where lastName is written in the text (compared in place with the next sample's name) */
   private lastNameAt = 0;
@@ -160,37 +112,20 @@ class TextParser {
   private lastFamily: Family | null = null;
   /** the family of the last HELP or TYPE line (found or made there) */
   private commentFamily: Family | null = null;
-  /** Sum of the pair hashes of the label set being scanned (see identityHash): pairs the series identity keeps. */
-  private pairsHash = 0;
-  /** The hash of the last label value scanned (its text as written, escapes and all). */
-  private valueHash = 0;
-  /** Names of the label set being scanned, once it has more than LINEAR_SCAN_LABELS of them. */
-  private nameSet: Set<string> | undefined;
-  /** Labels written in the label set last scanned. */
-  private labelsWritten = 0;
-  /** The `le` pair of the label set last scanned (when it has one): where, its part of pairsHash, whether it is +Inf. */
-  private leAt = 0;
-  private leEnd = 0;
-  private lePairHash = 0;
-  private leInf = false;
   /** The histograms' +Inf buckets and `_count`s, made on the first one; none when a grouping label is `le`. */
   private infs: InfBuckets | undefined;
   private readonly leOverridden: boolean;
-  private readonly maxLabels: number;
-  private readonly maxValueLength: number;
 
   constructor(
-    private readonly t: string,
+    t: string,
     job: string,
     grouping: Labels,
     limits: ExpositionLimits,
     /** the points made; null: check only (textBodyPasses), each sample to text-check.ts */
     private readonly points: InputPoint[] | null,
   ) {
-    this.header = { job, grouping, groupingNames: Object.keys(grouping) };
+    super(t, job, grouping, limits);
     this.leOverridden = this.header.groupingNames.includes('le');
-    this.maxLabels = limitOf(limits.maxLabelsPerSeries, 'maxLabelsPerSeries');
-    this.maxValueLength = limitOf(limits.maxLabelValueLength, 'maxLabelValueLength');
   }
 
   parse(): void {
@@ -232,15 +167,6 @@ class TextParser {
     }
   }
 
-  private fail(message: string, pos = this.pos, code: ParseFailure['code'] = 'PROM_RELAY_DECODE_TEXT'): never {
-    throw new ParseFailure(this.line, pos - this.lineStart + 1, message, code);
-  }
-
-  private skipBlanks(): void {
-    const t = this.t;
-    while (this.pos < this.end && isBlank(t.charCodeAt(this.pos))) this.pos++;
-  }
-
   private parseLine(): void {
     this.skipBlanks();
     if (this.pos >= this.end) return;
@@ -276,23 +202,6 @@ class TextParser {
     const name = this.readName(true, 'a metric name');
     this.lastNameHash = hashRun(name, 0, name.length);
     return name;
-  }
-
-  private readName(colon: boolean, what: string): string {
-    const t = this.t;
-    const start = this.pos;
-    if (start >= this.end) this.fail(`expected ${what}, found end of line`);
-    if (!isNameStart(t.charCodeAt(start), colon)) this.fail(`invalid character ${JSON.stringify(t[start])} where ${what} starts`);
-    this.pos++;
-    while (this.pos < this.end && isNameChar(t.charCodeAt(this.pos), colon)) this.pos++;
-    return t.slice(start, this.pos);
-  }
-
-  private readToken(): string {
-    const t = this.t;
-    const start = this.pos;
-    while (this.pos < this.end && !isBlank(t.charCodeAt(this.pos))) this.pos++;
-    return t.slice(start, this.pos);
   }
 
   private parseComment(): void {
@@ -444,131 +353,5 @@ class TextParser {
     }
   }
 
-  /**
-   * Checks a label set without building it (the aggregate rarely needs labels: TextPoint parses them on demand).
-   * Returns bit 1 when an `le` label is present, bit 2 for `quantile`. Linear in the line: duplicates are found with a
-   * Set beyond a few labels, and the limits stop it at the first label or character past them.
-   */
-  private scanLabels(metric: string): number {
-    const t = this.t;
-    let seen = 0;
-    let count = 0;
-    this.nameSet = undefined;
-    for (;;) {
-      this.skipBlanks();
-      if (this.pos >= this.end) this.fail('label set is not closed with "}"');
-      if (t.charCodeAt(this.pos) === 125) {
-        this.pos++;
-        this.labelsWritten = count;
-        return seen;
-      }
-      const nameAt = this.pos;
-      if (!isNameStart(t.charCodeAt(nameAt), false)) this.fail(`invalid character ${JSON.stringify(t[nameAt])} where a label name starts`);
-      this.pos++;
-      while (this.pos < this.end && isNameChar(t.charCodeAt(this.pos), false)) this.pos++;
-      const nameLen = this.pos - nameAt;
-      if (nameLen === 8 && t.startsWith('__name__', nameAt)) this.fail('label __name__ is not allowed in the text format', nameAt);
-      // The metric name is one of the series' labels, as the aggregate counts them.
-      if (count + 1 >= this.maxLabels) this.fail(tooManyLabels(metric, this.maxLabels), nameAt, 'PROM_RELAY_DECODE_LIMIT');
-      if (this.isDuplicate(nameAt, nameLen, count)) this.fail(`duplicate label ${t.slice(nameAt, nameAt + nameLen)}`, nameAt);
-      if (count === this.nameStarts.length) {
-        this.nameStarts = growInt32(this.nameStarts);
-        this.nameLens = growInt32(this.nameLens);
-      }
-      this.nameStarts[count] = nameAt;
-      this.nameLens[count] = nameLen;
-      count++;
-      const le = nameLen === 2 && t.startsWith('le', nameAt);
-      if (le) seen |= 1;
-      else if (nameLen === 8 && t.startsWith('quantile', nameAt)) seen |= 2;
-      this.skipBlanks();
-      if (t.charCodeAt(this.pos) !== 61 || this.pos >= this.end) this.fail(`expected "=" after label name ${t.slice(nameAt, nameAt + nameLen)}`);
-      this.pos++;
-      this.skipBlanks();
-      if (t.charCodeAt(this.pos) !== 34 || this.pos >= this.end) this.fail(`expected '"' to start the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
-      this.pos++;
-      const valueAt = this.pos;
-      this.scanQuoted(nameAt, nameLen);
-      // The series identity leaves out empty values and the labels the headers override (identity.ts seriesIdentity).
-      const pair = this.pos - 1 > valueAt && !this.isOverridden(nameAt, nameLen) ? pairHash(hashRun(t, nameAt, nameAt + nameLen), this.valueHash) : 0;
-      this.pairsHash = (this.pairsHash + pair) | 0;
-      if (le) {
-        this.leAt = nameAt;
-        this.leEnd = this.pos;
-        this.lePairHash = pair;
-        this.leInf = isInfBound(t, valueAt, this.pos - 1);
-      }
-      this.skipBlanks();
-      const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
-      if (c === 44) this.pos++;
-      else if (c !== 125) this.fail(c === -1 ? 'label set is not closed with "}"' : `expected "," or "}" after the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
-    }
-  }
 
-  /** Whether the name at `nameAt` is among the `count` earlier ones; records it in the Set once there are many. */
-  private isDuplicate(nameAt: number, nameLen: number, count: number): boolean {
-    const t = this.t;
-    if (count < LINEAR_SCAN_LABELS) {
-      for (let k = 0; k < count; k++) {
-        if (this.nameLens[k] === nameLen && sameChars(t, this.nameStarts[k]!, nameAt, nameLen)) return true;
-      }
-      return false;
-    }
-    let set = this.nameSet;
-    if (set === undefined) {
-      set = this.nameSet = new Set();
-      for (let k = 0; k < count; k++) set.add(t.slice(this.nameStarts[k]!, this.nameStarts[k]! + this.nameLens[k]!));
-    }
-    const name = t.slice(nameAt, nameAt + nameLen);
-    if (set.has(name)) return true;
-    set.add(name);
-    return false;
-  }
-
-  /**
-   * Whether the label name at `nameAt` is `job` or a grouping label: the headers' value replaces the body's (noted on
-   * the header: the points' hashes then serve its own set of overridden labels only, see text-point.ts).
-   */
-  private isOverridden(nameAt: number, nameLen: number): boolean {
-    const t = this.t;
-    let overridden = nameLen === 3 && t.startsWith('job', nameAt);
-    const names = this.header.groupingNames;
-    for (let i = 0; i < names.length && !overridden; i++) if (names[i]!.length === nameLen && t.startsWith(names[i]!, nameAt)) overridden = true;
-    if (overridden) this.header.bodyOverrides = true;
-    return overridden;
-  }
-
-  /** Moves past a label value and its closing quote, checking its escapes and its length (escapes count as one). */
-  private scanQuoted(nameAt: number, nameLen: number): void {
-    const t = this.t;
-    const end = this.end;
-    const valueAt = this.pos;
-    const max = this.maxValueLength;
-    let pos = valueAt;
-    let length = 0;
-    let h = HASH_SEED;
-    while (pos < end) {
-      const c = t.charCodeAt(pos);
-      if (c === 34) {
-        this.pos = pos + 1;
-        this.valueHash = h;
-        return;
-      }
-      h = Math.imul(h ^ c, HASH_PRIME);
-      if (++length > max) this.fail(valueTooLong(t.slice(nameAt, nameAt + nameLen), max), valueAt, 'PROM_RELAY_DECODE_LIMIT');
-      if (c === 92) {
-        const next = pos + 1 < end ? t.charCodeAt(pos + 1) : -1;
-        if (next !== 92 && next !== 34 && next !== 110) {
-          this.pos = pos;
-          this.fail(next === -1 ? `value of label ${t.slice(nameAt, nameAt + nameLen)} ends inside an escape` : `invalid escape "\\${t[pos + 1]}" in the value of label ${t.slice(nameAt, nameAt + nameLen)}`);
-        }
-        h = Math.imul(h ^ next, HASH_PRIME);
-        pos += 2;
-        continue;
-      }
-      pos++;
-    }
-    this.pos = pos;
-    this.fail(`value of label ${t.slice(nameAt, nameAt + nameLen)} is not closed with '"'`);
-  }
 }
