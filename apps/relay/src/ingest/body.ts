@@ -33,15 +33,17 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.once('close', () => {
-      // The client went away before the body ended: nothing to answer, but the request must not hang.
+      // The client went away before the body ended: nothing to answer, but the request must not hang. Not a bad body:
+      // its own code, so a flaky network does not read as clients sending bad payloads.
       if (done) return;
       done = true;
-      reject(new IngestError('PROM_RELAY_INGEST_BODY', 'the client closed the connection before the body ended'));
+      reject(new IngestError('PROM_RELAY_INGEST_ABORTED', 'the client closed the connection before the body ended'));
     });
     req.once('error', (err) => {
       if (done) return;
       done = true;
-      reject(new IngestError('PROM_RELAY_INGEST_BODY', `reading the request body failed: ${err.message}`, { cause: err }));
+      // Node's "aborted" (ECONNRESET), before the close: the connection ended mid-body.
+      reject(new IngestError('PROM_RELAY_INGEST_ABORTED', `the connection ended before the body did: ${err.message}`, { cause: err }));
     });
   });
 }

@@ -18,6 +18,8 @@ export const INGEST_ERROR_CODES = [
   'PROM_RELAY_INGEST_UNSUPPORTED',
   /** A series past the label limits (labels per series, label value length) the consumer enforces. */
   'PROM_RELAY_INGEST_LIMIT',
+  /** The client closed the connection (or it broke) before the request body ended: nothing produced, an answer nobody reads. */
+  'PROM_RELAY_INGEST_ABORTED',
   /** A body past maxBodyBytes, before or after decompression; a push whose Kafka message is past the ingest topic's max.message.bytes. */
   'PROM_RELAY_INGEST_TOO_LARGE',
   /** A request header of ours (`prom-relay-producer`) with a value it cannot take. */
@@ -48,6 +50,8 @@ const STATUS: Record<IngestErrorCode, number> = {
   PROM_RELAY_INGEST_DUPLICATE: 400,
   PROM_RELAY_INGEST_UNSUPPORTED: 400,
   PROM_RELAY_INGEST_LIMIT: 400,
+  // nginx's "client closed request": counted and logged with it; the client is gone, so nothing reads it.
+  PROM_RELAY_INGEST_ABORTED: 499,
   PROM_RELAY_INGEST_TOO_LARGE: 413,
   PROM_RELAY_INGEST_MEDIA_TYPE: 415,
   PROM_RELAY_INGEST_UNAUTHORIZED: 401,

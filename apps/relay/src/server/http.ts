@@ -33,10 +33,25 @@ export interface RelayServerOptions {
   connections?: HttpConnectionLimits;
   /** counts connections refused and closed for slowness */
   connectionEvents?: HttpConnectionEvents;
+  /** counts the requests the server's own routes refuse (the ingest counts its answers itself) */
+  requestRefused?: (route: HttpRoute, status: HttpRefusal) => void;
+}
+
+/** The server's routes, as prom_relay_http_requests_refused_total names them; `none`: a path that is no route. */
+export type HttpRoute = 'metrics' | 'healthz' | 'readyz' | 'status' | 'ingest' | 'none';
+/** 401: the status page without valid credentials; 404: no such route; 500: a handler threw (a bug, or a worker's answer missing). */
+export type HttpRefusal = 401 | 404 | 500;
+
+function routeOf(path: string): HttpRoute {
+  if (path === '/metrics') return 'metrics';
+  if (path === '/healthz') return 'healthz';
+  if (path === '/readyz') return 'readyz';
+  if (path === '/' || path === '/api/v1/status') return 'status';
+  return 'ingest';
 }
 
 /** The server's connection options from `server.*` config, counted on the relay's metrics. */
-export function serverConnectionOptions(server: RelayConfig['server'], metrics: RelayMetrics): Pick<RelayServerOptions, 'connections' | 'connectionEvents'> {
+export function serverConnectionOptions(server: RelayConfig['server'], metrics: RelayMetrics): Pick<RelayServerOptions, 'connections' | 'connectionEvents' | 'requestRefused'> {
   return {
     connections: {
       headersTimeoutMs: server.headers_timeout,
@@ -49,6 +64,7 @@ export function serverConnectionOptions(server: RelayConfig['server'], metrics: 
       timedOut: (kind) => metrics.httpTimeouts.inc({ kind }),
       connections: (delta) => metrics.httpConnections.inc(delta),
     },
+    requestRefused: (route, status) => metrics.httpRequestsRefused.inc({ route, status: String(status) }),
   };
 }
 
@@ -65,6 +81,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startRelayServer(opts: RelayServerOptions): Promise<RelayServer> {
+  const log = new RateLimitedLog(opts.logger);
+  // Every refusal of the server's own routes: counted, and logged at most 5 lines per route and status per 10 s.
+  const refused = (req: IncomingMessage, route: HttpRoute, status: HttpRefusal, fields: Record<string, unknown>, msg: string): void => {
+    opts.requestRefused?.(route, status);
+    const path = maskPathToken((req.url ?? '/').split('?')[0] ?? '/');
+    log.log(status >= 500 ? 'error' : 'warn', `http/${route}/${status}`, { route, status, method: req.method, path, ...fields }, msg);
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
@@ -85,8 +108,10 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     if (opts.status && req.method === 'GET' && (path === '/' || path === '/api/v1/status')) {
       const { auth } = opts.status;
       if (auth?.required && !auth.accepts(req)) {
+        const error = req.headers.authorization ? 'credentials are not accepted' : 'credentials are required';
         res.setHeader('www-authenticate', auth.challenges);
-        sendJson(res, 401, { error: req.headers.authorization ? 'credentials are not accepted' : 'credentials are required' });
+        sendJson(res, 401, { error });
+        refused(req, 'status', 401, { error }, 'status page request refused');
         return;
       }
       const snapshot = await opts.status.snapshot();
@@ -101,16 +126,17 @@ export async function startRelayServer(opts: RelayServerOptions): Promise<RelayS
     }
     if (opts.ingest && (await opts.ingest.handle(req, res))) return;
     sendJson(res, 404, { error: `no route for ${req.method} ${maskPathToken(path ?? '/')}` });
+    refused(req, 'none', 404, {}, 'no route for the request');
   };
   const limits = opts.connections ?? DEFAULT_HTTP_LIMITS;
   const server: Server = createServer(serverOptions(limits), (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      opts.logger.error({ err, path: maskPathToken(req.url ?? '/') }, 'http handler failed');
+      refused(req, routeOf((req.url ?? '/').split('?')[0] ?? '/'), 500, { err }, 'http handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
   });
-  guardConnections(server, limits, opts.connectionEvents ?? {}, new RateLimitedLog(opts.logger));
+  guardConnections(server, limits, opts.connectionEvents ?? {}, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

@@ -37,6 +37,7 @@ export class RelayMetrics {
   readonly httpConnectionsRefused: Counter;
   readonly httpTimeouts: Counter<'kind'>;
   readonly httpConnections: Gauge;
+  readonly httpRequestsRefused: Counter<'route' | 'status'>;
   readonly deadLettersTruncated: Counter<'reason'>;
   readonly deadLettersFailed: Counter<'reason' | 'error'>;
   /** partitions that cannot advance right now (the DLQ's and the source's stalled()); set by the pipeline */
@@ -168,6 +169,12 @@ export class RelayMetrics {
       registers,
     });
     this.httpConnections = new Gauge({ name: 'prom_relay_http_connections', help: 'HTTP connections open.', registers });
+    this.httpRequestsRefused = new Counter({
+      name: 'prom_relay_http_requests_refused_total',
+      help: "Requests the relay's own routes refused (the ingest's answers are prom_relay_ingest_requests_total), by route (status, metrics, healthz, readyz, ingest, none: no such route) and status: 401 (the status page without valid credentials), 404, 500 (a handler threw).",
+      labelNames: ['route', 'status'],
+      registers,
+    });
     this.ingestRequests = new Counter({
       name: 'prom_relay_ingest_requests_total',
       help: 'HTTP ingest requests answered, by API (pushgateway, remote_write), status and error code (none when accepted).',

@@ -182,7 +182,7 @@ describe('limits', () => {
 });
 
 describe('clients that go away', () => {
-  it('a body cut off by the client settles the request (logged) and sends nothing', async () => {
+  it('a body cut off by the client settles the request (logged as aborted, not a bad body) and sends nothing', async () => {
     const { url, sent, logs } = await start();
     const req = request(`${url}/metrics/job/j`, { method: 'PUT', headers: { 'content-length': '1000' } });
     req.on('error', () => undefined);
@@ -190,7 +190,7 @@ describe('clients that go away', () => {
     await new Promise((r) => setTimeout(r, 50));
     req.destroy();
     for (let i = 0; i < 50 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(logs).toEqual([expect.objectContaining({ code: 'PROM_RELAY_INGEST_BODY', path: '/metrics/job/j' })]);
+    expect(logs).toEqual([expect.objectContaining({ code: 'PROM_RELAY_INGEST_ABORTED', status: 499, path: '/metrics/job/j' })]);
     expect(sent).toHaveLength(0);
   });
 });
