@@ -31,6 +31,15 @@ export interface RemoteWriteOutcome {
 
 export type FlushStatus = 'success' | 'failure' | 'publish_failed' | 'checkpoint_failed' | 'empty';
 
+/**
+ * Why samples were not delivered (prom_relay_samples_failed_total{reason}): `refused`, the receiver refused them for good
+ * (a 4xx other than 429, or a 2.0 receiver's 2xx that wrote fewer than it was sent; sent again as they are, they would
+ * be refused again); `retries_exhausted`, 5xx, 429 or network errors until the retries or the flush's deadline ran out;
+ * `error`, the write threw. The next flush carries their totals in every case.
+ */
+export const SAMPLES_FAILED_REASONS = ['refused', 'retries_exhausted', 'error'] as const;
+export type SamplesFailedReason = (typeof SAMPLES_FAILED_REASONS)[number];
+
 export interface FlushResult {
   status: FlushStatus;
   /** the wall-clock stamp of this flush (the largest of the partitions') */
@@ -39,6 +48,8 @@ export interface FlushResult {
   series: number;
   samplesSent: number;
   samplesFailed: number;
+  /** samplesFailed by why (the reasons with samples) */
+  samplesFailedBy?: Partial<Record<SamplesFailedReason, number>>;
   samplesRetried: number;
   /** exemplars a Remote Write 2.0 receiver answered 2xx to without writing them (its Exemplars-Written header) */
   exemplarsFailed?: number;
@@ -287,7 +298,10 @@ export class Flusher {
     try {
       const outcome = await this.write(owners, { deadline: Date.now() + sendTimeoutMs, ...(metadata.length > 0 ? { metadata } : {}) });
       result.samplesSent = outcome.counts.samplesSent;
-      result.samplesFailed = outcome.counts.samplesFailed + (outcome.counts.samplesPending ?? 0);
+      const refused = outcome.counts.samplesFailed;
+      const exhausted = outcome.counts.samplesPending ?? 0;
+      result.samplesFailed = refused + exhausted;
+      if (result.samplesFailed > 0) result.samplesFailedBy = { refused, retries_exhausted: exhausted };
       result.samplesRetried = outcome.counts.samplesRetried;
       if (outcome.counts.exemplarsFailed) result.exemplarsFailed = outcome.counts.exemplarsFailed;
       result.status = outcome.status === 'success' ? 'success' : 'failure';
@@ -301,6 +315,7 @@ export class Flusher {
     } catch (err) {
       result.status = 'failure';
       result.samplesFailed = series;
+      result.samplesFailedBy = { error: series };
       result.error = err;
       this.opts.logger.warn({ err }, 'remote write failed; the next flush carries the totals');
     }

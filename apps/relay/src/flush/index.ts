@@ -1,2 +1,2 @@
-export { Flusher } from './flusher.js';
-export type { FlushResult, FlushStatus, FlusherOptions, RemoteWriteOutcome, RemoteWriteSink } from './flusher.js';
+export { Flusher, SAMPLES_FAILED_REASONS } from './flusher.js';
+export type { FlushResult, FlushStatus, FlusherOptions, RemoteWriteOutcome, RemoteWriteSink, SamplesFailedReason } from './flusher.js';

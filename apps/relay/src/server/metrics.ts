@@ -1,7 +1,7 @@
 // The relay's own metrics on /metrics (prom-client): what it consumed, dropped, holds, flushed and checkpointed.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CHECKPOINT_SKIP_REASONS } from '../checkpoint/index.js';
-import type { FlushResult } from '../flush/index.js';
+import { SAMPLES_FAILED_REASONS, type FlushResult } from '../flush/index.js';
 import type { TopicPartition } from '../kafka/index.js';
 import type { OwnedPartition } from '../source/index.js';
 import { RELAY_VERSION } from '../version.js';
@@ -24,7 +24,7 @@ export class RelayMetrics {
   readonly flushDuration: Histogram<'result'>;
   readonly flushes: Counter<'result'>;
   readonly samplesSent: Counter;
-  readonly samplesFailed: Counter;
+  readonly samplesFailed: Counter<'reason'>;
   readonly samplesRetried: Counter;
   readonly remoteWriteFallbacks: Counter<'reason'>;
   readonly exemplarsDropped: Counter<'path'>;
@@ -103,9 +103,11 @@ export class RelayMetrics {
     this.samplesSent = new Counter({ name: 'prom_relay_samples_sent_total', help: 'Samples accepted by the remote write receiver.', registers });
     this.samplesFailed = new Counter({
       name: 'prom_relay_samples_failed_total',
-      help: 'Samples not delivered (refused or retries exhausted); the next flush carries their totals.',
+      help: 'Samples not delivered, by reason: refused (the receiver refused them for good: a 4xx, or a 2.0 partial write), retries_exhausted (5xx, 429 or network errors until the retries or the deadline ran out), error (the write threw); the next flush carries their totals.',
+      labelNames: ['reason'],
       registers,
     });
+    for (const reason of SAMPLES_FAILED_REASONS) this.samplesFailed.inc({ reason }, 0);
     this.samplesRetried = new Counter({ name: 'prom_relay_samples_retried_total', help: 'Sample sends repeated after a retryable answer.', registers });
     this.remoteWriteFallbacks = new Counter({
       name: 'prom_relay_remote_write_fallbacks_total',
@@ -279,7 +281,7 @@ export class RelayMetrics {
     this.flushes.inc({ result: result.status });
     this.flushDuration.observe({ result: result.status }, result.durationMs / 1000);
     if (result.samplesSent) this.samplesSent.inc(result.samplesSent);
-    if (result.samplesFailed) this.samplesFailed.inc(result.samplesFailed);
+    for (const [reason, n] of Object.entries(result.samplesFailedBy ?? {})) if (n) this.samplesFailed.inc({ reason }, n);
     if (result.samplesRetried) this.samplesRetried.inc(result.samplesRetried);
   }
 }

@@ -1,7 +1,7 @@
 // The relay's flush through a Remote Write 2.0 receiver that answers 2xx but writes less than it was sent (its
 // X-Prometheus-Remote-Write-Samples-Written counts fewer: a partial write). The push-client took it as all sent, so
 // the flush was a success and nothing counted or logged what the receiver left out. Now the flush is a failure:
-// prom_relay_samples_failed_total counts the samples left out, and the "remote write incomplete" warning (one per
+// prom_relay_samples_failed_total{reason="refused"} counts the samples left out, and the "remote write incomplete" warning (one per
 // flush) names PROM_RELAY_PUSH_PARTIAL_WRITE. A fake receiver (push-client's startTestReceiver) makes the fault:
 // Prometheus 3 answers a request with out-of-order samples 400, not a partial 2xx. Exemplars a receiver leaves out
 // of a 2xx are dropped exemplars: prom_relay_exemplars_dropped_total{path="remote_write_receiver"}, logged.
@@ -42,11 +42,8 @@ it('counts the samples a 2.0 receiver left out of a 2xx as failed, and warns nam
     60_000,
   );
   expect(JSON.stringify(warning)).toMatch(/1 of \d+ samples were not written/);
-  const failed = await eventually(
-    async () => Number(/^prom_relay_samples_failed_total (\d+)/m.exec(await (await fetch(`${relay.url}/metrics`)).text())?.[1] ?? 0),
-    (n) => n > 0,
-    30_000,
-  );
+  // Refused for good: the receiver answered, and would leave them out again (not a retries_exhausted).
+  const failed = await eventually(() => relayCounter(relay.url, 'prom_relay_samples_failed_total', { reason: 'refused' }), (n) => n > 0, 30_000);
   expect(failed).toBeGreaterThan(0);
   expect(env.prom.receiver.requests.some((r) => r.status === 204)).toBe(true);
   expect(await stopRelay(relay)).toBe(0);
