@@ -5,7 +5,7 @@
  */
 import type { Labels } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
-import { sortedLabelsFrom } from './labels.js';
+import { keyOfLabels, sortedLabelsFrom } from './labels.js';
 import { GaugeState, targetList } from './series.js';
 import type { Contribution, OutputMode, OutputSeries } from './series.js';
 
@@ -110,9 +110,9 @@ function histogramParts(labels: Labels, buckets: number[]): Labels[] {
   return parts;
 }
 
-/** The output's `labelsKey` (its map key carries a mode prefix for modes other than total and last). */
+/** The output's `labelsKey` (its key in the outputs carries a mode prefix for modes other than total and last), built. */
 export function labelsKeyOf(s: OutputSeries): string {
-  return s.mode === 'total' || s.mode === 'last' ? s.key : s.key.slice(s.mode.length + 1);
+  return keyOfLabels(s.labels);
 }
 
 /** How a mode's partials from several source partitions combine: counts add up, like sums. */

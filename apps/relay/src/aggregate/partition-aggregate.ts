@@ -94,8 +94,8 @@ export class PartitionAggregate {
     return this.store.outputs.size;
   }
 
-  /** The key string and labels of an output series, by its key (an owner in this process shares them: no copy). */
-  outputSeries(key: string): { key: string; labels: Labels } | undefined {
+  /** The labels of an output series, by its key (an owner in this process shares them: no copy). */
+  outputSeries(key: string): { labels: Labels } | undefined {
     return this.store.outputs.get(key);
   }
 
@@ -394,28 +394,37 @@ export class PartitionAggregate {
    */
   private materialize(specs: OutputSpec[], job: string): Targets | LimitKind | 'conflict' {
     const outputs = this.store.outputs;
-    let fresh: OutputSpec[] | null = null;
-    for (const spec of specs) {
-      const existing = outputs.get(spec.key);
-      if (existing !== undefined && existing.mode !== spec.mode) return 'conflict';
-      if (existing === undefined && !fresh?.some((f) => f.key === spec.key)) (fresh ??= []).push(spec);
+    // Each spec's output, found once (a lookup hashes the key and compares it with labels: see key-index.ts).
+    const found = new Array<OutputSeries | undefined>(specs.length);
+    let fresh = 0;
+    for (let i = 0; i < specs.length; i++) {
+      const existing = outputs.get(specs[i]!.key);
+      if (existing !== undefined && existing.mode !== specs[i]!.mode) return 'conflict';
+      found[i] = existing;
+      if (existing === undefined) fresh++;
     }
-    if (fresh !== null) {
-      if (outputs.size + fresh.length > this.opts.limits.maxSeries) return 'maxSeries';
+    if (fresh > 0) {
+      if (outputs.size + fresh > this.opts.limits.maxSeries) return 'maxSeries';
       const jobCount = this.store.seriesPerJob.get(job) ?? 0;
-      if (jobCount + fresh.length > this.opts.limits.maxSeriesPerJob) return 'maxSeriesPerJob';
-      for (const spec of fresh) {
+      if (jobCount + fresh > this.opts.limits.maxSeriesPerJob) return 'maxSeriesPerJob';
+      for (let i = 0; i < specs.length; i++) {
+        if (found[i] !== undefined) continue;
+        const spec = specs[i]!;
+        // (plan.ts addSpec makes specs unique by key; a repeated one shares the output made for the first)
+        const first = specs.length === 1 ? i : specs.findIndex((s) => s.key === spec.key);
+        if (first < i) {
+          found[i] = found[first];
+          continue;
+        }
         const labels = ownedSortedLabels(spec.labels);
         const gauge = GAUGE_MODES.has(spec.mode) ? newGaugeState(spec.mode, labels, spec.buckets) : null;
-        const series = new (spec.mode === 'native' ? NativeOutputSeries : OutputSeries)(ownString(spec.key), labels, spec.mode, intern(job), NEVER_FED, gauge);
+        const series = new (spec.mode === 'native' ? NativeOutputSeries : OutputSeries)(labels, spec.mode, intern(job), NEVER_FED, gauge);
         series.rule = spec.rule;
-        this.store.addOutput(series);
+        this.store.addOutput(series, spec.key);
+        found[i] = series;
       }
     }
-    if (specs.length === 1) return outputs.get(specs[0]!.key)!;
-    const out = new Array<OutputSeries>(specs.length);
-    for (let i = 0; i < specs.length; i++) out[i] = outputs.get(specs[i]!.key)!;
-    return out;
+    return specs.length === 1 ? found[0]! : (found as OutputSeries[]);
   }
 
   /**

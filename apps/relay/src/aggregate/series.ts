@@ -5,7 +5,8 @@
  */
 import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
-import { labelsKey, ownString } from './labels.js';
+import { KeyIndex } from './key-index.js';
+import { keyOfLabels, labelsKey, labelsMatchKey, ownString } from './labels.js';
 import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
 import { Scope } from './scope.js';
 
@@ -59,7 +60,7 @@ export class OutputSeries {
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
   stateIndex = -1;
   constructor(
-    readonly key: string,
+    /** names in sorted order (its key is built from them in their own order: see `key`) */
     readonly labels: Labels,
     mode: OutputMode,
     readonly job: string,
@@ -72,6 +73,15 @@ export class OutputSeries {
 
   get mode(): OutputMode {
     return OUTPUT_MODES[this.bits >> 2]!;
+  }
+
+  /**
+   * Its key in the outputs (plan.ts `outputKey`: `labelsKey`, after `<mode>` and U+0000 for modes other than total
+   * and last), built: the series keeps no key string (key-index.ts).
+   */
+  get key(): string {
+    const mode = this.mode;
+    return mode === 'total' || mode === 'last' ? keyOfLabels(this.labels) : mode + '\u0000' + keyOfLabels(this.labels);
   }
 
   /** Left the tables (expired, ended, or never shown): inputs pointing here resolve their targets again. */
@@ -286,7 +296,8 @@ export interface InputPlan {
  * toState/fromState (state.ts) work on these.
  */
 export class AggregateStore {
-  readonly outputs = new Map<string, OutputSeries>();
+  /** by key (OutputSeries.key), holding no key string */
+  readonly outputs = new KeyIndex<OutputSeries>(outputMatchesKey, (s) => s.key);
   readonly scopes = new Map<string, Scope>();
   readonly producers = new Map<string, ProducerState>();
   readonly seriesPerJob = new Map<string, number>();
@@ -324,8 +335,9 @@ export class AggregateStore {
     return scope;
   }
 
-  addOutput(series: OutputSeries): void {
-    this.outputs.set(series.key, series);
+  /** `series` under its key (`key`: OutputSeries.key, known to the caller). */
+  addOutput(series: OutputSeries, key: string): void {
+    this.outputs.set(key, series);
     this.seriesPerJob.set(series.job, (this.seriesPerJob.get(series.job) ?? 0) + 1);
   }
 
@@ -337,6 +349,13 @@ export class AggregateStore {
     if (left <= 0) this.seriesPerJob.delete(series.job);
     else this.seriesPerJob.set(series.job, left);
   }
+}
+
+/** Whether `key` is the key of `s` (OutputSeries.key), compared in place. */
+function outputMatchesKey(s: OutputSeries, key: string): boolean {
+  const mode = s.mode;
+  if (mode === 'total' || mode === 'last') return labelsMatchKey(s.labels, key, 0);
+  return key.startsWith(mode) && key.charCodeAt(mode.length) === 0 && labelsMatchKey(s.labels, key, mode.length + 1);
 }
 
 /** The key of `pscope`'s group among the runs of its producer's Pushgateway group (AggregateStore.gaugeScopes). */

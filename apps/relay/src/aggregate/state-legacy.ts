@@ -5,6 +5,7 @@
  */
 import type { Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
+import { inSortedOrder } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState, type HistogramState } from './native-histogram.js';
@@ -80,12 +81,12 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     const key = outputKey(labels, mode);
     const gauge = g === null ? null : newGaugeState(mode, labels, g[2]);
     if (gauge !== null) gauge.tick = g![0];
-    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(key, labels, mode, job, lastFed - store.epoch, gauge);
+    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(inSortedOrder(labels), mode, job, lastFed - store.epoch, gauge);
     series.rule = rule ?? ruleOutput(labels);
     series.value = decodeNumber(value);
     // Not in the state: the last feed is the best estimate of when a `last` value was applied.
     if (series.gauge !== null) series.gauge.valueAt = series.lastFed;
-    store.addOutput(series);
+    store.addOutput(series, key);
     return series;
   });
   const native = given.version === 2 ? (given.outputs.native ?? []) : [];

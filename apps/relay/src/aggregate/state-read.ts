@@ -4,7 +4,7 @@
  * row index. Throws an Error naming what is wrong; `readState` (state.ts) wraps it as an AggregateError.
  */
 import type { InputMetricType } from '../model.js';
-import { keptLabels } from './labels.js';
+import { inSortedOrder, keptLabels } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState } from './native-histogram.js';
@@ -81,12 +81,12 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
       gauge = newGaugeState(mode, labels, buckets);
       gauge.tick = s.gauges.tick[g]!;
     }
-    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(outputKey(labels, mode), labels, mode, text(jobOf.next()), o.lastFed[i]! + shift, gauge);
+    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(inSortedOrder(labels), mode, text(jobOf.next()), o.lastFed[i]! + shift, gauge);
     series.rule = rule[i] === 1;
     series.value = decodeNumber(o.value[i]!);
     // when the `last` value was applied (a state written before it was kept: the last feed, the best estimate)
     if (gauge !== null) gauge.valueAt = s.gauges.valueAt === undefined ? series.lastFed : s.gauges.valueAt[g]! + shift;
-    store.addOutput(series);
+    store.addOutput(series, outputKey(labels, mode));
     outputs[i] = series;
   }
   for (const r of [shapeOf, modeOf, jobOf, ...labelValues]) r.end();

@@ -2,6 +2,7 @@
 // those combine into the one value the flush writes (by mode: a total never goes below what ended sources reached,
 // `last` the newest word, `min`/`max`/`sum`/`avg` across sources, native histograms merged).
 import type { Labels } from '@prom-relay/codec';
+import { keyOfLabels, labelsMatchKey } from '../aggregate/labels.js';
 import { addInto, emptyHistogram, type NativeHistogram } from '../aggregate/native-histogram.js';
 import type { CombineMode } from '../model.js';
 
@@ -96,7 +97,7 @@ export class Combined implements SourceEntry {
   private bits: number;
   private rare: Rare | null = null;
   constructor(
-    readonly key: string,
+    /** in the order of its key's labels (see `key`) */
     readonly labels: Labels,
     mode: CombineMode,
     /** ms since the combiner's epoch */
@@ -109,6 +110,12 @@ export class Combined implements SourceEntry {
 
   get mode(): CombineMode {
     return MODES[this.bits >> MODE_SHIFT]!;
+  }
+
+  /** Its id in the owner (the partial's key, after `<mode>` and U+0000 for gauge modes but last), built: none is kept. */
+  get key(): string {
+    const mode = this.mode;
+    return mode === 'total' || mode === 'last' || mode === 'native' ? keyOfLabels(this.labels) : mode + '\u0000' + keyOfLabels(this.labels);
   }
 
   /**
@@ -379,4 +386,11 @@ export class Combined implements SourceEntry {
       }
     }
   }
+}
+
+/** Whether `id` is the id of `c` (Combined.key), compared in place. */
+export function combinedMatchesId(c: Combined, id: string): boolean {
+  const mode = c.mode;
+  if (mode === 'total' || mode === 'last' || mode === 'native') return labelsMatchKey(c.labels, id, 0);
+  return id.startsWith(mode) && id.charCodeAt(mode.length) === 0 && labelsMatchKey(c.labels, id, mode.length + 1);
 }

@@ -92,7 +92,7 @@ function dec(v: EncodedNumber): number {
 }
 
 /** The series of a combiner as state columns; `epoch` is the combiner's (its times are relative to it). */
-export function writeCombineState(all: ReadonlyMap<string, Combined>, epoch: number): Pick<CombineState, 'epoch' | 'sources' | 'series' | 'entries'> {
+export function writeCombineState(all: { readonly size: number; values(): Iterable<Combined> }, epoch: number): Pick<CombineState, 'epoch' | 'sources' | 'series' | 'entries'> {
   // Columns sized once (no copies while they grow): the series, then their entries.
   let m = 0;
   for (const c of all.values()) m += c.size;

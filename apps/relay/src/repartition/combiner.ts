@@ -6,7 +6,8 @@ import type { MetricMetadata } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
 import type { NativeHistogram } from '../aggregate/native-histogram.js';
 import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
-import { Combined, NO_END, type SourceEntry } from './combined.js';
+import { Combined, combinedMatchesId, NO_END, type SourceEntry } from './combined.js';
+import { KeyIndex } from '../aggregate/key-index.js';
 import { applyEnd, applyRestart, finalBeforeRestart, hear, isNews, isRestart, restartedSeries, restartsAlone, saidBefore, type SourceHeard } from './ends.js';
 import { OwnerFamilies } from './metadata.js';
 import { holdExemplar, takeExemplar, type HeldExemplar } from './owner-exemplars.js';
@@ -16,10 +17,10 @@ export interface CombineOptions {
   /** an output series not fed by any source this long ends (safety net: sources send every live series each flush) */
   ttlMs: number;
   /**
-   * The key string and labels of an output series this process already holds (a source partition's aggregate here),
-   * by the series' id: shared instead of parsed again, which halves what an owner costs per series in one relay.
+   * The labels of an output series this process already holds (a source partition's aggregate here), by the series'
+   * id: shared instead of parsed again, which halves what an owner costs per series in one relay.
    */
-  shared?: (id: string) => { key: string; labels: Labels } | undefined;
+  shared?: (id: string) => { labels: Labels } | undefined;
   /**
    * A source's publish at an offset far below its last one (under half of it: the input topic recreated, its source
    * checkpoints reset; a crash replay goes back a checkpoint interval): what it says that this owner does not hold is
@@ -45,7 +46,8 @@ export interface CombineResult {
  * checkpoint plus the replay of the topic rebuilds exactly the same state), and idempotent for a repeated partial.
  */
 export class SeriesCombiner {
-  private readonly series = new Map<string, Combined>();
+  /** by id (Combined.key), holding no key string */
+  private readonly series = new KeyIndex<Combined>(combinedMatchesId, (c) => c.key);
   private families = new OwnerFamilies();
   /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
   private readonly epoch = Date.now();
@@ -87,7 +89,7 @@ export class SeriesCombiner {
       if (p.stale && p.restart !== undefined && p.end === undefined) {
         finalBeforeRestart(p, src, offset, t, this.series.get(p.key), () => {
           const made = this.create(p.key, p.key, p.combine, t, t - 1);
-          this.series.set(made.key, made);
+          this.series.set(p.key, made);
           return made;
         });
         continue;
@@ -105,13 +107,13 @@ export class SeriesCombiner {
         }
         // (An ended run began before its end reached us: a restart's new series, made at `t`, starts after it.)
         c = this.create(id, p.key, p.combine, t, p.stale ? t - 1 : t);
-        this.series.set(c.key, c);
+        this.series.set(id, c);
       }
       if (c.mode !== p.combine && !p.stale && c.size === 0 && c.mode !== 'total' && c.mode !== 'native') {
         // Every source of a gauge-mode series left (an untyped series ended to start again typed, see retype.ts): the
         // name is free for the new kind.
         c = this.create(id, p.key, p.combine, t, t);
-        this.series.set(c.key, c);
+        this.series.set(id, c);
       }
       if (c.mode !== p.combine || (p.combine === 'native' && !p.stale && p.histogram === undefined)) {
         result.conflicts++;
@@ -134,11 +136,11 @@ export class SeriesCombiner {
       const restart = isRestart(p, c, e, batch.part, heard);
       if (restart && restartsAlone(c, e)) {
         c = restartedSeries(c, e, this.create(id, p.key, p.combine, t, Math.max(t, c.start + 1)));
-        this.series.set(c.key, c);
+        this.series.set(id, c);
         e = undefined;
       }
       c.seen = t;
-      if (p.exemplar !== undefined && !p.stale) holdExemplar(this.exemplars, c.key, p.exemplar);
+      if (p.exemplar !== undefined && !p.stale) holdExemplar(this.exemplars, id, p.exemplar);
       if (restart) {
         applyRestart(c, e, p, src, offset, t);
         continue;
@@ -230,7 +232,7 @@ export class SeriesCombiner {
     const ttl = this.opts.ttlMs;
     const now = nowMs - this.epoch;
     let multiSource = 0;
-    for (const [id, c] of this.series) {
+    for (const c of this.series.values()) {
       const mode = c.mode;
       for (let i = c.size - 1; i >= 0; i--) {
         const e = c.entry(i);
@@ -268,13 +270,14 @@ export class SeriesCombiner {
         const f = c.snapshot();
         const start = c.start + this.epoch;
         const sample: OutputSample = mode === 'native' ? { labels: c.labels, value: f.value, start, histogram: f.hist! } : { labels: c.labels, value: f.value, start };
-        const exemplar = this.exemplars.size > 0 ? takeExemplar(this.exemplars, id, nowMs) : undefined;
+        const exemplar = this.exemplars.size > 0 ? takeExemplar(this.exemplars, c.key, nowMs) : undefined;
         if (exemplar !== undefined) sample.exemplar = exemplar;
         out.push(sample);
         continue;
       }
       if (live === 0 || now - c.seen >= ttl) {
         out.push({ labels: c.labels, value: NaN, stale: true });
+        const id = c.key;
         this.series.delete(id);
         if (this.exemplars.size > 0) this.exemplars.delete(id);
         continue;
@@ -288,7 +291,7 @@ export class SeriesCombiner {
       } else sample = mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
       c.unwritten = false;
       if (this.exemplars.size > 0) {
-        const exemplar = takeExemplar(this.exemplars, id, nowMs);
+        const exemplar = takeExemplar(this.exemplars, c.key, nowMs);
         if (exemplar !== undefined) sample.exemplar = exemplar;
       }
       out.push(sample);
@@ -305,11 +308,15 @@ export class SeriesCombiner {
     return this.families.current(now, this.opts.ttlMs);
   }
 
-  /** A new combined series: its key string and labels shared with this process's aggregate where it has them. */
+  /**
+   * A new combined series of id `id` (`key`, the labels' key, after a mode prefix for some modes): its labels shared
+   * with this process's aggregate where it has them. A key that is not the one its labels make (only a foreign or
+   * corrupt partial: every relay writes `labelsKey`) is refused: the series could not be found by it again.
+   */
   private create(id: string, key: string, mode: CombineMode, seen: number, start: number): Combined {
-    const shared = this.opts.shared?.(id);
-    if (shared !== undefined && shared.key === id) return new Combined(shared.key, shared.labels, mode, seen, start);
-    return new Combined(id, shared?.labels ?? labelsFromKey(key), mode, seen, start);
+    const c = new Combined(this.opts.shared?.(id)?.labels ?? labelsFromKey(key), mode, seen, start);
+    if (!combinedMatchesId(c, id)) throw new Error(`malformed series key: not in canonical form (${JSON.stringify(key.slice(0, 200))})`);
+    return c;
   }
 
   /** Columns of every series (combiner-state.ts), the families' metadata and when each series last sent an exemplar. */
@@ -350,7 +357,7 @@ export class SeriesCombiner {
     // Only when each exemplar was sent: an older one must not follow a restart (the exemplars themselves are gone).
     if (Array.isArray(s.exemplarsSent)) {
       for (const [id, sent] of s.exemplarsSent) {
-        if (combiner.series.has(id) && typeof sent === 'number') combiner.exemplars.set(id, { exemplar: null, fresh: false, sent });
+        if (combiner.series.get(id) !== undefined && typeof sent === 'number') combiner.exemplars.set(id, { exemplar: null, fresh: false, sent });
       }
     }
     return combiner;

@@ -1,0 +1,110 @@
+// Output series and the owner's combined series keep no key string (src/aggregate/key-index.ts): their key is built
+// from their labels (keyOfLabels) and compared with them in place (labelsMatchKey). Both must agree with labelsKey,
+// the key every relay writes, for every value a label can hold; a wrong "match" would add one series' counts to
+// another's total, a missed one would make a second series of one key. The index must keep every series of one hash
+// found, counted, replaceable and removable, also past a bucket's list (a map by key).
+import { describe, expect, it } from 'vitest';
+import { KeyIndex, keyHash } from '../../src/aggregate/key-index.js';
+import { keyOfLabels, labelsKey, labelsMatchKey, ownedSortedLabels } from '../../src/aggregate/labels.js';
+import type { Labels } from '@prom-relay/codec';
+
+const TRICKY = ['', 'ok', 'v1",b="v2', 'v1",z="v3', 'a"b', 'a\\b', '\\n', '\n', 'tab\there', '\u0001', 'x=1,y="2"', '",b="c', 'a",b="c', 'é', '日本', '\ud83d\ude00', '\ud800', 'z\udfff', '\u2028', '{}', ','];
+
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+function randomLabels(next: () => number): Labels {
+  const names = ['__name__', 'a', 'b', 'ab', 'job', 'le', 'z'];
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    if (next() < 0.4) continue;
+    out[name] = next() < 0.6 ? TRICKY[Math.floor(next() * TRICKY.length)]! : `v${Math.floor(next() * 5)}`;
+  }
+  return ownedSortedLabels(out);
+}
+
+describe('keys built from labels', () => {
+  it('keyOfLabels is labelsKey for sorted labels, whatever the values hold', () => {
+    const next = random(7);
+    for (let i = 0; i < 3000; i++) {
+      const labels = randomLabels(next);
+      expect(keyOfLabels(labels)).toBe(labelsKey(labels));
+    }
+  });
+
+  it('labelsMatchKey says yes exactly for the labels whose key it is', () => {
+    const next = random(11);
+    const sets = Array.from({ length: 400 }, () => randomLabels(next));
+    let matches = 0;
+    for (const a of sets) {
+      for (let j = 0; j < 40; j++) {
+        const b = sets[Math.floor(next() * sets.length)]!;
+        const same = labelsKey(a) === labelsKey(b);
+        if (same) matches++;
+        expect(labelsMatchKey(a, labelsKey(b), 0)).toBe(same);
+      }
+      expect(labelsMatchKey(a, labelsKey(a), 0)).toBe(true);
+      // after a prefix, as the modes' keys are
+      expect(labelsMatchKey(a, 'sum\u0000' + labelsKey(a), 4)).toBe(true);
+    }
+    expect(matches).toBeGreaterThan(0);
+  });
+
+  it('a value that spells the next label, or an escape, does not match', () => {
+    expect(labelsKey({ a: 'x', b: 'y' })).toBe('a="x",b="y",');
+    expect(labelsMatchKey({ a: 'x",b="y' }, labelsKey({ a: 'x', b: 'y' }), 0)).toBe(false);
+    expect(labelsMatchKey({ a: 'x', b: 'y' }, labelsKey({ a: 'x",b="y' }), 0)).toBe(false);
+    expect(labelsMatchKey({ x: '\\n' }, labelsKey({ x: '\n' }), 0)).toBe(false);
+    expect(labelsMatchKey({ x: '\n' }, labelsKey({ x: '\\n' }), 0)).toBe(false);
+    expect(labelsMatchKey({ x: 'a' }, labelsKey({ xy: 'a' }), 0)).toBe(false);
+    expect(labelsMatchKey({ x: 'a' }, labelsKey({ x: 'a', y: 'b' }), 0)).toBe(false);
+    expect(labelsMatchKey({ x: 'a', y: 'b' }, labelsKey({ x: 'a' }), 0)).toBe(false);
+    expect(labelsMatchKey({ x: '\ud800' }, labelsKey({ x: '\ud800' }), 0)).toBe(true);
+  });
+});
+
+describe('KeyIndex', () => {
+  interface Item {
+    labels: Labels;
+  }
+  const item = (v: string): Item => ({ labels: { a: v } });
+  const keyOf = (i: Item) => keyOfLabels(i.labels);
+  const matches = (i: Item, key: string) => labelsMatchKey(i.labels, key, 0);
+
+  it('keeps series of one hash found, counted, replaced and removed, in a list and past it in a map', () => {
+    for (const n of [1, 2, 5, 8, 9, 20]) {
+      const index = new KeyIndex<Item>(matches, keyOf, () => 42);
+      const items = Array.from({ length: n }, (_, i) => item(`v${i}`));
+      for (const i of items) index.set(keyOf(i), i);
+      expect(index.size).toBe(n);
+      for (const i of items) expect(index.get(keyOf(i))).toBe(i);
+      expect(index.get(keyOf(item('none')))).toBeUndefined();
+      expect(new Set(index.values())).toEqual(new Set(items));
+      // the same key again replaces
+      const again = item('v0');
+      index.set(keyOf(again), again);
+      expect(index.size).toBe(n);
+      expect(index.get(keyOf(again))).toBe(again);
+      // removing while iterating: each one yielded, then gone
+      let seen = 0;
+      for (const i of index.values()) {
+        seen++;
+        expect(index.delete(keyOf(i))).toBe(true);
+        expect(index.get(keyOf(i))).toBeUndefined();
+      }
+      expect(seen).toBe(n);
+      expect(index.size).toBe(0);
+      expect([...index.values()]).toEqual([]);
+      expect(index.delete(keyOf(again))).toBe(false);
+    }
+  });
+
+  it('hashes keys of one length and one word apart to different values', () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 5000; i++) seen.add(keyHash(`a="v${i}",b="ok",`));
+    expect(seen.size).toBe(5000);
+    expect(keyHash('ab')).not.toBe(keyHash('ab\u0000'));
+  });
+});
