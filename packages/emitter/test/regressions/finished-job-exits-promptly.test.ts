@@ -35,8 +35,8 @@ interface JobRun {
 
 interface RunOptions {
   holdMs?: number;
-  /** the job delivers one message first, then this runs before the job goes on (WARM=1 in the fixture) */
-  onWarm?: () => void;
+  /** the job delivers one message first, then this runs (and is awaited) before the job goes on (WARM=1 in the fixture) */
+  onWarm?: () => Promise<void>;
 }
 
 async function runJob(brokers: string, topic: string, mode: 'close' | 'none' | 'hooks' | 'interval', options: RunOptions = {}): Promise<JobRun> {
@@ -46,19 +46,26 @@ async function runJob(brokers: string, topic: string, mode: 'close' | 'none' | '
   const child = spawn(process.execPath, args, { stdio: 'pipe', env: { ...process.env, WARM: options.onWarm ? '1' : '0' } });
   let finishedAt: number | undefined;
   let warm = false;
+  let warmError: unknown;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
     if (!warm && options.onWarm && stdout.includes('warm\n')) {
       warm = true;
-      options.onWarm();
-      child.stdin.write('go\n');
+      options.onWarm().then(
+        () => child.stdin.write('go\n'),
+        (err: unknown) => {
+          warmError = err;
+          child.kill();
+        },
+      );
     }
     if (finishedAt === undefined && stdout.includes('finished\n')) finishedAt = performance.now();
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  if (warmError !== undefined) throw warmError;
   const exitedAt = performance.now();
   const last = stdout.trim().split('\n').pop() ?? '';
   return {
@@ -165,6 +172,38 @@ function brokerPid(kafka: KafkaServer): number {
   throw new Error(`no broker process found for ${workDir}`);
 }
 
+/**
+ * SIGSTOP, then wait until every thread of the broker is stopped. kill() returns once the signal is queued: the kernel
+ * wakes one thread, which then tells the others, and each stops only when it next runs. On a loaded machine the broker
+ * went on answering for up to a quarter of a second (200 SIGSTOPs at load 12: 98 with a thread still running when
+ * kill() returned; all stopped after p50 9 ms, p99 145 ms, max 258 ms), long enough to acknowledge the job's 11
+ * messages sent right after (CI once read sent 12 for 1). Polls /proc; throws if a thread never stops.
+ */
+async function freezeBroker(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const deadline = Date.now() + 20_000;
+  let running = runningThreads(pid);
+  while (running.length > 0) {
+    if (Date.now() > deadline) throw new Error(`broker ${pid}: threads ${running.join(', ')} still not stopped 20 s after SIGSTOP`);
+    await new Promise((r) => setTimeout(r, 5));
+    running = runningThreads(pid);
+  }
+}
+
+/** The broker's threads not (yet) stopped: state T (stopped) or t, or gone (Z, X, or no longer listed), is stopped. */
+function runningThreads(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).filter((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      return false; // the thread ended meanwhile
+    }
+    // the state follows the parenthesised command name
+    return !['T', 't', 'Z', 'X'].includes(stat.charAt(stat.lastIndexOf(')') + 2));
+  });
+}
+
 describe('a finished job whose broker answered, then froze (SIGSTOP)', () => {
   let kafka: KafkaServer;
   let pid: number;
@@ -182,9 +221,9 @@ describe('a finished job whose broker answered, then froze (SIGSTOP)', () => {
     it(`exits within its deadline plus ${SLACK_MS} ms (${mode === 'none' ? 'no close, holdMs' : mode})`, async () => {
       const topic = `frozen-${mode}`;
       await kafka.createTopic(topic);
-      const freeze = () => {
-        process.kill(pid, 'SIGSTOP');
+      const freeze = async () => {
         frozen = true;
+        await freezeBroker(pid);
       };
       try {
         const run = await runJob(kafka.brokers.join(','), topic, mode, { onWarm: freeze, ...(mode === 'none' ? { holdMs: DEADLINE_MS } : {}) });
