@@ -73,8 +73,9 @@ const MODE_LAST = MODES.indexOf('last');
 const MODE_AVG = MODES.indexOf('avg');
 const RETIRED = 1;
 const UNWRITTEN = 2;
+const FRESH_EXEMPLAR = 4;
 /** the mode's index sits above the flag bits */
-const MODE_SHIFT = 2;
+const MODE_SHIFT = 3;
 
 /**
  * One output series as its owner holds it. Its first source is kept in the object itself (it *is* that entry: most
@@ -93,7 +94,7 @@ export class Combined implements SourceEntry {
   heard = 0;
   /** last: the first source's `at`; avg: its `count`; else 0 */
   private aux = 0;
-  /** the mode's index in MODES (bits 2 and up), `unwritten` (bit 1) and the first source's `retired` (bit 0) */
+  /** the mode's index in MODES (bits 3 and up), `freshExemplar` (bit 2), `unwritten` (bit 1) and the first source's `retired` (bit 0) */
   private bits: number;
   private rare: Rare | null = null;
   constructor(
@@ -129,6 +130,15 @@ export class Combined implements SourceEntry {
 
   set unwritten(v: boolean) {
     this.bits = v ? this.bits | UNWRITTEN : this.bits & ~UNWRITTEN;
+  }
+
+  /** The owner holds an exemplar of it not sent yet (owner-exemplars.ts): only such a series' id is built in a collect. */
+  get freshExemplar(): boolean {
+    return (this.bits & FRESH_EXEMPLAR) !== 0;
+  }
+
+  set freshExemplar(v: boolean) {
+    this.bits = v ? this.bits | FRESH_EXEMPLAR : this.bits & ~FRESH_EXEMPLAR;
   }
 
   /** total: what retired or reset sources had reached: the output never goes below it */

@@ -112,7 +112,7 @@ export class SeriesCombiner {
       if (c.mode !== p.combine && !p.stale && c.size === 0 && c.mode !== 'total' && c.mode !== 'native') {
         // Every source of a gauge-mode series left (an untyped series ended to start again typed, see retype.ts): the
         // name is free for the new kind.
-        c = this.create(id, p.key, p.combine, t, t);
+        c = carryExemplar(c, this.create(id, p.key, p.combine, t, t));
         this.series.set(id, c);
       }
       if (c.mode !== p.combine || (p.combine === 'native' && !p.stale && p.histogram === undefined)) {
@@ -135,12 +135,12 @@ export class SeriesCombiner {
       // series is replaced by a fresh one (see restartedSeries).
       const restart = isRestart(p, c, e, batch.part, heard);
       if (restart && restartsAlone(c, e)) {
-        c = restartedSeries(c, e, this.create(id, p.key, p.combine, t, Math.max(t, c.start + 1)));
+        c = restartedSeries(c, e, carryExemplar(c, this.create(id, p.key, p.combine, t, Math.max(t, c.start + 1))));
         this.series.set(id, c);
         e = undefined;
       }
       c.seen = t;
-      if (p.exemplar !== undefined && !p.stale) holdExemplar(this.exemplars, id, p.exemplar);
+      if (p.exemplar !== undefined && !p.stale && holdExemplar(this.exemplars, id, p.exemplar)) c.freshExemplar = true;
       if (restart) {
         applyRestart(c, e, p, src, offset, t);
         continue;
@@ -270,7 +270,7 @@ export class SeriesCombiner {
         const f = c.snapshot();
         const start = c.start + this.epoch;
         const sample: OutputSample = mode === 'native' ? { labels: c.labels, value: f.value, start, histogram: f.hist! } : { labels: c.labels, value: f.value, start };
-        const exemplar = this.exemplars.size > 0 ? takeExemplar(this.exemplars, c.key, nowMs) : undefined;
+        const exemplar = c.freshExemplar ? this.takeExemplar(c, nowMs) : undefined;
         if (exemplar !== undefined) sample.exemplar = exemplar;
         out.push(sample);
         continue;
@@ -290,8 +290,8 @@ export class SeriesCombiner {
         sample = { labels: c.labels, value: histogram.count, start, histogram };
       } else sample = mode === 'total' ? { labels: c.labels, value: c.combinedValue(), start } : { labels: c.labels, value: c.combinedValue() };
       c.unwritten = false;
-      if (this.exemplars.size > 0) {
-        const exemplar = takeExemplar(this.exemplars, c.key, nowMs);
+      if (c.freshExemplar) {
+        const exemplar = this.takeExemplar(c, nowMs);
         if (exemplar !== undefined) sample.exemplar = exemplar;
       }
       out.push(sample);
@@ -301,6 +301,12 @@ export class SeriesCombiner {
     // forgotten, so that a source whose offsets start lower again is heard (see hear).
     for (const [src, h] of this.heard) if (now - h.at >= ttl) this.heard.delete(src);
     return out;
+  }
+
+  /** The exemplar `c` holds, not sent yet (its id built only here: see Combined.freshExemplar). */
+  private takeExemplar(c: Combined, nowMs: number): ReturnType<typeof takeExemplar> {
+    c.freshExemplar = false;
+    return takeExemplar(this.exemplars, c.key, nowMs);
   }
 
   /** Metadata of the families this owner writes (type, help, unit), for the flush. */
@@ -362,4 +368,10 @@ export class SeriesCombiner {
     }
     return combiner;
   }
+}
+
+/** `next` (a series that replaces `c` under its id) with `c`'s exemplar not sent yet, which the id still holds. */
+function carryExemplar(c: Combined, next: Combined): Combined {
+  if (c.freshExemplar) next.freshExemplar = true;
+  return next;
 }

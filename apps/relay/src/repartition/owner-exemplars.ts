@@ -15,17 +15,18 @@ export interface HeldExemplar {
   sent: number;
 }
 
-/** The newest exemplar of a series: kept when newer than the one held and than the last one sent. */
-export function holdExemplar(exemplars: Map<string, HeldExemplar>, id: string, e: Exemplar): void {
+/** The newest exemplar of a series: kept when newer than the one held and than the last one sent; true if kept. */
+export function holdExemplar(exemplars: Map<string, HeldExemplar>, id: string, e: Exemplar): boolean {
   const held = exemplars.get(id);
   if (held === undefined) {
     exemplars.set(id, { exemplar: e, fresh: true, sent: 0 });
-    return;
+    return true;
   }
-  if (e.timestamp !== undefined && e.timestamp !== 0 && e.timestamp <= held.sent) return;
-  if (!isNewerExemplar(e, held.exemplar ?? undefined)) return;
+  if (e.timestamp !== undefined && e.timestamp !== 0 && e.timestamp <= held.sent) return false;
+  if (!isNewerExemplar(e, held.exemplar ?? undefined)) return false;
   held.exemplar = e;
   held.fresh = true;
+  return true;
 }
 
 /** The exemplar to send with a series' sample at `nowMs`, once; one without a timestamp is stamped with the flush's. */
