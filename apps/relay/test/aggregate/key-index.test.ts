@@ -108,3 +108,17 @@ describe('KeyIndex', () => {
     expect(keyHash('ab')).not.toBe(keyHash('ab\u0000'));
   });
 });
+
+describe('an owner and keys', () => {
+  it('refuses a partial whose key is not the one its labels make (it could not be found by it again), and finds each canonical one once', async () => {
+    const { SeriesCombiner } = await import('../../src/repartition/index.js');
+    const c = new SeriesCombiner({ ttlMs: 60_000 });
+    const bad = 'a="\\u0041",';
+    expect(JSON.parse(bad.slice(2, -1))).toBe('A');
+    expect(() => c.apply({ kind: 'partials', source: 'in/0', offset: 1, series: [{ key: bad, combine: 'total', value: 1, stale: false }] }, 1000)).toThrow(/not in canonical form/);
+    const key = labelsKey({ __name__: 'x_total', a: 'A"\\\n' });
+    for (const [offset, value] of [[2, 1], [3, 5]] as const) c.apply({ kind: 'partials', source: 'in/0', offset, series: [{ key, combine: 'total', value, stale: false }] }, 1000 + offset);
+    expect(c.seriesCount).toBe(1);
+    expect(c.collect(2000).map((s) => s.value)).toEqual([5]);
+  });
+});
