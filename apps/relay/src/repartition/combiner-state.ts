@@ -3,11 +3,15 @@
  * numbers ±Inf/NaN as strings. Version 2 keeps the series and their source entries as columns (one array per field,
  * source names in a table, times relative to one epoch), so that writing 100k series allocates a few arrays, not
  * several per series (version 1: 61 MB of arrays and 189 ms of JSON.stringify per 100k series, every flush — an
- * owner is checkpointed every flush). Version 1 is still read.
+ * owner is checkpointed every flush). Version 3 writes a series' labels, not its key: label names by shape, values in
+ * a string table, in runs (as the aggregate's state does) — an owner keeps no key string per series (key-index.ts),
+ * and building 100k keys for each checkpoint tripled its cost. Versions 1 and 2 are still read.
  */
 import type { CombineMode } from '../model.js';
 import { histogramFromState, histogramToState, type HistogramState } from '../aggregate/native-histogram.js';
-import { Columns } from '../aggregate/state-columns.js';
+import { keptLabels, keyOfLabels } from '../aggregate/labels.js';
+import { Columns, RunReader, RunWriter, StringTable, type Runs } from '../aggregate/state-columns.js';
+import type { Labels } from '@prom-relay/codec';
 import { Combined, NO_END, NO_RESTART, type FinalSample } from './combined.js';
 import type { OwnerFamilies } from './metadata.js';
 
@@ -28,13 +32,20 @@ export interface CombineStateV1 {
 /** What `toState` writes: columns per series, and per source entry in series order (`entries[i]` of series i). */
 export interface CombineState {
   format: typeof COMBINE_STATE_FORMAT;
-  version: 2;
+  version: 3;
   /** ms since the Unix epoch that `seen`, `start` and `heard` count from */
   epoch: number;
   /** source partition names, once each */
   sources: string[];
+  /** label names and values, each once; `shapes` and `series.labels` index into it */
+  strings: string[];
+  /** the label names of series, in their order (indices into `strings`) */
+  shapes: number[][];
   series: {
-    key: string[];
+    /** index into `shapes`, in runs */
+    shape: Runs;
+    /** the value of each series' j-th label (indices into `strings`), in runs, for the series whose shape has one */
+    labels: Runs[];
     /** index into COMBINE_MODES */
     mode: number[];
     base: EncodedNumber[];
@@ -79,6 +90,12 @@ export interface CombineState {
   heard?: Array<[source: string, last: number, before: number, at?: number]>;
 }
 
+/** Version 2 (still restored): as version 3, with each series' key in place of its labels. */
+export interface CombineStateV2 extends Omit<CombineState, 'version' | 'strings' | 'shapes' | 'series'> {
+  version: 2;
+  series: Omit<CombineState['series'], 'shape' | 'labels'> & { key: string[] };
+}
+
 const COMBINE_MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
 
 function enc(v: number): EncodedNumber {
@@ -92,7 +109,7 @@ function dec(v: EncodedNumber): number {
 }
 
 /** The series of a combiner as state columns; `epoch` is the combiner's (its times are relative to it). */
-export function writeCombineState(all: { readonly size: number; values(): Iterable<Combined> }, epoch: number): Pick<CombineState, 'epoch' | 'sources' | 'series' | 'entries'> {
+export function writeCombineState(all: { readonly size: number; values(): Iterable<Combined> }, epoch: number): Pick<CombineState, 'epoch' | 'sources' | 'strings' | 'shapes' | 'series' | 'entries'> {
   // Columns sized once (no copies while they grow): the series, then their entries.
   let m = 0;
   for (const c of all.values()) m += c.size;
@@ -100,7 +117,8 @@ export function writeCombineState(all: { readonly size: number; values(): Iterab
   // Packed columns (slices of one array of zeros): JSON.stringify writes them about twice as fast as `new Array(n)`'s holey ones.
   const columns = new Columns(Math.max(n, m));
   const column = <T>(length: number) => columns.of<T>(length);
-  const series: CombineState['series'] = { key: column(n), mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
+  const series: CombineState['series'] = { shape: [], labels: [], mode: column(n), base: column(n), seen: column(n), start: column(n), entries: column(n), baseHist: [] };
+  const labels = new LabelColumns();
   const entries: CombineState['entries'] = { src: column(m), value: column(m), count: column(m), at: column(m), offset: column(m), retired: column(m), heard: column(m), hist: [] };
   const restarted: number[] = [];
   const ended: number[] = [];
@@ -110,7 +128,7 @@ export function writeCombineState(all: { readonly size: number; values(): Iterab
   let i = 0;
   let j = 0;
   for (const c of all.values()) {
-    series.key[i] = c.key;
+    labels.add(c.labels);
     series.mode[i] = COMBINE_MODES.indexOf(c.mode);
     series.base[i] = enc(c.base);
     series.seen[i] = c.seen;
@@ -141,12 +159,54 @@ export function writeCombineState(all: { readonly size: number; values(): Iterab
   if (ended.length > 0) entries.ended = ended;
   if (finals.length > 0) series.final = finals;
   if (unwritten.length > 0) series.unwritten = unwritten;
-  return { epoch, sources: [...sourceIndex.keys()], series, entries };
+  series.shape = labels.shape.done();
+  series.labels = labels.values.map((w) => w.done());
+  return { epoch, sources: [...sourceIndex.keys()], strings: labels.strings.list, shapes: labels.shapes, series, entries };
+}
+
+/** Label sets as columns: each set's names as a shape, its j-th value in column j; strings once each; runs. */
+class LabelColumns {
+  readonly strings = new StringTable();
+  readonly shapes: number[][] = [];
+  readonly shape = new RunWriter();
+  readonly values: RunWriter[] = [];
+  private readonly shapeIndex = new Map<string, number>();
+  private readonly names: string[] = [];
+  private lastNames: string[] | null = null;
+  private lastShape = 0;
+
+  add(labels: Labels): void {
+    const names = this.names;
+    let k = 0;
+    for (const name in labels) {
+      names[k] = name;
+      (this.values[k] ??= new RunWriter()).add(this.strings.at(k + 1, labels[name]!));
+      k++;
+    }
+    // Series of one metric follow each other: their shape is the last one, compared name by name.
+    const last = this.lastNames;
+    let same = last !== null && k === last.length;
+    for (let j = 0; same && j < k; j++) same = names[j] === last![j];
+    if (!same) {
+      const now = names.slice(0, k);
+      const id = JSON.stringify(now);
+      let found = this.shapeIndex.get(id);
+      if (found === undefined) {
+        found = this.shapes.length;
+        this.shapeIndex.set(id, found);
+        this.shapes.push(now.map((name) => this.strings.of(name)));
+      }
+      this.lastNames = now;
+      this.lastShape = found;
+    }
+    this.shape.add(this.lastShape);
+  }
 }
 
 /** What a combiner is rebuilt from: its series, created through `create` (which shares labels where it can). */
 export interface CombineRestore {
-  create(id: string, key: string, mode: CombineMode, seen: number, start: number): Combined;
+  /** `labels`: the series' labels when the state has them (version 3), else read from `key` */
+  create(id: string, key: string, mode: CombineMode, seen: number, start: number, labels?: Labels): Combined;
   /** one string per source partition name */
   source(name: string): string;
   /** the combiner's epoch (times in the state are rebased onto it) */
@@ -154,7 +214,7 @@ export interface CombineRestore {
 }
 
 function fail(why: string): never {
-  throw new Error(`not a combiner state (format ${COMBINE_STATE_FORMAT} version 1 or 2): ${why}`);
+  throw new Error(`not a combiner state (format ${COMBINE_STATE_FORMAT} version 1, 2 or 3): ${why}`);
 }
 
 /** The key of series `id` (ids of modes other than total/last/native carry the mode in front). */
@@ -162,15 +222,58 @@ function keyOf(id: string, mode: CombineMode): string {
   return mode === 'total' || mode === 'last' || mode === 'native' ? id : id.slice(mode.length + 1);
 }
 
-/** The series of a version 1 or 2 state, in order. */
+/** The id, key and (version 3) labels of series i of a state. */
+type SeriesId = (i: number, mode: CombineMode) => { id: string; key: string; labels?: Labels };
+
+/** Version 2: each series' id as written. */
+function idsOf(s: CombineStateV2, n: number): SeriesId {
+  if (!Array.isArray(s.series.key) || s.series.key.length !== n) fail('series.key is not a column of every series');
+  return (i, mode) => ({ id: s.series.key[i]!, key: keyOf(s.series.key[i]!, mode) });
+}
+
+/** Version 3: each series' labels from the shapes and label columns, its id built from them. */
+function labelsOf(s: CombineState, n: number): { at: SeriesId; end(): void } {
+  if (!Array.isArray(s.strings) || !Array.isArray(s.shapes) || !Array.isArray(s.series.labels)) fail('labels missing');
+  const text = (i: number): string => {
+    const v = s.strings[i];
+    if (typeof v !== 'string') fail(`string ${i} is missing`);
+    return v;
+  };
+  const shapes = s.shapes.map((ids) => {
+    if (!Array.isArray(ids)) fail('a shape is not an array');
+    const names = ids.map(text);
+    return { names, json: `{${names.map((name) => `${JSON.stringify(name)}:""`).join(',')}}` };
+  });
+  const shapeOf = new RunReader(s.series.shape, 'series.shape');
+  const values = s.series.labels.map((runs, j) => new RunReader(runs, `series.labels[${j}]`));
+  const valueAt = (_name: string, j: number) => text(values[j]!.next());
+  return {
+    at: (i, mode) => {
+      const shape = shapes[shapeOf.next()];
+      if (shape === undefined) fail(`series ${i} has no shape`);
+      if (shape.names.length > values.length) fail(`series ${i} has more labels than series.labels`);
+      const labels = keptLabels(shape.json, shape.names, valueAt);
+      const key = keyOfLabels(labels);
+      return { id: mode === 'total' || mode === 'last' || mode === 'native' ? key : `${mode}\u0000${key}`, key, labels };
+    },
+    end: () => {
+      if (n > 0) shapeOf.end();
+      for (const v of values) v.end();
+    },
+  };
+}
+
+/** The series of a version 1, 2 or 3 state, in order. */
 export function readCombineState(state: unknown, into: CombineRestore): Combined[] {
-  const s = state as CombineState | CombineStateV1;
+  const s = state as CombineState | CombineStateV2 | CombineStateV1;
   if (s === null || typeof s !== 'object' || s.format !== COMBINE_STATE_FORMAT) fail('unknown format');
   if (s.version === 1) return readV1(s, into);
-  if (s.version !== 2) fail(`version ${String((s as { version?: unknown }).version)}`);
+  if (s.version !== 2 && s.version !== 3) fail(`version ${String((s as { version?: unknown }).version)}`);
   const { series: cols, entries: ent } = s;
-  if (!Array.isArray(s.sources) || !Array.isArray(cols?.key) || !Array.isArray(ent?.src)) fail('columns missing');
-  const n = cols.key.length;
+  if (!Array.isArray(s.sources) || !Array.isArray(cols?.mode) || !Array.isArray(ent?.src)) fail('columns missing');
+  const n = cols.mode.length;
+  const v3 = s.version === 3 ? labelsOf(s, n) : null;
+  const idAt = v3 !== null ? v3.at : idsOf(s as CombineStateV2, n);
   const shift = s.epoch - into.epoch;
   const sources = s.sources.map((name) => into.source(name));
   const baseHists = new Map<number, HistogramState>();
@@ -202,7 +305,8 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
   for (let i = 0; i < n; i++) {
     const mode = COMBINE_MODES[cols.mode[i]!];
     if (mode === undefined) fail(`series ${i} has mode ${cols.mode[i]}`);
-    const c = into.create(cols.key[i]!, keyOf(cols.key[i]!, mode), mode, cols.seen[i]! + shift, cols.start[i]! + shift);
+    const { id, key, labels } = idAt(i, mode);
+    const c = into.create(id, key, mode, cols.seen[i]! + shift, cols.start[i]! + shift, labels);
     c.base = dec(cols.base[i]!);
     const baseHist = baseHists.get(i);
     if (baseHist !== undefined) c.baseHist = histogramFromState(baseHist);
@@ -226,6 +330,7 @@ export function readCombineState(state: unknown, into: CombineRestore): Combined
     }
     out[i] = c;
   }
+  v3?.end();
   return out;
 }
 

@@ -319,15 +319,15 @@ export class SeriesCombiner {
    * with this process's aggregate where it has them. A key that is not the one its labels make (only a foreign or
    * corrupt partial: every relay writes `labelsKey`) is refused: the series could not be found by it again.
    */
-  private create(id: string, key: string, mode: CombineMode, seen: number, start: number): Combined {
-    const c = new Combined(this.opts.shared?.(id)?.labels ?? labelsFromKey(key), mode, seen, start);
+  private create(id: string, key: string, mode: CombineMode, seen: number, start: number, labels?: Labels): Combined {
+    const c = new Combined(this.opts.shared?.(id)?.labels ?? labels ?? labelsFromKey(key), mode, seen, start);
     if (!combinedMatchesId(c, id)) throw new Error(`malformed series key: not in canonical form (${JSON.stringify(key.slice(0, 200))})`);
     return c;
   }
 
   /** Columns of every series (combiner-state.ts), the families' metadata and when each series last sent an exemplar. */
   toState(): CombineState {
-    const state: CombineState = { format: COMBINE_STATE_FORMAT, version: 2, ...writeCombineState(this.series, this.epoch), families: this.families.toState() };
+    const state: CombineState = { format: COMBINE_STATE_FORMAT, version: 3, ...writeCombineState(this.series, this.epoch), families: this.families.toState() };
     const sent: Array<[string, number]> = [];
     for (const [id, held] of this.exemplars) if (held.sent > 0) sent.push([id, held.sent]);
     if (sent.length > 0) state.exemplarsSent = sent;
@@ -335,11 +335,11 @@ export class SeriesCombiner {
     return state;
   }
 
-  /** A combiner that gives exactly the same future results as the one `state` (version 1 or 2) came from. */
+  /** A combiner that gives exactly the same future results as the one `state` (version 1, 2 or 3) came from. */
   static fromState(state: unknown, opts: CombineOptions): SeriesCombiner {
     const combiner = new SeriesCombiner(opts);
     const restored = readCombineState(state, {
-      create: (id, key, mode, seen, start) => combiner.create(id, key, mode, seen, start),
+      create: (id, key, mode, seen, start, labels) => combiner.create(id, key, mode, seen, start, labels),
       source: (name) => {
         let src = combiner.sourceNames.get(name);
         if (src === undefined) combiner.sourceNames.set(name, (src = name));
