@@ -44,7 +44,7 @@ export class Scope {
   private recent: InputSeries[] = [];
   /** The labels the headers set in this scope (job and its grouping label names): left out of text identities. */
   private readonly overridden: ReadonlySet<string>;
-  /** The last key `find` missed, and its hash: most often a new series' key, which `add` takes next. */
+  /** The last key `find` missed (a copy), and its hash: most often a new series' key, which `add` takes next. */
   private lastKey = '';
   private lastHash = 0;
   /** The other key each input was last found by (another format or spelling), and back: null until there is one. */
@@ -102,9 +102,16 @@ export class Scope {
    * key (or spelled another way) is found by its identity.
    */
   find(key: string, point?: InputPoint): InputSeries | undefined {
+    const input = this.lookup(key, point);
+    // A miss keeps its key and hash for the `add` that most often follows, the key as a copy: a text key is a slice of
+    // its push's body, which a scope left alone after its last push would otherwise keep alive (a body per scope).
+    this.lastKey = input === undefined ? ownString(key) : '';
+    return input;
+  }
+
+  private lookup(key: string, point?: InputPoint): InputSeries | undefined {
     const text = point !== undefined && point.key !== undefined;
     const h = text ? (textIdentityHash(point, this.overridden) ?? seriesIdentityHash(key, this.overridden)) : labelsKeyIdentityHash(key, this.overridden);
-    this.lastKey = key;
     this.lastHash = h;
     const found = this.index.get(h);
     if (found === undefined) return undefined;
