@@ -51,10 +51,11 @@ const OUTPUT_MODES: readonly OutputMode[] = ['total', 'last', 'sum', 'min', 'max
 
 /** One output series: what the flush sends. */
 export class OutputSeries {
-  /** DROPPED (bit 0), RULE (bit 1) and the mode (bits 2-5, an index into OUTPUT_MODES): one field, 100k series each. */
+  /**
+   * DROPPED (bit 0), RULE (bit 1), the mode (bits 2-5, an index into OUTPUT_MODES) and, above them, `fedGen`: one
+   * field (8 B a series). Kept by arithmetic, not bitwise operators, so a generation past 2^25 stays exact.
+   */
   private bits: number;
-  /** the aggregate's collect generation when it was last fed: a source publishes only what was fed since (see collect) */
-  fedGen = 0;
   /** total: running total; last: the latest value. */
   value = 0;
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
@@ -72,7 +73,16 @@ export class OutputSeries {
   }
 
   get mode(): OutputMode {
-    return OUTPUT_MODES[this.bits >> 2]!;
+    return OUTPUT_MODES[(this.bits & 63) >> 2]!;
+  }
+
+  /** the aggregate's collect generation when it was last fed: a source publishes only what was fed since (see collect) */
+  get fedGen(): number {
+    return Math.floor(this.bits / 64);
+  }
+
+  set fedGen(v: number) {
+    this.bits = v * 64 + (this.bits & 63);
   }
 
   /**
@@ -90,7 +100,7 @@ export class OutputSeries {
   }
 
   set dropped(v: boolean) {
-    this.bits = v ? this.bits | 1 : this.bits & ~1;
+    if (v !== this.dropped) this.bits += v ? 1 : -1;
   }
 
   /** A rule's output (it may combine jobs), not a job's default output: a whole-job delete leaves it alone. */
@@ -99,7 +109,7 @@ export class OutputSeries {
   }
 
   set rule(v: boolean) {
-    this.bits = v ? this.bits | 2 : this.bits & ~2;
+    if (v !== this.rule) this.bits += v ? 2 : -2;
   }
 }
 
@@ -116,18 +126,17 @@ export type Targets = OutputSeries | OutputSeries[];
  * scope; what is per producer (counter baselines, gauge values) lives in the producer's state.
  */
 const INPUT_TYPES: readonly InputMetricType[] = ['counter', 'gauge', 'histogram', 'summary', 'untyped'];
-/** Input flags take the low bits of InputSeries.bits, the type the bits above. */
+/** Input flags take the low bits of InputSeries.bits, the type the bits above, `holders` the rest (in units of HOLDER_UNIT). */
 const FLAG_BITS = 4;
+const HOLDER_UNIT = 128;
 
 export class InputSeries {
   targets: Targets | null = null;
-  /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
-  holders = 0;
   lastFed = 0;
   /** Position in the last `toState`; every live input gets one there. */
   stateIndex = -1;
-  /** the flags and the type in one field (100k inputs each) */
-  private readonly bits: number;
+  /** the flags, the type and, above them, `holders`: one field (8 B an input) */
+  private bits: number;
   constructor(
     readonly key: string,
     readonly family: string,
@@ -149,7 +158,16 @@ export class InputSeries {
 
   /** the type it is read as (a rule's inputType, else its own) */
   get type(): InputMetricType {
-    return INPUT_TYPES[this.bits >> FLAG_BITS]!;
+    return INPUT_TYPES[(this.bits & (HOLDER_UNIT - 1)) >> FLAG_BITS]!;
+  }
+
+  /** Producer entries (baselines, contributions) pointing here; the input is kept while any does. */
+  get holders(): number {
+    return Math.floor(this.bits / HOLDER_UNIT);
+  }
+
+  set holders(v: number) {
+    this.bits = v * HOLDER_UNIT + (this.bits & (HOLDER_UNIT - 1));
   }
 }
 
