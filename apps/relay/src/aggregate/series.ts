@@ -38,6 +38,8 @@ export class GaugeState {
   readonly contribs = new Set<Contribution>();
   /** valueHistogram: `labelsKey` of each part. */
   readonly partKeys: string[] | null;
+  /** its output's job (OutputSeries.job: a gauge output keeps it here, a total in the field this takes) */
+  job = '';
   constructor(
     /** valueHistogram: label sets of `_bucket`..., `_sum`, `_count`. */
     readonly parts: Labels[] | null,
@@ -60,16 +62,32 @@ export class OutputSeries {
   value = 0;
   /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
   stateIndex = -1;
+  /** the job, or (gauge modes) the GaugeState, which holds the job: one field for the two (8 B a series) */
+  private readonly jobOrGauge: string | GaugeState;
   constructor(
     /** names in sorted order (its key is built from them in their own order: see `key`) */
     readonly labels: Labels,
     mode: OutputMode,
-    readonly job: string,
+    job: string,
     public lastFed: number,
     /** gauge modes: the live contributions (and, for `last`, when its value was applied) */
-    readonly gauge: GaugeState | null,
+    gauge: GaugeState | null,
   ) {
     this.bits = OUTPUT_MODES.indexOf(mode) << 2;
+    if (gauge !== null) gauge.job = job;
+    this.jobOrGauge = gauge ?? job;
+  }
+
+  /** the job whose input made it (what `maxSeriesPerJob` counts it against) */
+  get job(): string {
+    const j = this.jobOrGauge;
+    return typeof j === 'string' ? j : j.job;
+  }
+
+  /** gauge modes: the live contributions (and, for `last`, when its value was applied); else null */
+  get gauge(): GaugeState | null {
+    const j = this.jobOrGauge;
+    return typeof j === 'string' ? null : j;
   }
 
   get mode(): OutputMode {
