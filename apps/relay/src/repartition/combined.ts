@@ -74,8 +74,9 @@ const MODE_AVG = MODES.indexOf('avg');
 const RETIRED = 1;
 const UNWRITTEN = 2;
 const FRESH_EXEMPLAR = 4;
-/** the mode's index sits above the flag bits */
+/** the mode's index sits above the flag bits, `start` above both (in units of LOW) */
 const MODE_SHIFT = 3;
+const LOW = 64;
 
 /**
  * One output series as its owner holds it. Its first source is kept in the object itself (it *is* that entry: most
@@ -94,8 +95,11 @@ export class Combined implements SourceEntry {
   heard = 0;
   /** last: the first source's `at`; avg: its `count`; else 0 */
   private aux = 0;
-  /** the mode's index in MODES (bits 3 and up), `freshExemplar` (bit 2), `unwritten` (bit 1) and the first source's `retired` (bit 0) */
-  private bits: number;
+  /**
+   * The first source's `retired` (bit 0), `unwritten` (bit 1), `freshExemplar` (bit 2), the mode's index in MODES
+   * (bits 3-5) and, above them, `start`: one field (8 B a series), kept by arithmetic (`start` may be negative).
+   */
+  private packed: number;
   private rare: Rare | null = null;
   constructor(
     /** in the order of its key's labels (see `key`) */
@@ -104,13 +108,23 @@ export class Combined implements SourceEntry {
     /** ms since the combiner's epoch */
     public seen: number,
     /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
-    readonly start: number,
+    start: number,
   ) {
-    this.bits = MODES.indexOf(mode) << MODE_SHIFT;
+    this.packed = Math.floor(start) * LOW + (MODES.indexOf(mode) << MODE_SHIFT);
+  }
+
+  /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
+  get start(): number {
+    return Math.floor(this.packed / LOW);
+  }
+
+  /** sets or clears one of the low bits */
+  private flag(mask: number, v: boolean): void {
+    if (((this.packed & mask) !== 0) !== v) this.packed += v ? mask : -mask;
   }
 
   get mode(): CombineMode {
-    return MODES[this.bits >> MODE_SHIFT]!;
+    return MODES[(this.packed & (LOW - 1)) >> MODE_SHIFT]!;
   }
 
   /** Its id in the owner (the partial's key, after `<mode>` and U+0000 for gauge modes but last), built: none is kept. */
@@ -125,20 +139,20 @@ export class Combined implements SourceEntry {
    * the end may reach the owner between two of its collects.
    */
   get unwritten(): boolean {
-    return (this.bits & UNWRITTEN) !== 0;
+    return (this.packed & UNWRITTEN) !== 0;
   }
 
   set unwritten(v: boolean) {
-    this.bits = v ? this.bits | UNWRITTEN : this.bits & ~UNWRITTEN;
+    this.flag(UNWRITTEN, v);
   }
 
   /** The owner holds an exemplar of it not sent yet (owner-exemplars.ts): only such a series' id is built in a collect. */
   get freshExemplar(): boolean {
-    return (this.bits & FRESH_EXEMPLAR) !== 0;
+    return (this.packed & FRESH_EXEMPLAR) !== 0;
   }
 
   set freshExemplar(v: boolean) {
-    this.bits = v ? this.bits | FRESH_EXEMPLAR : this.bits & ~FRESH_EXEMPLAR;
+    this.flag(FRESH_EXEMPLAR, v);
   }
 
   /** total: what retired or reset sources had reached: the output never goes below it */
@@ -186,29 +200,29 @@ export class Combined implements SourceEntry {
   }
 
   get retired(): boolean {
-    return (this.bits & RETIRED) !== 0;
+    return (this.packed & RETIRED) !== 0;
   }
 
   set retired(v: boolean) {
-    this.bits = v ? this.bits | RETIRED : this.bits & ~RETIRED;
+    this.flag(RETIRED, v);
   }
 
   /** avg only (0 for other modes) */
   get count(): number {
-    return this.bits >> MODE_SHIFT === MODE_AVG ? this.aux : 0;
+    return (this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_AVG ? this.aux : 0;
   }
 
   set count(v: number) {
-    if (this.bits >> MODE_SHIFT === MODE_AVG) this.aux = v;
+    if ((this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_AVG) this.aux = v;
   }
 
   /** last only (0 for other modes) */
   get at(): number {
-    return this.bits >> MODE_SHIFT === MODE_LAST ? this.aux : 0;
+    return (this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_LAST ? this.aux : 0;
   }
 
   set at(v: number) {
-    if (this.bits >> MODE_SHIFT === MODE_LAST) this.aux = v;
+    if ((this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_LAST) this.aux = v;
   }
 
   /** The second and later sources (null while there are none). */
@@ -310,7 +324,7 @@ export class Combined implements SourceEntry {
   }
 
   live(): number {
-    if (this.rare === null) return this.src === '' || (this.bits & RETIRED) !== 0 ? 0 : 1;
+    if (this.rare === null) return this.src === '' || (this.packed & RETIRED) !== 0 ? 0 : 1;
     let n = 0;
     for (let i = 0, size = this.size; i < size; i++) if (!this.entry(i).retired) n++;
     return n;
