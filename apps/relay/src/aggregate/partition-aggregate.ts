@@ -16,7 +16,7 @@ import { fromWire, histogramProblem } from './native-histogram.js';
 import { newGaugeState } from './outputs.js';
 import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
-import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
+import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputGroup, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
 import { contributionOf, groupKey, hasDropped, replaceKey } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
 import { retireUntypedInput } from './retype.js';
@@ -82,7 +82,7 @@ export class PartitionAggregate {
   private readonly seen = new Set<InputSeries>();
   private readonly families = new Set<string>();
   /** the group key of the last histogram or summary input created (its siblings share the string) */
-  private lastGroupKey: string | null = null;
+  private lastGroup: InputGroup | null = null;
 
   constructor(opts: AggregateOptions) {
     this.opts = resolveOptions(opts);
@@ -373,16 +373,15 @@ export class PartitionAggregate {
       if (typeof t === 'string') return t;
       targets = t;
     }
-    // Flat copy: a string built by concatenation is a chain of rope nodes until something flattens it.
-    // The series of one histogram or summary come together: they share one group key string (13 copies of it for a
-    // histogram of 11 buckets cost ~1 KB).
-    let groupKey: string | null = null;
+    // The series of one histogram or summary come together: they share one InputGroup (13 copies of the group key for
+    // a histogram of 11 buckets cost ~1 KB). Flat copy: a string built by concatenation is a chain of rope nodes.
+    const family = intern(point.family);
+    let group: InputGroup | null = null;
     if (point.type === 'histogram' || point.type === 'summary') {
-      groupKey = this.planner.groupKeyOf(labels, point.family);
-      if (groupKey === this.lastGroupKey) groupKey = this.lastGroupKey;
-      else this.lastGroupKey = groupKey = ownString(groupKey);
+      const groupKey = this.planner.groupKeyOf(labels, point.family);
+      group = this.lastGroup !== null && this.lastGroup.groupKey === groupKey ? this.lastGroup : (this.lastGroup = new InputGroup(family, ownString(groupKey)));
     }
-    const input = new InputSeries(ownString(key), intern(point.family), type, plan.flags, groupKey);
+    const input = new InputSeries(ownString(key), family, type, plan.flags, group);
     input.targets = targets;
     scope.add(input);
     return input;

@@ -148,6 +148,17 @@ const INPUT_TYPES: readonly InputMetricType[] = ['counter', 'gauge', 'histogram'
 const FLAG_BITS = 4;
 const HOLDER_UNIT = 128;
 
+/**
+ * The instance of a histogram or summary its series share (PartitionAggregate.createInput, the state readers make one
+ * per instance): its family and its group key (family + labels without le/quantile/producer labels).
+ */
+export class InputGroup {
+  constructor(
+    readonly family: string,
+    readonly groupKey: string,
+  ) {}
+}
+
 export class InputSeries {
   targets: Targets | null = null;
   lastFed = 0;
@@ -155,18 +166,32 @@ export class InputSeries {
   stateIndex = -1;
   /** the flags, the type and, above them, `holders`: one field (8 B an input) */
   private bits: number;
+  /** the family, or the instance group that holds it (histogram and summary series): one field (8 B an input) */
+  private readonly familyOrGroup: string | InputGroup;
   constructor(
     readonly key: string,
-    readonly family: string,
+    family: string,
     type: InputMetricType,
     flags: number,
-    /**
-     * Histogram/summary instance (family + labels without le/quantile/producer labels) for atomic rejection; one
-     * string shared by the series of one instance where they are created together (see PartitionAggregate.createInput).
-     */
-    readonly groupKey: string | null,
+    /** a histogram's or summary's instance (its `family` is this family), shared by the instance's series */
+    group: InputGroup | null,
   ) {
     this.bits = flags | (INPUT_TYPES.indexOf(type) << FLAG_BITS);
+    this.familyOrGroup = group ?? family;
+  }
+
+  get family(): string {
+    const f = this.familyOrGroup;
+    return typeof f === 'string' ? f : f.family;
+  }
+
+  /**
+   * Histogram/summary instance (family + labels without le/quantile/producer labels) for atomic rejection; null for
+   * other series.
+   */
+  get groupKey(): string | null {
+    const f = this.familyOrGroup;
+    return typeof f === 'string' ? null : f.groupKey;
   }
 
   /** HAS_TOTAL, HAS_GAUGE, PER_PRODUCER, NATIVE */

@@ -9,7 +9,7 @@ import { inSortedOrder } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState, type HistogramState } from './native-histogram.js';
-import { InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, stateScope } from './series.js';
+import { InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, stateScope } from './series.js';
 import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 
 export type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
@@ -101,12 +101,12 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
   };
   const inputs: InputSeries[] = [];
   const inputScope: string[] = [];
-  // The series of one histogram or summary share their group key string, as when they were created.
-  let lastGroup: string | null = null;
+  // The series of one histogram or summary share their InputGroup, as when they were created.
+  let lastGroup: InputGroup | null = null;
   for (const [scopeKey, scopeInputs] of s.scopes) {
     const scope = store.scopeOf(scopeKey);
     for (const [key, family, type, flags, groupKey, lastFed, targets] of scopeInputs) {
-      if (groupKey !== lastGroup && groupKey !== null) lastGroup = groupKey;
+      if (groupKey !== null && groupKey !== (lastGroup as InputGroup | null)?.groupKey) lastGroup = new InputGroup(family, groupKey);
       const input = new InputSeries(key, family, type, flags, groupKey === null ? null : lastGroup);
       input.lastFed = lastFed - store.epoch;
       input.targets = targetsFrom(targets);

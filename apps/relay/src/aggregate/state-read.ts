@@ -8,7 +8,7 @@ import { inSortedOrder, keptLabels } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState } from './native-histogram.js';
-import { GAUGE_MODES, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, stateScope } from './series.js';
+import { GAUGE_MODES, InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, stateScope } from './series.js';
 import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 import { RunReader } from './state-columns.js';
 import type { AggregateState } from './state-format.js';
@@ -117,6 +117,13 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
   const groupOf = new RunReader(inp.group, 'inputs.group');
   const inputs: InputSeries[] = new Array(nIn);
   const inputScope: string[] = new Array(nIn);
+  // One InputGroup per histogram or summary instance, as when its series were created.
+  const groups = new Map<number, InputGroup>();
+  const groupOfIndex = (group: number, family: string): InputGroup => {
+    let g = groups.get(group);
+    if (g === undefined) groups.set(group, (g = new InputGroup(family, text(group - 1))));
+    return g;
+  };
   let j = 0;
   for (let sc = 0; sc < s.scopes.key.length; sc++) {
     const scope = store.scopeOf(s.scopes.key[sc]!);
@@ -125,7 +132,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
       const type = text(typeOf.next()) as InputMetricType;
       const flags = flagsOf.next();
       const group = groupOf.next();
-      const input = new InputSeries(inp.key[j]!, family, type, flags, group === 0 ? null : text(group - 1));
+      const input = new InputSeries(inp.key[j]!, family, type, flags, group === 0 ? null : groupOfIndex(group, family));
       input.lastFed = inp.lastFed[j]! + shift;
       input.targets = targetsFrom(inp.targets[j]!);
       scope.add(input);
