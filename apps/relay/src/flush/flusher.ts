@@ -2,84 +2,16 @@
 // partition's partials to the owners of its series (the partials topic), an owner partition's series through Remote Write.
 // A relay taking a partition over flushes it only after replaying up to the high watermark it saw at takeover
 // (see OwnedPartition.caughtUp), so a send whose checkpoint was lost in a crash is never undercut by a lower total.
-import type { Logger } from 'pino';
-import type { Exemplar, Histogram, Labels, MetricMetadata, Sample, TimeSeries } from '@prom-relay/codec';
-import type { CheckpointStore, FlushTime } from '../checkpoint/index.js';
-import type { RelayConsumer } from '../kafka/index.js';
+import type { MetricMetadata, TimeSeries } from '@prom-relay/codec';
+import type { FlushTime } from '../checkpoint/index.js';
 import type { Checkpoint, OutputSample } from '../model.js';
-import { toWire } from '../aggregate/native-histogram.js';
-import type { PartialsPublisher, SourceSnapshot } from '../repartition/index.js';
+import type { SourceSnapshot } from '../repartition/index.js';
 import type { OwnedPartition } from '../source/index.js';
+import { SAMPLES_FAILED_REASONS, type FlushResult, type FlusherOptions, type RemoteWriteOutcome, type SamplesFailedReason, type SinkWriteOptions } from './types.js';
+import { toSeries } from './wire-series.js';
 
-type SinkWriteOptions = { deadline?: number; signal?: AbortSignal; metadata?: readonly MetricMetadata[] };
-
-/** The part of the push client's RemoteWriteClient the flush uses. */
-export interface RemoteWriteSink {
-  write(series: TimeSeries[], opts?: SinkWriteOptions): Promise<RemoteWriteOutcome>;
-  /**
-   * The same write fed in parts (RemoteWriteClient.writeStream): the flush makes each part's series only when the
-   * requests before it are under way, so they die young instead of all living until the last request is answered.
-   */
-  writeStream?(opts?: SinkWriteOptions): { add(series: TimeSeries[]): Promise<void>; end(): Promise<RemoteWriteOutcome> };
-}
-
-export interface RemoteWriteOutcome {
-  status: 'success' | 'failure' | 'retryable';
-  counts: { samplesSent: number; samplesFailed: number; samplesRetried: number; samplesPending?: number; exemplarsFailed?: number };
-  error?: unknown;
-}
-
-export type FlushStatus = 'success' | 'failure' | 'publish_failed' | 'checkpoint_failed' | 'empty';
-
-/**
- * Why samples were not delivered (prom_relay_samples_failed_total{reason}): `refused`, the receiver refused them for good
- * (a 4xx other than 429, or a 2.0 receiver's 2xx that wrote fewer than it was sent; sent again as they are, they would
- * be refused again); `retries_exhausted`, 5xx, 429 or network errors until the retries or the flush's deadline ran out;
- * `error`, the write threw. The next flush carries their totals in every case.
- */
-export const SAMPLES_FAILED_REASONS = ['refused', 'retries_exhausted', 'error'] as const;
-export type SamplesFailedReason = (typeof SAMPLES_FAILED_REASONS)[number];
-
-export interface FlushResult {
-  status: FlushStatus;
-  /** the wall-clock stamp of this flush (the largest of the partitions') */
-  timestamp: number;
-  partitions: number;
-  series: number;
-  samplesSent: number;
-  samplesFailed: number;
-  /** samplesFailed by why (the reasons with samples) */
-  samplesFailedBy?: Partial<Record<SamplesFailedReason, number>>;
-  samplesRetried: number;
-  /** exemplars a Remote Write 2.0 receiver answered 2xx to without writing them (its Exemplars-Written header) */
-  exemplarsFailed?: number;
-  /** partials published by source partitions to the owners of their series */
-  partialsPublished: number;
-  checkpointBytes: number[];
-  durationMs: number;
-  error?: unknown;
-}
-
-export interface FlusherOptions {
-  sink: RemoteWriteSink;
-  /** where source partitions' partials go (the repartition stage) */
-  publisher: Pick<PartialsPublisher, 'publish'>;
-  checkpoints: CheckpointStore;
-  consumer: RelayConsumer;
-  /** partitions that may be flushed now */
-  partitions: () => OwnedPartition[];
-  logger: Logger;
-  now?: () => number;
-  /** how long one flush may spend sending (retries included) */
-  sendTimeoutMs: number;
-  /** a source partition's checkpoint at most this often while records are applied (`flush.source_checkpoint_interval`; default every flush) */
-  sourceCheckpointIntervalMs?: number;
-  /** false: no type, help or unit with the flush (`remote_write.send_metadata`); default true */
-  sendMetadata?: boolean;
-  onFlush?: (result: FlushResult) => void;
-}
-
-const STALE: Sample = { value: Number.NaN, timestamp: 0, stale: true };
+export { SAMPLES_FAILED_REASONS };
+export type { FlushResult, FlushStatus, FlusherOptions, RemoteWriteOutcome, RemoteWriteSink, SamplesFailedReason } from './types.js';
 
 /** What a sent OutputSample's slot holds (one shared object, so the array keeps its element kind). */
 const LET_GO: OutputSample = { labels: {}, value: 0 };
@@ -92,52 +24,6 @@ interface SnapshotFailure {
 
 /** Series made and handed to the Remote Write stream at a time. */
 const PART_SERIES = 1000;
-
-/*
- * A flush's samples and series are made with `new` and Array.of, not as object and array literals: V8 pretenures a
- * literal's allocation site once most of what it made outlived a scavenge (as in the first flushes, while the young
- * generation is still small), and from then on allocates every flush's series straight in the old generation, where
- * they are garbage once sent (19 MB per flush of 100k series, bench/diagnosis/flush-path.ts); objects of a class
- * constructor are not pretenured so.
- */
-class WireSample implements Sample {
-  constructor(
-    readonly value: number,
-    readonly timestamp: number,
-    readonly startTimestamp: number | undefined,
-  ) {}
-}
-
-class WireSeries implements TimeSeries {
-  exemplars: Exemplar[] | undefined = undefined;
-  constructor(
-    readonly labels: Labels,
-    readonly samples: Sample[],
-    readonly histograms: Histogram[] | undefined,
-  ) {}
-}
-
-/** The wire form of samples[from, to): one TimeSeries each. */
-function toSeries(samples: readonly OutputSample[], timestamp: number, from = 0, to = samples.length): TimeSeries[] {
-  const out: TimeSeries[] = new Array(to - from);
-  for (let i = from; i < to; i++) {
-    const s = samples[i]!;
-    // A counter's start timestamp (RW 2.0; 1.0 has no field for it) lies before the sample's, as the spec requires.
-    const sample: Sample = s.stale
-      ? { ...STALE, timestamp }
-      : new WireSample(s.value, timestamp, s.start !== undefined && s.start > 0 && s.start < timestamp ? s.start : undefined);
-    // A native histogram's running total goes out as a histogram sample (its staleness marker as a float one, which
-    // Prometheus turns into a stale histogram).
-    const series =
-      s.histogram !== undefined && !s.stale
-        ? new WireSeries(s.labels, Array.of(), Array.of(toWire(s.histogram, timestamp, s.start)))
-        : new WireSeries(s.labels, Array.of(sample), undefined);
-    // The series' latest exemplar, new since the last flush (RW 1.0 and 2.0 both carry it; the owner stamped one without a timestamp).
-    if (s.exemplar !== undefined && !s.stale) series.exemplars = [s.exemplar];
-    out[i - from] = series;
-  }
-  return out;
-}
 
 /**
  * A partition nothing was applied to since its last checkpoint is not checkpointed again (its state changes only by
