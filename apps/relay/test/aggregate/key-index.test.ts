@@ -122,3 +122,36 @@ describe('an owner and keys', () => {
     expect(c.collect(2000).map((s) => s.value)).toEqual([5]);
   });
 });
+
+describe('KeyIndex under keys a producer made to collide', () => {
+  // keyHash takes two UTF-16 units a word: flipping the top bit of the high unit of two words in a row leaves its
+  // state unchanged (x ^ 2^31 times an odd prime is the product ^ 2^31), whatever the seed — so a producer can write
+  // 2^k label values of one hash (here 1,024, with two CJK characters a flip apart). Past a bucket's list they are a
+  // map by key: each lookup compares with at most a handful, not with every one of them.
+  const value = (bits: number) => Array.from({ length: 10 }, (_, p) => ((bits >> p) & 1 ? '\uce00x\uce00y' : '\u4e00x\u4e00y')).join('');
+  const keys = Array.from({ length: 1024 }, (_, i) => labelsKey({ a: value(i) }));
+
+  it('are one hash', () => {
+    expect(new Set(keys.map(keyHash)).size).toBe(1);
+  });
+
+  it('are all found, replaced and removed, with a bounded number of comparisons each', () => {
+    let compared = 0;
+    const index = new KeyIndex<{ labels: Labels }>(
+      (item, key) => {
+        compared++;
+        return labelsMatchKey(item.labels, key, 0);
+      },
+      (item) => keyOfLabels(item.labels),
+    );
+    const items = keys.map((_, i) => ({ labels: { a: value(i) } }));
+    keys.forEach((k, i) => index.set(k, items[i]!));
+    expect(index.size).toBe(1024);
+    compared = 0;
+    keys.forEach((k, i) => expect(index.get(k)).toBe(items[i]));
+    expect(compared).toBeLessThanOrEqual(keys.length);
+    keys.forEach((k, i) => (i % 2 === 0 ? index.delete(k) : index.set(k, items[i]!)));
+    expect(index.size).toBe(512);
+    keys.forEach((k, i) => expect(index.get(k)).toBe(i % 2 === 0 ? undefined : items[i]));
+  });
+});
