@@ -121,12 +121,12 @@ function buildAggregate(n: number, options: AggregateOptions = OPTIONS, now = Da
   return agg;
 }
 
-/** Heap used and RSS after two full GCs. */
+/** Heap used (with the array buffers it holds: the owner's series are typed columns, outside V8's heap) and RSS after two full GCs. */
 function settled(): { heap: number; rss: number } {
   gc();
   gc();
   const m = process.memoryUsage();
-  return { heap: m.heapUsed, rss: m.rss };
+  return { heap: m.heapUsed + m.arrayBuffers, rss: m.rss };
 }
 
 function memory<T>(build: () => T): { heap: number; rss: number; value: T } {
@@ -244,20 +244,20 @@ async function checkpointFigures(agg: PartitionAggregate): Promise<CheckpointFig
 }
 
 /** The partials of one source partition as the wire carries them, 5,000 series a message. */
-async function partialsMessages(agg: PartitionAggregate): Promise<Buffer[]> {
-  const samples = agg.collect(Date.now());
+async function partialsMessages(agg: PartitionAggregate, now = Date.now(), offset = 1): Promise<Buffer[]> {
+  const samples = agg.collect(now);
   const messages: Buffer[] = [];
   for (let i = 0; i < samples.length; i += 5_000) {
     const series = samples.slice(i, i + 5_000).map((x) => toPartial(x, x.key!));
-    messages.push(await encodePartials({ source: 'metrics/0', offset: 1, series }));
+    messages.push(await encodePartials({ source: 'metrics/0', offset, series }));
   }
   return messages;
 }
 
 /** The owner state of those partials; `shared`: in the relay that holds `agg` (key strings and labels shared with it). */
-function ownerState(agg: PartitionAggregate, messages: Buffer[], shared: boolean): SeriesCombiner {
+function ownerState(agg: PartitionAggregate, messages: Buffer[], shared: boolean, now = Date.now()): SeriesCombiner {
   const c = new SeriesCombiner({ ttlMs: 3_600_000, ...(shared ? { shared: (id: string) => agg.outputSeries(id) } : {}) });
-  for (const message of messages) c.apply(decodePartials(message), Date.now());
+  for (const message of messages) c.apply(decodePartials(message), now);
   return c;
 }
 
@@ -282,12 +282,27 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
     kept.left = m.value.seriesCount;
     return { heap: m.heap, rss: m.rss, collectMs, stateBytes: 0, kept };
   }
-  if (what === 'relay-owner') {
-    // One relay holding the series: the aggregate and the owner state of the same series in one process, measured from
-    // before the aggregate to after both are built (the partials messages dropped).
+  if (what === 'relay-owner-kept') {
+    // One relay (aggregate + owner) holding totals of jobs that ran once and went quiet: 2 h later their producers
+    // and input series have expired, the totals are kept (see 'kept'), and the owner holds what their partials said.
+    const t0 = Date.now();
     const m = await memoryAsync(async () => {
-      const agg = buildAggregate(n);
-      const owner = ownerState(agg, await partialsMessages(agg), true);
+      const agg = buildAggregate(n, LIFETIMES, t0);
+      const owner = ownerState(agg, await partialsMessages(agg, t0 + 2 * HOUR), true, t0 + 2 * HOUR);
+      return { agg, owner };
+    });
+    if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n || m.value.agg.producerCount !== 0) throw new Error(`relay-owner-kept holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, ${m.value.agg.producerCount} producers`);
+    return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
+  }
+  if (what === 'relay-owner' || what === 'relay-owner-aged') {
+    // One relay holding the series: the aggregate and the owner state of the same series in one process, measured from
+    // before the aggregate to after both are built (the partials messages dropped). 'aged': as a relay that has run
+    // 30 days on a topic whose offsets are past 2^31 (times relative to the process start no longer small integers).
+    const aged = what === 'relay-owner-aged';
+    const now = aged ? Date.now() + 30 * 24 * HOUR : Date.now();
+    const m = await memoryAsync(async () => {
+      const agg = buildAggregate(n, OPTIONS, now);
+      const owner = ownerState(agg, await partialsMessages(agg, now, aged ? 2 ** 33 + 1 : 1), true, now);
       return { agg, owner };
     });
     if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n) throw new Error(`relay-owner holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, expected ${n}`);

@@ -2,9 +2,10 @@
 // those combine into the one value the flush writes (by mode: a total never goes below what ended sources reached,
 // `last` the newest word, `min`/`max`/`sum`/`avg` across sources, native histograms merged).
 import type { Labels } from '@prom-relay/codec';
-import { keyOfLabels, labelsMatchKey } from '../aggregate/labels.js';
+import { keyOfLabels } from '../aggregate/labels.js';
 import { addInto, emptyHistogram, type NativeHistogram } from '../aggregate/native-histogram.js';
 import type { CombineMode } from '../model.js';
+import { CombinedTable, matchesId } from './combined-table.js';
 
 /** What one source partition last said about one output series. */
 export interface SourceEntry {
@@ -74,43 +75,158 @@ const MODE_AVG = MODES.indexOf('avg');
 const RETIRED = 1;
 const UNWRITTEN = 2;
 const FRESH_EXEMPLAR = 4;
-/** the mode's index sits above the flag bits, `start` above both (in units of LOW) */
+/** the mode's index sits above the flag bits, HAS_RARE above it, `start` above them all (in units of LOW) */
 const MODE_SHIFT = 3;
-const LOW = 64;
+const HAS_RARE = 64;
+const LOW = 128;
+
+function modeIndex(packed: number): number {
+  return (packed & (HAS_RARE - 1)) >> MODE_SHIFT;
+}
+
+/** The owner's series: their rows (combined-table.ts) and what few of them hold apart (`Rare`, by row). */
+export class CombinedStore {
+  readonly table: CombinedTable = new CombinedTable(
+    (row) => MODES[modeIndex(this.table.packed[row]!)]!,
+    (from, to) => {
+      const rare = this.rare.get(from);
+      if (rare !== undefined) {
+        this.rare.delete(from);
+        this.rare.set(to, rare);
+      } else this.rare.delete(to);
+    },
+    (row) => {
+      this.rare.delete(row);
+    },
+  );
+  readonly rare = new Map<number, Rare>();
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /**
+   * A new series (in no index yet: `set` it next). `seen` and `start` are ms since the combiner's epoch; `labels` in
+   * the order of its key's labels (see `key`).
+   */
+  create(labels: Labels, mode: CombineMode, seen: number, start: number): Combined {
+    const t = this.table;
+    const row = t.newRow(labels);
+    t.seen[row] = seen;
+    t.packed[row] = Math.floor(start) * LOW + (MODES.indexOf(mode) << MODE_SHIFT);
+    return new Combined(this, row);
+  }
+
+  get(id: string): Combined | undefined {
+    const row = this.table.find(id);
+    return row < 0 ? undefined : new Combined(this, row);
+  }
+
+  /** `c` (made by `create`) is the series of `id` now, in place of the one before (whose place in the order it takes). */
+  set(id: string, c: Combined): void {
+    c.row = this.table.put(id, c.row);
+  }
+
+  delete(id: string): boolean {
+    return this.table.delete(id);
+  }
+
+  /** Every series, in the order they were first made; deleting the one just yielded while iterating is safe. */
+  *values(): IterableIterator<Combined> {
+    const t = this.table;
+    for (let row = 0; row < t.end; row++) if (t.inUse(row)) yield new Combined(this, row);
+  }
+
+  /** A cursor to move along the rows by hand (`row`; see CombinedTable.end): one object for a walk over every series. */
+  cursor(): Combined {
+    return new Combined(this, -1);
+  }
+}
 
 /**
- * One output series as its owner holds it. Its first source is kept in the object itself (it *is* that entry: most
- * series have exactly one source partition, and an entry object plus an array cost an owner ~140 B per series more);
- * further sources go to `more`. Entries are read by position: `entry(i)` for i < `size`.
+ * One output series as its owner holds it: a cursor on its row of the owner's columns (CombinedStore), made where it
+ * is used (a cursor is not kept: the row's number changes when the store compacts). Its first source is the row
+ * itself (it *is* that entry: most series have exactly one source partition); further sources go to `more`. Entries
+ * are read by position: `entry(i)` for i < `size`.
  *
- * Kept small (an owner holds one per output series): what most series never use (a base, histograms, more sources)
- * lives in a `Rare` object made on first use; a `last` series' time and an `avg` series' count share one field; the
- * mode and the first source's `retired` share another. Only `value` is a double field (each costs a 16 B box).
+ * What most series never use (a base, histograms, more sources) lives in a `Rare` object made on first use, held by
+ * the store by row; a `last` series' time and an `avg` series' count share one column; the flags, the mode and
+ * `start` another.
  */
 export class Combined implements SourceEntry {
-  // The first source, inline ('' when the series has none).
-  src = '';
-  value = 0;
-  offset = 0;
-  heard = 0;
-  /** last: the first source's `at`; avg: its `count`; else 0 */
-  private aux = 0;
-  /**
-   * The first source's `retired` (bit 0), `unwritten` (bit 1), `freshExemplar` (bit 2), the mode's index in MODES
-   * (bits 3-5) and, above them, `start`: one field (8 B a series), kept by arithmetic (`start` may be negative).
-   */
-  private packed: number;
-  private rare: Rare | null = null;
   constructor(
-    /** in the order of its key's labels (see `key`) */
-    readonly labels: Labels,
-    mode: CombineMode,
-    /** ms since the combiner's epoch */
-    public seen: number,
-    /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
-    start: number,
-  ) {
-    this.packed = Math.floor(start) * LOW + (MODES.indexOf(mode) << MODE_SHIFT);
+    private readonly store: CombinedStore,
+    /** its row (moves when a series made anew takes the place of the one it replaces: CombinedStore.set) */
+    public row: number,
+  ) {}
+
+  private get packed(): number {
+    return this.store.table.packed[this.row]!;
+  }
+
+  private set packed(v: number) {
+    this.store.table.packed[this.row] = v;
+  }
+
+  private get rare(): Rare | null {
+    return (this.packed & HAS_RARE) !== 0 ? this.store.rare.get(this.row)! : null;
+  }
+
+  /** in the order of its key's labels (see `key`) */
+  get labels(): Labels {
+    return this.store.table.labels[this.row]!;
+  }
+
+  /** the first source ('' when the series has none) */
+  get src(): string {
+    const i = this.store.table.src[this.row]!;
+    return i < 0 ? '' : this.store.table.sources[i]!;
+  }
+
+  set src(name: string) {
+    this.store.table.src[this.row] = name === '' ? -1 : this.store.table.sourceId(name);
+  }
+
+  get value(): number {
+    return this.store.table.value[this.row]!;
+  }
+
+  set value(v: number) {
+    this.store.table.value[this.row] = v;
+  }
+
+  get offset(): number {
+    return this.store.table.offset[this.row]!;
+  }
+
+  set offset(v: number) {
+    this.store.table.offset[this.row] = v;
+  }
+
+  get heard(): number {
+    return this.store.table.heard[this.row]!;
+  }
+
+  set heard(v: number) {
+    this.store.table.heard[this.row] = v;
+  }
+
+  /** ms since the combiner's epoch */
+  get seen(): number {
+    return this.store.table.seen[this.row]!;
+  }
+
+  set seen(v: number) {
+    this.store.table.seen[this.row] = v;
+  }
+
+  /** last: the first source's `at`; avg: its `count`; else 0 */
+  private get aux(): number {
+    return this.store.table.aux[this.row]!;
+  }
+
+  private set aux(v: number) {
+    this.store.table.aux[this.row] = v;
   }
 
   /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
@@ -120,11 +236,13 @@ export class Combined implements SourceEntry {
 
   /** sets or clears one of the low bits */
   private flag(mask: number, v: boolean): void {
-    if (((this.packed & mask) !== 0) !== v) this.packed += v ? mask : -mask;
+    // (Bitwise on the low bits is exact: `packed` is an integer, two's complement below 2^32 when negative.)
+    const packed = this.packed;
+    if (((packed & mask) !== 0) !== v) this.packed = packed + (v ? mask : -mask);
   }
 
   get mode(): CombineMode {
-    return MODES[(this.packed & (LOW - 1)) >> MODE_SHIFT]!;
+    return MODES[modeIndex(this.packed)]!;
   }
 
   /** Its id in the owner (the partial's key, after `<mode>` and U+0000 for gauge modes but last), built: none is kept. */
@@ -209,20 +327,20 @@ export class Combined implements SourceEntry {
 
   /** avg only (0 for other modes) */
   get count(): number {
-    return (this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_AVG ? this.aux : 0;
+    return modeIndex(this.packed) === MODE_AVG ? this.aux : 0;
   }
 
   set count(v: number) {
-    if ((this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_AVG) this.aux = v;
+    if (modeIndex(this.packed) === MODE_AVG) this.aux = v;
   }
 
   /** last only (0 for other modes) */
   get at(): number {
-    return (this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_LAST ? this.aux : 0;
+    return modeIndex(this.packed) === MODE_LAST ? this.aux : 0;
   }
 
   set at(v: number) {
-    if ((this.packed & (LOW - 1)) >> MODE_SHIFT === MODE_LAST) this.aux = v;
+    if (modeIndex(this.packed) === MODE_LAST) this.aux = v;
   }
 
   /** The second and later sources (null while there are none). */
@@ -235,12 +353,18 @@ export class Combined implements SourceEntry {
   }
 
   private rareOf(): Rare {
-    return (this.rare ??= new Rare());
+    let rare = this.rare;
+    if (rare === null) {
+      rare = new Rare();
+      this.store.rare.set(this.row, rare);
+      this.packed += HAS_RARE;
+    }
+    return rare;
   }
 
   /** How many sources the series has. */
   get size(): number {
-    if (this.src === '') return 0;
+    if (this.store.table.src[this.row]! < 0) return 0;
     const more = this.rare === null ? null : this.rare.more;
     return more === null ? 1 : 1 + more.length;
   }
@@ -324,7 +448,7 @@ export class Combined implements SourceEntry {
   }
 
   live(): number {
-    if (this.rare === null) return this.src === '' || (this.packed & RETIRED) !== 0 ? 0 : 1;
+    if (this.rare === null) return this.store.table.src[this.row]! < 0 || (this.packed & RETIRED) !== 0 ? 0 : 1;
     let n = 0;
     for (let i = 0, size = this.size; i < size; i++) if (!this.entry(i).retired) n++;
     return n;
@@ -364,7 +488,7 @@ export class Combined implements SourceEntry {
       case 'native':
         return this.histogram().count;
       case 'total': {
-        if (this.rare === null) return this.src === '' ? 0 : this.value;
+        if (this.rare === null) return this.store.table.src[this.row]! < 0 ? 0 : this.value;
         v = this.rare.base;
         for (let i = 0, size = this.size; i < size; i++) v += this.entry(i).value;
         return v;
@@ -414,7 +538,5 @@ export class Combined implements SourceEntry {
 
 /** Whether `id` is the id of `c` (Combined.key), compared in place. */
 export function combinedMatchesId(c: Combined, id: string): boolean {
-  const mode = c.mode;
-  if (mode === 'total' || mode === 'last' || mode === 'native') return labelsMatchKey(c.labels, id, 0);
-  return id.startsWith(mode) && id.charCodeAt(mode.length) === 0 && labelsMatchKey(c.labels, id, mode.length + 1);
+  return matchesId(c.labels, c.mode, id);
 }

@@ -6,8 +6,8 @@ import type { MetricMetadata } from '@prom-relay/codec';
 import type { CombineMode, OutputSample } from '../model.js';
 import type { NativeHistogram } from '../aggregate/native-histogram.js';
 import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
-import { Combined, combinedMatchesId, NO_END, type SourceEntry } from './combined.js';
-import { KeyIndex } from '../aggregate/key-index.js';
+import { CombinedStore, NO_END, type Combined, type SourceEntry } from './combined.js';
+import { matchesId } from './combined-table.js';
 import { applyEnd, applyRestart, finalBeforeRestart, hear, isNews, isRestart, restartedSeries, restartsAlone, saidBefore, type SourceHeard } from './ends.js';
 import { OwnerFamilies } from './metadata.js';
 import { holdExemplar, takeExemplar, type HeldExemplar } from './owner-exemplars.js';
@@ -46,8 +46,8 @@ export interface CombineResult {
  * checkpoint plus the replay of the topic rebuilds exactly the same state), and idempotent for a repeated partial.
  */
 export class SeriesCombiner {
-  /** by id (Combined.key), holding no key string */
-  private readonly series = new KeyIndex<Combined>(combinedMatchesId, (c) => c.key);
+  /** by id (Combined.key): rows of columns, holding no key string */
+  private readonly series = new CombinedStore();
   private families = new OwnerFamilies();
   /** Times are kept relative to this, so they stay small integers (no boxed doubles per series). */
   private readonly epoch = Date.now();
@@ -232,7 +232,12 @@ export class SeriesCombiner {
     const ttl = this.opts.ttlMs;
     const now = nowMs - this.epoch;
     let multiSource = 0;
-    for (const c of this.series.values()) {
+    // One cursor moved along the rows (a series is not held past its step).
+    const c = this.series.cursor();
+    const table = this.series.table;
+    for (let row = 0; row < table.end; row++) {
+      if (!table.inUse(row)) continue;
+      c.row = row;
       const mode = c.mode;
       for (let i = c.size - 1; i >= 0; i--) {
         const e = c.entry(i);
@@ -297,6 +302,8 @@ export class SeriesCombiner {
       out.push(sample);
     }
     this.multiSource = multiSource;
+    // (No series is held past here: the rows the collect freed can move.)
+    this.series.table.compact();
     // A source not heard at or above its last publish offset for the TTL: its entries expired above; its offsets are
     // forgotten, so that a source whose offsets start lower again is heard (see hear).
     for (const [src, h] of this.heard) if (now - h.at >= ttl) this.heard.delete(src);
@@ -320,9 +327,9 @@ export class SeriesCombiner {
    * corrupt partial: every relay writes `labelsKey`) is refused: the series could not be found by it again.
    */
   private create(id: string, key: string, mode: CombineMode, seen: number, start: number, labels?: Labels): Combined {
-    const c = new Combined(this.opts.shared?.(id)?.labels ?? labels ?? labelsFromKey(key), mode, seen, start);
-    if (!combinedMatchesId(c, id)) throw new Error(`malformed series key: not in canonical form (${JSON.stringify(key.slice(0, 200))})`);
-    return c;
+    const own = this.opts.shared?.(id)?.labels ?? labels ?? labelsFromKey(key);
+    if (!matchesId(own, mode, id)) throw new Error(`malformed series key: not in canonical form (${JSON.stringify(key.slice(0, 200))})`);
+    return this.series.create(own, mode, seen, start);
   }
 
   /** Columns of every series (combiner-state.ts), the families' metadata and when each series last sent an exemplar. */

@@ -1,0 +1,285 @@
+// The owner's series as rows of typed columns (no object per series): an owner holds one row per output series it
+// writes, and an object per series (its fields, its box for a double, its entry in a Map by hash) cost ~150 B of the
+// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~65 B of columns and ~11 B of index.
+//
+// Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (keyHash, as the
+// aggregate's outputs), compared with the row's labels in place (no id string kept). The hash is not a secret: a
+// producer can write many label sets of one hash, so past BIG_RUN rows of one hash on a probe run the others go to a
+// map by id string (V8's seeded hash); where a hash lands in the index is mixed with a random seed, so a producer
+// cannot aim different hashes at one run either.
+//
+// Rows are kept in the order the series were first made (a series that replaces another under its id takes its row):
+// iteration follows it, as the Map it replaces did. Freed rows are holes until `compact`, which the owner calls where
+// no cursor is held (the end of its collect).
+import type { Labels } from '@prom-relay/codec';
+import { keyHash } from '../aggregate/key-index.js';
+import { labelsMatchKey } from '../aggregate/labels.js';
+import type { CombineMode } from '../model.js';
+
+/** rows of one hash on a probe run before the others go to the overflow map */
+const BIG_RUN = 8;
+const MIN_ROWS = 64;
+
+/** How the series' id is built from its labels and mode: a mode prefix and U+0000 for the modes a receiver cannot tell apart. */
+export function idPrefixOf(mode: CombineMode): string {
+  return mode === 'total' || mode === 'last' || mode === 'native' ? '' : mode;
+}
+
+/** Whether `id` is the id of a series of `labels` and `mode`, compared in place. */
+export function matchesId(labels: Labels, mode: CombineMode, id: string): boolean {
+  const prefix = idPrefixOf(mode);
+  if (prefix === '') return labelsMatchKey(labels, id, 0);
+  return id.startsWith(prefix) && id.charCodeAt(prefix.length) === 0 && labelsMatchKey(labels, id, prefix.length + 1);
+}
+
+export class CombinedTable {
+  // Columns, by row. A row whose labels are undefined is free.
+  labels: Array<Labels | undefined> = [];
+  value = new Float64Array(MIN_ROWS);
+  offset = new Float64Array(MIN_ROWS);
+  heard = new Float64Array(MIN_ROWS);
+  seen = new Float64Array(MIN_ROWS);
+  aux = new Float64Array(MIN_ROWS);
+  packed = new Float64Array(MIN_ROWS);
+  /** the first source's index in `sources`, -1 for none */
+  src = new Int32Array(MIN_ROWS);
+  /** keyHash of the row's id */
+  private hash = new Int32Array(MIN_ROWS);
+  /** rows in use or freed since the last compact (the next new row is `rows`) */
+  private rows = 0;
+  private live = 0;
+  /** the index: row + 1 per slot, 0 empty; linear probing, at most half full */
+  private slots = new Int32Array(2 * MIN_ROWS);
+  /** rows of ids whose hash had BIG_RUN rows on its probe run already, by id */
+  private overflow: Map<string, number> | null = null;
+  private readonly seed = (Math.random() * 0x100000000) | 0;
+  /** source partition names by index, and back */
+  readonly sources: string[] = [];
+  private readonly sourceIndex = new Map<string, number>();
+
+  constructor(
+    /** a row's mode (from its packed column) */
+    private readonly modeOf: (row: number) => CombineMode,
+    /** what is held apart for a row (the owner's rare fields): moved and dropped with it */
+    private readonly onMove: (from: number, to: number) => void,
+    private readonly onFree: (row: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.live;
+  }
+
+  /** The index of source partition `name` in `sources`. */
+  sourceId(name: string): number {
+    let i = this.sourceIndex.get(name);
+    if (i === undefined) {
+      i = this.sources.length;
+      this.sources.push(name);
+      this.sourceIndex.set(name, i);
+    }
+    return i;
+  }
+
+  /** A new row, in no index yet: `put` it next (a row made and never put would be iterated as a series). Its columns zero, no source. */
+  newRow(labels: Labels): number {
+    if (this.rows === this.value.length) this.grow();
+    const row = this.rows++;
+    this.labels[row] = labels;
+    this.value[row] = 0;
+    this.offset[row] = 0;
+    this.heard[row] = 0;
+    this.seen[row] = 0;
+    this.aux[row] = 0;
+    this.packed[row] = 0;
+    this.src[row] = -1;
+    this.hash[row] = 0;
+    return row;
+  }
+
+  /** The row of `id`, or -1. */
+  find(id: string): number {
+    const h = keyHash(id);
+    const mask = this.slots.length - 1;
+    for (let i = this.home(h); ; i = (i + 1) & mask) {
+      const r = this.slots[i]! - 1;
+      if (r < 0) break;
+      if (this.hash[r] === h && this.matches(r, id)) return r;
+    }
+    return this.overflow === null ? -1 : (this.overflow.get(id) ?? -1);
+  }
+
+  /**
+   * Row `row` (made by `newRow`) is the series of `id` now. Where another row held the id, `row`'s columns move into
+   * that row (the series keeps its place in the order) and the returned row is that one; else `row`.
+   */
+  put(id: string, row: number): number {
+    const held = this.find(id);
+    if (held >= 0) {
+      if (held === row) return row;
+      this.move(row, held);
+      return held;
+    }
+    const h = keyHash(id);
+    this.hash[row] = h;
+    this.live++;
+    if (2 * this.live > this.slots.length) this.rehash(2 * this.slots.length);
+    const mask = this.slots.length - 1;
+    let same = 0;
+    let i = this.home(h);
+    for (; this.slots[i] !== 0; i = (i + 1) & mask) if (this.hash[this.slots[i]! - 1] === h) same++;
+    if (same >= BIG_RUN) (this.overflow ??= new Map()).set(id, row);
+    else this.slots[i] = row + 1;
+    return row;
+  }
+
+  /** Drops the series of `id` (its row becomes a hole until `compact`); true if there was one. */
+  delete(id: string): boolean {
+    const row = this.find(id);
+    if (row < 0) return false;
+    if (this.overflow !== null && this.overflow.get(id) === row) {
+      this.overflow.delete(id);
+      if (this.overflow.size === 0) this.overflow = null;
+    } else this.unslot(row);
+    this.free(row);
+    this.live--;
+    return true;
+  }
+
+  /** One past the last row that may be in use: walk rows 0 ≤ r < `end` where `inUse(r)` (deleting as you go is safe). */
+  get end(): number {
+    return this.rows;
+  }
+
+  inUse(row: number): boolean {
+    return this.labels[row] !== undefined;
+  }
+
+  /** Closes the holes freed rows left, keeping the rows' order; rows move (call it where no row number is held). */
+  compact(): void {
+    const holes = this.rows - this.live;
+    if (holes === 0 || (holes < 1024 && holes * 4 < this.rows)) return;
+    const moved = new Int32Array(this.rows).fill(-1);
+    let to = 0;
+    for (let r = 0; r < this.rows; r++) {
+      if (this.labels[r] === undefined) continue;
+      if (r !== to) this.copy(r, to);
+      moved[r] = to++;
+    }
+    this.labels.length = to;
+    this.rows = to;
+    let cap = MIN_ROWS;
+    while (cap < to * 1.25) cap *= 2;
+    if (cap < this.value.length) this.resize(cap);
+    const inOverflow = new Set<number>();
+    if (this.overflow !== null) {
+      for (const [id, r] of this.overflow) {
+        this.overflow.set(id, moved[r]!);
+        inOverflow.add(moved[r]!);
+      }
+    }
+    let size = 2 * MIN_ROWS;
+    while (size < 2 * this.live) size *= 2;
+    this.slots = new Int32Array(size);
+    for (let r = 0; r < to; r++) if (!inOverflow.has(r)) this.slot(r);
+  }
+
+  private matches(row: number, id: string): boolean {
+    const labels = this.labels[row];
+    return labels !== undefined && matchesId(labels, this.modeOf(row), id);
+  }
+
+  private home(h: number): number {
+    let x = h ^ this.seed;
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    return (x ^ (x >>> 16)) & (this.slots.length - 1);
+  }
+
+  /** Takes `row` out of the index (backward-shift deletion: no tombstones). */
+  private unslot(row: number): void {
+    const mask = this.slots.length - 1;
+    let i = this.home(this.hash[row]!);
+    while (this.slots[i] !== row + 1) i = (i + 1) & mask;
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const r = this.slots[j]! - 1;
+      if (r < 0) break;
+      const k = this.home(this.hash[r]!);
+      // r may fill the hole at i unless its home lies cyclically in (i, j].
+      if (i <= j ? k <= i || k > j : k <= i && k > j) {
+        this.slots[i] = r + 1;
+        i = j;
+      }
+    }
+    this.slots[i] = 0;
+  }
+
+  private free(row: number): void {
+    this.labels[row] = undefined;
+    this.onFree(row);
+    if (row === this.rows - 1) {
+      this.rows--;
+      this.labels.length = this.rows;
+    }
+  }
+
+  /** `from`'s columns into `to` (in the index already, same id), `from` freed. */
+  private move(from: number, to: number): void {
+    const hash = this.hash[to]!;
+    this.copy(from, to);
+    this.hash[to] = hash;
+    this.free(from);
+  }
+
+  private copy(from: number, to: number): void {
+    this.labels[to] = this.labels[from];
+    this.value[to] = this.value[from]!;
+    this.offset[to] = this.offset[from]!;
+    this.heard[to] = this.heard[from]!;
+    this.seen[to] = this.seen[from]!;
+    this.aux[to] = this.aux[from]!;
+    this.packed[to] = this.packed[from]!;
+    this.src[to] = this.src[from]!;
+    this.hash[to] = this.hash[from]!;
+    this.onMove(from, to);
+  }
+
+  private grow(): void {
+    this.resize(this.value.length * 2);
+  }
+
+  private resize(cap: number): void {
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap);
+      b.set(a.length <= cap ? a : a.subarray(0, cap));
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a.length <= cap ? a : a.subarray(0, cap));
+      return b;
+    };
+    this.value = f64(this.value);
+    this.offset = f64(this.offset);
+    this.heard = f64(this.heard);
+    this.seen = f64(this.seen);
+    this.aux = f64(this.aux);
+    this.packed = f64(this.packed);
+    this.src = i32(this.src);
+    this.hash = i32(this.hash);
+  }
+
+  /** The index again at `size` slots (the overflow's rows are in no slot). */
+  private rehash(size: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(size);
+    for (let s = 0; s < old.length; s++) if (old[s] !== 0) this.slot(old[s]! - 1);
+  }
+
+  /** `row` into the first free slot of its probe run. */
+  private slot(row: number): void {
+    const mask = this.slots.length - 1;
+    let i = this.home(this.hash[row]!);
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = row + 1;
+  }
+}
