@@ -1,6 +1,6 @@
 // The owner's series as rows of typed columns (no object per series): an owner holds one row per output series it
 // writes, and an object per series (its fields, its box for a double, its entry in a Map by hash) cost ~150 B of the
-// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~65 B of columns and ~11 B of index.
+// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~64 B of columns and ~11 B of index.
 //
 // Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (keyHash, as the
 // aggregate's outputs), compared with the row's labels in place (no id string kept). The hash is not a secret: a

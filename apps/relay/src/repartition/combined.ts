@@ -131,10 +131,18 @@ export class CombinedStore {
     return this.table.delete(id);
   }
 
-  /** Every series, in the order they were first made; deleting the one just yielded while iterating is safe. */
+  /**
+   * Every series, in the order they were first made, as one cursor moved from row to row (do not keep it past its
+   * step); deleting the one just yielded while iterating is safe.
+   */
   *values(): IterableIterator<Combined> {
     const t = this.table;
-    for (let row = 0; row < t.end; row++) if (t.inUse(row)) yield new Combined(this, row);
+    const c = new Combined(this, -1);
+    for (let row = 0; row < t.end; row++) {
+      if (!t.inUse(row)) continue;
+      c.row = row;
+      yield c;
+    }
   }
 
   /** A cursor to move along the rows by hand (`row`; see CombinedTable.end): one object for a walk over every series. */
@@ -154,18 +162,22 @@ export class CombinedStore {
  * `start` another.
  */
 export class Combined implements SourceEntry {
+  /** the store's columns (one load fewer per field than through the store) */
+  private readonly t: CombinedTable;
   constructor(
     private readonly store: CombinedStore,
     /** its row (moves when a series made anew takes the place of the one it replaces: CombinedStore.set) */
     public row: number,
-  ) {}
+  ) {
+    this.t = store.table;
+  }
 
   private get packed(): number {
-    return this.store.table.packed[this.row]!;
+    return this.t.packed[this.row]!;
   }
 
   private set packed(v: number) {
-    this.store.table.packed[this.row] = v;
+    this.t.packed[this.row] = v;
   }
 
   private get rare(): Rare | null {
@@ -174,59 +186,59 @@ export class Combined implements SourceEntry {
 
   /** in the order of its key's labels (see `key`) */
   get labels(): Labels {
-    return this.store.table.labels[this.row]!;
+    return this.t.labels[this.row]!;
   }
 
   /** the first source ('' when the series has none) */
   get src(): string {
-    const i = this.store.table.src[this.row]!;
-    return i < 0 ? '' : this.store.table.sources[i]!;
+    const i = this.t.src[this.row]!;
+    return i < 0 ? '' : this.t.sources[i]!;
   }
 
   set src(name: string) {
-    this.store.table.src[this.row] = name === '' ? -1 : this.store.table.sourceId(name);
+    this.t.src[this.row] = name === '' ? -1 : this.t.sourceId(name);
   }
 
   get value(): number {
-    return this.store.table.value[this.row]!;
+    return this.t.value[this.row]!;
   }
 
   set value(v: number) {
-    this.store.table.value[this.row] = v;
+    this.t.value[this.row] = v;
   }
 
   get offset(): number {
-    return this.store.table.offset[this.row]!;
+    return this.t.offset[this.row]!;
   }
 
   set offset(v: number) {
-    this.store.table.offset[this.row] = v;
+    this.t.offset[this.row] = v;
   }
 
   get heard(): number {
-    return this.store.table.heard[this.row]!;
+    return this.t.heard[this.row]!;
   }
 
   set heard(v: number) {
-    this.store.table.heard[this.row] = v;
+    this.t.heard[this.row] = v;
   }
 
   /** ms since the combiner's epoch */
   get seen(): number {
-    return this.store.table.seen[this.row]!;
+    return this.t.seen[this.row]!;
   }
 
   set seen(v: number) {
-    this.store.table.seen[this.row] = v;
+    this.t.seen[this.row] = v;
   }
 
   /** last: the first source's `at`; avg: its `count`; else 0 */
   private get aux(): number {
-    return this.store.table.aux[this.row]!;
+    return this.t.aux[this.row]!;
   }
 
   private set aux(v: number) {
-    this.store.table.aux[this.row] = v;
+    this.t.aux[this.row] = v;
   }
 
   /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */
@@ -364,7 +376,7 @@ export class Combined implements SourceEntry {
 
   /** How many sources the series has. */
   get size(): number {
-    if (this.store.table.src[this.row]! < 0) return 0;
+    if (this.t.src[this.row]! < 0) return 0;
     const more = this.rare === null ? null : this.rare.more;
     return more === null ? 1 : 1 + more.length;
   }
@@ -448,7 +460,7 @@ export class Combined implements SourceEntry {
   }
 
   live(): number {
-    if (this.rare === null) return this.store.table.src[this.row]! < 0 || (this.packed & RETIRED) !== 0 ? 0 : 1;
+    if (this.rare === null) return this.t.src[this.row]! < 0 || (this.packed & RETIRED) !== 0 ? 0 : 1;
     let n = 0;
     for (let i = 0, size = this.size; i < size; i++) if (!this.entry(i).retired) n++;
     return n;
@@ -488,7 +500,7 @@ export class Combined implements SourceEntry {
       case 'native':
         return this.histogram().count;
       case 'total': {
-        if (this.rare === null) return this.store.table.src[this.row]! < 0 ? 0 : this.value;
+        if (this.rare === null) return this.t.src[this.row]! < 0 ? 0 : this.value;
         v = this.rare.base;
         for (let i = 0, size = this.size; i < size; i++) v += this.entry(i).value;
         return v;
