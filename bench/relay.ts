@@ -390,6 +390,11 @@ interface FlushFigures {
   /** RSS read at every poll over the steady flushes, its mean: the single reading above lands anywhere between GCs */
   rssPerSeriesSteadyMean: number;
   owned: number;
+  /**
+   * Every series fed again (by new producers: each counter's total moves): the relay's CPU from the last record consumed
+   * until the owners' flush after the publish, the flushes it took and the partials they published.
+   */
+  publish: { cpu: number; flushes: number; partials: number };
 }
 
 async function flushRun(env: Env, checkout: Checkout, tag: string, profile: boolean, sendMetadata = true): Promise<FlushFigures> {
@@ -435,6 +440,7 @@ async function flushRun(env: Env, checkout: Checkout, tag: string, profile: bool
   const m1 = await scrape(r.url);
   const rssFlushed = rssBytes(r.pid);
   const series = sumOf(m1, 'prom_relay_active_series', { topic });
+  const publish = await publishingFlush(env, r, topic, shard, messages.length);
   await stop(r);
   return {
     series,
@@ -448,7 +454,30 @@ async function flushRun(env: Env, checkout: Checkout, tag: string, profile: bool
     rssPerSeriesFlushed: (rssFlushed - base) / series,
     rssPerSeriesSteadyMean: (rssReadings.reduce((a, b) => a + b, 0) / rssReadings.length - base) / series,
     owned: sumOf(m1, 'prom_relay_output_series_owned'),
+    publish,
   };
+}
+
+/**
+ * The steady flushes publish nothing (no series changed); this one publishes every series: each fed again by a new
+ * producer, then the relay's CPU from the last record consumed through the flush that publishes the partials and the
+ * owners' flush that writes what they combined (the source's collect and encoding, the owners' apply, collect and
+ * Remote Write, both checkpoints).
+ */
+async function publishingFlush(env: Env, r: RelayChild, topic: string, shard: string, before: number): Promise<FlushFigures['publish']> {
+  const published = async () => sumOf(await scrape(r.url), 'prom_relay_partials_published_total');
+  const p0 = await published();
+  const again = distinctSeriesMessages(FLUSH_SERIES, shard);
+  await produceAll(env.kafka, topic, again);
+  await waitInputConsumed(env, r, topic, before + again.length, 300_000);
+  const cpu0 = cpuSeconds(r.pid);
+  let flushes = 0;
+  while ((await published()) - p0 < FLUSH_SERIES) {
+    flushes += (await nextFlush(r.url)).count;
+    if (flushes > 10) throw new Error(`${(await published()) - p0} partials published in ${flushes} flushes`);
+  }
+  flushes += (await nextFlush(r.url)).count;
+  return { cpu: cpuSeconds(r.pid) - cpu0, flushes, partials: (await published()) - p0 };
 }
 
 interface MemFigures {
@@ -559,7 +588,7 @@ async function runAll(env: Env, checkout: Checkout, tag: string, profile: boolea
     }
   }
   const logFlush = (f: FlushFigures, variant: string) =>
-    log(`${tag} ${checkout.label} flush ${f.series}${variant}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B, mean over the steady flushes ${fmt(f.rssPerSeriesSteadyMean)} B`);
+    log(`${tag} ${checkout.label} flush ${f.series}${variant}: first ${f.firstSeconds.toFixed(3)} s in ${f.firstFlushes} flush(es), steady ${f.steady.map((s) => s.toFixed(3)).join(' ')} s, ${f.cpuPerFlush.toFixed(3)} relay CPU-s per flush (broker ${f.brokerCpuPerFlush.toFixed(3)}), partials/flush ${fmt(f.partialsPerFlush)}, owned ${f.owned}; publishing flush ${f.publish.cpu.toFixed(3)} relay CPU-s in ${f.publish.flushes} flush(es), ${fmt(f.publish.partials)} partials; RSS/series ${fmt(f.rssPerSeries)} B, flushed ${fmt(f.rssPerSeriesFlushed)} B, mean over the steady flushes ${fmt(f.rssPerSeriesSteadyMean)} B`);
   if (PARTS.has('flush')) {
     // Beside it, the flush without metadata (a relay that knows send_metadata), first or second by turns.
     const noMeta = knowsSendMetadata(checkout);
@@ -729,6 +758,9 @@ function section(checkouts: Checkout[], runs: Map<Checkout, RunFigures[]>, kafka
     ...row('  relay CPU-s per flush cycle (steady state)', (r) => r.flush?.cpuPerFlush, c3),
     ...row('  broker CPU-s per flush cycle', (r) => r.flush?.brokerCpuPerFlush, c3),
     ...row('  partials published per flush', (r) => r.flush?.partialsPerFlush, n0),
+    ...row(`a publishing flush: every series fed again, relay CPU-s from the last record consumed to the owners' write`, (r) => r.flush?.publish.cpu, c3),
+    ...row('  flushes it took (the publish, the owners\' write)', (r) => r.flush?.publish.flushes, n0),
+    ...row('  partials published', (r) => r.flush?.publish.partials, n0),
     ...row(`RSS per active output series at ${fmt(fl?.series ?? FLUSH_SERIES)}`, (r) => r.flush?.rssPerSeries, bytes, `${fmt(peers.peer100k)} B (prom-client)`),
     ...row(`  same, after ${STEADY_FLUSHES}+ flushes (owners' state and garbage not yet collected included)`, (r) => r.flush?.rssPerSeriesFlushed, bytes),
     ...row(`  same, mean over the ${STEADY_FLUSHES} flushes (RSS read every ${POLL_MS} ms)`, (r) => r.flush?.rssPerSeriesSteadyMean, bytes),
