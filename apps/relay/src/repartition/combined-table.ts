@@ -199,7 +199,11 @@ export class CombinedTable {
   private unslot(row: number): void {
     const mask = this.slots.length - 1;
     let i = this.home(this.hash[row]!);
-    while (this.slots[i] !== row + 1) i = (i + 1) & mask;
+    while (this.slots[i] !== row + 1) {
+      // (A row `find` returned is on its probe run: an empty slot first would be a broken index, never a hang.)
+      if (this.slots[i] === 0) throw new Error(`combined table: row ${row} is not in its index`);
+      i = (i + 1) & mask;
+    }
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const r = this.slots[j]! - 1;
       if (r < 0) break;
