@@ -370,12 +370,14 @@ async function main() {
   const owner100k = inChild('owner', 100_000);
   const apart100k = inChild('owner-apart', 100_000);
   const total100k = inChild('relay-owner', 100_000);
+  const keptOne100k = inChild('relay-owner-kept', 100_000);
   log('checkpoint of 100k series (child process)');
   const cp = inChild('checkpoint', 100_000, ['--max-semi-space-size=1024']).checkpoint!;
   log('1M series (child process)');
   const r1m = inChild('relay', 1_000_000);
   const pc1m = inChild('prom-client', 1_000_000);
   const total1m = inChild('relay-owner', 1_000_000);
+  const keptOne1m = inChild('relay-owner-kept', 1_000_000);
   log('1M kept totals (child process)');
   const k1m = inChild('kept', 1_000_000);
   if (k1m.kept!.series !== 1_000_000 || k1m.kept!.producers !== 0 || k1m.kept!.left !== 0) throw new Error(`kept totals: ${JSON.stringify(k1m.kept)}`);
@@ -389,8 +391,8 @@ async function main() {
     `${fmt(2000)} producers (own id and instance) × 3 pushes; "steady": 100 producers × 60 pushes. Best of 3 runs.`,
     "Decode peer: the codec's generic `parseExposition` on the same bodies, parsing only (no aggregation).",
     'Collect/memory, each in a fresh process: output series fed through the same decode path (one producer per 100 series,',
-    '3 labels + job; the grouping header\'s `instance` is a producer label, not part of an output series); heap and RSS',
-    'growth after GC, divided by the series count. The owner rows: the same series as the partials of one source partition',
+    '3 labels + job; the grouping header\'s `instance` is a producer label, not part of an output series); heap (with the',
+    'array buffers the process holds: the owner keeps its series in typed columns) and RSS growth after GC, divided by the series count. The owner rows: the same series as the partials of one source partition',
     "(through the wire format) in a `SeriesCombiner`. A relay holds both the aggregate and the owner state of its series:",
     'the "one relay" rows build both in one process and measure them together. Peer: prom-client holding the same series',
     "(a Counter of the same name, label names and values, checked against the relay's `collect()` each run) in a",
@@ -408,9 +410,11 @@ async function main() {
     `| the same on another relay (nothing to share) | ${fmt(apart100k.heap / 100_000)} B / ${fmt(apart100k.rss / 100_000)} B | — |`,
     `| owner \`collect()\` of 100k series | ${owner100k.collectMs.toFixed(1)} ms | — |`,
     `| one relay holding 100k series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total100k, 100_000)} (the aggregate and owner rows summed: ${fmt((r100k.heap + owner100k.heap) / 100_000)} B / ${fmt((r100k.rss + owner100k.rss) / 100_000)} B) | ${perSeries(pc100k, 100_000)} (prom-client) |`,
+    `| one relay holding 100k totals 2 h after their producers pushed (producers and inputs expired, default lifetimes; aggregate + owner): heap / RSS growth per series | ${perSeries(keptOne100k, 100_000)} | ${perSeries(pc100k, 100_000)} (prom-client) |`,
     `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | ${fmt(pc1m.heap / 1_000_000)} B (prom-client) |`,
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | ${fmt(pc1m.rss / 1_000_000)} B (prom-client) |`,
     `| one relay holding 1M series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
+    `| one relay holding 1M totals 2 h after their producers pushed (as above) | ${perSeries(keptOne1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
     `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,
     `| checkpoint of 100k series, CPU (allocated): \`toState()\` / \`JSON.stringify\` / \`encodeCheckpoint\` (stringify + gzip) | ${cp.toState.ms.toFixed(0)} ms (${cp.toState.mb.toFixed(1)} MB) / ${cp.stringify.ms.toFixed(0)} ms (${cp.stringify.mb.toFixed(1)} MB) / ${cp.encode.ms.toFixed(0)} ms; ${(cp.jsonBytes / 1e6).toFixed(1)} MB JSON, ${(cp.gzipBytes / 1e6).toFixed(2)} MB gzip'd | — |`,
     `| 1M kept totals, 2 h after their last feed (producers and inputs expired; default lifetimes): heap / RSS growth per total | ${fmt(k1m.heap / 1_000_000)} B / ${fmt(k1m.rss / 1_000_000)} B | — |`,
