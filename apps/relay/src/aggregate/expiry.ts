@@ -9,13 +9,13 @@ import type { OutputSample } from '../model.js';
 import type { ResolvedOptions } from './options.js';
 import { combineOf, emitValueHistogram, gaugeValue, labelsKeyOf, leaveGauges, recomputeLast } from './outputs.js';
 import { cloneHistogram } from './native-histogram.js';
-import { NEVER_FED, NativeOutputSeries, dropContribution, replaceKey } from './series.js';
+import { NEVER_FED, NativeOutputSeries, dropContribution, relTime, replaceKey } from './series.js';
 import type { AggregateStore, InputSeries, OutputSeries, ProducerScope, ProducerState } from './series.js';
 
 /** `PartitionAggregate.collect`: one sample per active output series (stale ones once), then the sweep. */
 export function collectOutputs(store: AggregateStore, opts: ResolvedOptions, nowMs: number, onlyFed = false): OutputSample[] {
   const gen = store.generation++;
-  const now = nowMs - store.epoch;
+  const now = relTime(nowMs - store.epoch);
   const ttl = opts.seriesTtlMs;
   const counterTtl = opts.counterTtlMs;
   const out: OutputSample[] = [];

@@ -17,7 +17,7 @@ import { newGaugeState } from './outputs.js';
 import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
 import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputGroup, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
-import { contributionOf, groupKey, hasDropped, replaceKey } from './series.js';
+import { contributionOf, groupKey, hasDropped, relTime, replaceKey } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
 import { retireUntypedInput } from './retype.js';
 import { readState, writeState } from './state.js';
@@ -54,7 +54,7 @@ const NO_TARGETS: Targets = [];
  * relative to the aggregate's epoch: a small integer, no number boxed per point (bench/diagnosis/stamps-cost.mts).
  */
 function isNewestSample(store: AggregateStore, pscope: ProducerScope, input: InputSeries, atMs: number): boolean {
-  const at = atMs - store.epoch;
+  const at = relTime(atMs - store.epoch);
   const stamps = (pscope.stamps ??= new Map());
   const last = stamps.get(input);
   if (last !== undefined && at < last) return false;
@@ -106,7 +106,7 @@ export class PartitionAggregate {
 
   apply(batch: IngestBatch, nowMs: number): ApplyResult {
     const store = this.store;
-    const now = nowMs - store.epoch;
+    const now = relTime(nowMs - store.epoch);
     const result: ApplyResult = {
       accepted: 0,
       duplicate: false,

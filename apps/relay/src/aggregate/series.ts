@@ -291,6 +291,17 @@ export class ProducerScope {
   ) {}
 }
 
+/**
+ * A time relative to the aggregate's epoch (`ms - epoch`) as a small integer where it is one. The difference of two
+ * `Date.now()`s is a heap number even when whole, and a field that stores one is boxed from then on in every object
+ * of its class (V8 widens the field to a double: 16 B per series, e.g. every input's `lastFed`); an integer made by
+ * `| 0` is stored in place. (Past 2^31 ms, ~24.8 days after the epoch, times are doubles again.)
+ */
+export function relTime(t: number): number {
+  const i = t | 0;
+  return i === t ? i : t;
+}
+
 /** Joins a scope key and a producer key in a producer scope's key (neither holds a control character but U+0000). */
 const GROUP_SEP = '\u0001';
 

@@ -9,7 +9,7 @@ import { inSortedOrder } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState, type HistogramState } from './native-histogram.js';
-import { InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, stateScope } from './series.js';
+import { InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, relTime, stateScope } from './series.js';
 import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 
 export type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
@@ -81,7 +81,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     const key = outputKey(labels, mode);
     const gauge = g === null ? null : newGaugeState(mode, labels, g[2]);
     if (gauge !== null) gauge.tick = g![0];
-    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(inSortedOrder(labels), mode, job, lastFed - store.epoch, gauge);
+    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(inSortedOrder(labels), mode, job, relTime(lastFed - store.epoch), gauge);
     series.rule = rule ?? ruleOutput(labels);
     series.value = decodeNumber(value);
     // Not in the state: the last feed is the best estimate of when a `last` value was applied.
@@ -108,7 +108,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     for (const [key, family, type, flags, groupKey, lastFed, targets] of scopeInputs) {
       if (groupKey !== null && groupKey !== (lastGroup as InputGroup | null)?.groupKey) lastGroup = new InputGroup(family, groupKey);
       const input = new InputSeries(key, family, type, flags, groupKey === null ? null : lastGroup);
-      input.lastFed = lastFed - store.epoch;
+      input.lastFed = relTime(lastFed - store.epoch);
       input.targets = targetsFrom(targets);
       scope.add(input);
       inputs.push(input);
@@ -117,7 +117,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
   }
   const pscopes: Array<Array<(i: number) => ProducerScope>> = [];
   for (const [id, job, lastSeq, lastSeen, scopes] of s.producers) {
-    const p = new ProducerState(id, job, lastSeen - store.epoch);
+    const p = new ProducerState(id, job, relTime(lastSeen - store.epoch));
     p.lastSeq = lastSeq;
     // A row's producer scope for input i: states of this format predate keys that name the group (stateScope).
     const byScope: Array<(i: number) => ProducerScope> = [];
@@ -139,7 +139,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
         const c = contributionOf(store, pscope(ii), inputs[ii]!);
         c.seq = seq ?? -1;
         c.value = decodeNumber(value);
-        c.lastFed = lastFed - store.epoch;
+        c.lastFed = relTime(lastFed - store.epoch);
         c.tick = tick;
         c.inGauges = inGauges === 1;
         c.targets = targetsFrom(targets);

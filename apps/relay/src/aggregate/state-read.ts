@@ -8,7 +8,7 @@ import { inSortedOrder, keptLabels } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState } from './native-histogram.js';
-import { GAUGE_MODES, InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, stateScope } from './series.js';
+import { GAUGE_MODES, InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, relTime, stateScope } from './series.js';
 import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 import { RunReader } from './state-columns.js';
 import type { AggregateState } from './state-format.js';
@@ -28,7 +28,7 @@ function sum(counts: number[]): number {
 }
 
 export function readColumns(s: AggregateState, store: AggregateStore): void {
-  const shift = s.epoch - store.epoch;
+  const shift = relTime(s.epoch - store.epoch);
   if (!Number.isFinite(shift)) throw new Error('epoch is not a number');
   const text = (i: number): string => {
     const v = s.strings[i];
