@@ -1,110 +1,109 @@
+import { HashSlots } from './hash-slots.js';
+
 /**
  * Series found by their key without holding a key string: an output series' key (`labelsKey` of its labels, with a
  * mode prefix for some modes) is as long as its labels and would be the largest thing it keeps (128 B of a series'
- * 600 in bench/relay-core.ts), so the aggregate's outputs and the owner's combined series keep only their labels and
- * are indexed by a hash of the key. A lookup compares the key with each candidate's labels in place (`matches`:
- * labelsMatchKey, no string built); a key is built (`keyOf`) only to remove a series, or to spread a big bucket.
+ * 600 in bench/relay-core.ts), so the aggregate's outputs keep only their labels and are indexed by a hash of the key
+ * (hash-slots.ts: open addressing, ~11 B a series where a V8 Map by hash took ~35 B; keys a producer made to share a
+ * hash go to a map by key past a few). A lookup compares the key with each candidate's labels in place (`matches`:
+ * labelsMatchKey, no string built).
  *
- * The hash (FNV-1a) is not a secret: a producer can write many label sets of one hash. A bucket of more than
- * BIG_BUCKET series becomes a map by key string (V8's seeded hash), which holds those keys: no lookup scans a long
- * list, and only colliding series pay for a key.
- *
- * Iteration follows the buckets' first insertion (not each series'): deterministic for a sequence of operations, and
- * a restore that adds the series in the order iterated gets the same order back.
+ * The series sit in an array in the order they were first set (one set again under its key keeps its place), which
+ * iteration follows; a removed one leaves a hole, closed (order kept) when holes are half the array, at the end of an
+ * iteration or by a `set` outside one. A restore that adds the series in the order iterated gets the same order back.
  */
-
-type Bucket<T> = T | T[] | Map<string, T>;
-const BIG_BUCKET = 8;
-
 export class KeyIndex<T extends object> {
-  private readonly index = new Map<number, Bucket<T>>();
-  private count = 0;
+  private items: Array<T | undefined> = [];
+  /** the key hash of each place of `items` */
+  private hashes = new Int32Array(64);
+  private holes = 0;
+  /** iterations under way (`values`): no compaction moves the items meanwhile */
+  private iterating = 0;
+  private readonly index = new HashSlots(
+    (p) => this.hashes[p]!,
+    (p, key) => {
+      const item = this.items[p];
+      return item !== undefined && this.matches(item, key);
+    },
+  );
 
   constructor(
     /** whether `item`'s key is `key` */
     private readonly matches: (item: T, key: string) => boolean,
-    /** `item`'s key, built */
-    private readonly keyOf: (item: T) => string,
     /** the hash of a key (a test gives one that collides) */
     private readonly hash: (key: string) => number = keyHash,
   ) {}
 
   get size(): number {
-    return this.count;
+    return this.index.size;
   }
 
   get(key: string): T | undefined {
-    const found = this.index.get(this.hash(key));
-    if (found === undefined) return undefined;
-    if (found instanceof Map) return found.get(key);
-    if (!Array.isArray(found)) return this.matches(found, key) ? found : undefined;
-    for (let i = 0; i < found.length; i++) if (this.matches(found[i]!, key)) return found[i];
-    return undefined;
+    const p = this.index.find(key, this.hash(key));
+    return p < 0 ? undefined : this.items[p];
   }
 
   /** `item` under `key` (its key), in place of the series of that key if there is one. */
   set(key: string, item: T): void {
     const h = this.hash(key);
-    const found = this.index.get(h);
-    if (found === undefined) {
-      this.index.set(h, item);
-      this.count++;
-    } else if (found instanceof Map) {
-      if (!found.has(key)) this.count++;
-      found.set(key, item);
-    } else if (!Array.isArray(found)) {
-      if (this.matches(found, key)) this.index.set(h, item);
-      else {
-        this.index.set(h, [found, item]);
-        this.count++;
-      }
-    } else {
-      for (let i = 0; i < found.length; i++) {
-        if (this.matches(found[i]!, key)) {
-          found[i] = item;
-          return;
-        }
-      }
-      this.count++;
-      if (found.length < BIG_BUCKET) {
-        found.push(item);
-        return;
-      }
-      const big = new Map<string, T>();
-      for (const e of found) big.set(this.keyOf(e), e);
-      big.set(key, item);
-      this.index.set(h, big);
+    const held = this.index.find(key, h);
+    if (held >= 0) {
+      this.items[held] = item;
+      return;
     }
+    if (this.iterating === 0 && this.holes > 64 && 2 * this.holes > this.items.length) this.compact();
+    const p = this.items.length;
+    this.items.push(item);
+    if (p === this.hashes.length) {
+      const hashes = new Int32Array(2 * p);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+    }
+    this.hashes[p] = h;
+    this.index.add(key, h, p);
   }
 
   /** Removes the series of `key`; true if there was one. */
   delete(key: string): boolean {
-    const h = this.hash(key);
-    const found = this.index.get(h);
-    if (found === undefined) return false;
-    if (found instanceof Map) {
-      if (!found.delete(key)) return false;
-      if (found.size === 0) this.index.delete(h);
-    } else if (!Array.isArray(found)) {
-      if (!this.matches(found, key)) return false;
-      this.index.delete(h);
-    } else {
-      const i = found.findIndex((e) => this.matches(e, key));
-      if (i < 0) return false;
-      found.splice(i, 1);
-      if (found.length === 1) this.index.set(h, found[0]!);
-    }
-    this.count--;
+    const p = this.index.find(key, this.hash(key));
+    if (p < 0) return false;
+    this.index.remove(key, p);
+    this.items[p] = undefined;
+    this.holes++;
     return true;
   }
 
   /** Every series; removing the one just yielded (or any other) while iterating is safe. */
   *values(): IterableIterator<T> {
-    for (const found of this.index.values()) {
-      if (found instanceof Map) yield* [...found.values()];
-      else if (Array.isArray(found)) yield* found.slice();
-      else yield found;
+    this.iterating++;
+    try {
+      const items = this.items;
+      for (let p = 0; p < items.length; p++) {
+        const item = items[p];
+        if (item !== undefined) yield item;
+      }
+    } finally {
+      this.iterating--;
+      // (The walks that remove many — a collect's expiry — leave their holes here, not until the next new series.)
+      if (this.iterating === 0 && this.holes > 64 && 2 * this.holes > this.items.length) this.compact();
     }
+  }
+
+  /** Closes the holes, keeping the order. */
+  private compact(): void {
+    const items = this.items;
+    const moved = new Int32Array(items.length).fill(-1);
+    let to = 0;
+    for (let p = 0; p < items.length; p++) {
+      const item = items[p];
+      if (item === undefined) continue;
+      items[to] = item;
+      this.hashes[to] = this.hashes[p]!;
+      moved[p] = to++;
+    }
+    items.length = to;
+    this.holes = 0;
+    this.index.renumber(moved);
   }
 }
 

@@ -369,7 +369,7 @@ export interface InputPlan {
  */
 export class AggregateStore {
   /** by key (OutputSeries.key), holding no key string */
-  readonly outputs = new KeyIndex<OutputSeries>(outputMatchesKey, (s) => s.key);
+  readonly outputs = new KeyIndex<OutputSeries>(outputMatchesKey);
   readonly scopes = new Map<string, Scope>();
   readonly producers = new Map<string, ProducerState>();
   readonly seriesPerJob = new Map<string, number>();

@@ -2,22 +2,18 @@
 // writes, and an object per series (its fields, its box for a double, its entry in a Map by hash) cost ~150 B of the
 // ~590 B a relay holds per series (bench/relay-core.ts). A row is ~64 B of columns and ~11 B of index.
 //
-// Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (keyHash, as the
-// aggregate's outputs), compared with the row's labels in place (no id string kept). The hash is not a secret: a
-// producer can write many label sets of one hash, so past BIG_RUN rows of one hash on a probe run the others go to a
-// map by id string (V8's seeded hash); where a hash lands in the index is mixed with a random seed, so a producer
-// cannot aim different hashes at one run either.
+// Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (aggregate/hash-slots.ts,
+// keyHash as the aggregate's outputs), compared with the row's labels in place (no id string kept).
 //
 // Rows are kept in the order the series were first made (a series that replaces another under its id takes its row):
 // iteration follows it, as the Map it replaces did. Freed rows are holes until `compact`, which the owner calls where
 // no cursor is held (the end of its collect).
 import type { Labels } from '@prom-relay/codec';
+import { HashSlots } from '../aggregate/hash-slots.js';
 import { keyHash } from '../aggregate/key-index.js';
 import { labelsMatchKey } from '../aggregate/labels.js';
 import type { CombineMode } from '../model.js';
 
-/** rows of one hash on a probe run before the others go to the overflow map */
-const BIG_RUN = 8;
 const MIN_ROWS = 64;
 
 /** How the series' id is built from its labels and mode: a mode prefix and U+0000 for the modes a receiver cannot tell apart. */
@@ -48,11 +44,11 @@ export class CombinedTable {
   /** rows in use or freed since the last compact (the next new row is `rows`) */
   private rows = 0;
   private live = 0;
-  /** the index: row + 1 per slot, 0 empty; linear probing, at most half full */
-  private slots = new Int32Array(2 * MIN_ROWS);
-  /** rows of ids whose hash had BIG_RUN rows on its probe run already, by id */
-  private overflow: Map<string, number> | null = null;
-  private readonly seed = (Math.random() * 0x100000000) | 0;
+  /** the rows by their id's hash */
+  private readonly index = new HashSlots(
+    (row) => this.hash[row]!,
+    (row, id) => this.matches(row, id),
+  );
   /** source partition names by index, and back */
   readonly sources: string[] = [];
   private readonly sourceIndex = new Map<string, number>();
@@ -98,14 +94,7 @@ export class CombinedTable {
 
   /** The row of `id`, or -1. */
   find(id: string): number {
-    const h = keyHash(id);
-    const mask = this.slots.length - 1;
-    for (let i = this.home(h); ; i = (i + 1) & mask) {
-      const r = this.slots[i]! - 1;
-      if (r < 0) break;
-      if (this.hash[r] === h && this.matches(r, id)) return r;
-    }
-    return this.overflow === null ? -1 : (this.overflow.get(id) ?? -1);
+    return this.index.find(id, keyHash(id));
   }
 
   /**
@@ -113,22 +102,16 @@ export class CombinedTable {
    * that row (the series keeps its place in the order) and the returned row is that one; else `row`.
    */
   put(id: string, row: number): number {
-    const held = this.find(id);
+    const h = keyHash(id);
+    const held = this.index.find(id, h);
     if (held >= 0) {
       if (held === row) return row;
       this.move(row, held);
       return held;
     }
-    const h = keyHash(id);
     this.hash[row] = h;
     this.live++;
-    if (2 * this.live > this.slots.length) this.rehash(2 * this.slots.length);
-    const mask = this.slots.length - 1;
-    let same = 0;
-    let i = this.home(h);
-    for (; this.slots[i] !== 0; i = (i + 1) & mask) if (this.hash[this.slots[i]! - 1] === h) same++;
-    if (same >= BIG_RUN) (this.overflow ??= new Map()).set(id, row);
-    else this.slots[i] = row + 1;
+    this.index.add(id, h, row);
     return row;
   }
 
@@ -136,10 +119,7 @@ export class CombinedTable {
   delete(id: string): boolean {
     const row = this.find(id);
     if (row < 0) return false;
-    if (this.overflow !== null && this.overflow.get(id) === row) {
-      this.overflow.delete(id);
-      if (this.overflow.size === 0) this.overflow = null;
-    } else this.unslot(row);
+    this.index.remove(id, row);
     this.free(row);
     this.live--;
     return true;
@@ -170,51 +150,12 @@ export class CombinedTable {
     let cap = MIN_ROWS;
     while (cap < to * 1.25) cap *= 2;
     if (cap < this.value.length) this.resize(cap);
-    const inOverflow = new Set<number>();
-    if (this.overflow !== null) {
-      for (const [id, r] of this.overflow) {
-        this.overflow.set(id, moved[r]!);
-        inOverflow.add(moved[r]!);
-      }
-    }
-    let size = 2 * MIN_ROWS;
-    while (size < 2 * this.live) size *= 2;
-    this.slots = new Int32Array(size);
-    for (let r = 0; r < to; r++) if (!inOverflow.has(r)) this.slot(r);
+    this.index.renumber(moved);
   }
 
   private matches(row: number, id: string): boolean {
     const labels = this.labels[row];
     return labels !== undefined && matchesId(labels, this.modeOf(row), id);
-  }
-
-  private home(h: number): number {
-    let x = h ^ this.seed;
-    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-    return (x ^ (x >>> 16)) & (this.slots.length - 1);
-  }
-
-  /** Takes `row` out of the index (backward-shift deletion: no tombstones). */
-  private unslot(row: number): void {
-    const mask = this.slots.length - 1;
-    let i = this.home(this.hash[row]!);
-    while (this.slots[i] !== row + 1) {
-      // (A row `find` returned is on its probe run: an empty slot first would be a broken index, never a hang.)
-      if (this.slots[i] === 0) throw new Error(`combined table: row ${row} is not in its index`);
-      i = (i + 1) & mask;
-    }
-    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const r = this.slots[j]! - 1;
-      if (r < 0) break;
-      const k = this.home(this.hash[r]!);
-      // r may fill the hole at i unless its home lies cyclically in (i, j].
-      if (i <= j ? k <= i || k > j : k <= i && k > j) {
-        this.slots[i] = r + 1;
-        i = j;
-      }
-    }
-    this.slots[i] = 0;
   }
 
   private free(row: number): void {
@@ -272,18 +213,4 @@ export class CombinedTable {
     this.hash = i32(this.hash);
   }
 
-  /** The index again at `size` slots (the overflow's rows are in no slot). */
-  private rehash(size: number): void {
-    const old = this.slots;
-    this.slots = new Int32Array(size);
-    for (let s = 0; s < old.length; s++) if (old[s] !== 0) this.slot(old[s]! - 1);
-  }
-
-  /** `row` into the first free slot of its probe run. */
-  private slot(row: number): void {
-    const mask = this.slots.length - 1;
-    let i = this.home(this.hash[row]!);
-    while (this.slots[i] !== 0) i = (i + 1) & mask;
-    this.slots[i] = row + 1;
-  }
 }
