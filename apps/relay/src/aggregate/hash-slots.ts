@@ -1,8 +1,8 @@
 /**
  * An open-addressing index of positions (rows of columns, places in an array) by the hash of their key, for series that
  * keep no key string: the aggregate's outputs (key-index.ts) and the owner's series (repartition/combined-table.ts).
- * Linear probing, at most half full, backward-shift deletes (no tombstones): ~11 B a position where a V8 Map by hash
- * took ~35 B an entry.
+ * Linear probing, at most half full, backward-shift deletes (no tombstones): ~11 B of slots a position; with the
+ * caller's item and hash columns ~20–25 B, where a V8 Map by hash took ~35 B an entry.
  *
  * The caller keeps each position's hash (`hashAt`) and says whether a position holds a key (`matches`, comparing the
  * item's labels in place). The hash (keyHash, FNV-1a) is not a secret: a producer can write many keys of one hash, so

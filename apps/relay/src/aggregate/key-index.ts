@@ -4,8 +4,8 @@ import { HashSlots } from './hash-slots.js';
  * Series found by their key without holding a key string: an output series' key (`labelsKey` of its labels, with a
  * mode prefix for some modes) is as long as its labels and would be the largest thing it keeps (128 B of a series'
  * 600 in bench/relay-core.ts), so the aggregate's outputs keep only their labels and are indexed by a hash of the key
- * (hash-slots.ts: open addressing, ~11 B a series where a V8 Map by hash took ~35 B; keys a producer made to share a
- * hash go to a map by key past a few). A lookup compares the key with each candidate's labels in place (`matches`:
+ * (hash-slots.ts: open addressing; with the item array and its hash column ~23 B a series where a V8 Map by hash took
+ * ~35 B; keys a producer made to share a hash go to a map by key past a few). A lookup compares the key with each candidate's labels in place (`matches`:
  * labelsMatchKey, no string built).
  *
  * The series sit in an array in the order they were first set (one set again under its key keeps its place), which
@@ -51,7 +51,7 @@ export class KeyIndex<T extends object> {
       this.items[held] = item;
       return;
     }
-    if (this.iterating === 0 && this.holes > 64 && 2 * this.holes > this.items.length) this.compact();
+    this.compactIfSparse();
     const p = this.items.length;
     this.items.push(item);
     if (p === this.hashes.length) {
@@ -85,12 +85,13 @@ export class KeyIndex<T extends object> {
     } finally {
       this.iterating--;
       // (The walks that remove many — a collect's expiry — leave their holes here, not until the next new series.)
-      if (this.iterating === 0 && this.holes > 64 && 2 * this.holes > this.items.length) this.compact();
+      this.compactIfSparse();
     }
   }
 
-  /** Closes the holes, keeping the order. */
-  private compact(): void {
+  /** Closes the holes, keeping the order, once they are half the array and no iteration is under way. */
+  private compactIfSparse(): void {
+    if (this.iterating > 0 || this.holes <= 64 || 2 * this.holes <= this.items.length) return;
     const items = this.items;
     const moved = new Int32Array(items.length).fill(-1);
     let to = 0;
@@ -103,6 +104,7 @@ export class KeyIndex<T extends object> {
     }
     items.length = to;
     this.holes = 0;
+    if (this.hashes.length > 4 * Math.max(to, 64)) this.hashes = this.hashes.slice(0, 2 * Math.max(to, 64));
     this.index.renumber(moved);
   }
 }

@@ -21,6 +21,12 @@ export function idPrefixOf(mode: CombineMode): string {
   return mode === 'total' || mode === 'last' || mode === 'native' ? '' : mode;
 }
 
+/** The id of a series of `mode` whose labels' key is `key`: modes a receiver cannot tell apart by name share one. */
+export function idOf(mode: CombineMode, key: string): string {
+  const prefix = idPrefixOf(mode);
+  return prefix === '' ? key : prefix + '\u0000' + key;
+}
+
 /** Whether `id` is the id of a series of `labels` and `mode`, compared in place. */
 export function matchesId(labels: Labels, mode: CombineMode, id: string): boolean {
   const prefix = idPrefixOf(mode);
@@ -43,7 +49,6 @@ export class CombinedTable {
   private hash = new Int32Array(MIN_ROWS);
   /** rows in use or freed since the last compact (the next new row is `rows`) */
   private rows = 0;
-  private live = 0;
   /** the rows by their id's hash */
   private readonly index = new HashSlots(
     (row) => this.hash[row]!,
@@ -62,7 +67,7 @@ export class CombinedTable {
   ) {}
 
   get size(): number {
-    return this.live;
+    return this.index.size;
   }
 
   /** The index of source partition `name` in `sources`. */
@@ -110,7 +115,6 @@ export class CombinedTable {
       return held;
     }
     this.hash[row] = h;
-    this.live++;
     this.index.add(id, h, row);
     return row;
   }
@@ -121,7 +125,6 @@ export class CombinedTable {
     if (row < 0) return false;
     this.index.remove(id, row);
     this.free(row);
-    this.live--;
     return true;
   }
 
@@ -136,7 +139,7 @@ export class CombinedTable {
 
   /** Closes the holes freed rows left, keeping the rows' order; rows move (call it where no row number is held). */
   compact(): void {
-    const holes = this.rows - this.live;
+    const holes = this.rows - this.index.size;
     if (holes === 0 || (holes < 1024 && holes * 4 < this.rows)) return;
     const moved = new Int32Array(this.rows).fill(-1);
     let to = 0;

@@ -5,7 +5,7 @@ import type { Labels } from '@prom-relay/codec';
 import { keyOfLabels } from '../aggregate/labels.js';
 import { addInto, emptyHistogram, type NativeHistogram } from '../aggregate/native-histogram.js';
 import type { CombineMode } from '../model.js';
-import { CombinedTable, matchesId } from './combined-table.js';
+import { CombinedTable, idOf } from './combined-table.js';
 
 /** What one source partition last said about one output series. */
 export interface SourceEntry {
@@ -259,8 +259,7 @@ export class Combined implements SourceEntry {
 
   /** Its id in the owner (the partial's key, after `<mode>` and U+0000 for gauge modes but last), built: none is kept. */
   get key(): string {
-    const mode = this.mode;
-    return mode === 'total' || mode === 'last' || mode === 'native' ? keyOfLabels(this.labels) : mode + '\u0000' + keyOfLabels(this.labels);
+    return idOf(this.mode, keyOfLabels(this.labels));
   }
 
   /**
@@ -546,9 +545,4 @@ export class Combined implements SourceEntry {
       }
     }
   }
-}
-
-/** Whether `id` is the id of `c` (Combined.key), compared in place. */
-export function combinedMatchesId(c: Combined, id: string): boolean {
-  return matchesId(c.labels, c.mode, id);
 }

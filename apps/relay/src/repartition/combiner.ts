@@ -7,7 +7,7 @@ import type { CombineMode, OutputSample } from '../model.js';
 import type { NativeHistogram } from '../aggregate/native-histogram.js';
 import { COMBINE_STATE_FORMAT, readCombineState, writeCombineState, type CombineState } from './combiner-state.js';
 import { CombinedStore, NO_END, type Combined, type SourceEntry } from './combined.js';
-import { matchesId } from './combined-table.js';
+import { idOf, matchesId } from './combined-table.js';
 import { applyEnd, applyRestart, finalBeforeRestart, hear, isNews, isRestart, restartedSeries, restartsAlone, saidBefore, type SourceHeard } from './ends.js';
 import { OwnerFamilies } from './metadata.js';
 import { holdExemplar, takeExemplar, type HeldExemplar } from './owner-exemplars.js';
@@ -95,7 +95,7 @@ export class SeriesCombiner {
         continue;
       }
       // Modes a receiver cannot tell apart by name share an id: a second one is a conflict, not a second series.
-      const id = p.combine === 'total' || p.combine === 'last' || p.combine === 'native' ? p.key : `${p.combine}\u0000${p.key}`;
+      const id = idOf(p.combine, p.key);
       let c = this.series.get(id);
       if (c === undefined) {
         // An end with a final total of a series never said before (a run pushed and deleted between two publishes) is
