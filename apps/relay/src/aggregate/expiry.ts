@@ -150,7 +150,7 @@ function releaseSilentSeries(store: AggregateStore, producer: ProducerState, opt
       forgetScope(store, pscope);
       continue;
     }
-    releaseBaselines(pscope, pscope.counters, now - keep);
+    if (releaseBaselines(pscope, pscope.counters, now - keep)) pscope.counters.tidy();
     if (pscope.natives !== null) releaseBaselines(pscope, pscope.natives, now - keep);
     if (pscope.gauges !== null) {
       for (const c of pscope.gauges.values()) {
@@ -165,14 +165,23 @@ function releaseSilentSeries(store: AggregateStore, producer: ProducerState, opt
   }
 }
 
-/** The baselines (counter or native) of inputs nobody fed since `before`: they let their inputs go. */
-function releaseBaselines(pscope: ProducerScope, baselines: Map<InputSeries, unknown>, before: number): void {
-  for (const input of baselines.keys()) {
-    if (input.lastFed > before) continue;
+/** The baselines (counter or native) of inputs nobody fed since `before`: they let their inputs go. Answers whether any did. */
+function releaseBaselines(pscope: ProducerScope, baselines: BaselineTable, before: number): boolean {
+  let released = false;
+  baselines.forEach((_, input) => {
+    if (input.lastFed > before) return;
     baselines.delete(input);
     pscope.stamps?.delete(input);
     input.holders--;
-  }
+    released = true;
+  });
+  return released;
+}
+
+/** Counter baselines (input-numbers.ts) or native histogram ones (a Map): both may lose the entry a walk is at. */
+interface BaselineTable {
+  forEach(fn: (v: unknown, input: InputSeries) => void): void;
+  delete(input: InputSeries): boolean;
 }
 
 /**
@@ -180,10 +189,14 @@ function releaseBaselines(pscope: ProducerScope, baselines: Map<InputSeries, unk
  * that nobody fed since `before`: kept until then against a retried request, they go with their input.
  */
 function releaseStamps(pscope: ProducerScope, before: number): void {
-  for (const input of pscope.stamps!.keys()) {
-    if (input.lastFed > before || pscope.counters.has(input) || pscope.gauges?.has(input) === true || pscope.natives?.has(input) === true) continue;
-    pscope.stamps!.delete(input);
-  }
+  const stamps = pscope.stamps!;
+  let released = false;
+  stamps.forEach((_, input) => {
+    if (input.lastFed > before || pscope.counters.has(input) || pscope.gauges?.has(input) === true || pscope.natives?.has(input) === true) return;
+    stamps.delete(input);
+    released = true;
+  });
+  if (released) stamps.tidy();
 }
 
 function forgetProducer(store: AggregateStore, producer: ProducerState): void {
@@ -200,7 +213,9 @@ function forgetScope(store: AggregateStore, pscope: ProducerScope): void {
     }
     pscope.gauges = null;
   }
-  for (const input of pscope.counters.keys()) input.holders--;
+  pscope.counters.forEach((_, input) => {
+    input.holders--;
+  });
   if (pscope.natives !== null) for (const input of pscope.natives.keys()) input.holders--;
   dropScope(store, pscope);
 }

@@ -16,6 +16,7 @@ import { fromWire, histogramProblem } from './native-histogram.js';
 import { newGaugeState } from './outputs.js';
 import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
+import { InputNumbers } from './input-numbers.js';
 import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputGroup, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
 import { contributionOf, groupKey, hasDropped, relTime, replaceKey } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
@@ -55,7 +56,7 @@ const NO_TARGETS: Targets = [];
  */
 function isNewestSample(store: AggregateStore, pscope: ProducerScope, input: InputSeries, atMs: number): boolean {
   const at = relTime(atMs - store.epoch);
-  const stamps = (pscope.stamps ??= new Map());
+  const stamps = (pscope.stamps ??= new InputNumbers());
   const last = stamps.get(input);
   if (last !== undefined && at < last) return false;
   stamps.set(input, at);
@@ -350,6 +351,9 @@ export class PartitionAggregate {
       if (replacing && (input.flags & (HAS_GAUGE | PER_PRODUCER)) === PER_PRODUCER) seen.add(input);
       if (point.exemplar !== undefined) feedExemplar(store, targets, point.exemplar, nowMs);
     }
+    // (What the push added to the producer's numbers, without the room their arrays grew ahead.)
+    pscope.counters.fit();
+    pscope.stamps?.fit();
     if (replacing) endReplaced(store, producer, pscopeKey, seen, families, tickBefore);
     result.duplicate = late && result.accepted === 0;
     return result;

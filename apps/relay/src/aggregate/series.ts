@@ -5,6 +5,7 @@
  */
 import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
+import { InputNumbers } from './input-numbers.js';
 import { KeyIndex } from './key-index.js';
 import { keyOfLabels, labelsKey, labelsMatchKey, ownString } from './labels.js';
 import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
@@ -159,7 +160,12 @@ export class InputGroup {
   ) {}
 }
 
+/** Ids of input series, in the order they are made (wrapping before they stop being small integers). */
+let inputIds = 0;
+
 export class InputSeries {
+  /** Made after every input made before it, but for a wrap every 2^30 inputs: where its numbers sit in a producer scope (input-numbers.ts). */
+  readonly id = inputIds++ & 0x3fffffff;
   targets: Targets | null = null;
   lastFed = 0;
   /** Position in the last `toState`; every live input gets one there. */
@@ -270,7 +276,7 @@ const SNAPSHOT = 2;
  */
 export class ProducerScope {
   /** Last cumulative value per counter-like input: the baseline of the next increase. */
-  readonly counters = new Map<InputSeries, number>();
+  readonly counters = new InputNumbers();
   gauges: Map<InputSeries, Contribution> | null = null;
   /** Last cumulative native histogram per NATIVE input: the baseline of the next increase. */
   natives: Map<InputSeries, NativeHistogram> | null = null;
@@ -279,7 +285,7 @@ export class ProducerScope {
    * samples are left out. Kept a while after the input's value left (a staleness marker, a replace), so a retried
    * request cannot bring it back; let go with the input (expiry.ts releaseStamps).
    */
-  stamps: Map<InputSeries, number> | null = null;
+  stamps: InputNumbers | null = null;
   /** When the producer last pushed under these producer-label values (relative time): forgotten after counterTtlMs + producerTtlMs. */
   lastSeen = 0;
   /** The gauge contributions by input family, once an `add` push (POST) replaced some (built then, kept since). */

@@ -4,6 +4,7 @@
  * row index. Throws an Error naming what is wrong; `readState` (state.ts) wraps it as an AggregateError.
  */
 import type { InputMetricType } from '../model.js';
+import { InputNumbers } from './input-numbers.js';
 import { inSortedOrder, keptLabels } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
@@ -197,7 +198,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
   if (!Array.isArray(stamps) || stamps.length % 3 !== 0) throw new Error('stamps is not a list of scope, input and time');
   for (let k = 0; k < stamps.length; k += 3) {
     if (rowProducer[stamps[k]!] === undefined) throw new Error(`stamps name scope ${stamps[k]}, not in the state`);
-    (scopeOf(stamps[k]!, stamps[k + 1]!).stamps ??= new Map()).set(inputAt(stamps[k + 1]!), stamps[k + 2]! + shift);
+    (scopeOf(stamps[k]!, stamps[k + 1]!).stamps ??= new InputNumbers()).set(inputAt(stamps[k + 1]!), stamps[k + 2]! + shift);
   }
   if (listed !== s.targetList.length) throw new Error(`targetList has ${s.targetList.length} rows, ${listed} used`);
 

@@ -311,7 +311,9 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
       if (pscope.stamps !== null) {
         // Every input a scope holds (numbered above; one that left has none), also where the value left (a staleness
         // marker): a retried older sample is refused after a restore as before it.
-        for (const [input, at] of pscope.stamps) if (input.stateIndex >= 0) stamps.push(ps, input.stateIndex, w.time(at));
+        pscope.stamps.forEach((at, input) => {
+          if (input.stateIndex >= 0) stamps.push(ps, input.stateIndex, w.time(at));
+        });
       }
       ps++;
     }
