@@ -99,26 +99,31 @@ function codecParseRate(recs: KafkaRecord[], samples: number): number {
 /** An aggregate with `n` active output series fed through the real decode path, 100 per message, one producer each. */
 function buildAggregate(n: number, options: AggregateOptions = OPTIONS, now = Date.now()): PartitionAggregate {
   const agg = new PartitionAggregate(options);
+  feedSeries(agg, n, now);
+  if (agg.seriesCount !== n) throw new Error(`expected ${n} series, got ${agg.seriesCount}`);
+  return agg;
+}
+
+/** Pushes of `n` series, 100 per message, one producer per message; `run` > 0: a later run of the same jobs (new producers). */
+function feedSeries(agg: PartitionAggregate, n: number, now: number, run = 0): void {
   for (let i = 0; i < n / 100; i++) {
     const lines = ['# TYPE bytes_processed_total counter'];
     for (let s = 0; s < 100; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
     const rec: KafkaRecord = {
       topic: 't',
       partition: 0,
-      offset: String(i),
+      offset: String(run * n + i),
       key: null,
       value: Buffer.from(lines.join('\n')),
       headers: {
         'content-type': 'text/plain; version=0.0.4',
         'prom-relay-job': `ingest-job-${i % 50}`,
-        'prom-relay-producer': `producer-${i}`,
+        'prom-relay-producer': run === 0 ? `producer-${i}` : `producer-${i}-run-${run}`,
         'prom-relay-grouping': `instance=worker-${i}.batch.svc`,
       },
     };
     agg.apply(decodeRecord(rec, {}), now);
   }
-  if (agg.seriesCount !== n) throw new Error(`expected ${n} series, got ${agg.seriesCount}`);
-  return agg;
 }
 
 /** Heap used (with the array buffers it holds: the owner's series are typed columns, outside V8's heap) and RSS after two full GCs. */
@@ -262,6 +267,8 @@ function ownerState(agg: PartitionAggregate, messages: Buffer[], shared: boolean
 }
 
 const HOUR = 3_600_000;
+/** Runs of a job every 5 minutes whose producers are all live at once (kept 1 h): the cron rows. */
+const CRON_RUNS = 12;
 /** The relay's default lifetimes: gauges 5 m, totals 26 h, producers 1 h. */
 const LIFETIMES: AggregateOptions = { ...OPTIONS, seriesTtlMs: 300_000, counterTtlMs: 26 * HOUR, producerTtlMs: HOUR };
 
@@ -292,6 +299,24 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
       return { agg, owner };
     });
     if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n || m.value.agg.producerCount !== 0) throw new Error(`relay-owner-kept holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, ${m.value.agg.producerCount} producers`);
+    return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
+  }
+  if (what === 'relay-owner-cron') {
+    // One relay holding the series of jobs that run every 5 minutes, each run a new producer: 55 minutes in, the 12
+    // runs' producers are all live (producers are kept 1 h), each with a counter baseline per series it pushed.
+    const t0 = Date.now();
+    const at = t0 + 55 * 60_000 + 1;
+    const m = await memoryAsync(async () => {
+      const agg = new PartitionAggregate(LIFETIMES);
+      for (let run = 0; run < CRON_RUNS; run++) {
+        feedSeries(agg, n, t0 + run * 5 * 60_000, run);
+        agg.collect(t0 + run * 5 * 60_000 + 1);
+      }
+      const owner = ownerState(agg, await partialsMessages(agg, at), true, at);
+      return { agg, owner };
+    });
+    const { agg, owner } = m.value;
+    if (agg.seriesCount !== n || owner.seriesCount !== n || agg.producerCount !== (CRON_RUNS * n) / 100) throw new Error(`relay-owner-cron holds ${agg.seriesCount} / ${owner.seriesCount} series, ${agg.producerCount} producers`);
     return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
   }
   if (what === 'relay-owner' || what === 'relay-owner-aged') {
@@ -371,6 +396,7 @@ async function main() {
   const apart100k = inChild('owner-apart', 100_000);
   const total100k = inChild('relay-owner', 100_000);
   const keptOne100k = inChild('relay-owner-kept', 100_000);
+  const cron100k = inChild('relay-owner-cron', 100_000);
   log('checkpoint of 100k series (child process)');
   const cp = inChild('checkpoint', 100_000, ['--max-semi-space-size=1024']).checkpoint!;
   log('1M series (child process)');
@@ -411,6 +437,7 @@ async function main() {
     `| owner \`collect()\` of 100k series | ${owner100k.collectMs.toFixed(1)} ms | — |`,
     `| one relay holding 100k series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total100k, 100_000)} (the aggregate and owner rows summed: ${fmt((r100k.heap + owner100k.heap) / 100_000)} B / ${fmt((r100k.rss + owner100k.rss) / 100_000)} B) | ${perSeries(pc100k, 100_000)} (prom-client) |`,
     `| one relay holding 100k totals 2 h after their producers pushed (producers and inputs expired, default lifetimes; aggregate + owner): heap / RSS growth per series | ${perSeries(keptOne100k, 100_000)} | ${perSeries(pc100k, 100_000)} (prom-client) |`,
+    `| one relay holding 100k series of jobs run every 5 minutes, 55 minutes in (the ${CRON_RUNS} runs' producers live, default lifetimes; aggregate + owner): heap / RSS growth per series | ${perSeries(cron100k, 100_000)} | ${perSeries(pc100k, 100_000)} (prom-client) |`,
     `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | ${fmt(pc1m.heap / 1_000_000)} B (prom-client) |`,
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | ${fmt(pc1m.rss / 1_000_000)} B (prom-client) |`,
     `| one relay holding 1M series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
