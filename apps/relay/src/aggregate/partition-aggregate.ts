@@ -136,7 +136,7 @@ export class PartitionAggregate {
       return result;
     }
     if (producer === undefined) {
-      producer = new ProducerState(ownString(batch.producerId), ownString(batch.job), now);
+      producer = new ProducerState(ownString(batch.producerId), intern(batch.job), now);
       store.producers.set(producer.id, producer);
     }
     producer.lastSeen = now;
@@ -191,7 +191,7 @@ export class PartitionAggregate {
     let pscope = producer.scopes.get(pscopeKey);
     if (pscope === undefined) {
       pscope = new ProducerScope(producer, ownString(pscopeKey));
-      producer.scopes.set(pscope.key, pscope);
+      producer.scopes.set(pscope);
     }
     pscope.lastSeen = now;
 

@@ -7,6 +7,7 @@ import type { Exemplar, Labels } from '@prom-relay/codec';
 import type { InputMetricType } from '../model.js';
 import { InputNumbers } from './input-numbers.js';
 import { KeyIndex } from './key-index.js';
+import { ProducerScopes } from './producer-scopes.js';
 import { keyOfLabels, labelsKey, labelsMatchKey, ownString } from './labels.js';
 import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
 import { Scope } from './scope.js';
@@ -332,7 +333,7 @@ export function stateScope(producer: ProducerState, key: string, lastSeen: numbe
   if (pscope === undefined) {
     pscope = new ProducerScope(producer, full);
     pscope.lastSeen = lastSeen;
-    producer.scopes.set(full, pscope);
+    producer.scopes.set(pscope);
   }
   return pscope;
 }
@@ -346,7 +347,7 @@ const RUN_MARK = '/run=';
 
 export class ProducerState {
   lastSeq = -1;
-  readonly scopes = new Map<string, ProducerScope>();
+  readonly scopes = new ProducerScopes();
   constructor(
     readonly id: string,
     readonly job: string,
