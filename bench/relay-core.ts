@@ -104,11 +104,14 @@ function buildAggregate(n: number, options: AggregateOptions = OPTIONS, now = Da
   return agg;
 }
 
-/** Pushes of `n` series, 100 per message, one producer per message; `run` > 0: a later run of the same jobs (new producers). */
-function feedSeries(agg: PartitionAggregate, n: number, now: number, run = 0): void {
-  for (let i = 0; i < n / 100; i++) {
+/**
+ * Pushes of `n` series, `per` per message, one producer per message; `run` > 0: a later run of the same jobs (new
+ * producers).
+ */
+function feedSeries(agg: PartitionAggregate, n: number, now: number, run = 0, per = 100): void {
+  for (let i = 0; i < n / per; i++) {
     const lines = ['# TYPE bytes_processed_total counter'];
-    for (let s = 0; s < 100; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
+    for (let s = 0; s < per; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
     const rec: KafkaRecord = {
       topic: 't',
       partition: 0,
@@ -315,22 +318,24 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
     if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n || m.value.agg.producerCount !== 0) throw new Error(`relay-owner-kept holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, ${m.value.agg.producerCount} producers`);
     return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
   }
-  if (what === 'relay-owner-cron') {
+  if (what === 'relay-owner-cron' || what === 'relay-owner-cron-small') {
     // One relay holding the series of jobs that run every 5 minutes, each run a new producer: 55 minutes in, the 12
     // runs' producers are all live (producers are kept 1 h), each with a counter baseline per series it pushed.
+    // 'small': jobs of 10 series (a producer's own state counts more per series).
+    const per = what === 'relay-owner-cron' ? 100 : 10;
     const t0 = Date.now();
     const at = t0 + 55 * 60_000 + 1;
     const m = await memoryAsync(async () => {
       const agg = new PartitionAggregate(LIFETIMES);
       for (let run = 0; run < CRON_RUNS; run++) {
-        feedSeries(agg, n, t0 + run * 5 * 60_000, run);
+        feedSeries(agg, n, t0 + run * 5 * 60_000, run, per);
         agg.collect(t0 + run * 5 * 60_000 + 1);
       }
       const owner = ownerState(agg, await partialsMessages(agg, at), true, at);
       return { agg, owner };
     });
     const { agg, owner } = m.value;
-    if (agg.seriesCount !== n || owner.seriesCount !== n || agg.producerCount !== (CRON_RUNS * n) / 100) throw new Error(`relay-owner-cron holds ${agg.seriesCount} / ${owner.seriesCount} series, ${agg.producerCount} producers`);
+    if (agg.seriesCount !== n || owner.seriesCount !== n || agg.producerCount !== (CRON_RUNS * n) / per) throw new Error(`${what} holds ${agg.seriesCount} / ${owner.seriesCount} series, ${agg.producerCount} producers`);
     return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
   }
   if (what === 'relay-owner' || what === 'relay-owner-aged') {
@@ -411,6 +416,7 @@ async function main() {
   const total100k = inChild('relay-owner', 100_000);
   const keptOne100k = inChild('relay-owner-kept', 100_000);
   const cron100k = inChild('relay-owner-cron', 100_000);
+  const cronSmall100k = inChild('relay-owner-cron-small', 100_000);
   log('checkpoint of 100k series (child process)');
   const cp = inChild('checkpoint', 100_000, ['--max-semi-space-size=1024']).checkpoint!;
   log('1M series (child process)');
@@ -453,6 +459,7 @@ async function main() {
     `| one relay holding 100k series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total100k, 100_000)} (the aggregate and owner rows summed: ${fmt((r100k.heap + owner100k.heap) / 100_000)} B / ${fmt((r100k.rss + owner100k.rss) / 100_000)} B) | ${perSeries(pc100k, 100_000)} (prom-client) |`,
     `| one relay holding 100k totals 2 h after their producers pushed (producers and inputs expired, default lifetimes; aggregate + owner): heap / RSS growth per series | ${perSeries(keptOne100k, 100_000)} | ${perSeries(pc100k, 100_000)} (prom-client) |`,
     `| one relay holding 100k series of jobs run every 5 minutes, 55 minutes in (the ${CRON_RUNS} runs' producers live, default lifetimes; aggregate + owner): heap / RSS growth per series | ${perSeries(cron100k, 100_000)} | ${perSeries(pc100k, 100_000)} (prom-client) |`,
+    `| the same, jobs of 10 series (a producer per 10 series a run) | ${perSeries(cronSmall100k, 100_000)} | ${perSeries(pc100k, 100_000)} (prom-client) |`,
     `| heap per active series at 1M | ${fmt(r1m.heap / 1_000_000)} B | ${fmt(pc1m.heap / 1_000_000)} B (prom-client) |`,
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | ${fmt(pc1m.rss / 1_000_000)} B (prom-client) |`,
     `| one relay holding 1M series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
