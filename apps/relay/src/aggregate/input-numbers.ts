@@ -27,6 +27,8 @@ export class InputNumbers {
   private other: Map<InputSeries, number> | null = null;
   /** the window grew since the last `fit` */
   private grown = false;
+  /** its length at the last `fit` that copied it */
+  private fitted = 0;
 
   get size(): number {
     return this.count + (this.other === null ? 0 : this.other.size);
@@ -68,14 +70,18 @@ export class InputNumbers {
         this.inputs = [input];
         this.vals = [v];
         this.count = 1;
+        this.fitted = 0;
         return;
       }
+      const most = 2 * (this.count + 1) + SLACK;
       const len = pos >= 0 ? pos + 1 : inputs.length - pos;
-      if (len <= 2 * (this.count + 1) + SLACK) {
+      if (len <= most) {
         if (pos < 0) {
-          // (Rare: a producer's inputs come in the order they were made. Rebuilt with the window moved down.)
-          this.moveBase(input.id);
-          pos = 0;
+          // A push that meets its inputs from the last made to the first moves the window down at each: by as much
+          // again as it holds (within `most`), so a push of n such inputs copies O(n) places, not O(n²).
+          const room = Math.max(-pos, Math.min(inputs.length, most - inputs.length));
+          this.moveBase(room);
+          pos += room;
         }
         while (this.inputs.length <= pos) {
           this.inputs.push(undefined);
@@ -131,6 +137,7 @@ export class InputNumbers {
       if (inputs.length > 0) {
         this.inputs = [];
         this.vals = [];
+        this.fitted = 0;
       }
       return;
     }
@@ -144,36 +151,41 @@ export class InputNumbers {
       this.inputs = [];
       this.vals = [];
       this.count = 0;
+      this.fitted = 0;
     } else if (first > 0 || end < inputs.length) {
       this.inputs = inputs.slice(first, end);
       this.vals = this.vals.slice(first, end);
       this.base += first;
+      this.fitted = this.inputs.length;
     }
   }
 
   /**
    * The window's arrays without the room they grew ahead (an array grows by half again): called once a push has
-   * added what it adds, so a producer's numbers cost their 16 B, not up to half as much again.
+   * added what it adds, so a producer's numbers cost their 16 B, not up to half as much again. Only once the window
+   * is half as large again as at the last fit: a copy of the whole window for each push that adds one input would
+   * make a producer's pushes cost as much as its window, not as their own size.
    */
   fit(): void {
-    if (this.grown) {
-      this.grown = false;
-      this.inputs = this.inputs.slice();
-      this.vals = this.vals.slice();
-    }
+    if (!this.grown) return;
+    this.grown = false;
+    if (2 * this.inputs.length < 3 * this.fitted) return;
+    this.inputs = this.inputs.slice();
+    this.vals = this.vals.slice();
+    this.fitted = this.inputs.length;
   }
 
   private inOther(input: InputSeries): boolean {
     return this.other !== null && this.other.has(input);
   }
 
-  /** The window starting at `id` (below its base), its places kept. */
-  private moveBase(id: number): void {
-    const shift = this.base - id;
-    const inputs: Array<InputSeries | undefined> = new Array<InputSeries | undefined>(shift).fill(undefined);
-    const vals: number[] = new Array<number>(shift).fill(0);
+  /** The window `room` places lower, its places kept. */
+  private moveBase(room: number): void {
+    const inputs: Array<InputSeries | undefined> = new Array<InputSeries | undefined>(room).fill(undefined);
+    const vals: number[] = new Array<number>(room).fill(0);
     this.inputs = inputs.concat(this.inputs);
     this.vals = vals.concat(this.vals);
-    this.base = id;
+    this.base -= room;
+    this.grown = true;
   }
 }
