@@ -25,8 +25,6 @@ export class InputNumbers {
   /** inputs in the window */
   private count = 0;
   private other: Map<InputSeries, number> | null = null;
-  /** the window grew since the last `fit` */
-  private grown = false;
   /** its length at the last `fit` that copied it */
   private fitted = 0;
 
@@ -87,7 +85,6 @@ export class InputNumbers {
           this.inputs.push(undefined);
           this.vals.push(0);
         }
-        this.grown = true;
         this.inputs[pos] = input;
         this.vals[pos] = v;
         this.count++;
@@ -167,9 +164,8 @@ export class InputNumbers {
    * make a producer's pushes cost as much as its window, not as their own size.
    */
   fit(): void {
-    if (!this.grown) return;
-    this.grown = false;
-    if (2 * this.inputs.length < 3 * this.fitted) return;
+    const len = this.inputs.length;
+    if (len === this.fitted || 2 * len < 3 * this.fitted) return;
     this.inputs = this.inputs.slice();
     this.vals = this.vals.slice();
     this.fitted = this.inputs.length;
@@ -186,6 +182,5 @@ export class InputNumbers {
     this.inputs = inputs.concat(this.inputs);
     this.vals = vals.concat(this.vals);
     this.base -= room;
-    this.grown = true;
   }
 }
