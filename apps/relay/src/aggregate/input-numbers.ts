@@ -116,14 +116,6 @@ export class InputNumbers {
     this.other?.forEach(fn);
   }
 
-  *keys(): IterableIterator<InputSeries> {
-    for (let i = 0; i < this.inputs.length; i++) {
-      const input = this.inputs[i];
-      if (input !== undefined) yield input;
-    }
-    if (this.other !== null) yield* [...this.other.keys()];
-  }
-
   /**
    * After deletes (not during a walk): the window trimmed to its first and last inputs, and, where fewer than a
    * quarter of its places are left holding one, its inputs moved to the map.

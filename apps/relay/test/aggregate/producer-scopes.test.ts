@@ -2,16 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { ProducerScopes } from '../../src/aggregate/producer-scopes.js';
 import type { ProducerScope } from '../../src/aggregate/series.js';
+import { rng } from './fixtures.js';
 
 const scope = (key: string) => ({ key }) as ProducerScope;
 
 describe('ProducerScopes', () => {
   it('answers as a Map does through random sets, replacements and deletes (some while iterating)', () => {
-    let seed = 11;
-    const rand = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
-    };
+    const next = rng(11);
+    const rand = (n: number) => Math.floor(next() * n);
     for (let round = 0; round < 50; round++) {
       const scopes = new ProducerScopes();
       const model = new Map<string, ProducerScope>();
