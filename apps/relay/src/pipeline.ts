@@ -13,6 +13,7 @@ import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig
 import { decodeRecord, type DecodeOptions } from './decode/index.js';
 import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
+import { compactWhenFragmented } from './heap/compaction.js';
 import { keepAggregatorHeapSmall } from './heap/small-heap.js';
 import { createIngest, type Ingest } from './ingest/index.js';
 import { createCredentialCheck } from './ingest/auth.js';
@@ -360,6 +361,21 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
     // `prom-relay ingest` keeps its own small heap (createIngest's smallHeap).
     const heap = role !== 'ingest' ? keepAggregatorHeapSmall(config.aggregation.heap_growing_percent) : undefined;
     if (heap) closers.push(async () => heap.stop());
+    // ... and their old generation compacted once their state lets much of it go (heap/compaction.ts).
+    if (role !== 'ingest' && config.aggregation.heap_compaction) {
+      const heapLog = logger.child({ stage: 'heap' });
+      const compaction = compactWhenFragmented({
+        onCompact: ({ before, after, pauseMs }) => {
+          metrics.heapCompactions.inc();
+          const mb = (b: number) => Math.round(b / 2 ** 20);
+          heapLog.info(
+            { committedMiB: [mb(before.committed), mb(after.committed)], liveMiB: [mb(before.live), mb(after.live)], pauseMs: Math.round(pauseMs) },
+            'old generation compacted: a major GC had left it mostly holes',
+          );
+        },
+      });
+      closers.push(async () => compaction.stop());
+    }
     const ingest = role !== 'aggregate' && config.ingest.enabled ? ingestStage(sh) : undefined;
     if (role === 'ingest' && !ingest) throw new Error('prom-relay ingest with ingest.enabled false: nothing to run');
     if (role !== 'ingest') aggregator = await aggregatorStage(sh, fail);

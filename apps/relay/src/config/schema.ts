@@ -212,6 +212,9 @@ const aggregationSchema = z
     /** `prom-relay aggregate` and `run`: the old generation may grow this share past its live size before V8's next
      *  major GC (heap/small-heap.ts); 0: V8's own growth, up to 4x */
     heap_growing_percent: int(AGGREGATOR_HEAP_GROWING_PERCENT, 0, 1000),
+    /** `prom-relay aggregate` and `run`: one memory-reducing GC when a major GC leaves the old generation mostly holes
+     *  (heap/compaction.ts), at most every 10 minutes */
+    heap_compaction: bool(true),
   })
   .prefault({});
 

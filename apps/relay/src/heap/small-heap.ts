@@ -128,12 +128,29 @@ function capYoungGeneration(cap: number): PerformanceObserver {
  * takes effect at V8's next shrink instead, the first time the ingest is idle.
  */
 function shrinkYoungGeneration(): void {
-  import('node:inspector')
-    .then(({ Session }) => {
-      const session = new Session();
-      session.connect();
-      // Disconnecting inside the callback stalls node 20's event loop: after it returned.
-      session.post('HeapProfiler.collectGarbage', () => setImmediate(() => session.disconnect()));
-    })
-    .catch(() => undefined);
+  void memoryReducingGc();
+}
+
+/**
+ * One memory-reducing GC: V8's LowMemoryNotification, asked through the in-process inspector session (no port is
+ * opened; it runs while the request is handled, on this thread). It compacts the old generation (heap/compaction.ts)
+ * and shrinks the young one to what is alive. Resolves to false where there is no inspector (a node built without one).
+ */
+export async function memoryReducingGc(): Promise<boolean> {
+  try {
+    const { Session } = await import('node:inspector');
+    const session = new Session();
+    session.connect();
+    return await new Promise<boolean>((resolve) => {
+      session.post('HeapProfiler.collectGarbage', (err) => {
+        // Disconnecting inside the callback stalls node 20's event loop: after it returned.
+        setImmediate(() => {
+          session.disconnect();
+          resolve(err === null);
+        });
+      });
+    });
+  } catch {
+    return false;
+  }
 }

@@ -40,6 +40,7 @@ export class RelayMetrics {
   readonly httpRequestsRefused: Counter<'route' | 'status'>;
   readonly deadLettersTruncated: Counter<'reason'>;
   readonly deadLettersFailed: Counter<'reason' | 'error'>;
+  readonly heapCompactions: Counter;
   /** partitions that cannot advance right now (the DLQ's and the source's stalled()); set by the pipeline */
   stalledPartitions: () => { topic: string; partition: number; since: number }[] = () => [];
 
@@ -133,6 +134,11 @@ export class RelayMetrics {
       name: 'prom_relay_dead_letters_failed_total',
       help: 'Dead letters given up after bounded attempts (the DLQ refused them for good): their partition moved on without them.',
       labelNames: ['reason', 'error'],
+      registers,
+    });
+    this.heapCompactions = new Counter({
+      name: 'prom_relay_heap_compactions_total',
+      help: 'Memory-reducing GCs run because a major GC left the old generation mostly holes (aggregation.heap_compaction): each a pause of the event loop.',
       registers,
     });
     this.forwardFailures = new Counter({

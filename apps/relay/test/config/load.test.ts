@@ -173,6 +173,14 @@ describe('loadConfig', () => {
     expect(issues.map((i) => [i.path, i.source])).toEqual([['aggregation.heap_growing_percent', 'env PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT']]);
   });
 
+  it('compacts a fragmented heap unless aggregation.heap_compaction is false (file or env)', () => {
+    expect(loadConfig({ text: '', env: {} }).aggregation.heap_compaction).toBe(true);
+    expect(loadConfig({ text: 'aggregation:\n  heap_compaction: false\n', env: {} }).aggregation.heap_compaction).toBe(false);
+    expect(loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__HEAP_COMPACTION: 'false' } }).aggregation.heap_compaction).toBe(false);
+    const issues = issuesOf(() => loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__HEAP_COMPACTION: 'sometimes' } }));
+    expect(issues.map((i) => [i.path, i.source])).toEqual([['aggregation.heap_compaction', 'env PROM_RELAY_AGGREGATION__HEAP_COMPACTION']]);
+  });
+
   it('refuses remote write options the client would refuse at start, with their key paths', () => {
     const issues = issuesOf(() =>
       loadConfig({ text: 'remote_write:\n  timeout: 0s\n  concurrency: 1000\n  headers:\n    Content-Encoding: gzip\n    "bad name": x\n', env: {} }),

@@ -4,13 +4,9 @@
 // into it (NODE_OPTIONS --import) runs, on SIGUSR2, a flush-like workload inside the relay's own heap (a live set, then
 // batches of objects that survive scavenges and die: promoted garbage) and reports the old space's largest size
 // (v8.getHeapSpaceStatistics). The control is the same relay with the key at 0 (V8's own growth).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { testTopicName } from '@prom-relay/infra/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually, startRelayProcess, stopRelay, testRelayConfig, type RelayProcess } from '../e2e/harness.js';
+import { stopRelay, type RelayProcess } from '../e2e/harness.js';
+import { probeRelayHeap } from '../lib/heap-probe.js';
 
 const PROBE = `
 import v8 from 'node:v8';
@@ -46,21 +42,9 @@ interface Probe {
 }
 
 async function probe(role: 'aggregate' | 'run', env: NodeJS.ProcessEnv = {}): Promise<Probe> {
-  const dir = mkdtempSync(join(tmpdir(), 'heap-probe-'));
-  const file = join(dir, 'probe.mjs');
-  writeFileSync(file, PROBE);
-  const config = testRelayConfig({ topic: testTopicName('heap'), remoteWriteUrl: 'http://127.0.0.1:9/api/v1/write', flushInterval: '10s' });
-  const relay = await startRelayProcess(config, { role, env: { NODE_OPTIONS: `--import ${pathToFileURL(file).href}`, ...env } });
-  relays.push(relay);
-  relay.kill('SIGUSR2');
-  const line = await eventually(
-    async () => /heap-probe (\{.*\})/.exec(relay.output())?.[1],
-    (l) => l !== undefined,
-    90_000,
-    200,
-  );
+  const { report, relay } = await probeRelayHeap<Probe>(PROBE, { role, env, started: relays });
   expect(await stopRelay(relay)).toBe(0);
-  return JSON.parse(line!) as Probe;
+  return report;
 }
 
 const OFF = { PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT: '0' };
