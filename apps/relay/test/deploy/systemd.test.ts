@@ -52,6 +52,13 @@ describe('deploy/systemd', () => {
     expect(base).toMatch(/^SystemCallFilter=@system-service$/m);
     for (const { name } of UNITS) expect(hardening(unitText(name)), name).toBe(base);
   });
+
+  it("sets the container image's malloc environment (glibc's trim threshold held where its default starts)", () => {
+    const image = readFileSync(join(DEPLOY, 'container', 'Containerfile'), 'utf8');
+    const malloc = [...image.matchAll(/^ENV (MALLOC_\w+=\S+)$/gm)].map((m) => m[1]);
+    expect(malloc).toEqual(['MALLOC_TRIM_THRESHOLD_=131072']);
+    for (const { name } of UNITS) expect([...unitText(name).matchAll(/^Environment=(MALLOC_\w+=\S+)$/gm)].map((m) => m[1]), name).toEqual(malloc);
+  });
 });
 
 for (const { name, command } of UNITS) {
