@@ -11,12 +11,16 @@ const NOTE = /^> The [\w-]+ benchmark failed on /;
 /** Map area -> { text, lastGood } of the sections in `text` (the test-suite section and the header are not areas). */
 export function areaSections(text, areas) {
   const header = /Produced by `npm run bench` on (\d{4}-\d{2}-\d{2})/.exec(text)?.[1];
+  // A section starts at its marker, or at a heading where no marker starts it; a marker's section takes its first
+  // heading, and any notes written by hand between the two, with it.
   const chunks = [];
   let current;
   for (const line of text.split('\n')) {
     const startsByMarker = MARKER.test(line);
-    const startsByHeading = line.startsWith('## ') && !(current && current.lines.length === 1 && MARKER.test(current.lines[0]));
-    if (startsByMarker || startsByHeading) chunks.push((current = { lines: [] }));
+    const heading = line.startsWith('## ');
+    const startsByHeading = heading && !(current && MARKER.test(current.lines[0]) && !current.headed);
+    if (startsByMarker || startsByHeading) chunks.push((current = { lines: [], headed: false }));
+    if (current && heading) current.headed = true;
     current?.lines.push(line);
   }
   const out = new Map();
@@ -24,8 +28,9 @@ export function areaSections(text, areas) {
     const body = lines.join('\n').trimEnd();
     const marker = MARKER.exec(lines[0]);
     // The footer names the script; a date in it, if any, is when its figures were measured (it may span lines and
-    // hold parentheses of its own).
-    const footer = /_\(bench\/([\w-]+)\.ts\b([\s\S]*?)\)_\s*$/.exec(body);
+    // hold parentheses of its own). Notes written by hand may follow it: the section's last footer counts.
+    const footers = [...body.matchAll(/^_\(bench\/([\w-]+)\.ts\b([\s\S]*?)\)_[ \t]*$/gm)];
+    const footer = footers.at(-1);
     if (footer) footer[2] = /(\d{4}-\d{2}-\d{2})/.exec(footer[2] ?? '')?.[1];
     const failedHeading = /^## ([\w-]+)$/.exec(lines[0]);
     const area = marker?.[1] ?? footer?.[1] ?? failedHeading?.[1];

@@ -20,4 +20,14 @@ describe('npm run bench knows every benchmark', () => {
     const footers = [...text.matchAll(/_\(bench\/([\w-]+)\.ts,/g)].map((m) => m[1]);
     for (const area of footers) expect(found.has(area!), `section of ${area}`).toBe(true);
   });
+
+  it('every line of the benchmark sections is in the section of an area, so an update of another area keeps it', () => {
+    const text = readFileSync(join(ROOT, 'BENCHMARKS.md'), 'utf8');
+    const sections = [...(areaSections(text, AREAS) as Map<string, { text: string }>).values()];
+    const held = new Set(sections.flatMap((s) => s.text.split('\n')));
+    const first = text.search(/\n(<!-- bench:|## )/);
+    const body = text.slice(first, text.indexOf('\n## Test suite'));
+    const lost = body.split('\n').filter((l) => l.trim() !== '' && !held.has(l));
+    expect(lost.slice(0, 3)).toEqual([]);
+  });
 });
