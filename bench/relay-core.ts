@@ -4,11 +4,14 @@ import { parseExposition } from '@prom-relay/codec';
 import { Counter, Registry } from 'prom-client';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
 import type { AggregateOptions } from '../apps/relay/src/aggregate/index.js';
 import { encodeCheckpoint } from '../apps/relay/src/checkpoint/encoding.js';
+import { compactWhenFragmented } from '../apps/relay/src/heap/compaction.js';
+import { AGGREGATOR_HEAP_GROWING_PERCENT, keepAggregatorHeapSmall } from '../apps/relay/src/heap/small-heap.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
 import { SeriesCombiner, decodePartials, encodePartials, toPartial } from '../apps/relay/src/repartition/index.js';
 import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
@@ -158,9 +161,20 @@ function memory<T>(build: () => T): { heap: number; rss: number; value: T } {
   return { heap: after.heap - before.heap, rss: after.rss - before.rss, value };
 }
 
-async function memoryAsync<T>(build: () => Promise<T>): Promise<{ heap: number; rss: number; value: T }> {
+/**
+ * `restS` > 0: the event loop left free that long before each reading, the baseline's and the state's (a relay
+ * between flushes; V8's memory reducer runs only then). With the relay's heap policies on (`asRelay`), a full GC and a second for them to act first.
+ */
+async function memoryAsync<T>(build: () => Promise<T>, restS = 0): Promise<{ heap: number; rss: number; value: T }> {
+  // (At rest, the baseline too: the young generation V8 grew while loading the code shrinks only then.)
+  if (restS > 0) await sleep(restS * 1000);
   const before = settled();
   const value = await build();
+  if (relayPolicies) {
+    gc();
+    await sleep(1000);
+  }
+  if (restS > 0) await sleep(restS * 1000);
   const after = settled();
   return { heap: after.heap - before.heap, rss: after.rss - before.rss, value };
 }
@@ -289,8 +303,22 @@ const CRON_RUNS = 12;
 /** The relay's default lifetimes: gauges 5 m, totals 26 h, producers 1 h. */
 const LIFETIMES: AggregateOptions = { ...OPTIONS, seriesTtlMs: 300_000, counterTtlMs: 26 * HOUR, producerTtlMs: HOUR };
 
-/** Runs in a fresh process (`--child <what> <n>`) so RSS growth is not blurred by earlier phases. */
-async function child(what: string, n: number): Promise<MemoryFigures> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let relayPolicies = false;
+/** The heap policies `prom-relay run` and `aggregate` set in their process (apps/relay/src/heap): the "one relay" children run under them. */
+function asRelay(): void {
+  keepAggregatorHeapSmall(AGGREGATOR_HEAP_GROWING_PERCENT);
+  compactWhenFragmented();
+  relayPolicies = true;
+}
+
+/**
+ * Runs in a fresh process (`--child <what> <n> [<rest s>]`) so RSS growth is not blurred by earlier phases; `restS`
+ * seconds with the event loop free before the reading (memoryAsync).
+ */
+async function child(what: string, n: number, restS = 0): Promise<MemoryFigures> {
+  if (what.startsWith('relay-owner')) asRelay();
   if (what === 'kept') {
     // Totals of jobs that ran once and went quiet: 2 h later their producers and input series have expired, the
     // totals are kept (and collected each flush) until counter_ttl.
@@ -314,7 +342,7 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
       const agg = buildAggregate(n, LIFETIMES, t0);
       const owner = ownerState(agg, await partialsMessages(agg, t0 + 2 * HOUR), true, t0 + 2 * HOUR);
       return { agg, owner };
-    });
+    }, restS);
     if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n || m.value.agg.producerCount !== 0) throw new Error(`relay-owner-kept holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, ${m.value.agg.producerCount} producers`);
     return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
   }
@@ -348,7 +376,7 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
       const agg = buildAggregate(n, OPTIONS, now);
       const owner = ownerState(agg, await partialsMessages(agg, now, aged ? 2 ** 33 + 1 : 1), true, now);
       return { agg, owner };
-    });
+    }, restS);
     if (m.value.agg.seriesCount !== n || m.value.owner.seriesCount !== n) throw new Error(`relay-owner holds ${m.value.agg.seriesCount} / ${m.value.owner.seriesCount} series, expected ${n}`);
     return { heap: m.heap, rss: m.rss, collectMs: 0, stateBytes: 0 };
   }
@@ -373,14 +401,31 @@ async function child(what: string, n: number): Promise<MemoryFigures> {
     const stateBytes = n <= 100_000 ? Buffer.byteLength(JSON.stringify(m.value.toState())) : 0;
     return { heap: m.heap, rss: m.rss, collectMs, stateBytes };
   }
-  const m = memory(() => promClientSeries(n));
+  const m = await memoryAsync(async () => promClientSeries(n), restS);
   const start = performance.now();
   await m.value.metrics();
   return { heap: m.heap, rss: m.rss, collectMs: performance.now() - start, stateBytes: 0 };
 }
 
-function inChild(what: string, n: number, flags: string[] = []): MemoryFigures {
-  const run = spawnSync(process.execPath, [...process.execArgv, ...flags, fileURLToPath(import.meta.url), '--child', what, String(n)], {
+/**
+ * glibc's malloc settings the deploy files give the relay (deploy/container/Containerfile's `ENV MALLOC_…` lines, which
+ * deploy/systemd repeats): every memory child runs under them, the peer's too, unless `mallocDefaults`.
+ */
+function deployedMalloc(): Record<string, string> {
+  const file = readFileSync(fileURLToPath(new URL('../deploy/container/Containerfile', import.meta.url)), 'utf8');
+  return Object.fromEntries([...file.matchAll(/^ENV (MALLOC_\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** Seconds the "at rest" children leave their event loop free before the reading: V8's memory reducer ran by 30 s in every trial. */
+const REST_S = 40;
+
+function inChild(what: string, n: number, opts: { flags?: string[]; restS?: number; mallocDefaults?: boolean } = {}): MemoryFigures {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('MALLOC_')) delete env[k];
+  if (!opts.mallocDefaults) Object.assign(env, deployedMalloc());
+  const args = [...process.execArgv, ...(opts.flags ?? []), fileURLToPath(import.meta.url), '--child', what, String(n), String(opts.restS ?? 0)];
+  const run = spawnSync(process.execPath, args, {
+    env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
@@ -418,12 +463,21 @@ async function main() {
   const cron100k = inChild('relay-owner-cron', 100_000);
   const cronSmall100k = inChild('relay-owner-cron-small', 100_000);
   log('checkpoint of 100k series (child process)');
-  const cp = inChild('checkpoint', 100_000, ['--max-semi-space-size=1024']).checkpoint!;
+  const cp = inChild('checkpoint', 100_000, { flags: ['--max-semi-space-size=1024'] }).checkpoint!;
   log('1M series (child process)');
   const r1m = inChild('relay', 1_000_000);
   const pc1m = inChild('prom-client', 1_000_000);
   const total1m = inChild('relay-owner', 1_000_000);
   const keptOne1m = inChild('relay-owner-kept', 1_000_000);
+  log(`at rest: ${REST_S} s with the event loop free before the reading (child processes)`);
+  const rest100k = inChild('relay-owner', 100_000, { restS: REST_S });
+  const pcRest100k = inChild('prom-client', 100_000, { restS: REST_S });
+  const rest1m = inChild('relay-owner', 1_000_000, { restS: REST_S });
+  const keptRest1m = inChild('relay-owner-kept', 1_000_000, { restS: REST_S });
+  const pcRest1m = inChild('prom-client', 1_000_000, { restS: REST_S });
+  log("glibc's malloc defaults (child processes)");
+  const defaults100k = inChild('relay-owner', 100_000, { mallocDefaults: true });
+  const pcDefaults100k = inChild('prom-client', 100_000, { mallocDefaults: true });
   log('1M kept totals (child process)');
   const k1m = inChild('kept', 1_000_000);
   if (k1m.kept!.series !== 1_000_000 || k1m.kept!.producers !== 0 || k1m.kept!.left !== 0) throw new Error(`kept totals: ${JSON.stringify(k1m.kept)}`);
@@ -444,6 +498,10 @@ async function main() {
     'the "one relay" rows build both in one process and measure them together. Peer: prom-client holding the same series',
     "(a Counter of the same name, label names and values, checked against the relay's `collect()` each run) in a",
     'Registry, rendered with `registry.metrics()`.',
+    `Every memory child runs as deployed: under the malloc setting of the deploy files (\`${Object.entries(deployedMalloc()).map(([k, v]) => `${k}=${v}`).join(' ')}\`, deploy/container/Containerfile`,
+    "and deploy/systemd), the peer's too; the one-relay children also under the heap policies `prom-relay run` sets (heap/small-heap.ts,",
+    'heap/compaction.ts), read after a full GC and a second for them to act. "At rest": the event loop left free for',
+    `${REST_S} s before each reading (the baseline's too), as a relay between flushes (V8's memory reducer runs only then), the peer likewise.`,
     '',
     '| measure | prom-relay | peer (same run) |',
     '| --- | --- | --- |',
@@ -464,6 +522,10 @@ async function main() {
     `| RSS growth per active series at 1M | ${fmt(r1m.rss / 1_000_000)} B | ${fmt(pc1m.rss / 1_000_000)} B (prom-client) |`,
     `| one relay holding 1M series (aggregate + owner state, one process): heap / RSS growth per series | ${perSeries(total1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
     `| one relay holding 1M totals 2 h after their producers pushed (as above) | ${perSeries(keptOne1m, 1_000_000)} | ${perSeries(pc1m, 1_000_000)} (prom-client) |`,
+    `| at rest: one relay holding 100k series / prom-client: heap / RSS growth per series | ${perSeries(rest100k, 100_000)} | ${perSeries(pcRest100k, 100_000)} (prom-client) |`,
+    `| at rest: one relay holding 1M series | ${perSeries(rest1m, 1_000_000)} | ${perSeries(pcRest1m, 1_000_000)} (prom-client) |`,
+    `| at rest: one relay holding 1M totals 2 h after their producers pushed | ${perSeries(keptRest1m, 1_000_000)} | ${perSeries(pcRest1m, 1_000_000)} (prom-client) |`,
+    `| one relay holding 100k series under glibc's malloc defaults (no \`MALLOC_\` setting; the peer likewise) | ${perSeries(defaults100k, 100_000)} | ${perSeries(pcDefaults100k, 100_000)} (prom-client) |`,
     `| checkpoint state (\`toState()\` as JSON) at 100k | ${fmt(r100k.stateBytes / 100_000)} B/series | — |`,
     `| checkpoint of 100k series, CPU (allocated): \`toState()\` / \`JSON.stringify\` / \`encodeCheckpoint\` (stringify + gzip) | ${cp.toState.ms.toFixed(0)} ms (${cp.toState.mb.toFixed(1)} MB) / ${cp.stringify.ms.toFixed(0)} ms (${cp.stringify.mb.toFixed(1)} MB) / ${cp.encode.ms.toFixed(0)} ms; ${(cp.jsonBytes / 1e6).toFixed(1)} MB JSON, ${(cp.gzipBytes / 1e6).toFixed(2)} MB gzip'd | — |`,
     `| 1M kept totals, 2 h after their last feed (producers and inputs expired; default lifetimes): heap / RSS growth per total | ${fmt(k1m.heap / 1_000_000)} B / ${fmt(k1m.rss / 1_000_000)} B | — |`,
@@ -475,7 +537,7 @@ async function main() {
 
 const childAt = process.argv.indexOf('--child');
 if (childAt !== -1) {
-  process.stdout.write(JSON.stringify(await child(process.argv[childAt + 1]!, Number(process.argv[childAt + 2]))));
+  process.stdout.write(JSON.stringify(await child(process.argv[childAt + 1]!, Number(process.argv[childAt + 2]), Number(process.argv[childAt + 3] ?? 0))));
 } else {
   await main();
 }
