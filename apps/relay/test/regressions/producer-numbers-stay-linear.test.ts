@@ -8,35 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import { InputNumbers } from '../../src/aggregate/input-numbers.js';
 import type { InputSeries } from '../../src/aggregate/series.js';
-
-function cpuMicros(fn: () => void): number {
-  const before = process.cpuUsage();
-  fn();
-  const used = process.cpuUsage(before);
-  return used.user + used.system;
-}
+import { cpuGrowth } from '../lib/cpu-growth.js';
 
 /** Inputs as the window sees them: ids in the order they were made. */
 const inputs = (n: number) => Array.from({ length: n }, (_, id) => ({ id }) as InputSeries);
 
-/** CPU for 4n over CPU for n, each the least of `runs` (sizes in turn); again while over the bound, up to 3 times. */
-function growth(work: (ins: InputSeries[]) => void, n: number, runs = 9): number {
-  const small = inputs(n);
-  const large = inputs(GROWTH * n);
-  let least = Infinity;
-  for (let attempt = 0; attempt < 3 && least >= LINEAR; attempt++) {
-    work(small);
-    work(large);
-    let bestSmall = Infinity;
-    let bestLarge = Infinity;
-    for (let i = 0; i < runs; i++) {
-      bestSmall = Math.min(bestSmall, cpuMicros(() => work(small)));
-      bestLarge = Math.min(bestLarge, cpuMicros(() => work(large)));
-    }
-    least = Math.min(least, bestLarge / bestSmall);
-  }
-  return least;
-}
+/** CPU for GROWTH times the inputs over CPU for n, each the least of 9 runs (sizes in turn); again while over the bound. */
+const growth = (work: (ins: InputSeries[]) => void, n: number) => cpuGrowth(inputs(n), inputs(GROWTH * n), work, { bound: LINEAR });
 
 // Measured here: 4.4-5.5 for both now (CPU caches and GC make 4x the inputs a little dearer than 4x); with the window
 // moved a place at a time, or copied after every push, 88 and 125 (5,000 against 20,000 inputs: at this N such a

@@ -5,45 +5,11 @@
 import { parseExposition } from '@prom-relay/codec';
 import { describe, expect, it } from 'vitest';
 import { decodeExpositionText } from '../../src/decode/index.js';
+import { cpuGrowth, cpuMicros } from '../lib/cpu-growth.js';
 
-/** CPU time (user + system, µs) of one call. */
-function cpuMicros(fn: () => void): number {
-  const before = process.cpuUsage();
-  fn();
-  const used = process.cpuUsage(before);
-  return used.user + used.system;
-}
-
-/**
- * CPU of the body built for 4n over CPU of the body built for n, each the least of `runs` calls (the one the shared
- * machine disturbed least), the two sizes taken in turn so that both see the same spells of contention (other test
- * files run beside this one). Linear: about 4. Quadratic: about 16.
- */
-function growth(body: (n: number) => string, parse: (text: string) => void, n: number, runs = 15): number {
-  const small = body(n);
-  const large = body(GROWTH * n);
-  parse(small); // warm-up: compiled code and grown buffers, as in a running relay
-  parse(large);
-  let bestSmall = Infinity;
-  let bestLarge = Infinity;
-  for (let i = 0; i < runs; i++) {
-    bestSmall = Math.min(bestSmall, cpuMicros(() => parse(small)));
-    bestLarge = Math.min(bestLarge, cpuMicros(() => parse(large)));
-  }
-  return bestLarge / bestSmall;
-}
-
-/**
- * The growth, measured again up to `attempts` times while it is over the bound: contention from the files beside this
- * one disturbs an attempt now and then (a linear parser measured 8.0 for 4x once in CI, 4.1-5.6 alone), while a
- * quadratic parser is over the bound on every attempt (each size the least of its calls, so no spell of contention
- * makes the small body look dearer than it is across all of them).
- */
-function leastGrowth(body: (n: number) => string, parse: (text: string) => void, n: number, attempts = 3): number {
-  let least = Infinity;
-  for (let i = 0; i < attempts && least >= LINEAR; i++) least = Math.min(least, growth(body, parse, n));
-  return least;
-}
+/** Growth for GROWTH times the labels, each size the least of 15 calls, again up to 3 times while over the bound. */
+const leastGrowth = (body: (n: number) => string, parse: (text: string) => void, n: number) =>
+  cpuGrowth(body(n), body(GROWTH * n), parse, { bound: LINEAR, runs: 15 });
 
 const oneSeries = (n: number) => `m{${Array.from({ length: n }, (_, i) => `label_${i}="v"`).join(',')}} 1\n`;
 const escapedValue = (n: number) => `m{a="${'x\\"'.repeat(n)}",b="${'y'.repeat(n)}"} 1\n`;
