@@ -4,20 +4,14 @@ import { parseExposition } from '@prom-relay/codec';
 import { Counter, Registry } from 'prom-client';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { PartitionAggregate } from '../apps/relay/src/aggregate/index.js';
 import type { AggregateOptions } from '../apps/relay/src/aggregate/index.js';
 import { encodeCheckpoint } from '../apps/relay/src/checkpoint/encoding.js';
-import { compactWhenFragmented } from '../apps/relay/src/heap/compaction.js';
-import { AGGREGATOR_HEAP_GROWING_PERCENT, keepAggregatorHeapSmall } from '../apps/relay/src/heap/small-heap.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
 import { SeriesCombiner, decodePartials, encodePartials, toPartial } from '../apps/relay/src/repartition/index.js';
 import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
+import { asRelay, childEnv, deployedMalloc, gc, memory, memoryAsync } from './lib/process-memory.js';
 
-setFlagsFromString('--expose-gc');
-const gc = (globalThis.gc ?? runInNewContext('gc')) as () => void;
 const log = (msg: string) => process.stderr.write(`[relay-core] ${msg}\n`);
 
 const OPTIONS: AggregateOptions = {
@@ -130,53 +124,6 @@ function feedSeries(agg: PartitionAggregate, n: number, now: number, run = 0, pe
     };
     agg.apply(decodeRecord(rec, {}), now);
   }
-}
-
-/**
- * Heap used (with the array buffers it holds: the owner's series are typed columns, outside V8's heap) and RSS after
- * two full GCs, once RSS has settled: V8 gives the pages a GC emptied back on a background thread, so RSS read at once
- * still holds a varying part of them (up to 60 MB of 100k series' 180 seen). Read every 100 ms until two readings agree
- * within 256 KiB (at most 5 s), the main thread waiting.
- */
-function settled(): { heap: number; rss: number } {
-  gc();
-  gc();
-  const wait = new Int32Array(new SharedArrayBuffer(4));
-  let rss = process.memoryUsage.rss();
-  for (let waited = 0; waited < 5_000; waited += 100) {
-    Atomics.wait(wait, 0, 0, 100);
-    const now = process.memoryUsage.rss();
-    const settledNow = Math.abs(now - rss) < 256 * 1024;
-    rss = now;
-    if (settledNow) break;
-  }
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed + m.arrayBuffers, rss: m.rss };
-}
-
-function memory<T>(build: () => T): { heap: number; rss: number; value: T } {
-  const before = settled();
-  const value = build();
-  const after = settled();
-  return { heap: after.heap - before.heap, rss: after.rss - before.rss, value };
-}
-
-/**
- * `restS` > 0: the event loop left free that long before each reading, the baseline's and the state's (a relay
- * between flushes; V8's memory reducer runs only then). With the relay's heap policies on (`asRelay`), a full GC and a second for them to act first.
- */
-async function memoryAsync<T>(build: () => Promise<T>, restS = 0): Promise<{ heap: number; rss: number; value: T }> {
-  // (At rest, the baseline too: the young generation V8 grew while loading the code shrinks only then.)
-  if (restS > 0) await sleep(restS * 1000);
-  const before = settled();
-  const value = await build();
-  if (relayPolicies) {
-    gc();
-    await sleep(1000);
-  }
-  if (restS > 0) await sleep(restS * 1000);
-  const after = settled();
-  return { heap: after.heap - before.heap, rss: after.rss - before.rss, value };
 }
 
 function timeMs(fn: () => unknown, runs = 3): number {
@@ -303,16 +250,6 @@ const CRON_RUNS = 12;
 /** The relay's default lifetimes: gauges 5 m, totals 26 h, producers 1 h. */
 const LIFETIMES: AggregateOptions = { ...OPTIONS, seriesTtlMs: 300_000, counterTtlMs: 26 * HOUR, producerTtlMs: HOUR };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-let relayPolicies = false;
-/** The heap policies `prom-relay run` and `aggregate` set in their process (apps/relay/src/heap): the "one relay" children run under them. */
-function asRelay(): void {
-  keepAggregatorHeapSmall(AGGREGATOR_HEAP_GROWING_PERCENT);
-  compactWhenFragmented();
-  relayPolicies = true;
-}
-
 /**
  * Runs in a fresh process (`--child <what> <n> [<rest s>]`) so RSS growth is not blurred by earlier phases; `restS`
  * seconds with the event loop free before the reading (memoryAsync).
@@ -407,25 +344,13 @@ async function child(what: string, n: number, restS = 0): Promise<MemoryFigures>
   return { heap: m.heap, rss: m.rss, collectMs: performance.now() - start, stateBytes: 0 };
 }
 
-/**
- * glibc's malloc settings the deploy files give the relay (deploy/container/Containerfile's `ENV MALLOC_…` lines, which
- * deploy/systemd repeats): every memory child runs under them, the peer's too, unless `mallocDefaults`.
- */
-function deployedMalloc(): Record<string, string> {
-  const file = readFileSync(fileURLToPath(new URL('../deploy/container/Containerfile', import.meta.url)), 'utf8');
-  return Object.fromEntries([...file.matchAll(/^ENV (MALLOC_\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-}
-
 /** Seconds the "at rest" children leave their event loop free before the reading: V8's memory reducer ran by 30 s in every trial. */
 const REST_S = 40;
 
 function inChild(what: string, n: number, opts: { flags?: string[]; restS?: number; mallocDefaults?: boolean } = {}): MemoryFigures {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('MALLOC_')) delete env[k];
-  if (!opts.mallocDefaults) Object.assign(env, deployedMalloc());
   const args = [...process.execArgv, ...(opts.flags ?? []), fileURLToPath(import.meta.url), '--child', what, String(n), String(opts.restS ?? 0)];
   const run = spawnSync(process.execPath, args, {
-    env,
+    env: childEnv(opts.mallocDefaults),
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
