@@ -5,151 +5,25 @@ import type { Labels } from '@prom-relay/codec';
 import { keyOfLabels } from '../aggregate/labels.js';
 import { addInto, emptyHistogram, type NativeHistogram } from '../aggregate/native-histogram.js';
 import type { CombineMode } from '../model.js';
+import {
+  FRESH_EXEMPLAR,
+  HAS_RARE,
+  LOW,
+  MODE_AVG,
+  MODE_LAST,
+  MODES,
+  modeIndex,
+  NO_END,
+  NO_RESTART,
+  Rare,
+  RETIRED,
+  sourceEntry,
+  UNWRITTEN,
+  type FinalSample,
+  type SourceEntry,
+} from './combined-entry.js';
+import type { CombinedStore } from './combined-store.js';
 import { CombinedTable, idOf } from './combined-table.js';
-
-/** What one source partition last said about one output series. */
-export interface SourceEntry {
-  /** the source partition, `<topic>/<partition>` (one shared string per source) */
-  src: string;
-  value: number;
-  /** avg: count behind `value` (a sum) */
-  count: number;
-  /** last: when the value was applied */
-  at: number;
-  /** the source's offset when it said so: an older word (a replay, a late writer) never overrides a newer one */
-  offset: number;
-  /** total: the source's series ended (stale); its value lives on in `base` until a newer offset restarts it */
-  retired: boolean;
-  /** when this owner last heard from the source about this series (ms since the combiner's epoch: a small integer) */
-  heard: number;
-  /** native: the source's running histogram (`value` is its count) */
-  hist: NativeHistogram | undefined;
-  /** total, native: the name (`PartialSeries.restart`) of the last restart applied, NO_RESTART when none */
-  restartedAt: number;
-  /**
-   * total, native: the name (`PartialSeries.end`) of the last end applied, NO_END when none or unknown (an end without
-   * a name, from a source older than names): an end named after both this and `restartedAt` is news.
-   */
-  endedAt: number;
-}
-
-export const NO_RESTART = -1;
-export const NO_END = -1;
-
-/**
- * total, native: a value of the series that the owner has not written and writes at its next collect before anything
- * else of it: the final total a source's end brought (the series itself: `start` is its own), or, when a restart made
- * the series anew, the final total of the series it replaced (with that one's `start` and histogram).
- */
-export interface FinalSample {
-  /** the series' own final total (its value, `start` and histogram are taken at the collect), not a replaced one's */
-  own: boolean;
-  value: number;
-  /** ms since the combiner's epoch */
-  start: number;
-  hist: NativeHistogram | undefined;
-}
-
-/** A source entry of its own: the second and later sources of a series (few series have one). */
-export function sourceEntry(src: string, offset: number, heard: number): SourceEntry {
-  return { src, value: 0, count: 0, at: 0, offset, retired: false, heard, hist: undefined, restartedAt: NO_RESTART, endedAt: NO_END };
-}
-
-/** What few series need: a base (sources retired or reset), native histograms, second and later sources. */
-class Rare {
-  base = 0;
-  baseHist: NativeHistogram | null = null;
-  /** native: the first source's running histogram */
-  hist: NativeHistogram | undefined = undefined;
-  more: SourceEntry[] | null = null;
-  /** the first source's `restartedAt` */
-  restartedAt = NO_RESTART;
-  /** the first source's `endedAt` */
-  endedAt = NO_END;
-  final: FinalSample | null = null;
-}
-
-const MODES: readonly CombineMode[] = ['total', 'last', 'sum', 'min', 'max', 'avg', 'native'];
-const MODE_LAST = MODES.indexOf('last');
-const MODE_AVG = MODES.indexOf('avg');
-const RETIRED = 1;
-const UNWRITTEN = 2;
-const FRESH_EXEMPLAR = 4;
-/** the mode's index sits above the flag bits, HAS_RARE above it, `start` above them all (in units of LOW) */
-const MODE_SHIFT = 3;
-const HAS_RARE = 64;
-const LOW = 128;
-
-function modeIndex(packed: number): number {
-  return (packed & (HAS_RARE - 1)) >> MODE_SHIFT;
-}
-
-/** The owner's series: their rows (combined-table.ts) and what few of them hold apart (`Rare`, by row). */
-export class CombinedStore {
-  readonly table: CombinedTable = new CombinedTable(
-    (row) => MODES[modeIndex(this.table.packed[row]!)]!,
-    (from, to) => {
-      const rare = this.rare.get(from);
-      if (rare !== undefined) {
-        this.rare.delete(from);
-        this.rare.set(to, rare);
-      } else this.rare.delete(to);
-    },
-    (row) => {
-      this.rare.delete(row);
-    },
-  );
-  readonly rare = new Map<number, Rare>();
-
-  get size(): number {
-    return this.table.size;
-  }
-
-  /**
-   * A new series (in no index yet: `set` it next). `seen` and `start` are ms since the combiner's epoch; `labels` in
-   * the order of its key's labels (see `key`).
-   */
-  create(labels: Labels, mode: CombineMode, seen: number, start: number): Combined {
-    const t = this.table;
-    const row = t.newRow(labels);
-    t.seen[row] = seen;
-    t.packed[row] = Math.floor(start) * LOW + (MODES.indexOf(mode) << MODE_SHIFT);
-    return new Combined(this, row);
-  }
-
-  get(id: string): Combined | undefined {
-    const row = this.table.find(id);
-    return row < 0 ? undefined : new Combined(this, row);
-  }
-
-  /** `c` (made by `create`) is the series of `id` now, in place of the one before (whose place in the order it takes). */
-  set(id: string, c: Combined): void {
-    c.row = this.table.put(id, c.row);
-  }
-
-  delete(id: string): boolean {
-    return this.table.delete(id);
-  }
-
-  /**
-   * Every series, in the order they were first made, as one cursor moved from row to row (do not keep it past its
-   * step); deleting the one just yielded while iterating is safe.
-   */
-  *values(): IterableIterator<Combined> {
-    const t = this.table;
-    const c = new Combined(this, -1);
-    for (let row = 0; row < t.end; row++) {
-      if (!t.inUse(row)) continue;
-      c.row = row;
-      yield c;
-    }
-  }
-
-  /** A cursor to move along the rows by hand (`row`; see CombinedTable.end): one object for a walk over every series. */
-  cursor(): Combined {
-    return new Combined(this, -1);
-  }
-}
 
 /**
  * One output series as its owner holds it: a cursor on its row of the owner's columns (CombinedStore), made where it

@@ -12,7 +12,8 @@ import { histogramFromState, histogramToState, type HistogramState } from '../ag
 import { keptLabels, keyOfLabels } from '../aggregate/labels.js';
 import { Columns, RunReader, RunWriter, StringTable, type Runs } from '../aggregate/state-columns.js';
 import type { Labels } from '@prom-relay/codec';
-import { Combined, NO_END, NO_RESTART, type FinalSample } from './combined.js';
+import { Combined } from './combined.js';
+import { NO_END, NO_RESTART, type FinalSample } from './combined-entry.js';
 import type { OwnerFamilies } from './metadata.js';
 
 export const COMBINE_STATE_FORMAT = 'prom-relay.combine';

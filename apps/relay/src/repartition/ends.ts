@@ -4,7 +4,8 @@
 // late writer, a publish cut into parts, an end carried to the next publish when one failed). These rules decide which
 // of those words are news and what each one changes: a counter's ended run keeps what it counted, a final total newer
 // than the source's last value is written once, and nothing said again is applied twice.
-import { NO_END, type Combined, type SourceEntry } from './combined.js';
+import type { Combined } from './combined.js';
+import { NO_END, type SourceEntry } from './combined-entry.js';
 import type { PartialSeries } from './partials.js';
 
 /** What an owner heard of one source partition (see hear); -1: nothing. */
