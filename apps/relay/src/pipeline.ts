@@ -13,7 +13,7 @@ import { dlqMaxMessageBytes, maskConfig, RECORD_OVERHEAD_BYTES, type RelayConfig
 import { decodeRecord, type DecodeOptions } from './decode/index.js';
 import { DeadLetterQueue } from './dlq/index.js';
 import { Flusher, type FlushResult } from './flush/index.js';
-import { compactWhenFragmented } from './heap/compaction.js';
+import { compactWhenFragmented, wasteShareFor } from './heap/compaction.js';
 import { keepAggregatorHeapSmall } from './heap/small-heap.js';
 import { createIngest, type Ingest } from './ingest/index.js';
 import { createCredentialCheck } from './ingest/auth.js';
@@ -365,6 +365,7 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
     if (role !== 'ingest' && config.aggregation.heap_compaction) {
       const heapLog = logger.child({ stage: 'heap' });
       const compaction = compactWhenFragmented({
+        wasteShare: wasteShareFor(config.aggregation.heap_growing_percent),
         onCompact: ({ before, after, pauseMs }) => {
           metrics.heapCompactions.inc();
           const mb = (b: number) => Math.round(b / 2 ** 20);

@@ -7,9 +7,12 @@
 // young generation's unused room back: here 467 -> 369 MB RSS, a 184 ms pause (346 ms of CPU on 2 cores).
 //
 // So after every major GC (a `gc` performance entry) the old space is read: when what is committed but not live is at
-// least `minWasteBytes` and at least `wasteShare` of what is live, one memory-reducing GC runs, at most once per
-// `minIntervalMs` (a relay whose heap is fragmented by its flushes' garbage alone pays one pause per interval, not one
-// per GC). `aggregation.heap_compaction: false` turns it off.
+// least `minWasteBytes` and at least `wasteShare` of what is live — more than the growth the old generation is allowed
+// before its next major GC (`wasteShareFor`), which a busy relay's flush garbage fills again anyway — one
+// memory-reducing GC runs, at most once per `minIntervalMs`. A relay of 1M series pushed and flushed again and again
+// did not reach it in 13 major GCs, nor once its producers expired while it flushed on (holes 49 % of the live size,
+// within the allowance); a relay whose producers expired while it was idle did (bench/relay-core.ts `relay-owner-kept`).
+// `aggregation.heap_compaction: false` turns it off.
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { memoryReducingGc } from './small-heap.js';
@@ -19,6 +22,16 @@ const MiB = 2 ** 20;
 export const COMPACTION_MIN_WASTE_BYTES = 64 * MiB;
 export const COMPACTION_WASTE_SHARE = 0.5;
 export const COMPACTION_MIN_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * The share of the live size the holes must reach for a compaction to give anything back for long: the old generation
+ * may grow `heapGrowingPercent` past its live size before its next major GC (small-heap.ts), and a flush's garbage
+ * fills holes up to there again; V8's own growth (0) lets it reach 2-4x, so the live size once more. At least
+ * COMPACTION_WASTE_SHARE.
+ */
+export function wasteShareFor(heapGrowingPercent: number): number {
+  return heapGrowingPercent > 0 ? Math.max(COMPACTION_WASTE_SHARE, heapGrowingPercent / 100) : 1;
+}
 
 export interface OldSpace {
   /** bytes of V8's old space in physical memory */

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { heapCompaction, type OldSpace } from '../../src/heap/compaction.js';
+import { heapCompaction, wasteShareFor, type OldSpace } from '../../src/heap/compaction.js';
 
 const MiB = 2 ** 20;
 
@@ -34,6 +34,13 @@ describe('heap compaction policy', () => {
     expect(policy.fragmented({ committed: 300 * MiB, live: 199 * MiB })).toBe(true);
     expect(policy.fragmented({ committed: 120 * MiB, live: 60 * MiB })).toBe(false); // half, but 60 MiB < 64
     expect(policy.fragmented({ committed: 129 * MiB, live: 64 * MiB })).toBe(true);
+  });
+
+  it("asks for holes beyond the old generation's growth allowance, which a flush's garbage would fill again", () => {
+    expect(wasteShareFor(50)).toBe(0.5);
+    expect(wasteShareFor(20)).toBe(0.5);
+    expect(wasteShareFor(150)).toBe(1.5);
+    expect(wasteShareFor(0)).toBe(1); // V8's own growth: 2-4x
   });
 
   it('runs one compaction, reports before and after, then waits out the interval', async () => {
