@@ -1,6 +1,7 @@
 // The owner's series as rows of typed columns (no object per series): an owner holds one row per output series it
 // writes, and an object per series (its fields, its box for a double, its entry in a Map by hash) cost ~150 B of the
-// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~64 B of columns and ~11 B of index.
+// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~56 B of columns (64 once a `last` or `avg` series
+// needs the `aux` column) and ~11 B of index.
 //
 // Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (aggregate/hash-slots.ts,
 // keyHash as the aggregate's outputs), compared with the row's labels in place (no id string kept).
@@ -41,7 +42,8 @@ export class CombinedTable {
   offset = new Float64Array(MIN_ROWS);
   heard = new Float64Array(MIN_ROWS);
   seen = new Float64Array(MIN_ROWS);
-  aux = new Float64Array(MIN_ROWS);
+  /** last: a time, avg: a count (combined.ts `aux`); made when a row first needs it: a relay of counters has none */
+  private aux: Float64Array | null = null;
   packed = new Float64Array(MIN_ROWS);
   /** the first source's index in `sources`, -1 for none */
   src = new Int32Array(MIN_ROWS);
@@ -90,11 +92,24 @@ export class CombinedTable {
     this.offset[row] = 0;
     this.heard[row] = 0;
     this.seen[row] = 0;
-    this.aux[row] = 0;
+    if (this.aux !== null) this.aux[row] = 0;
     this.packed[row] = 0;
     this.src[row] = -1;
     this.hash[row] = 0;
     return row;
+  }
+
+  /** Row `row`'s `aux` (0 until a row set one). */
+  auxAt(row: number): number {
+    return this.aux === null ? 0 : this.aux[row]!;
+  }
+
+  setAux(row: number, v: number): void {
+    if (this.aux === null) {
+      if (v === 0) return;
+      this.aux = new Float64Array(this.value.length);
+    }
+    this.aux[row] = v;
   }
 
   /** The row of `id`, or -1. */
@@ -184,7 +199,7 @@ export class CombinedTable {
     this.offset[to] = this.offset[from]!;
     this.heard[to] = this.heard[from]!;
     this.seen[to] = this.seen[from]!;
-    this.aux[to] = this.aux[from]!;
+    if (this.aux !== null) this.aux[to] = this.aux[from]!;
     this.packed[to] = this.packed[from]!;
     this.src[to] = this.src[from]!;
     this.hash[to] = this.hash[from]!;
@@ -210,7 +225,7 @@ export class CombinedTable {
     this.offset = f64(this.offset);
     this.heard = f64(this.heard);
     this.seen = f64(this.seen);
-    this.aux = f64(this.aux);
+    if (this.aux !== null) this.aux = f64(this.aux);
     this.packed = f64(this.packed);
     this.src = i32(this.src);
     this.hash = i32(this.hash);

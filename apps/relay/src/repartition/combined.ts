@@ -108,11 +108,11 @@ export class Combined implements SourceEntry {
 
   /** last: the first source's `at`; avg: its `count`; else 0 */
   private get aux(): number {
-    return this.t.aux[this.row]!;
+    return this.t.auxAt(this.row);
   }
 
   private set aux(v: number) {
-    this.t.aux[this.row] = v;
+    this.t.setAux(this.row, v);
   }
 
   /** when this output series began (ms since the combiner's epoch): the start timestamp of a counter */

@@ -30,6 +30,43 @@ function table() {
 }
 
 describe('CombinedTable', () => {
+  it("makes the aux column (a last series' time, an avg's count) only when a row first sets one, and keeps each row's through growth, replacement and compaction", () => {
+    const { t } = table();
+    const column = () => (t as unknown as { aux: Float64Array | null }).aux;
+    const ids: string[] = [];
+    const put = (i: number) => {
+      const labels: Labels = { __name__: 'm', a: `v${i}` };
+      ids[i] = labelsKey(labels);
+      const at = t.put(ids[i]!, t.newRow(labels)); // (before t.value is read: a new row may grow the columns)
+      t.value[at] = i;
+    };
+    for (let i = 0; i < 500; i++) put(i);
+    for (let i = 0; i < 500; i++) t.setAux(t.find(ids[i]!), 0); // counters write no aux
+    expect(column()).toBeNull();
+    const want = new Map<number, number>();
+    for (let i = 0; i < 500; i += 7) {
+      t.setAux(t.find(ids[i]!), i + 0.5);
+      want.set(i, i + 0.5);
+    }
+    expect(column()).not.toBeNull();
+    for (let i = 500; i < 5_000; i++) put(i); // growth
+    for (let i = 0; i < 5_000; i += 3) {
+      if (i % 2 === 0) {
+        t.delete(ids[i]!);
+        want.delete(i);
+      } else {
+        put(i); // made anew in the place of the one before: its aux starts at 0
+        want.delete(i);
+      }
+    }
+    t.compact();
+    for (let i = 0; i < 5_000; i++) {
+      const row = t.find(ids[i]!);
+      if (i % 3 === 0 && i % 2 === 0) expect(row).toBe(-1);
+      else expect([i, t.value[row], t.auxAt(row)]).toEqual([i, i, want.get(i) ?? 0]);
+    }
+  });
+
   it('agrees with a Map through random makes, replacements, deletes and compactions, in the order series were first made', () => {
     const next = random(42);
     const { t } = table();
