@@ -344,7 +344,7 @@ async function child(what: string, n: number, restS = 0): Promise<MemoryFigures>
   return { heap: m.heap, rss: m.rss, collectMs: performance.now() - start, stateBytes: 0 };
 }
 
-/** Seconds the "at rest" children leave their event loop free before the reading: V8's memory reducer ran by 30 s in every trial. */
+/** Seconds the "at rest" children leave their event loop free before each reading: V8's memory reducer had run by 30 s in both trials here (2026-12-03). */
 const REST_S = 40;
 
 function inChild(what: string, n: number, opts: { flags?: string[]; restS?: number; mallocDefaults?: boolean } = {}): MemoryFigures {

@@ -118,17 +118,10 @@ function capYoungGeneration(cap: number): PerformanceObserver {
   const observer = new PerformanceObserver(check);
   observer.observe({ entryTypes: ['gc'] });
   check();
-  if (semiSpaceBytes() > cap * 1.1) shrinkYoungGeneration();
+  // One memory-reducing GC, after which V8 shrinks the semi-spaces to what is alive; without an inspector (a node built
+  // without one) the cap takes effect at V8's next shrink instead, the first time the ingest is idle.
+  if (semiSpaceBytes() > cap * 1.1) void memoryReducingGc();
   return observer;
-}
-
-/**
- * One memory-reducing GC (V8's LowMemoryNotification, through the in-process inspector session: no port is opened),
- * after which V8 shrinks the semi-spaces to what is alive. Without an inspector (a node built without it) the cap
- * takes effect at V8's next shrink instead, the first time the ingest is idle.
- */
-function shrinkYoungGeneration(): void {
-  void memoryReducingGc();
 }
 
 /**

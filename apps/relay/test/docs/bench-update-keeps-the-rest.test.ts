@@ -11,12 +11,17 @@ const ROOT = join(import.meta.dirname, '../../../..');
 const dir = mkdtempSync(join(tmpdir(), 'bench-update-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A copy of the bench's runner in `root`, with a fake codec area that prints "new figures". */
+function benchCopy(root: string): void {
+  mkdirSync(join(root, 'bench'));
+  for (const f of ['run.mjs', 'sections.mjs']) copyFileSync(join(ROOT, 'bench', f), join(root, 'bench', f));
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  writeFileSync(join(root, 'bench', 'codec.ts'), "process.stdout.write('## Codec: Remote Write encode and decode\\n\\nnew figures\\n');\n");
+}
+
 it('--update replaces the areas it ran and keeps the header, the other sections and the Test suite section', () => {
-  mkdirSync(join(dir, 'bench'));
+  benchCopy(dir);
   mkdirSync(join(dir, '.cache'));
-  for (const f of ['run.mjs', 'sections.mjs']) copyFileSync(join(ROOT, 'bench', f), join(dir, 'bench', f));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, 'bench', 'codec.ts'), "process.stdout.write('## Codec: Remote Write encode and decode\\n\\nnew figures\\n');\n");
   writeFileSync(join(dir, '.cache', 'test-duration.txt'), '1857\n');
   const before = [
     '# Benchmarks',
@@ -49,10 +54,7 @@ it('--update replaces the areas it ran and keeps the header, the other sections 
 // before the notes, so it was taken for no area at all (the relay-scale section lost 250 lines that way).
 it("--update of one area keeps another area's notes written before its heading and after its footer", () => {
   const root = mkdtempSync(join(dir, 'notes-'));
-  mkdirSync(join(root, 'bench'));
-  for (const f of ['run.mjs', 'sections.mjs']) copyFileSync(join(ROOT, 'bench', f), join(root, 'bench', f));
-  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
-  writeFileSync(join(root, 'bench', 'codec.ts'), "process.stdout.write('## Codec: Remote Write encode and decode\\n\\nnew figures\\n');\n");
+  benchCopy(root);
   writeFileSync(join(root, 'bench', 'relay-scale.ts'), '');
   const scale = [
     '<!-- bench:relay-scale last-good:2026-12-01 -->',
