@@ -27,7 +27,10 @@ it('answers /readyz 503 naming the produce failure while Kafka refuses every pro
   expect(await eventually(readyz, (r) => r.status === 200, 15_000, 300)).toMatchObject({ body: { kafka: 'connected', ingest_topic: 'present', produce: 'ok' } });
 
   const push = () => fetch(`${relay!.url}/metrics/job/refused/instance/a`, { method: 'PUT', body: '# TYPE e2e_refused_total counter\ne2e_refused_total 1\n' });
-  const refused = await push();
+  // A record stamped in the very millisecond the broker checks it is not older than its clock, and is taken (seen once
+  // in CI): such a push is answered 200, as it must be. The next ones are refused.
+  let refused = await push();
+  for (let i = 0; i < 5 && refused.status === 200; i++) refused = await push();
   expect(refused.status).toBe(503);
   expect(await refused.text()).toContain('PROM_RELAY_INGEST_UNAVAILABLE');
   const notReady = await readyz();
