@@ -385,9 +385,10 @@ export class PartitionAggregate {
       const groupKey = this.planner.groupKeyOf(labels, point.family);
       group = this.lastGroup !== null && this.lastGroup.groupKey === groupKey ? this.lastGroup : (this.lastGroup = new InputGroup(family, ownString(groupKey)));
     }
-    const input = new InputSeries(ownString(key), family, type, plan.flags, group);
+    const head = scope.keyHead(key);
+    const input = new InputSeries(head.length === 0 ? ownString(key) : key, family, type, plan.flags, group, head);
     input.targets = targets;
-    scope.add(input);
+    scope.add(input, key);
     return input;
   }
 

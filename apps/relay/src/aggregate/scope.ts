@@ -33,6 +33,9 @@ import type { InputSeries } from './series.js';
 /** One input; a few whose hashes are equal; or, past BIG_BUCKET of them, a map by identity (`identityOf`). */
 type Bucket = InputSeries | InputSeries[] | Map<string, InputSeries>;
 const BIG_BUCKET = 8;
+/** The shortest start of keys a scope's inputs share as a head (Scope.keyHead); how much longer a start may be before it replaces the head. */
+const MIN_HEAD = 16;
+const HEAD_SLACK = 16;
 /** Joins an identity and a key in a big bucket's key (no series identity or key holds a control character). */
 const SPELLING = '\u0001';
 
@@ -47,6 +50,9 @@ export class Scope {
   /** The last key `find` missed (a copy), and its hash: most often a new series' key, which `add` takes next. */
   private lastKey = '';
   private lastHash = 0;
+  /** The key of the input made last (a copy), and the head the inputs made since it was taken share (keyHead). */
+  private prevKey = '';
+  private head = '';
   /** The other key each input was last found by (another format or spelling), and back: null until there is one. */
   private otherKey: Map<InputSeries, string> | null = null;
   private byOtherKey: Map<string, InputSeries> | null = null;
@@ -75,7 +81,7 @@ export class Scope {
 
   /** Whether `input` is this scope's. */
   has(input: InputSeries): boolean {
-    const found = this.index.get(this.hashOf(input.key));
+    const found = this.index.get(this.hashOfInput(input));
     if (found instanceof Map) return found.get(this.slotOf(found, input)) === input;
     return found === input || (Array.isArray(found) && found.includes(input));
   }
@@ -85,7 +91,7 @@ export class Scope {
     const recent = this.recent;
     if (i >= recent.length) return undefined;
     const hit = recent[i]!;
-    if (hit.key === key) return hit;
+    if (hit.keyIs(key)) return hit;
     return this.otherKey !== null && this.otherKey.get(hit) === key ? hit : undefined;
   }
 
@@ -121,13 +127,13 @@ export class Scope {
       // By identity; the input of this very key first where two inputs hold the identity (an older checkpoint's).
       const id = this.identityOf(key);
       const input = found.get(id);
-      if (input === undefined || input.key === key) return input;
+      if (input === undefined || input.keyIs(key)) return input;
       return found.get(id + SPELLING + key) ?? this.foundBy(key, input);
     }
     if (!Array.isArray(found)) {
-      if (found.key === key) return found;
+      if (found.keyIs(key)) return found;
     } else {
-      for (let i = 0; i < found.length; i++) if (found[i]!.key === key) return found[i];
+      for (let i = 0; i < found.length; i++) if (found[i]!.keyIs(key)) return found[i];
     }
     const known = this.byOtherKey?.get(key);
     if (known !== undefined) return known;
@@ -157,14 +163,35 @@ export class Scope {
     if (found instanceof Map) {
       const id = this.identityOf(key);
       const input = found.get(id);
-      return input?.key === key ? input : found.get(id + SPELLING + key);
+      return input?.keyIs(key) ? input : found.get(id + SPELLING + key);
     }
-    if (!Array.isArray(found)) return found.key === key ? found : undefined;
-    return found.find((input) => input.key === key);
+    if (!Array.isArray(found)) return found.keyIs(key) ? found : undefined;
+    return found.find((input) => input.keyIs(key));
   }
 
-  add(input: InputSeries): void {
-    const h = this.hashOf(input.key);
+  /**
+   * The head (a start of `key`) the input of `key`, being made, shares with inputs made before it in this scope
+   * (InputSeries keyHead), or '' for none. A push's series differ in their last labels: the start they share with the
+   * series made before them (at least MIN_HEAD characters) becomes the scope's head, kept while it starts the keys
+   * made next and is not much shorter than what they share (HEAD_SLACK), so one head serves a push's series. Work
+   * linear in the key; a key that shares nothing costs what it cost before (its whole key, and one field). `owned`:
+   * `key` is a string of its own (a state's), not a slice of a push's body.
+   */
+  keyHead(key: string, owned = false): string {
+    const prev = this.prevKey;
+    const most = Math.min(prev.length, key.length);
+    let shared = 0;
+    while (shared < most && prev.charCodeAt(shared) === key.charCodeAt(shared)) shared++;
+    this.prevKey = owned ? key : key === this.lastKey ? this.lastKey : ownString(key);
+    const head = this.head;
+    if (head.length > 0 && head.length + HEAD_SLACK >= shared && key.startsWith(head)) return head;
+    if (shared < MIN_HEAD) return '';
+    return (this.head = ownString(key.slice(0, shared)));
+  }
+
+  /** `input` (`key`: its key, where the caller holds it: no key is built to hash it). */
+  add(input: InputSeries, key?: string): void {
+    const h = key === undefined ? this.hashOfInput(input) : this.hashOf(key);
     const found = this.index.get(h);
     if (found === undefined) this.index.set(h, input);
     else if (found instanceof Map) this.addTo(found, input);
@@ -186,7 +213,7 @@ export class Scope {
       this.otherKey!.delete(input);
       this.byOtherKey!.delete(other);
     }
-    const h = this.hashOf(input.key);
+    const h = this.hashOfInput(input);
     const found = this.index.get(h);
     if (found === input) {
       this.index.delete(h);
@@ -225,9 +252,16 @@ export class Scope {
     big.set(big.has(id) ? id + SPELLING + input.key : id, input);
   }
 
-  /** The index hash of an input's key. */
+  /** The index hash of a key. */
   private hashOf(key: string): number {
     if (key === this.lastKey) return this.lastHash;
+    return isLabelsKey(key) ? labelsKeyIdentityHash(key, this.overridden) : seriesIdentityHash(key, this.overridden);
+  }
+
+  /** The index hash of an input's key (its key built only when it is not the key `find` last missed). */
+  private hashOfInput(input: InputSeries): number {
+    if (this.lastKey.length > 0 && input.keyIs(this.lastKey)) return this.lastHash;
+    const key = input.key;
     return isLabelsKey(key) ? labelsKeyIdentityHash(key, this.overridden) : seriesIdentityHash(key, this.overridden);
   }
 }

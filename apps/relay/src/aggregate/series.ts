@@ -175,16 +175,50 @@ export class InputSeries {
   private bits: number;
   /** the family, or the instance group that holds it (histogram and summary series): one field (8 B an input) */
   private readonly familyOrGroup: string | InputGroup;
+  /**
+   * Its key is `keyHead + keyTail`: the head a start its scope's inputs share (Scope.keyHead: the series of a push
+   * differ in their last labels, `name{job_label="…",shard="7",partition_key="` is written again in each), one string
+   * held by many inputs, or '' (the key whole in `keyTail`). A key was the largest thing an input kept (~96 B of a
+   * series' ~470 in bench/relay-core.ts); the tail alone is a third of that.
+   */
+  readonly keyHead: string;
+  /** the rest of its key (a copy of its own), or the whole key where `keyHead` is '' */
+  readonly keyTail: string;
   constructor(
-    readonly key: string,
+    key: string,
     family: string,
     type: InputMetricType,
     flags: number,
     /** a histogram's or summary's instance (its `family` is this family), shared by the instance's series */
     group: InputGroup | null,
+    /** a start of `key` other inputs share (Scope.keyHead), or '' */
+    head = '',
+    /** the rest of `key` after `head` where the caller has it as a string of its own (a state's); else a copy is made */
+    tail?: string,
   ) {
     this.bits = flags | (INPUT_TYPES.indexOf(type) << FLAG_BITS);
     this.familyOrGroup = group ?? family;
+    this.keyHead = head;
+    // The tail a copy: `key` is often a slice of its push's body, which it would keep alive.
+    this.keyTail = head.length === 0 ? key : (tail ?? ownString(key.slice(head.length)));
+  }
+
+  /** Its key: a text series as written, or the key the aggregate derived from its labels (`labelsKey`). Built when it has a head. */
+  get key(): string {
+    return this.keyHead.length === 0 ? this.keyTail : this.keyHead + this.keyTail;
+  }
+
+  /**
+   * Whether `key` is its key, compared in place (its key not built). By `===` on the two parts of `key` (substrings:
+   * young garbage, no copy past 12 characters): V8's string equality is ~6x faster than `startsWith`/`endsWith`
+   * (~55 vs ~170 ns for an 80-character key with a 58-character head; a whole key by `===` ~27 ns).
+   */
+  keyIs(key: string): boolean {
+    const head = this.keyHead;
+    const tail = this.keyTail;
+    if (head.length === 0) return key === tail;
+    const at = head.length;
+    return key.length === at + tail.length && key.substring(at) === tail && key.substring(0, at) === head;
   }
 
   get family(): string {

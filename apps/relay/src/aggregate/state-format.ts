@@ -1,10 +1,13 @@
 /**
- * The shape of an aggregate's checkpoint state, version 4 (`AggregateState`): what state-write.ts writes and
+ * The shape of an aggregate's checkpoint state, version 5 (`AggregateState`): what state-write.ts writes and
  * state-read.ts reads. Each table is columns (state-columns.ts); references are row indices. Version 4 is version 3's
  * columns with a producer scope per group (`pscopes.key`: the input scope's key, U+0001, the producer-label values)
  * and bit 1 of `contribs.inGauges` (the value came in a snapshot). A version 3 state (the producer-label values alone,
  * bit 1 never set), which relays before it wrote, reads through the same code: a row is split by its inputs' scopes.
- * A new version, not new meanings of version 3's fields: a relay of version 3 refuses it instead of misreading it.
+ * Version 5 is version 4 with input keys as the aggregate keeps them (InputSeries keyHead, keyTail): `inputs.head`
+ * names the start a key shares with others of its scope (written once, in the string table) and `inputs.key` holds
+ * the rest. A new version, not new meanings of older fields: a relay of an older version refuses it instead of
+ * misreading it.
  */
 import type { HistogramState } from './native-histogram.js';
 import type { Runs } from './state-columns.js';
@@ -20,7 +23,7 @@ export const STATE_FORMAT = 'prom-relay.aggregate';
  */
 export interface AggregateState {
   format: typeof STATE_FORMAT;
-  version: 3 | 4;
+  version: 3 | 4 | 5;
   tick: number;
   /** ms since the Unix epoch that every time in the state (lastFed, lastSeen) counts from: the newest output feed */
   epoch: number;
@@ -48,8 +51,12 @@ export interface AggregateState {
   bucketSets: number[][];
   /** scope key and how many of the inputs (in order) are its */
   scopes: { key: string[]; inputs: number[] };
-  /** `group`: 1 + the string index of the group key, 0 for none */
-  inputs: { key: string[]; family: Runs; type: Runs; flags: Runs; group: Runs; lastFed: number[]; targets: number[] };
+  /**
+   * `group`: 1 + the string index of the group key, 0 for none. `head` (version 5): 1 + the string index of the start
+   * of the key the input shares with others of its scope, 0 for none; `key` is then the rest of its key (before version
+   * 5: the key whole, no `head`).
+   */
+  inputs: { key: string[]; head?: Runs; family: Runs; type: Runs; flags: Runs; group: Runs; lastFed: number[]; targets: number[] };
   targetList: number[];
   producers: { id: string[]; job: number[]; lastSeq: number[]; lastSeen: number[]; scopes: number[] };
   /** the producers' scopes, in order (`producers.scopes` of each), with how many counters and contributions are theirs */

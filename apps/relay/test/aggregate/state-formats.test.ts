@@ -1,10 +1,12 @@
-// The aggregate's checkpoint form: version 4 (columns, runs, one epoch, producer scopes per group) restores to exactly
-// the same future as the aggregate it came from, and states written by the releases before it (version 2:
-// fixtures/aggregate-state-v2.json, by writeState as of c6afa5c; version 3: fixtures/aggregate-state-v3.json, as of
-// 16eb1a6) still restore to the future those releases computed, so an upgrade in the middle of a run changes no total.
+// The aggregate's checkpoint form: version 5 (columns, runs, one epoch, producer scopes per group, input keys as a
+// shared start and the rest) restores to exactly the same future as the aggregate it came from, and states written by
+// the releases before it (version 2: fixtures/aggregate-state-v2.json, by writeState as of c6afa5c; version 3:
+// fixtures/aggregate-state-v3.json, as of 16eb1a6; version 4: fixtures/aggregate-state-v4.json, as of 812ba79) still
+// restore to the future those releases computed, so an upgrade in the middle of a run changes no total.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AggregateError, PartitionAggregate } from '../../src/aggregate/index.js';
+import { decodeRecord } from '../../src/decode/index.js';
 import { batch, counter, options } from './fixtures.js';
 import { SCENARIO_OPTIONS, cutAggregate, futureOf } from './state-scenario.js';
 
@@ -14,6 +16,10 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v2.j
 };
 const fixtureV3 = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v3.json', import.meta.url), 'utf8')) as {
   state: { version: number; pscopes: { key: string[] } };
+  future: unknown[];
+};
+const fixtureV4 = JSON.parse(readFileSync(new URL('./fixtures/aggregate-state-v4.json', import.meta.url), 'utf8')) as {
+  state: { version: number; inputs: { key: string[]; head?: unknown } };
   future: unknown[];
 };
 const viaJson = <T>(x: T) => JSON.parse(JSON.stringify(x)) as T;
@@ -34,9 +40,9 @@ const fixtureFuture = withSiblings(fixture.future as unknown[]);
 describe('aggregate state', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('writes version 4 and restores it to the same future (every output mode, native histograms, quantiles per producer, non-finite values)', () => {
+  it('writes version 5 and restores it to the same future (every output mode, native histograms, quantiles per producer, non-finite values)', () => {
     const state = viaJson(cutAggregate().toState());
-    expect(state.version).toBe(4);
+    expect(state.version).toBe(5);
     expect(state.gauges.output.length).toBeGreaterThan(0);
     expect(state.natives.length).toBeGreaterThan(0);
     expect(state.targetList.length).toBeGreaterThan(0);
@@ -58,9 +64,9 @@ describe('aggregate state', () => {
     expect(futureOf(cutAggregate(false), false)).toEqual(fixtureFuture);
   });
 
-  it('a restored version 2 state writes version 4 with the same future', () => {
+  it('a restored version 2 state writes version 5 with the same future', () => {
     const state = viaJson(PartitionAggregate.fromState(fixture.state, SCENARIO_OPTIONS).toState());
-    expect(state.version).toBe(4);
+    expect(state.version).toBe(5);
     expect(futureOf(PartitionAggregate.fromState(state, SCENARIO_OPTIONS), false)).toEqual(fixtureFuture);
   });
 
@@ -71,9 +77,67 @@ describe('aggregate state', () => {
     // (that release replaced no gauge on a push: the pushes here replace none either, see scenarioSteps)
     expect(futureOf(PartitionAggregate.fromState(viaJson(fixtureV3.state), SCENARIO_OPTIONS), false)).toEqual(expected);
     const again = viaJson(PartitionAggregate.fromState(viaJson(fixtureV3.state), SCENARIO_OPTIONS).toState());
-    expect(again.version).toBe(4);
+    expect(again.version).toBe(5);
     expect(again.pscopes.key.every((k: string) => k.includes('\u0001'))).toBe(true);
     expect(futureOf(PartitionAggregate.fromState(again, SCENARIO_OPTIONS), false)).toEqual(expected);
+  });
+
+  it('restores a version 4 state (input keys whole) written by the release before version 5 to the future that release computed', () => {
+    expect(fixtureV4.state.version).toBe(4);
+    expect(fixtureV4.state.inputs.head).toBeUndefined();
+    expect(futureOf(PartitionAggregate.fromState(viaJson(fixtureV4.state), SCENARIO_OPTIONS))).toEqual(fixtureV4.future);
+    // (and the scenario itself still computes that future: the fixture is not stale)
+    expect(futureOf(cutAggregate())).toEqual(fixtureV4.future);
+    const again = viaJson(PartitionAggregate.fromState(viaJson(fixtureV4.state), SCENARIO_OPTIONS).toState());
+    expect(again.version).toBe(5);
+    expect(futureOf(PartitionAggregate.fromState(again, SCENARIO_OPTIONS))).toEqual(fixtureV4.future);
+  });
+
+  it('writes input keys as the aggregate keeps them: the start a push\'s series share once, the rest per input; restored, each series is found by its key', () => {
+    const agg = new PartitionAggregate(options());
+    const body = (v: number) => Array.from({ length: 200 }, (_, s) => `bytes_processed_total{shard="shard-7",partition_key="key-${s}",status="ok"} ${v + s}`).join('\n');
+    const text = (v: number) =>
+      decodeRecord({
+        topic: 't',
+        partition: 0,
+        offset: String(v),
+        key: null,
+        value: Buffer.from(body(v)),
+        headers: { 'content-type': 'text/plain; version=0.0.4', 'prom-relay-job': 'j', 'prom-relay-producer': 'p1', 'prom-relay-grouping': 'instance=a' },
+      });
+    agg.apply(text(10), 1000);
+    const state = viaJson(agg.toState());
+    const keys = state.inputs.key;
+    expect(keys).toHaveLength(200);
+    // the first whole, the others after a head or two (a head is kept while the keys made next start with it)
+    const heads = (state.inputs.head ?? []).filter((h) => h > 0);
+    expect(new Set(heads).size).toBeLessThanOrEqual(3);
+    expect(keys.slice(1).every((k) => k.length < 20)).toBe(true);
+    const whole = keys.map((k, j) => {
+      let i = 0;
+      let h = 0;
+      for (let r = 0; r < state.inputs.head!.length && i <= j; r++) {
+        const v = state.inputs.head![r]!;
+        if (v < 0) {
+          const run = -v;
+          h = state.inputs.head![++r]!;
+          i += run;
+        } else {
+          h = v;
+          i += 1;
+        }
+      }
+      return (h > 0 ? state.strings[h - 1]! : '') + k;
+    });
+    expect(whole).toEqual(body(0).split('\n').map((l) => l.slice(0, l.lastIndexOf(' '))));
+    // restored: the next push's values are increases of the same series
+    const restored = PartitionAggregate.fromState(state, options());
+    restored.apply(text(15), 2000);
+    const totals = restored.collect(3000).map((x) => x.value);
+    // no input made anew: every key of the second push found its restored input
+    expect(restored.toState().inputs.key).toHaveLength(200);
+    expect(totals).toHaveLength(200);
+    expect(totals.reduce((a, b) => a + b, 0)).toBe(200 * 15 + (199 * 200) / 2);
   });
 
   it('writes what repeats as runs: one metric of one job is a run in each of its columns, whatever the series count', () => {
@@ -98,7 +162,7 @@ describe('aggregate state', () => {
   });
 
   it('refuses what is not a state or is corrupt, naming why', () => {
-    expect(() => PartitionAggregate.fromState({ format: 'prom-relay.aggregate', version: 5 }, options())).toThrow(/not an aggregate state/);
+    expect(() => PartitionAggregate.fromState({ format: 'prom-relay.aggregate', version: 6 }, options())).toThrow(/not an aggregate state/);
     const agg = new PartitionAggregate(options());
     agg.apply(batch({ producer: 'p1', points: [counter('a_total', 5), counter('b_total', 5)] }), 1000);
     const cut = viaJson(agg.toState());
