@@ -209,17 +209,20 @@ export class InputSeries {
   }
 
   /**
-   * Whether `key` is its key, compared in place: nothing built, nothing allocated (`indexOf` from the tail's place, and
-   * `lastIndexOf` from 0, look at that one place only). Substrings compared by `===` cost as much CPU alone but, one
-   * young object each per point, made apply's scavenges copy the decoded batch again and again (+80 ns a point against
-   * +20 here, bench/diagnosis/apply-misses.mts with APPLY_HITS=1); `startsWith`/`endsWith` ~3x that.
+   * Whether `key` is its key, compared in place, nothing built or allocated: the tail by `indexOf` from its place (the
+   * lengths agree, so no other place fits), the head by `indexOf` (it starts the key: 0). In the relay's decode +
+   * apply this costs ~0-6 % more CPU per sample than one `===` of whole keys (bench/relay-core.ts's workload; ~20-30 ns
+   * a point on the positional path, bench/diagnosis/apply-misses.mts with APPLY_HITS=1). Tried and slower there:
+   * substrings compared by `===` (one young object each per point, and apply's scavenges copied the decoded batch
+   * again and again: +80 ns a point), `startsWith`/`endsWith` on keys sliced from a push's body (+140 ns),
+   * `lastIndexOf(head, 0)`.
    */
   keyIs(key: string): boolean {
     const head = this.keyHead;
     const tail = this.keyTail;
     if (head.length === 0) return key === tail;
     const at = head.length;
-    return key.length === at + tail.length && key.indexOf(tail, at) === at && key.lastIndexOf(head, 0) === 0;
+    return key.length === at + tail.length && key.indexOf(tail, at) === at && key.indexOf(head) === 0;
   }
 
   get family(): string {
