@@ -151,14 +151,29 @@ const FLAG_BITS = 4;
 const HOLDER_UNIT = 128;
 
 /**
- * The instance of a histogram or summary its series share (PartitionAggregate.createInput, the state readers make one
- * per instance): its family and its group key (family + labels without le/quantile/producer labels).
+ * What input series share beyond their family: the instance of a histogram or summary (PartitionAggregate.createInput,
+ * the state readers make one per instance: its family and its group key, family + labels without le/quantile/producer
+ * labels), and the head of their keys (InputSeries keyHead). An input with a head holds one with its group's family
+ * and group key (or none) and the head, shared by the inputs made one after another with the same three (`partOf`).
  */
 export class InputGroup {
   constructor(
     readonly family: string,
-    readonly groupKey: string,
+    readonly groupKey: string | null,
+    readonly head = '',
   ) {}
+}
+
+/** The last shared part `partOf` made: the inputs made next most often share it. */
+let lastPart: InputGroup | null = null;
+
+/** What an input of `family`, `group` and key head `head` holds in its `familyOrGroup`. */
+function partOf(family: string, group: InputGroup | null, head: string): string | InputGroup {
+  if (head.length === 0) return group ?? family;
+  const groupKey = group === null ? null : group.groupKey;
+  const last = lastPart;
+  if (last !== null && last.head === head && last.family === family && last.groupKey === groupKey) return last;
+  return (lastPart = new InputGroup(family, groupKey, head));
 }
 
 /** Ids of input series, in the order they are made (wrapping before they stop being small integers). */
@@ -173,16 +188,12 @@ export class InputSeries {
   stateIndex = -1;
   /** the flags, the type and, above them, `holders`: one field (8 B an input) */
   private bits: number;
-  /** the family, or the instance group that holds it (histogram and summary series): one field (8 B an input) */
-  private readonly familyOrGroup: string | InputGroup;
   /**
-   * Its key is `keyHead + keyTail`: the head a start its scope's inputs share (Scope.keyHead: the series of a push
-   * differ in their last labels, `name{job_label="…",shard="7",partition_key="` is written again in each), one string
-   * held by many inputs, or '' (the key whole in `keyTail`). A key was the largest thing an input kept (~96 B of a
-   * series' ~470 in bench/relay-core.ts); the tail alone is a third of that.
+   * The family, or what it shares with other inputs (histogram and summary series: their instance group; inputs with a
+   * key head: the head): one field (8 B an input).
    */
-  readonly keyHead: string;
-  /** the rest of its key (a copy of its own), or the whole key where `keyHead` is '' */
+  private readonly familyOrGroup: string | InputGroup;
+  /** the rest of its key after `keyHead` (a copy of its own), or the whole key where it has no head */
   readonly keyTail: string;
   constructor(
     key: string,
@@ -197,15 +208,26 @@ export class InputSeries {
     tail?: string,
   ) {
     this.bits = flags | (INPUT_TYPES.indexOf(type) << FLAG_BITS);
-    this.familyOrGroup = group ?? family;
-    this.keyHead = head;
+    this.familyOrGroup = partOf(family, group, head);
     // The tail a copy: `key` is often a slice of its push's body, which it would keep alive.
     this.keyTail = head.length === 0 ? key : (tail ?? ownString(key.slice(head.length)));
   }
 
+  /**
+   * Its key is `keyHead + keyTail`: the head a start its scope's inputs share (Scope.keyHead: the series of a push
+   * differ in their last labels, `name{job_label="…",shard="7",partition_key="` is written again in each), one string
+   * held by many inputs, or '' (the key whole in `keyTail`). A key was the largest thing an input kept (~94 B of a
+   * series' ~485 in bench/relay-core.ts's one relay); the tail alone is a third of that.
+   */
+  get keyHead(): string {
+    const f = this.familyOrGroup;
+    return typeof f === 'string' ? '' : f.head;
+  }
+
   /** Its key: a text series as written, or the key the aggregate derived from its labels (`labelsKey`). Built when it has a head. */
   get key(): string {
-    return this.keyHead.length === 0 ? this.keyTail : this.keyHead + this.keyTail;
+    const head = this.keyHead;
+    return head.length === 0 ? this.keyTail : head + this.keyTail;
   }
 
   /**
@@ -218,7 +240,8 @@ export class InputSeries {
    * `lastIndexOf(head, 0)`.
    */
   keyIs(key: string): boolean {
-    const head = this.keyHead;
+    const f = this.familyOrGroup;
+    const head = typeof f === 'string' ? '' : f.head;
     const tail = this.keyTail;
     if (head.length === 0) return key === tail;
     const at = head.length;
