@@ -12,19 +12,19 @@
 const BIG_RUN = 8;
 const MIN_SLOTS = 128;
 
-export class HashSlots {
+export class HashSlots<K = string> {
   /** position + 1 per slot, 0 empty */
   private slots = new Int32Array(MIN_SLOTS);
   private count = 0;
   /** positions whose hash had BIG_RUN others on its probe run, by key */
-  private overflow: Map<string, number> | null = null;
+  private overflow: Map<K, number> | null = null;
   private readonly seed = (Math.random() * 0x100000000) | 0;
 
   constructor(
     /** the hash of the key at `pos` (the caller's column) */
     private readonly hashAt: (pos: number) => number,
     /** whether `pos` holds `key` */
-    private readonly matches: (pos: number, key: string) => boolean,
+    private readonly matches: (pos: number, key: K) => boolean,
   ) {}
 
   get size(): number {
@@ -32,7 +32,7 @@ export class HashSlots {
   }
 
   /** The position of `key` (whose hash is `h`), or -1. */
-  find(key: string, h: number): number {
+  find(key: K, h: number): number {
     const slots = this.slots;
     const mask = slots.length - 1;
     for (let i = this.home(h); ; i = (i + 1) & mask) {
@@ -44,7 +44,7 @@ export class HashSlots {
   }
 
   /** `pos` (hash `h` at `hashAt(pos)` already, key `key`, in no slot) into the index. */
-  add(key: string, h: number, pos: number): void {
+  add(key: K, h: number, pos: number): void {
     this.count++;
     if (2 * this.count > this.slots.length) this.resize(2 * this.slots.length, null);
     const slots = this.slots;
@@ -57,7 +57,7 @@ export class HashSlots {
   }
 
   /** Takes `pos`, found by `find(key, …)`, out of the index. */
-  remove(key: string, pos: number): void {
+  remove(key: K, pos: number): void {
     this.count--;
     if (this.overflow !== null && this.overflow.get(key) === pos) {
       this.overflow.delete(key);

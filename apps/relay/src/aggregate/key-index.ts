@@ -12,14 +12,14 @@ import { HashSlots } from './hash-slots.js';
  * iteration follows; a removed one leaves a hole, closed (order kept) when holes are half the array, at the end of an
  * iteration or by a `set` outside one. A restore that adds the series in the order iterated gets the same order back.
  */
-export class KeyIndex<T extends object> {
+export class KeyIndex<T extends object, K = string> {
   private items: Array<T | undefined> = [];
   /** the key hash of each place of `items` */
   private hashes = new Int32Array(64);
   private holes = 0;
   /** iterations under way (`values`): no compaction moves the items meanwhile */
   private iterating = 0;
-  private readonly index = new HashSlots(
+  private readonly index = new HashSlots<K>(
     (p) => this.hashes[p]!,
     (p, key) => {
       const item = this.items[p];
@@ -29,22 +29,22 @@ export class KeyIndex<T extends object> {
 
   constructor(
     /** whether `item`'s key is `key` */
-    private readonly matches: (item: T, key: string) => boolean,
-    /** the hash of a key (a test gives one that collides) */
-    private readonly hash: (key: string) => number = keyHash,
+    private readonly matches: (item: T, key: K) => boolean,
+    /** the hash of a key (a 32-bit integer; a test gives one that collides; keys other than strings give their own) */
+    private readonly hash: (key: K) => number = keyHash as unknown as (key: K) => number,
   ) {}
 
   get size(): number {
     return this.index.size;
   }
 
-  get(key: string): T | undefined {
+  get(key: K): T | undefined {
     const p = this.index.find(key, this.hash(key));
     return p < 0 ? undefined : this.items[p];
   }
 
   /** `item` under `key` (its key), in place of the series of that key if there is one. */
-  set(key: string, item: T): void {
+  set(key: K, item: T): void {
     const h = this.hash(key);
     const held = this.index.find(key, h);
     if (held >= 0) {
@@ -64,7 +64,7 @@ export class KeyIndex<T extends object> {
   }
 
   /** Removes the series of `key`; true if there was one. */
-  delete(key: string): boolean {
+  delete(key: K): boolean {
     const p = this.index.find(key, this.hash(key));
     if (p < 0) return false;
     this.index.remove(key, p);
