@@ -122,8 +122,7 @@ function sweep(store: AggregateStore, opts: ResolvedOptions, now: number): void 
   for (const scope of store.scopes.values()) {
     for (const input of scope.values()) {
       if (input.holders === 0 && now - input.lastFed >= ttl) {
-        scope.remove(input);
-        input.stateIndex = -1; // never in a checkpoint again (state-write.ts numbers the inputs scopes hold)
+        scope.remove(input); // never in a checkpoint again (state-write.ts numbers the inputs scopes hold)
       }
     }
     if (scope.size === 0) store.scopes.delete(scope.key);

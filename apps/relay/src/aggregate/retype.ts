@@ -11,10 +11,9 @@ import { NEVER_FED, dropContribution, targetList } from './series.js';
 import type { AggregateStore, InputSeries, Scope } from './series.js';
 
 export function retireUntypedInput(store: AggregateStore, scope: Scope, input: InputSeries): void {
+  // Out of its scope, never numbered in a checkpoint again (state-write.ts): a producer's value that had already
+  // expired out of the outputs stays with the producer, pointing here, and is not written (it feeds nothing).
   scope.remove(input);
-  // Never numbered in a checkpoint again (state.ts): a producer's value that had already expired out of the outputs
-  // stays with the producer, pointing here, and is not written (it feeds nothing).
-  input.stateIndex = -1;
   if (input.targets === null) return;
   for (const t of targetList(input.targets)) {
     const gauge = t.gauge;

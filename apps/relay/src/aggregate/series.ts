@@ -62,7 +62,7 @@ export class OutputSeries {
   private bits: number;
   /** total: running total; last: the latest value. */
   value = 0;
-  /** Position in the last `toState` (a field, not a Map: the snapshot of 100k series runs in the flush). */
+  /** Its row in the last `toState` (a field, not a Map: a Map took ~60 ns a lookup, ~18 ms of 100k series' state). */
   stateIndex = -1;
   /** the job, or (gauge modes) the GaugeState, which holds the job: one field for the two (8 B a series) */
   private readonly jobOrGauge: string | GaugeState;
@@ -184,8 +184,6 @@ export class InputSeries {
   readonly id = inputIds++ & 0x3fffffff;
   targets: Targets | null = null;
   lastFed = 0;
-  /** Position in the last `toState`; every live input gets one there. */
-  stateIndex = -1;
   /** the flags, the type and, above them, `holders`: one field (8 B an input) */
   private bits: number;
   /**

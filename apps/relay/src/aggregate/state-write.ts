@@ -6,7 +6,7 @@
  */
 import { histogramToState, type HistogramState } from './native-histogram.js';
 import { NEVER_FED, NativeOutputSeries, OutputSeries } from './series.js';
-import type { AggregateStore, ProducerScope, Targets } from './series.js';
+import type { AggregateStore, InputSeries, ProducerScope, Targets } from './series.js';
 import { Columns, RunWriter, StringTable, keepShape, small } from './state-columns.js';
 import { STATE_FORMAT, type AggregateState } from './state-format.js';
 import type { EncodedNumber } from './state-legacy.js';
@@ -45,6 +45,8 @@ class StateWriter {
   constructor(
     /** row index of each producer scope */
     readonly pscopeIndex: ReadonlyMap<ProducerScope, number>,
+    /** row index of each output and input written (numberRows) */
+    readonly rows: Rows,
     /** the state's epoch, as a time of the aggregate's */
     private readonly base: number,
     longest: number,
@@ -59,32 +61,96 @@ class StateWriter {
     return small(t - this.base);
   }
 
-  /** A target: its output index, -1 for none (a dropped output left the map, its index is stale, and a never-fed one
-   *  is not in the state: both void the targets), or -2-k for k outputs appended to `targetList`. */
+  /** A target: its output index, -1 for none (a dropped output left the map and a never-fed one is not in the state:
+   *  both void the targets), or -2-k for k outputs appended to `targetList`. */
   targets(t: Targets | null): number {
     if (t === null) return -1;
-    if (t instanceof OutputSeries) return indexOf(t);
-    if (t.length === 1) return indexOf(t[0]!);
-    for (let j = 0; j < t.length; j++) if (indexOf(t[j]!) < 0) return -1;
+    if (t instanceof OutputSeries) return this.output(t);
+    if (t.length === 1) return this.output(t[0]!);
+    for (let j = 0; j < t.length; j++) if (this.output(t[j]!) < 0) return -1;
     for (let j = 0; j < t.length; j++) this.targetList[this.listed++] = t[j]!.stateIndex;
     return -2 - t.length;
   }
+
+  /** An output's row, -1 for none (a dropped output left the outputs: its row is of an earlier state; a never-fed one is not written). */
+  output(t: OutputSeries): number {
+    return t.dropped ? -1 : t.stateIndex;
+  }
+
+  /** An input's row, -1 for none (it left its scope: retype.ts, expiry.ts). */
+  input(input: InputSeries): number {
+    return this.rows.inputs.rowOf(input);
+  }
 }
 
-keepShape(new StateWriter(new Map(), 0, 1, 0));
-
-function indexOf(t: OutputSeries): number {
-  return t.dropped || t.lastFed === NEVER_FED ? -1 : t.stateIndex;
+/** Row numbers of the inputs a state writes: kept while it is written, not on each input (8 B an input for as long as it lived). */
+interface Rows {
+  inputs: InputRows;
 }
+
+/**
+ * The row of each input a state writes (`inputs`, in row order). By the input's id (InputSeries.id: consecutive in
+ * the order inputs are made) where the live inputs' ids lie close together, as they do unless inputs came and went by
+ * the million: two arrays over the ids' range, which is at most 4x the inputs (~12 B an input while a state is written,
+ * and a lookup an array read, where a V8 Map took ~40 B an entry and ~60 % more CPU for the whole state); else a Map.
+ * (Exported for its test.)
+ */
+export class InputRows {
+  private base = 0;
+  private byId: Array<InputSeries | undefined> | null = null;
+  private rowById: Int32Array | null = null;
+  private byInput: Map<InputSeries, number> | null = null;
+
+  constructor(inputs: InputSeries[]) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < inputs.length; j++) {
+      const id = inputs[j]!.id;
+      if (id < lo) lo = id;
+      if (id > hi) hi = id;
+    }
+    const range = hi - lo + 1;
+    if (inputs.length > 0 && range <= 4 * inputs.length + 1024) {
+      const byId: Array<InputSeries | undefined> = new Array(range);
+      const rowById = new Int32Array(range);
+      let clash = false;
+      for (let j = 0; j < inputs.length && !clash; j++) {
+        const k = inputs[j]!.id - lo;
+        // (two live inputs of one id: ids wrapped after 2^30 inputs while the older lived on)
+        if (byId[k] !== undefined) clash = true;
+        byId[k] = inputs[j];
+        rowById[k] = j;
+      }
+      if (!clash) {
+        this.base = lo;
+        this.byId = byId;
+        this.rowById = rowById;
+        return;
+      }
+    }
+    const byInput = (this.byInput = new Map());
+    for (let j = 0; j < inputs.length; j++) byInput.set(inputs[j]!, j);
+  }
+
+  rowOf(input: InputSeries): number {
+    const byId = this.byId;
+    if (byId === null) return this.byInput!.get(input) ?? -1;
+    const k = input.id - this.base;
+    return k >= 0 && k < byId.length && byId[k] === input ? this.rowById![k]! : -1;
+  }
+}
+
+keepShape(new StateWriter(new Map(), { inputs: new InputRows([]) }, 0, 1, 0));
 
 /** Compact JSON-serialisable state: columns of numbers and strings, indices instead of references. */
 export function writeState(store: AggregateStore): AggregateState {
   const pscopeIndex = new Map<ProducerScope, number>();
-  const [sizes, newest] = numberRows(store, pscopeIndex);
+  const [sizes, newest, inputRows] = numberRows(store, pscopeIndex);
+  const rows: Rows = { inputs: inputRows };
   // Times count from the newest feed (whole ms): they are small, and the same aggregate writes the same state
   // whenever its process started.
   const base = newest === -Infinity ? 0 : Math.floor(newest);
-  const w = new StateWriter(pscopeIndex, base, Math.max(store.scopes.size, store.producers.size, pscopeIndex.size, ...Object.values(sizes)), sizes.targetList);
+  const w = new StateWriter(pscopeIndex, rows, base, Math.max(store.scopes.size, store.producers.size, pscopeIndex.size, ...Object.values(sizes)), sizes.targetList);
   const { outputs, gauges, shapes, bucketSets } = writeOutputs(store, w, sizes);
   const { scopes, inputs } = writeInputs(store, w, sizes.inputs);
   const { producers, pscopes, counters, contribs, natives, stamps } = writeProducers(store, w, sizes);
@@ -111,9 +177,9 @@ export function writeState(store: AggregateStore): AggregateState {
   };
 }
 
-/** Pass 1: the row index of every output and input (`stateIndex`) and producer scope, the size of every column, and
+/** Pass 1: the row index of every output and input (`rows`) and producer scope, the size of every column, and
  *  the newest output feed. */
-function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, number>): [Sizes, number] {
+function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, number>): [Sizes, number, InputRows] {
   const n: Sizes = { outputs: 0, rules: 0, natives: 0, gauges: 0, refs: 0, inputs: 0, targetList: 0, counters: 0, contribs: 0 };
   let newest = -Infinity;
   for (const s of store.outputs.values()) {
@@ -130,12 +196,15 @@ function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, numbe
     }
     if (s instanceof NativeOutputSeries) n.natives += 2;
   }
+  const inputs: InputSeries[] = [];
   for (const scope of store.scopes.values()) {
     for (const input of scope.values()) {
-      input.stateIndex = n.inputs++;
+      inputs.push(input);
+      n.inputs++;
       if (Array.isArray(input.targets)) n.targetList += input.targets.length;
     }
   }
+  const inputRows = new InputRows(inputs);
   for (const p of store.producers.values()) {
     for (const pscope of p.scopes.values()) {
       pscopeIndex.set(pscope, pscopeIndex.size);
@@ -143,13 +212,13 @@ function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, numbe
       if (pscope.gauges === null) continue;
       for (const c of pscope.gauges.values()) {
         // The input left its scope (retype.ts): what is left of the value feeds nothing, ever; it is not written.
-        if (c.input.stateIndex < 0) continue;
+        if (inputRows.rowOf(c.input) < 0) continue;
         n.contribs++;
         if (Array.isArray(c.targets)) n.targetList += c.targets.length;
       }
     }
   }
-  return [n, newest];
+  return [n, newest, inputRows];
 }
 
 function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<AggregateState, 'outputs' | 'gauges' | 'shapes' | 'bucketSets'> {
@@ -176,7 +245,7 @@ function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<Agg
   let g = 0;
   let refs = 0;
   for (const s of store.outputs.values()) {
-    const i = s.stateIndex;
+    const i = w.output(s);
     if (i < 0) continue;
     let k = 0;
     for (const name in s.labels) {
@@ -223,7 +292,7 @@ function writeOutputs(store: AggregateStore, w: StateWriter, n: Sizes): Pick<Agg
       const owner = w.pscopeIndex.get(c.owner);
       if (owner === undefined) throw new Error(`output ${s.key}: a contribution of a producer that is gone`);
       gauges.refs[refs++] = owner;
-      gauges.refs[refs++] = c.input.stateIndex;
+      gauges.refs[refs++] = w.input(c.input);
     }
   }
   const outputs = { shape: shape.done(), labels: labels.map((l) => l.done()), mode: mode.done(), job: job.done(), value, lastFed, rule, native };
@@ -294,14 +363,15 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
       pscopes.counters[ps] = pscope.counters.size;
       // forEach: for-of over a Map's entries allocates an array per entry
       pscope.counters.forEach((v, input) => {
-        counters.input[ci] = input.stateIndex;
+        counters.input[ci] = w.input(input);
         counters.value[ci++] = encodeNumber(v);
       });
       if (pscope.gauges !== null) {
         const first = gi;
         for (const c of pscope.gauges.values()) {
-          if (c.input.stateIndex < 0) continue; // its input left (see numberRows)
-          contribs.input[gi] = c.input.stateIndex;
+          const row = w.input(c.input);
+          if (row < 0) continue; // its input left (see numberRows)
+          contribs.input[gi] = row;
           contribs.value[gi] = encodeNumber(c.value);
           contribs.lastFed[gi] = w.time(c.lastFed);
           contribs.tick[gi] = c.tick;
@@ -311,12 +381,13 @@ function writeProducers(store: AggregateStore, w: StateWriter, n: Sizes): Pick<A
         }
         pscopes.gauges[ps] = gi - first;
       }
-      if (pscope.natives !== null) for (const [input, h] of pscope.natives) natives.push(ps, input.stateIndex, histogramToState(h));
+      if (pscope.natives !== null) for (const [input, h] of pscope.natives) natives.push(ps, w.input(input), histogramToState(h));
       if (pscope.stamps !== null) {
         // Every input a scope holds (numbered above; one that left has none), also where the value left (a staleness
         // marker): a retried older sample is refused after a restore as before it.
         pscope.stamps.forEach((at, input) => {
-          if (input.stateIndex >= 0) stamps.push(ps, input.stateIndex, w.time(at));
+          const row = w.input(input);
+          if (row >= 0) stamps.push(ps, row, w.time(at));
         });
       }
       ps++;
