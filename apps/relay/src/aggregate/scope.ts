@@ -178,7 +178,7 @@ export class Scope {
    * (InputSeries keyHead), or '' for none. A push's series differ in their last labels: the start they share with the
    * series made before them (at least MIN_HEAD characters) becomes the scope's head, kept while it starts the keys
    * made next and is not much shorter than what they share (HEAD_SLACK), so one head serves a push's series. Work
-   * linear in the key; a key that shares nothing costs what it cost before (its whole key, and one field). `owned`:
+   * linear in the key; a key that shares nothing costs what it cost before (its whole key). `owned`:
    * `key` is a string of its own (a state's), not a slice of a push's body.
    */
   keyHead(key: string, owned = false): string {
