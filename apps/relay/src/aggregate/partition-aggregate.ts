@@ -18,7 +18,7 @@ import { keyInScope } from '../decode/text-point.js';
 import { Planner } from './plan.js';
 import { InputNumbers } from './input-numbers.js';
 import { AggregateStore, GAUGE_MODES, HAS_GAUGE, HAS_TOTAL, InputGroup, InputSeries, NATIVE, NEVER_FED, NativeOutputSeries, OutputSeries, PER_PRODUCER, ProducerScope, ProducerState } from './series.js';
-import { contributionOf, groupKey, hasDropped, relTime, replaceKey } from './series.js';
+import { contributionOf, groupKey, hasDropped, newOutput, relTime, replaceKey } from './series.js';
 import type { LimitKind, OutputSpec, Scope, Targets } from './series.js';
 import { retireUntypedInput } from './retype.js';
 import { readState, writeState } from './state.js';
@@ -422,7 +422,7 @@ export class PartitionAggregate {
         }
         const labels = ownedSortedLabels(spec.labels);
         const gauge = GAUGE_MODES.has(spec.mode) ? newGaugeState(spec.mode, labels, spec.buckets) : null;
-        const series = new (spec.mode === 'native' ? NativeOutputSeries : OutputSeries)(labels, spec.mode, intern(job), NEVER_FED, gauge);
+        const series = newOutput(labels, spec.mode, intern(job), NEVER_FED, gauge);
         series.rule = spec.rule;
         this.store.addOutput(series, spec.key);
         found[i] = series;

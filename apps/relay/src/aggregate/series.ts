@@ -64,32 +64,24 @@ export class OutputSeries {
   value = 0;
   /** Its row in the last `toState` (a field, not a Map: a Map took ~60 ns a lookup, ~18 ms of 100k series' state). */
   stateIndex = -1;
-  /** the job, or (gauge modes) the GaugeState, which holds the job: one field for the two (8 B a series) */
-  private readonly jobOrGauge: string | GaugeState;
+  /** Made by `newOutput`, which picks the class: this one for a total whose labels carry its job. */
   constructor(
     /** names in sorted order (its key is built from them in their own order: see `key`) */
     readonly labels: Labels,
     mode: OutputMode,
-    job: string,
     public lastFed: number,
-    /** gauge modes: the live contributions (and, for `last`, when its value was applied) */
-    gauge: GaugeState | null,
   ) {
     this.bits = OUTPUT_MODES.indexOf(mode) << 2;
-    if (gauge !== null) gauge.job = job;
-    this.jobOrGauge = gauge ?? job;
   }
 
-  /** the job whose input made it (what `maxSeriesPerJob` counts it against) */
+  /** the job whose input made it (what `maxSeriesPerJob` counts it against): here its `job` label */
   get job(): string {
-    const j = this.jobOrGauge;
-    return typeof j === 'string' ? j : j.job;
+    return this.labels['job']!;
   }
 
   /** gauge modes: the live contributions (and, for `last`, when its value was applied); else null */
   get gauge(): GaugeState | null {
-    const j = this.jobOrGauge;
-    return typeof j === 'string' ? null : j;
+    return null;
   }
 
   get mode(): OutputMode {
@@ -133,9 +125,44 @@ export class OutputSeries {
   }
 }
 
+/**
+ * An output that keeps its job, or its gauge state (which holds the job), in a field: gauge modes, native histograms,
+ * and totals whose labels do not carry their job as `job` (a rule's that drops or sets it). A total of a job's default
+ * output needs no such field (8 B a series): `OutputSeries`.
+ */
+export class JobOutputSeries extends OutputSeries {
+  /** the job, or (gauge modes) the GaugeState, which holds the job: one field for the two */
+  private readonly jobOrGauge: string | GaugeState;
+  constructor(labels: Labels, mode: OutputMode, job: string, lastFed: number, gauge: GaugeState | null) {
+    super(labels, mode, lastFed);
+    if (gauge !== null) gauge.job = job;
+    this.jobOrGauge = gauge ?? job;
+  }
+
+  override get job(): string {
+    const j = this.jobOrGauge;
+    return typeof j === 'string' ? j : j.job;
+  }
+
+  override get gauge(): GaugeState | null {
+    const j = this.jobOrGauge;
+    return typeof j === 'string' ? null : j;
+  }
+}
+
 /** A `native` output: the running total of a native histogram (its `value` is unused). */
-export class NativeOutputSeries extends OutputSeries {
+export class NativeOutputSeries extends JobOutputSeries {
   hist: NativeHistogram = emptyHistogram();
+}
+
+/**
+ * An output series of `labels` (names in sorted order), `mode` and `job`, fed last at `lastFed`, with `gauge` for the
+ * gauge modes: of the class that keeps no more than it needs.
+ */
+export function newOutput(labels: Labels, mode: OutputMode, job: string, lastFed: number, gauge: GaugeState | null): OutputSeries {
+  if (mode === 'native') return new NativeOutputSeries(labels, mode, job, lastFed, gauge);
+  if (gauge === null && labels['job'] === job) return new OutputSeries(labels, mode, lastFed);
+  return new JobOutputSeries(labels, mode, job, lastFed, gauge);
 }
 
 /** One output series (the common case, no array) or several. */

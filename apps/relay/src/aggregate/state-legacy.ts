@@ -9,7 +9,7 @@ import { inSortedOrder } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState, type HistogramState } from './native-histogram.js';
-import { InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, relTime, stateScope } from './series.js';
+import { InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, newOutput, relTime, stateScope } from './series.js';
 import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 
 export type EncodedNumber = number | 'NaN' | '+Inf' | '-Inf';
@@ -81,7 +81,7 @@ export function readRows(given: RowState | StateV2, store: AggregateStore): void
     const key = outputKey(labels, mode);
     const gauge = g === null ? null : newGaugeState(mode, labels, g[2]);
     if (gauge !== null) gauge.tick = g![0];
-    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(inSortedOrder(labels), mode, job, relTime(lastFed - store.epoch), gauge);
+    const series = newOutput(inSortedOrder(labels), mode, job, relTime(lastFed - store.epoch), gauge);
     series.rule = rule ?? ruleOutput(labels);
     series.value = decodeNumber(value);
     // Not in the state: the last feed is the best estimate of when a `last` value was applied.

@@ -9,7 +9,7 @@ import { inSortedOrder, keptLabels } from './labels.js';
 import { newGaugeState } from './outputs.js';
 import { outputKey } from './plan.js';
 import { histogramFromState } from './native-histogram.js';
-import { GAUGE_MODES, InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, relTime, stateScope } from './series.js';
+import { GAUGE_MODES, InputGroup, InputSeries, NativeOutputSeries, OutputSeries, ProducerState, contributionOf, isLegacyGroupKey, newOutput, relTime, stateScope } from './series.js';
 import type { AggregateStore, OutputMode, ProducerScope, Targets } from './series.js';
 import { RunReader } from './state-columns.js';
 import type { AggregateState } from './state-format.js';
@@ -82,7 +82,7 @@ export function readColumns(s: AggregateState, store: AggregateStore): void {
       gauge = newGaugeState(mode, labels, buckets);
       gauge.tick = s.gauges.tick[g]!;
     }
-    const series = new (mode === 'native' ? NativeOutputSeries : OutputSeries)(inSortedOrder(labels), mode, text(jobOf.next()), o.lastFed[i]! + shift, gauge);
+    const series = newOutput(inSortedOrder(labels), mode, text(jobOf.next()), o.lastFed[i]! + shift, gauge);
     series.rule = rule[i] === 1;
     series.value = decodeNumber(o.value[i]!);
     // when the `last` value was applied (a state written before it was kept: the last feed, the best estimate)
