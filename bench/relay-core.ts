@@ -10,6 +10,7 @@ import { encodeCheckpoint } from '../apps/relay/src/checkpoint/encoding.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
 import { SeriesCombiner, decodePartials, encodePartials, toPartial } from '../apps/relay/src/repartition/index.js';
 import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
+import { records } from './lib/core-workload.js';
 import { asRelay, childEnv, deployedMalloc, gc, memory, memoryAsync } from './lib/process-memory.js';
 
 const log = (msg: string) => process.stderr.write(`[relay-core] ${msg}\n`);
@@ -20,51 +21,8 @@ const OPTIONS: AggregateOptions = {
   producerTtlMs: 3_600_000,
   limits: { maxSeries: 5_000_000, maxLabelsPerSeries: 30, maxLabelValueLength: 1024 },
 };
-const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf'];
-
-/** 100 samples as prom-client writes them: 45 counter series and 5 histograms of 11 buckets. */
-function body(round: number, seed: number): string {
-  const lines = ['# HELP rows_written_total Rows written.', '# TYPE rows_written_total counter'];
-  for (let t = 0; t < 45; t++) lines.push(`rows_written_total{table="table_${t}",status="ok"} ${(round + 1) * (t + seed)}`);
-  lines.push('# HELP request_duration_seconds Request duration.', '# TYPE request_duration_seconds histogram');
-  for (let op = 0; op < 5; op++) {
-    let cumulative = 0;
-    for (const le of BUCKETS.slice(0, 9)) {
-      cumulative += round + op;
-      lines.push(`request_duration_seconds_bucket{le="${le}",operation="op_${op}"} ${cumulative}`);
-    }
-    lines.push(`request_duration_seconds_bucket{le="+Inf",operation="op_${op}"} ${cumulative}`);
-    lines.push(`request_duration_seconds_sum{operation="op_${op}"} ${cumulative * 0.3}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 function countSamples(text: string): number {
   return text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-}
-
-/** `producers` short-lived producers (own id and instance) of 10 jobs, `messages` pushes each, interleaved. */
-function records(producers: number, messages: number): KafkaRecord[] {
-  const out: KafkaRecord[] = [];
-  for (let m = 0; m < messages; m++) {
-    for (let p = 0; p < producers; p++) {
-      out.push({
-        topic: 'prom-relay.metrics',
-        partition: 0,
-        offset: String(out.length),
-        key: null,
-        value: Buffer.from(body(m, p)),
-        headers: {
-          'content-type': Buffer.from('text/plain; version=0.0.4; charset=utf-8'),
-          'prom-relay-job': Buffer.from(`export-job-${p % 10}`),
-          'prom-relay-producer': Buffer.from(`3f1c9a52-7d4e-4c1b-9a8e-${String(p).padStart(12, '0')}`),
-          'prom-relay-grouping': Buffer.from(`instance=worker-${p}.batch.svc`),
-          'prom-relay-seq': Buffer.from(String(m)),
-        },
-      });
-    }
-  }
-  return out;
 }
 
 function best(runs: number, fn: () => number): number {

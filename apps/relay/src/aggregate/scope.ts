@@ -264,9 +264,7 @@ export class Scope {
 
   /** The index hash of an input's key (its key built only when it is not the key `find` last missed). */
   private hashOfInput(input: InputSeries): number {
-    if (this.lastKey.length > 0 && input.keyIs(this.lastKey)) return this.lastHash;
-    const key = input.key;
-    return isLabelsKey(key) ? labelsKeyIdentityHash(key, this.overridden) : seriesIdentityHash(key, this.overridden);
+    return this.lastKey.length > 0 && input.keyIs(this.lastKey) ? this.lastHash : this.hashOf(input.key);
   }
 }
 

@@ -1,0 +1,46 @@
+// The workload of bench/relay-core.ts's ingest rows (also bench/diagnosis/ingest-cpu.mts): text exposition pushes of
+// 100 samples as prom-client writes them, from short-lived producers of 10 jobs, as Kafka records with the headers a
+// relay reads.
+import type { KafkaRecord } from '../../apps/relay/src/decode/index.js';
+import { BUCKETS } from './text-workload.js';
+
+/** 100 samples as prom-client writes them: 45 counter series and 5 histograms of 11 buckets. */
+export function body(round: number, seed: number): string {
+  const lines = ['# HELP rows_written_total Rows written.', '# TYPE rows_written_total counter'];
+  for (let t = 0; t < 45; t++) lines.push(`rows_written_total{table="table_${t}",status="ok"} ${(round + 1) * (t + seed)}`);
+  lines.push('# HELP request_duration_seconds Request duration.', '# TYPE request_duration_seconds histogram');
+  for (let op = 0; op < 5; op++) {
+    let cumulative = 0;
+    for (const le of BUCKETS.slice(0, 9)) {
+      cumulative += round + op;
+      lines.push(`request_duration_seconds_bucket{le="${le}",operation="op_${op}"} ${cumulative}`);
+    }
+    lines.push(`request_duration_seconds_bucket{le="+Inf",operation="op_${op}"} ${cumulative}`);
+    lines.push(`request_duration_seconds_sum{operation="op_${op}"} ${cumulative * 0.3}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `producers` short-lived producers (own id and instance) of 10 jobs, `messages` pushes each, interleaved. */
+export function records(producers: number, messages: number): KafkaRecord[] {
+  const out: KafkaRecord[] = [];
+  for (let m = 0; m < messages; m++) {
+    for (let p = 0; p < producers; p++) {
+      out.push({
+        topic: 'prom-relay.metrics',
+        partition: 0,
+        offset: String(out.length),
+        key: null,
+        value: Buffer.from(body(m, p)),
+        headers: {
+          'content-type': Buffer.from('text/plain; version=0.0.4; charset=utf-8'),
+          'prom-relay-job': Buffer.from(`export-job-${p % 10}`),
+          'prom-relay-producer': Buffer.from(`3f1c9a52-7d4e-4c1b-9a8e-${String(p).padStart(12, '0')}`),
+          'prom-relay-grouping': Buffer.from(`instance=worker-${p}.batch.svc`),
+          'prom-relay-seq': Buffer.from(String(m)),
+        },
+      });
+    }
+  }
+  return out;
+}
