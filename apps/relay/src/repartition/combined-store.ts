@@ -34,7 +34,7 @@ export class CombinedStore {
   create(labels: Labels, mode: CombineMode, seen: number, start: number): Combined {
     const t = this.table;
     const row = t.newRow(labels);
-    t.seen[row] = seen;
+    t.setSeen(row, seen);
     t.packed[row] = Math.floor(start) * LOW + (MODES.indexOf(mode) << MODE_SHIFT);
     return new Combined(this, row);
   }

@@ -1,7 +1,8 @@
 // The owner's series as rows of typed columns (no object per series): an owner holds one row per output series it
 // writes, and an object per series (its fields, its box for a double, its entry in a Map by hash) cost ~150 B of the
-// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~56 B of columns (64 once a `last` or `avg` series
-// needs the `aux` column) and ~11 B of index.
+// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~44 B of columns (52 once a `last` or `avg` series
+// needs the `aux` column; the offset and the times 4 B each while they fit in 32 bits from a base: int-column.ts) and
+// ~11 B of index.
 //
 // Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (aggregate/hash-slots.ts,
 // keyHash as the aggregate's outputs), compared with the row's labels in place (no id string kept).
@@ -14,6 +15,7 @@ import { HashSlots } from '../aggregate/hash-slots.js';
 import { keyHash } from '../aggregate/key-index.js';
 import { labelsMatchKey } from '../aggregate/labels.js';
 import type { CombineMode } from '../model.js';
+import { IntColumn } from './int-column.js';
 
 const MIN_ROWS = 64;
 
@@ -39,13 +41,15 @@ export class CombinedTable {
   // Columns, by row. A row whose labels are undefined is free.
   labels: Array<Labels | undefined> = [];
   value = new Float64Array(MIN_ROWS);
-  offset = new Float64Array(MIN_ROWS);
-  heard = new Float64Array(MIN_ROWS);
-  seen = new Float64Array(MIN_ROWS);
+  /** the first source's offset and when it was heard of, by source (int-column.ts: 4 B a row while they fit) */
+  readonly offset: IntColumn = this.intColumn((row) => this.src[row]! + 1);
+  readonly heard: IntColumn = this.intColumn((row) => this.src[row]! + 1);
+  /** when the series was last written to */
+  readonly seen: IntColumn = this.intColumn(() => 0);
   /** last: a time, avg: a count (combined.ts `aux`); made when a row first needs it: a relay of counters has none */
   private aux: Float64Array | null = null;
   packed = new Float64Array(MIN_ROWS);
-  /** the first source's index in `sources`, -1 for none */
+  /** the first source's index in `sources`, -1 for none (set through `setSrc`: the group of its offset and time) */
   src = new Int32Array(MIN_ROWS);
   /** keyHash of the row's id */
   private hash = new Int32Array(MIN_ROWS);
@@ -89,14 +93,48 @@ export class CombinedTable {
     const row = this.rows++;
     this.labels[row] = labels;
     this.value[row] = 0;
-    this.offset[row] = 0;
-    this.heard[row] = 0;
-    this.seen[row] = 0;
+    this.src[row] = -1;
+    this.offset.clear(row, 0);
+    this.heard.clear(row, 0);
+    this.seen.clear(row, 0);
     if (this.aux !== null) this.aux[row] = 0;
     this.packed[row] = 0;
-    this.src[row] = -1;
     this.hash[row] = 0;
     return row;
+  }
+
+  offsetAt(row: number): number {
+    return this.offset.at(row, this.src[row]! + 1);
+  }
+
+  setOffset(row: number, v: number): void {
+    this.offset.set(row, this.src[row]! + 1, v);
+  }
+
+  heardAt(row: number): number {
+    return this.heard.at(row, this.src[row]! + 1);
+  }
+
+  setHeard(row: number, v: number): void {
+    this.heard.set(row, this.src[row]! + 1, v);
+  }
+
+  seenAt(row: number): number {
+    return this.seen.at(row, 0);
+  }
+
+  setSeen(row: number, v: number): void {
+    this.seen.set(row, 0, v);
+  }
+
+  /**
+   * Row `row`'s first source is `src` (an index in `sources`, -1 for none). Its offset and time belong to the source:
+   * the caller sets them next (Combined.add, remove); until then they read as the new source's base.
+   */
+  setSrc(row: number, src: number): void {
+    this.src[row] = src;
+    this.offset.clear(row, src + 1);
+    this.heard.clear(row, src + 1);
   }
 
   /** Row `row`'s `aux` (0 until a row set one). */
@@ -196,14 +234,23 @@ export class CombinedTable {
   private copy(from: number, to: number): void {
     this.labels[to] = this.labels[from];
     this.value[to] = this.value[from]!;
-    this.offset[to] = this.offset[from]!;
-    this.heard[to] = this.heard[from]!;
-    this.seen[to] = this.seen[from]!;
+    this.offset.copy(from, to);
+    this.heard.copy(from, to);
+    this.seen.copy(from, to);
     if (this.aux !== null) this.aux[to] = this.aux[from]!;
     this.packed[to] = this.packed[from]!;
     this.src[to] = this.src[from]!;
     this.hash[to] = this.hash[from]!;
     this.onMove(from, to);
+  }
+
+  private intColumn(groupOf: (row: number) => number): IntColumn {
+    return new IntColumn(
+      MIN_ROWS,
+      groupOf,
+      () => this.rows,
+      (row) => this.labels[row] !== undefined,
+    );
   }
 
   private grow(): void {
@@ -222,9 +269,9 @@ export class CombinedTable {
       return b;
     };
     this.value = f64(this.value);
-    this.offset = f64(this.offset);
-    this.heard = f64(this.heard);
-    this.seen = f64(this.seen);
+    this.offset.resize(cap);
+    this.heard.resize(cap);
+    this.seen.resize(cap);
     if (this.aux !== null) this.aux = f64(this.aux);
     this.packed = f64(this.packed);
     this.src = i32(this.src);

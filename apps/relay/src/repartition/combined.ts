@@ -70,7 +70,7 @@ export class Combined implements SourceEntry {
   }
 
   set src(name: string) {
-    this.t.src[this.row] = name === '' ? -1 : this.t.sourceId(name);
+    this.t.setSrc(this.row, name === '' ? -1 : this.t.sourceId(name));
   }
 
   get value(): number {
@@ -82,28 +82,28 @@ export class Combined implements SourceEntry {
   }
 
   get offset(): number {
-    return this.t.offset[this.row]!;
+    return this.t.offsetAt(this.row);
   }
 
   set offset(v: number) {
-    this.t.offset[this.row] = v;
+    this.t.setOffset(this.row, v);
   }
 
   get heard(): number {
-    return this.t.heard[this.row]!;
+    return this.t.heardAt(this.row);
   }
 
   set heard(v: number) {
-    this.t.heard[this.row] = v;
+    this.t.setHeard(this.row, v);
   }
 
   /** ms since the combiner's epoch */
   get seen(): number {
-    return this.t.seen[this.row]!;
+    return this.t.seenAt(this.row);
   }
 
   set seen(v: number) {
-    this.t.seen[this.row] = v;
+    this.t.setSeen(this.row, v);
   }
 
   /** last: the first source's `at`; avg: its `count`; else 0 */

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Labels } from '@prom-relay/codec';
 import { keyHash } from '../../src/aggregate/key-index.js';
 import { labelsKey } from '../../src/aggregate/labels.js';
+import { CombinedStore } from '../../src/repartition/combined-store.js';
 import { CombinedTable } from '../../src/repartition/combined-table.js';
 
 function random(seed: number) {
@@ -167,5 +168,46 @@ describe('CombinedTable', () => {
         else expect(t.value[row]).toBe(-i);
       });
     });
+  });
+
+  it("keeps each series' offsets and times exactly in 32 bits: sources 2^40 offsets apart, a relay up for 30 days, through a source leaving, replacement and compaction", () => {
+    const store = new CombinedStore();
+    const DAY = 86_400_000;
+    const ids: string[] = [];
+    const want = new Map<string, { offset: number; heard: number; seen: number; src: string }>();
+    for (let i = 0; i < 3_000; i++) {
+      const labels: Labels = { __name__: 'm', a: `v${i}` };
+      ids[i] = labelsKey(labels);
+      const t = 30 * DAY + i;
+      const c = store.create(labels, 'total', t, t);
+      store.set(ids[i]!, c);
+      // Two sources: partition 0 of a topic past 2^40 offsets, partition 1 of a young one.
+      c.add('p0', 2 ** 40 + i, t).value = i;
+      if (i % 3 === 0) c.add('p1', 5 + i, t + 1).value = 1;
+      want.set(ids[i]!, { offset: 2 ** 40 + i, heard: t, seen: t, src: 'p0' });
+    }
+    // A third of the series lose their first source (the second takes its place), a tenth are deleted, a few made anew.
+    for (let i = 0; i < 3_000; i += 3) {
+      const c = store.get(ids[i]!)!;
+      c.remove(c.entry(0));
+      want.set(ids[i]!, { offset: 5 + i, heard: 30 * DAY + i + 1, seen: 30 * DAY + i, src: 'p1' });
+    }
+    for (let i = 1; i < 3_000; i += 10) {
+      store.delete(ids[i]!);
+      want.delete(ids[i]!);
+    }
+    for (let i = 2; i < 3_000; i += 100) {
+      const c = store.create({ __name__: 'm', a: `v${i}` }, 'total', 40 * DAY, 40 * DAY);
+      store.set(ids[i]!, c);
+      c.add('p0', 2 ** 40 + 10_000 + i, 40 * DAY + 1);
+      want.set(ids[i]!, { offset: 2 ** 40 + 10_000 + i, heard: 40 * DAY + 1, seen: 40 * DAY, src: 'p0' });
+    }
+    store.table.compact();
+    expect(store.size).toBe(want.size);
+    for (const [id, w] of want) {
+      const c = store.get(id)!;
+      expect({ offset: c.offset, heard: c.heard, seen: c.seen, src: c.src }).toEqual(w);
+    }
+    expect([store.table.offset.narrow, store.table.heard.narrow, store.table.seen.narrow]).toEqual([true, true, true]);
   });
 });
