@@ -68,13 +68,13 @@ class StateWriter {
     if (t instanceof OutputSeries) return this.output(t);
     if (t.length === 1) return this.output(t[0]!);
     for (let j = 0; j < t.length; j++) if (this.output(t[j]!) < 0) return -1;
-    for (let j = 0; j < t.length; j++) this.targetList[this.listed++] = t[j]!.stateIndex;
+    for (let j = 0; j < t.length; j++) this.targetList[this.listed++] = t[j]!.stateRow;
     return -2 - t.length;
   }
 
   /** An output's row, -1 for none (a dropped output left the outputs: its row is of an earlier state; a never-fed one is not written). */
   output(t: OutputSeries): number {
-    return t.dropped ? -1 : t.stateIndex;
+    return t.dropped ? -1 : t.stateRow;
   }
 
   /** An input's row, -1 for none (it left its scope: retype.ts, expiry.ts). */
@@ -144,8 +144,19 @@ keepShape(new StateWriter(new Map(), { inputs: new InputRows([]) }, 0, 1, 0));
 
 /** Compact JSON-serialisable state: columns of numbers and strings, indices instead of references. */
 export function writeState(store: AggregateStore): AggregateState {
+  // Each output's row in the state takes its `fedGen`'s place while the state is written (OutputSeries.stateRow).
+  const fedGens = new Float64Array(store.outputs.size);
+  try {
+    return writeWithRows(store, fedGens);
+  } finally {
+    let i = 0;
+    for (const s of store.outputs.values()) s.fedGen = fedGens[i++]!;
+  }
+}
+
+function writeWithRows(store: AggregateStore, fedGens: Float64Array): AggregateState {
   const pscopeIndex = new Map<ProducerScope, number>();
-  const [sizes, newest, inputRows] = numberRows(store, pscopeIndex);
+  const [sizes, newest, inputRows] = numberRows(store, pscopeIndex, fedGens);
   const rows: Rows = { inputs: inputRows };
   // Times count from the newest feed (whole ms): they are small, and the same aggregate writes the same state
   // whenever its process started.
@@ -177,17 +188,19 @@ export function writeState(store: AggregateStore): AggregateState {
   };
 }
 
-/** Pass 1: the row index of every output and input (`rows`) and producer scope, the size of every column, and
- *  the newest output feed. */
-function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, number>): [Sizes, number, InputRows] {
+/** Pass 1: the row index of every output (in its `fedGen`, kept in `fedGens`: OutputSeries.stateRow) and input
+ *  (`rows`) and producer scope, the size of every column, and the newest output feed. */
+function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, number>, fedGens: Float64Array): [Sizes, number, InputRows] {
   const n: Sizes = { outputs: 0, rules: 0, natives: 0, gauges: 0, refs: 0, inputs: 0, targetList: 0, counters: 0, contribs: 0 };
   let newest = -Infinity;
+  let i = 0;
   for (const s of store.outputs.values()) {
+    fedGens[i++] = s.fedGen;
     if (s.lastFed === NEVER_FED) {
-      s.stateIndex = -1;
+      s.fedGen = 0;
       continue;
     }
-    s.stateIndex = n.outputs++;
+    s.fedGen = ++n.outputs;
     if (s.lastFed > newest) newest = s.lastFed;
     if (s.rule) n.rules++;
     if (s.gauge !== null) {
