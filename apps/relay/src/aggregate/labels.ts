@@ -111,6 +111,32 @@ export function internValue(s: string): string {
   return own;
 }
 
+const internedTails = new Map<string, string>();
+const MAX_INTERNED_TAILS = 65_536;
+const MAX_TAIL_LENGTH = 64;
+
+/**
+ * One shared copy of an input's key tail (InputSeries keyTail: its key after the head its scope's inputs share, i.e.
+ * its last labels: `7",status="ok"}`, `0.25"}` of a bucket), which repeat across the series of a job's producers
+ * (a tail of its own was ~32 B of an input). A cache, not a registry: cleared when it holds MAX_INTERNED_TAILS (tails
+ * that never repeat — a request id last — cost one Map insert each and at most that many strings kept a while), so
+ * it holds ~4 MiB at most. Long tails are copied, not kept.
+ */
+export function internTail(s: string): string {
+  if (s.length > MAX_TAIL_LENGTH) return ownString(s);
+  const known = internedTails.get(s);
+  if (known !== undefined) return known;
+  const own = ownString(s);
+  if (internedTails.size >= MAX_INTERNED_TAILS) internedTails.clear();
+  internedTails.set(own, own);
+  return own;
+}
+
+/** How many tails `internTail` holds now (tests, diagnosis). */
+export function internedTailCount(): number {
+  return internedTails.size;
+}
+
 /** A label set with names in sorted order and strings owned (safe to keep for the life of a series). */
 export function ownedSortedLabels(labels: Labels): Labels {
   const names = Object.keys(labels).sort();

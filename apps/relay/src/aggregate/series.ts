@@ -8,7 +8,7 @@ import type { InputMetricType } from '../model.js';
 import { InputNumbers } from './input-numbers.js';
 import { KeyIndex } from './key-index.js';
 import { ProducerScopes } from './producer-scopes.js';
-import { keyOfLabels, labelsKey, labelsMatchKey, ownString } from './labels.js';
+import { internTail, keyOfLabels, labelsKey, labelsMatchKey, ownString } from './labels.js';
 import { emptyHistogram, type NativeHistogram } from './native-histogram.js';
 import { Scope } from './scope.js';
 
@@ -241,8 +241,9 @@ export class InputSeries {
   ) {
     this.bits = flags | (INPUT_TYPES.indexOf(type) << FLAG_BITS);
     this.familyOrGroup = partOf(family, group, head);
-    // The tail a copy: `key` is often a slice of its push's body, which it would keep alive.
-    this.keyTail = head.length === 0 ? key : (tail ?? ownString(key.slice(head.length)));
+    // The tail a copy (`key` is often a slice of its push's body, which it would keep alive), shared with the inputs
+    // whose last labels are the same (labels.ts internTail).
+    this.keyTail = head.length === 0 ? key : internTail(tail ?? key.slice(head.length));
   }
 
   /**

@@ -3,6 +3,7 @@
 // checkpoint written before spellings were one series holds them: each input stays found, counted, iterated and
 // removable (a lost one would be left out of the next checkpoint while producers still point at it).
 import { describe, expect, it } from 'vitest';
+import { internedTailCount } from '../../src/aggregate/labels.js';
 import { InputSeries, Scope } from '../../src/aggregate/series.js';
 import { identitiesBuiltSoFar, labelsKeyIdentity, labelsKeyIdentityHash } from '../../src/decode/identity.js';
 import type { InputPoint } from '../../src/model.js';
@@ -201,5 +202,37 @@ describe('Scope', () => {
       for (const [k2, i2] of [[k + 'a', i], [k.slice(1), i]] as const) if (!byKey.has(k2)) expect(i2.keyIs(k2)).toBe(false);
     }
     expect(new Set([...scope.values()])).toEqual(new Set(byKey.values()));
+  });
+
+  it("shares the tails (last labels) the inputs of a job's producers repeat, and finds every input by its key past the cache's cap", () => {
+    const scope = new Scope('j');
+    const before = internedTailCount();
+    const made: Array<[string, InputSeries]> = [];
+    for (let shard = 0; shard < 20; shard++) {
+      for (let s = 0; s < 120; s++) {
+        const k = `files_written_total{dir="/data/d-${shard}",partition_file="file-${s}",kind="parquet"}`;
+        const i = new InputSeries(k, 'files_written_total', 'counter', 1, null, scope.keyHead(k));
+        scope.add(i);
+        made.push([k, i]);
+      }
+    }
+    // 2,380 inputs with a head, ~120 distinct tails (`7",kind="parquet"}`): one string each, not one per input
+    expect(made.filter(([, i]) => i.keyHead.length > 0).length).toBeGreaterThan(2_300);
+    expect(internedTailCount() - before).toBeGreaterThanOrEqual(100);
+    expect(internedTailCount() - before).toBeLessThanOrEqual(130);
+    // Tails that never repeat: the cache clears at its cap; every input keeps its own key, found by it.
+    const unique = new Scope('u');
+    const many: Array<[string, InputSeries]> = [];
+    for (let n = 0; n < 70_000; n++) {
+      const k = `requests_total{path="/api/v1/items",request_id="${n.toString(36)}-${(n * 7919).toString(36)}"}`;
+      const i = new InputSeries(k, 'requests_total', 'counter', 1, null, unique.keyHead(k));
+      unique.add(i);
+      many.push([k, i]);
+    }
+    expect(internedTailCount()).toBeLessThanOrEqual(65_536);
+    for (const [k, i] of [...made, ...many]) {
+      expect(i.key).toBe(k);
+      expect(unique.get(k) ?? scope.get(k)).toBe(i);
+    }
   });
 });
