@@ -119,8 +119,9 @@ const MAX_TAIL_LENGTH = 64;
  * One shared copy of an input's key tail (InputSeries keyTail: its key after the head its scope's inputs share, i.e.
  * its last labels: `7",status="ok"}`, `0.25"}` of a bucket), which repeat across the series of a job's producers
  * (a tail of its own was ~32 B of an input). A cache, not a registry: cleared when it holds MAX_INTERNED_TAILS (tails
- * that never repeat — a request id last — cost one Map insert each and at most that many strings kept a while), so
- * it holds ~4 MiB at most. Long tails are copied, not kept.
+ * that never repeat — a request id last — cost one Map insert each and at most that many strings kept a while): ~4 MiB
+ * full of tails of ~16 characters, ~7 MiB at most (most of it strings the inputs hold anyway). Long tails are copied,
+ * not kept.
  */
 export function internTail(s: string): string {
   if (s.length > MAX_TAIL_LENGTH) return ownString(s);
