@@ -1,8 +1,9 @@
 // Relay on several cores and several relays (issue 14 goals 2 and 3), in CPU time: the Kafka path (a backlog of
 // 100-sample text messages, decode + aggregate + repartition + Remote Write into a counting sink), the working tree
 // bundled as deployed, the broker on the same machine (its CPU reported apart).
-// - Every core: `prom-relay aggregate --processes 1` vs `--processes 2` on a pre-filled topic, a fresh group each run,
-//   alternating, BENCH_ROUNDS rounds. Rate and CPU over the steady part of the run (10 % to 90 % of the backlog
+// - Every core: `prom-relay aggregate --processes 1` vs `--processes 2`, and `--processes 1` confined to one CPU
+//   (taskset: the one-core rate goal 2 compares with), on a pre-filled topic, a fresh group each run, in rotating
+//   order, BENCH_ROUNDS rounds. Rate and CPU over the steady part of the run (10 % to 90 % of the backlog
 //   consumed, read from the relay's one /metrics every 250 ms), then on until the sink holds the exact total.
 // - Scale-out: one relay vs two relays (separate processes, one group): started on an empty topic, the group left to
 //   settle (every partition owned, /readyz 200, no assignment for 3 s), idle for IDLE_S seconds, then the backlog is
@@ -125,12 +126,12 @@ function configFile(kafka: KafkaServer, topic: string, group: string, sink: RwSi
   return file;
 }
 
-async function startAggregate(cli: string, file: string, processes: number, name: string, profile = false, index = 0): Promise<Relay> {
+async function startAggregate(cli: string, file: string, processes: number, name: string, profile = false, index = 0, pinTo?: string): Promise<Relay> {
   const prof = profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const stats = FETCH_STATS ? ['--require', FETCH_STATS_PRELOAD] : [];
   const args = [...prof, ...stats, ...NODE_ARGS, cli, 'aggregate', '--config', file, '--processes', String(processes)];
   // BENCH_PIN: the relays on given CPUs (taskset), to tell contention between relays from work they duplicate.
-  const cpu = PIN?.[index % PIN.length];
+  const cpu = pinTo ?? PIN?.[index % PIN.length];
   const child = cpu === undefined ? startChild(name, process.execPath, args) : startChild(name, 'taskset', ['-c', cpu, process.execPath, ...args]);
   const started = await waitFor(child, "'relay started'", () => child.logs.find((l) => l.msg === 'relay started'));
   return { child, url: String(started.url) };
@@ -231,7 +232,19 @@ async function untilExact(sink: RwSink, expected: number, relays: Relay[], what:
   }
 }
 
+/**
+ * The "every core" setups: 1 process, 2 processes, and 1 process confined to one CPU (`taskset -c 0`: its one-core
+ * rate, issue 14 goal 2's baseline; unconfined, one process keeps ~1.1 cores busy with V8's helper threads).
+ */
+const CORE_SETUPS = [
+  { key: '1', processes: 1, pin: undefined },
+  { key: '2', processes: 2, pin: undefined },
+  { key: '1 on one CPU', processes: 1, pin: '0' },
+] as const;
+type CoreSetup = (typeof CORE_SETUPS)[number];
+
 interface CoresRun {
+  setup: CoreSetup['key'];
   processes: number;
   /** steady part: input samples per wall second and per relay CPU-second (primary + workers) */
   rate: number;
@@ -247,10 +260,11 @@ interface CoresRun {
   load: number;
 }
 
-async function coresRun(cli: string, kafka: KafkaServer, brokerPid: number | undefined, topic: string, messages: number, expected: number, processes: number): Promise<CoresRun> {
+async function coresRun(cli: string, kafka: KafkaServer, brokerPid: number | undefined, topic: string, messages: number, expected: number, setup: CoreSetup): Promise<CoresRun> {
+  const { processes } = setup;
   const sink = await startRwSink();
   const group = `scale-${randomUUID().slice(0, 8)}`;
-  const relay = await startAggregate(cli, configFile(kafka, topic, group, sink), processes, `aggregate --processes ${processes}`);
+  const relay = await startAggregate(cli, configFile(kafka, topic, group, sink), processes, `aggregate --processes ${processes}`, false, 0, setup.pin);
   try {
     const t0 = Date.now();
     const points: { t: number; consumed: number; cpu: Map<number, number>; broker: number; assignments: number }[] = [];
@@ -276,6 +290,7 @@ async function coresRun(cli: string, kafka: KafkaServer, brokerPid: number | und
     const cpu = cpuBetween(a.cpu, b.cpu);
     const seconds = (b.t - a.t) / 1000;
     return {
+      setup: setup.key,
       processes,
       rate: samples / seconds,
       perCpu: samples / cpu,
@@ -492,10 +507,12 @@ async function main(): Promise<void> {
       log(`filling ${topic}: ${fmt(messages.length)} messages, ${fmt(samples)} samples`);
       await produce(kafka, topic, messages);
       for (let round = 0; round < ROUNDS; round++) {
-        for (const processes of round % 2 === 0 ? [1, 2] : [2, 1]) {
-          const r = await coresRun(cli, kafka, brokerPid, topic, messages.length, expected, processes);
+        // The order rotates from round to round: every setup runs first, last and in the middle.
+        const order = [...CORE_SETUPS.slice(round % CORE_SETUPS.length), ...CORE_SETUPS.slice(0, round % CORE_SETUPS.length)];
+        for (const setup of order) {
+          const r = await coresRun(cli, kafka, brokerPid, topic, messages.length, expected, setup);
           cores.push(r);
-          log(`#${round + 1} --processes ${processes}: ${fmt(r.rate)} samples/s, ${fmt(r.perCpu)} samples/CPU-s, ${r.cores.toFixed(2)} cores busy, broker ${r.brokerPerM.toFixed(3)} CPU-s/M; whole ${r.wholeSeconds.toFixed(1)} s ${r.wholeCpu.toFixed(2)} CPU-s, exact ${r.exact}`);
+          log(`#${round + 1} ${setup.key}: ${fmt(r.rate)} samples/s, ${fmt(r.perCpu)} samples/CPU-s, ${r.cores.toFixed(2)} cores busy, broker ${r.brokerPerM.toFixed(3)} CPU-s/M; whole ${r.wholeSeconds.toFixed(1)} s ${r.wholeCpu.toFixed(2)} CPU-s, exact ${r.exact}`);
         }
       }
     }
@@ -532,8 +549,10 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     '(part of `npm run bench`), or `node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts` for the section alone.',
   ];
   if (cores.length) {
-    const of = (n: number, f: (r: CoresRun) => number) => cores.filter((r) => r.processes === n).map(f);
-    const speedup = median(of(2, (r) => r.rate)) / median(of(1, (r) => r.rate));
+    const of = (key: CoreSetup['key'], f: (r: CoresRun) => number) => cores.filter((r) => r.setup === key).map(f);
+    const speedup = median(of('2', (r) => r.rate)) / median(of('1', (r) => r.rate));
+    const oneCpu = of('1 on one CPU', (r) => r.rate);
+    const overOneCpu = median(of('2', (r) => r.rate)) / median(oneCpu);
     out.push(
       '',
       `**Every core** (\`prom-relay aggregate --processes N\`, flush every ${FLUSH}): a fresh group on the pre-filled topic each run; rate and CPU over`,
@@ -542,12 +561,17 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
       '',
       '| processes | input samples/s | input samples per relay CPU-s | cores the relay kept busy | broker CPU-s per 1M samples | whole run: wall, relay CPU-s | load average | totals |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-      ...[1, 2].map(
-        (n) =>
-          `| ${n} | ${cell(of(n, (r) => r.rate))} | ${cell(of(n, (r) => r.perCpu))} | ${cell(of(n, (r) => r.cores), 2)} | ${cell(of(n, (r) => r.brokerPerM), 3)} | ${fmt(median(of(n, (r) => r.wholeSeconds)), 1)} s, ${fmt(median(of(n, (r) => r.wholeCpu)), 2)} | ${of(n, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${cores.filter((r) => r.processes === n).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
+      ...CORE_SETUPS.filter((c) => of(c.key, (r) => r.rate).length > 0).map(
+        ({ key: n }) =>
+          `| ${n} | ${cell(of(n, (r) => r.rate))} | ${cell(of(n, (r) => r.perCpu))} | ${cell(of(n, (r) => r.cores), 2)} | ${cell(of(n, (r) => r.brokerPerM), 3)} | ${fmt(median(of(n, (r) => r.wholeSeconds)), 1)} s, ${fmt(median(of(n, (r) => r.wholeCpu)), 2)} | ${of(n, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${cores.filter((r) => r.setup === n).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
       ),
       '',
-      `2 processes ingested ${speedup.toFixed(2)}× the samples per second of 1 (goal: ≥ 1.6× on 2 cores), at ${(median(of(2, (r) => r.perCpu)) / median(of(1, (r) => r.perCpu))).toFixed(2)}× the samples per CPU-second.`,
+      `2 processes ingested ${speedup.toFixed(2)}× the samples per second of 1 process, at ${(median(of('2', (r) => r.perCpu)) / median(of('1', (r) => r.perCpu))).toFixed(2)}× the samples per CPU-second` +
+        (oneCpu.length > 0
+          ? `; ${overOneCpu.toFixed(2)}× the samples per second of 1 process on one CPU (its one-core rate: goal ≥ 1.6× on 2 cores; by round ${of('2', (r) => r.rate)
+              .map((x, i) => (x / (oneCpu[i] ?? Number.NaN)).toFixed(2) + '×')
+              .join(', ')}).`
+          : ' (goal: ≥ 1.6× on 2 cores).'),
     );
   }
   if (scale.length) {
