@@ -10,7 +10,7 @@ import { encodeCheckpoint } from '../apps/relay/src/checkpoint/encoding.js';
 import { decodeRecord } from '../apps/relay/src/decode/index.js';
 import { SeriesCombiner, decodePartials, encodePartials, toPartial } from '../apps/relay/src/repartition/index.js';
 import type { KafkaRecord } from '../apps/relay/src/decode/index.js';
-import { records } from './lib/core-workload.js';
+import { records, seriesPush } from './lib/core-workload.js';
 import { asRelay, childEnv, deployedMalloc, gc, memory, memoryAsync } from './lib/process-memory.js';
 
 const log = (msg: string) => process.stderr.write(`[relay-core] ${msg}\n`);
@@ -71,24 +71,7 @@ function buildAggregate(n: number, options: AggregateOptions = OPTIONS, now = Da
  * producers).
  */
 function feedSeries(agg: PartitionAggregate, n: number, now: number, run = 0, per = 100): void {
-  for (let i = 0; i < n / per; i++) {
-    const lines = ['# TYPE bytes_processed_total counter'];
-    for (let s = 0; s < per; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
-    const rec: KafkaRecord = {
-      topic: 't',
-      partition: 0,
-      offset: String(run * n + i),
-      key: null,
-      value: Buffer.from(lines.join('\n')),
-      headers: {
-        'content-type': 'text/plain; version=0.0.4',
-        'prom-relay-job': `ingest-job-${i % 50}`,
-        'prom-relay-producer': run === 0 ? `producer-${i}` : `producer-${i}-run-${run}`,
-        'prom-relay-grouping': `instance=worker-${i}.batch.svc`,
-      },
-    };
-    agg.apply(decodeRecord(rec, {}), now);
-  }
+  for (let i = 0; i < n / per; i++) agg.apply(decodeRecord(seriesPush(i, run * n + i, run, per), {}), now);
 }
 
 /** CPU ms of `fn`, the best of `runs`. */

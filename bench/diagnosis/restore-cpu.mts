@@ -7,11 +7,10 @@
 const root = process.argv[2]!;
 const { PartitionAggregate } = await import(`${root}/apps/relay/src/aggregate/index.ts`);
 const { decodeRecord } = await import(`${root}/apps/relay/src/decode/index.ts`);
+const { seriesPush } = await import('../lib/core-workload.ts');
 const OPTIONS = { rules: [], seriesTtlMs: 3_600_000, producerTtlMs: 3_600_000, limits: { maxSeries: 5_000_000, maxLabelsPerSeries: 30, maxLabelValueLength: 1024 } };
 const agg = new PartitionAggregate(OPTIONS);
-for (let i = 0; i < 1000; i++) agg.apply(decodeRecord({ topic: 't', partition: 0, offset: String(i), key: null,
-  value: Buffer.from(['# TYPE bytes_processed_total counter', ...Array.from({ length: 100 }, (_, s) => `bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`)].join('\n')),
-  headers: { 'content-type': 'text/plain; version=0.0.4', 'prom-relay-job': `ingest-job-${i % 50}`, 'prom-relay-producer': `producer-${i}`, 'prom-relay-grouping': `instance=worker-${i}.batch.svc` } }), Date.now());
+for (let i = 0; i < 1000; i++) agg.apply(decodeRecord(seriesPush(i, i)), Date.now());
 const json = JSON.stringify(agg.toState());
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const ms: number[] = [];

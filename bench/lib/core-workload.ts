@@ -1,6 +1,7 @@
-// The workload of bench/relay-core.ts's ingest rows (also bench/diagnosis/ingest-cpu.mts): text exposition pushes of
-// 100 samples as prom-client writes them, from short-lived producers of 10 jobs, as Kafka records with the headers a
-// relay reads.
+// The workloads of bench/relay-core.ts, as Kafka records with the headers a relay reads: its ingest rows' (also
+// bench/diagnosis/ingest-cpu.mts), text exposition pushes of 100 samples as prom-client writes them from short-lived
+// producers of 10 jobs; and its memory rows' (also bench/diagnosis/restore-cpu.mts), pushes of counter series, one
+// producer each, of 50 jobs.
 import type { KafkaRecord } from '../../apps/relay/src/decode/index.js';
 import { BUCKETS } from './text-workload.js';
 
@@ -43,4 +44,26 @@ export function records(producers: number, messages: number): KafkaRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * Push `i` of the memory rows' workload: `per` counter series of its own shard, one producer per push (`run` > 0: a
+ * later run of the same jobs, new producers), at offset `offset`.
+ */
+export function seriesPush(i: number, offset: number, run = 0, per = 100): KafkaRecord {
+  const lines = ['# TYPE bytes_processed_total counter'];
+  for (let s = 0; s < per; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
+  return {
+    topic: 't',
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: Buffer.from(lines.join('\n')),
+    headers: {
+      'content-type': 'text/plain; version=0.0.4',
+      'prom-relay-job': `ingest-job-${i % 50}`,
+      'prom-relay-producer': run === 0 ? `producer-${i}` : `producer-${i}-run-${run}`,
+      'prom-relay-grouping': `instance=worker-${i}.batch.svc`,
+    },
+  };
 }

@@ -45,8 +45,8 @@ class StateWriter {
   constructor(
     /** row index of each producer scope */
     readonly pscopeIndex: ReadonlyMap<ProducerScope, number>,
-    /** row index of each output and input written (numberRows) */
-    readonly rows: Rows,
+    /** row index of each input written (numberRows) */
+    readonly inputRows: InputRows,
     /** the state's epoch, as a time of the aggregate's */
     private readonly base: number,
     longest: number,
@@ -79,17 +79,13 @@ class StateWriter {
 
   /** An input's row, -1 for none (it left its scope: retype.ts, expiry.ts). */
   input(input: InputSeries): number {
-    return this.rows.inputs.rowOf(input);
+    return this.inputRows.rowOf(input);
   }
 }
 
-/** Row numbers of the inputs a state writes: kept while it is written, not on each input (8 B an input for as long as it lived). */
-interface Rows {
-  inputs: InputRows;
-}
-
 /**
- * The row of each input a state writes (`inputs`, in row order). By the input's id (InputSeries.id: consecutive in
+ * The row of each input a state writes (kept while it is written, not on each input: 8 B an input for as long as it
+ * lived) (`inputs`, in row order). By the input's id (InputSeries.id: consecutive in
  * the order inputs are made) where the live inputs' ids lie close together, as they do unless inputs came and went by
  * the million: two arrays over the ids' range, which is at most 4x the inputs (~12 B an input while a state is written,
  * and a lookup an array read, where a V8 Map took ~40 B an entry and ~60 % more CPU for the whole state); else a Map.
@@ -140,28 +136,31 @@ export class InputRows {
   }
 }
 
-keepShape(new StateWriter(new Map(), { inputs: new InputRows([]) }, 0, 1, 0));
+keepShape(new StateWriter(new Map(), new InputRows([]), 0, 1, 0));
 
 /** Compact JSON-serialisable state: columns of numbers and strings, indices instead of references. */
 export function writeState(store: AggregateStore): AggregateState {
-  // Each output's row in the state takes its `fedGen`'s place while the state is written (OutputSeries.stateRow).
-  const fedGens = new Float64Array(store.outputs.size);
+  // Each output's row in the state takes its `fedGen`'s place while the state is written (OutputSeries.stateRow);
+  // the ones lent (not NaN: all, unless numberRows threw) are given back.
+  const fedGens = new Float64Array(store.outputs.size).fill(NaN);
   try {
     return writeWithRows(store, fedGens);
   } finally {
     let i = 0;
-    for (const s of store.outputs.values()) s.fedGen = fedGens[i++]!;
+    for (const s of store.outputs.values()) {
+      const g = fedGens[i++]!;
+      if (!Number.isNaN(g)) s.fedGen = g;
+    }
   }
 }
 
 function writeWithRows(store: AggregateStore, fedGens: Float64Array): AggregateState {
   const pscopeIndex = new Map<ProducerScope, number>();
   const [sizes, newest, inputRows] = numberRows(store, pscopeIndex, fedGens);
-  const rows: Rows = { inputs: inputRows };
   // Times count from the newest feed (whole ms): they are small, and the same aggregate writes the same state
   // whenever its process started.
   const base = newest === -Infinity ? 0 : Math.floor(newest);
-  const w = new StateWriter(pscopeIndex, rows, base, Math.max(store.scopes.size, store.producers.size, pscopeIndex.size, ...Object.values(sizes)), sizes.targetList);
+  const w = new StateWriter(pscopeIndex, inputRows, base, Math.max(store.scopes.size, store.producers.size, pscopeIndex.size, ...Object.values(sizes)), sizes.targetList);
   const { outputs, gauges, shapes, bucketSets } = writeOutputs(store, w, sizes);
   const { scopes, inputs } = writeInputs(store, w, sizes.inputs);
   const { producers, pscopes, counters, contribs, natives, stamps } = writeProducers(store, w, sizes);
@@ -189,7 +188,7 @@ function writeWithRows(store: AggregateStore, fedGens: Float64Array): AggregateS
 }
 
 /** Pass 1: the row index of every output (in its `fedGen`, kept in `fedGens`: OutputSeries.stateRow) and input
- *  (`rows`) and producer scope, the size of every column, and the newest output feed. */
+ *  (InputRows) and producer scope, the size of every column, and the newest output feed. */
 function numberRows(store: AggregateStore, pscopeIndex: Map<ProducerScope, number>, fedGens: Float64Array): [Sizes, number, InputRows] {
   const n: Sizes = { outputs: 0, rules: 0, natives: 0, gauges: 0, refs: 0, inputs: 0, targetList: 0, counters: 0, contribs: 0 };
   let newest = -Infinity;

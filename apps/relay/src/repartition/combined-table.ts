@@ -249,7 +249,7 @@ export class CombinedTable {
       MIN_ROWS,
       groupOf,
       () => this.rows,
-      (row) => this.labels[row] !== undefined,
+      (row) => this.inUse(row),
     );
   }
 
