@@ -48,6 +48,7 @@ import { runInNewContext } from 'node:vm';
 import { encodeWriteRequest } from '@prom-relay/codec';
 import type { TimeSeries } from '@prom-relay/codec';
 import { PartitionAggregate } from '../../apps/relay/src/aggregate/index.js';
+import { seriesPush } from '../lib/core-workload.js';
 import type { AggregateOptions } from '../../apps/relay/src/aggregate/index.js';
 import { labelsKey } from '../../apps/relay/src/aggregate/labels.js';
 import { decodeRecord } from '../../apps/relay/src/decode/index.js';
@@ -72,21 +73,7 @@ const PRODUCER_LABELS: ReadonlySet<string> = new Set(['instance']);
 
 /** Message `i` of bench/relay-core.ts's `buildAggregate`: 100 counter series, its own producer; `bump` raises every value. */
 function record(i: number, bump = 0): KafkaRecord {
-  const lines = ['# TYPE bytes_processed_total counter'];
-  for (let s = 0; s < 100; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s + bump}`);
-  return {
-    topic: 't',
-    partition: 0,
-    offset: String(i),
-    key: null,
-    value: Buffer.from(lines.join('\n')),
-    headers: {
-      'content-type': 'text/plain; version=0.0.4',
-      'prom-relay-job': `ingest-job-${i % 50}`,
-      'prom-relay-producer': `producer-${i}`,
-      'prom-relay-grouping': `instance=worker-${i}.batch.svc`,
-    },
-  };
+  return seriesPush(i, i, 0, 100, bump);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

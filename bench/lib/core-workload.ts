@@ -48,11 +48,11 @@ export function records(producers: number, messages: number): KafkaRecord[] {
 
 /**
  * Push `i` of the memory rows' workload: `per` counter series of its own shard, one producer per push (`run` > 0: a
- * later run of the same jobs, new producers), at offset `offset`.
+ * later run of the same jobs, new producers), at offset `offset`; `bump` raises every value.
  */
-export function seriesPush(i: number, offset: number, run = 0, per = 100): KafkaRecord {
+export function seriesPush(i: number, offset: number, run = 0, per = 100, bump = 0): KafkaRecord {
   const lines = ['# TYPE bytes_processed_total counter'];
-  for (let s = 0; s < per; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s}`);
+  for (let s = 0; s < per; s++) lines.push(`bytes_processed_total{shard="shard-${i}",partition_key="key-${s}",status="ok"} ${i + s + bump}`);
   return {
     topic: 't',
     partition: 0,
