@@ -245,7 +245,8 @@ class KafkajsProducer implements RelayProducer {
   }
 }
 
-class KafkajsAdmin implements RelayAdmin {
+/** Exported for tests, which wrap a kafkajs admin to delay what the broker reads back; the relay gets one from connectKafka. */
+export class KafkajsAdmin implements RelayAdmin {
   constructor(
     private readonly admin: Admin,
     private readonly brokers: string,
@@ -327,7 +328,22 @@ class KafkajsAdmin implements RelayAdmin {
       validateOnly: false,
       resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [...kept, { name: 'max.message.bytes', value: String(want) }] }],
     });
+    // With KRaft the answer comes once the controller has the change; the broker applies it from its metadata log a
+    // moment later. A checkpoint produced within that moment would still meet the old limit: wait until it reads back.
+    await this.awaitMaxMessageBytes(name, want);
     this.logger?.info({ topic: name, from: current, to: want }, 'raised max.message.bytes of topic');
+  }
+
+  private async awaitMaxMessageBytes(name: string, want: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 1_000)) {
+      const value = Number((await this.topicConfig(name)).find((e) => e.configName === 'max.message.bytes')?.configValue);
+      if (value >= want) return;
+      if (Date.now() >= deadline) {
+        throw new Error(`max.message.bytes of topic ${name} still reads ${value} ${timeoutMs} ms after it was raised to ${want}`);
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 
   async highWatermarks(topic: string): Promise<Map<number, string>> {
