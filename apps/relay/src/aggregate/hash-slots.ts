@@ -1,8 +1,9 @@
 /**
  * An open-addressing index of positions (rows of columns, places in an array) by the hash of their key, for series that
  * keep no key string: the aggregate's outputs (key-index.ts) and the owner's series (repartition/combined-table.ts).
- * Linear probing, at most half full, backward-shift deletes (no tombstones): ~11 B of slots a position; with the
- * caller's item and hash columns ~20–25 B, where a V8 Map by hash took ~35 B an entry.
+ * Linear probing, at most half full, backward-shift deletes (no tombstones). A slot is as wide as the positions it
+ * holds need: a byte while they stay below 255 (a scope's inputs, most often), two below 65,535, else four: 2–11 B of
+ * slots a position; with the caller's item and hash columns ~20–25 B, where a V8 Map by hash took ~35 B an entry.
  *
  * The caller keeps each position's hash (`hashAt`) and says whether a position holds a key (`matches`, comparing the
  * item's labels in place). The hash (keyHash, FNV-1a) is not a secret: a producer can write many keys of one hash, so
@@ -10,11 +11,25 @@
  * hash lands is mixed with a random seed, so a producer cannot aim different hashes at one run either.
  */
 const BIG_RUN = 8;
-const MIN_SLOTS = 128;
+const MIN_SLOTS = 16;
+
+type Slots = Uint8Array | Uint16Array | Int32Array;
+
+/** Slots of `size` wide enough for `top` (the largest position + 1 they will hold). */
+function slotsFor(size: number, top: number): Slots {
+  return top <= 0xff ? new Uint8Array(size) : top <= 0xffff ? new Uint16Array(size) : new Int32Array(size);
+}
+
+/** The largest position + 1 `slots` can hold. */
+function topOf(slots: Slots): number {
+  return slots instanceof Uint8Array ? 0xff : slots instanceof Uint16Array ? 0xffff : 0x7fffffff;
+}
 
 export class HashSlots<K = string> {
   /** position + 1 per slot, 0 empty */
-  private slots = new Int32Array(MIN_SLOTS);
+  private slots: Slots = new Uint8Array(MIN_SLOTS);
+  /** the largest position + 1 the slots can hold (their width) */
+  private top = 0xff;
   private count = 0;
   /** positions whose hash had BIG_RUN others on its probe run, by key */
   private overflow: Map<K, number> | null = null;
@@ -46,7 +61,8 @@ export class HashSlots<K = string> {
   /** `pos` (hash `h` at `hashAt(pos)` already, key `key`, in no slot) into the index. */
   add(key: K, h: number, pos: number): void {
     this.count++;
-    if (2 * this.count > this.slots.length) this.resize(2 * this.slots.length, null);
+    if (pos >= this.top) this.resize(this.slots.length, null, pos + 1);
+    if (2 * this.count > this.slots.length) this.resize(2 * this.slots.length, null, this.top);
     const slots = this.slots;
     const mask = slots.length - 1;
     let same = 0;
@@ -90,7 +106,9 @@ export class HashSlots<K = string> {
     if (this.overflow !== null) for (const [key, p] of this.overflow) this.overflow.set(key, moved[p]!);
     let size = MIN_SLOTS;
     while (size < 2 * this.count) size *= 2;
-    this.resize(size, moved);
+    let top = 0;
+    for (let p = 0; p < moved.length; p++) if (moved[p]! >= top) top = moved[p]! + 1;
+    this.resize(size, moved, top);
   }
 
   private home(h: number): number {
@@ -100,10 +118,11 @@ export class HashSlots<K = string> {
     return (x ^ (x >>> 16)) & (this.slots.length - 1);
   }
 
-  /** The slots again at `size`, from the positions in them (renumbered by `moved` when given). */
-  private resize(size: number, moved: Int32Array | null): void {
+  /** The slots again at `size`, wide enough for positions below `top`, from the positions in them (renumbered by `moved` when given). */
+  private resize(size: number, moved: Int32Array | null, top: number): void {
     const old = this.slots;
-    const slots = (this.slots = new Int32Array(size));
+    const slots = (this.slots = slotsFor(size, top));
+    this.top = topOf(slots);
     const mask = size - 1;
     for (let s = 0; s < old.length; s++) {
       if (old[s] === 0) continue;

@@ -130,6 +130,30 @@ describe('KeyIndex', () => {
     }
   });
 
+  it('finds every series as positions pass what a byte and two bytes of slot hold, and after compaction narrows them again', () => {
+    // Slots are a byte wide while positions stay below 255, two below 65,535 (hash-slots.ts): a slot too narrow for
+    // its position would find another series, or none.
+    const index = new KeyIndex<Item>(matches);
+    const items = Array.from({ length: 70_000 }, (_, i) => item(`v${i}`));
+    const checkAll = (live: (i: number) => boolean) => {
+      for (let i = 0; i < items.length; i += i < 300 ? 1 : 7) {
+        expect(index.get(keyOf(items[i]!))).toBe(live(i) ? items[i] : undefined);
+      }
+    };
+    for (let i = 0; i < items.length; i++) {
+      index.set(keyOf(items[i]!), items[i]!);
+      if (i === 254 || i === 255 || i === 65_534 || i === 65_535) checkAll((j) => j <= i);
+    }
+    checkAll(() => true);
+    // Keep every 200th: the walk's compaction renumbers them to positions 0..349 (two bytes, no longer four).
+    for (const it of index.values()) if (Number(it.labels.a!.slice(1)) % 200 !== 0) index.delete(keyOf(it));
+    expect(index.size).toBe(350);
+    checkAll((i) => i % 200 === 0);
+    for (let i = 0; i < 400; i++) index.set(keyOf(items[i]!), items[i]!);
+    checkAll((i) => i % 200 === 0 || i < 400);
+    expect([...index.values()].length).toBe(350 + 398);
+  });
+
   it('hashes keys of one length and one word apart to different values', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 5000; i++) seen.add(keyHash(`a="v${i}",b="ok",`));

@@ -113,10 +113,15 @@ describe('CombinedTable', () => {
       t.value[row] = i;
       t.put(ids[i]!, row);
     }
+    // The columns grow by a quarter (doubling would hold 8,192 rows' columns for 5,000 series).
+    expect(t.value.length).toBeGreaterThanOrEqual(5000);
+    expect(t.value.length).toBeLessThanOrEqual(5000 * 1.25);
     for (let i = 0; i < 5000; i++) if (i % 3 !== 0) t.delete(ids[i]!);
     expect(freed.length).toBe(5000 - 1667);
     t.compact();
     expect(t.end).toBe(1667);
+    // More than half spare: shrunk to a quarter more than its rows.
+    expect(t.value.length).toBe(Math.ceil(1667 * 1.25));
     expect(t.size).toBe(1667);
     for (let i = 0; i < 5000; i++) {
       const row = t.find(ids[i]!);
