@@ -55,8 +55,11 @@ export class CombinedTable {
   /** last: a time, avg: a count (combined.ts `aux`); made when a row first needs it: a relay of counters has none */
   private aux: Float64Array | null = null;
   packed = new Float64Array(MIN_ROWS);
-  /** the first source's index in `sources`, -1 for none (set through `setSrc`: the group of its offset and time) */
-  src = new Int32Array(MIN_ROWS);
+  /**
+   * the first source's index in `sources`, -1 for none (set through `setSrc`: the group of its offset and time); 16
+   * bits until the table has heard of 32,767 source partitions, then 32
+   */
+  src: Int16Array | Int32Array = new Int16Array(MIN_ROWS);
   /** keyHash of the row's id */
   private hash = new Int32Array(MIN_ROWS);
   /** rows in use or freed since the last compact (the next new row is `rows`) */
@@ -87,6 +90,7 @@ export class CombinedTable {
     let i = this.sourceIndex.get(name);
     if (i === undefined) {
       i = this.sources.length;
+      if (i === 0x7fff && this.src instanceof Int16Array) this.src = Int32Array.from(this.src);
       this.sources.push(name);
       this.sourceIndex.set(name, i);
     }
@@ -273,13 +277,18 @@ export class CombinedTable {
       b.set(a.length <= cap ? a : a.subarray(0, cap));
       return b;
     };
+    const i16 = (a: Int16Array) => {
+      const b = new Int16Array(cap);
+      b.set(a.length <= cap ? a : a.subarray(0, cap));
+      return b;
+    };
     this.value = f64(this.value);
     this.offset.resize(cap);
     this.heard.resize(cap);
     this.seen.resize(cap);
     if (this.aux !== null) this.aux = f64(this.aux);
     this.packed = f64(this.packed);
-    this.src = i32(this.src);
+    this.src = this.src instanceof Int16Array ? i16(this.src) : i32(this.src);
     this.hash = i32(this.hash);
   }
 

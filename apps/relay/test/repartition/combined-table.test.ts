@@ -175,6 +175,25 @@ describe('CombinedTable', () => {
     });
   });
 
+  it('keeps every series its first source past the 32,767 a 16-bit source column holds (widened, through compaction)', () => {
+    const store = new CombinedStore();
+    const ids: string[] = [];
+    const n = 40_000;
+    for (let i = 0; i < n; i++) {
+      const labels: Labels = { __name__: 'm', a: `v${i}` };
+      ids[i] = labelsKey(labels);
+      const c = store.create(labels, 'total', 1_000 + i, 1_000 + i);
+      store.set(ids[i]!, c);
+      c.add(`topic/${i}`, 7 * i, 2_000 + i).value = i;
+    }
+    for (let i = 0; i < n; i += 2) store.delete(ids[i]!);
+    store.table.compact();
+    for (let i = 1; i < n; i += 2) {
+      const c = store.get(ids[i]!)!;
+      expect({ src: c.src, offset: c.offset, heard: c.heard }).toEqual({ src: `topic/${i}`, offset: 7 * i, heard: 2_000 + i });
+    }
+  });
+
   it("keeps each series' offsets and times exactly in 32 bits: sources 2^40 offsets apart, a relay up for 30 days, through a source leaving, replacement and compaction", () => {
     const store = new CombinedStore();
     const DAY = 86_400_000;
