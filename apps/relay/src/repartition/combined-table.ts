@@ -1,8 +1,8 @@
 // The owner's series as rows of typed columns (no object per series): an owner holds one row per output series it
 // writes, and an object per series (its fields, its box for a double, its entry in a Map by hash) cost ~150 B of the
-// ~590 B a relay holds per series (bench/relay-core.ts). A row is ~44 B of columns (52 once a `last` or `avg` series
-// needs the `aux` column; the offset and the times 4 B each while they fit in 32 bits from a base: int-column.ts) and
-// ~11 B of index.
+// ~590 B a relay holds per series (bench/relay-core.ts). A row is 34 B of columns (42 once a `last` or `avg` series
+// needs the `aux` column; the offset and the times 4 B each while they fit in 32 bits from a base: int-column.ts; the
+// source 2 B while there are fewer than 32,767), up to a quarter more spare, and 8–16 B of index.
 //
 // Rows are found by their id (Combined.key) through an open-addressing index of the id's hash (aggregate/hash-slots.ts,
 // keyHash as the aggregate's outputs), compared with the row's labels in place (no id string kept).
