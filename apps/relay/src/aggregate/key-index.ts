@@ -1,5 +1,8 @@
 import { HashSlots } from './hash-slots.js';
 
+/** The hash column's first length: a scope of a cron job holds ten inputs or so. */
+const MIN_HASHES = 8;
+
 /**
  * Series found by their key without holding a key string: an output series' key (`labelsKey` of its labels, with a
  * mode prefix for some modes) is as long as its labels and would be the largest thing it keeps (128 B of a series'
@@ -12,9 +15,6 @@ import { HashSlots } from './hash-slots.js';
  * iteration follows; a removed one leaves a hole, closed (order kept) when holes are half the array, at the end of an
  * iteration or by a `set` outside one. A restore that adds the series in the order iterated gets the same order back.
  */
-/** The hash column's first length: a scope of a cron job holds ten inputs or so. */
-const MIN_HASHES = 8;
-
 export class KeyIndex<T extends object, K = string> {
   private items: Array<T | undefined> = [];
   /** the key hash of each place of `items` */

@@ -267,29 +267,20 @@ export class CombinedTable {
   }
 
   private resize(cap: number): void {
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a.length <= cap ? a : a.subarray(0, cap));
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a.length <= cap ? a : a.subarray(0, cap));
-      return b;
-    };
-    const i16 = (a: Int16Array) => {
-      const b = new Int16Array(cap);
-      b.set(a.length <= cap ? a : a.subarray(0, cap));
-      return b;
-    };
-    this.value = f64(this.value);
+    this.value = resized(this.value, cap);
     this.offset.resize(cap);
     this.heard.resize(cap);
     this.seen.resize(cap);
-    if (this.aux !== null) this.aux = f64(this.aux);
-    this.packed = f64(this.packed);
-    this.src = this.src instanceof Int16Array ? i16(this.src) : i32(this.src);
-    this.hash = i32(this.hash);
+    if (this.aux !== null) this.aux = resized(this.aux, cap);
+    this.packed = resized(this.packed, cap);
+    this.src = resized(this.src, cap);
+    this.hash = resized(this.hash, cap);
   }
+}
 
+/** A column of the same type at `cap` rows, its first rows copied. */
+function resized<A extends Float64Array | Int32Array | Int16Array>(a: A, cap: number): A {
+  const b = new (a.constructor as new (length: number) => A)(cap);
+  b.set((a.length <= cap ? a : a.subarray(0, cap)) as never);
+  return b;
 }
