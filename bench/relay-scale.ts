@@ -17,7 +17,7 @@
 // `0,1`: relay i on the i-th, modulo), BENCH_PIN_OTHERS (CPUs for the broker and this bench's producer),
 // BENCH_BURNER (spin: an ALU loop, or mem: a loop over 64 MiB) and BENCH_BURNER_PIN (its CPU), BENCH_SCALEOUT_SETUPS
 // (one,two,burner), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS
-// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (10, scale-out), BENCH_ROUNDS (3), BENCH_PARTS
+// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (10, scale-out), BENCH_ROUNDS (6), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`; V8 samples wall time, so a relay preempted by another process
 // shows the preempted function as busy: compare CPU-seconds from /proc, not profile milliseconds, across setups).
@@ -42,7 +42,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PARTITIONS = 4;
 const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 2000);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 30);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Rounds of each part (BENCH_ROUNDS). 6: the same relay took 3.34 to 5.87 CPU-s for the same backlog from round to round
+ * on this machine (steal, other tenants), and 3 rounds' medians could not tell 1.1x from 1.3x (BENCHMARKS.md, 2026-12-03).
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'cores,scaleout').split(','));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 /** flush interval of the every-core part (short: the run is a few seconds) and of the scale-out part (the relay's default) */
@@ -608,9 +612,11 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     );
     const lines: string[] = [];
     if (has('one') && has('two')) {
-      const byRound = of('two', (r) => r.lag0Cpu).map((c, i) => (c / of('one', (r) => r.lag0Cpu)[i]!).toFixed(2) + '×');
+      // A round's two setups run one after the other, under much the same load: their ratio is a paired reading.
+      const ratios = of('two', (r) => r.lag0Cpu).map((c, i) => c / of('one', (r) => r.lag0Cpu)[i]!);
+      const byRound = ratios.map((x) => x.toFixed(2) + '×');
       lines.push(
-        `Two relays used ${(lag0('two') / lag0('one')).toFixed(2)}× the CPU of one relay alone to consume the backlog (lag 0; goal: ≤ 1.1×; by round ${byRound.join(', ')}), ${(median(of('two', (r) => r.cpu)) / median(of('one', (r) => r.cpu))).toFixed(2)}× to the exact total in the sink.`,
+        `Two relays used ${(lag0('two') / lag0('one')).toFixed(2)}× the CPU of one relay alone to consume the backlog (lag 0, by the medians; goal: ≤ 1.1×; by round ${byRound.join(', ')}: ${median(ratios).toFixed(2)}× by the median of the rounds), ${(median(of('two', (r) => r.cpu)) / median(of('one', (r) => r.cpu))).toFixed(2)}× to the exact total in the sink.`,
       );
     }
     if (has('two') && has('burner')) {
