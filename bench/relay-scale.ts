@@ -17,7 +17,7 @@
 // `0,1`: relay i on the i-th, modulo), BENCH_PIN_OTHERS (CPUs for the broker and this bench's producer),
 // BENCH_BURNER (spin: an ALU loop, or mem: a loop over 64 MiB) and BENCH_BURNER_PIN (its CPU), BENCH_SCALEOUT_SETUPS
 // (one,two,burner), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS
-// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_WARMUP_PUSHES (10, scale-out), BENCH_ROUNDS (6), BENCH_PARTS
+// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_SCALEOUT_PUSHES (40) and BENCH_WARMUP_PUSHES (20) of the scale-out's, BENCH_ROUNDS (6), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`; V8 samples wall time, so a relay preempted by another process
 // shows the preempted function as busy: compare CPU-seconds from /proc, not profile milliseconds, across setups).
@@ -79,14 +79,16 @@ const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Bo
 const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'stopped';
 const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
 /**
- * scale-out: messages produced and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every
- * producer (default 10): every producer and series is created and every process has compiled its hot paths to their
+ * scale-out: its own workload of BENCH_SCALEOUT_PUSHES pushes per producer (default 40), of which the messages produced
+ * and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every producer (default 20): every producer and series is created and every process has compiled its hot paths to their
  * optimised tier and grown its heap to the workload, a cost per process measured apart like the start-up. With 1
  * push, a second process was still compiling inside a 4.5 s window (0.2 of the 1.24x); with 3, two relays used
  * 1.09-1.10x the CPU of one (medians) over the next 7-15M samples, with 10 1.01-1.04x (BENCHMARKS.md, 2026-12-02): a process
- * pays ~1.5 CPU-s in its first ~2M samples beyond what the same samples cost it later.
+ * pays ~1.5 CPU-s in its first ~2M samples beyond what the same samples cost it later. With 10 each of two relays had
+ * seen only 1M samples: 1.26x in one run on 2026-12-03, where 20 (each 2M, the same 4M-sample backlog after) gave 0.99x.
  */
-const WARMUP_PUSHES = Number(process.env.BENCH_WARMUP_PUSHES ?? 10);
+const WARMUP_PUSHES = Number(process.env.BENCH_WARMUP_PUSHES ?? 20);
+const SCALEOUT_PUSHES = Number(process.env.BENCH_SCALEOUT_PUSHES ?? 40);
 const WARMUP = PRODUCERS * WARMUP_PUSHES;
 const POLL_MS = 250;
 
@@ -504,6 +506,8 @@ async function main(): Promise<void> {
   const scale: ScaleRun[] = [];
   try {
     const { messages, expected } = textWorkload(PRODUCERS, PUSHES);
+    // The scale-out part's own: a longer warm-up (WARMUP_PUSHES) before the same backlog.
+    const scaleWork = SCALEOUT_PUSHES === PUSHES ? { messages, expected } : textWorkload(PRODUCERS, SCALEOUT_PUSHES);
     const samples = messages.length * 100;
     if (PARTS.has('cores')) {
       const topic = 'scale-cores';
@@ -526,20 +530,28 @@ async function main(): Promise<void> {
         // The order rotates and reverses from round to round: every setup runs first, last and in the middle.
         const order = round % 2 === 0 ? setups : [...setups].reverse();
         for (const s of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
-          const r = await scaleRun(cli, kafka, brokerPid, messages, expected, s, `r${round}-${s.key}`);
+          const r = await scaleRun(cli, kafka, brokerPid, scaleWork.messages, scaleWork.expected, s, `r${round}-${s.key}`);
           scale.push(r);
           const split = r.perRelay.map((p) => `${p.cpu.toFixed(2)} CPU-s for ${fmt(p.consumed)}`).join(' + ');
           log(`#${round + 1} ${s.name}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s = ${split}; start ${r.startCpu.toFixed(2)}, warm-up ${r.warmupCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, burner ${r.burnerCpu.toFixed(2)}, steal ${r.steal.toFixed(2)} s, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}, load ${r.load.toFixed(1)}`);
         }
       }
     }
-    process.stdout.write(section(cores, scale, samples, messages.length, expected, kafka.version));
+    process.stdout.write(section(cores, scale, samples, messages.length, expected, kafka.version, { messages: scaleWork.messages.length, expected: scaleWork.expected }));
   } finally {
     await kafka.stop();
   }
 }
 
-function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages: number, expected: number, kafkaVersion: string): string {
+function section(
+  cores: CoresRun[],
+  scale: ScaleRun[],
+  samples: number,
+  messages: number,
+  expected: number,
+  kafkaVersion: string,
+  scaleWork: { messages: number; expected: number },
+): string {
   const cell = (xs: number[], d = 0) => (xs.length === 0 ? '—' : xs.length === 1 ? fmt(xs[0]!, d) : `${fmt(median(xs), d)} (${xs.map((x) => fmt(x, d)).join(', ')})`);
   const out = [
     '## Relay on every core, and two relays against one',
@@ -587,9 +599,9 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
     out.push(
       '',
       `**Scale-out without waste** (flush every ${SCALEOUT_FLUSH}, the relay's default): relays started on an empty topic (one group), left to settle (every partition of the`,
-      `input and partials topics owned, \`/readyz\` 200 on each, no assignment for 3 s: start-up CPU); then a warm-up,`,
+      `input and partials topics owned, \`/readyz\` 200 on each, no assignment for 3 s: start-up CPU); on its own workload, the same producers pushing ${SCALEOUT_PUSHES} times each (${fmt(scaleWork.messages)} messages, ground truth ${fmt(scaleWork.expected)}); then a warm-up,`,
       `the first ${WARMUP_PUSHES === 1 ? 'push' : `${WARMUP_PUSHES} pushes`} of each producer (${fmt(WARMUP)} messages: every process compiles its hot paths, every producer and series is created; warm-up CPU),`,
-      `idle ${IDLE_S} s (idle CPU), then the other ${fmt(messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
+      `idle ${IDLE_S} s (idle CPU), then the other ${fmt(scaleWork.messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
       "CPU summed from the first of them to lag 0 (every record consumed: the relays' /metrics every 500 ms) and on to the exact total in the sink.",
       ...(BACKLOG === 'stopped'
         ? ['Here the backlog was produced while the relays were stopped (SIGSTOP), and their CPU summed from the moment they were continued: they consume a backlog already in Kafka, with no producer beside them (`BENCH_SCALEOUT_BACKLOG=stopped`).']
@@ -606,7 +618,7 @@ function section(cores: CoresRun[], scale: ScaleRun[], samples: number, messages
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
       ...SCALE_SETUPS.filter((s) => has(s.key)).map(
         ({ key, name }) =>
-          `| ${name} | ${cell(of(key, (r) => r.lag0Cpu), 2)} | ${fmt(((messages - WARMUP) * 100) / lag0(key))} | ${cell(of(key, (r) => r.cpu), 2)} | ${fmt(median(of(key, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(key, (r) => r.seconds)), 1)} s | ${fmt(median(of(key, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(key, (r) => r.startCpu)), 2)}, ${fmt(median(of(key, (r) => r.warmupCpu)), 2)} | ${fmt(median(of(key, (r) => r.idleCpuPerS)), 3)} | ${of(key, (r) => r.assignments).join(', ')} / ${of(key, (r) => r.restores).join(', ')} | ${fmt(median(of(key, (r) => r.partials)))} | ${of(key, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.key === key).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
+          `| ${name} | ${cell(of(key, (r) => r.lag0Cpu), 2)} | ${fmt(((scaleWork.messages - WARMUP) * 100) / lag0(key))} | ${cell(of(key, (r) => r.cpu), 2)} | ${fmt(median(of(key, (r) => r.lag0Seconds)), 1)} s, ${fmt(median(of(key, (r) => r.seconds)), 1)} s | ${fmt(median(of(key, (r) => r.brokerCpu)), 2)} | ${fmt(median(of(key, (r) => r.startCpu)), 2)}, ${fmt(median(of(key, (r) => r.warmupCpu)), 2)} | ${fmt(median(of(key, (r) => r.idleCpuPerS)), 3)} | ${of(key, (r) => r.assignments).join(', ')} / ${of(key, (r) => r.restores).join(', ')} | ${fmt(median(of(key, (r) => r.partials)))} | ${of(key, (r) => r.load).map((l) => l.toFixed(1)).join(', ')} | ${scale.filter((r) => r.key === key).every((r) => r.exact) ? 'exact in every round' : 'NOT exact'} |`,
       ),
       '',
     );
