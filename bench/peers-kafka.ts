@@ -210,7 +210,6 @@ async function main(): Promise<void> {
 function section(relay: Run[], telegraf: Run[], samples: number, messages: number, expected: number, kafkaVersion: string): string {
   const range = (runs: Run[], f: (r: Run) => number, d = 0) => `${fmt(Math.min(...runs.map(f)), d)}–${fmt(Math.max(...runs.map(f)), d)}`;
   const perCpu = (r: Run) => samples / r.cpu;
-
   const brokerPerM = (r: Run) => r.broker / (samples / 1e6);
   const row = (name: string, runs: Run[], totals: string) =>
     // (CPU-s per 1M samples from the median rate: the two columns say one thing.)

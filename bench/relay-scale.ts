@@ -17,7 +17,8 @@
 // `0,1`: relay i on the i-th, modulo), BENCH_PIN_OTHERS (CPUs for the broker and this bench's producer),
 // BENCH_BURNER (spin: an ALU loop, or mem: a loop over 64 MiB) and BENCH_BURNER_PIN (its CPU), BENCH_SCALEOUT_SETUPS
 // (one,two,burner), BENCH_RELAY_CLI (a built cli.js to run instead of bundling the working tree), BENCH_PRODUCERS
-// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_SCALEOUT_PUSHES (40) and BENCH_WARMUP_PUSHES (20) of the scale-out's, BENCH_ROUNDS (6), BENCH_PARTS
+// (2000), BENCH_PUSHES (30 per producer: 6M samples), BENCH_SCALEOUT_PUSHES (40) and BENCH_WARMUP_PUSHES (20) of the
+// scale-out's, BENCH_ROUNDS (6), BENCH_PARTS
 // (cores,scaleout), BENCH_CPU_PROF=<dir>: V8 CPU profiles of the relays of the scale-out part (summarise with
 // `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`; V8 samples wall time, so a relay preempted by another process
 // shows the preempted function as busy: compare CPU-seconds from /proc, not profile milliseconds, across setups).
@@ -80,11 +81,12 @@ const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'stopped';
 const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
 /**
  * scale-out: its own workload of BENCH_SCALEOUT_PUSHES pushes per producer (default 40), of which the messages produced
- * and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every producer (default 20): every producer and series is created and every process has compiled its hot paths to their
- * optimised tier and grown its heap to the workload, a cost per process measured apart like the start-up. With 1
- * push, a second process was still compiling inside a 4.5 s window (0.2 of the 1.24x); with 3, two relays used
- * 1.09-1.10x the CPU of one (medians) over the next 7-15M samples, with 10 1.01-1.04x (BENCHMARKS.md, 2026-12-02): a process
- * pays ~1.5 CPU-s in its first ~2M samples beyond what the same samples cost it later. With 10 each of two relays had
+ * and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every producer (default 20): every
+ * producer and series is created and every process has compiled its hot paths to their optimised tier and grown its
+ * heap to the workload, a cost per process measured apart like the start-up. With 1 push, a second process was still
+ * compiling inside a 4.5 s window (0.2 of the 1.24x); with 3, two relays used 1.09-1.10x the CPU of one (medians) over
+ * the next 7-15M samples, with 10 1.01-1.04x (BENCHMARKS.md, 2026-12-02): a process pays ~1.5 CPU-s in its first ~2M
+ * samples beyond what the same samples cost it later. With 10 each of two relays had
  * seen only 1M samples: 1.26x in one run on 2026-12-03, where 20 (each 2M, the same 4M-sample backlog after) gave 0.99x.
  */
 const WARMUP_PUSHES = Number(process.env.BENCH_WARMUP_PUSHES ?? 20);
