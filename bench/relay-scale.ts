@@ -5,9 +5,10 @@
 //   (taskset: the one-core rate goal 2 compares with), on a pre-filled topic, a fresh group each run, in rotating
 //   order, BENCH_ROUNDS rounds. Rate and CPU over the steady part of the run (10 % to 90 % of the backlog
 //   consumed, read from the relay's one /metrics every 250 ms), then on until the sink holds the exact total.
-// - Scale-out: one relay vs two relays (separate processes, one group): started on an empty topic, the group left to
-//   settle (every partition owned, /readyz 200, no assignment for 3 s), idle for IDLE_S seconds, then the backlog is
-//   produced and the relays' CPU summed until the sink holds the exact total. Start-up and idle CPU apart.
+// - Scale-out: one relay vs two relays (separate processes, one group), side by side on their own topics: started on
+//   an empty topic, the group left to settle (every partition owned, /readyz 200, no assignment for 3 s), warmed up,
+//   idle for IDLE_S seconds, then the backlog is produced and the relays' CPU summed until the sink holds the exact
+//   total. Start-up, warm-up and idle CPU apart.
 // Run: node --conditions=@prom-relay/source --import tsx bench/relay-scale.ts   (prints one markdown section)
 //   A third setup, one relay with the other core kept busy (a burner process, its CPU not counted), is a contention
 //   control: does one relay's CPU for the same records rise when the other core is busy? (Under other load it did,
@@ -78,7 +79,15 @@ const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Bo
  * shares the 2 cores with them)
  */
 const BACKLOG = process.env.BENCH_SCALEOUT_BACKLOG ?? 'stopped';
-const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? 'one,two,burner').split(','));
+/**
+ * BENCH_SCALEOUT_PAIRED (default 1): one relay and two relays run side by side, each on its own topic, at the same
+ * moments (scaleRuns); the contention control, when asked for (BENCH_SCALEOUT_SETUPS=one,two,burner), after them on
+ * its own. 0: every setup on its own, one after the other (then the control runs by default). Why: one after the
+ * other, the same relay took 3.0 to 7.0 CPU-s for the same backlog from round to round (2026-12-03, the machine
+ * shared): the other tenants' load, not the setup, decided a round's ratio. Side by side, both setups share it.
+ */
+const PAIRED = process.env.BENCH_SCALEOUT_PAIRED !== '0';
+const SCALEOUT_SETUPS = new Set((process.env.BENCH_SCALEOUT_SETUPS ?? (PAIRED ? 'one,two' : 'one,two,burner')).split(','));
 /**
  * scale-out: its own workload of BENCH_SCALEOUT_PUSHES pushes per producer (default 40), of which the messages produced
  * and consumed before the measured part — the first BENCH_WARMUP_PUSHES pushes of every producer (default 20): every
@@ -375,120 +384,142 @@ async function settle(relays: Relay[], partitions: number): Promise<void> {
   }
 }
 
-async function scaleRun(cli: string, kafka: KafkaServer, brokerPid: number | undefined, messages: kafkajs.Message[], expected: number, setup: ScaleSetup, tag: string): Promise<ScaleRun> {
-  const sink = await startRwSink();
-  const topic = `scale-out-${tag}`;
-  await createTopic(kafka, topic);
-  const group = `scale-${randomUUID().slice(0, 8)}`;
-  const file = configFile(kafka, topic, group, sink, SCALEOUT_FLUSH);
-  const relays = await Promise.all(Array.from({ length: setup.relays }, (_, i) => startAggregate(cli, file, setup.processes, `${setup.name} #${i + 1}`, true, i)));
+/** One setup of a scale-out round as it runs: its own topic, group, sink and relays. */
+interface Running {
+  setup: ScaleSetup;
+  topic: string;
+  sink: RwSink;
+  relays: Relay[];
+}
+
+/**
+ * One scale-out round of `setups`, side by side when there are several (BENCH_SCALEOUT_PAIRED): each on its own topic,
+ * group and sink, every step taken for all of them at once — the warm-ups produced together, the relays stopped
+ * together while the backlogs are produced, continued at the same moment — so other work on the machine falls on the
+ * setups alike; each setup's CPU is its own relays' (the broker's and the steal time are the round's, shared).
+ */
+async function scaleRuns(cli: string, kafka: KafkaServer, brokerPid: number | undefined, messages: kafkajs.Message[], expected: number, setups: ScaleSetup[], tag: string): Promise<ScaleRun[]> {
+  const running: Running[] = [];
   let burner: Child | undefined;
+  const each = <T>(f: (r: Running, i: number) => Promise<T> | T) => Promise.all(running.map(f));
   try {
+    for (const setup of setups) {
+      const topic = `scale-out-${tag}-${setup.key}`;
+      await createTopic(kafka, topic);
+      const sink = await startRwSink();
+      const r: Running = { setup, topic, sink, relays: [] };
+      running.push(r);
+      const file = configFile(kafka, topic, `scale-${randomUUID().slice(0, 8)}`, sink, SCALEOUT_FLUSH);
+      r.relays = await Promise.all(Array.from({ length: setup.relays }, (_, i) => startAggregate(cli, file, setup.processes, `${setup.name} #${i + 1}`, true, i)));
+    }
     // The partials topic has as many partitions as the input topic.
-    await settle(relays, 2 * PARTITIONS);
-    const logsAt = relays.map((r) => r.child.logs.length);
-    const start = treeOf(relays);
-    const startCpu = [...start.values()].reduce((a, b) => a + b, 0);
-    // Warm-up: the first push of every producer (every relay process compiles its hot paths; each producer and
+    await each((r) => settle(r.relays, 2 * PARTITIONS));
+    const logsAt = running.map((r) => r.relays.map((x) => x.child.logs.length));
+    const start = running.map((r) => treeOf(r.relays));
+    const consumedEach = async (r: Running) => Promise.all(r.relays.map(async (x) => sumOf(await scrape(x.url!), 'prom_relay_messages_consumed_total', { topic: r.topic })));
+    const consumedNow = async (r: Running) => (await consumedEach(r)).reduce((a, b) => a + b, 0);
+    // Warm-up: the first pushes of every producer (every relay process compiles its hot paths; each producer and
     // series is created), consumed before the measured part: a cost per process, measured apart like the start-up.
-    const consumedEach = async () => Promise.all(relays.map(async (r) => sumOf(await scrape(r.url!), 'prom_relay_messages_consumed_total', { topic })));
-    const consumedNow = async () => (await consumedEach()).reduce((a, b) => a + b, 0);
-    await produce(kafka, topic, messages.slice(0, WARMUP));
-    while ((await consumedNow()) < WARMUP) await sleep(500);
-    const warm = treeOf(relays);
-    const warmupCpu = cpuBetween(start, warm);
+    await each((r) => produce(kafka, r.topic, messages.slice(0, WARMUP)));
+    await each(async (r) => {
+      while ((await consumedNow(r)) < WARMUP) await sleep(500);
+    });
+    const warm = running.map((r) => treeOf(r.relays));
     await sleep(IDLE_S * 1000);
-    const cpu0 = treeOf(relays);
-    const idleCpuPerS = cpuBetween(warm, cpu0) / IDLE_S;
+    const cpu0 = running.map((r) => treeOf(r.relays));
     // Read while the relays are idle (after the warm-up): /metrics cannot answer from a stopped or busy relay in time.
-    const consumed0 = await consumedEach();
+    const consumed0 = await each(consumedEach);
     // BENCH_SCALEOUT_BACKLOG=stopped: the relays are stopped (SIGSTOP; well inside the group's 30 s session) while the
     // backlog is produced, and continued once every reading below is taken: they consume a backlog already in Kafka,
     // at their own pace, the producer gone.
-    const stopped = BACKLOG === 'stopped' ? relays.flatMap((r) => [...treeCpu(r.child.pid).keys()]) : [];
-    let producing: Promise<void> | undefined;
+    const stopped = BACKLOG === 'stopped' ? running.flatMap((r) => r.relays.flatMap((x) => [...treeCpu(x.child.pid).keys()])) : [];
+    let producing: Promise<unknown> | undefined;
+    const names = setups.map((s) => s.name).join(' and ');
     if (stopped.length > 0) {
       const stoppedAt = Date.now();
       for (const pid of stopped) process.kill(pid, 'SIGSTOP');
       try {
-        await produce(kafka, topic, messages.slice(WARMUP));
+        await each((r) => produce(kafka, r.topic, messages.slice(WARMUP)));
       } catch (err) {
         for (const pid of stopped) process.kill(pid, 'SIGCONT');
         throw err;
       }
-      log(`${setup.name}: backlog produced in ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s, the relays stopped meanwhile`);
+      log(`${names}: backlog produced in ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s, the relays stopped meanwhile`);
       producing = Promise.resolve();
     }
     // The other core kept busy from here to the exact total (started after the idle reading, which it would inflate).
-    if (setup.key === 'burner') {
+    if (setups.some((s) => s.key === 'burner')) {
       burner = startBurner();
       await sleep(200);
     }
-    const relay0 = relays.map((r) => treeOf([r]));
-    const fetch0 = relays.map(fetchStats);
-    const us0 = relays.map((r) => userSystem(r.child.pid));
-    const perf = PERF_STAT ? relays.map((r) => perfStat(r.child.pid)) : [];
+    const relay0 = running.map((r) => r.relays.map((x) => treeOf([x])));
+    const fetch0 = running.map((r) => r.relays.map(fetchStats));
+    const us0 = running.map((r) => r.relays.map((x) => userSystem(x.child.pid)));
+    const perf = PERF_STAT ? running.map((r) => r.relays.map((x) => perfStat(x.child.pid))) : [];
     if (PERF_STAT) await sleep(300); // perf attached before the window opens
     const burner0 = burner ? cpuSeconds(burner.pid) : 0;
     const steal0 = stealSeconds();
-    const cpuStart = treeOf(relays);
+    const cpuStart = running.map((r) => treeOf(r.relays));
     const broker0 = brokerPid ? cpuSeconds(brokerPid) : Number.NaN;
     const t0 = Date.now();
     for (const pid of stopped) process.kill(pid, 'SIGCONT');
-    producing ??= produce(kafka, topic, messages.slice(WARMUP));
-    // Lag 0: every record consumed (the relays' /metrics, every 500 ms).
-    while ((await consumedNow()) < messages.length) await sleep(500);
-    const lag0Cpu = cpuBetween(cpuStart, treeOf(relays));
-    const lag0Seconds = (Date.now() - t0) / 1000;
-    const steal = stealSeconds() - steal0;
-    const burnerCpu = burner ? cpuSeconds(burner.pid) - burner0 : 0;
-    const consumed1 = await consumedEach();
-    const perRelay = relays.map((r, i) => ({ cpu: cpuBetween(relay0[i]!, treeOf([r])), consumed: consumed1[i]! - consumed0[i]! }));
-    const inWindow = perRelay.reduce((n, p) => n + p.consumed, 0);
-    if (inWindow !== messages.length - WARMUP) log(`${setup.name}: ${fmt(inWindow)} records consumed in the window, not ${fmt(messages.length - WARMUP)}: its CPU does not cover the backlog`);
-    const counts = await Promise.all(perf.map((stop) => stop()));
-    relays.forEach((r, i) => {
-      const [u, sys] = userSystem(r.child.pid);
-      const c = counts[i];
-      const perfText = c ? `, ${c['context-switches']} context switches, ${c['cpu-migrations']} migrations, ${c['page-faults']} page faults` : '';
-      log(`${r.child.name} to lag 0: user ${(u - us0[i]![0]).toFixed(2)} s, system ${(sys - us0[i]![1]).toFixed(2)} s${perfText}${FETCH_STATS ? `; ${fetchStatsBetween(fetch0[i], fetchStats(r))}` : ''}`);
+    producing ??= each((r) => produce(kafka, r.topic, messages.slice(WARMUP)));
+    return await each(async (r, k) => {
+      const { setup, relays, sink } = r;
+      // Lag 0: every record consumed (the relays' /metrics, every 500 ms).
+      while ((await consumedNow(r)) < messages.length) await sleep(500);
+      const lag0Cpu = cpuBetween(cpuStart[k]!, treeOf(relays));
+      const lag0Seconds = (Date.now() - t0) / 1000;
+      const steal = stealSeconds() - steal0;
+      const burnerCpu = burner && setup.key === 'burner' ? cpuSeconds(burner.pid) - burner0 : 0;
+      const consumed1 = await consumedEach(r);
+      const perRelay = relays.map((x, i) => ({ cpu: cpuBetween(relay0[k]![i]!, treeOf([x])), consumed: consumed1[i]! - consumed0[k]![i]! }));
+      const inWindow = perRelay.reduce((n, p) => n + p.consumed, 0);
+      if (inWindow !== messages.length - WARMUP) log(`${setup.name}: ${fmt(inWindow)} records consumed in the window, not ${fmt(messages.length - WARMUP)}: its CPU does not cover the backlog`);
+      const counts = await Promise.all((perf[k] ?? []).map((stop) => stop()));
+      relays.forEach((x, i) => {
+        const [u, sys] = userSystem(x.child.pid);
+        const c = counts[i];
+        const perfText = c ? `, ${c['context-switches']} context switches, ${c['cpu-migrations']} migrations, ${c['page-faults']} page faults` : '';
+        log(`${x.child.name} to lag 0: user ${(u - us0[k]![i]![0]).toFixed(2)} s, system ${(sys - us0[k]![i]![1]).toFixed(2)} s${perfText}${FETCH_STATS ? `; ${fetchStatsBetween(fetch0[k]![i], fetchStats(x))}` : ''}`);
+      });
+      await producing;
+      await untilExact(sink, expected, relays, setup.name);
+      const cpu = cpuBetween(cpuStart[k]!, treeOf(relays));
+      const seconds = (Date.now() - t0) / 1000;
+      const brokerCpu = brokerPid ? cpuSeconds(brokerPid) - broker0 : Number.NaN;
+      const after = relays.flatMap((x, i) => x.child.logs.slice(logsAt[k]![i]));
+      const texts = await Promise.all(relays.map((x) => scrape(x.url!)));
+      const partials = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_partials_published_total'), 0);
+      const flushes = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_flushes_total'), 0);
+      const checkpointBytes = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_checkpoint_bytes'), 0);
+      log(`${setup.name}: ${flushes} flushes since start, last checkpoints ${fmt(checkpointBytes / 1024)} KiB in all`);
+      return {
+        setup: setup.name,
+        key: setup.key,
+        relays: setup.relays,
+        perRelay,
+        steal,
+        burnerCpu,
+        startCpu: [...start[k]!.values()].reduce((a, b) => a + b, 0),
+        warmupCpu: cpuBetween(start[k]!, warm[k]!),
+        idleCpuPerS: cpuBetween(warm[k]!, cpu0[k]!) / IDLE_S,
+        cpu,
+        seconds,
+        lag0Cpu,
+        lag0Seconds,
+        brokerCpu,
+        assignments: after.filter((l) => l.msg === 'partitions assigned').length,
+        restores: after.filter((l) => l.msg === 'partition restored' && l.from === 'checkpoint').length,
+        partials,
+        exact: sink.sum('bench_rows_total') === expected,
+        load: loadavg()[0]!,
+      };
     });
-    await producing;
-    await untilExact(sink, expected, relays, setup.name);
-    const cpu = cpuBetween(cpuStart, treeOf(relays));
-    const seconds = (Date.now() - t0) / 1000;
-    const brokerCpu = brokerPid ? cpuSeconds(brokerPid) - broker0 : Number.NaN;
-    const after = relays.flatMap((r, i) => r.child.logs.slice(logsAt[i]));
-    const texts = await Promise.all(relays.map((r) => scrape(r.url!)));
-    const partials = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_partials_published_total'), 0);
-    const flushes = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_flushes_total'), 0);
-    const checkpointBytes = texts.reduce((n, t) => n + sumOf(t, 'prom_relay_checkpoint_bytes'), 0);
-    log(`${setup.name}: ${flushes} flushes since start, last checkpoints ${fmt(checkpointBytes / 1024)} KiB in all`);
-    return {
-      setup: setup.name,
-      key: setup.key,
-      relays: setup.relays,
-      perRelay,
-      steal,
-      burnerCpu,
-      startCpu,
-      warmupCpu,
-      idleCpuPerS,
-      cpu,
-      seconds,
-      lag0Cpu,
-      lag0Seconds,
-      brokerCpu,
-      assignments: after.filter((l) => l.msg === 'partitions assigned').length,
-      restores: after.filter((l) => l.msg === 'partition restored' && l.from === 'checkpoint').length,
-      partials,
-      exact: sink.sum('bench_rows_total') === expected,
-      load: loadavg()[0]!,
-    };
   } finally {
     if (burner) await stopChild(burner, 5_000);
-    await Promise.all(relays.map((r) => stopChild(r.child, 30_000)));
-    await sink.close();
+    await Promise.all(running.flatMap((r) => r.relays.map((x) => stopChild(x.child, 30_000))));
+    await Promise.all(running.map((r) => r.sink.close()));
   }
 }
 
@@ -528,14 +559,17 @@ async function main(): Promise<void> {
     }
     if (PARTS.has('scaleout')) {
       const setups = SCALE_SETUPS.filter((s) => SCALEOUT_SETUPS.has(s.key));
+      // Paired (default): one relay and two relays side by side in one step; the contention control on its own.
+      const steps = PAIRED ? [setups.filter((s) => s.key !== 'burner'), ...setups.filter((s) => s.key === 'burner').map((s) => [s])].filter((g) => g.length > 0) : setups.map((s) => [s]);
       for (let round = 0; round < ROUNDS; round++) {
-        // The order rotates and reverses from round to round: every setup runs first, last and in the middle.
-        const order = round % 2 === 0 ? setups : [...setups].reverse();
-        for (const s of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
-          const r = await scaleRun(cli, kafka, brokerPid, scaleWork.messages, scaleWork.expected, s, `r${round}-${s.key}`);
-          scale.push(r);
-          const split = r.perRelay.map((p) => `${p.cpu.toFixed(2)} CPU-s for ${fmt(p.consumed)}`).join(' + ');
-          log(`#${round + 1} ${s.name}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s = ${split}; start ${r.startCpu.toFixed(2)}, warm-up ${r.warmupCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, burner ${r.burnerCpu.toFixed(2)}, steal ${r.steal.toFixed(2)} s, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}, load ${r.load.toFixed(1)}`);
+        // The order rotates and reverses from round to round: every step runs first, last and in the middle.
+        const order = round % 2 === 0 ? steps : [...steps].reverse();
+        for (const step of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
+          for (const r of await scaleRuns(cli, kafka, brokerPid, scaleWork.messages, scaleWork.expected, step, `r${round}`)) {
+            scale.push(r);
+            const split = r.perRelay.map((p) => `${p.cpu.toFixed(2)} CPU-s for ${fmt(p.consumed)}`).join(' + ');
+            log(`#${round + 1} ${r.setup}: ${r.cpu.toFixed(2)} CPU-s in ${r.seconds.toFixed(1)} s (lag 0: ${r.lag0Cpu.toFixed(2)} CPU-s in ${r.lag0Seconds.toFixed(1)} s = ${split}; start ${r.startCpu.toFixed(2)}, warm-up ${r.warmupCpu.toFixed(2)}, idle ${r.idleCpuPerS.toFixed(3)}/s), broker ${r.brokerCpu.toFixed(2)}, burner ${r.burnerCpu.toFixed(2)}, steal ${r.steal.toFixed(2)} s, ${r.assignments} assignments, ${r.restores} restores, ${fmt(r.partials)} partials, exact ${r.exact}, load ${r.load.toFixed(1)}`);
+          }
         }
       }
     }
@@ -605,6 +639,12 @@ function section(
       `the first ${WARMUP_PUSHES === 1 ? 'push' : `${WARMUP_PUSHES} pushes`} of each producer (${fmt(WARMUP)} messages: every process compiles its hot paths, every producer and series is created; warm-up CPU),`,
       `idle ${IDLE_S} s (idle CPU), then the other ${fmt(scaleWork.messages - WARMUP)} messages produced by the bench (its CPU not counted) and the relays'`,
       "CPU summed from the first of them to lag 0 (every record consumed: the relays' /metrics every 500 ms) and on to the exact total in the sink.",
+      ...(PAIRED
+        ? [
+            'In each round one relay and two relays ran side by side, each on its own topic, group and sink (every step for both at once: warm-ups, the backlogs produced, the relays continued at the',
+            "same moment), so other work on the shared machine fell on both alike; each setup's CPU is its own relays'. Broker CPU and steal are the round's (both setups').",
+          ]
+        : []),
       ...(BACKLOG === 'stopped'
         ? ['Here the backlog was produced while the relays were stopped (SIGSTOP), and their CPU summed from the moment they were continued: they consume a backlog already in Kafka, with no producer beside them (`BENCH_SCALEOUT_BACKLOG=stopped`).']
         : []),
@@ -626,7 +666,7 @@ function section(
     );
     const lines: string[] = [];
     if (has('one') && has('two')) {
-      // A round's two setups run one after the other, under much the same load: their ratio is a paired reading.
+      // A round's two setups run side by side (PAIRED) or one after the other: their ratio is a paired reading.
       const ratios = of('two', (r) => r.lag0Cpu).map((c, i) => c / of('one', (r) => r.lag0Cpu)[i]!);
       const byRound = ratios.map((x) => x.toFixed(2) + '×');
       lines.push(
