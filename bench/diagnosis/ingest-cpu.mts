@@ -6,6 +6,21 @@
 // Run: for r in 1 2 3; do for t in /path/to/older-worktree "$PWD"; do node --conditions=@prom-relay/source \
 //        --import tsx bench/diagnosis/ingest-cpu.mts "$t"; done; done
 const root = process.argv[2]!;
+// BENCH_RELAY_HEAP=1: under the aggregating relay's heap policy (heap/small-heap.ts), as `prom-relay run` sets it,
+// its semi-space cap BENCH_SEMI_SPACE_MIB (default: the relay's; 0: V8's own growth). GCs counted either way.
+if (process.env.BENCH_RELAY_HEAP === '1') {
+  const heap = await import(`${root}/apps/relay/src/heap/small-heap.ts`);
+  const semi = process.env.BENCH_SEMI_SPACE_MIB;
+  heap.keepAggregatorHeapSmall(heap.AGGREGATOR_HEAP_GROWING_PERCENT, semi === undefined ? heap.AGGREGATOR_SEMI_SPACE_MIB : Number(semi));
+}
+const { PerformanceObserver } = await import('node:perf_hooks');
+const gcs = { all: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcs.all++;
+    if ((e as { detail?: { kind?: number } }).detail?.kind === 4) gcs.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
 const { PartitionAggregate } = await import(`${root}/apps/relay/src/aggregate/index.ts`);
 const { decodeRecord } = await import(`${root}/apps/relay/src/decode/index.ts`);
 const { records } = await import('../lib/core-workload.ts');
@@ -19,4 +34,5 @@ for (let r = 0; r < 5; r++) for (const [name, recs] of [['short', records(2000, 
   res[name]!.push((cpu() - t0) * 1e6 / (recs.length * 100));
 }
 const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[2]!.toFixed(0);
-console.log(root.split('/').pop(), 'ns/sample short', med(res.short!), 'steady', med(res.steady!));
+await new Promise((resolve) => setTimeout(resolve, 200)); // the gc entries are delivered asynchronously
+console.log(root.split('/').pop(), 'ns/sample short', med(res.short!), 'steady', med(res.steady!), 'GCs', gcs.all, 'major', gcs.major);

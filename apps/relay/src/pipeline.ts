@@ -357,9 +357,10 @@ async function startRole(config: RelayConfig, logger: Logger, role: RelayRole, o
     const exemplars = new ExemplarDrops(metrics, logger.child({ stage: 'exemplars' }));
     const sh: Shared = { config, logger, role, owner, connection, admin, producer, metrics, recorder, exemplars, closers };
 
-    // `aggregate` and `run`: the old generation kept near the aggregator's live state (apps/relay/README.md, Memory);
+    // `aggregate` and `run`: the old generation kept near the aggregator's live state, the young one at 8 MiB semi-spaces
+    // (apps/relay/README.md, Memory);
     // `prom-relay ingest` keeps its own small heap (createIngest's smallHeap).
-    const heap = role !== 'ingest' ? keepAggregatorHeapSmall(config.aggregation.heap_growing_percent) : undefined;
+    const heap = role !== 'ingest' ? keepAggregatorHeapSmall(config.aggregation.heap_growing_percent, config.aggregation.semi_space_mib) : undefined;
     if (heap) closers.push(async () => heap.stop());
     // ... and their old generation compacted once their state lets much of it go (heap/compaction.ts).
     if (role !== 'ingest' && config.aggregation.heap_compaction) {

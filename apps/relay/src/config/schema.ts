@@ -1,7 +1,7 @@
 // The relay's config: one zod schema, every key with its default (documented in apps/relay/README.md).
 import { REMOTE_WRITE_PROTOCOL_HEADERS } from '@prom-relay/push-client';
 import { z } from 'zod';
-import { AGGREGATOR_HEAP_GROWING_PERCENT } from '../heap/small-heap.js';
+import { AGGREGATOR_HEAP_GROWING_PERCENT, AGGREGATOR_SEMI_SPACE_MIB } from '../heap/small-heap.js';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -212,6 +212,9 @@ const aggregationSchema = z
     /** `prom-relay aggregate` and `run`: the old generation may grow this share past its live size before V8's next
      *  major GC (heap/small-heap.ts); 0: V8's own growth, up to 4x */
     heap_growing_percent: int(AGGREGATOR_HEAP_GROWING_PERCENT, 0, 1000),
+    /** `prom-relay aggregate` and `run`: V8's young generation's semi-space stops growing at this many MiB
+     *  (heap/small-heap.ts); 0: V8's own growth, up to 16 MiB */
+    semi_space_mib: int(AGGREGATOR_SEMI_SPACE_MIB, 0, 64),
     /** `prom-relay aggregate` and `run`: one memory-reducing GC when a major GC leaves the old generation mostly holes
      *  (heap/compaction.ts), at most every 10 minutes */
     heap_compaction: bool(true),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatConfig, loadConfig, parseDuration } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { AGGREGATOR_HEAP_GROWING_PERCENT } from '../../src/heap/small-heap.js';
+import { AGGREGATOR_HEAP_GROWING_PERCENT, AGGREGATOR_SEMI_SPACE_MIB } from '../../src/heap/small-heap.js';
 
 function issuesOf(fn: () => unknown): { path: string; message: string; source?: string }[] {
   try {
@@ -171,6 +171,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT: '100' } }).aggregation.heap_growing_percent).toBe(100);
     const issues = issuesOf(() => loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT: '-5' } }));
     expect(issues.map((i) => [i.path, i.source])).toEqual([['aggregation.heap_growing_percent', 'env PROM_RELAY_AGGREGATION__HEAP_GROWING_PERCENT']]);
+  });
+
+  it('caps the aggregator young generation at aggregation.semi_space_mib, 0 for V8 own growth (file or env)', () => {
+    expect(loadConfig({ text: '', env: {} }).aggregation.semi_space_mib).toBe(AGGREGATOR_SEMI_SPACE_MIB);
+    expect(loadConfig({ text: 'aggregation:\n  semi_space_mib: 0\n', env: {} }).aggregation.semi_space_mib).toBe(0);
+    expect(loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__SEMI_SPACE_MIB: '16' } }).aggregation.semi_space_mib).toBe(16);
+    const issues = issuesOf(() => loadConfig({ text: '', env: { PROM_RELAY_AGGREGATION__SEMI_SPACE_MIB: '65' } }));
+    expect(issues.map((i) => [i.path, i.source])).toEqual([['aggregation.semi_space_mib', 'env PROM_RELAY_AGGREGATION__SEMI_SPACE_MIB']]);
   });
 
   it('compacts a fragmented heap unless aggregation.heap_compaction is false (file or env)', () => {
