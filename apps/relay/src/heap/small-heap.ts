@@ -4,7 +4,9 @@
 //   to up to 4x its live size between major GCs: `keepHeapSmall()`, a 4 MiB semi-space and +20%;
 // - `prom-relay aggregate` and `run` (apps/relay/README.md, Memory): the aggregator's live state is large and each
 //   flush allocates and promotes its own size in garbage, which an old generation allowed to grow to 2-4x its live
-//   size keeps in RSS until the next major GC: `keepAggregatorHeapSmall()`, `aggregation.heap_growing_percent`.
+//   size keeps in RSS until the next major GC: `keepAggregatorHeapSmall()`, `aggregation.heap_growing_percent`; and
+//   its young generation, grown to V8's 16 MiB semi-spaces by a flush, stays committed until the process is idle a
+//   while: an 8 MiB semi-space, `aggregation.semi_space_mib`.
 // `--max-semi-space-size` is read once, when the heap is set up, so a process cannot give it to itself; two other
 // flags are read at every GC and are set here at run time:
 // - `--semi-space-growth-factor`: 2 (V8's default) while the semi-space is below the cap, 1 once it reached it, so
@@ -91,9 +93,9 @@ export function keepHeapSmall(options: SmallHeapOptions = {}): SmallHeap {
  * The aggregating roles' default `aggregation.semi_space_mib`: the young generation's semi-space stops growing at 8 MiB
  * (V8's own: 16). A relay's young generation reaches V8's cap whenever a flush or a burst of new series keeps many
  * objects alive across scavenges, and stays there, committed, until the process has been idle a while: 16 MiB of RSS
- * that at 100k series is 0.16 KB a series (BENCHMARKS.md, *Relay core*). 8 MiB measured no more CPU per flush cycle
- * and per ingested sample than V8's own (*Aggregator heap*, 2026-12-03); 4 MiB, the ingest's, promotes more of a
- * flush's short-lived objects.
+ * that at 100k series is 0.16 KB a series (BENCHMARKS.md, *Relay core*). The cost is the flush's: ~10 % more CPU per
+ * flush cycle at 100k series (more of its short-lived objects promoted; apps/relay/README.md, *Memory*); decode and
+ * aggregate of pushes did not reach 8 MiB semi-spaces. 4 MiB, the ingest's, would promote more still.
  */
 export const AGGREGATOR_SEMI_SPACE_MIB = 8;
 
