@@ -95,7 +95,7 @@ export function keepHeapSmall(options: SmallHeapOptions = {}): SmallHeap {
  * objects alive across scavenges, and stays there, committed, until the process has been idle a while: 16 MiB of RSS
  * that at 100k series is 0.16 KB a series (BENCHMARKS.md, *Relay core*). The cost is the flush's: ~10 % more CPU per
  * flush cycle at 100k series (more of its short-lived objects promoted; apps/relay/README.md, *Memory*); decode and
- * aggregate of pushes did not reach 8 MiB semi-spaces. 4 MiB, the ingest's, would promote more still.
+ * aggregate of pushes did not reach 8 MiB semi-spaces.
  */
 export const AGGREGATOR_SEMI_SPACE_MIB = 8;
 
